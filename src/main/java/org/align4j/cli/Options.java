@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Command-line and recipe options with TRL's snake_case keys: {@code --config recipe.yaml} first,
+ * then {@code --key value} / {@code --key=value} overrides (nanoGPT's configurator, made strict).
+ * Unknown keys and ill-typed values are errors that name the key and list the valid ones.
+ */
+public final class Options {
+    public enum Type { STRING, INT, LONG, DOUBLE, BOOLEAN, PATH }
+
+    /** One accepted key: its type, default (null = required unless {@code optional}) and help line. */
+    public record Spec(String key, Type type, Object defaultValue, boolean optional, String help) {
+        public static Spec required(String key, Type type, String help) {
+            return new Spec(key, type, null, false, help);
+        }
+
+        public static Spec of(String key, Type type, Object dflt, String help) {
+            return new Spec(key, type, dflt, true, help);
+        }
+    }
+
+    private final String command;
+    private final Map<String, Spec> specs = new LinkedHashMap<>();
+    private final Map<String, Object> values = new LinkedHashMap<>();
+
+    private Options(String command, List<Spec> specList) {
+        this.command = command;
+        for (Spec s : specList) specs.put(s.key(), s);
+    }
+
+    public static Options parse(String command, List<Spec> specList, String[] args) {
+        Options o = new Options(command, specList);
+        Map<String, String> cli = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--")) throw new CliException("unexpected argument '" + a + "': options look like --key value or --key=value");
+            String key = a.substring(2), value;
+            int eq = key.indexOf('=');
+            if (eq >= 0) {
+                value = key.substring(eq + 1);
+                key = key.substring(0, eq);
+            } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                value = args[++i];
+            } else {
+                value = "true"; // a bare flag: --quick
+            }
+            cli.put(key.replace('-', '_'), value);
+        }
+        String config = cli.remove("config");
+        if (config != null) o.readConfigFile(Path.of(config));
+        for (var e : cli.entrySet()) o.set(e.getKey(), e.getValue(), "command line");
+        for (Spec s : specList) {
+            if (!o.values.containsKey(s.key())) {
+                if (!s.optional()) throw new CliException(command + ": --" + s.key() + " is required (" + s.help() + ")");
+                o.values.put(s.key(), s.defaultValue());
+            }
+        }
+        return o;
+    }
+
+    private void readConfigFile(Path file) {
+        if (!Files.isRegularFile(file)) throw new CliException("--config " + file + ": no such file");
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+        } catch (IOException e) {
+            throw new CliException("--config " + file + " is not valid YAML: " + e.getMessage());
+        }
+        if (root == null || root.isNull()) return;
+        if (!root.isObject()) throw new CliException("--config " + file + " must be a mapping of key: value");
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            JsonNode v = e.getValue();
+            set(e.getKey(), v.isNull() ? null : v.isValueNode() ? v.asText() : v.toString(), file.toString());
+        }
+    }
+
+    private void set(String key, String raw, String where) {
+        Spec s = specs.get(key);
+        if (s == null)
+            throw new CliException(command + ": unknown key '" + key + "' (from " + where + "); valid keys: " + new TreeSet<>(specs.keySet()));
+        if (raw == null) {
+            values.put(key, null);
+            return;
+        }
+        try {
+            values.put(key, switch (s.type()) {
+                case STRING -> raw;
+                case PATH -> Path.of(raw);
+                case INT -> Integer.parseInt(raw.trim());
+                case LONG -> Long.parseLong(raw.trim());
+                case DOUBLE -> Double.parseDouble(raw.trim());
+                case BOOLEAN -> switch (raw.trim().toLowerCase()) {
+                    case "true", "1", "yes" -> true;
+                    case "false", "0", "no" -> false;
+                    default -> throw new NumberFormatException();
+                };
+            });
+        } catch (NumberFormatException e) {
+            throw new CliException(command + ": --" + key + " expects " + s.type().name().toLowerCase() + ", got '" + raw + "' (from " + where + ")");
+        }
+    }
+
+    public String string(String key) { return (String) get(key); }
+    public Path path(String key) { return (Path) get(key); }
+    public int integer(String key) { return (Integer) get(key); }
+    public long longValue(String key) { return (Long) get(key); }
+    public double number(String key) { return (Double) get(key); }
+    public boolean flag(String key) { return (Boolean) get(key); }
+    public boolean has(String key) { return get(key) != null; }
+
+    private Object get(String key) {
+        if (!specs.containsKey(key)) throw new IllegalArgumentException("bug: " + command + " reads undeclared key " + key);
+        return values.get(key);
+    }
+
+    /** The resolved configuration, every key, for printing and saving beside outputs. */
+    public Map<String, Object> resolved() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (var e : values.entrySet()) m.put(e.getKey(), e.getValue() instanceof Path p ? p.toString() : e.getValue());
+        return m;
+    }
+
+    public static String usage(String command, List<Spec> specList) {
+        List<String> lines = new ArrayList<>();
+        lines.add("usage: ./align4j " + command + " [--config recipe.yaml] [--key value ...]");
+        for (Spec s : specList)
+            lines.add(String.format("  --%-28s %s%s", s.key() + " " + s.type().name().toLowerCase(), s.help(),
+                    s.optional() ? " (default: " + s.defaultValue() + ")" : " (required)"));
+        return String.join("\n", lines);
+    }
+}

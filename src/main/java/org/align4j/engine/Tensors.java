@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.engine;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Small helpers between Java arrays and libtorch tensors. Every tensor returned here owns its
+ * memory (a copy), so it stays valid after the Java array or the source segment goes away; it
+ * belongs to the innermost open {@code PointerScope}.
+ */
+public final class Tensors {
+    static {
+        NativeEnv.configure();
+    }
+
+    private Tensors() {}
+
+    public static Tensor floats(float[] data, long... shape) {
+        checkNumel(data.length, shape);
+        try (FloatPointer p = new FloatPointer(data)) {
+            return torch.from_blob(p, shape, new TensorOptions(ScalarType.Float)).clone();
+        }
+    }
+
+    public static Tensor longs(long[] data, long... shape) {
+        checkNumel(data.length, shape);
+        try (LongPointer p = new LongPointer(data)) {
+            return torch.from_blob(p, shape, new TensorOptions(ScalarType.Long)).clone();
+        }
+    }
+
+    /**
+     * Copies raw little-endian storage (e.g. a safetensors slice) into a new tensor of that dtype,
+     * then converts it to float32 when {@code toFloat32} is set (bf16/f16 are storage formats here).
+     */
+    public static Tensor fromSegment(MemorySegment data, ScalarType storage, long[] shape, boolean toFloat32) {
+        Tensor t = torch.empty(shape, new TensorOptions(storage), null);
+        long nbytes = t.nbytes();
+        if (nbytes != data.byteSize())
+            throw new IllegalArgumentException("segment has " + data.byteSize() + " bytes, tensor needs " + nbytes);
+        MemorySegment dst = MemorySegment.ofAddress(t.data_ptr().address()).reinterpret(nbytes);
+        dst.copyFrom(data);
+        if (toFloat32 && storage != ScalarType.Float) {
+            Tensor f = t.to(ScalarType.Float);
+            t.close();
+            return f;
+        }
+        return t;
+    }
+
+    /** A view of a contiguous CPU tensor's storage; valid only while the tensor lives. */
+    public static MemorySegment segment(Tensor t) {
+        if (!t.is_contiguous()) throw new IllegalArgumentException("tensor must be contiguous");
+        return MemorySegment.ofAddress(t.data_ptr().address()).reinterpret(t.nbytes());
+    }
+
+    public static float[] toFloats(Tensor t) {
+        try (Tensor c = t.detach().to(ScalarType.Float).contiguous()) {
+            return segment(c).toArray(ValueLayout.JAVA_FLOAT);
+        }
+    }
+
+    public static long[] toLongs(Tensor t) {
+        try (Tensor c = t.detach().to(ScalarType.Long).contiguous()) {
+            return segment(c).toArray(ValueLayout.JAVA_LONG);
+        }
+    }
+
+    public static long[] shape(Tensor t) {
+        long[] s = new long[(int) t.dim()];
+        for (int i = 0; i < s.length; i++) s[i] = t.size(i);
+        return s;
+    }
+
+    public static Scalar scalar(double v) {
+        return new Scalar(v);
+    }
+
+    public static Scalar scalar(long v) {
+        return new Scalar(v);
+    }
+
+    /**
+     * Moves a tensor out of the scope it was made in, so it outlives that scope: the caller now
+     * owns it and frees it with {@code close()}. (JavaCPP's {@code detach} alone drops the scope's
+     * reference, which frees a tensor nobody else holds.)
+     */
+    public static <T extends Pointer> T keep(org.bytedeco.javacpp.PointerScope scope, T t) {
+        t.retainReference();
+        scope.detach(t);
+        return t;
+    }
+
+    /** Frees a native tensor now; accepts null. */
+    public static void close(Pointer... ps) {
+        for (Pointer p : ps) if (p != null && !p.isNull()) p.close();
+    }
+
+    private static void checkNumel(int n, long[] shape) {
+        long numel = 1;
+        for (long d : shape) numel *= d;
+        if (numel != n) throw new IllegalArgumentException("data has " + n + " elements, shape needs " + numel);
+    }
+}

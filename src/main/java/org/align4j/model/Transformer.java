@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.model;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.align4j.engine.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * One decoder-only transformer for the llama, qwen2 and qwen3 families, switched by
+ * {@link ModelConfig} (the litgpt idea: one model file, config decides). It follows transformers'
+ * modeling_llama.py / modeling_qwen2.py / modeling_qwen3.py, with parameters held under their
+ * Hugging Face names so checkpoints load and save without renaming:
+ *
+ * <pre>
+ * x = embed_tokens[ids]                                       (B, T, H)
+ * per layer:  h = rms(x) -> q,k,v proj (+bias qwen2) -> [q/k rms qwen3] -> RoPE -> causal GQA attn -> o_proj
+ *             x = x + h;  x = x + down(silu(gate(rms(x))) * up(rms(x)))
+ * rms(x) -> lm_head (or embed_tokens when tied) | score head (sequence classification)
+ * </pre>
+ *
+ * Compute is float32. Parameters are leaves that may require grad; tensors made in
+ * {@link #forward} belong to the caller's {@code PointerScope}.
+ */
+public final class Transformer implements AutoCloseable {
+    private final ModelConfig config;
+    private final LinkedHashMap<String, Tensor> params;
+    private final Tensor invFreq; // (D/2)
+
+    /** Takes ownership of float32 parameters named as in the HF checkpoint; see {@link #expectedShapes}. */
+    public Transformer(ModelConfig config, LinkedHashMap<String, Tensor> params) {
+        this.config = config;
+        this.params = params;
+        try (PointerScope s = new PointerScope()) {
+            this.invFreq = Tensors.keep(s, Rope.invFreqTensor(config));
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** Parameters in HF order, by HF name. The map is read-only; the tensors are live. */
+    public Map<String, Tensor> parameters() {
+        return Collections.unmodifiableMap(params);
+    }
+
+    public long numParameters() {
+        long n = 0;
+        for (Tensor t : params.values()) n += t.numel();
+        return n;
+    }
+
+    public void requiresGrad(boolean on) {
+        for (Tensor t : params.values()) t.set_requires_grad(on);
+    }
+
+    /** Every tensor name and shape a checkpoint must hold for this config, in transformers' order. */
+    public static LinkedHashMap<String, long[]> expectedShapes(ModelConfig c) {
+        var m = new LinkedHashMap<String, long[]>();
+        long h = c.hiddenSize(), q = (long) c.numAttentionHeads() * c.headDim(), kv = (long) c.numKeyValueHeads() * c.headDim();
+        m.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            m.put(p + "self_attn.q_proj.weight", new long[] {q, h});
+            if (c.qkvBias()) m.put(p + "self_attn.q_proj.bias", new long[] {q});
+            m.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
+            if (c.qkvBias()) m.put(p + "self_attn.k_proj.bias", new long[] {kv});
+            m.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
+            if (c.qkvBias()) m.put(p + "self_attn.v_proj.bias", new long[] {kv});
+            m.put(p + "self_attn.o_proj.weight", new long[] {h, q});
+            if (c.oBias()) m.put(p + "self_attn.o_proj.bias", new long[] {h});
+            if (c.qkNorm()) {
+                m.put(p + "self_attn.q_norm.weight", new long[] {c.headDim()});
+                m.put(p + "self_attn.k_norm.weight", new long[] {c.headDim()});
+            }
+            m.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), h});
+            if (c.mlpBias()) m.put(p + "mlp.gate_proj.bias", new long[] {c.intermediateSize()});
+            m.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), h});
+            if (c.mlpBias()) m.put(p + "mlp.up_proj.bias", new long[] {c.intermediateSize()});
+            m.put(p + "mlp.down_proj.weight", new long[] {h, c.intermediateSize()});
+            if (c.mlpBias()) m.put(p + "mlp.down_proj.bias", new long[] {h});
+            m.put(p + "input_layernorm.weight", new long[] {h});
+            m.put(p + "post_attention_layernorm.weight", new long[] {h});
+        }
+        m.put("model.norm.weight", new long[] {h});
+        if (c.isSequenceClassification()) m.put("score.weight", new long[] {c.numLabels(), h});
+        else if (!c.tieWordEmbeddings()) m.put("lm_head.weight", new long[] {c.vocabSize(), h});
+        return m;
+    }
+
+    /**
+     * Final hidden states after the last norm.
+     *
+     * @param inputIds (B, T) int64
+     * @param attentionMask (B, past + T) int64, 1 = real token, 0 = padding; null = no padding
+     * @param cache KV cache holding {@code past} positions, appended to; null = no cache (past = 0)
+     * @return (B, T, H) float32
+     */
+    public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
+        ModelConfig c = config;
+        long b = inputIds.size(0), t = inputIds.size(1);
+        int past = cache == null ? 0 : cache.length();
+        Tensor positions = positions(attentionMask, b, t, past); // (B, T)
+        Tensor[] cosSin = Rope.cosSin(positions, invFreq);
+        Tensor mask = attentionMask == null ? null : attentionMask(attentionMask, t, past); // (B, 1, T, past+T) bool
+        boolean causal = mask == null && past == 0;
+
+        Tensor x = torch.embedding(p("model.embed_tokens.weight"), inputIds); // (B, T, H)
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            String pre = "model.layers." + l + ".";
+            Tensor h = rmsNorm(x, p(pre + "input_layernorm.weight"));
+            Tensor q = linear(h, pre + "self_attn.q_proj").view(b, t, c.numAttentionHeads(), c.headDim());
+            Tensor k = linear(h, pre + "self_attn.k_proj").view(b, t, c.numKeyValueHeads(), c.headDim());
+            Tensor v = linear(h, pre + "self_attn.v_proj").view(b, t, c.numKeyValueHeads(), c.headDim());
+            if (c.qkNorm()) { // qwen3: RMSNorm over head_dim, before RoPE
+                q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"));
+                k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"));
+            }
+            q = Rope.apply(q.transpose(1, 2), cosSin[0], cosSin[1]); // (B, Hq, T, D)
+            k = Rope.apply(k.transpose(1, 2), cosSin[0], cosSin[1]); // (B, Hkv, T, D)
+            v = v.transpose(1, 2);
+            if (cache != null) {
+                Tensor[] kv = cache.append(l, k, v); // (B, Hkv, past+T, D)
+                k = kv[0];
+                v = kv[1];
+            }
+            Tensor attn = torch.scaled_dot_product_attention(q, k, v,
+                    mask == null ? new TensorOptional() : new TensorOptional(mask), 0.0, causal,
+                    new DoubleOptional(), c.kvGroups() > 1); // (B, Hq, T, D)
+            attn = attn.transpose(1, 2).reshape(b, t, (long) c.numAttentionHeads() * c.headDim());
+            x = x.add(linear(attn, pre + "self_attn.o_proj"));
+
+            h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
+            Tensor gate = torch.silu(linear(h, pre + "mlp.gate_proj"));
+            x = x.add(linear(gate.mul(linear(h, pre + "mlp.up_proj")), pre + "mlp.down_proj"));
+        }
+        if (cache != null) cache.advance((int) t);
+        return rmsNorm(x, p("model.norm.weight"));
+    }
+
+    /** Next-token logits (B, T, V) from hidden states (B, T, H). */
+    public Tensor logits(Tensor hidden) {
+        if (config.isSequenceClassification())
+            throw new IllegalStateException("this is a sequence-classification model (score head); it has no LM head");
+        return torch.linear(hidden, p(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight"));
+    }
+
+    /**
+     * Sequence scores (B, num_labels), read at each row's last real token as transformers'
+     * *ForSequenceClassification does (there: last token that is not pad_token_id; here the
+     * attention mask says which tokens are real, which is the same whenever padding is masked).
+     *
+     * @param hidden (B, T, H); attentionMask (B, T) int64 or null when rows are unpadded
+     */
+    public Tensor scores(Tensor hidden, Tensor attentionMask) {
+        if (!config.isSequenceClassification())
+            throw new IllegalStateException("this is a causal LM; scores need a *ForSequenceClassification checkpoint (score.weight)");
+        long b = hidden.size(0), t = hidden.size(1);
+        Tensor all = torch.linear(hidden, p("score.weight")); // (B, T, L)
+        Tensor last;
+        if (attentionMask == null) last = torch.full(new long[] {b}, Tensors.scalar(t - 1), new TensorOptions(torch.ScalarType.Long));
+        else {
+            Tensor idx = torch.arange(Tensors.scalar(t), new TensorOptions(torch.ScalarType.Long)); // (T)
+            last = attentionMask.mul(idx).argmax(new org.bytedeco.pytorch.LongOptional(-1), false); // (B)
+        }
+        Tensor gatherIdx = last.view(b, 1, 1).expand(b, 1, all.size(2));
+        return all.gather(1, gatherIdx).squeeze(1); // (B, L)
+    }
+
+    // ---- pieces ----
+
+    private Tensor p(String name) {
+        Tensor t = params.get(name);
+        if (t == null) throw new IllegalStateException("parameter " + name + " missing");
+        return t;
+    }
+
+    private Tensor linear(Tensor x, String prefix) {
+        Tensor bias = params.get(prefix + ".bias");
+        return bias == null ? torch.linear(x, p(prefix + ".weight")) : torch.linear(x, p(prefix + ".weight"), new TensorOptional(bias));
+    }
+
+    private Tensor rmsNorm(Tensor x, Tensor weight) {
+        return torch.rms_norm(x, new long[] {weight.size(0)}, new TensorOptional(weight), new DoubleOptional(config.rmsNormEps()));
+    }
+
+    /** HF: position_ids = cumsum(mask) - 1, with padding positions set to 1; the last T columns. */
+    private static Tensor positions(Tensor mask, long b, long t, int past) {
+        if (mask == null) return torch.arange(Tensors.scalar((long) past), Tensors.scalar(past + t), new TensorOptions(torch.ScalarType.Long)).unsqueeze(0).expand(b, t);
+        Tensor pos = torch.cumsum(mask, -1).sub(Tensors.scalar(1L));
+        pos = pos.masked_fill(mask.eq(Tensors.scalar(0L)), Tensors.scalar(1L));
+        return pos.narrow(1, pos.size(1) - t, t);
+    }
+
+    /**
+     * Boolean (B, 1, T, past+T) mask: query i (absolute past+i) sees key j when j <= past+i and key
+     * j is real. A padding query also sees itself, so no row is all-masked: an all-masked row makes
+     * softmax NaN, and NaN in a padding position's keys would leak into real rows through 0 * NaN.
+     */
+    private static Tensor attentionMask(Tensor mask, long t, int past) {
+        long tk = past + t;
+        if (mask.size(1) != tk)
+            throw new IllegalArgumentException("attention_mask has " + mask.size(1) + " columns, expected past + T = " + tk);
+        TensorOptions longs = new TensorOptions(torch.ScalarType.Long);
+        Tensor qPos = torch.arange(Tensors.scalar((long) past), Tensors.scalar(tk), longs).view(t, 1); // (T, 1)
+        Tensor kPos = torch.arange(Tensors.scalar(tk), longs).view(1, tk); // (1, Tk)
+        Tensor causal = kPos.le(qPos); // (T, Tk)
+        Tensor self = kPos.eq(qPos);
+        Tensor real = mask.ne(Tensors.scalar(0L)).view(mask.size(0), 1, 1, tk); // (B, 1, 1, Tk)
+        return causal.logical_and(real).logical_or(self); // (B, 1, T, Tk)
+    }
+
+    /** All parameter tensors, for optimizers: a new vector each call. */
+    public TensorVector parameterVector() {
+        List<Tensor> list = new ArrayList<>(params.values());
+        return new TensorVector(list.toArray(new Tensor[0]));
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : params.values()) t.close();
+        invFreq.close();
+    }
+}

@@ -1,0 +1,224 @@
+"""PyTorch-eager side of align4j's side-by-side benchmarks (float32, CPU).
+
+    /usr/bin/python3 tools/bench/torch_bench.py train    [--batch 4 --seq 256 --threads 2]
+    /usr/bin/python3 tools/bench/torch_bench.py generate [--batch 8 --prompt_len 32 --new_tokens 128]
+    /usr/bin/python3 tools/bench/torch_bench.py forward  [--batch 4 --seq 256]
+
+Each prints ONE JSON line. Times are the median of --iters timed iterations after --warmup
+untimed ones. The model is tools/golden/hf_reference.py (a re-implementation of
+transformers' LlamaForCausalLM, eager attention) with a llama shape of ~25M parameters:
+vocab 16384, hidden 384, intermediate 1024, 8 layers, 6 heads, 2 kv heads (head_dim 64),
+untied lm_head, rope_theta 10000, RMSNorm eps 1e-6; weights normal(0, 0.02), norms 1,
+torch.manual_seed(--seed) (default 0); random token ids from the same seed.
+
+train:    forward + mean next-token cross-entropy + backward + global grad-norm clip 1.0
+          (--no_clip to skip) + torch.optim.AdamW(lr 1e-4, betas (0.9, 0.999), eps 1e-8,
+          weight_decay 0.0: transformers' Trainer defaults). Reports ms/step, tokens/s
+          (batch*seq/step time) and MFU = 6 * params * tokens/s / peak_flops.
+          --peak_flops defaults to 190e9: 2 Zen 3 cores x 2 FMA units x 8 f32 lanes x
+          2 FLOP x ~3 GHz (see research/engine.md).
+generate: KV-cached greedy decoding of --batch random prompts of --prompt_len tokens for
+          --new_tokens tokens (no eos stop). Prefill (the prompt forward that yields the
+          first token) is timed apart from decode (the new_tokens - 1 cached steps);
+          decode tokens/s = batch * (new_tokens - 1) / decode time, and end-to-end
+          tokens/s = batch * new_tokens / (prefill + decode).
+forward:  forward only (no grad) of [batch, seq] with logits, tokens/s.
+
+BLAS: Debian's python3-torch calls BLAS through libblas.so.3; if that is the reference
+(netlib) BLAS, matmuls are ~50x slower than any real baseline.  Run
+tools/bench/fetch_openblas.sh once; this script then re-executes itself with
+LD_LIBRARY_PATH pointing at the unpacked OpenBLAS (--blas system disables that).  The BLAS
+actually loaded is reported in the JSON ("blas").
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "align4j")
+
+
+def maybe_reexec(blas):
+    if blas == "system" or os.environ.get("ALIGN4J_BENCH_REEXEC"):
+        return
+    lib = os.path.join(CACHE, "openblas-%s" % blas, "usr", "lib", "x86_64-linux-gnu", "openblas-%s" % blas)
+    if not os.path.exists(os.path.join(lib, "libblas.so.3")):
+        sys.stderr.write("note: %s not found; using the system libblas.so.3 "
+                         "(run tools/bench/fetch_openblas.sh %s)\n" % (lib, blas))
+        return
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = lib + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    env["ALIGN4J_BENCH_REEXEC"] = "1"
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def loaded_blas():
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.split()[-1]}
+    except OSError:
+        return "unknown"
+    real = sorted(os.path.realpath(p) for p in libs)
+    return ", ".join(real) if real else "none"
+
+
+def parse():
+    ap = argparse.ArgumentParser(description="PyTorch-eager benchmarks for align4j")
+    ap.add_argument("command", choices=["train", "generate", "forward"])
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2 = all cores here)")
+    ap.add_argument("--batch", type=int, default=None, help="default 4 (train, forward) or 8 (generate)")
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--prompt_len", type=int, default=32)
+    ap.add_argument("--new_tokens", type=int, default=128)
+    ap.add_argument("--warmup", type=int, default=None, help="default 2 (1 for generate)")
+    ap.add_argument("--iters", type=int, default=None, help="default 5 (3 for generate)")
+    ap.add_argument("--no_clip", action="store_true", help="train without the grad-norm clip")
+    ap.add_argument("--no_optimizer", action="store_true", help="train: forward+backward only")
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--peak_flops", type=float, default=190e9)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blas", choices=["openmp", "pthread", "system"], default="openmp",
+                    help="which OpenBLAS unpacked by fetch_openblas.sh to use (system: libblas.so.3 as is)")
+    ap.add_argument("--vocab", type=int, default=16384)
+    ap.add_argument("--hidden", type=int, default=384)
+    ap.add_argument("--intermediate", type=int, default=1024)
+    ap.add_argument("--layers", type=int, default=8)
+    ap.add_argument("--heads", type=int, default=6)
+    ap.add_argument("--kv_heads", type=int, default=2)
+    a = ap.parse_args()
+    if a.batch is None:
+        a.batch = 8 if a.command == "generate" else 4
+    if a.warmup is None:
+        a.warmup = 1 if a.command == "generate" else 2
+    if a.iters is None:
+        a.iters = 3 if a.command == "generate" else 5
+    return a
+
+
+def model_config(a):
+    return {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": a.vocab,
+        "hidden_size": a.hidden, "intermediate_size": a.intermediate, "num_hidden_layers": a.layers,
+        "num_attention_heads": a.heads, "num_key_value_heads": a.kv_heads, "hidden_act": "silu",
+        "max_position_embeddings": 4096, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+        "rope_scaling": None, "tie_word_embeddings": False, "attention_bias": False,
+    }
+
+
+def build(a, requires_grad):
+    import torch
+    sys.path.insert(0, os.path.join(HERE, "..", "golden"))
+    import hf_reference as ref
+    cfg = model_config(a)
+    torch.manual_seed(a.seed)
+    g = torch.Generator().manual_seed(a.seed)
+    sd = ref.init_state_dict(cfg, g, std=0.02)
+    for n in sd:
+        if n.endswith("norm.weight"):
+            sd[n] = torch.ones_like(sd[n])
+    m = ref.HFModel(cfg, sd, torch.float32, requires_grad=requires_grad)
+    n_params = sum(p.numel() for p in m.params.values())
+    return m, n_params, g
+
+
+def timed(fn, warmup, iters):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return ts
+
+
+def main():
+    a = parse()
+    maybe_reexec(a.blas)
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(a.threads)
+    out = {"bench": a.command, "impl": "pytorch-eager (tools/golden/hf_reference.py)",
+           "torch": torch.__version__, "threads": a.threads, "blas": loaded_blas(),
+           "dtype": "float32", "warmup": a.warmup, "iters": a.iters, "seed": a.seed}
+
+    if a.command == "train":
+        m, n_params, g = build(a, requires_grad=True)
+        params = list(m.params.values())
+        opt = None if a.no_optimizer else torch.optim.AdamW(
+            params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+        ids = torch.randint(0, a.vocab, (a.batch, a.seq), generator=g)
+        losses = []
+
+        def step():
+            lg = m.logits(ids)
+            loss = F.cross_entropy(lg[:, :-1].reshape(-1, lg.shape[-1]), ids[:, 1:].reshape(-1))
+            loss.backward()
+            if not a.no_clip:
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+            if opt is not None:
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            else:
+                for p in params:
+                    p.grad = None
+            losses.append(float(loss))
+
+        ts = timed(step, a.warmup, a.iters)
+        t = statistics.median(ts)
+        tps = a.batch * a.seq / t
+        out.update({"params": n_params, "batch": a.batch, "seq": a.seq,
+                    "optimizer": None if opt is None else "AdamW(lr=%g, wd=0)" % a.lr,
+                    "grad_clip": None if a.no_clip else 1.0,
+                    "ms_per_step": round(t * 1e3, 2), "ms_per_step_all": [round(x * 1e3, 1) for x in ts],
+                    "tokens_per_s": round(tps, 1),
+                    "mfu": round(6 * n_params * tps / a.peak_flops, 4), "peak_flops": a.peak_flops,
+                    "first_loss": round(losses[0], 4), "last_loss": round(losses[-1], 4)})
+
+    elif a.command == "forward":
+        m, n_params, g = build(a, requires_grad=False)
+        ids = torch.randint(0, a.vocab, (a.batch, a.seq), generator=g)
+
+        def fwd():
+            with torch.no_grad():
+                m.logits(ids)
+
+        ts = timed(fwd, a.warmup, a.iters)
+        t = statistics.median(ts)
+        tps = a.batch * a.seq / t
+        out.update({"params": n_params, "batch": a.batch, "seq": a.seq,
+                    "ms_per_forward": round(t * 1e3, 2), "tokens_per_s": round(tps, 1),
+                    "mfu": round(2 * n_params * tps / a.peak_flops, 4), "peak_flops": a.peak_flops})
+
+    else:
+        m, n_params, g = build(a, requires_grad=False)
+        ids = torch.randint(0, a.vocab, (a.batch, a.prompt_len), generator=g)
+        runs = []
+
+        def gen():
+            tm = {}
+            toks = m.generate(ids, torch.ones_like(ids), max_new_tokens=a.new_tokens, timings=tm)
+            assert toks.shape == (a.batch, a.new_tokens)
+            runs.append(tm)
+
+        timed(gen, a.warmup, a.iters)
+        runs = runs[a.warmup:]
+        pre = statistics.median(r["prefill_s"] for r in runs)
+        dec = statistics.median(r["decode_s"] for r in runs)
+        tot = statistics.median(r["prefill_s"] + r["decode_s"] for r in runs)
+        out.update({"params": n_params, "batch": a.batch, "prompt_len": a.prompt_len,
+                    "new_tokens": a.new_tokens, "sampling": "greedy, KV cache, no eos stop",
+                    "prefill_ms": round(pre * 1e3, 2),
+                    "decode_ms": round(dec * 1e3, 1),
+                    "decode_ms_per_step": round(dec * 1e3 / max(1, a.new_tokens - 1), 3),
+                    "decode_tokens_per_s": round(a.batch * (a.new_tokens - 1) / dec, 1),
+                    "generated_tokens_per_s": round(a.batch * a.new_tokens / tot, 1)})
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
