@@ -28,7 +28,9 @@ BLAS: Debian's python3-torch calls BLAS through libblas.so.3; if that is the ref
 (netlib) BLAS, matmuls are ~50x slower than any real baseline.  Run
 tools/bench/fetch_openblas.sh once; this script then re-executes itself with
 LD_LIBRARY_PATH pointing at the unpacked OpenBLAS (--blas system disables that).  The BLAS
-actually loaded is reported in the JSON ("blas").
+actually loaded is reported in the JSON ("blas").  Measured here (forward, batch 4 x 256):
+OpenBLAS-openmp 0.34 s, OpenBLAS-pthread 0.36 s, netlib 21 s.  OMP_WAIT_POLICY defaults to
+PASSIVE (as align4j sets it); with ACTIVE the pthread OpenBLAS took 1.4 s.
 """
 
 import argparse
@@ -43,6 +45,10 @@ CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cac
 
 
 def maybe_reexec(blas):
+    # like align4j's JVM start-up: without a passive OpenMP wait policy, the BLAS and torch
+    # thread pools spin against each other on 2 cores (measured: forward 1.4 s -> 0.35 s).
+    # Set before torch (libgomp) is loaded; an explicit OMP_WAIT_POLICY is respected.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if blas == "system" or os.environ.get("ALIGN4J_BENCH_REEXEC"):
         return
     lib = os.path.join(CACHE, "openblas-%s" % blas, "usr", "lib", "x86_64-linux-gnu", "openblas-%s" % blas)
@@ -125,14 +131,31 @@ def build(a, requires_grad):
     return m, n_params, g
 
 
+CPU = {}
+
+
+def busy_cpu_s():
+    """Machine-wide busy CPU seconds (all processes) from /proc/stat; None if unavailable."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return (sum(v) - v[3] - (v[4] if len(v) > 4 else 0)) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+
+
 def timed(fn, warmup, iters):
     for _ in range(warmup):
         fn()
     ts = []
+    c0, w0, b0 = time.process_time(), time.perf_counter(), busy_cpu_s()
     for _ in range(iters):
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
+    CPU["cpu_s"], CPU["wall_s"] = time.process_time() - c0, time.perf_counter() - w0
+    b1 = busy_cpu_s()
+    CPU["other_s"] = None if b0 is None or b1 is None else max(0.0, (b1 - b0) - CPU["cpu_s"])
     return ts
 
 
@@ -144,6 +167,7 @@ def main():
     torch.set_num_threads(a.threads)
     out = {"bench": a.command, "impl": "pytorch-eager (tools/golden/hf_reference.py)",
            "torch": torch.__version__, "threads": a.threads, "blas": loaded_blas(),
+           "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
            "dtype": "float32", "warmup": a.warmup, "iters": a.iters, "seed": a.seed}
 
     if a.command == "train":
@@ -217,6 +241,12 @@ def main():
                     "decode_ms_per_step": round(dec * 1e3 / max(1, a.new_tokens - 1), 3),
                     "decode_tokens_per_s": round(a.batch * (a.new_tokens - 1) / dec, 1),
                     "generated_tokens_per_s": round(a.batch * a.new_tokens / tot, 1)})
+    # contention check over the timed iterations: cpu_util = this process's CPU time /
+    # (wall x threads); other_cores = cores kept busy by OTHER processes on average (from
+    # /proc/stat). other_cores above ~0.1 means the machine was shared and the numbers are low.
+    out["cpu_util"] = round(CPU["cpu_s"] / (CPU["wall_s"] * a.threads), 3)
+    if CPU["other_s"] is not None:
+        out["other_cores"] = round(CPU["other_s"] / CPU["wall_s"], 3)
     print(json.dumps(out))
 
 

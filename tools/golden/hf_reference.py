@@ -387,7 +387,9 @@ class HFModel:
         finished = torch.zeros(b, dtype=torch.bool)
         out = []
         t0 = time.perf_counter()
-        logits = self.logits(input_ids, attention_mask, cache=cache)[:, -1, :]
+        # like transformers' generate (logits_to_keep=1): lm_head only on the last position
+        h = self.hidden_states(input_ids, attention_mask, cache=cache)[:, -1, :]
+        logits = F.linear(h, self.lm_head_weight())
         t1 = time.perf_counter()
         for step in range(max_new_tokens):
             nxt = self._pick(logits.float(), do_sample, temperature, top_k, top_p, generator)

@@ -168,12 +168,15 @@ final class BenchCommand {
         model.requiresGrad(true);
         TensorVector params = model.parameterVector();
         AdamW opt = new AdamW(params, new AdamWOptions(1e-4));
-        List<Long> rss = new ArrayList<>();
+        List<Long> rss = new ArrayList<>(), heap = new ArrayList<>();
         int every = Math.max(1, steps / 20);
         long start = System.nanoTime();
         for (int i = 1; i <= steps; i++) {
             trainStep(model, ids, params, opt);
-            if (i % every == 0 || i == 1) rss.add(rssKiB());
+            if (i % every == 0 || i == 1) {
+                rss.add(rssKiB());
+                heap.add(Runtime.getRuntime().totalMemory() / 1024); // the JVM heap is part of RSS
+            }
         }
         opt.close();
         ids.close();
@@ -182,6 +185,7 @@ final class BenchCommand {
         r.put("batch", b);
         r.put("seq", t);
         r.put("rss_mib_samples", rss.stream().map(k -> k / 1024).toList());
+        r.put("java_heap_committed_mib_samples", heap.stream().map(k -> k / 1024).toList());
         long afterWarm = rss.get(Math.min(1, rss.size() - 1)), last = rss.get(rss.size() - 1);
         r.put("rss_growth_mib_after_first_sample", (last - afterWarm) / 1024);
         r.put("seconds", round((System.nanoTime() - start) / 1e9));

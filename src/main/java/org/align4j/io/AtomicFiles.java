@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -122,7 +123,7 @@ public final class AtomicFiles {
 
     /** Deletes a file or a folder tree; nothing if it does not exist. */
     public static void deleteRecursively(Path path) throws IOException {
-        if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) return;
         try (Stream<Path> walk = Files.walk(path)) {
             List<Path> all = walk.sorted(Comparator.reverseOrder()).toList();
             for (Path p : all) Files.deleteIfExists(p);
@@ -130,7 +131,7 @@ public final class AtomicFiles {
     }
 
     private static void refuseExisting(Path target, boolean overwrite) throws FileAlreadyExistsException {
-        if (!overwrite && Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+        if (!overwrite && Files.exists(target, LinkOption.NOFOLLOW_LINKS))
             throw new FileAlreadyExistsException(target.toString(), null,
                     "already exists; refusing to replace it (pass overwrite=true to replace it)");
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -184,7 +185,7 @@ public final class ShardedSafetensors implements AutoCloseable {
         Files.createDirectories(dir);
         List<Path> previous = existingWeightFiles(dir);
         if (!overwrite && !previous.isEmpty())
-            throw new java.nio.file.FileAlreadyExistsException(previous.getFirst().toString(), null,
+            throw new FileAlreadyExistsException(previous.getFirst().toString(), null,
                     "already exists; refusing to replace model weights (pass overwrite=true to replace them)");
 
         List<List<TensorBlob>> shards = split(tensors, maxShardBytes);

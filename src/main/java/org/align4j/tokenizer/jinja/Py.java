@@ -39,7 +39,8 @@ public final class Py {
     if (v == null || v == NONE) {
       return NONE;
     }
-    if (v instanceof String || v instanceof Boolean || v instanceof Long || v instanceof Double) {
+    if (v instanceof String || v instanceof Boolean || v instanceof Long || v instanceof Double
+      || v instanceof PyTuple) {
       return v;
     }
     if (v instanceof Integer || v instanceof Short || v instanceof Byte) {
@@ -168,6 +169,9 @@ public final class Py {
     if (v instanceof Map) {
       return "dict";
     }
+    if (v instanceof PyTuple) {
+      return "tuple";
+    }
     if (isList(v) || v instanceof Collection) {
       return "list";
     }
@@ -219,7 +223,7 @@ public final class Py {
     if (d < 0) {
       sb.append('-');
     }
-    if (exp >= -5 && exp < 16) {
+    if (exp >= -4 && exp < 16) {
       if (exp < 0) {
         sb.append("0.");
         sb.append("0".repeat(-exp - 1));
@@ -327,6 +331,15 @@ public final class Py {
       sb.append('>');
     } else if (v instanceof Map<?, ?> m) {
       reprDict(m, sb, depth);
+    } else if (v instanceof PyTuple t) {
+      sb.append('(');
+      for (int i = 0; i < t.size(); i++) {
+        if (i > 0) {
+          sb.append(", ");
+        }
+        repr(t.get(i), sb, depth + 1);
+      }
+      sb.append(t.size() == 1 ? ",)" : ")");
     } else if (v instanceof Collection<?> c) {
       sb.append('[');
       boolean first = true;
@@ -444,7 +457,7 @@ public final class Py {
       return true;
     }
     if (a instanceof List<?> la && b instanceof List<?> lb) {
-      if (la.size() != lb.size()) {
+      if ((a instanceof PyTuple) != (b instanceof PyTuple) || la.size() != lb.size()) {
         return false;
       }
       for (int i = 0; i < la.size(); i++) {
