@@ -100,6 +100,27 @@ public final class Tensors {
         return t;
     }
 
+    /**
+     * Runs {@code body} in its own scope and frees every tensor it made except the result, which
+     * joins the caller's scope. Python frees an intermediate as soon as its last reference goes;
+     * this gives Java the same footprint at the granularity of a block (e.g. one transformer
+     * layer) instead of holding a whole forward pass's temporaries until the outer scope closes.
+     * Autograd keeps what backward needs through its own references.
+     */
+    public static Tensor scoped(java.util.function.Supplier<Tensor> body) {
+        Tensor result;
+        try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+            result = body.get();
+            result.retainReference(); // survives s.close()
+        }
+        org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
+        if (outer != null) {
+            outer.attach(result);
+            result.releaseReference(); // now owned by the caller's scope alone
+        }
+        return result;
+    }
+
     /** Frees a native tensor now; accepts null. */
     public static void close(Pointer... ps) {
         for (Pointer p : ps) if (p != null && !p.isNull()) p.close();

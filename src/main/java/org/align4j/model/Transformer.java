@@ -118,35 +118,44 @@ public final class Transformer implements AutoCloseable {
 
         Tensor x = torch.embedding(p("model.embed_tokens.weight"), inputIds); // (B, T, H)
         for (int l = 0; l < c.numHiddenLayers(); l++) {
-            String pre = "model.layers." + l + ".";
-            Tensor h = rmsNorm(x, p(pre + "input_layernorm.weight"));
-            Tensor q = linear(h, pre + "self_attn.q_proj").view(b, t, c.numAttentionHeads(), c.headDim());
-            Tensor k = linear(h, pre + "self_attn.k_proj").view(b, t, c.numKeyValueHeads(), c.headDim());
-            Tensor v = linear(h, pre + "self_attn.v_proj").view(b, t, c.numKeyValueHeads(), c.headDim());
-            if (c.qkNorm()) { // qwen3: RMSNorm over head_dim, before RoPE
-                q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"));
-                k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"));
-            }
-            q = Rope.apply(q.transpose(1, 2), cosSin[0], cosSin[1]); // (B, Hq, T, D)
-            k = Rope.apply(k.transpose(1, 2), cosSin[0], cosSin[1]); // (B, Hkv, T, D)
-            v = v.transpose(1, 2);
-            if (cache != null) {
-                Tensor[] kv = cache.append(l, k, v); // (B, Hkv, past+T, D)
-                k = kv[0];
-                v = kv[1];
-            }
-            Tensor attn = EAGER ? Attention.eager(q, k, v, mask, causal) : torch.scaled_dot_product_attention(q, k, v,
-                    mask == null ? new TensorOptional() : new TensorOptional(mask), 0.0, causal,
-                    new DoubleOptional(), c.kvGroups() > 1); // (B, Hq, T, D)
-            attn = attn.transpose(1, 2).reshape(b, t, (long) c.numAttentionHeads() * c.headDim());
-            x = x.add(linear(attn, pre + "self_attn.o_proj"));
-
-            h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
-            Tensor gate = torch.silu(linear(h, pre + "mlp.gate_proj"));
-            x = x.add(linear(gate.mul(linear(h, pre + "mlp.up_proj")), pre + "mlp.down_proj"));
+            final int layer = l;
+            final Tensor in = x;
+            x = Tensors.scoped(() -> layer(layer, in, cosSin, mask, causal, cache));
         }
         if (cache != null) cache.advance((int) t);
         return rmsNorm(x, p("model.norm.weight"));
+    }
+
+    /** One decoder layer: x + attn(rms(x)), then + mlp(rms(.)). x (B, T, H) -> (B, T, H). */
+    private Tensor layer(int l, Tensor x, Tensor[] cosSin, Tensor mask, boolean causal, KvCache cache) {
+        ModelConfig c = config;
+        long b = x.size(0), t = x.size(1);
+        String pre = "model.layers." + l + ".";
+        Tensor h = rmsNorm(x, p(pre + "input_layernorm.weight"));
+        Tensor q = linear(h, pre + "self_attn.q_proj").view(b, t, c.numAttentionHeads(), c.headDim());
+        Tensor k = linear(h, pre + "self_attn.k_proj").view(b, t, c.numKeyValueHeads(), c.headDim());
+        Tensor v = linear(h, pre + "self_attn.v_proj").view(b, t, c.numKeyValueHeads(), c.headDim());
+        if (c.qkNorm()) { // qwen3: RMSNorm over head_dim, before RoPE
+            q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"));
+            k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"));
+        }
+        q = Rope.apply(q.transpose(1, 2), cosSin[0], cosSin[1]); // (B, Hq, T, D)
+        k = Rope.apply(k.transpose(1, 2), cosSin[0], cosSin[1]); // (B, Hkv, T, D)
+        v = v.transpose(1, 2);
+        if (cache != null) {
+            Tensor[] kv = cache.append(l, k, v); // (B, Hkv, past+T, D)
+            k = kv[0];
+            v = kv[1];
+        }
+        Tensor attn = EAGER ? Attention.eager(q, k, v, mask, causal) : torch.scaled_dot_product_attention(q, k, v,
+                mask == null ? new TensorOptional() : new TensorOptional(mask), 0.0, causal,
+                new DoubleOptional(), c.kvGroups() > 1); // (B, Hq, T, D)
+        attn = attn.transpose(1, 2).reshape(b, t, (long) c.numAttentionHeads() * c.headDim());
+        x = x.add(linear(attn, pre + "self_attn.o_proj"));
+
+        h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
+        Tensor gate = torch.silu(linear(h, pre + "mlp.gate_proj"));
+        return x.add(linear(gate.mul(linear(h, pre + "mlp.up_proj")), pre + "mlp.down_proj"));
     }
 
     /** Next-token logits (B, T, V) from hidden states (B, T, H). */

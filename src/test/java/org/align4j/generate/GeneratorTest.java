@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.generate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.align4j.engine.Tensors;
+import org.align4j.model.Checkpoints;
+import org.align4j.model.Transformer;
+import org.align4j.testing.Golden;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Sampling semantics (transformers' warpers) and the generator's contract. */
+class GeneratorTest {
+    private static final long PAD = 256;
+    private static final List<long[]> PROMPTS = List.of(new long[] {72, 101, 108, 108, 111}, new long[] {49, 43, 49, 61});
+    private static Transformer model;
+
+    @BeforeAll
+    static void load() throws Exception {
+        model = Checkpoints.load(Golden.resourceDir("golden/llama-tiny"));
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @Test
+    void topK1AndATinyNucleusAreGreedy() {
+        Generator.Result greedy = Generator.generate(model, PROMPTS, SamplingParams.greedy(8), new int[0], PAD);
+        Generator.Result topK1 = Generator.generate(model, PROMPTS, new SamplingParams(1.0, 1, 1.0, 8, 7), new int[0], PAD);
+        Generator.Result topP = Generator.generate(model, PROMPTS, new SamplingParams(1.0, 0, 1e-6, 8, 7), new int[0], PAD);
+        for (int r = 0; r < PROMPTS.size(); r++) {
+            assertArrayEquals(greedy.tokens()[r], topK1.tokens()[r]);
+            assertArrayEquals(greedy.tokens()[r], topP.tokens()[r]);
+        }
+    }
+
+    @Test
+    void sameSeedSameTokensAndAnotherSeedDiffers() {
+        SamplingParams a = new SamplingParams(1.5, 0, 1.0, 12, 123), b = new SamplingParams(1.5, 0, 1.0, 12, 124);
+        Generator.Result r1 = Generator.generate(model, PROMPTS, a, new int[0], PAD);
+        Generator.Result r2 = Generator.generate(model, PROMPTS, a, new int[0], PAD);
+        Generator.Result r3 = Generator.generate(model, PROMPTS, b, new int[0], PAD);
+        assertArrayEquals(r1.tokens()[0], r2.tokens()[0]);
+        assertArrayEquals(r1.tokens()[1], r2.tokens()[1]);
+        assertFalse(java.util.Arrays.equals(r1.tokens()[0], r3.tokens()[0]) && java.util.Arrays.equals(r1.tokens()[1], r3.tokens()[1]));
+    }
+
+    @Test
+    void sampledLogprobsAreTheTemperatureScaledDistributionAtTheSampledToken() {
+        // the full-recompute log-prob of each sampled token under softmax(logits / T)
+        double temp = 0.7;
+        Generator.Result res = Generator.generate(model, PROMPTS, new SamplingParams(temp, 0, 1.0, 6, 5), new int[0], PAD);
+        try (PointerScope s = new PointerScope(); org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+            for (int r = 0; r < PROMPTS.size(); r++) {
+                long[] p = PROMPTS.get(r), all = java.util.Arrays.copyOf(p, p.length + res.tokens()[r].length);
+                System.arraycopy(res.tokens()[r], 0, all, p.length, res.tokens()[r].length);
+                Tensor logits = model.logits(model.forward(Tensors.longs(all, 1, all.length), null, null)).div(Tensors.scalar(temp));
+                float[] lp = Tensors.toFloats(logits.log_softmax(-1)); // (1, T, V)
+                int v = model.config().vocabSize();
+                for (int j = 0; j < res.tokens()[r].length; j++) {
+                    int pos = p.length - 1 + j;
+                    assertEquals(lp[pos * v + (int) res.tokens()[r][j]], res.logps()[r][j], 2e-5, "row " + r + " token " + j);
+                }
+            }
+        }
+    }
+
+    @Test
+    void stopsAtAStopIdAndSaysSo() {
+        Generator.Result greedy = Generator.generate(model, PROMPTS, SamplingParams.greedy(8), new int[0], PAD);
+        int stop = (int) greedy.tokens()[0][2]; // row 0 stops on its third token
+        Generator.Result stopped = Generator.generate(model, PROMPTS, SamplingParams.greedy(8), new int[] {stop}, PAD);
+        assertTrue(stopped.stopped()[0]);
+        int firstStop = 0;
+        while (greedy.tokens()[0][firstStop] != stop) firstStop++;
+        assertArrayEquals(java.util.Arrays.copyOf(greedy.tokens()[0], firstStop + 1), stopped.tokens()[0], "up to and including the stop id");
+        boolean row1HasStop = java.util.Arrays.stream(greedy.tokens()[1]).anyMatch(t -> t == stop);
+        if (!row1HasStop) {
+            assertFalse(stopped.stopped()[1]);
+            assertArrayEquals(greedy.tokens()[1], stopped.tokens()[1], "other rows go on unchanged");
+        }
+    }
+
+    @Test
+    void topKAndTopPSampleOnlyFromTheKeptSetWithRenormalisedFrequencies() {
+        // p = softmax(log [0.5, 0.3, 0.15, 0.05]); top_p 0.8 keeps {0, 1} (transformers' TopPLogitsWarper);
+        // top_k 3 keeps {0, 1, 2}
+        float[] probs = {0.5f, 0.3f, 0.15f, 0.05f};
+        float[] logits = new float[4];
+        for (int i = 0; i < 4; i++) logits[i] = (float) Math.log(probs[i]);
+        int n = 4000;
+        int[] countsP = sample(logits, new SamplingParams(1.0, 0, 0.8, 1, 11), n);
+        int[] countsK = sample(logits, new SamplingParams(1.0, 3, 1.0, 1, 12), n);
+        assertEquals(0, countsP[2] + countsP[3], "top_p 0.8 never samples the 0.15 and 0.05 tokens");
+        assertEquals(0, countsK[3], "top_k 3 never samples the 4th token");
+        assertEquals(0.5 / 0.8, countsP[0] / (double) n, 0.03);
+        assertEquals(0.5 / 0.95, countsK[0] / (double) n, 0.03);
+        assertEquals(0.15 / 0.95, countsK[2] / (double) n, 0.02);
+    }
+
+    @Test
+    void badSamplingSettingsAreNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SamplingParams(-1, 0, 1, 4, 0));
+        assertTrue(e.getMessage().contains("temperature"));
+        e = assertThrows(IllegalArgumentException.class, () -> new SamplingParams(1, 0, 1.5, 4, 0));
+        assertTrue(e.getMessage().contains("top_p"));
+    }
+
+    /** Draws n tokens from fixed (1, V) logits with the generator's own chooser, one seeded rng. */
+    private static int[] sample(float[] logits, SamplingParams p, int n) {
+        int[] counts = new int[logits.length];
+        org.bytedeco.pytorch.Generator rng = torch.createCPUGenerator(p.seed());
+        try (PointerScope s = new PointerScope()) {
+            Tensor l = Tensors.floats(logits, 1, logits.length);
+            long[] chosen = new long[1];
+            float[] lp = new float[1];
+            for (int i = 0; i < n; i++) {
+                Generator.choose(l, p, rng, chosen, lp);
+                counts[(int) chosen[0]]++;
+            }
+        } finally {
+            rng.close();
+        }
+        return counts;
+    }
+}
