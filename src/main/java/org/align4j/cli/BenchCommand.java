@@ -102,11 +102,7 @@ final class BenchCommand {
             }
         });
         ids.close();
-        Map<String, Object> r = header("forward", model, o);
-        r.put("batch", b);
-        r.put("seq", t);
-        throughput(r, ms, (double) b * t, 2.0 * model.numParameters(), o);
-        return r;
+        return throughput("forward", model, o, ms, 2.0);
     }
 
     private static Map<String, Object> train(Transformer model, Options o) {
@@ -119,11 +115,7 @@ final class BenchCommand {
         model.requiresGrad(false);
         opt.close();
         ids.close();
-        Map<String, Object> r = header("train", model, o);
-        r.put("batch", b);
-        r.put("seq", t);
-        throughput(r, ms, (double) b * t, 6.0 * model.numParameters(), o);
-        return r;
+        return throughput("train", model, o, ms, 6.0);
     }
 
     /** Next-token cross-entropy, backward, global-norm clip at 1.0, AdamW; all native memory freed. */
@@ -219,13 +211,20 @@ final class BenchCommand {
         return ms;
     }
 
-    private static void throughput(Map<String, Object> r, double[] ms, double tokens, double flopsPerToken, Options o) {
+    /** The JSON line of a batch x seq mode: timings, tokens/s and MFU at flopsPerParam FLOPs per parameter and token. */
+    private static Map<String, Object> throughput(String mode, Transformer model, Options o, double[] ms, double flopsPerParam) {
+        Map<String, Object> r = header(mode, model, o);
+        int b = o.integer("batch"), t = o.integer("seq");
+        r.put("batch", b);
+        r.put("seq", t);
+        double tokens = (double) b * t, flopsPerToken = flopsPerParam * model.numParameters();
         double med = median(ms);
         r.put("ms_median", round(med));
         r.put("ms_min", round(Arrays.stream(ms).min().orElse(med)));
         r.put("iters", ms.length);
         r.put("tokens_per_s", round(tokens / (med / 1000)));
         r.put("mfu", round(flopsPerToken * tokens / (med / 1000) / o.number("peak_flops")));
+        return r;
     }
 
     static double median(double[] xs) {

@@ -2,7 +2,6 @@
 package org.align4j.cli;
 
 import static org.align4j.cli.Options.Spec.of;
-import static org.align4j.cli.Options.Spec.required;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,17 +19,12 @@ import org.align4j.generate.SamplingParams;
  * one {@code {"prompt", "completion"}} per input row, in order. temperature 0 = greedy.
  */
 final class GenerateCommand {
-    static final List<Spec> SPECS = List.of(
-            required("model_name_or_path", Type.PATH, "Hugging Face model directory"),
-            required("dataset_name", Type.PATH, "local .jsonl/.json with a 'prompt' field (string or messages)"),
-            required("output_file", Type.PATH, "JSONL to write"),
+    static final List<Spec> SPECS = Spec.modelToJsonl("local .jsonl/.json with a 'prompt' field (string or messages)",
             of("max_new_tokens", Type.INT, 256, "tokens to generate at most per prompt"),
             of("temperature", Type.DOUBLE, 0.0, "0 = greedy; else sampling temperature"),
             of("top_k", Type.INT, 0, "keep the k most likely tokens (0 = off)"),
             of("top_p", Type.DOUBLE, 1.0, "nucleus sampling mass (1.0 = off)"),
-            of("seed", Type.LONG, 42L, "sampling seed"),
-            of("per_device_eval_batch_size", Type.INT, 8, "prompts decoded together"),
-            of("overwrite_output", Type.BOOLEAN, false, "replace an existing output_file"));
+            of("seed", Type.LONG, 42L, "sampling seed"));
 
     private GenerateCommand() {}
 

@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.cli;
 
-import static org.align4j.cli.Options.Spec.of;
-import static org.align4j.cli.Options.Spec.required;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.cli.Options.Spec;
-import org.align4j.cli.Options.Type;
 import org.align4j.data.JsonRows;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.model.LogProbs;
@@ -19,12 +15,7 @@ import org.align4j.model.LogProbs;
  * the sum of log p over the completion's tokens and the EOS after them, and how many that is.
  */
 final class LogprobsCommand {
-    static final List<Spec> SPECS = List.of(
-            required("model_name_or_path", Type.PATH, "Hugging Face model directory"),
-            required("dataset_name", Type.PATH, "local .jsonl/.json with 'prompt' and 'completion' (strings or messages)"),
-            required("output_file", Type.PATH, "JSONL to write"),
-            of("per_device_eval_batch_size", Type.INT, 8, "rows scored together"),
-            of("overwrite_output", Type.BOOLEAN, false, "replace an existing output_file"));
+    static final List<Spec> SPECS = Spec.modelToJsonl("local .jsonl/.json with 'prompt' and 'completion' (strings or messages)");
 
     private LogprobsCommand() {}
 

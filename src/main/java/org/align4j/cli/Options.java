@@ -31,6 +31,18 @@ public final class Options {
         public static Spec of(String key, Type type, Object dflt, String help) {
             return new Spec(key, type, dflt, true, help);
         }
+
+        /** The keys of a tool that reads a model and a dataset and writes one JSONL row per input row. */
+        public static List<Spec> modelToJsonl(String datasetHelp, Spec... own) {
+            List<Spec> specs = new ArrayList<>(List.of(
+                    required("model_name_or_path", Type.PATH, "Hugging Face model directory"),
+                    required("dataset_name", Type.PATH, datasetHelp),
+                    required("output_file", Type.PATH, "JSONL to write")));
+            specs.addAll(List.of(own));
+            specs.add(of("per_device_eval_batch_size", Type.INT, 8, "rows processed together"));
+            specs.add(of("overwrite_output", Type.BOOLEAN, false, "replace an existing output_file"));
+            return List.copyOf(specs);
+        }
     }
 
     private final String command;

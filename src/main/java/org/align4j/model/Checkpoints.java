@@ -3,7 +3,6 @@ package org.align4j.model;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,7 +10,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import org.align4j.engine.Tensors;
 import org.align4j.io.CheckpointException;
 import org.align4j.io.DType;
@@ -21,7 +19,6 @@ import org.align4j.io.TensorBlob;
 import org.align4j.io.TensorInfo;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -116,14 +113,5 @@ public final class Checkpoints {
             case Half -> DType.F16;
             default -> throw new IllegalArgumentException("no safetensors dtype for " + s);
         };
-    }
-
-    /** Names known to the checkpoint but not the model, for messages. */
-    static String listNames(Map<String, ?> m) {
-        return new TreeSet<>(m.keySet()).toString();
-    }
-
-    static UncheckedIOException unchecked(IOException e) {
-        return new UncheckedIOException(e);
     }
 }

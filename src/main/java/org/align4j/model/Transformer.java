@@ -32,7 +32,6 @@ import org.bytedeco.pytorch.global.torch;
  * {@link #forward} belong to the caller's {@code PointerScope}.
  */
 public final class Transformer implements AutoCloseable {
-    static final boolean EAGER = Boolean.getBoolean("align4j.eager");
     private final ModelConfig config;
     private final LinkedHashMap<String, Tensor> params;
     private final Tensor invFreq; // (D/2)
@@ -147,7 +146,8 @@ public final class Transformer implements AutoCloseable {
             k = kv[0];
             v = kv[1];
         }
-        Tensor attn = EAGER ? Attention.eager(q, k, v, mask, causal) : torch.scaled_dot_product_attention(q, k, v,
+        // fused SDPA; on this CPU it measured as fast as eager attention and keeps O(T) memory
+        Tensor attn = torch.scaled_dot_product_attention(q, k, v,
                 mask == null ? new TensorOptional() : new TensorOptional(mask), 0.0, causal,
                 new DoubleOptional(), c.kvGroups() > 1); // (B, Hq, T, D)
         attn = attn.transpose(1, 2).reshape(b, t, (long) c.numAttentionHeads() * c.headDim());
