@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.train;
+package org.align4j.trainer;
 
 import java.io.IOException;
 import java.nio.file.Path;

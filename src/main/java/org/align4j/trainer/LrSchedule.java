@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.train;
+package org.align4j.trainer;
 
 /**
  * Learning-rate multipliers of transformers' {@code get_scheduler} (optimization.py), as a

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.train;
+package org.align4j.trainer;
 
 import static org.align4j.testing.Golden.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

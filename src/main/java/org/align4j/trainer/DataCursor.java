@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Deterministic micro-batch order: each epoch is a permutation of the rows drawn from
+ * (seed, epoch) alone, so a resumed run reads exactly the batches the uninterrupted run would
+ * have read from (epoch, batch index). The last batch of an epoch may be short, as with
+ * transformers' default {@code dataloader_drop_last=False}.
+ */
+final class DataCursor {
+    private final int size, batch;
+    private final long seed;
+    private int epoch, batchInEpoch;
+    private int[] order;
+
+    DataCursor(int size, int batch, long seed, int epoch, int batchInEpoch) {
+        this.size = size;
+        this.batch = batch;
+        this.seed = seed;
+        this.epoch = epoch;
+        this.batchInEpoch = batchInEpoch;
+        this.order = permutation(size, seed, epoch);
+    }
+
+    static int[] permutation(int n, long seed, int epoch) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        Random rng = new Random(seed * 1_000_003L + epoch);
+        for (int i = n - 1; i > 0; i--) { // Fisher-Yates
+            int j = rng.nextInt(i + 1), tmp = p[i];
+            p[i] = p[j];
+            p[j] = tmp;
+        }
+        return p;
+    }
+
+    <T> List<T> next(List<T> rows) {
+        int batches = (size + batch - 1) / batch;
+        if (batchInEpoch >= batches) {
+            epoch++;
+            batchInEpoch = 0;
+            order = permutation(size, seed, epoch);
+        }
+        List<T> out = new ArrayList<>();
+        for (int i = batchInEpoch * batch; i < Math.min(size, (batchInEpoch + 1) * batch); i++) out.add(rows.get(order[i]));
+        batchInEpoch++;
+        return out;
+    }
+
+    int epoch() {
+        return epoch;
+    }
+
+    int batchInEpoch() {
+        return batchInEpoch;
+    }
+
+    /** Fractional epochs done, as transformers logs {@code epoch}. */
+    double epochFloat() {
+        int batches = (size + batch - 1) / batch;
+        return epoch + (double) batchInEpoch / batches;
+    }
+}

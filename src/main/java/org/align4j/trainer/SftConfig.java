@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import java.nio.file.Path;
+
+/**
+ * Settings of {@link SftTrainer}, with TRL's SFTConfig / transformers' TrainingArguments names and
+ * defaults (learning_rate 2e-5, per_device_train_batch_size 8, num_train_epochs 3, logging_steps
+ * 10, save_steps 500, seed 42, lr_scheduler_type linear, max_grad_norm 1.0, weight_decay 0).
+ *
+ * @param maxSteps total optimizer steps; when <= 0, num_train_epochs over the data decides
+ * @param resumeFromCheckpoint a checkpoint-N folder, "latest" for the newest in output_dir, or null
+ */
+public record SftConfig(
+        Path outputDir,
+        double learningRate,
+        int perDeviceTrainBatchSize,
+        int gradientAccumulationSteps,
+        int maxSteps,
+        double numTrainEpochs,
+        int loggingSteps,
+        int saveSteps,
+        long seed,
+        String lrSchedulerType,
+        double warmupRatio,
+        int warmupSteps,
+        double weightDecay,
+        double maxGradNorm,
+        boolean overwriteOutputDir,
+        String resumeFromCheckpoint) {
+
+    public SftConfig {
+        if (learningRate < 0) throw new IllegalArgumentException("learning_rate must be >= 0, got " + learningRate);
+        if (perDeviceTrainBatchSize < 1) throw new IllegalArgumentException("per_device_train_batch_size must be >= 1, got " + perDeviceTrainBatchSize);
+        if (gradientAccumulationSteps < 1) throw new IllegalArgumentException("gradient_accumulation_steps must be >= 1, got " + gradientAccumulationSteps);
+        if (loggingSteps < 1) throw new IllegalArgumentException("logging_steps must be >= 1, got " + loggingSteps);
+        if (maxSteps <= 0 && numTrainEpochs <= 0) throw new IllegalArgumentException("set max_steps > 0 or num_train_epochs > 0");
+    }
+
+    public static SftConfig defaults(Path outputDir) {
+        return new SftConfig(outputDir, 2e-5, 8, 1, -1, 3.0, 10, 500, 42, "linear", 0.0, 0, 0.0, 1.0, false, null);
+    }
+
+    public SftConfig withSteps(int maxSteps, int batch, int accumulation, double lr) {
+        return new SftConfig(outputDir, lr, batch, accumulation, maxSteps, numTrainEpochs, loggingSteps, saveSteps, seed,
+                lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint);
+    }
+
+    public SftConfig withLogging(int loggingSteps, int saveSteps) {
+        return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+                loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint);
+    }
+
+    public SftConfig withSchedule(String type, double warmupRatio, double weightDecay) {
+        return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+                loggingSteps, saveSteps, seed, type, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint);
+    }
+
+    public SftConfig withResume(String checkpoint, Path dir) {
+        return new SftConfig(dir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+                loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, true, checkpoint);
+    }
+}

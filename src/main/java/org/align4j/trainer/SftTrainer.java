@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.align4j.engine.Tensors;
+import org.align4j.model.Checkpoints;
+import org.align4j.model.LogProbs;
+import org.align4j.model.Transformer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Supervised fine-tuning (TRL's SFTTrainer): next-token cross-entropy on the tokens each example
+ * marks as targets (the completion for prompt-completion data, the assistant turns for
+ * conversations, everything for plain text).
+ *
+ * <p>Gradient accumulation is normalised by the number of target tokens in the whole accumulated
+ * batch (transformers' {@code num_items_in_batch}), so 1 micro-batch of 8 and 8 micro-batches of 1
+ * give the same update.
+ */
+public final class SftTrainer {
+    /** One training sequence: ids and, per position, whether that token is a target (1) or context (0). */
+    public record Example(long[] inputIds, float[] targetMask) {
+        public Example {
+            if (inputIds.length != targetMask.length) throw new IllegalArgumentException("ids and mask lengths differ");
+            if (inputIds.length < 2) throw new IllegalArgumentException("a training sequence needs at least 2 tokens");
+        }
+    }
+
+    /** What a run did: the logged rows, in order. */
+    public record Result(List<Map<String, Object>> logged, int globalStep) {}
+
+    private SftTrainer() {}
+
+    public static Result train(Transformer model, List<Example> data, SftConfig cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+        if (data.isEmpty()) throw new IllegalArgumentException("the training set is empty");
+        int batchesPerEpoch = (data.size() + cfg.perDeviceTrainBatchSize() - 1) / cfg.perDeviceTrainBatchSize();
+        int stepsPerEpoch = Math.max(1, batchesPerEpoch / cfg.gradientAccumulationSteps());
+        int totalSteps = cfg.maxSteps() > 0 ? cfg.maxSteps() : (int) Math.ceil(cfg.numTrainEpochs() * stepsPerEpoch);
+        LrSchedule schedule = new LrSchedule(cfg.lrSchedulerType(), cfg.learningRate(),
+                LrSchedule.warmupSteps(cfg.warmupSteps(), cfg.warmupRatio(), totalSteps), totalSteps);
+
+        model.requiresGrad(true);
+        List<Map<String, Object>> logged = new ArrayList<>();
+        try (AdamW opt = AdamW.withDefaults(model.parameters(), cfg.weightDecay())) {
+            TrainCheckpoints.State state = new TrainCheckpoints.State(0, 0, 0, cfg.seed());
+            Path resume = resumePath(cfg);
+            if (resume != null) {
+                state = TrainCheckpoints.loadState(resume);
+                copyWeights(resume, model);
+                opt.load(resume.resolve("optimizer.safetensors"));
+                System.err.println("sft: resumed from " + resume + " at step " + state.globalStep());
+            } else {
+                prepareOutputDir(cfg);
+            }
+            DataCursor cursor = new DataCursor(data.size(), cfg.perDeviceTrainBatchSize(), cfg.seed(), state.epoch(), state.batchInEpoch());
+            double lossSum = 0, accSum = 0;
+            int lossCount = 0;
+            long tokens = 0, startNanos = System.nanoTime();
+            try (MetricsLog log = MetricsLog.open(cfg.outputDir(), state.globalStep())) {
+                for (int step = state.globalStep(); step < totalSteps; step++) {
+                    // one optimizer step = gradient_accumulation_steps micro-batches
+                    List<List<Example>> window = new ArrayList<>();
+                    for (int a = 0; a < cfg.gradientAccumulationSteps(); a++) window.add(cursor.next(data));
+                    long windowTargets = 0;
+                    for (List<Example> mb : window) for (Example e : mb) windowTargets += targets(e);
+                    if (windowTargets == 0) throw new IllegalStateException("step " + (step + 1) + ": no target tokens in the batch (every loss mask is empty)");
+                    double stepLoss = 0, stepCorrect = 0;
+                    for (List<Example> mb : window) {
+                        double[] lossAndCorrect = microBatch(model, mb, padId, windowTargets);
+                        stepLoss += lossAndCorrect[0];
+                        stepCorrect += lossAndCorrect[1];
+                    }
+                    if (!Double.isFinite(stepLoss))
+                        throw new IllegalStateException("step " + (step + 1) + ": loss is " + stepLoss + "; lower learning_rate or check the data (nothing was saved from this step)");
+                    double gradNorm = torch.clip_grad_norm_(model.parameterVector(), cfg.maxGradNorm(), 2.0, false);
+                    double lr = schedule.at(step);
+                    opt.step(lr);
+                    opt.zeroGrad();
+                    tokens += windowTargets;
+                    lossSum += stepLoss;
+                    accSum += stepCorrect / windowTargets;
+                    lossCount++;
+                    int done = step + 1;
+                    if (done == 1 || done % cfg.loggingSteps() == 0 || done == totalSteps) {
+                        Map<String, Object> row = new LinkedHashMap<>();
+                        row.put("step", done);
+                        row.put("epoch", cursor.epochFloat());
+                        row.put("loss", lossSum / lossCount);
+                        row.put("learning_rate", lr);
+                        row.put("grad_norm", gradNorm);
+                        row.put("mean_token_accuracy", accSum / lossCount);
+                        row.put("num_tokens", tokens);
+                        log.log(row);
+                        logged.add(row);
+                        double secs = (System.nanoTime() - startNanos) / 1e9;
+                        System.err.printf("sft: step %d/%d  loss %.4f  lr %.2e  %.0f target tokens/s  ETA %.0fs%n", done, totalSteps,
+                                lossSum / lossCount, lr, tokens / secs, secs / (done - state.globalStep()) * (totalSteps - done));
+                        lossSum = accSum = 0;
+                        lossCount = 0;
+                    }
+                    if (cfg.saveSteps() > 0 && done % cfg.saveSteps() == 0 && done < totalSteps)
+                        TrainCheckpoints.save(cfg.outputDir(), model, opt, new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), cfg.seed()), resolvedConfig);
+                }
+            }
+            model.requiresGrad(false);
+            Checkpoints.save(model, cfg.outputDir(), String.valueOf(model.config().torchDtype()), true);
+            org.align4j.io.HfJson.writeJson(cfg.outputDir().resolve("training_args.json"), resolvedConfig, true);
+            return new Result(logged, totalSteps);
+        }
+    }
+
+    /**
+     * Forward and backward of one micro-batch; returns {summed loss contribution, correct argmax
+     * predictions}. The loss is sum(-log p * mask) / windowTargets so accumulated micro-batches add
+     * up to the mean over the whole window.
+     */
+    static double[] microBatch(Transformer model, List<Example> mb, long padId, long windowTargets) {
+        int b = mb.size(), t = mb.stream().mapToInt(e -> e.inputIds().length).max().orElseThrow();
+        long[] ids = new long[b * t], attn = new long[b * t];
+        float[] mask = new float[b * (t - 1)];
+        Arrays.fill(ids, padId);
+        for (int r = 0; r < b; r++) {
+            Example e = mb.get(r);
+            System.arraycopy(e.inputIds(), 0, ids, r * t, e.inputIds().length);
+            Arrays.fill(attn, r * t, r * t + e.inputIds().length, 1L);
+            // position i predicts token i + 1: the target mask shifts left by one
+            System.arraycopy(e.targetMask(), 1, mask, r * (t - 1), e.inputIds().length - 1);
+        }
+        try (PointerScope s = new PointerScope()) {
+            Tensor idsT = Tensors.longs(ids, b, t), attnT = Tensors.longs(attn, b, t), maskT = Tensors.floats(mask, b, t - 1);
+            Tensor logits = model.logits(model.forward(idsT, attnT, null).narrow(1, 0, t - 1)); // (B, T-1, V)
+            Tensor labels = idsT.narrow(1, 1, t - 1);
+            Tensor lp = LogProbs.tokenLogps(logits, labels); // (B, T-1)
+            Tensor loss = lp.mul(maskT).sum().neg().div(Tensors.scalar((double) windowTargets));
+            loss.backward();
+            double correct;
+            try (NoGradGuard g = new NoGradGuard()) {
+                Tensor argmax = logits.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
+                correct = argmax.eq(labels).to(torch.ScalarType.Float).mul(maskT).sum().item_float();
+            }
+            return new double[] {loss.item_float(), correct};
+        }
+    }
+
+    private static long targets(Example e) {
+        long n = 0;
+        for (int i = 1; i < e.targetMask().length; i++) if (e.targetMask()[i] != 0) n++;
+        return n;
+    }
+
+    private static Path resumePath(SftConfig cfg) throws IOException {
+        String r = cfg.resumeFromCheckpoint();
+        if (r == null || r.isBlank() || r.equals("false")) return null;
+        if (r.equals("latest") || r.equals("true"))
+            return TrainCheckpoints.latest(cfg.outputDir()).orElseThrow(() -> new IOException("resume_from_checkpoint=" + r + " but " + cfg.outputDir() + " has no checkpoint-N folder"));
+        Path p = Path.of(r);
+        if (!Files.isDirectory(p)) throw new IOException("resume_from_checkpoint " + p + " is not a directory");
+        return p;
+    }
+
+    private static void prepareOutputDir(SftConfig cfg) throws IOException {
+        Path out = cfg.outputDir();
+        if (Files.exists(out.resolve(MetricsLog.FILE)) || Files.exists(out.resolve("config.json"))) {
+            if (!cfg.overwriteOutputDir())
+                throw new IOException("output_dir " + out + " already holds a run; pass --overwrite_output_dir true, "
+                        + "--resume_from_checkpoint latest, or choose another output_dir");
+            org.align4j.io.AtomicFiles.deleteRecursively(out);
+        }
+        Files.createDirectories(out);
+    }
+
+    private static void copyWeights(Path checkpoint, Transformer model) throws IOException {
+        try (Transformer saved = Checkpoints.load(checkpoint); NoGradGuard g = new NoGradGuard()) {
+            for (var e : model.parameters().entrySet()) e.getValue().copy_(saved.parameters().get(e.getKey()));
+        }
+    }
+}

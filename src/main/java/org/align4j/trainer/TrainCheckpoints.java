@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.align4j.io.AtomicFiles;
+import org.align4j.io.HfJson;
+import org.align4j.model.Checkpoints;
+import org.align4j.model.Transformer;
+
+/**
+ * {@code output_dir/checkpoint-N/}: the model in Hugging Face format (float32, so that a resumed
+ * run continues from the exact weights), {@code optimizer.safetensors} (AdamW moments and step),
+ * {@code trainer_state.json} (step, data position, seed) and {@code training_args.json} (the
+ * resolved config). The folder is written as {@code checkpoint-N.tmp/} and renamed when complete,
+ * so a run killed mid-write leaves the previous checkpoint intact and no half checkpoint behind.
+ */
+public final class TrainCheckpoints {
+    private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
+
+    /**
+     * Where training stands after {@code globalStep} optimizer steps: the next micro-batch to read is
+     * number {@code batchInEpoch} of epoch {@code epoch} in that epoch's seeded order.
+     */
+    public record State(int globalStep, int epoch, int batchInEpoch, long seed) {}
+
+    private TrainCheckpoints() {}
+
+    public static Path save(Path outputDir, Transformer model, AdamW opt, State state, Map<String, Object> config) throws IOException {
+        Path target = outputDir.resolve("checkpoint-" + state.globalStep());
+        AtomicFiles.writeDirAtomically(target, tmp -> {
+            Checkpoints.save(model, tmp, "float32", true);
+            opt.save(tmp.resolve("optimizer.safetensors"), false);
+            HfJson.writeJson(tmp.resolve("trainer_state.json"), Map.of("global_step", state.globalStep(), "epoch", state.epoch(),
+                    "batch_in_epoch", state.batchInEpoch(), "seed", state.seed()), false);
+            HfJson.writeJson(tmp.resolve("training_args.json"), config, false);
+        }, false);
+        return target;
+    }
+
+    /** The checkpoint folder with the highest step in {@code outputDir}, if any (unfinished .tmp folders ignored). */
+    public static Optional<Path> latest(Path outputDir) throws IOException {
+        if (!Files.isDirectory(outputDir)) return Optional.empty();
+        try (Stream<Path> s = Files.list(outputDir)) {
+            return s.filter(p -> Files.isDirectory(p) && NAME.matcher(p.getFileName().toString()).matches())
+                    .max(Comparator.comparingInt(TrainCheckpoints::stepOf));
+        }
+    }
+
+    public static int stepOf(Path checkpoint) {
+        Matcher m = NAME.matcher(checkpoint.getFileName().toString());
+        if (!m.matches()) throw new IllegalArgumentException(checkpoint + " is not a checkpoint-N folder");
+        return Integer.parseInt(m.group(1));
+    }
+
+    public static State loadState(Path checkpoint) throws IOException {
+        Path file = checkpoint.resolve("trainer_state.json");
+        if (!Files.isRegularFile(file)) throw new IOException(checkpoint + " has no trainer_state.json: not a complete align4j checkpoint");
+        JsonNode s = HfJson.readJson(file);
+        for (String key : new String[] {"global_step", "epoch", "batch_in_epoch", "seed"})
+            if (!s.hasNonNull(key)) throw new IOException(file + ": missing '" + key + "'");
+        return new State(s.get("global_step").asInt(), s.get("epoch").asInt(), s.get("batch_in_epoch").asInt(), s.get("seed").asLong());
+    }
+
+}
