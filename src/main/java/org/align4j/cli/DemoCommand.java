@@ -24,11 +24,10 @@ import org.align4j.model.ModelConfig;
 import org.align4j.model.ModelPresets;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
+import org.align4j.trainer.SftConfig;
+import org.align4j.trainer.SftTrainer;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.AdamWOptions;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -46,7 +45,7 @@ final class DemoCommand {
             of("per_device_train_batch_size", Type.INT, 64, "problems per step"),
             of("learning_rate", Type.DOUBLE, 3e-3, "AdamW peak learning rate (cosine decay, 5% warm-up)"),
             of("seed", Type.LONG, 42L, "seeds the task split, init, data order and sampling"),
-            of("quick", Type.BOOLEAN, false, "short run (300 steps) to check the pipeline"),
+            of("quick", Type.BOOLEAN, false, "short run (600 steps) to check the pipeline"),
             of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing output_dir"));
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -59,10 +58,8 @@ final class DemoCommand {
         Path out = o.path("output_dir"), modelDir = out.resolve("model");
         if (Files.exists(modelDir) && !o.flag("overwrite_output_dir"))
             throw new CliException("output_dir " + out + " already holds a demo model; pass --overwrite_output_dir true or choose another --output_dir");
-        int steps = o.flag("quick") ? 300 : o.integer("max_steps");
+        int steps = o.flag("quick") ? 600 : o.integer("max_steps");
         long seed = o.longValue("seed");
-        Files.createDirectories(modelDir);
-        ByteLevelTokenizerFiles.write(modelDir, true);
 
         // the task: every a+b with a, b < 50, a fixed random 100 held out for evaluation
         List<int[]> problems = new ArrayList<>();
@@ -73,13 +70,20 @@ final class DemoCommand {
         ModelConfig config = ModelPresets.llama(320, 128, 384, 4, 4, 2, 64);
         System.out.printf("demo: task a+b (a, b < %d): %d training problems, %d held out; model %s%n",
                 MAX_OPERAND, train.size(), test.size(), "llama 4x128");
+        if (o.flag("overwrite_output_dir")) org.align4j.io.AtomicFiles.deleteRecursively(modelDir);
+        Files.createDirectories(modelDir);
+        ByteLevelTokenizerFiles.write(modelDir, true);
         try (Tokenizer tok = Tokenizer.load(modelDir); Transformer model = ModelPresets.randomInit(config, seed)) {
             System.out.printf("demo: %,d parameters, training %d steps on %d threads%n", model.numParameters(), steps, torch.get_num_threads());
+            List<SftTrainer.Example> examples = new ArrayList<>();
+            for (int[] p : train) examples.add(example(tok, p));
+            // cosine decay with 5% warm-up; the SFT run writes metrics.jsonl and the final HF checkpoint into modelDir
+            SftConfig sft = SftConfig.defaults(modelDir).withSteps(steps, o.integer("per_device_train_batch_size"), 1, o.number("learning_rate"))
+                    .withLogging(Math.max(1, steps / 10), 0).withSchedule("cosine", 0.05, 0.0);
             long t0 = System.nanoTime();
-            List<Double> losses = train(model, tok, train, steps, o.integer("per_device_train_batch_size"), o.number("learning_rate"), seed);
+            SftTrainer.Result run = SftTrainer.train(model, examples, sft, tok.padTokenId(), o.resolved());
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
 
-            Checkpoints.save(model, modelDir, "float32", true);
             Map<String, Object> results = new LinkedHashMap<>();
             try (Transformer reloaded = Checkpoints.load(modelDir)) {
                 results.put("reload_max_abs_logit_diff", maxLogitDiff(model, reloaded, tok));
@@ -87,8 +91,8 @@ final class DemoCommand {
             }
             results.put("train_steps", steps);
             results.put("train_seconds", Math.round(trainSeconds * 10) / 10.0);
-            results.put("loss_first", losses.get(0));
-            results.put("loss_last", losses.get(losses.size() - 1));
+            results.put("loss_first", run.logged().get(0).get("loss"));
+            results.put("loss_last", run.logged().get(run.logged().size() - 1).get("loss"));
             results.put("checkpoint", modelDir.toString());
             Files.writeString(out.resolve("results.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
             System.out.println();
@@ -99,61 +103,14 @@ final class DemoCommand {
         }
     }
 
-    private static List<Double> train(Transformer model, Tokenizer tok, List<int[]> train, int steps, int batch, double lr, long seed) {
-        model.requiresGrad(true);
-        TensorVector params = model.parameterVector();
-        AdamWOptions opts = new AdamWOptions(lr);
-        opts.weight_decay().put(0.0);
-        List<Double> losses = new ArrayList<>();
-        Random rng = new Random(seed + 1);
-        try (AdamW opt = new AdamW(params, opts)) {
-            for (int step = 0; step < steps; step++) {
-                // cosine schedule with 5% linear warm-up
-                int warm = Math.max(1, steps / 20);
-                double f = step < warm ? (step + 1.0) / warm : 0.5 * (1 + Math.cos(Math.PI * (step - warm) / Math.max(1, steps - warm)));
-                setLr(opt, lr * f);
-                List<long[]> prompts = new ArrayList<>(), completions = new ArrayList<>();
-                for (int i = 0; i < batch; i++) {
-                    int[] p = train.get(rng.nextInt(train.size()));
-                    prompts.add(tok.encode(prompt(p)));
-                    completions.add(withEos(tok.encodeNoSpecial(answer(p)), tok.eosTokenId()));
-                }
-                double loss = completionLossStep(model, prompts, completions, tok.padTokenId(), params, opt);
-                losses.add(loss);
-                if (step % Math.max(1, steps / 10) == 0 || step == steps - 1)
-                    System.out.printf("demo: step %5d  loss %.4f  lr %.2e%n", step, loss, lr * f);
-            }
-        }
-        model.requiresGrad(false);
-        return losses;
-    }
-
-    /** Mean negative log-likelihood of the completion tokens (prompt and padding masked), one AdamW step. */
-    private static double completionLossStep(Transformer model, List<long[]> prompts, List<long[]> completions, long pad, TensorVector params, AdamW opt) {
-        int b = prompts.size(), t = 0;
-        for (int r = 0; r < b; r++) t = Math.max(t, prompts.get(r).length + completions.get(r).length);
-        long[] ids = new long[b * t], attn = new long[b * t];
-        float[] lossMask = new float[b * (t - 1)];
-        Arrays.fill(ids, pad);
-        for (int r = 0; r < b; r++) {
-            long[] p = prompts.get(r), c = completions.get(r);
-            System.arraycopy(p, 0, ids, r * t, p.length);
-            System.arraycopy(c, 0, ids, r * t + p.length, c.length);
-            Arrays.fill(attn, r * t, r * t + p.length + c.length, 1L);
-            Arrays.fill(lossMask, r * (t - 1) + p.length - 1, r * (t - 1) + p.length - 1 + c.length, 1f); // predicts completion tokens
-        }
-        try (PointerScope s = new PointerScope()) {
-            Tensor idsT = Tensors.longs(ids, b, t), maskT = Tensors.longs(attn, b, t);
-            Tensor logits = model.logits(model.forward(idsT, maskT, null).narrow(1, 0, t - 1)); // (B, T-1, V)
-            Tensor lp = LogProbs.tokenLogps(logits, idsT.narrow(1, 1, t - 1)); // (B, T-1)
-            Tensor m = Tensors.floats(lossMask, b, t - 1);
-            Tensor loss = lp.mul(m).sum().neg().div(m.sum());
-            opt.zero_grad();
-            loss.backward();
-            torch.clip_grad_norm_(params, 1.0, 2.0, false);
-            opt.step();
-            return loss.item_float();
-        }
+    /** "a+b=" is context, the answer and EOS are the targets (completion-only loss). */
+    private static SftTrainer.Example example(Tokenizer tok, int[] p) {
+        long[] prompt = tok.encode(prompt(p)), completion = withEos(tok.encodeNoSpecial(answer(p)), tok.eosTokenId());
+        long[] ids = Arrays.copyOf(prompt, prompt.length + completion.length);
+        System.arraycopy(completion, 0, ids, prompt.length, completion.length);
+        float[] mask = new float[ids.length];
+        Arrays.fill(mask, prompt.length, ids.length, 1f);
+        return new SftTrainer.Example(ids, mask);
     }
 
     private static Map<String, Object> evaluate(Transformer model, Tokenizer tok, List<int[]> test, long seed) {
@@ -202,11 +159,6 @@ final class DemoCommand {
             Tensor la = a.logits(a.forward(x, null, null)), lb = b.logits(b.forward(x, null, null));
             return la.sub(lb).abs().max().item_float();
         }
-    }
-
-    private static void setLr(AdamW opt, double lr) {
-        var groups = opt.param_groups();
-        for (long i = 0; i < groups.size(); i++) groups.get(i).options().set_lr(lr);
     }
 
     static String prompt(int[] p) {

@@ -10,6 +10,7 @@ import java.nio.file.Path;
  *
  * @param maxSteps total optimizer steps; when <= 0, num_train_epochs over the data decides
  * @param resumeFromCheckpoint a checkpoint-N folder, "latest" for the newest in output_dir, or null
+ * @param reportTo "none" or "tensorboard" (event files under output_dir/runs)
  */
 public record SftConfig(
         Path outputDir,
@@ -27,7 +28,8 @@ public record SftConfig(
         double weightDecay,
         double maxGradNorm,
         boolean overwriteOutputDir,
-        String resumeFromCheckpoint) {
+        String resumeFromCheckpoint,
+        String reportTo) {
 
     public SftConfig {
         if (learningRate < 0) throw new IllegalArgumentException("learning_rate must be >= 0, got " + learningRate);
@@ -35,29 +37,36 @@ public record SftConfig(
         if (gradientAccumulationSteps < 1) throw new IllegalArgumentException("gradient_accumulation_steps must be >= 1, got " + gradientAccumulationSteps);
         if (loggingSteps < 1) throw new IllegalArgumentException("logging_steps must be >= 1, got " + loggingSteps);
         if (maxSteps <= 0 && numTrainEpochs <= 0) throw new IllegalArgumentException("set max_steps > 0 or num_train_epochs > 0");
+        if (!reportTo.equals("none") && !reportTo.equals("tensorboard"))
+            throw new IllegalArgumentException("report_to '" + reportTo + "' is not supported; use none or tensorboard");
     }
 
     public static SftConfig defaults(Path outputDir) {
-        return new SftConfig(outputDir, 2e-5, 8, 1, -1, 3.0, 10, 500, 42, "linear", 0.0, 0, 0.0, 1.0, false, null);
+        return new SftConfig(outputDir, 2e-5, 8, 1, -1, 3.0, 10, 500, 42, "linear", 0.0, 0, 0.0, 1.0, false, null, "none");
     }
 
     public SftConfig withSteps(int maxSteps, int batch, int accumulation, double lr) {
         return new SftConfig(outputDir, lr, batch, accumulation, maxSteps, numTrainEpochs, loggingSteps, saveSteps, seed,
-                lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint);
+                lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo);
     }
 
     public SftConfig withLogging(int loggingSteps, int saveSteps) {
         return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
-                loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint);
+                loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo);
     }
 
     public SftConfig withSchedule(String type, double warmupRatio, double weightDecay) {
         return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
-                loggingSteps, saveSteps, seed, type, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint);
+                loggingSteps, saveSteps, seed, type, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo);
+    }
+
+    public SftConfig withReportTo(String reportTo) {
+        return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+                loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo);
     }
 
     public SftConfig withResume(String checkpoint, Path dir) {
         return new SftConfig(dir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
-                loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, true, checkpoint);
+                loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, true, checkpoint, reportTo);
     }
 }

@@ -66,7 +66,8 @@ public final class SftTrainer {
             double lossSum = 0, accSum = 0;
             int lossCount = 0;
             long tokens = 0, startNanos = System.nanoTime();
-            try (MetricsLog log = MetricsLog.open(cfg.outputDir(), state.globalStep())) {
+            try (MetricsLog log = MetricsLog.open(cfg.outputDir(), state.globalStep());
+                    TensorBoardWriter tb = cfg.reportTo().equals("tensorboard") ? new TensorBoardWriter(cfg.outputDir().resolve("runs")) : null) {
                 for (int step = state.globalStep(); step < totalSteps; step++) {
                     // one optimizer step = gradient_accumulation_steps micro-batches
                     List<List<Example>> window = new ArrayList<>();
@@ -101,6 +102,7 @@ public final class SftTrainer {
                         row.put("mean_token_accuracy", accSum / lossCount);
                         row.put("num_tokens", tokens);
                         log.log(row);
+                        if (tb != null) tb.scalars(done, row);
                         logged.add(row);
                         double secs = (System.nanoTime() - startNanos) / 1e9;
                         System.err.printf("sft: step %d/%d  loss %.4f  lr %.2e  %.0f target tokens/s  ETA %.0fs%n", done, totalSteps,

@@ -66,7 +66,10 @@ class SftTrainerTest {
     void lossIsFiniteLoggedUnderTrlNamesAndEveryParameterMoves(@TempDir Path tmp) throws Exception {
         try (Transformer m = tiny()) {
             Map<String, float[]> before = snapshot(m);
-            SftTrainer.train(m, arithmetic(16, 1), config(tmp, 3, 4, 1), PAD, Map.of("learning_rate", 1e-3));
+            SftTrainer.train(m, arithmetic(16, 1), config(tmp, 3, 4, 1).withReportTo("tensorboard"), PAD, Map.of("learning_rate", 1e-3));
+            try (var events = Files.list(tmp.resolve("runs"))) {
+                assertTrue(events.anyMatch(f -> f.getFileName().toString().startsWith("events.out.tfevents.")), "report_to tensorboard writes event files");
+            }
             for (var e : snapshot(m).entrySet()) assertFalse(java.util.Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
             List<JsonNode> rows = MetricsLog.read(tmp);
             assertEquals(3, rows.size());
