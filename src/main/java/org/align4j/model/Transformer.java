@@ -35,6 +35,10 @@ public final class Transformer implements AutoCloseable {
     private final ModelConfig config;
     private final LinkedHashMap<String, Tensor> params;
     private final Tensor invFreq; // (D/2)
+    private Lora.Config loraConfig; // null: no adapters
+    private Map<String, Lora.Pair> adapters = Map.of(); // module prefix -> (A, B)
+    private boolean adaptersEnabled = true;
+    private boolean training; // LoRA dropout is active only while training
 
     /** Takes ownership of float32 parameters named as in the HF checkpoint; see {@link #expectedShapes}. */
     public Transformer(ModelConfig config, LinkedHashMap<String, Tensor> params) {
@@ -60,8 +64,50 @@ public final class Transformer implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Turns gradients on or off for the trainable parameters (the adapters alone when LoRA is
+     * attached; the base weights then stay frozen) and switches training mode (LoRA dropout).
+     */
     public void requiresGrad(boolean on) {
-        for (Tensor t : params.values()) t.set_requires_grad(on);
+        training = on;
+        for (Tensor t : params.values()) t.set_requires_grad(on && loraConfig == null);
+        for (Lora.Pair pair : adapters.values()) {
+            pair.a().set_requires_grad(on);
+            pair.b().set_requires_grad(on);
+        }
+    }
+
+    /** What an optimizer updates: the LoRA A/B tensors when adapters are attached, else every parameter. */
+    public Map<String, Tensor> trainableParameters() {
+        if (loraConfig == null) return parameters();
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (var e : adapters.entrySet()) {
+            m.put(e.getKey() + ".lora_A.weight", e.getValue().a());
+            m.put(e.getKey() + ".lora_B.weight", e.getValue().b());
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** With adapters off the model is its frozen base: the reference model of DPO-style methods, without a second copy. */
+    public void setAdaptersEnabled(boolean on) {
+        adaptersEnabled = on;
+    }
+
+    Lora.Config loraConfig() {
+        return loraConfig;
+    }
+
+    Map<String, Lora.Pair> adapters() {
+        return adapters;
+    }
+
+    void setAdapters(Lora.Config cfg, Map<String, Lora.Pair> newAdapters) {
+        for (Lora.Pair pair : adapters.values()) {
+            pair.a().close();
+            pair.b().close();
+        }
+        loraConfig = cfg;
+        adapters = new LinkedHashMap<>(newAdapters);
     }
 
     /** Every tensor name and shape a checkpoint must hold for this config, in transformers' order. */
@@ -197,7 +243,11 @@ public final class Transformer implements AutoCloseable {
 
     private Tensor linear(Tensor x, String prefix) {
         Tensor bias = params.get(prefix + ".bias");
-        return bias == null ? torch.linear(x, p(prefix + ".weight")) : torch.linear(x, p(prefix + ".weight"), new TensorOptional(bias));
+        Tensor y = bias == null ? torch.linear(x, p(prefix + ".weight")) : torch.linear(x, p(prefix + ".weight"), new TensorOptional(bias));
+        Lora.Pair lora = adaptersEnabled ? adapters.get(prefix) : null;
+        if (lora == null) return y;
+        Tensor in = training && loraConfig.dropout() > 0 ? torch.dropout(x, loraConfig.dropout(), true) : x;
+        return y.add(torch.linear(torch.linear(in, lora.a()), lora.b()).mul(Tensors.scalar(loraConfig.scale()))); // (alpha/r) x A^T B^T
     }
 
     private Tensor rmsNorm(Tensor x, Tensor weight) {
@@ -230,14 +280,15 @@ public final class Transformer implements AutoCloseable {
         return causal.logical_and(real).logical_or(self); // (B, 1, T, Tk)
     }
 
-    /** All parameter tensors, for optimizers: a new vector each call. */
+    /** The trainable tensors, for gradient clipping: a new vector each call. */
     public TensorVector parameterVector() {
-        List<Tensor> list = new ArrayList<>(params.values());
+        List<Tensor> list = new ArrayList<>(trainableParameters().values());
         return new TensorVector(list.toArray(new Tensor[0]));
     }
 
     @Override
     public void close() {
+        setAdapters(null, Map.of());
         for (Tensor t : params.values()) t.close();
         invFreq.close();
     }

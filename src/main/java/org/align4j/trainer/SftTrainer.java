@@ -51,7 +51,7 @@ public final class SftTrainer {
 
         model.requiresGrad(true);
         List<Map<String, Object>> logged = new ArrayList<>();
-        try (AdamW opt = AdamW.withDefaults(model.parameters(), cfg.weightDecay())) {
+        try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), cfg.weightDecay())) {
             TrainCheckpoints.State state = new TrainCheckpoints.State(0, 0, 0, cfg.seed());
             Path resume = resumePath(cfg);
             if (resume != null) {
@@ -115,7 +115,9 @@ public final class SftTrainer {
                 }
             }
             model.requiresGrad(false);
-            Checkpoints.save(model, cfg.outputDir(), String.valueOf(model.config().torchDtype()), true);
+            // the final model: PEFT adapter files with LoRA (merge on export), else the full HF checkpoint
+            if (org.align4j.model.Lora.attached(model)) org.align4j.model.Lora.saveAdapter(model, cfg.outputDir(), "", true);
+            else Checkpoints.save(model, cfg.outputDir(), String.valueOf(model.config().torchDtype()), true);
             org.align4j.io.HfJson.writeJson(cfg.outputDir().resolve("training_args.json"), resolvedConfig, true);
             return new Result(logged, totalSteps);
         }
@@ -182,6 +184,10 @@ public final class SftTrainer {
     }
 
     private static void copyWeights(Path checkpoint, Transformer model) throws IOException {
+        if (org.align4j.model.Lora.attached(model)) {
+            org.align4j.model.Lora.restoreAdapterValues(model, checkpoint);
+            return;
+        }
         try (Transformer saved = Checkpoints.load(checkpoint); NoGradGuard g = new NoGradGuard()) {
             for (var e : model.parameters().entrySet()) e.getValue().copy_(saved.parameters().get(e.getKey()));
         }

@@ -18,7 +18,7 @@ import org.align4j.model.Transformer;
 
 /**
  * {@code output_dir/checkpoint-N/}: the model in Hugging Face format (float32, so that a resumed
- * run continues from the exact weights), {@code optimizer.safetensors} (AdamW moments and step),
+ * run continues from the exact weights; with LoRA, the adapter in PEFT's format), {@code optimizer.safetensors} (AdamW moments and step),
  * {@code trainer_state.json} (step, data position, seed) and {@code training_args.json} (the
  * resolved config). The folder is written as {@code checkpoint-N.tmp/} and renamed when complete,
  * so a run killed mid-write leaves the previous checkpoint intact and no half checkpoint behind.
@@ -37,7 +37,8 @@ public final class TrainCheckpoints {
     public static Path save(Path outputDir, Transformer model, AdamW opt, State state, Map<String, Object> config) throws IOException {
         Path target = outputDir.resolve("checkpoint-" + state.globalStep());
         AtomicFiles.writeDirAtomically(target, tmp -> {
-            Checkpoints.save(model, tmp, "float32", true);
+            if (org.align4j.model.Lora.attached(model)) org.align4j.model.Lora.saveAdapter(model, tmp, "", true); // the base is frozen
+            else Checkpoints.save(model, tmp, "float32", true);
             opt.save(tmp.resolve("optimizer.safetensors"), false);
             HfJson.writeJson(tmp.resolve("trainer_state.json"), Map.of("global_step", state.globalStep(), "epoch", state.epoch(),
                     "batch_in_epoch", state.batchInEpoch(), "seed", state.seed()), false);

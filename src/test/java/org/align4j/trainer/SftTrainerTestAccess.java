@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import java.util.List;
+
+/** Lets tests in other packages reuse {@link SftTrainerTest}'s arithmetic examples. */
+public final class SftTrainerTestAccess {
+    private SftTrainerTestAccess() {}
+
+    public static List<SftTrainer.Example> arithmetic(int n, long seed) {
+        return SftTrainerTest.arithmetic(n, seed);
+    }
+}
