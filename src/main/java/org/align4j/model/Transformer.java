@@ -171,6 +171,54 @@ public final class Transformer implements AutoCloseable {
         return rmsNorm(x, p("model.norm.weight"));
     }
 
+    /**
+     * Forward and backward with activation recomputation (gradient checkpointing; Chen et al.,
+     * arXiv 1604.06174): the layers first run without a graph, keeping only each layer's input
+     * (L tensors of (B, T, H)); the loss is differentiated with respect to the last hidden state;
+     * then each layer, last to first, is run again with a graph and back-propagated on its own,
+     * so at most one layer's activations exist at a time. Gradients accumulate into the
+     * parameters exactly as a plain {@code lossFromHidden(forward(...)).backward()} would put them.
+     *
+     * @param lossFromHidden the scalar loss from final hidden states (B, T, H) (after the norm)
+     * @return the loss value
+     */
+    public double forwardBackwardCheckpointed(Tensor inputIds, Tensor attentionMask, java.util.function.Function<Tensor, Tensor> lossFromHidden) {
+        ModelConfig c = config;
+        long b = inputIds.size(0), t = inputIds.size(1);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor positions = positions(attentionMask, b, t, 0);
+            Tensor[] cosSin = Rope.cosSin(positions, invFreq);
+            Tensor mask = attentionMask == null ? null : attentionMask(attentionMask, t, 0);
+            boolean causal = mask == null;
+            Tensor[] inputs = new Tensor[c.numHiddenLayers() + 1]; // inputs[l] feeds layer l; inputs[L] is the last layer's output
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                inputs[0] = torch.embedding(p("model.embed_tokens.weight"), inputIds);
+                for (int l = 0; l < c.numHiddenLayers(); l++) {
+                    final int layer = l;
+                    final Tensor in = inputs[l];
+                    inputs[l + 1] = Tensors.scoped(() -> layer(layer, in, cosSin, mask, causal, null));
+                }
+            }
+            Tensor top = inputs[c.numHiddenLayers()].detach().requires_grad_(true);
+            Tensor loss = lossFromHidden.apply(rmsNorm(top, p("model.norm.weight")));
+            double value = loss.item_double();
+            loss.backward();
+            Tensor grad = top.grad().detach();
+            for (int l = c.numHiddenLayers() - 1; l >= 0; l--) {
+                final int layer = l;
+                final Tensor upstream = grad;
+                grad = Tensors.scoped(() -> {
+                    Tensor in = inputs[layer].detach().requires_grad_(true);
+                    layer(layer, in, cosSin, mask, causal, null).backward(upstream, new org.bytedeco.pytorch.BoolOptional(), false, new org.bytedeco.pytorch.TensorArrayRefOptional());
+                    return in.grad().detach(); // an owning handle: grad() points into `in`, which this scope frees
+                });
+            }
+            Tensor embed = torch.embedding(p("model.embed_tokens.weight"), inputIds);
+            if (embed.requires_grad()) embed.backward(grad, new org.bytedeco.pytorch.BoolOptional(), false, new org.bytedeco.pytorch.TensorArrayRefOptional());
+            return value;
+        }
+    }
+
     /** One decoder layer: x + attn(rms(x)), then + mlp(rms(.)). x (B, T, H) -> (B, T, H). */
     private Tensor layer(int l, Tensor x, Tensor[] cosSin, Tensor mask, boolean causal, KvCache cache) {
         ModelConfig c = config;

@@ -77,7 +77,7 @@ public final class SftTrainer {
                     if (windowTargets == 0) throw new IllegalStateException("step " + (step + 1) + ": no target tokens in the batch (every loss mask is empty)");
                     double stepLoss = 0, stepCorrect = 0;
                     for (List<Example> mb : window) {
-                        double[] lossAndCorrect = microBatch(model, mb, padId, windowTargets);
+                        double[] lossAndCorrect = microBatch(model, mb, padId, windowTargets, cfg.gradientCheckpointing());
                         stepLoss += lossAndCorrect[0];
                         stepCorrect += lossAndCorrect[1];
                     }
@@ -128,7 +128,7 @@ public final class SftTrainer {
      * predictions}. The loss is sum(-log p * mask) / windowTargets so accumulated micro-batches add
      * up to the mean over the whole window.
      */
-    static double[] microBatch(Transformer model, List<Example> mb, long padId, long windowTargets) {
+    static double[] microBatch(Transformer model, List<Example> mb, long padId, long windowTargets, boolean checkpointed) {
         int b = mb.size(), t = mb.stream().mapToInt(e -> e.inputIds().length).max().orElseThrow();
         long[] ids = new long[b * t], attn = new long[b * t];
         float[] mask = new float[b * (t - 1)];
@@ -142,17 +142,26 @@ public final class SftTrainer {
         }
         try (PointerScope s = new PointerScope()) {
             Tensor idsT = Tensors.longs(ids, b, t), attnT = Tensors.longs(attn, b, t), maskT = Tensors.floats(mask, b, t - 1);
-            Tensor logits = model.logits(model.forward(idsT, attnT, null).narrow(1, 0, t - 1)); // (B, T-1, V)
             Tensor labels = idsT.narrow(1, 1, t - 1);
-            Tensor lp = LogProbs.tokenLogps(logits, labels); // (B, T-1)
-            Tensor loss = lp.mul(maskT).sum().neg().div(Tensors.scalar((double) windowTargets));
-            loss.backward();
-            double correct;
-            try (NoGradGuard g = new NoGradGuard()) {
-                Tensor argmax = logits.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
-                correct = argmax.eq(labels).to(torch.ScalarType.Float).mul(maskT).sum().item_float();
+            double[] correct = {0};
+            java.util.function.Function<Tensor, Tensor> lossFromHidden = hidden -> {
+                Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (B, T-1, V)
+                Tensor lp = LogProbs.tokenLogps(logits, labels); // (B, T-1)
+                try (NoGradGuard g = new NoGradGuard()) {
+                    Tensor argmax = logits.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
+                    correct[0] = argmax.eq(labels).to(torch.ScalarType.Float).mul(maskT).sum().item_float();
+                }
+                return lp.mul(maskT).sum().neg().div(Tensors.scalar((double) windowTargets));
+            };
+            double loss;
+            if (checkpointed) {
+                loss = model.forwardBackwardCheckpointed(idsT, attnT, lossFromHidden);
+            } else {
+                Tensor l = lossFromHidden.apply(model.forward(idsT, attnT, null));
+                l.backward();
+                loss = l.item_double();
             }
-            return new double[] {loss.item_float(), correct};
+            return new double[] {loss, correct[0]};
         }
     }
 

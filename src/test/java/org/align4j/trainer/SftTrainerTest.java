@@ -92,7 +92,7 @@ class SftTrainerTest {
             List<SftTrainer.Example> first = new DataCursor(8, 8, 42, 0, 0).next(data);
             m.requiresGrad(true);
             long targets = first.stream().mapToLong(e -> { long n = 0; for (int i = 1; i < e.targetMask().length; i++) n += (long) e.targetMask()[i]; return n; }).sum();
-            expected = SftTrainer.microBatch(m, first, PAD, targets)[0];
+            expected = SftTrainer.microBatch(m, first, PAD, targets, false)[0];
         }
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, config(tmp, 2, 8, 1), PAD, Map.of());
@@ -115,6 +115,20 @@ class SftTrainerTest {
         List<JsonNode> la = MetricsLog.read(tmp.resolve("a")), lb = MetricsLog.read(tmp.resolve("b"));
         for (int i = 0; i < 2; i++) assertEquals(la.get(i).get("loss").asDouble(), lb.get(i).get("loss").asDouble(), 1e-6, "loss at step " + (i + 1));
         for (var e : a.entrySet()) Golden.assertClose(e.getKey(), e.getValue(), b.get(e.getKey()), 2e-6, 1e-5);
+    }
+
+    @Test
+    void gradientCheckpointingTrainsToTheSameWeights(@TempDir Path tmp) throws Exception {
+        List<SftTrainer.Example> data = arithmetic(8, 7);
+        Map<String, float[]> plain;
+        try (Transformer m = tiny()) {
+            SftTrainer.train(m, data, config(tmp.resolve("a"), 2, 4, 1), PAD, Map.of());
+            plain = snapshot(m);
+        }
+        try (Transformer m = tiny()) {
+            SftTrainer.train(m, data, config(tmp.resolve("b"), 2, 4, 1).withGradientCheckpointing(true), PAD, Map.of());
+            for (var e : snapshot(m).entrySet()) Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 1e-6, 1e-5);
+        }
     }
 
     @Test
