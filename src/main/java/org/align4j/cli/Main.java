@@ -25,6 +25,8 @@ public final class Main {
         SPECS.put("generate", GenerateCommand.SPECS);
         COMMANDS.put("logprobs", LogprobsCommand::run);
         SPECS.put("logprobs", LogprobsCommand.SPECS);
+        COMMANDS.put("sft", SftCommand::run);
+        SPECS.put("sft", SftCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
     }

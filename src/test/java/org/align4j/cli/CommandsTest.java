@@ -135,4 +135,37 @@ class CommandsTest {
         CliException e = assertThrows(CliException.class, () -> LoadedModel.load(dir));
         assertTrue(e.getMessage().contains("does not belong to this model") && e.getMessage().contains("vocab_size is 320"), e.getMessage());
     }
+
+    @Test
+    void sftTrainsFromJsonlAndWritesALoadableModelWithItsTokenizer(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("sft.jsonl"), out = tmp.resolve("run");
+        Files.writeString(data, """
+                {"prompt": "1+1=", "completion": "2"}
+                {"prompt": [{"role": "user", "content": "2+2="}], "completion": [{"role": "assistant", "content": "4"}]}
+                {"text": "plain language-modeling text"}
+                {"prompt": "3+4=", "completion": "7"}
+                """);
+        SftCommand.run(new String[] {"--model_name_or_path", model().toString(), "--dataset_name", data.toString(), "--output_dir", out.toString(),
+                "--max_steps", "3", "--per_device_train_batch_size", "2", "--logging_steps", "1", "--learning_rate", "1e-3"});
+        List<JsonNode> metrics = readJsonl(out.resolve("metrics.jsonl"));
+        assertEquals(3, metrics.size());
+        assertTrue(Double.isFinite(metrics.get(2).get("loss").asDouble()));
+        assertTrue(Files.exists(out.resolve("tokenizer.json")) && Files.exists(out.resolve("training_args.json")));
+        try (Transformer m = Checkpoints.load(out)) {
+            assertTrue(m.numParameters() > 0);
+        }
+        Path peft = tmp.resolve("peft");
+        SftCommand.run(new String[] {"--model_name_or_path", model().toString(), "--dataset_name", data.toString(), "--output_dir", peft.toString(),
+                "--max_steps", "2", "--use_peft", "true", "--lora_target_modules", "q_proj,v_proj"});
+        assertTrue(Files.exists(peft.resolve("adapter_config.json")) && Files.exists(peft.resolve("adapter_model.safetensors")));
+    }
+
+    @Test
+    void sftNamesTheRowItCannotUse(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("bad.jsonl");
+        Files.writeString(data, "{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"question\": \"q\", \"answer\": \"a\"}\n");
+        DatasetException e = assertThrows(DatasetException.class, () -> SftCommand.run(new String[] {"--model_name_or_path", model().toString(),
+                "--dataset_name", data.toString(), "--output_dir", tmp.resolve("o").toString(), "--max_steps", "1"}));
+        assertTrue(e.getMessage().contains("bad.jsonl:2") && e.getMessage().contains("'text'"), e.getMessage());
+    }
 }
