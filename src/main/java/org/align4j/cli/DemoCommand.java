@@ -105,12 +105,7 @@ final class DemoCommand {
 
     /** "a+b=" is context, the answer and EOS are the targets (completion-only loss). */
     private static SftTrainer.Example example(Tokenizer tok, int[] p) {
-        long[] prompt = tok.encode(prompt(p)), completion = withEos(tok.encodeNoSpecial(answer(p)), tok.eosTokenId());
-        long[] ids = Arrays.copyOf(prompt, prompt.length + completion.length);
-        System.arraycopy(completion, 0, ids, prompt.length, completion.length);
-        float[] mask = new float[ids.length];
-        Arrays.fill(mask, prompt.length, ids.length, 1f);
-        return new SftTrainer.Example(ids, mask);
+        return SftTrainer.Example.promptCompletion(tok.encode(prompt(p)), withEos(tok.encodeNoSpecial(answer(p)), tok.eosTokenId()));
     }
 
     private static Map<String, Object> evaluate(Transformer model, Tokenizer tok, List<int[]> test, long seed) {

@@ -94,12 +94,7 @@ final class SftCommand {
     /** Targets: the completion and its EOS (prompt-completion), or every token after the first (text). */
     static SftTrainer.Example example(LoadedModel m, Row r) {
         if (r.json().has("prompt") && r.json().has("completion")) {
-            long[] p = PromptEncoding.promptIds(m.tokenizer(), r), c = PromptEncoding.completionIds(m.tokenizer(), r);
-            long[] ids = Arrays.copyOf(p, p.length + c.length);
-            System.arraycopy(c, 0, ids, p.length, c.length);
-            float[] mask = new float[ids.length];
-            Arrays.fill(mask, p.length, ids.length, 1f);
-            return new SftTrainer.Example(ids, mask);
+            return SftTrainer.Example.promptCompletion(PromptEncoding.promptIds(m.tokenizer(), r), PromptEncoding.completionIds(m.tokenizer(), r));
         }
         if (r.json().has("text")) {
             JsonNode text = r.require("text");

@@ -34,6 +34,15 @@ public final class SftTrainer {
             if (inputIds.length != targetMask.length) throw new IllegalArgumentException("ids and mask lengths differ");
             if (inputIds.length < 2) throw new IllegalArgumentException("a training sequence needs at least 2 tokens");
         }
+
+        /** prompt ids (context) followed by completion ids (targets; EOS already appended by the caller). */
+        public static Example promptCompletion(long[] prompt, long[] completion) {
+            long[] ids = Arrays.copyOf(prompt, prompt.length + completion.length);
+            System.arraycopy(completion, 0, ids, prompt.length, completion.length);
+            float[] mask = new float[ids.length];
+            Arrays.fill(mask, prompt.length, ids.length, 1f);
+            return new Example(ids, mask);
+        }
     }
 
     /** What a run did: the logged rows, in order. */

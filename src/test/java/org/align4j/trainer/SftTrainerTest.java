@@ -34,16 +34,11 @@ class SftTrainerTest {
         for (int i = 0; i < n; i++) {
             int a = rng.nextInt(50), b = rng.nextInt(50);
             byte[] prompt = (a + "+" + b + "=").getBytes(), answer = Integer.toString(a + b).getBytes();
-            long[] ids = new long[prompt.length + answer.length + 1];
-            float[] mask = new float[ids.length];
-            for (int j = 0; j < prompt.length; j++) ids[j] = prompt[j];
-            for (int j = 0; j < answer.length; j++) {
-                ids[prompt.length + j] = answer[j];
-                mask[prompt.length + j] = 1f;
-            }
-            ids[ids.length - 1] = EOS;
-            mask[ids.length - 1] = 1f;
-            out.add(new SftTrainer.Example(ids, mask));
+            long[] p = new long[prompt.length], c = new long[answer.length + 1];
+            for (int j = 0; j < prompt.length; j++) p[j] = prompt[j];
+            for (int j = 0; j < answer.length; j++) c[j] = answer[j];
+            c[answer.length] = EOS;
+            out.add(SftTrainer.Example.promptCompletion(p, c));
         }
         return out;
     }
