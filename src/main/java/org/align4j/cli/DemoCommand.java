@@ -24,7 +24,7 @@ import org.align4j.model.ModelConfig;
 import org.align4j.model.ModelPresets;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
-import org.align4j.trainer.SftConfig;
+import org.align4j.trainer.TrainingArgs;
 import org.align4j.trainer.SftTrainer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -78,7 +78,7 @@ final class DemoCommand {
             List<SftTrainer.Example> examples = new ArrayList<>();
             for (int[] p : train) examples.add(example(tok, p));
             // cosine decay with 5% warm-up; the SFT run writes metrics.jsonl and the final HF checkpoint into modelDir
-            SftConfig sft = SftConfig.defaults(modelDir).withSteps(steps, o.integer("per_device_train_batch_size"), 1, o.number("learning_rate"))
+            TrainingArgs sft = TrainingArgs.defaults(modelDir).withSteps(steps, o.integer("per_device_train_batch_size"), 1, o.number("learning_rate"))
                     .withLogging(Math.max(1, steps / 10), 0).withSchedule("cosine", 0.05, 0.0);
             long t0 = System.nanoTime();
             SftTrainer.Result run = SftTrainer.train(model, examples, sft, tok.padTokenId(), o.resolved());

@@ -50,26 +50,21 @@ public final class SftTrainer {
 
     private SftTrainer() {}
 
-    public static Result train(Transformer model, List<Example> data, SftConfig cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+    public static Result train(Transformer model, List<Example> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
         if (data.isEmpty()) throw new IllegalArgumentException("the training set is empty");
-        int batchesPerEpoch = (data.size() + cfg.perDeviceTrainBatchSize() - 1) / cfg.perDeviceTrainBatchSize();
-        int stepsPerEpoch = Math.max(1, batchesPerEpoch / cfg.gradientAccumulationSteps());
-        int totalSteps = cfg.maxSteps() > 0 ? cfg.maxSteps() : (int) Math.ceil(cfg.numTrainEpochs() * stepsPerEpoch);
-        LrSchedule schedule = new LrSchedule(cfg.lrSchedulerType(), cfg.learningRate(),
-                LrSchedule.warmupSteps(cfg.warmupSteps(), cfg.warmupRatio(), totalSteps), totalSteps);
+        int totalSteps = cfg.totalSteps(data.size());
+        LrSchedule schedule = cfg.schedule(totalSteps);
 
         model.requiresGrad(true);
         List<Map<String, Object>> logged = new ArrayList<>();
         try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), cfg.weightDecay())) {
             TrainCheckpoints.State state = new TrainCheckpoints.State(0, 0, 0, cfg.seed());
-            Path resume = resumePath(cfg);
+            Path resume = TrainCheckpoints.resumePath(cfg);
             if (resume != null) {
-                state = TrainCheckpoints.loadState(resume);
-                copyWeights(resume, model);
-                opt.load(resume.resolve("optimizer.safetensors"));
+                state = TrainCheckpoints.restore(resume, model, opt);
                 System.err.println("sft: resumed from " + resume + " at step " + state.globalStep());
             } else {
-                prepareOutputDir(cfg);
+                TrainCheckpoints.prepareOutputDir(cfg);
             }
             DataCursor cursor = new DataCursor(data.size(), cfg.perDeviceTrainBatchSize(), cfg.seed(), state.epoch(), state.batchInEpoch());
             double lossSum = 0, accSum = 0;
@@ -124,10 +119,7 @@ public final class SftTrainer {
                 }
             }
             model.requiresGrad(false);
-            // the final model: PEFT adapter files with LoRA (merge on export), else the full HF checkpoint
-            if (org.align4j.model.Lora.attached(model)) org.align4j.model.Lora.saveAdapter(model, cfg.outputDir(), "", true);
-            else Checkpoints.save(model, cfg.outputDir(), String.valueOf(model.config().torchDtype()), true);
-            org.align4j.io.HfJson.writeJson(cfg.outputDir().resolve("training_args.json"), resolvedConfig, true);
+            TrainCheckpoints.saveFinal(model, cfg.outputDir(), resolvedConfig);
             return new Result(logged, totalSteps);
         }
     }
@@ -178,36 +170,5 @@ public final class SftTrainer {
         long n = 0;
         for (int i = 1; i < e.targetMask().length; i++) if (e.targetMask()[i] != 0) n++;
         return n;
-    }
-
-    private static Path resumePath(SftConfig cfg) throws IOException {
-        String r = cfg.resumeFromCheckpoint();
-        if (r == null || r.isBlank() || r.equals("false")) return null;
-        if (r.equals("latest") || r.equals("true"))
-            return TrainCheckpoints.latest(cfg.outputDir()).orElseThrow(() -> new IOException("resume_from_checkpoint=" + r + " but " + cfg.outputDir() + " has no checkpoint-N folder"));
-        Path p = Path.of(r);
-        if (!Files.isDirectory(p)) throw new IOException("resume_from_checkpoint " + p + " is not a directory");
-        return p;
-    }
-
-    private static void prepareOutputDir(SftConfig cfg) throws IOException {
-        Path out = cfg.outputDir();
-        if (Files.exists(out.resolve(MetricsLog.FILE)) || Files.exists(out.resolve("config.json"))) {
-            if (!cfg.overwriteOutputDir())
-                throw new IOException("output_dir " + out + " already holds a run; pass --overwrite_output_dir true, "
-                        + "--resume_from_checkpoint latest, or choose another output_dir");
-            org.align4j.io.AtomicFiles.deleteRecursively(out);
-        }
-        Files.createDirectories(out);
-    }
-
-    private static void copyWeights(Path checkpoint, Transformer model) throws IOException {
-        if (org.align4j.model.Lora.attached(model)) {
-            org.align4j.model.Lora.restoreAdapterValues(model, checkpoint);
-            return;
-        }
-        try (Transformer saved = Checkpoints.load(checkpoint); NoGradGuard g = new NoGradGuard()) {
-            for (var e : model.parameters().entrySet()) e.getValue().copy_(saved.parameters().get(e.getKey()));
-        }
     }
 }

@@ -71,4 +71,47 @@ public final class TrainCheckpoints {
         return new State(s.get("global_step").asInt(), s.get("epoch").asInt(), s.get("batch_in_epoch").asInt(), s.get("seed").asLong());
     }
 
+    /** The checkpoint that resume_from_checkpoint names ("latest"/"true": the newest in output_dir), or null for a fresh run. */
+    public static Path resumePath(TrainingArgs args) throws IOException {
+        String r = args.resumeFromCheckpoint();
+        if (r == null || r.isBlank() || r.equals("false")) return null;
+        if (r.equals("latest") || r.equals("true"))
+            return latest(args.outputDir()).orElseThrow(() -> new IOException("resume_from_checkpoint=" + r + " but " + args.outputDir() + " has no checkpoint-N folder"));
+        Path p = Path.of(r);
+        if (!Files.isDirectory(p)) throw new IOException("resume_from_checkpoint " + p + " is not a directory");
+        return p;
+    }
+
+    /** A fresh run's output_dir: an existing run there is an error unless overwrite_output_dir is set (never clobbered silently). */
+    public static void prepareOutputDir(TrainingArgs args) throws IOException {
+        Path out = args.outputDir();
+        if (Files.exists(out.resolve(MetricsLog.FILE)) || Files.exists(out.resolve("config.json"))) {
+            if (!args.overwriteOutputDir())
+                throw new IOException("output_dir " + out + " already holds a run; pass --overwrite_output_dir true, "
+                        + "--resume_from_checkpoint latest, or choose another output_dir");
+            AtomicFiles.deleteRecursively(out);
+        }
+        Files.createDirectories(out);
+    }
+
+    /** Loads a checkpoint's weights (or LoRA adapter values) and optimizer state into a live run; returns where it stood. */
+    public static State restore(Path checkpoint, Transformer model, AdamW opt) throws IOException {
+        State state = loadState(checkpoint);
+        if (org.align4j.model.Lora.attached(model)) {
+            org.align4j.model.Lora.restoreAdapterValues(model, checkpoint);
+        } else {
+            try (Transformer saved = Checkpoints.load(checkpoint); org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                for (var e : model.parameters().entrySet()) e.getValue().copy_(saved.parameters().get(e.getKey()));
+            }
+        }
+        opt.load(checkpoint.resolve("optimizer.safetensors"));
+        return state;
+    }
+
+    /** The final model in output_dir: PEFT adapter files with LoRA, else the full HF checkpoint in the model's dtype; plus training_args.json. */
+    public static void saveFinal(Transformer model, Path outputDir, Map<String, Object> resolvedConfig) throws IOException {
+        if (org.align4j.model.Lora.attached(model)) org.align4j.model.Lora.saveAdapter(model, outputDir, "", true);
+        else Checkpoints.save(model, outputDir, String.valueOf(model.config().torchDtype()), true);
+        HfJson.writeJson(outputDir.resolve("training_args.json"), resolvedConfig, true);
+    }
 }

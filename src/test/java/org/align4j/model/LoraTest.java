@@ -16,7 +16,7 @@ import org.align4j.engine.Tensors;
 import org.align4j.io.HfJson;
 import org.align4j.io.SafetensorsFile;
 import org.align4j.testing.Golden;
-import org.align4j.trainer.SftConfig;
+import org.align4j.trainer.TrainingArgs;
 import org.align4j.trainer.SftTrainer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -105,7 +105,7 @@ class LoraTest {
             for (var e : m.parameters().entrySet()) base.put(e.getKey(), Tensors.toFloats(e.getValue()));
             Lora.attach(m, CFG, 1);
             List<SftTrainer.Example> data = org.align4j.trainer.SftTrainerTestAccess.arithmetic(8, 1);
-            SftTrainer.train(m, data, SftConfig.defaults(tmp).withSteps(3, 4, 1, 1e-2).withLogging(1, 0), 256, Map.of());
+            SftTrainer.train(m, data, TrainingArgs.defaults(tmp).withSteps(3, 4, 1, 1e-2).withLogging(1, 0), 256, Map.of());
             for (var e : m.parameters().entrySet()) assertArrayEquals(base.get(e.getKey()), Tensors.toFloats(e.getValue()), e.getKey() + " is frozen");
             Tensor b0 = m.adapters().values().iterator().next().b();
             assertTrue(Tensors.toFloats(b0.abs().sum())[0] > 0, "lora_B moved away from zero");

@@ -47,8 +47,8 @@ class SftTrainerTest {
         return Checkpoints.load(Golden.resourceDir("golden/llama-tiny"));
     }
 
-    private static SftConfig config(Path out, int steps, int batch, int accumulation) {
-        return SftConfig.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, 0);
+    private static TrainingArgs config(Path out, int steps, int batch, int accumulation) {
+        return TrainingArgs.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, 0);
     }
 
     private static Map<String, float[]> snapshot(Transformer m) {
@@ -130,7 +130,7 @@ class SftTrainerTest {
     void resumingFromACheckpointContinuesExactlyAsTheUninterruptedRun(@TempDir Path tmp) throws Exception {
         List<SftTrainer.Example> data = arithmetic(12, 4); // 3 batches of 4: resuming crosses an epoch boundary
         Map<String, float[]> full;
-        SftConfig cfg = config(tmp.resolve("full"), 5, 4, 1).withLogging(1, 2);
+        TrainingArgs cfg = config(tmp.resolve("full"), 5, 4, 1).withLogging(1, 2);
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, cfg, PAD, Map.of());
             full = snapshot(m);

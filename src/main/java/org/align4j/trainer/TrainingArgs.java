@@ -4,8 +4,8 @@ package org.align4j.trainer;
 import java.nio.file.Path;
 
 /**
- * Settings of {@link SftTrainer}, with TRL's SFTConfig / transformers' TrainingArguments names and
- * defaults (learning_rate 2e-5, per_device_train_batch_size 8, num_train_epochs 3, logging_steps
+ * The settings every trainer shares: transformers' TrainingArguments (which TRL's XxxConfig classes
+ * extend), with their names and defaults (learning_rate 2e-5, per_device_train_batch_size 8, num_train_epochs 3, logging_steps
  * 10, save_steps 500, seed 42, lr_scheduler_type linear, max_grad_norm 1.0, weight_decay 0).
  *
  * @param maxSteps total optimizer steps; when <= 0, num_train_epochs over the data decides
@@ -13,7 +13,7 @@ import java.nio.file.Path;
  * @param reportTo "none" or "tensorboard" (event files under output_dir/runs)
  * @param gradientCheckpointing recompute activations layer by layer in backward (less memory, ~1.3x compute)
  */
-public record SftConfig(
+public record TrainingArgs(
         Path outputDir,
         double learningRate,
         int perDeviceTrainBatchSize,
@@ -33,7 +33,7 @@ public record SftConfig(
         String reportTo,
         boolean gradientCheckpointing) {
 
-    public SftConfig {
+    public TrainingArgs {
         if (learningRate < 0) throw new IllegalArgumentException("learning_rate must be >= 0, got " + learningRate);
         if (perDeviceTrainBatchSize < 1) throw new IllegalArgumentException("per_device_train_batch_size must be >= 1, got " + perDeviceTrainBatchSize);
         if (gradientAccumulationSteps < 1) throw new IllegalArgumentException("gradient_accumulation_steps must be >= 1, got " + gradientAccumulationSteps);
@@ -43,37 +43,48 @@ public record SftConfig(
             throw new IllegalArgumentException("report_to '" + reportTo + "' is not supported; use none or tensorboard");
     }
 
-    public static SftConfig defaults(Path outputDir) {
-        return new SftConfig(outputDir, 2e-5, 8, 1, -1, 3.0, 10, 500, 42, "linear", 0.0, 0, 0.0, 1.0, false, null, "none", false);
+    /** Optimizer steps of the run: max_steps, else num_train_epochs passes over {@code rows} rows. */
+    public int totalSteps(int rows) {
+        int batchesPerEpoch = (rows + perDeviceTrainBatchSize - 1) / perDeviceTrainBatchSize;
+        int stepsPerEpoch = Math.max(1, batchesPerEpoch / gradientAccumulationSteps);
+        return maxSteps > 0 ? maxSteps : (int) Math.ceil(numTrainEpochs * stepsPerEpoch);
     }
 
-    public SftConfig withSteps(int maxSteps, int batch, int accumulation, double lr) {
-        return new SftConfig(outputDir, lr, batch, accumulation, maxSteps, numTrainEpochs, loggingSteps, saveSteps, seed,
+    public LrSchedule schedule(int totalSteps) {
+        return new LrSchedule(lrSchedulerType, learningRate, LrSchedule.warmupSteps(warmupSteps, warmupRatio, totalSteps), totalSteps);
+    }
+
+    public static TrainingArgs defaults(Path outputDir) {
+        return new TrainingArgs(outputDir, 2e-5, 8, 1, -1, 3.0, 10, 500, 42, "linear", 0.0, 0, 0.0, 1.0, false, null, "none", false);
+    }
+
+    public TrainingArgs withSteps(int maxSteps, int batch, int accumulation, double lr) {
+        return new TrainingArgs(outputDir, lr, batch, accumulation, maxSteps, numTrainEpochs, loggingSteps, saveSteps, seed,
                 lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo, gradientCheckpointing);
     }
 
-    public SftConfig withLogging(int loggingSteps, int saveSteps) {
-        return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+    public TrainingArgs withLogging(int loggingSteps, int saveSteps) {
+        return new TrainingArgs(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
                 loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo, gradientCheckpointing);
     }
 
-    public SftConfig withSchedule(String type, double warmupRatio, double weightDecay) {
-        return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+    public TrainingArgs withSchedule(String type, double warmupRatio, double weightDecay) {
+        return new TrainingArgs(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
                 loggingSteps, saveSteps, seed, type, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo, gradientCheckpointing);
     }
 
-    public SftConfig withReportTo(String reportTo) {
-        return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+    public TrainingArgs withReportTo(String reportTo) {
+        return new TrainingArgs(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
                 loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo, gradientCheckpointing);
     }
 
-    public SftConfig withGradientCheckpointing(boolean on) {
-        return new SftConfig(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+    public TrainingArgs withGradientCheckpointing(boolean on) {
+        return new TrainingArgs(outputDir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
                 loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, overwriteOutputDir, resumeFromCheckpoint, reportTo, on);
     }
 
-    public SftConfig withResume(String checkpoint, Path dir) {
-        return new SftConfig(dir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
+    public TrainingArgs withResume(String checkpoint, Path dir) {
+        return new TrainingArgs(dir, learningRate, perDeviceTrainBatchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs,
                 loggingSteps, saveSteps, seed, lrSchedulerType, warmupRatio, warmupSteps, weightDecay, maxGradNorm, true, checkpoint, reportTo, gradientCheckpointing);
     }
 }

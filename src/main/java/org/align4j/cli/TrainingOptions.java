@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import static org.align4j.cli.Options.Spec.of;
+import static org.align4j.cli.Options.Spec.required;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.align4j.cli.Options.Spec;
+import org.align4j.cli.Options.Type;
+import org.align4j.model.Lora;
+import org.align4j.model.Transformer;
+import org.align4j.trainer.TrainingArgs;
+
+/**
+ * The keys every trainer command shares (transformers' TrainingArguments and PEFT's LoRA keys, with
+ * their names), so a TRL recipe's common section ports to any align4j trainer unchanged.
+ */
+final class TrainingOptions {
+    private TrainingOptions() {}
+
+    /** model, dataset, output and TrainingArguments keys; {@code learningRate} is the method's TRL default. */
+    static List<Spec> specs(double learningRate, String datasetHelp, Spec... own) {
+        List<Spec> s = new ArrayList<>(List.of(
+                required("model_name_or_path", Type.PATH, "Hugging Face model directory"),
+                required("dataset_name", Type.PATH, datasetHelp),
+                required("output_dir", Type.PATH, "where metrics.jsonl, checkpoint-N/ and the final model go"),
+                of("learning_rate", Type.DOUBLE, learningRate, "AdamW peak learning rate"),
+                of("per_device_train_batch_size", Type.INT, 8, "rows per micro-batch"),
+                of("gradient_accumulation_steps", Type.INT, 1, "micro-batches per optimizer step"),
+                of("max_steps", Type.INT, -1, "optimizer steps (overrides num_train_epochs when > 0)"),
+                of("num_train_epochs", Type.DOUBLE, 3.0, "passes over the data"),
+                of("logging_steps", Type.INT, 10, "log every N steps (and the first)"),
+                of("save_steps", Type.INT, 500, "checkpoint every N steps (0 = never)"),
+                of("seed", Type.LONG, 42L, "data order and LoRA init"),
+                of("lr_scheduler_type", Type.STRING, "linear", "linear, cosine, constant, constant_with_warmup"),
+                of("warmup_ratio", Type.DOUBLE, 0.0, "fraction of steps to warm up"),
+                of("warmup_steps", Type.INT, 0, "warm-up steps (wins over warmup_ratio)"),
+                of("weight_decay", Type.DOUBLE, 0.0, "AdamW decoupled weight decay (not on biases and norms)"),
+                of("max_grad_norm", Type.DOUBLE, 1.0, "global gradient-norm clip"),
+                of("gradient_checkpointing", Type.BOOLEAN, false, "recompute activations in backward to save memory"),
+                of("use_peft", Type.BOOLEAN, false, "train LoRA adapters instead of all weights"),
+                of("lora_r", Type.INT, 16, "LoRA rank"),
+                of("lora_alpha", Type.DOUBLE, 32.0, "LoRA alpha (scale = alpha / r)"),
+                of("lora_dropout", Type.DOUBLE, 0.05, "dropout on the LoRA input"),
+                of("lora_target_modules", Type.STRING, "q_proj,v_proj", "comma-separated linear names"),
+                of("report_to", Type.STRING, "none", "none or tensorboard"),
+                of("resume_from_checkpoint", Type.STRING, null, "a checkpoint-N folder, or latest"),
+                of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing run in output_dir")));
+        s.addAll(List.of(own));
+        return List.copyOf(s);
+    }
+
+    static TrainingArgs parse(Options o) {
+        return new TrainingArgs(o.path("output_dir"), o.number("learning_rate"), o.integer("per_device_train_batch_size"),
+                o.integer("gradient_accumulation_steps"), o.integer("max_steps"), o.number("num_train_epochs"), o.integer("logging_steps"),
+                o.integer("save_steps"), o.longValue("seed"), o.string("lr_scheduler_type"), o.number("warmup_ratio"), o.integer("warmup_steps"),
+                o.number("weight_decay"), o.number("max_grad_norm"), o.flag("overwrite_output_dir"), o.string("resume_from_checkpoint"),
+                o.string("report_to"), o.flag("gradient_checkpointing"));
+    }
+
+    /** Attaches LoRA adapters when use_peft is set; the base weights are then frozen. */
+    static void maybeAttachLora(String command, Options o, Transformer model) {
+        if (!o.flag("use_peft")) return;
+        List<String> targets = Arrays.stream(o.string("lora_target_modules").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        int n = Lora.attach(model, new Lora.Config(o.integer("lora_r"), o.number("lora_alpha"), o.number("lora_dropout"), targets), o.longValue("seed"));
+        System.err.println(command + ": LoRA on " + n + " modules " + targets);
+    }
+}
