@@ -1,7 +1,7 @@
 """Goldens for the FIRST TRAINING STEP of the preference trainers (DPO family, CPO/SimPO/AlphaPO,
 ORPO, KTO): loss, TRL's logged metrics and parameter gradients, on the tiny llama checkpoint.
 
-    /usr/bin/python3 tools/golden/make_preference_goldens.py     # ~20 s, deterministic for a torch build
+    /usr/bin/python3 tools/golden/make_preference_goldens.py     # ~6 s, deterministic for a torch build
 
 Writes src/test/resources/golden/preference/
   ref/config.json, ref/model.safetensors   the reference model: llama-tiny's weights plus
@@ -16,7 +16,7 @@ Writes src/test/resources/golden/preference/
 The policy is src/test/resources/golden/llama-tiny (F32, vocab 320, pad 256, eos 258).
 
 Why row subsets of the gradients: three full gradients are 205 KB per case and there are 34 cases;
-the brief caps the golden at 1 MB.  The rows kept cover every kind of row (for lm_head.weight:
+the golden is kept under 1 MB.  The rows kept cover every kind of row (for lm_head.weight:
 label tokens, tokens that only appear in prompts, never-seen tokens, pad/eos; for
 embed_tokens.weight: prompt and completion tokens, the final eos whose gradient is exactly 0 because
 the logits at the last position are not used, the pad id (exactly 0: padding must not leak) and
@@ -666,6 +666,8 @@ def main():
         err_loss = abs(loss64 - loss32)
         err_met = {k: abs(met64[k] - met32[k]) for k in met64}
         err_grad = {p: max_abs(g64[p], g32[p]) for p in GRAD_PARAMS}
+        err_norm = {p: abs(float(g64[p].norm()) - float(g32[p].double().norm())) for p in GRAD_PARAMS}
+        err_sum = {p: abs(float(g64[p].sum()) - float(g32[p].double().sum())) for p in GRAD_PARAMS}
         for k in ("rewards/accuracies", "mean_token_accuracy", "count/chosen", "count/rejected"):
             if k in met64:
                 assert abs(met64[k] - met32[k]) < 1e-6, (name, k)  # same count; f32 division rounds
@@ -691,6 +693,10 @@ def main():
                         for k, e in err_met.items()},
             "grad": {p: {"atol": max(TOL_GRAD_FLOOR, TOL_FACTOR * err_grad[p]), "rtol": TOL_GRAD_RTOL}
                      for p in GRAD_PARAMS},
+            "grad_norms": {p: {"atol": max(TOL_GRAD_FLOOR, TOL_FACTOR * err_norm[p]), "rtol": TOL_GRAD_RTOL}
+                           for p in GRAD_PARAMS},
+            "grad_sums": {p: {"atol": max(TOL_GRAD_FLOOR, TOL_FACTOR * err_sum[p]), "rtol": TOL_GRAD_RTOL}
+                          for p in GRAD_PARAMS},
         }
         config = {k: v for k, v in cfg.items() if k != "trainer"}
         cases[name] = {
