@@ -80,8 +80,9 @@ public final class RewardTrainer {
      * N(0, initializer_range) drawn from {@code seed}, with {@code architectures} set to the
      * family's *ForSequenceClassification and {@code id2label} to one label; a one-label
      * classifier is kept as it is. Either way {@code pad_token_id} becomes {@code padId}, which
-     * is where transformers stops reading when it pools. Returns a new model holding copies of
-     * the weights; {@code source} is unchanged and still owned by the caller.
+     * is where transformers stops reading when it pools, and {@code torch_dtype} float32 (TRL's
+     * default load dtype, so the final model is saved in float32 as TRL saves it). Returns a new
+     * model holding copies of the weights; {@code source} is unchanged and still owned by the caller.
      */
     public static Transformer rewardModel(Transformer source, long padId, long seed) {
         ModelConfig c = source.config();
@@ -96,7 +97,11 @@ public final class RewardTrainer {
             raw.putObject("label2id").put("LABEL_0", 0);
             raw.remove("num_labels");
         }
-        raw.put("pad_token_id", padId);
+        if (padId < 0 || padId >= c.vocabSize()) throw new IllegalArgumentException("pad id " + padId + " is outside the vocabulary (vocab_size " + c.vocabSize() + ")");
+        raw.put("pad_token_id", (int) padId);
+        // TRL loads the model in float32 unless told otherwise, trains and saves it so
+        raw.put("torch_dtype", "float32");
+        if (raw.has("dtype")) raw.put("dtype", "float32");
         ModelConfig rc = ModelConfig.fromJson(raw, "reward model config");
         double std = raw.path("initializer_range").asDouble(0.02);
         LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
