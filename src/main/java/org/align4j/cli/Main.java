@@ -27,6 +27,7 @@ public final class Main {
         SPECS.put("logprobs", LogprobsCommand.SPECS);
         COMMANDS.put("sft", SftCommand::run);
         SPECS.put("sft", SftCommand.SPECS);
+        COMMANDS.put("reward", RewardCommand::run); SPECS.put("reward", RewardCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
     }

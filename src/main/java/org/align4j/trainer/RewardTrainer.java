@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.align4j.engine.Tensors;
+import org.align4j.loss.BradleyTerryLoss;
+import org.align4j.loss.Calibration;
+import org.align4j.model.Lora;
+import org.align4j.model.ModelConfig;
+import org.align4j.model.Transformer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Reward modelling (TRL's RewardTrainer, trl/trainer/reward_trainer.py): a sequence classifier
+ * with one output ({@code *ForSequenceClassification}, {@code score.weight} (1, H)) learns a
+ * scalar reward r(x, y) from preference pairs with the Bradley-Terry loss of
+ * {@link BradleyTerryLoss} (optional per-pair margin and reward centering).
+ *
+ * <p>Each micro-batch scores chosen and rejected sequences in one right-padded batch of 2B rows
+ * (chosen first, as TRL's DataCollatorForPreference lays them out); the reward is read at each
+ * row's last token that is not {@code pad_token_id}, exactly as transformers'
+ * *ForSequenceClassification pools, so the saved model scores the same in transformers. The loss
+ * of an optimizer step is the sum of its per-pair losses over the pairs of the whole accumulation
+ * window, so 1 micro-batch of 8 and 8 micro-batches of 1 give the same update.
+ *
+ * <p>Logged under TRL's names: {@code loss}, {@code learning_rate}, {@code grad_norm},
+ * {@code epoch}, {@code num_tokens} (chosen + rejected tokens so far), {@code accuracy},
+ * {@code margin}, {@code min_reward}, {@code mean_reward}, {@code max_reward} (each the mean over
+ * the micro-batches since the last log, as TRL averages them); with an eval set, a row of
+ * {@code eval_loss}, {@code eval_accuracy}, {@code eval_margin}, {@code eval_*_reward} (over the
+ * whole eval set) and {@code eval_ece} (see {@link Calibration}) every eval_steps and at the end.
+ */
+public final class RewardTrainer {
+    /**
+     * One preference pair as full token sequences (prompt + chosen, prompt + rejected, each with
+     * its EOS) and TRL's optional {@code margin} (0 when the data has none).
+     */
+    public record Pair(long[] chosen, long[] rejected, float margin) {
+        public Pair {
+            if (chosen.length == 0 || rejected.length == 0) throw new IllegalArgumentException("a preference pair needs non-empty chosen and rejected sequences");
+            if (!Float.isFinite(margin)) throw new IllegalArgumentException("margin must be finite, got " + margin);
+        }
+
+        public Pair(long[] chosen, long[] rejected) {
+            this(chosen, rejected, 0f);
+        }
+    }
+
+    /** What a run did: the logged rows (train and eval), in order. */
+    public record Result(List<Map<String, Object>> logged, int globalStep) {}
+
+    /** One micro-batch's rewards (chosen[i] and rejected[i] belong to pair i), its loss contribution and real tokens. */
+    record Scored(float[] chosen, float[] rejected, double loss, long tokens) {}
+
+    static final String LORA_UNSUPPORTED = "use_peft (LoRA) is not supported for reward models yet: the score head must be trained and saved "
+            + "beside the adapters (PEFT's modules_to_save), which align4j's adapter files do not hold; train all weights (use_peft false)";
+
+    /** transformers' class for each model_type. */
+    private static final Map<String, String> CLASSIFIERS = Map.of("llama", "LlamaForSequenceClassification",
+            "qwen2", "Qwen2ForSequenceClassification", "qwen3", "Qwen3ForSequenceClassification");
+
+    private RewardTrainer() {}
+
+    /**
+     * The reward model to train from {@code source}, as TRL builds it with
+     * {@code AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)}: a causal LM
+     * keeps its backbone, drops its LM head and gains a fresh {@code score.weight} (1, H) ~
+     * N(0, initializer_range) drawn from {@code seed}, with {@code architectures} set to the
+     * family's *ForSequenceClassification and {@code id2label} to one label; a one-label
+     * classifier is kept as it is. Either way {@code pad_token_id} becomes {@code padId}, which
+     * is where transformers stops reading when it pools, and {@code torch_dtype} float32 (TRL's
+     * default load dtype, so the final model is saved in float32 as TRL saves it). Returns a new
+     * model holding copies of the weights; {@code source} is unchanged and still owned by the caller.
+     */
+    public static Transformer rewardModel(Transformer source, long padId, long seed) {
+        ModelConfig c = source.config();
+        if (Lora.attached(source)) throw new IllegalArgumentException("the model has LoRA adapters; build the reward model from the plain base (merge the adapters first)");
+        if (c.isSequenceClassification() && c.numLabels() != 1)
+            throw new IllegalArgumentException("the model has num_labels=" + c.numLabels() + ", but a reward model outputs one scalar (num_labels=1); "
+                    + "start from a causal LM or a one-label classifier");
+        ObjectNode raw = c.raw().deepCopy();
+        if (!c.isSequenceClassification()) {
+            raw.putArray("architectures").add(CLASSIFIERS.get(c.modelType()));
+            raw.putObject("id2label").put("0", "LABEL_0");
+            raw.putObject("label2id").put("LABEL_0", 0);
+            raw.remove("num_labels");
+        }
+        if (padId < 0 || padId >= c.vocabSize()) throw new IllegalArgumentException("pad id " + padId + " is outside the vocabulary (vocab_size " + c.vocabSize() + ")");
+        raw.put("pad_token_id", (int) padId);
+        // TRL loads the model in float32 unless told otherwise, trains and saves it so
+        raw.put("torch_dtype", "float32");
+        if (raw.has("dtype")) raw.put("dtype", "float32");
+        ModelConfig rc = ModelConfig.fromJson(raw, "reward model config");
+        double std = raw.path("initializer_range").asDouble(0.02);
+        LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
+        org.bytedeco.pytorch.Generator gen = torch.createCPUGenerator(seed);
+        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            for (var e : Transformer.expectedShapes(rc).entrySet()) {
+                Tensor from = source.parameters().get(e.getKey());
+                Tensor t;
+                if (from != null) t = from.detach().clone();
+                else if (e.getKey().equals("score.weight"))
+                    t = torch.randn(e.getValue(), new GeneratorOptional(gen), new TensorOptions(torch.ScalarType.Float)).mul(Tensors.scalar(std));
+                else throw new IllegalStateException("bug: the source model has no " + e.getKey());
+                params.put(e.getKey(), Tensors.keep(s, t));
+            }
+        } catch (RuntimeException ex) {
+            for (Tensor t : params.values()) t.close();
+            throw ex;
+        } finally {
+            gen.close();
+        }
+        return new Transformer(rc, params);
+    }
+
+    public static Result train(Transformer model, List<Pair> train, List<Pair> eval, RewardConfig rc, long padId, Map<String, Object> resolvedConfig) throws IOException {
+        TrainingArgs cfg = rc.args();
+        checkRewardModel(model, padId);
+        if (Lora.attached(model)) throw new IllegalArgumentException(LORA_UNSUPPORTED);
+        List<Pair> data = withinMaxLength(train, rc.maxLength(), "train");
+        List<Pair> evalData = eval == null ? List.of() : withinMaxLength(eval, rc.maxLength(), "eval");
+        int totalSteps = cfg.totalSteps(data.size());
+        LrSchedule schedule = cfg.schedule(totalSteps);
+
+        model.requiresGrad(true);
+        List<Map<String, Object>> logged = new ArrayList<>();
+        try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), cfg.weightDecay())) {
+            TrainCheckpoints.State state = new TrainCheckpoints.State(0, 0, 0, cfg.seed());
+            Path resume = TrainCheckpoints.resumePath(cfg);
+            if (resume != null) {
+                state = TrainCheckpoints.restore(resume, model, opt);
+                System.err.println("reward: resumed from " + resume + " at step " + state.globalStep());
+            } else {
+                TrainCheckpoints.prepareOutputDir(cfg);
+            }
+            DataCursor cursor = new DataCursor(data.size(), cfg.perDeviceTrainBatchSize(), cfg.seed(), state.epoch(), state.batchInEpoch());
+            long tokens = tokensBefore(data, cfg, state.globalStep()); // num_tokens continues across a resume
+            double lossSum = 0, accSum = 0, marginSum = 0, minSum = 0, meanSum = 0, maxSum = 0;
+            int lossCount = 0, microBatches = 0;
+            long startNanos = System.nanoTime();
+            try (MetricsLog log = MetricsLog.open(cfg.outputDir(), state.globalStep());
+                    TensorBoardWriter tb = cfg.reportTo().equals("tensorboard") ? new TensorBoardWriter(cfg.outputDir().resolve("runs")) : null) {
+                for (int step = state.globalStep(); step < totalSteps; step++) {
+                    // one optimizer step = gradient_accumulation_steps micro-batches
+                    List<List<Pair>> window = new ArrayList<>();
+                    for (int a = 0; a < cfg.gradientAccumulationSteps(); a++) window.add(cursor.next(data));
+                    int windowPairs = window.stream().mapToInt(List::size).sum();
+                    double stepLoss = 0;
+                    for (List<Pair> mb : window) {
+                        Scored s = microBatch(model, mb, padId, windowPairs, rc.centerRewardsCoefficient(), cfg.gradientCheckpointing());
+                        stepLoss += s.loss();
+                        tokens += s.tokens();
+                        BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
+                        accSum += m.accuracy();
+                        marginSum += m.margin();
+                        minSum += m.minReward();
+                        meanSum += m.meanReward();
+                        maxSum += m.maxReward();
+                        microBatches++;
+                    }
+                    if (!Double.isFinite(stepLoss))
+                        throw new IllegalStateException("step " + (step + 1) + ": loss is " + stepLoss + "; lower learning_rate or check the data (nothing was saved from this step)");
+                    double gradNorm = torch.clip_grad_norm_(model.parameterVector(), cfg.maxGradNorm(), 2.0, false);
+                    double lr = schedule.at(step);
+                    opt.step(lr);
+                    opt.zeroGrad();
+                    lossSum += stepLoss;
+                    lossCount++;
+                    int done = step + 1;
+                    if (done == 1 || done % cfg.loggingSteps() == 0 || done == totalSteps) {
+                        Map<String, Object> row = new LinkedHashMap<>();
+                        row.put("step", done);
+                        row.put("epoch", cursor.epochFloat());
+                        row.put("loss", lossSum / lossCount);
+                        row.put("learning_rate", lr);
+                        row.put("grad_norm", gradNorm);
+                        row.put("num_tokens", tokens);
+                        row.put("min_reward", minSum / microBatches);
+                        row.put("mean_reward", meanSum / microBatches);
+                        row.put("max_reward", maxSum / microBatches);
+                        row.put("accuracy", accSum / microBatches);
+                        row.put("margin", marginSum / microBatches);
+                        log.log(row);
+                        if (tb != null) tb.scalars(done, row);
+                        logged.add(row);
+                        double secs = (System.nanoTime() - startNanos) / 1e9;
+                        System.err.printf("reward: step %d/%d  loss %.4f  accuracy %.3f  lr %.2e  %.0f tokens/s  ETA %.0fs%n", done, totalSteps,
+                                lossSum / lossCount, accSum / microBatches, lr, tokens / secs, secs / (done - state.globalStep()) * (totalSteps - done));
+                        lossSum = accSum = marginSum = minSum = meanSum = maxSum = 0;
+                        lossCount = microBatches = 0;
+                    }
+                    if (!evalData.isEmpty() && (done % rc.evalInterval() == 0 || done == totalSteps)) {
+                        Map<String, Object> row = new LinkedHashMap<>();
+                        row.put("step", done);
+                        row.put("epoch", cursor.epochFloat());
+                        row.putAll(evaluate(model, evalData, rc, padId));
+                        log.log(row);
+                        if (tb != null) tb.scalars(done, row);
+                        logged.add(row);
+                        System.err.printf("reward: eval at step %d  eval_loss %.4f  eval_accuracy %.3f  eval_ece %.3f%n", done,
+                                (double) row.get("eval_loss"), (double) row.get("eval_accuracy"), (double) row.get("eval_ece"));
+                    }
+                    if (cfg.saveSteps() > 0 && done % cfg.saveSteps() == 0 && done < totalSteps)
+                        TrainCheckpoints.save(cfg.outputDir(), model, opt, new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), cfg.seed()), resolvedConfig);
+                }
+            }
+            model.requiresGrad(false);
+            TrainCheckpoints.saveFinal(model, cfg.outputDir(), resolvedConfig);
+            return new Result(logged, totalSteps);
+        }
+    }
+
+    /**
+     * Eval metrics over {@code pairs} without gradients: {@code eval_loss} (mean per-pair loss,
+     * margin and centering included), {@code eval_accuracy}, {@code eval_margin},
+     * {@code eval_min_reward}, {@code eval_mean_reward}, {@code eval_max_reward} and
+     * {@code eval_ece}, each over the whole set.
+     */
+    public static Map<String, Object> evaluate(Transformer model, List<Pair> pairs, RewardConfig rc, long padId) {
+        if (pairs.isEmpty()) throw new IllegalArgumentException("the eval set is empty");
+        int n = pairs.size();
+        float[] chosen = new float[n], rejected = new float[n];
+        double lossSum = 0;
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int i = 0; i < n; i += rc.perDeviceEvalBatchSize()) {
+                List<Pair> mb = pairs.subList(i, Math.min(n, i + rc.perDeviceEvalBatchSize()));
+                Scored s = score(model, mb, padId, 1, rc.centerRewardsCoefficient(), Mode.NO_GRAD); // window 1: the summed loss
+                lossSum += s.loss();
+                System.arraycopy(s.chosen(), 0, chosen, i, mb.size());
+                System.arraycopy(s.rejected(), 0, rejected, i, mb.size());
+            }
+        }
+        BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(chosen, rejected);
+        double[] diff = new double[n];
+        for (int i = 0; i < n; i++) diff[i] = (double) chosen[i] - rejected[i];
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("eval_loss", lossSum / n);
+        row.put("eval_accuracy", m.accuracy());
+        row.put("eval_margin", m.margin());
+        row.put("eval_min_reward", m.minReward());
+        row.put("eval_mean_reward", m.meanReward());
+        row.put("eval_max_reward", m.maxReward());
+        row.put("eval_ece", Calibration.expectedCalibrationError(diff, rc.eceBins()));
+        return row;
+    }
+
+    /**
+     * Forward and backward of one micro-batch: the loss is sum_i loss_i / windowPairs, so the
+     * micro-batches of a window add up to the window's mean. Gradients accumulate into the
+     * parameters; returns the rewards and the loss contribution.
+     */
+    static Scored microBatch(Transformer model, List<Pair> mb, long padId, int windowPairs, double centerRewardsCoefficient, boolean checkpointed) {
+        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, checkpointed ? Mode.CHECKPOINTED : Mode.BACKWARD);
+    }
+
+    private enum Mode { NO_GRAD, BACKWARD, CHECKPOINTED }
+
+    private static Scored score(Transformer model, List<Pair> mb, long padId, int windowPairs, double center, Mode mode) {
+        int b = mb.size(), t = 0;
+        for (Pair p : mb) t = Math.max(t, Math.max(p.chosen().length, p.rejected().length));
+        long[] ids = new long[2 * b * t], attn = new long[2 * b * t];
+        float[] margins = new float[b];
+        Arrays.fill(ids, padId);
+        boolean anyMargin = false;
+        long tokens = 0;
+        for (int i = 0; i < b; i++) { // rows 0..B-1 chosen, B..2B-1 rejected (TRL's collator order)
+            Pair p = mb.get(i);
+            for (int side = 0; side < 2; side++) {
+                long[] seq = side == 0 ? p.chosen() : p.rejected();
+                int row = side * b + i;
+                System.arraycopy(seq, 0, ids, row * t, seq.length);
+                Arrays.fill(attn, row * t, row * t + seq.length, 1L);
+                tokens += seq.length;
+            }
+            margins[i] = p.margin();
+            anyMargin |= p.margin() != 0;
+        }
+        try (PointerScope s = new PointerScope()) {
+            Tensor idsT = Tensors.longs(ids, 2L * b, t), attnT = Tensors.longs(attn, 2L * b, t);
+            // transformers pools at the last token that is not pad_token_id (the same as the
+            // attention mask unless a sequence itself contains the pad id, e.g. pad == eos)
+            Tensor pool = idsT.ne(Tensors.scalar(padId)).to(torch.ScalarType.Long);
+            Tensor marginT = anyMargin ? Tensors.floats(margins, b) : null;
+            float[][] rewards = new float[1][];
+            java.util.function.Function<Tensor, Tensor> lossFromHidden = hidden -> {
+                Tensor r = model.scores(hidden, pool).view(-1); // (2B)
+                rewards[0] = Tensors.toFloats(r);
+                Tensor perPair = BradleyTerryLoss.perPair(r.narrow(0, 0, b), r.narrow(0, b, b), marginT, center); // (B)
+                return perPair.sum().div(Tensors.scalar((double) windowPairs));
+            };
+            double loss = switch (mode) {
+                case CHECKPOINTED -> model.forwardBackwardCheckpointed(idsT, attnT, lossFromHidden);
+                case BACKWARD -> {
+                    Tensor l = lossFromHidden.apply(model.forward(idsT, attnT, null));
+                    l.backward();
+                    yield l.item_double();
+                }
+                case NO_GRAD -> {
+                    try (NoGradGuard g = new NoGradGuard()) {
+                        yield lossFromHidden.apply(model.forward(idsT, attnT, null)).item_double();
+                    }
+                }
+            };
+            return new Scored(Arrays.copyOfRange(rewards[0], 0, b), Arrays.copyOfRange(rewards[0], b, 2 * b), loss, tokens);
+        }
+    }
+
+    /** A one-label classifier whose config pad_token_id is the id batches are padded with (else transformers would pool elsewhere). */
+    private static void checkRewardModel(Transformer model, long padId) {
+        ModelConfig c = model.config();
+        if (!c.isSequenceClassification() || c.numLabels() != 1)
+            throw new IllegalArgumentException("a reward model must be a *ForSequenceClassification with num_labels=1 (got "
+                    + (c.isSequenceClassification() ? "num_labels=" + c.numLabels() : "a causal LM") + "); build it with RewardTrainer.rewardModel");
+        if (c.padTokenId() == null || c.padTokenId() != padId)
+            throw new IllegalArgumentException("the model's config.json has pad_token_id " + c.padTokenId() + " but batches are padded with " + padId
+                    + "; transformers pools at the last token that is not pad_token_id, so they must agree (RewardTrainer.rewardModel sets it)");
+    }
+
+    /** TRL drops (does not truncate) pairs whose chosen or rejected sequence exceeds max_length. */
+    static List<Pair> withinMaxLength(List<Pair> pairs, int maxLength, String split) {
+        if (pairs.isEmpty()) throw new IllegalArgumentException("the " + split + " set is empty");
+        List<Pair> kept = pairs.stream().filter(p -> p.chosen().length <= maxLength && p.rejected().length <= maxLength).toList();
+        if (kept.isEmpty())
+            throw new IllegalArgumentException("every " + split + " pair is longer than max_length " + maxLength + " tokens; raise max_length");
+        if (kept.size() < pairs.size())
+            System.err.printf("reward: dropped %d of %d %s pairs longer than max_length %d (as TRL does)%n", pairs.size() - kept.size(), pairs.size(), split, maxLength);
+        return kept;
+    }
+
+    /** The chosen + rejected tokens the first {@code steps} optimizer steps read (replays the seeded data order). */
+    private static long tokensBefore(List<Pair> data, TrainingArgs cfg, int steps) {
+        DataCursor c = new DataCursor(data.size(), cfg.perDeviceTrainBatchSize(), cfg.seed(), 0, 0);
+        long n = 0;
+        for (long i = 0; i < (long) steps * cfg.gradientAccumulationSteps(); i++)
+            for (Pair p : c.next(data)) n += p.chosen().length + p.rejected().length;
+        return n;
+    }
+}
