@@ -135,6 +135,34 @@ public final class Options {
     public boolean flag(String key) { return (Boolean) get(key); }
     public boolean has(String key) { return get(key) != null; }
 
+    /** A list-valued key: "a,b" on the command line, or a YAML list in a recipe (which arrives as JSON text). */
+    public List<String> strings(String key) {
+        String raw = string(key);
+        if (raw == null || raw.isBlank()) return List.of();
+        String body = raw.trim();
+        if (body.startsWith("[") && body.endsWith("]")) body = body.substring(1, body.length() - 1);
+        List<String> out = new ArrayList<>();
+        for (String part : body.split(",")) {
+            String v = part.trim();
+            if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) v = v.substring(1, v.length() - 1);
+            if (!v.isEmpty()) out.add(v);
+        }
+        return out;
+    }
+
+    /** A list of numbers (see {@link #strings}); an entry that is not a number names the key. */
+    public List<Double> doubles(String key) {
+        List<Double> out = new ArrayList<>();
+        for (String v : strings(key)) {
+            try {
+                out.add(Double.parseDouble(v));
+            } catch (NumberFormatException e) {
+                throw new CliException(command + ": --" + key + " expects a list of numbers, got '" + v + "' in '" + string(key) + "'");
+            }
+        }
+        return out;
+    }
+
     private Object get(String key) {
         if (!specs.containsKey(key)) throw new IllegalArgumentException("bug: " + command + " reads undeclared key " + key);
         return values.get(key);

@@ -67,4 +67,27 @@ final class TrainingOptions {
         int n = Lora.attach(model, new Lora.Config(o.integer("lora_r"), o.number("lora_alpha"), o.number("lora_dropout"), targets), o.longValue("seed"));
         System.err.println(command + ": LoRA on " + n + " modules " + targets);
     }
+
+    /** The tokenizer and generation files beside the final model, so output_dir loads as a complete HF model folder. */
+    static void copyTokenizerFiles(java.nio.file.Path modelDir, java.nio.file.Path outputDir) throws java.io.IOException {
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja", "special_tokens_map.json"})
+            if (java.nio.file.Files.exists(modelDir.resolve(f)))
+                java.nio.file.Files.copy(modelDir.resolve(f), outputDir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * The frozen reference of dpo and kto: ref_model_name_or_path, else a second load of the
+     * initial policy; null when there is none to load (reference_free, or LoRA without
+     * ref_model_name_or_path: the base with adapters off serves).
+     */
+    static Transformer loadReference(String command, Options o, Transformer policy, boolean referenceFree) throws java.io.IOException {
+        if (referenceFree || (!o.has("ref_model_name_or_path") && o.flag("use_peft"))) return null;
+        Transformer ref = org.align4j.model.Checkpoints.load(o.has("ref_model_name_or_path") ? o.path("ref_model_name_or_path") : o.path("model_name_or_path"));
+        if (ref.config().vocabSize() != policy.config().vocabSize()) {
+            ref.close();
+            throw new CliException(command + ": the reference model's vocab_size " + ref.config().vocabSize() + " differs from the policy's "
+                    + policy.config().vocabSize() + "; the reference must share the policy's tokenizer");
+        }
+        return ref;
+    }
 }

@@ -121,6 +121,16 @@ public final class Tensors {
         return result;
     }
 
+    /** Sum over one dimension, which is dropped: (..., D, ...) -> (..., ...). */
+    public static Tensor sum(Tensor t, long dim) {
+        return t.sum(new long[] {dim}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+    }
+
+    /** Mean over one dimension, which is dropped. */
+    public static Tensor mean(Tensor t, long dim) {
+        return t.mean(new long[] {dim}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+    }
+
     /** Frees a native tensor now; accepts null. */
     public static void close(Pointer... ps) {
         for (Pointer p : ps) if (p != null && !p.isNull()) p.close();

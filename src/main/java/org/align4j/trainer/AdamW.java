@@ -85,6 +85,18 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /**
+     * The end of every trainer's step: clip the global gradient norm of {@code model} to
+     * {@code maxGradNorm}, update at {@code lr}, clear the gradients. Returns the norm before
+     * clipping (what transformers logs as grad_norm).
+     */
+    public double clipStepAndZero(org.align4j.model.Transformer model, double maxGradNorm, double lr) {
+        double norm = org.bytedeco.pytorch.global.torch.clip_grad_norm_(model.parameterVector(), maxGradNorm, 2.0, false);
+        step(lr);
+        zeroGrad();
+        return norm;
+    }
+
     /** Sets every gradient to undefined (set_to_none, PyTorch's default), freeing its memory. */
     public void zeroGrad() {
         for (Tensor p : params.values()) {

@@ -51,6 +51,13 @@ final class DataCursor {
         return out;
     }
 
+    /** The micro-batches of one optimizer step: gradient_accumulation_steps consecutive batches. */
+    <T> List<List<T>> window(List<T> rows, int accumulation) {
+        List<List<T>> w = new ArrayList<>();
+        for (int i = 0; i < accumulation; i++) w.add(next(rows));
+        return w;
+    }
+
     int epoch() {
         return epoch;
     }

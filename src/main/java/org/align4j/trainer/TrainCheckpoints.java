@@ -114,4 +114,16 @@ public final class TrainCheckpoints {
         else Checkpoints.save(model, outputDir, String.valueOf(model.config().torchDtype()), true);
         HfJson.writeJson(outputDir.resolve("training_args.json"), resolvedConfig, true);
     }
+
+    /** Start of a run: resume from the checkpoint resume_from_checkpoint names, or prepare a fresh output_dir. */
+    public static State start(String command, TrainingArgs args, Transformer model, AdamW opt) throws IOException {
+        Path resume = resumePath(args);
+        if (resume == null) {
+            prepareOutputDir(args);
+            return new State(0, 0, 0, args.seed());
+        }
+        State state = restore(resume, model, opt);
+        System.err.println(command + ": resumed from " + resume + " at step " + state.globalStep());
+        return state;
+    }
 }

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import java.util.Arrays;
+import java.util.List;
+import org.align4j.engine.Tensors;
+import org.align4j.model.LogProbs;
+import org.align4j.model.Transformer;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * N (prompt, completion) rows scored in one right-padded batch: what every preference loss is built
+ * from (TRL's concatenated forward: DPO, CPO and ORPO put the chosen rows first and the rejected
+ * rows after them; KTO puts its mismatched KL rows after the real ones). Padding never changes a
+ * row's numbers: padded keys are masked and padded positions are not read.
+ */
+public final class CompletionBatch {
+    /** ids (N, T) and attention (N, T) int64; completion mask (N, T-1) float: 1 where position t predicts a completion token. */
+    public record Inputs(Tensor ids, Tensor attention, Tensor completionMask, int rows, int length, long tokens) {}
+
+    /**
+     * Per-row quantities from one forward.
+     *
+     * @param logps (N) summed completion-token log-probs, differentiable
+     * @param lengths (N) completion lengths as float
+     * @param tokenLogps (N, T-1) per-position log-probs of the next token (mask before use)
+     * @param logitsSum (N) detached: sum over completion tokens of the vocab-mean logit (TRL's logits/* divide by tokens)
+     * @param entropySum (N) detached: summed next-token entropy over completion tokens
+     * @param correct (N) detached: completion tokens whose argmax prediction is right
+     * @param logSumP2 (N, T-1) detached log(sum_v p_v^2) per position (WPO), or null when not asked for
+     */
+    public record Output(Tensor logps, Tensor lengths, Tensor tokenLogps, Tensor logitsSum, Tensor entropySum, Tensor correct, Tensor logSumP2) {
+        /** Rows [from, from + n) of every per-row tensor. */
+        public Output rows(int from, int n) {
+            return new Output(logps.narrow(0, from, n), lengths.narrow(0, from, n), tokenLogps.narrow(0, from, n), logitsSum.narrow(0, from, n),
+                    entropySum.narrow(0, from, n), correct.narrow(0, from, n), logSumP2 == null ? null : logSumP2.narrow(0, from, n));
+        }
+    }
+
+    private CompletionBatch() {}
+
+    /** Builds the padded batch; call inside a PointerScope. Prompts must be non-empty (the first completion token needs context). */
+    public static Inputs inputs(List<long[]> prompts, List<long[]> completions, long padId) {
+        int n = prompts.size(), t = 0;
+        if (completions.size() != n) throw new IllegalArgumentException(n + " prompts but " + completions.size() + " completions");
+        for (int r = 0; r < n; r++) {
+            if (prompts.get(r).length == 0) throw new IllegalArgumentException("row " + r + ": empty prompt (a completion's first token needs context)");
+            if (completions.get(r).length == 0) throw new IllegalArgumentException("row " + r + ": empty completion");
+            t = Math.max(t, prompts.get(r).length + completions.get(r).length);
+        }
+        long[] ids = new long[n * t], attn = new long[n * t];
+        float[] mask = new float[n * (t - 1)];
+        Arrays.fill(ids, padId);
+        long tokens = 0;
+        for (int r = 0; r < n; r++) {
+            long[] p = prompts.get(r), c = completions.get(r);
+            System.arraycopy(p, 0, ids, r * t, p.length);
+            System.arraycopy(c, 0, ids, r * t + p.length, c.length);
+            Arrays.fill(attn, r * t, r * t + p.length + c.length, 1L);
+            // completion token j sits at p + j and is predicted from position p + j - 1
+            Arrays.fill(mask, r * (t - 1) + p.length - 1, r * (t - 1) + p.length - 1 + c.length, 1f);
+            tokens += p.length + c.length;
+        }
+        return new Inputs(Tensors.longs(ids, n, t), Tensors.longs(attn, n, t), Tensors.floats(mask, n, t - 1), n, t, tokens);
+    }
+
+    /** A micro-batch of B pairs as 2B rows, chosen completions first then rejected (TRL's concatenated forward). */
+    public static Inputs pairs(List<org.align4j.data.PreferencePair> mb, long padId) {
+        List<long[]> prompts = new java.util.ArrayList<>(), completions = new java.util.ArrayList<>();
+        for (var p : mb) prompts.add(p.prompt());
+        for (var p : mb) prompts.add(p.prompt());
+        for (var p : mb) completions.add(p.chosen());
+        for (var p : mb) completions.add(p.rejected());
+        return inputs(prompts, completions, padId);
+    }
+
+    /** The per-row quantities from final hidden states (N, T, H). */
+    public static Output fromHidden(Transformer model, Tensor hidden, Inputs in, boolean withLogSumP2) {
+        int t = in.length();
+        Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (N, T-1, V)
+        Tensor labels = in.ids().narrow(1, 1, t - 1);
+        Tensor mask = in.completionMask();
+        Tensor tokenLogps = LogProbs.tokenLogps(logits, labels); // (N, T-1)
+        Tensor logps = Tensors.sum(tokenLogps.mul(mask), 1); // (N)
+        Tensor lengths = Tensors.sum(mask, 1); // (N)
+        try (NoGradGuard g = new NoGradGuard()) {
+            Tensor d = logits.detach();
+            Tensor lse = d.logsumexp(new long[] {-1}, true); // (N, T-1, 1)
+            Tensor logitsSum = Tensors.sum(Tensors.mean(d, -1).mul(mask), 1);
+            // entropy = logsumexp(z) - sum_v softmax(z)_v z_v
+            Tensor entropy = lse.squeeze(-1).sub(Tensors.sum(torch.softmax(d, -1, new org.bytedeco.pytorch.ScalarTypeOptional()).mul(d), -1));
+            Tensor entropySum = Tensors.sum(entropy.mul(mask), 1);
+            Tensor correct = Tensors.sum(d.argmax(new LongOptional(-1), false).eq(labels).to(torch.ScalarType.Float).mul(mask), 1);
+            // log sum_v p_v^2 = logsumexp(2 z) - 2 logsumexp(z)
+            Tensor logSumP2 = withLogSumP2 ? d.mul(Tensors.scalar(2.0)).logsumexp(new long[] {-1}, false).sub(lse.squeeze(-1).mul(Tensors.scalar(2.0))) : null;
+            return new Output(logps, lengths, tokenLogps, logitsSum, entropySum, correct, logSumP2);
+        }
+    }
+
+    /** Summed completion log-probs (N) without a graph: the reference model's side. */
+    public static Tensor referenceLogps(Transformer ref, Inputs in) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            Tensor hidden = ref.forward(in.ids(), in.attention(), null);
+            Tensor logits = ref.logits(hidden.narrow(1, 0, in.length() - 1));
+            Tensor lp = LogProbs.tokenLogps(logits, in.ids().narrow(1, 1, in.length() - 1));
+            return Tensors.sum(lp.mul(in.completionMask()), 1);
+        }
+    }
+}

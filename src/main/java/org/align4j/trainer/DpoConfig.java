@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import org.align4j.loss.DpoLoss;
+
+/**
+ * Settings of {@link DpoTrainer}: TRL's DPOConfig (learning_rate 1e-6, beta 0.1, loss_type sigmoid)
+ * plus the legacy options TRL v0.28 had and v1.x dropped (reference_free, rpo_alpha, label
+ * smoothing on sigmoid = cDPO), kept because recipes still use them.
+ *
+ * @param loss loss types, weights, beta, label smoothing, f-divergence (rpo_alpha arrives here as
+ *     an extra "sft" loss type of weight alpha, as TRL v1.x expresses RPO)
+ * @param referenceFree reference log-probs taken as 0 (legacy reference_free)
+ * @param useWeighting WPO: each pair's loss times the detached w_chosen * w_rejected
+ * @param precomputeRefLogProbs reference log-probs of every row computed once before training
+ * @param evalSteps evaluate every N steps (and at the end) when an eval set is given; 0 = only at the end
+ */
+public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
+    public DpoConfig {
+        if (evalSteps < 0) throw new IllegalArgumentException("eval_steps must be >= 0, got " + evalSteps);
+    }
+
+    public static DpoConfig defaults(TrainingArgs args) {
+        return new DpoConfig(args, DpoLoss.Config.defaults(), false, false, false, 0);
+    }
+
+    public DpoConfig withLoss(DpoLoss.Config loss) {
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps);
+    }
+
+    public DpoConfig withArgs(TrainingArgs args) {
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps);
+    }
+
+    public DpoConfig withOptions(boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps);
+    }
+}

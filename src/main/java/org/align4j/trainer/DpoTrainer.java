@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.align4j.data.PreferencePair;
+import org.align4j.engine.Tensors;
+import org.align4j.loss.DpoLoss;
+import org.align4j.loss.PairLogps;
+import org.align4j.model.Lora;
+import org.align4j.model.Transformer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Direct preference optimisation and its family (TRL's DPOTrainer; Rafailov et al., arXiv
+ * 2305.18290; the loss variants are in {@link DpoLoss}). Each micro-batch scores its chosen and
+ * rejected completions in one concatenated forward (chosen rows first), takes the reference
+ * log-probs without a graph, and backpropagates the weighted per-pair losses; the optimizer loop
+ * is {@link PreferenceLoop}'s.
+ *
+ * <p>The reference is, in order: none ({@code reference_free}: log-probs of 0), the model given
+ * (the initial policy loaded a second time, or ref_model_name_or_path), or with LoRA the policy
+ * itself with its adapters switched off, which is the initial policy without a second copy.
+ *
+ * <p>Batch-coupled losses (aot, aot_unpaired) sort within a micro-batch, as TRL sorts within a
+ * device batch.
+ */
+public final class DpoTrainer {
+    private DpoTrainer() {}
+
+    /** A pair and, with precompute_ref_log_probs, its reference log-probs (NaN when scored on the fly). */
+    record Item(PreferencePair pair, float refChosen, float refRejected) {}
+
+    public static TrainResult train(Transformer policy, Transformer refModel, List<PreferencePair> train, List<PreferencePair> eval,
+            DpoConfig cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+        Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
+        int batch = cfg.args().perDeviceTrainBatchSize();
+        List<Item> trainItems = items(ref, train, cfg.precomputeRefLogProbs(), batch, padId), evalItems = items(ref, eval, cfg.precomputeRefLogProbs(), batch, padId);
+        return PreferenceLoop.train("dpo", policy, trainItems, evalItems, it -> it.pair().chosen().length, cfg.args(), cfg.evalSteps(), resolvedConfig,
+                (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training));
+    }
+
+    /** Loss and metrics over held-out pairs, without a graph. */
+    public static Map<String, Double> evaluate(Transformer policy, Transformer refModel, List<PreferencePair> eval, DpoConfig cfg, long padId) {
+        Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
+        return PreferenceLoop.evaluate(items(ref, eval, false, 0, padId), cfg.args().perDeviceTrainBatchSize(), it -> it.pair().chosen().length,
+                (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training));
+    }
+
+    /**
+     * One micro-batch of B pairs: the loss is sum_pairs(weighted per-pair loss) / window pairs, plus
+     * the "sft" weight times the chosen completions' NLL / window chosen tokens (RPO).
+     */
+    static StepSums microBatch(Transformer policy, Reference ref, List<Item> mb, DpoConfig cfg, long padId, PreferenceLoop.Window window, boolean train) {
+        int b = mb.size();
+        DpoLoss.Config lc = cfg.loss();
+        double sftWeight = DpoLoss.sftWeight(lc);
+        try (PointerScope scope = new PointerScope()) {
+            CompletionBatch.Inputs in = CompletionBatch.pairs(mb.stream().map(Item::pair).toList(), padId);
+            Tensor refLogps = Float.isNaN(mb.get(0).refChosen()) ? ref.logps(in) : precomputed(mb); // (2B)
+            Tensor maskC = in.completionMask().narrow(0, 0, b), maskR = in.completionMask().narrow(0, b, b);
+            StepSums[] sums = new StepSums[1];
+            double loss = PreferenceLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+                CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, cfg.useWeighting());
+                CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
+                PairLogps lp = new PairLogps(c.logps(), r.logps(), refLogps.narrow(0, 0, b), refLogps.narrow(0, b, b), c.lengths(), r.lengths());
+                Tensor perPair = DpoLoss.perPair(lp, lc); // (B)
+                if (cfg.useWeighting()) perPair = perPair.mul(DpoLoss.wpoWeights(c.tokenLogps(), c.logSumP2(), maskC, r.tokenLogps(), r.logSumP2(), maskR));
+                Tensor l = perPair.sum().div(Tensors.scalar((double) window.rows()));
+                if (sftWeight != 0) l = l.add(c.logps().sum().neg().mul(Tensors.scalar(sftWeight / window.chosenTokens())));
+                try (NoGradGuard g = new NoGradGuard()) {
+                    sums[0] = StepSums.pairs(c, r, DpoLoss.chosenRewards(lp, lc.beta()), DpoLoss.rejectedRewards(lp, lc.beta()), c.logps(), r.logps(), in.tokens());
+                }
+                return l;
+            });
+            return sums[0].withLoss(loss);
+        }
+    }
+
+    private static Tensor precomputed(List<Item> mb) {
+        int b = mb.size();
+        float[] v = new float[2 * b];
+        for (int i = 0; i < b; i++) {
+            v[i] = mb.get(i).refChosen();
+            v[b + i] = mb.get(i).refRejected();
+        }
+        return Tensors.floats(v, 2 * b);
+    }
+
+    /** The pairs as items; with {@code precompute} (precompute_ref_log_probs) each scored once now, before any update. */
+    static List<Item> items(Reference ref, List<PreferencePair> pairs, boolean precompute, int batch, long padId) {
+        List<Item> out = new ArrayList<>();
+        if (!precompute) {
+            for (PreferencePair p : pairs) out.add(new Item(p, Float.NaN, Float.NaN));
+            return out;
+        }
+        for (int from = 0; from < pairs.size(); from += batch) {
+            List<PreferencePair> mb = pairs.subList(from, Math.min(pairs.size(), from + batch));
+            try (PointerScope s = new PointerScope()) {
+                float[] v = Tensors.toFloats(ref.logps(CompletionBatch.pairs(mb, padId)));
+                for (int i = 0; i < mb.size(); i++) out.add(new Item(mb.get(i), v[i], v[mb.size() + i]));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import org.align4j.engine.Tensors;
+import org.align4j.model.Lora;
+import org.align4j.model.Transformer;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Where a trainer's reference log-probs come from (DPO, KTO): nothing (reference_free: log-probs of
+ * 0), a frozen model (the initial policy loaded a second time, or ref_model_name_or_path), or with
+ * LoRA the policy itself with its adapters switched off, which is the initial policy without a
+ * second copy in memory.
+ */
+record Reference(Transformer policy, Transformer model, boolean free, String command) {
+    Reference {
+        if (!free && model == null && !Lora.attached(policy))
+            throw new IllegalArgumentException(command + " needs a reference model: pass the initial policy (a second load of model_name_or_path) "
+                    + "or ref_model_name_or_path, train LoRA adapters (the base with adapters off is the reference), or set reference_free");
+    }
+
+    /** Summed completion log-probs (N) of a batch, without a graph. */
+    Tensor logps(CompletionBatch.Inputs in) {
+        if (free) return Tensors.floats(new float[in.rows()], in.rows());
+        if (model != null) return CompletionBatch.referenceLogps(model, in);
+        policy.setAdaptersEnabled(false);
+        try {
+            return CompletionBatch.referenceLogps(policy, in);
+        } finally {
+            policy.setAdaptersEnabled(true);
+        }
+    }
+}
