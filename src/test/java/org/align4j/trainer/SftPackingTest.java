@@ -55,8 +55,8 @@ class SftPackingTest {
         assertEquals(plain.loss(), packed.loss(), 1e-5);
         assertEquals(plain.loss(), packedCkpt.loss(), 1e-5);
         for (var e : plain.grads().entrySet()) {
-            assertClose("packed " + e.getKey(), e.getValue(), packed.grads().get(e.getKey()), 1e-6, 1e-4);
-            assertClose("packed+checkpointing " + e.getKey(), e.getValue(), packedCkpt.grads().get(e.getKey()), 1e-6, 1e-4);
+            assertClose("packed " + e.getKey(), e.getValue(), packed.grads().get(e.getKey()), 1e-5, 0);
+            assertClose("packed+checkpointing " + e.getKey(), e.getValue(), packedCkpt.grads().get(e.getKey()), 1e-5, 0);
         }
     }
 
