@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Random;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
+import org.align4j.data.Sequence;
 import org.align4j.demo.ByteLevelTokenizerFiles;
 import org.align4j.engine.Tensors;
 import org.align4j.generate.Generator;
@@ -75,7 +76,7 @@ final class DemoCommand {
         ByteLevelTokenizerFiles.write(modelDir, true);
         try (Tokenizer tok = Tokenizer.load(modelDir); Transformer model = ModelPresets.randomInit(config, seed)) {
             System.out.printf("demo: %,d parameters, training %d steps on %d threads%n", model.numParameters(), steps, torch.get_num_threads());
-            List<SftTrainer.Example> examples = new ArrayList<>();
+            List<Sequence> examples = new ArrayList<>();
             for (int[] p : train) examples.add(example(tok, p));
             // cosine decay with 5% warm-up; the SFT run writes metrics.jsonl and the final HF checkpoint into modelDir
             TrainingArgs sft = TrainingArgs.defaults(modelDir).withSteps(steps, o.integer("per_device_train_batch_size"), 1, o.number("learning_rate"))
@@ -104,8 +105,8 @@ final class DemoCommand {
     }
 
     /** "a+b=" is context, the answer and EOS are the targets (completion-only loss). */
-    private static SftTrainer.Example example(Tokenizer tok, int[] p) {
-        return SftTrainer.Example.promptCompletion(tok.encode(prompt(p)), withEos(tok.encodeNoSpecial(answer(p)), tok.eosTokenId()));
+    private static Sequence example(Tokenizer tok, int[] p) {
+        return Sequence.promptCompletion(tok.encode(prompt(p)), withEos(tok.encodeNoSpecial(answer(p)), tok.eosTokenId()));
     }
 
     private static Map<String, Object> evaluate(Transformer model, Tokenizer tok, List<int[]> test, long seed) {

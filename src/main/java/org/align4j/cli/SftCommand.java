@@ -3,74 +3,81 @@ package org.align4j.cli;
 
 import static org.align4j.cli.Options.Spec.of;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
-import org.align4j.data.DatasetException;
-import org.align4j.data.JsonRows;
+import org.align4j.data.Datasets;
+import org.align4j.data.Encoded;
+import org.align4j.data.Encoder;
 import org.align4j.data.JsonRows.Row;
-import org.align4j.trainer.TrainingArgs;
+import org.align4j.data.PackedSequence;
+import org.align4j.data.Packing;
+import org.align4j.data.Sequence;
+import org.align4j.data.Truncation;
 import org.align4j.trainer.SftTrainer;
+import org.align4j.trainer.TrainingArgs;
 
 /**
- * {@code sft}: supervised fine-tuning with TRL's SFTConfig keys. Rows are prompt-completion
- * ({@code prompt}, {@code completion}: strings or message lists; loss on the completion and its
- * EOS only, TRL's completion_only_loss) or language modeling ({@code text}: loss on every token
- * and the EOS). Conversational {@code messages} rows (assistant-only loss) come with the data layer.
+ * {@code sft}: supervised fine-tuning with TRL's SFTConfig keys. Rows are language modeling
+ * ({@code text}, or conversational {@code messages}) or prompt-completion (strings or message
+ * lists); the loss masks follow TRL: {@code completion_only_loss} (default: on for
+ * prompt-completion rows), {@code assistant_only_loss} (default off: every token of a
+ * conversation), see {@link Encoder#sft}. Sequences are cut to {@code max_length}
+ * ({@code truncation_mode}); {@code packing} packs them best-fit-decreasing into rows of
+ * max_length with per-example positions and attention.
  */
 final class SftCommand {
-    static final List<Spec> SPECS = TrainingOptions.specs(2e-5, "local .jsonl/.json with prompt+completion or text rows",
-            of("max_length", Type.INT, 1024, "truncate sequences to this many tokens (keep the start)"));
+    static final List<Spec> SPECS = TrainingOptions.specs(2e-5,
+            "local .jsonl/.jsonl.gz/.json/.parquet file, or a folder with the split's files (text, messages or prompt+completion rows)",
+            of("dataset_train_split", Type.STRING, "train", "the split read from a dataset folder"),
+            of("dataset_text_field", Type.STRING, "text", "the field of language-modeling rows"),
+            of("max_length", Type.INT, 1024, "longest sequence in tokens (and the packed row length)"),
+            of("truncation_mode", Type.STRING, "keep_start", "keep_start (drop the end of long sequences) or keep_end"),
+            of("completion_only_loss", Type.BOOLEAN, null, "prompt-completion rows: loss on the completion only (default true)"),
+            of("assistant_only_loss", Type.BOOLEAN, false, "conversational rows: loss on the assistant turns only"),
+            of("packing", Type.BOOLEAN, false, "pack several sequences into each row of max_length"),
+            of("packing_strategy", Type.STRING, "bfd", "bfd (best-fit decreasing; sequences are never split)"),
+            of("skip_invalid_rows", Type.BOOLEAN, false, "leave out rows that cannot be used (counted and reported) instead of stopping"));
 
     private SftCommand() {}
 
     static void run(String[] args) throws Exception {
         Options o = Options.parse("sft", SPECS, args);
         TrainingArgs cfg = TrainingOptions.parse(o);
-        List<Row> rows = JsonRows.read(o.path("dataset_name"));
+        if (!o.string("packing_strategy").equals("bfd"))
+            throw new CliException("sft: packing_strategy '" + o.string("packing_strategy") + "' is not supported; use bfd");
+        Truncation truncation;
+        try {
+            truncation = Truncation.maxLength(o.integer("max_length"), o.string("truncation_mode"));
+        } catch (IllegalArgumentException e) {
+            throw new CliException("sft: " + e.getMessage());
+        }
+        Encoder.SftOptions loss = new Encoder.SftOptions(o.string("dataset_text_field"),
+                !o.has("completion_only_loss") || o.flag("completion_only_loss"), o.flag("assistant_only_loss"));
+        List<Row> rows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
         Path modelDir = o.path("model_name_or_path");
         try (LoadedModel m = LoadedModel.load(modelDir)) {
-            List<SftTrainer.Example> examples = new ArrayList<>();
-            int truncated = 0;
-            for (Row r : rows) {
-                SftTrainer.Example e = example(m, r);
-                if (e.inputIds().length > o.integer("max_length")) {
-                    int n = o.integer("max_length");
-                    e = new SftTrainer.Example(Arrays.copyOf(e.inputIds(), n), Arrays.copyOf(e.targetMask(), n));
-                    truncated++;
-                }
-                examples.add(e);
-            }
-            System.err.printf("sft: %d rows from %s (%d truncated to max_length %d)%n", rows.size(), o.path("dataset_name"), truncated, o.integer("max_length"));
+            Encoder encoder = new Encoder(m.tokenizer(), truncation, loss);
+            Encoded<Sequence> data = Encoder.encodeAll(rows, encoder::sft, o.flag("skip_invalid_rows"));
+            System.err.printf("sft: %d rows from %s (%d truncated to max_length %d, %s)%n", data.items().size(), o.path("dataset_name"),
+                    encoder.truncatedRows(), truncation.maxLength(), truncation.truncationMode());
+            if (data.skipped() > 0) System.err.println("sft: " + data.summary(3));
             TrainingOptions.maybeAttachLora("sft", o, m.model());
-            SftTrainer.train(m.model(), examples, cfg, m.tokenizer().padTokenId(), o.resolved());
+            if (o.flag("packing")) {
+                List<PackedSequence> packed = Packing.bestFitDecreasing(data.items(), truncation.maxLength());
+                long tokens = data.items().stream().mapToLong(Sequence::length).sum();
+                System.err.printf("sft: packed %d sequences into %d rows of up to %d tokens (%.0f%% full)%n", data.items().size(), packed.size(),
+                        truncation.maxLength(), 100.0 * tokens / ((double) packed.size() * truncation.maxLength()));
+                SftTrainer.trainPacked(m.model(), packed, cfg, m.tokenizer().padTokenId(), o.resolved());
+            } else {
+                SftTrainer.train(m.model(), data.items(), cfg, m.tokenizer().padTokenId(), o.resolved());
+            }
             for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"})
                 if (Files.exists(modelDir.resolve(f))) Files.copy(modelDir.resolve(f), cfg.outputDir().resolve(f), StandardCopyOption.REPLACE_EXISTING);
             System.err.println("sft: final model in " + cfg.outputDir());
         }
-    }
-
-    /** Targets: the completion and its EOS (prompt-completion), or every token after the first (text). */
-    static SftTrainer.Example example(LoadedModel m, Row r) {
-        if (r.json().has("prompt") && r.json().has("completion")) {
-            return SftTrainer.Example.promptCompletion(PromptEncoding.promptIds(m.tokenizer(), r), PromptEncoding.completionIds(m.tokenizer(), r));
-        }
-        if (r.json().has("text")) {
-            JsonNode text = r.require("text");
-            if (!text.isTextual()) throw new DatasetException(r.where() + ": field 'text' must be a string");
-            long[] t = m.tokenizer().encode(text.asText());
-            long[] ids = Arrays.copyOf(t, t.length + 1);
-            ids[t.length] = m.tokenizer().eosTokenId();
-            float[] mask = new float[ids.length];
-            Arrays.fill(mask, 1f);
-            return new SftTrainer.Example(ids, mask);
-        }
-        throw new DatasetException(r.where() + ": an SFT row needs 'prompt' and 'completion', or 'text' (conversational 'messages' rows are not supported yet)");
     }
 }

@@ -36,7 +36,19 @@ public final class JsonRows {
             return v;
         }
 
-        private List<String> fieldNames() {
+        /** Whether the row has the field with a non-null value. */
+        public boolean has(String field) {
+            return json.hasNonNull(field);
+        }
+
+        /** The field as a string, or an error naming file, line, field and the JSON type found. */
+        public String text(String field) {
+            JsonNode v = require(field);
+            if (!v.isTextual()) throw new DatasetException(where() + ": field '" + field + "' must be a string, found " + typeName(v));
+            return v.asText();
+        }
+
+        List<String> fieldNames() {
             List<String> names = new ArrayList<>();
             json.fieldNames().forEachRemaining(names::add);
             return names;
@@ -44,6 +56,17 @@ public final class JsonRows {
     }
 
     private JsonRows() {}
+
+    /** The JSON type of a value as error messages name it. */
+    public static String typeName(JsonNode v) {
+        if (v == null || v.isNull()) return "null";
+        if (v.isTextual()) return "a string";
+        if (v.isNumber()) return "a number (" + v + ")";
+        if (v.isBoolean()) return "a boolean (" + v + ")";
+        if (v.isArray()) return "a list";
+        if (v.isObject()) return "an object";
+        return v.getNodeType().toString().toLowerCase();
+    }
 
     public static List<Row> read(Path file) {
         if (Files.isDirectory(file)) throw new DatasetException(file + " is a directory; pass a .jsonl or .json file");

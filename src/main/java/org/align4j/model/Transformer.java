@@ -153,13 +153,32 @@ public final class Transformer implements AutoCloseable {
      * @return (B, T, H) float32
      */
     public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-        ModelConfig c = config;
         long b = inputIds.size(0), t = inputIds.size(1);
         int past = cache == null ? 0 : cache.length();
         Tensor positions = positions(attentionMask, b, t, past); // (B, T)
-        Tensor[] cosSin = Rope.cosSin(positions, invFreq);
         Tensor mask = attentionMask == null ? null : attentionMask(attentionMask, t, past); // (B, 1, T, past+T) bool
-        boolean causal = mask == null && past == 0;
+        return forward(inputIds, positions, mask, mask == null && past == 0, cache);
+    }
+
+    /**
+     * Final hidden states of packed rows: several examples laid end to end in one row, each with
+     * its own position ids (restarting at 0) and attending only to earlier tokens of the same
+     * example (block-diagonal causal attention through SDPA's boolean attn_mask), so every example
+     * computes exactly what it computes alone. Right padding is one more segment of its own.
+     *
+     * @param inputIds (B, T) int64
+     * @param positionIds (B, T) int64, each example's positions 0, 1, ...
+     * @param segmentIds (B, T) int64, equal within an example and different between neighbours
+     * @return (B, T, H) float32
+     */
+    public Tensor forwardPacked(Tensor inputIds, Tensor positionIds, Tensor segmentIds) {
+        return forward(inputIds, positionIds, segmentMask(segmentIds), false, null);
+    }
+
+    private Tensor forward(Tensor inputIds, Tensor positions, Tensor mask, boolean causal, KvCache cache) {
+        ModelConfig c = config;
+        long t = inputIds.size(1);
+        Tensor[] cosSin = Rope.cosSin(positions, invFreq);
 
         Tensor x = torch.embedding(p("model.embed_tokens.weight"), inputIds); // (B, T, H)
         for (int l = 0; l < c.numHiddenLayers(); l++) {
@@ -183,13 +202,24 @@ public final class Transformer implements AutoCloseable {
      * @return the loss value
      */
     public double forwardBackwardCheckpointed(Tensor inputIds, Tensor attentionMask, java.util.function.Function<Tensor, Tensor> lossFromHidden) {
-        ModelConfig c = config;
-        long b = inputIds.size(0), t = inputIds.size(1);
         try (PointerScope scope = new PointerScope()) {
-            Tensor positions = positions(attentionMask, b, t, 0);
-            Tensor[] cosSin = Rope.cosSin(positions, invFreq);
+            long b = inputIds.size(0), t = inputIds.size(1);
             Tensor mask = attentionMask == null ? null : attentionMask(attentionMask, t, 0);
-            boolean causal = mask == null;
+            return forwardBackwardCheckpointed(inputIds, positions(attentionMask, b, t, 0), mask, mask == null, lossFromHidden);
+        }
+    }
+
+    /** {@link #forwardBackwardCheckpointed(Tensor, Tensor, java.util.function.Function)} for packed rows (see {@link #forwardPacked}). */
+    public double forwardBackwardCheckpointedPacked(Tensor inputIds, Tensor positionIds, Tensor segmentIds, java.util.function.Function<Tensor, Tensor> lossFromHidden) {
+        try (PointerScope scope = new PointerScope()) {
+            return forwardBackwardCheckpointed(inputIds, positionIds, segmentMask(segmentIds), false, lossFromHidden);
+        }
+    }
+
+    private double forwardBackwardCheckpointed(Tensor inputIds, Tensor positions, Tensor mask, boolean causal, java.util.function.Function<Tensor, Tensor> lossFromHidden) {
+        ModelConfig c = config;
+        try (PointerScope scope = new PointerScope()) {
+            Tensor[] cosSin = Rope.cosSin(positions, invFreq);
             Tensor[] inputs = new Tensor[c.numHiddenLayers() + 1]; // inputs[l] feeds layer l; inputs[L] is the last layer's output
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
                 inputs[0] = torch.embedding(p("model.embed_tokens.weight"), inputIds);
@@ -326,6 +356,19 @@ public final class Transformer implements AutoCloseable {
         Tensor self = kPos.eq(qPos);
         Tensor real = mask.ne(Tensors.scalar(0L)).view(mask.size(0), 1, 1, tk); // (B, 1, 1, Tk)
         return causal.logical_and(real).logical_or(self); // (B, 1, T, Tk)
+    }
+
+    /**
+     * Boolean (B, 1, T, T) mask for packed rows: query i sees key j when j <= i and both belong to
+     * the same segment (block-diagonal causal). Every query sees itself, so no row is all-masked.
+     */
+    private static Tensor segmentMask(Tensor segmentIds) {
+        long b = segmentIds.size(0), t = segmentIds.size(1);
+        TensorOptions longs = new TensorOptions(torch.ScalarType.Long);
+        Tensor idx = torch.arange(Tensors.scalar(t), longs);
+        Tensor causal = idx.view(1, t).le(idx.view(t, 1)); // (T, T): key <= query
+        Tensor same = segmentIds.view(b, t, 1).eq(segmentIds.view(b, 1, t)); // (B, T, T)
+        return same.logical_and(causal).view(b, 1, t, t);
     }
 
     /** The trainable tensors, for gradient clipping: a new vector each call. */

@@ -9,6 +9,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import org.align4j.data.PackedSequence;
+import org.align4j.data.Sequence;
 import org.align4j.engine.Tensors;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.LogProbs;
@@ -28,29 +31,33 @@ import org.bytedeco.pytorch.global.torch;
  * give the same update.
  */
 public final class SftTrainer {
-    /** One training sequence: ids and, per position, whether that token is a target (1) or context (0). */
-    public record Example(long[] inputIds, float[] targetMask) {
-        public Example {
-            if (inputIds.length != targetMask.length) throw new IllegalArgumentException("ids and mask lengths differ");
-            if (inputIds.length < 2) throw new IllegalArgumentException("a training sequence needs at least 2 tokens");
-        }
-
-        /** prompt ids (context) followed by completion ids (targets; EOS already appended by the caller). */
-        public static Example promptCompletion(long[] prompt, long[] completion) {
-            long[] ids = Arrays.copyOf(prompt, prompt.length + completion.length);
-            System.arraycopy(completion, 0, ids, prompt.length, completion.length);
-            float[] mask = new float[ids.length];
-            Arrays.fill(mask, prompt.length, ids.length, 1f);
-            return new Example(ids, mask);
-        }
-    }
-
     /** What a run did: the logged rows, in order. */
     public record Result(List<Map<String, Object>> logged, int globalStep) {}
 
     private SftTrainer() {}
 
-    public static Result train(Transformer model, List<Example> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+    /** Trains on one sequence per row, right-padded into micro-batches. */
+    public static Result train(Transformer model, List<Sequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+        return run(model, data, cfg, resolvedConfig, (mb, windowTargets) -> microBatch(model, mb, padId, windowTargets, cfg.gradientCheckpointing()), Sequence::targets);
+    }
+
+    /**
+     * Trains on packed rows ({@link org.align4j.data.Packing}): each row holds several examples
+     * with their own position ids and block-diagonal attention, so the loss and gradients equal
+     * those of the examples unpacked.
+     */
+    public static Result trainPacked(Transformer model, List<PackedSequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+        return run(model, data, cfg, resolvedConfig, (mb, windowTargets) -> microBatchPacked(model, mb, padId, windowTargets, cfg.gradientCheckpointing()),
+                PackedSequence::targets);
+    }
+
+    /** One micro-batch's forward and backward: {summed loss contribution, correct predictions}. */
+    private interface MicroBatch<T> {
+        double[] run(List<T> rows, long windowTargets);
+    }
+
+    private static <T> Result run(Transformer model, List<T> data, TrainingArgs cfg, Map<String, Object> resolvedConfig, MicroBatch<T> microBatch,
+            java.util.function.ToIntFunction<T> targets) throws IOException {
         if (data.isEmpty()) throw new IllegalArgumentException("the training set is empty");
         int totalSteps = cfg.totalSteps(data.size());
         LrSchedule schedule = cfg.schedule(totalSteps);
@@ -74,14 +81,14 @@ public final class SftTrainer {
                     TensorBoardWriter tb = cfg.reportTo().equals("tensorboard") ? new TensorBoardWriter(cfg.outputDir().resolve("runs")) : null) {
                 for (int step = state.globalStep(); step < totalSteps; step++) {
                     // one optimizer step = gradient_accumulation_steps micro-batches
-                    List<List<Example>> window = new ArrayList<>();
+                    List<List<T>> window = new ArrayList<>();
                     for (int a = 0; a < cfg.gradientAccumulationSteps(); a++) window.add(cursor.next(data));
                     long windowTargets = 0;
-                    for (List<Example> mb : window) for (Example e : mb) windowTargets += targets(e);
+                    for (List<T> mb : window) for (T e : mb) windowTargets += targets.applyAsInt(e);
                     if (windowTargets == 0) throw new IllegalStateException("step " + (step + 1) + ": no target tokens in the batch (every loss mask is empty)");
                     double stepLoss = 0, stepCorrect = 0;
-                    for (List<Example> mb : window) {
-                        double[] lossAndCorrect = microBatch(model, mb, padId, windowTargets, cfg.gradientCheckpointing());
+                    for (List<T> mb : window) {
+                        double[] lossAndCorrect = microBatch.run(mb, windowTargets);
                         stepLoss += lossAndCorrect[0];
                         stepCorrect += lossAndCorrect[1];
                     }
@@ -129,46 +136,74 @@ public final class SftTrainer {
      * predictions}. The loss is sum(-log p * mask) / windowTargets so accumulated micro-batches add
      * up to the mean over the whole window.
      */
-    static double[] microBatch(Transformer model, List<Example> mb, long padId, long windowTargets, boolean checkpointed) {
-        int b = mb.size(), t = mb.stream().mapToInt(e -> e.inputIds().length).max().orElseThrow();
+    static double[] microBatch(Transformer model, List<Sequence> mb, long padId, long windowTargets, boolean checkpointed) {
+        int b = mb.size(), t = mb.stream().mapToInt(Sequence::length).max().orElseThrow();
         long[] ids = new long[b * t], attn = new long[b * t];
         float[] mask = new float[b * (t - 1)];
         Arrays.fill(ids, padId);
         for (int r = 0; r < b; r++) {
-            Example e = mb.get(r);
-            System.arraycopy(e.inputIds(), 0, ids, r * t, e.inputIds().length);
-            Arrays.fill(attn, r * t, r * t + e.inputIds().length, 1L);
+            Sequence e = mb.get(r);
+            System.arraycopy(e.inputIds(), 0, ids, r * t, e.length());
+            Arrays.fill(attn, r * t, r * t + e.length(), 1L);
             // position i predicts token i + 1: the target mask shifts left by one
-            System.arraycopy(e.targetMask(), 1, mask, r * (t - 1), e.inputIds().length - 1);
+            System.arraycopy(e.targetMask(), 1, mask, r * (t - 1), e.length() - 1);
         }
         try (PointerScope s = new PointerScope()) {
-            Tensor idsT = Tensors.longs(ids, b, t), attnT = Tensors.longs(attn, b, t), maskT = Tensors.floats(mask, b, t - 1);
-            Tensor labels = idsT.narrow(1, 1, t - 1);
-            double[] correct = {0};
-            java.util.function.Function<Tensor, Tensor> lossFromHidden = hidden -> {
-                Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (B, T-1, V)
-                Tensor lp = LogProbs.tokenLogps(logits, labels); // (B, T-1)
-                try (NoGradGuard g = new NoGradGuard()) {
-                    Tensor argmax = logits.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
-                    correct[0] = argmax.eq(labels).to(torch.ScalarType.Float).mul(maskT).sum().item_float();
-                }
-                return lp.mul(maskT).sum().neg().div(Tensors.scalar((double) windowTargets));
-            };
-            double loss;
-            if (checkpointed) {
-                loss = model.forwardBackwardCheckpointed(idsT, attnT, lossFromHidden);
-            } else {
-                Tensor l = lossFromHidden.apply(model.forward(idsT, attnT, null));
-                l.backward();
-                loss = l.item_double();
-            }
-            return new double[] {loss, correct[0]};
+            Tensor idsT = Tensors.longs(ids, b, t), attnT = Tensors.longs(attn, b, t);
+            return lossAndBackward(model, idsT, Tensors.floats(mask, b, t - 1), windowTargets, checkpointed,
+                    fn -> model.forwardBackwardCheckpointed(idsT, attnT, fn), () -> model.forward(idsT, attnT, null));
         }
     }
 
-    private static long targets(Example e) {
-        long n = 0;
-        for (int i = 1; i < e.targetMask().length; i++) if (e.targetMask()[i] != 0) n++;
-        return n;
+    /**
+     * {@link #microBatch} for packed rows: explicit position ids and segment ids (block-diagonal
+     * causal attention); right padding forms one more segment whose tokens are never targets.
+     */
+    static double[] microBatchPacked(Transformer model, List<PackedSequence> mb, long padId, long windowTargets, boolean checkpointed) {
+        int b = mb.size(), t = mb.stream().mapToInt(PackedSequence::length).max().orElseThrow();
+        long[] ids = new long[b * t], pos = new long[b * t], seg = new long[b * t];
+        float[] mask = new float[b * (t - 1)];
+        Arrays.fill(ids, padId);
+        for (int r = 0; r < b; r++) {
+            PackedSequence e = mb.get(r);
+            int n = e.length();
+            System.arraycopy(e.inputIds(), 0, ids, r * t, n);
+            System.arraycopy(e.positionIds(), 0, pos, r * t, n);
+            System.arraycopy(e.segmentIds(), 0, seg, r * t, n);
+            Arrays.fill(seg, r * t + n, (r + 1) * t, e.lengths().length); // padding: a segment of its own
+            for (int i = n; i < t; i++) pos[r * t + i] = i - n;
+            if (n > 1) System.arraycopy(e.targetMask(), 1, mask, r * (t - 1), n - 1);
+        }
+        try (PointerScope s = new PointerScope()) {
+            Tensor idsT = Tensors.longs(ids, b, t), posT = Tensors.longs(pos, b, t), segT = Tensors.longs(seg, b, t);
+            return lossAndBackward(model, idsT, Tensors.floats(mask, b, t - 1), windowTargets, checkpointed,
+                    fn -> model.forwardBackwardCheckpointedPacked(idsT, posT, segT, fn), () -> model.forwardPacked(idsT, posT, segT));
+        }
+    }
+
+    /** Masked next-token NLL over (B, T-1) positions, back-propagated; {loss, correct argmax predictions}. */
+    private static double[] lossAndBackward(Transformer model, Tensor idsT, Tensor maskT, long windowTargets, boolean checkpointed,
+            Function<Function<Tensor, Tensor>, Double> checkpointedRun, java.util.function.Supplier<Tensor> forward) {
+        long t = idsT.size(1);
+        Tensor labels = idsT.narrow(1, 1, t - 1);
+        double[] correct = {0};
+        Function<Tensor, Tensor> lossFromHidden = hidden -> {
+            Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (B, T-1, V)
+            Tensor lp = LogProbs.tokenLogps(logits, labels); // (B, T-1)
+            try (NoGradGuard g = new NoGradGuard()) {
+                Tensor argmax = logits.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
+                correct[0] = argmax.eq(labels).to(torch.ScalarType.Float).mul(maskT).sum().item_float();
+            }
+            return lp.mul(maskT).sum().neg().div(Tensors.scalar((double) windowTargets));
+        };
+        double loss;
+        if (checkpointed) {
+            loss = checkpointedRun.apply(lossFromHidden);
+        } else {
+            Tensor l = lossFromHidden.apply(forward.get());
+            l.backward();
+            loss = l.item_double();
+        }
+        return new double[] {loss, correct[0]};
     }
 }

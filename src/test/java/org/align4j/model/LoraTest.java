@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.align4j.data.Sequence;
 import org.align4j.engine.Tensors;
 import org.align4j.io.HfJson;
 import org.align4j.io.SafetensorsFile;
@@ -104,7 +105,7 @@ class LoraTest {
             Map<String, float[]> base = new java.util.LinkedHashMap<>();
             for (var e : m.parameters().entrySet()) base.put(e.getKey(), Tensors.toFloats(e.getValue()));
             Lora.attach(m, CFG, 1);
-            List<SftTrainer.Example> data = org.align4j.trainer.SftTrainerTestAccess.arithmetic(8, 1);
+            List<Sequence> data = org.align4j.trainer.SftTrainerTestAccess.arithmetic(8, 1);
             SftTrainer.train(m, data, TrainingArgs.defaults(tmp).withSteps(3, 4, 1, 1e-2).withLogging(1, 0), 256, Map.of());
             for (var e : m.parameters().entrySet()) assertArrayEquals(base.get(e.getKey()), Tensors.toFloats(e.getValue()), e.getKey() + " is frozen");
             Tensor b0 = m.adapters().values().iterator().next().b();

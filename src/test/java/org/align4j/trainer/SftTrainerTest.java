@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.align4j.data.Sequence;
 import org.align4j.engine.Tensors;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
@@ -28,9 +29,9 @@ class SftTrainerTest {
     private static final long PAD = 256, EOS = 258;
 
     /** "a+b=" (context) then "c" + EOS (targets), as byte ids. */
-    static List<SftTrainer.Example> arithmetic(int n, long seed) {
+    static List<Sequence> arithmetic(int n, long seed) {
         Random rng = new Random(seed);
-        List<SftTrainer.Example> out = new ArrayList<>();
+        List<Sequence> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int a = rng.nextInt(50), b = rng.nextInt(50);
             byte[] prompt = (a + "+" + b + "=").getBytes(), answer = Integer.toString(a + b).getBytes();
@@ -38,7 +39,7 @@ class SftTrainerTest {
             for (int j = 0; j < prompt.length; j++) p[j] = prompt[j];
             for (int j = 0; j < answer.length; j++) c[j] = answer[j];
             c[answer.length] = EOS;
-            out.add(SftTrainer.Example.promptCompletion(p, c));
+            out.add(Sequence.promptCompletion(p, c));
         }
         return out;
     }
@@ -81,10 +82,10 @@ class SftTrainerTest {
 
     @Test
     void theFirstLoggedLossIsTheFirstBatchBeforeAnyUpdate(@TempDir Path tmp) throws Exception {
-        List<SftTrainer.Example> data = arithmetic(8, 2);
+        List<Sequence> data = arithmetic(8, 2);
         double expected;
         try (Transformer m = tiny(); PointerScope s = new PointerScope()) {
-            List<SftTrainer.Example> first = new DataCursor(8, 8, 42, 0, 0).next(data);
+            List<Sequence> first = new DataCursor(8, 8, 42, 0, 0).next(data);
             m.requiresGrad(true);
             long targets = first.stream().mapToLong(e -> { long n = 0; for (int i = 1; i < e.targetMask().length; i++) n += (long) e.targetMask()[i]; return n; }).sum();
             expected = SftTrainer.microBatch(m, first, PAD, targets, false)[0];
@@ -97,7 +98,7 @@ class SftTrainerTest {
 
     @Test
     void oneMicroBatchOfEightEqualsEightMicroBatchesOfOne(@TempDir Path tmp) throws Exception {
-        List<SftTrainer.Example> data = arithmetic(16, 3);
+        List<Sequence> data = arithmetic(16, 3);
         Map<String, float[]> a, b;
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, config(tmp.resolve("a"), 2, 8, 1), PAD, Map.of());
@@ -114,7 +115,7 @@ class SftTrainerTest {
 
     @Test
     void gradientCheckpointingTrainsToTheSameWeights(@TempDir Path tmp) throws Exception {
-        List<SftTrainer.Example> data = arithmetic(8, 7);
+        List<Sequence> data = arithmetic(8, 7);
         Map<String, float[]> plain;
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, config(tmp.resolve("a"), 2, 4, 1), PAD, Map.of());
@@ -128,7 +129,7 @@ class SftTrainerTest {
 
     @Test
     void resumingFromACheckpointContinuesExactlyAsTheUninterruptedRun(@TempDir Path tmp) throws Exception {
-        List<SftTrainer.Example> data = arithmetic(12, 4); // 3 batches of 4: resuming crosses an epoch boundary
+        List<Sequence> data = arithmetic(12, 4); // 3 batches of 4: resuming crosses an epoch boundary
         Map<String, float[]> full;
         TrainingArgs cfg = config(tmp.resolve("full"), 5, 4, 1).withLogging(1, 2);
         try (Transformer m = tiny()) {

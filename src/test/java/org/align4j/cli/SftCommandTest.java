@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.data.DatasetException;
+import org.align4j.model.Checkpoints;
+import org.align4j.model.Transformer;
+import org.align4j.testing.Golden;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sft command's data keys end to end on the tiny golden llama: parquet folders, loss masks, packing, skipping. */
+class SftCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static String model() {
+        return Golden.resourceDir("golden/llama-tiny").toString();
+    }
+
+    /** A Hugging Face style folder: data/train-00000-of-00001.parquet with a list-of-struct messages column; row 3 starts with an assistant turn. */
+    private static Path chatFolder(Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("chat/data"));
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement st = c.createStatement()) {
+            st.execute("""
+                    COPY (SELECT * FROM (VALUES
+                      ([{'role': 'user', 'content': '1+1='}, {'role': 'assistant', 'content': '2'}]),
+                      ([{'role': 'user', 'content': '2+3='}, {'role': 'assistant', 'content': '5'}]),
+                      ([{'role': 'assistant', 'content': 'no question first'}]),
+                      ([{'role': 'user', 'content': '4+4='}, {'role': 'assistant', 'content': '8'}, {'role': 'user', 'content': 'and 1+2='},
+                        {'role': 'assistant', 'content': '3'}])
+                    ) t(messages)) TO '%s' (FORMAT parquet)""".formatted(dir.resolve("train-00000-of-00001.parquet")));
+        }
+        return dir.getParent();
+    }
+
+    private static List<JsonNode> metrics(Path out) throws Exception {
+        List<JsonNode> rows = new ArrayList<>();
+        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) rows.add(JSON.readTree(line));
+        return rows;
+    }
+
+    /** Runs the command and returns what it printed on stderr. */
+    private static String run(String... args) throws Exception {
+        PrintStream old = System.err;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            SftCommand.run(args);
+        } finally {
+            System.setErr(old);
+        }
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void parquetConversationsTrainWithAssistantOnlyLossPackingAndSkippedRows(@TempDir Path tmp) throws Exception {
+        Path data = chatFolder(tmp), out = tmp.resolve("run");
+        String log = run("--model_name_or_path", model(), "--dataset_name", data.toString(), "--output_dir", out.toString(),
+                "--assistant_only_loss", "true", "--packing", "true", "--max_length", "64", "--skip_invalid_rows", "true",
+                "--max_steps", "2", "--per_device_train_batch_size", "1", "--logging_steps", "1", "--learning_rate", "1e-3");
+        assertTrue(log.contains("sft: 3 rows from"), log);
+        assertTrue(log.contains("1 invalid row(s) skipped; first: ") && log.contains("train-00000-of-00001.parquet:3")
+                && log.contains("messages[0] is an assistant turn"), log);
+        assertTrue(log.contains("packed 3 sequences into 2 rows of up to 64 tokens"), log);
+        List<JsonNode> m = metrics(out);
+        assertEquals(2, m.size());
+        for (JsonNode r : m) assertTrue(Double.isFinite(r.get("loss").asDouble()) && r.get("loss").asDouble() > 0, r.toString());
+        JsonNode saved = JSON.readTree(out.resolve("training_args.json").toFile());
+        assertTrue(saved.get("assistant_only_loss").asBoolean() && saved.get("packing").asBoolean(), saved.toString());
+        try (Transformer t = Checkpoints.load(out)) {
+            assertTrue(t.numParameters() > 0);
+        }
+    }
+
+    @Test
+    void withoutSkipInvalidRowsTheFirstBadRowStopsTheRun(@TempDir Path tmp) throws Exception {
+        Path data = chatFolder(tmp);
+        DatasetException e = assertThrows(DatasetException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
+                "--output_dir", tmp.resolve("o").toString(), "--assistant_only_loss", "true", "--max_steps", "1"));
+        assertTrue(e.getMessage().contains("train-00000-of-00001.parquet:3") && e.getMessage().contains("messages[0]"), e.getMessage());
+        e = assertThrows(DatasetException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
+                "--dataset_train_split", "test", "--output_dir", tmp.resolve("o").toString(), "--max_steps", "1"));
+        assertTrue(e.getMessage().contains("no files for split 'test'") && e.getMessage().contains("[data, train]"), e.getMessage());
+    }
+
+    @Test
+    void textFieldAndTruncationKeysAreHonouredAndCheckedForTypos(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("lm.jsonl");
+        Files.writeString(data, "{\"body\": \"a long language modeling text that will be cut\"}\n{\"body\": \"short\"}\n");
+        Path out = tmp.resolve("run");
+        String log = run("--model_name_or_path", model(), "--dataset_name", data.toString(), "--output_dir", out.toString(), "--dataset_text_field", "body",
+                "--max_length", "8", "--truncation_mode", "keep_end", "--max_steps", "1", "--per_device_train_batch_size", "2");
+        assertTrue(log.contains("sft: 2 rows from") && log.contains("1 truncated to max_length 8, keep_end"), log);
+        // one batch of both rows: 7 targets of the cut row (8 tokens) and the short row's own
+        try (org.align4j.tokenizer.Tokenizer tok = org.align4j.tokenizer.Tokenizer.load(Path.of(model()))) {
+            int shortTargets = tok.encode("short").length; // its tokens + EOS, less the first (nothing predicts it)
+            assertEquals(7 + shortTargets, metrics(out).get(0).get("num_tokens").asInt());
+        }
+        CliException c = assertThrows(CliException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
+                "--output_dir", tmp.resolve("o").toString(), "--truncation_mode", "keep_middle"));
+        assertTrue(c.getMessage().contains("keep_start or keep_end"), c.getMessage());
+        c = assertThrows(CliException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
+                "--output_dir", tmp.resolve("o").toString(), "--packing", "true", "--packing_strategy", "wrapped"));
+        assertTrue(c.getMessage().contains("packing_strategy 'wrapped'") && c.getMessage().contains("bfd"), c.getMessage());
+    }
+}
