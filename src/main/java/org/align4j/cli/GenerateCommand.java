@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
+import org.align4j.data.Datasets;
 import org.align4j.data.JsonRows;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.generate.Generator;
@@ -31,7 +32,7 @@ final class GenerateCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("generate", SPECS, args);
         JsonlOutput.checkWritable(o.path("output_file"), o.flag("overwrite_output"));
-        List<Row> rows = JsonRows.read(o.path("dataset_name"));
+        List<Row> rows = Datasets.read(o.path("dataset_name"), "train");
         SamplingParams params = new SamplingParams(o.number("temperature"), o.integer("top_k"), o.number("top_p"),
                 o.integer("max_new_tokens"), o.longValue("seed"));
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.cli.Options.Spec;
+import org.align4j.data.Datasets;
 import org.align4j.data.JsonRows;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.model.LogProbs;
@@ -22,7 +23,7 @@ final class LogprobsCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("logprobs", SPECS, args);
         JsonlOutput.checkWritable(o.path("output_file"), o.flag("overwrite_output"));
-        List<Row> rows = JsonRows.read(o.path("dataset_name"));
+        List<Row> rows = Datasets.read(o.path("dataset_name"), "train");
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
             List<long[]> prompts = new ArrayList<>(), completions = new ArrayList<>();
             for (Row r : rows) {

@@ -27,7 +27,16 @@ public final class Main {
         SPECS.put("logprobs", LogprobsCommand.SPECS);
         COMMANDS.put("sft", SftCommand::run);
         SPECS.put("sft", SftCommand.SPECS);
-        COMMANDS.put("reward", RewardCommand::run); SPECS.put("reward", RewardCommand.SPECS);
+        COMMANDS.put("reward", RewardCommand::run);
+        SPECS.put("reward", RewardCommand.SPECS);
+        COMMANDS.put("dpo", DpoCommand::run);
+        SPECS.put("dpo", DpoCommand.SPECS);
+        COMMANDS.put("cpo", CpoCommand::runCpo);
+        SPECS.put("cpo", CpoCommand.CPO_SPECS);
+        COMMANDS.put("orpo", CpoCommand::runOrpo);
+        SPECS.put("orpo", CpoCommand.ORPO_SPECS);
+        COMMANDS.put("kto", KtoCommand::run);
+        SPECS.put("kto", KtoCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
     }

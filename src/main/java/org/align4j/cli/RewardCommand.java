@@ -13,8 +13,10 @@ import java.util.Map;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.DatasetException;
+import org.align4j.data.Datasets;
 import org.align4j.data.JsonRows;
 import org.align4j.data.JsonRows.Row;
+import org.align4j.data.Messages;
 import org.align4j.loss.Calibration;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
@@ -51,8 +53,8 @@ final class RewardCommand {
         if (!o.flag("disable_dropout")) throw new CliException("reward: disable_dropout=false is not supported: align4j's transformer has no dropout layers");
         RewardConfig cfg = new RewardConfig(TrainingOptions.parse(o), o.has("center_rewards_coefficient") ? o.number("center_rewards_coefficient") : 0.0,
                 o.integer("max_length"), o.has("eval_steps") ? o.integer("eval_steps") : 0, o.integer("per_device_eval_batch_size"), Calibration.DEFAULT_BINS);
-        List<Row> rows = JsonRows.read(o.path("dataset_name"));
-        List<Row> evalRows = o.has("eval_dataset_name") ? JsonRows.read(o.path("eval_dataset_name")) : List.of();
+        List<Row> rows = Datasets.read(o.path("dataset_name"), "train");
+        List<Row> evalRows = o.has("eval_dataset_name") ? Datasets.read(o.path("eval_dataset_name"), "test") : List.of();
         Path modelDir = o.path("model_name_or_path");
         if (!Files.isDirectory(modelDir)) throw new CliException("model_name_or_path " + modelDir + " is not a directory (a Hugging Face model folder; no hub downloads)");
         try (Tokenizer tok = Tokenizer.load(modelDir); Transformer model = load(modelDir, tok, o.longValue("seed"))) {
@@ -97,7 +99,7 @@ final class RewardCommand {
      * the whole sequence is tokenized. Plain strings get the EOS token appended unless they end
      * with it and are encoded as the tokenizer encodes (its BOS, if any); message lists are
      * rendered with the chat template (no generation prompt) and encoded without extra special
-     * tokens. The data layer will replace this.
+     * tokens. (Pairs for DPO-style methods are tokenized apart instead, by data.Encoder.)
      */
     static RewardTrainer.Pair pair(Tokenizer tok, Row r) {
         JsonNode chosen = r.require("chosen"), rejected = r.require("rejected"), prompt = r.json().get("prompt");
@@ -112,10 +114,10 @@ final class RewardCommand {
             String p = prompt == null ? "" : prompt.asText();
             return new RewardTrainer.Pair(encodeText(tok, p + chosen.asText()), encodeText(tok, p + rejected.asText()), margin);
         }
-        if (PromptEncoding.isConversational(chosen) && PromptEncoding.isConversational(rejected) && (prompt == null || PromptEncoding.isConversational(prompt))) {
-            List<Map<String, Object>> p = prompt == null ? List.of() : PromptEncoding.messages(prompt, r, "prompt");
-            return new RewardTrainer.Pair(encodeChat(tok, p, PromptEncoding.messages(chosen, r, "chosen")),
-                    encodeChat(tok, p, PromptEncoding.messages(rejected, r, "rejected")), margin);
+        if (chosen.isArray() && rejected.isArray() && (prompt == null || prompt.isArray())) {
+            List<Map<String, Object>> p = prompt == null ? List.of() : Messages.of(prompt, r, "prompt");
+            return new RewardTrainer.Pair(encodeChat(tok, p, Messages.of(chosen, r, "chosen")),
+                    encodeChat(tok, p, Messages.of(rejected, r, "rejected")), margin);
         }
         throw new DatasetException(r.where() + ": 'chosen', 'rejected' (and 'prompt' when present) must all be strings or all be lists of {role, content} messages");
     }

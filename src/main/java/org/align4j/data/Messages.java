@@ -13,7 +13,7 @@ import java.util.Map;
 import org.align4j.data.JsonRows.Row;
 
 /** Conversational fields: lists of {@code {"role", "content"}} messages, and TRL's implicit-prompt split. */
-final class Messages {
+public final class Messages {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Messages() {}
@@ -22,12 +22,12 @@ final class Messages {
      * The message list in {@code field}, as the maps the chat template reads (keys in file order).
      * Every message needs a string 'role' and a string 'content'.
      */
-    static List<Map<String, Object>> of(Row row, String field) {
+    public static List<Map<String, Object>> of(Row row, String field) {
         return of(row.require(field), row, field);
     }
 
     @SuppressWarnings("unchecked")
-    static List<Map<String, Object>> of(JsonNode list, Row row, String field) {
+    public static List<Map<String, Object>> of(JsonNode list, Row row, String field) {
         if (!list.isArray())
             throw new DatasetException(row.where() + ": field '" + field + "' must be a list of {role, content} messages, found " + JsonRows.typeName(list));
         if (list.isEmpty()) throw new DatasetException(row.where() + ": field '" + field + "' is an empty message list");

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import static org.align4j.cli.Options.Spec.of;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.cli.Options.Spec;
+import org.align4j.cli.Options.Type;
+import org.align4j.data.PreferencePair;
+import org.align4j.loss.DpoLoss;
+import org.align4j.model.Transformer;
+import org.align4j.trainer.DpoConfig;
+import org.align4j.trainer.DpoTrainer;
+import org.align4j.trainer.TrainingArgs;
+
+/**
+ * {@code dpo}: TRL's DPOConfig keys (loss_type as a list with loss_weights, beta, label_smoothing,
+ * f_divergence_type, use_weighting, precompute_ref_log_probs, ref_model_name_or_path) plus the
+ * legacy reference_free and rpo_alpha (= an extra "sft" loss of that weight, as TRL v1.x writes RPO).
+ */
+final class DpoCommand {
+    static final List<Spec> SPECS;
+
+    static {
+        List<Spec> own = new ArrayList<>(PreferenceData.specs());
+        own.addAll(List.of(
+                of("ref_model_name_or_path", Type.PATH, null, "reference model (default: the initial policy; with LoRA the base with adapters off)"),
+                of("beta", Type.DOUBLE, 0.1, "KL coefficient (tau for ipo)"),
+                of("loss_type", Type.STRING, "sigmoid", "one or more of " + DpoLoss.LOSS_TYPES + ", comma-separated"),
+                of("loss_weights", Type.STRING, null, "one weight per loss_type (default 1 each)"),
+                of("label_smoothing", Type.DOUBLE, 0.0, "cDPO/robust/exo_pair/aot epsilon"),
+                of("f_divergence_type", Type.STRING, "reverse_kl", "reverse_kl, forward_kl, js_divergence, alpha_divergence"),
+                of("f_alpha_divergence_coef", Type.DOUBLE, 0.5, "alpha of alpha_divergence"),
+                of("discopop_tau", Type.DOUBLE, 0.05, "DiscoPOP temperature"),
+                of("rpo_alpha", Type.DOUBLE, null, "RPO: add alpha * NLL of the chosen completions"),
+                of("reference_free", Type.BOOLEAN, false, "reference log-probs taken as 0"),
+                of("use_weighting", Type.BOOLEAN, false, "WPO weighting of each pair's loss"),
+                of("precompute_ref_log_probs", Type.BOOLEAN, false, "score every row with the reference once before training")));
+        SPECS = TrainingOptions.specs(1e-6, "preference rows (prompt, chosen, rejected): .jsonl/.json/.parquet or a folder", own.toArray(Spec[]::new));
+    }
+
+    private DpoCommand() {}
+
+    static DpoLoss.Config lossConfig(Options o) {
+        List<String> types = new ArrayList<>(o.strings("loss_type"));
+        List<Double> weights = o.has("loss_weights") ? new ArrayList<>(o.doubles("loss_weights")) : new ArrayList<>();
+        if (weights.isEmpty()) for (int i = 0; i < types.size(); i++) weights.add(1.0);
+        if (o.has("rpo_alpha")) { // TRL v0.28's rpo_alpha is v1.x's loss_type [..., "sft"] with weight alpha
+            types.add("sft");
+            weights.add(o.number("rpo_alpha"));
+        }
+        try {
+            return new DpoLoss.Config(types, weights, o.number("beta"), o.number("label_smoothing"), o.string("f_divergence_type"),
+                    o.number("f_alpha_divergence_coef"), o.number("discopop_tau"));
+        } catch (IllegalArgumentException e) {
+            throw new CliException("dpo: " + e.getMessage());
+        }
+    }
+
+    static void run(String[] args) throws Exception {
+        Options o = Options.parse("dpo", SPECS, args);
+        TrainingArgs targs = TrainingOptions.parse(o);
+        DpoConfig cfg = new DpoConfig(targs, lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), o.flag("precompute_ref_log_probs"), o.integer("eval_steps"));
+        Path modelDir = o.path("model_name_or_path");
+        try (LoadedModel m = LoadedModel.load(modelDir)) {
+            List<PreferencePair> train = PreferenceData.pairs("dpo", o, m.tokenizer(), false);
+            List<PreferencePair> eval = PreferenceData.pairs("dpo", o, m.tokenizer(), true);
+            TrainingOptions.maybeAttachLora("dpo", o, m.model());
+            try (Transformer ref = TrainingOptions.loadReference("dpo", o, m.model(), cfg.referenceFree())) {
+                DpoTrainer.train(m.model(), ref, train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
+            }
+            TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
+            System.err.println("dpo: final model in " + targs.outputDir());
+        }
+    }
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import static org.align4j.cli.Options.Spec.of;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.cli.Options.Spec;
+import org.align4j.cli.Options.Type;
+import org.align4j.data.DatasetShape;
+import org.align4j.data.Datasets;
+import org.align4j.data.Encoder;
+import org.align4j.data.PreferencePair;
+import org.align4j.data.Truncation;
+import org.align4j.data.UnpairedExample;
+import org.align4j.tokenizer.Tokenizer;
+
+/** Reading and tokenizing the preference rows of the dpo, cpo and orpo commands (TRL's keys). */
+final class PreferenceData {
+    private PreferenceData() {}
+
+    static List<Spec> specs() {
+        return List.of(
+                of("max_length", Type.INT, 1024, "truncate prompt+completion to this many tokens"),
+                of("max_prompt_length", Type.INT, null, "truncate the prompt to its last N tokens (legacy TRL)"),
+                of("max_completion_length", Type.INT, null, "truncate each completion to its first N tokens"),
+                of("truncation_mode", Type.STRING, "keep_start", "keep_start or keep_end when a row exceeds max_length"),
+                of("skip_invalid_rows", Type.BOOLEAN, false, "skip (and count) malformed rows instead of stopping at the first"),
+                of("dataset_train_split", Type.STRING, "train", "split read from a dataset folder"),
+                of("eval_dataset_name", Type.PATH, null, "held-out pairs (a file or folder) for eval_* metrics"),
+                of("dataset_test_split", Type.STRING, "test", "split read from eval_dataset_name when it is a folder"),
+                of("eval_steps", Type.INT, 0, "evaluate every N steps (0: only at the end)"));
+    }
+
+    static Encoder encoder(Options o, Tokenizer tok) {
+        return new Encoder(tok, new Truncation(o.integer("max_length"), o.has("max_prompt_length") ? o.integer("max_prompt_length") : null,
+                o.has("max_completion_length") ? o.integer("max_completion_length") : null, o.string("truncation_mode")));
+    }
+
+    /**
+     * KTO's rows: unpaired (prompt, completion, label) rows as they are, or preference rows split into
+     * a desirable chosen row and an undesirable rejected row (TRL's maybe_unpair_preference_dataset).
+     */
+    static List<UnpairedExample> unpaired(String command, Options o, Tokenizer tok, boolean eval) {
+        if (eval && !o.has("eval_dataset_name")) return List.of();
+        Path file = eval ? o.path("eval_dataset_name") : o.path("dataset_name");
+        Encoder enc = encoder(o, tok);
+        var rows = Datasets.read(file, o.string(eval ? "dataset_test_split" : "dataset_train_split"));
+        List<UnpairedExample> out = new ArrayList<>();
+        int skipped;
+        if (!rows.isEmpty() && DatasetShape.detect(rows.get(0)) == DatasetShape.PREFERENCE) {
+            var encoded = Encoder.encodeAll(rows, enc::preference, o.flag("skip_invalid_rows"));
+            for (PreferencePair p : encoded.items()) {
+                out.add(new UnpairedExample(p.prompt(), p.chosen(), true));
+                out.add(new UnpairedExample(p.prompt(), p.rejected(), false));
+            }
+            skipped = encoded.skipped();
+        } else {
+            var encoded = Encoder.encodeAll(rows, enc::unpaired, o.flag("skip_invalid_rows"));
+            out.addAll(encoded.items());
+            skipped = encoded.skipped();
+        }
+        if (skipped > 0) System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows)%n", command, skipped, file);
+        System.err.printf("%s: %d rows from %s%n", command, out.size(), file);
+        return out;
+    }
+
+    /** Pairs of the training split, or of eval_dataset_name when {@code eval}; reports skipped rows. */
+    static List<PreferencePair> pairs(String command, Options o, Tokenizer tok, boolean eval) {
+        if (eval && !o.has("eval_dataset_name")) return List.of();
+        Path file = eval ? o.path("eval_dataset_name") : o.path("dataset_name");
+        Encoder enc = encoder(o, tok);
+        var encoded = Encoder.encodeAll(Datasets.read(file, o.string(eval ? "dataset_test_split" : "dataset_train_split")), enc::preference, o.flag("skip_invalid_rows"));
+        if (encoded.skipped() > 0)
+            System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n", command, encoded.skipped(), file, encoded.errors().get(0));
+        System.err.printf("%s: %d pairs from %s%n", command, encoded.items().size(), file);
+        return encoded.items();
+    }
+}
