@@ -82,7 +82,7 @@ final class DemoCommand {
             TrainingArgs sft = TrainingArgs.defaults(modelDir).withSteps(steps, o.integer("per_device_train_batch_size"), 1, o.number("learning_rate"))
                     .withLogging(Math.max(1, steps / 10), 0).withSchedule("cosine", 0.05, 0.0);
             long t0 = System.nanoTime();
-            SftTrainer.Result run = SftTrainer.train(model, examples, sft, tok.padTokenId(), o.resolved());
+            org.align4j.trainer.TrainResult run = SftTrainer.train(model, examples, sft, tok.padTokenId(), o.resolved());
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
 
             Map<String, Object> results = new LinkedHashMap<>();

@@ -29,19 +29,20 @@ public final class CpoTrainer {
 
     public static TrainResult train(Transformer policy, List<PreferencePair> train, List<PreferencePair> eval, Config cfg, long padId,
             Map<String, Object> resolvedConfig) throws IOException {
-        return PreferenceLoop.train("cpo", policy, train, eval, p -> p.chosen().length, cfg.args(), cfg.evalSteps(), resolvedConfig,
-                (mb, window, training) -> microBatch(policy, mb, cfg, padId, window, training));
+        TrainLoop.MicroBatch<PreferencePair> step = (mb, window, training) -> microBatch(policy, mb, cfg, padId, window, training);
+        return TrainLoop.train("cpo", policy, new TrainLoop.Rows<>(train, p -> p.chosen().length, TrainLoop::pairTokens), cfg.args(),
+                TrainLoop.evaluation(eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), p -> p.chosen().length, step), resolvedConfig, step);
     }
 
     /** loss = sum_pairs(preference loss) / window pairs + cpo_alpha * chosen NLL / window chosen tokens. */
-    static StepSums microBatch(Transformer policy, List<PreferencePair> mb, Config cfg, long padId, PreferenceLoop.Window window, boolean train) {
+    static StepSums microBatch(Transformer policy, List<PreferencePair> mb, Config cfg, long padId, TrainLoop.Window window, boolean train) {
         int b = mb.size();
         CpoLoss.Config lc = cfg.loss();
         boolean average = CpoLoss.averagesTokens(lc);
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.pairs(mb, padId);
             StepSums[] sums = new StepSums[1];
-            double loss = PreferenceLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+            double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
                 CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
                 CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
                 Tensor lpC = average ? c.logps().div(c.lengths()) : c.logps(), lpR = average ? r.logps().div(r.lengths()) : r.logps(); // (B)

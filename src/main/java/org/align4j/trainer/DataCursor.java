@@ -58,6 +58,14 @@ final class DataCursor {
         return w;
     }
 
+    /** Sum of {@code tokens} over the first {@code microBatches} micro-batches of a run: where num_tokens stands after a resume. */
+    static <T> long tokensBefore(List<T> rows, int batch, long seed, long microBatches, java.util.function.ToLongFunction<T> tokens) {
+        DataCursor c = new DataCursor(rows.size(), batch, seed, 0, 0);
+        long n = 0;
+        for (long i = 0; i < microBatches; i++) for (T r : c.next(rows)) n += tokens.applyAsLong(r);
+        return n;
+    }
+
     int epoch() {
         return epoch;
     }

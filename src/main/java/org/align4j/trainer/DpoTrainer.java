@@ -20,7 +20,7 @@ import org.bytedeco.pytorch.Tensor;
  * 2305.18290; the loss variants are in {@link DpoLoss}). Each micro-batch scores its chosen and
  * rejected completions in one concatenated forward (chosen rows first), takes the reference
  * log-probs without a graph, and backpropagates the weighted per-pair losses; the optimizer loop
- * is {@link PreferenceLoop}'s.
+ * is {@link TrainLoop}'s.
  *
  * <p>The reference is, in order: none ({@code reference_free}: log-probs of 0), the model given
  * (the initial policy loaded a second time, or ref_model_name_or_path), or with LoRA the policy
@@ -40,14 +40,15 @@ public final class DpoTrainer {
         Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
         int batch = cfg.args().perDeviceTrainBatchSize();
         List<Item> trainItems = items(ref, train, cfg.precomputeRefLogProbs(), batch, padId), evalItems = items(ref, eval, cfg.precomputeRefLogProbs(), batch, padId);
-        return PreferenceLoop.train("dpo", policy, trainItems, evalItems, it -> it.pair().chosen().length, cfg.args(), cfg.evalSteps(), resolvedConfig,
-                (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training));
+        TrainLoop.MicroBatch<Item> step = (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
+        return TrainLoop.train("dpo", policy, new TrainLoop.Rows<>(trainItems, it -> it.pair().chosen().length, it -> TrainLoop.pairTokens(it.pair())), cfg.args(),
+                TrainLoop.evaluation(evalItems, cfg.evalSteps(), batch, it -> it.pair().chosen().length, step), resolvedConfig, step);
     }
 
     /** Loss and metrics over held-out pairs, without a graph. */
     public static Map<String, Double> evaluate(Transformer policy, Transformer refModel, List<PreferencePair> eval, DpoConfig cfg, long padId) {
         Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
-        return PreferenceLoop.evaluate(items(ref, eval, false, 0, padId), cfg.args().perDeviceTrainBatchSize(), it -> it.pair().chosen().length,
+        return TrainLoop.evaluate(items(ref, eval, false, 0, padId), cfg.args().perDeviceTrainBatchSize(), it -> it.pair().chosen().length,
                 (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training));
     }
 
@@ -55,7 +56,7 @@ public final class DpoTrainer {
      * One micro-batch of B pairs: the loss is sum_pairs(weighted per-pair loss) / window pairs, plus
      * the "sft" weight times the chosen completions' NLL / window chosen tokens (RPO).
      */
-    static StepSums microBatch(Transformer policy, Reference ref, List<Item> mb, DpoConfig cfg, long padId, PreferenceLoop.Window window, boolean train) {
+    static StepSums microBatch(Transformer policy, Reference ref, List<Item> mb, DpoConfig cfg, long padId, TrainLoop.Window window, boolean train) {
         int b = mb.size();
         DpoLoss.Config lc = cfg.loss();
         double sftWeight = DpoLoss.sftWeight(lc);
@@ -64,7 +65,7 @@ public final class DpoTrainer {
             Tensor refLogps = Float.isNaN(mb.get(0).refChosen()) ? ref.logps(in) : precomputed(mb); // (2B)
             Tensor maskC = in.completionMask().narrow(0, 0, b), maskR = in.completionMask().narrow(0, b, b);
             StepSums[] sums = new StepSums[1];
-            double loss = PreferenceLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+            double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
                 CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, cfg.useWeighting());
                 CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
                 PairLogps lp = new PairLogps(c.logps(), r.logps(), refLogps.narrow(0, 0, b), refLogps.narrow(0, b, b), c.lengths(), r.lengths());

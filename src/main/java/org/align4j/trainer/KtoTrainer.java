@@ -40,12 +40,13 @@ public final class KtoTrainer {
         if (ratio < 1 || ratio > 4.0 / 3.0) // TRL's warning: the paper recommends desirable_weight * n_D / (undesirable_weight * n_U) in [1, 4/3]
             System.err.printf("kto: desirable_weight*n_desirable / (undesirable_weight*n_undesirable) = %.3f is outside [1, 4/3] (%d desirable, %d undesirable rows); "
                     + "consider adjusting desirable_weight/undesirable_weight%n", ratio, desirable, undesirable);
-        return PreferenceLoop.train("kto", policy, train, eval, e -> e.completion().length, cfg.args(), cfg.evalSteps(), resolvedConfig,
-                (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training));
+        TrainLoop.MicroBatch<UnpairedExample> step = (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
+        return TrainLoop.train("kto", policy, new TrainLoop.Rows<>(train, e -> e.completion().length, e -> e.prompt().length + e.completion().length), cfg.args(),
+                TrainLoop.evaluation(eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), e -> e.completion().length, step), resolvedConfig, step);
     }
 
     /** loss = sum of per-row KTO losses / window rows (TRL: mean over the batch's desirable and undesirable rows). */
-    static StepSums microBatch(Transformer policy, Reference ref, List<UnpairedExample> mb, Config cfg, long padId, PreferenceLoop.Window window, boolean train) {
+    static StepSums microBatch(Transformer policy, Reference ref, List<UnpairedExample> mb, Config cfg, long padId, TrainLoop.Window window, boolean train) {
         int b = mb.size();
         KtoLoss.Config lc = cfg.loss();
         List<long[]> prompts = new ArrayList<>(), completions = new ArrayList<>(), klCompletions = new ArrayList<>();
@@ -68,7 +69,7 @@ public final class KtoTrainer {
                 klPolicy = klRef = Tensors.floats(new float[b], b); // apo_zero_unpaired has no reference point
             }
             StepSums[] sums = new StepSums[1];
-            double loss = PreferenceLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+            double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
                 CompletionBatch.Output out = CompletionBatch.fromHidden(policy, hidden, in, false);
                 KtoLoss.Output k = KtoLoss.compute(out.logps(), refLogps, desirable, klPolicy, klRef, lc);
                 Tensor l = k.perExample().sum().div(Tensors.scalar((double) window.rows()));

@@ -76,9 +76,9 @@ final class LogWindow implements AutoCloseable {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", done);
         row.put("epoch", epoch);
-        for (var e : metrics.entrySet()) row.put("eval_" + e.getKey(), e.getValue());
+        for (var e : metrics.entrySet()) row.put(e.getKey().startsWith("eval_") ? e.getKey() : "eval_" + e.getKey(), e.getValue());
         write(row);
-        System.err.printf("%s: eval at step %d  loss %.4f%n", command, done, metrics.getOrDefault("loss", Double.NaN));
+        System.err.printf("%s: eval at step %d  loss %.4f%n", command, done, (double) row.getOrDefault("eval_loss", Double.NaN));
     }
 
     private void write(Map<String, Object> row) throws IOException {

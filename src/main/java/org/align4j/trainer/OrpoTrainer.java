@@ -33,8 +33,9 @@ public final class OrpoTrainer {
 
     public static TrainResult train(Transformer policy, List<PreferencePair> train, List<PreferencePair> eval, Config cfg, long padId,
             Map<String, Object> resolvedConfig) throws IOException {
-        return PreferenceLoop.train("orpo", policy, train, eval, OrpoTrainer::nllTokens, cfg.args(), cfg.evalSteps(), resolvedConfig,
-                (mb, window, training) -> microBatch(policy, mb, cfg, padId, window, training));
+        TrainLoop.MicroBatch<PreferencePair> step = (mb, window, training) -> microBatch(policy, mb, cfg, padId, window, training);
+        return TrainLoop.train("orpo", policy, new TrainLoop.Rows<>(train, OrpoTrainer::nllTokens, TrainLoop::pairTokens), cfg.args(),
+                TrainLoop.evaluation(eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), OrpoTrainer::nllTokens, step), resolvedConfig, step);
     }
 
     /** Predicted tokens of a chosen row (prompt and completion, the first token excepted): the NLL's denominator. */
@@ -43,12 +44,12 @@ public final class OrpoTrainer {
     }
 
     /** loss = chosen-row NLL / window NLL tokens + sum_pairs(-beta logsigmoid(log odds)) / window pairs. */
-    static StepSums microBatch(Transformer policy, List<PreferencePair> mb, Config cfg, long padId, PreferenceLoop.Window window, boolean train) {
+    static StepSums microBatch(Transformer policy, List<PreferencePair> mb, Config cfg, long padId, TrainLoop.Window window, boolean train) {
         int b = mb.size();
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.pairs(mb, padId);
             StepSums[] sums = new StepSums[1];
-            double loss = PreferenceLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+            double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
                 CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
                 CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
                 Tensor avgC = c.logps().div(c.lengths()), avgR = r.logps().div(r.lengths()); // (B)

@@ -59,7 +59,6 @@ public final class RewardTrainer {
     }
 
     /** What a run did: the logged rows (train and eval), in order. */
-    public record Result(List<Map<String, Object>> logged, int globalStep) {}
 
     /** One micro-batch's rewards (chosen[i] and rejected[i] belong to pair i), its loss contribution and real tokens. */
     record Scored(float[] chosen, float[] rejected, double loss, long tokens) {}
@@ -125,101 +124,26 @@ public final class RewardTrainer {
         return new Transformer(rc, params);
     }
 
-    public static Result train(Transformer model, List<Pair> train, List<Pair> eval, RewardConfig rc, long padId, Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(Transformer model, List<Pair> train, List<Pair> eval, RewardConfig rc, long padId, Map<String, Object> resolvedConfig) throws IOException {
         TrainingArgs cfg = rc.args();
         checkRewardModel(model, padId);
         if (Lora.attached(model)) throw new IllegalArgumentException(LORA_UNSUPPORTED);
         List<Pair> data = withinMaxLength(train, rc.maxLength(), "train");
         List<Pair> evalData = eval == null ? List.of() : withinMaxLength(eval, rc.maxLength(), "eval");
-        int totalSteps = cfg.totalSteps(data.size());
-        LrSchedule schedule = cfg.schedule(totalSteps);
+        // TRL averages these over the micro-batches of the logging interval
+        TrainLoop.MicroBatch<Pair> step = (mb, window, training) -> {
+            Scored s = microBatch(model, mb, padId, window.rows(), rc.centerRewardsCoefficient(), cfg.gradientCheckpointing());
+            BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
+            return StepSums.empty().withLoss(s.loss()).count("micro_batches", 1).add("min_reward", m.minReward(), "micro_batches")
+                    .add("mean_reward", m.meanReward(), "micro_batches").add("max_reward", m.maxReward(), "micro_batches")
+                    .add("accuracy", m.accuracy(), "micro_batches").add("margin", m.margin(), "micro_batches");
+        };
+        TrainLoop.Evaluation evaluation = evalData.isEmpty() ? null : new TrainLoop.Evaluation(rc.evalInterval(), () -> evaluate(model, evalData, rc, padId));
+        return TrainLoop.train("reward", model, new TrainLoop.Rows<>(data, RewardTrainer::tokens, RewardTrainer::tokens), cfg, evaluation, resolvedConfig, step);
+    }
 
-        model.requiresGrad(true);
-        List<Map<String, Object>> logged = new ArrayList<>();
-        try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), cfg.weightDecay())) {
-            TrainCheckpoints.State state = new TrainCheckpoints.State(0, 0, 0, cfg.seed());
-            Path resume = TrainCheckpoints.resumePath(cfg);
-            if (resume != null) {
-                state = TrainCheckpoints.restore(resume, model, opt);
-                System.err.println("reward: resumed from " + resume + " at step " + state.globalStep());
-            } else {
-                TrainCheckpoints.prepareOutputDir(cfg);
-            }
-            DataCursor cursor = new DataCursor(data.size(), cfg.perDeviceTrainBatchSize(), cfg.seed(), state.epoch(), state.batchInEpoch());
-            long tokens = tokensBefore(data, cfg, state.globalStep()); // num_tokens continues across a resume
-            double lossSum = 0, accSum = 0, marginSum = 0, minSum = 0, meanSum = 0, maxSum = 0;
-            int lossCount = 0, microBatches = 0;
-            long startNanos = System.nanoTime();
-            try (MetricsLog log = MetricsLog.open(cfg.outputDir(), state.globalStep());
-                    TensorBoardWriter tb = cfg.reportTo().equals("tensorboard") ? new TensorBoardWriter(cfg.outputDir().resolve("runs")) : null) {
-                for (int step = state.globalStep(); step < totalSteps; step++) {
-                    // one optimizer step = gradient_accumulation_steps micro-batches
-                    List<List<Pair>> window = new ArrayList<>();
-                    for (int a = 0; a < cfg.gradientAccumulationSteps(); a++) window.add(cursor.next(data));
-                    int windowPairs = window.stream().mapToInt(List::size).sum();
-                    double stepLoss = 0;
-                    for (List<Pair> mb : window) {
-                        Scored s = microBatch(model, mb, padId, windowPairs, rc.centerRewardsCoefficient(), cfg.gradientCheckpointing());
-                        stepLoss += s.loss();
-                        tokens += s.tokens();
-                        BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
-                        accSum += m.accuracy();
-                        marginSum += m.margin();
-                        minSum += m.minReward();
-                        meanSum += m.meanReward();
-                        maxSum += m.maxReward();
-                        microBatches++;
-                    }
-                    if (!Double.isFinite(stepLoss))
-                        throw new IllegalStateException("step " + (step + 1) + ": loss is " + stepLoss + "; lower learning_rate or check the data (nothing was saved from this step)");
-                    double gradNorm = torch.clip_grad_norm_(model.parameterVector(), cfg.maxGradNorm(), 2.0, false);
-                    double lr = schedule.at(step);
-                    opt.step(lr);
-                    opt.zeroGrad();
-                    lossSum += stepLoss;
-                    lossCount++;
-                    int done = step + 1;
-                    if (done == 1 || done % cfg.loggingSteps() == 0 || done == totalSteps) {
-                        Map<String, Object> row = new LinkedHashMap<>();
-                        row.put("step", done);
-                        row.put("epoch", cursor.epochFloat());
-                        row.put("loss", lossSum / lossCount);
-                        row.put("learning_rate", lr);
-                        row.put("grad_norm", gradNorm);
-                        row.put("num_tokens", tokens);
-                        row.put("min_reward", minSum / microBatches);
-                        row.put("mean_reward", meanSum / microBatches);
-                        row.put("max_reward", maxSum / microBatches);
-                        row.put("accuracy", accSum / microBatches);
-                        row.put("margin", marginSum / microBatches);
-                        log.log(row);
-                        if (tb != null) tb.scalars(done, row);
-                        logged.add(row);
-                        double secs = (System.nanoTime() - startNanos) / 1e9;
-                        System.err.printf("reward: step %d/%d  loss %.4f  accuracy %.3f  lr %.2e  %.0f tokens/s  ETA %.0fs%n", done, totalSteps,
-                                lossSum / lossCount, accSum / microBatches, lr, tokens / secs, secs / (done - state.globalStep()) * (totalSteps - done));
-                        lossSum = accSum = marginSum = minSum = meanSum = maxSum = 0;
-                        lossCount = microBatches = 0;
-                    }
-                    if (!evalData.isEmpty() && (done % rc.evalInterval() == 0 || done == totalSteps)) {
-                        Map<String, Object> row = new LinkedHashMap<>();
-                        row.put("step", done);
-                        row.put("epoch", cursor.epochFloat());
-                        row.putAll(evaluate(model, evalData, rc, padId));
-                        log.log(row);
-                        if (tb != null) tb.scalars(done, row);
-                        logged.add(row);
-                        System.err.printf("reward: eval at step %d  eval_loss %.4f  eval_accuracy %.3f  eval_ece %.3f%n", done,
-                                (double) row.get("eval_loss"), (double) row.get("eval_accuracy"), (double) row.get("eval_ece"));
-                    }
-                    if (cfg.saveSteps() > 0 && done % cfg.saveSteps() == 0 && done < totalSteps)
-                        TrainCheckpoints.save(cfg.outputDir(), model, opt, new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), cfg.seed()), resolvedConfig);
-                }
-            }
-            model.requiresGrad(false);
-            TrainCheckpoints.saveFinal(model, cfg.outputDir(), resolvedConfig);
-            return new Result(logged, totalSteps);
-        }
+    private static long tokens(Pair p) {
+        return p.chosen().length + p.rejected().length;
     }
 
     /**
@@ -228,7 +152,7 @@ public final class RewardTrainer {
      * {@code eval_min_reward}, {@code eval_mean_reward}, {@code eval_max_reward} and
      * {@code eval_ece}, each over the whole set.
      */
-    public static Map<String, Object> evaluate(Transformer model, List<Pair> pairs, RewardConfig rc, long padId) {
+    public static Map<String, Double> evaluate(Transformer model, List<Pair> pairs, RewardConfig rc, long padId) {
         if (pairs.isEmpty()) throw new IllegalArgumentException("the eval set is empty");
         int n = pairs.size();
         float[] chosen = new float[n], rejected = new float[n];
@@ -245,7 +169,7 @@ public final class RewardTrainer {
         BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(chosen, rejected);
         double[] diff = new double[n];
         for (int i = 0; i < n; i++) diff[i] = (double) chosen[i] - rejected[i];
-        Map<String, Object> row = new LinkedHashMap<>();
+        Map<String, Double> row = new LinkedHashMap<>();
         row.put("eval_loss", lossSum / n);
         row.put("eval_accuracy", m.accuracy());
         row.put("eval_margin", m.margin());
@@ -337,14 +261,5 @@ public final class RewardTrainer {
         if (kept.size() < pairs.size())
             System.err.printf("reward: dropped %d of %d %s pairs longer than max_length %d (as TRL does)%n", pairs.size() - kept.size(), pairs.size(), split, maxLength);
         return kept;
-    }
-
-    /** The chosen + rejected tokens the first {@code steps} optimizer steps read (replays the seeded data order). */
-    private static long tokensBefore(List<Pair> data, TrainingArgs cfg, int steps) {
-        DataCursor c = new DataCursor(data.size(), cfg.perDeviceTrainBatchSize(), cfg.seed(), 0, 0);
-        long n = 0;
-        for (long i = 0; i < (long) steps * cfg.gradientAccumulationSteps(); i++)
-            for (Pair p : c.next(data)) n += p.chosen().length + p.rejected().length;
-        return n;
     }
 }

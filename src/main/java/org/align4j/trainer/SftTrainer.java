@@ -31,14 +31,19 @@ import org.bytedeco.pytorch.global.torch;
  * give the same update.
  */
 public final class SftTrainer {
-    /** What a run did: the logged rows, in order. */
-    public record Result(List<Map<String, Object>> logged, int globalStep) {}
-
     private SftTrainer() {}
 
-    /** Trains on one sequence per row, right-padded into micro-batches. */
-    public static Result train(Transformer model, List<Sequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
-        return run(model, data, cfg, resolvedConfig, (mb, windowTargets) -> microBatch(model, mb, padId, windowTargets, cfg.gradientCheckpointing()), Sequence::targets);
+    /** Trains on one sequence per row, right-padded into micro-batches; evaluates on {@code eval} (may be empty) every eval_steps. */
+    public static TrainResult train(Transformer model, List<Sequence> data, List<Sequence> eval, int evalSteps, TrainingArgs cfg, long padId,
+            Map<String, Object> resolvedConfig) throws IOException {
+        TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> sums(microBatch(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing(), training),
+                mb.stream().mapToLong(Sequence::targets).sum());
+        return TrainLoop.train("sft", model, new TrainLoop.Rows<>(data, Sequence::targets, Sequence::length), cfg,
+                TrainLoop.evaluation(eval, evalSteps, cfg.perDeviceTrainBatchSize(), Sequence::targets, step), resolvedConfig, step);
+    }
+
+    public static TrainResult train(Transformer model, List<Sequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+        return train(model, data, List.of(), 0, cfg, padId, resolvedConfig);
     }
 
     /**
@@ -46,89 +51,15 @@ public final class SftTrainer {
      * with their own position ids and block-diagonal attention, so the loss and gradients equal
      * those of the examples unpacked.
      */
-    public static Result trainPacked(Transformer model, List<PackedSequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
-        return run(model, data, cfg, resolvedConfig, (mb, windowTargets) -> microBatchPacked(model, mb, padId, windowTargets, cfg.gradientCheckpointing()),
-                PackedSequence::targets);
+    public static TrainResult trainPacked(Transformer model, List<PackedSequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+        TrainLoop.MicroBatch<PackedSequence> step = (mb, window, training) -> sums(
+                microBatchPacked(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing()), mb.stream().mapToLong(PackedSequence::targets).sum());
+        return TrainLoop.train("sft", model, new TrainLoop.Rows<>(data, PackedSequence::targets, PackedSequence::length), cfg, null, resolvedConfig, step);
     }
 
-    /** One micro-batch's forward and backward: {summed loss contribution, correct predictions}. */
-    private interface MicroBatch<T> {
-        double[] run(List<T> rows, long windowTargets);
-    }
-
-    private static <T> Result run(Transformer model, List<T> data, TrainingArgs cfg, Map<String, Object> resolvedConfig, MicroBatch<T> microBatch,
-            java.util.function.ToIntFunction<T> targets) throws IOException {
-        if (data.isEmpty()) throw new IllegalArgumentException("the training set is empty");
-        int totalSteps = cfg.totalSteps(data.size());
-        LrSchedule schedule = cfg.schedule(totalSteps);
-
-        model.requiresGrad(true);
-        List<Map<String, Object>> logged = new ArrayList<>();
-        try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), cfg.weightDecay())) {
-            TrainCheckpoints.State state = new TrainCheckpoints.State(0, 0, 0, cfg.seed());
-            Path resume = TrainCheckpoints.resumePath(cfg);
-            if (resume != null) {
-                state = TrainCheckpoints.restore(resume, model, opt);
-                System.err.println("sft: resumed from " + resume + " at step " + state.globalStep());
-            } else {
-                TrainCheckpoints.prepareOutputDir(cfg);
-            }
-            DataCursor cursor = new DataCursor(data.size(), cfg.perDeviceTrainBatchSize(), cfg.seed(), state.epoch(), state.batchInEpoch());
-            double lossSum = 0, accSum = 0;
-            int lossCount = 0;
-            long tokens = 0, startNanos = System.nanoTime();
-            try (MetricsLog log = MetricsLog.open(cfg.outputDir(), state.globalStep());
-                    TensorBoardWriter tb = cfg.reportTo().equals("tensorboard") ? new TensorBoardWriter(cfg.outputDir().resolve("runs")) : null) {
-                for (int step = state.globalStep(); step < totalSteps; step++) {
-                    // one optimizer step = gradient_accumulation_steps micro-batches
-                    List<List<T>> window = new ArrayList<>();
-                    for (int a = 0; a < cfg.gradientAccumulationSteps(); a++) window.add(cursor.next(data));
-                    long windowTargets = 0;
-                    for (List<T> mb : window) for (T e : mb) windowTargets += targets.applyAsInt(e);
-                    if (windowTargets == 0) throw new IllegalStateException("step " + (step + 1) + ": no target tokens in the batch (every loss mask is empty)");
-                    double stepLoss = 0, stepCorrect = 0;
-                    for (List<T> mb : window) {
-                        double[] lossAndCorrect = microBatch.run(mb, windowTargets);
-                        stepLoss += lossAndCorrect[0];
-                        stepCorrect += lossAndCorrect[1];
-                    }
-                    if (!Double.isFinite(stepLoss))
-                        throw new IllegalStateException("step " + (step + 1) + ": loss is " + stepLoss + "; lower learning_rate or check the data (nothing was saved from this step)");
-                    double gradNorm = torch.clip_grad_norm_(model.parameterVector(), cfg.maxGradNorm(), 2.0, false);
-                    double lr = schedule.at(step);
-                    opt.step(lr);
-                    opt.zeroGrad();
-                    tokens += windowTargets;
-                    lossSum += stepLoss;
-                    accSum += stepCorrect / windowTargets;
-                    lossCount++;
-                    int done = step + 1;
-                    if (done == 1 || done % cfg.loggingSteps() == 0 || done == totalSteps) {
-                        Map<String, Object> row = new LinkedHashMap<>();
-                        row.put("step", done);
-                        row.put("epoch", cursor.epochFloat());
-                        row.put("loss", lossSum / lossCount);
-                        row.put("learning_rate", lr);
-                        row.put("grad_norm", gradNorm);
-                        row.put("mean_token_accuracy", accSum / lossCount);
-                        row.put("num_tokens", tokens);
-                        log.log(row);
-                        if (tb != null) tb.scalars(done, row);
-                        logged.add(row);
-                        double secs = (System.nanoTime() - startNanos) / 1e9;
-                        System.err.printf("sft: step %d/%d  loss %.4f  lr %.2e  %.0f target tokens/s  ETA %.0fs%n", done, totalSteps,
-                                lossSum / lossCount, lr, tokens / secs, secs / (done - state.globalStep()) * (totalSteps - done));
-                        lossSum = accSum = 0;
-                        lossCount = 0;
-                    }
-                    if (cfg.saveSteps() > 0 && done % cfg.saveSteps() == 0 && done < totalSteps)
-                        TrainCheckpoints.save(cfg.outputDir(), model, opt, new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), cfg.seed()), resolvedConfig);
-                }
-            }
-            model.requiresGrad(false);
-            TrainCheckpoints.saveFinal(model, cfg.outputDir(), resolvedConfig);
-            return new Result(logged, totalSteps);
-        }
+    /** TRL's SFT metrics from {loss, correct argmax predictions}: mean_token_accuracy over the target tokens. */
+    private static StepSums sums(double[] lossAndCorrect, long targets) {
+        return StepSums.empty().withLoss(lossAndCorrect[0]).add("mean_token_accuracy", lossAndCorrect[1], "targets").count("targets", targets);
     }
 
     /**
@@ -136,7 +67,7 @@ public final class SftTrainer {
      * predictions}. The loss is sum(-log p * mask) / windowTargets so accumulated micro-batches add
      * up to the mean over the whole window.
      */
-    static double[] microBatch(Transformer model, List<Sequence> mb, long padId, long windowTargets, boolean checkpointed) {
+    static double[] microBatch(Transformer model, List<Sequence> mb, long padId, long windowTargets, boolean checkpointed, boolean train) {
         int b = mb.size(), t = mb.stream().mapToInt(Sequence::length).max().orElseThrow();
         long[] ids = new long[b * t], attn = new long[b * t];
         float[] mask = new float[b * (t - 1)];
@@ -150,7 +81,7 @@ public final class SftTrainer {
         }
         try (PointerScope s = new PointerScope()) {
             Tensor idsT = Tensors.longs(ids, b, t), attnT = Tensors.longs(attn, b, t);
-            return lossAndBackward(model, idsT, Tensors.floats(mask, b, t - 1), windowTargets, checkpointed,
+            return lossAndBackward(model, idsT, Tensors.floats(mask, b, t - 1), windowTargets, checkpointed, train,
                     fn -> model.forwardBackwardCheckpointed(idsT, attnT, fn), () -> model.forward(idsT, attnT, null));
         }
     }
@@ -176,13 +107,13 @@ public final class SftTrainer {
         }
         try (PointerScope s = new PointerScope()) {
             Tensor idsT = Tensors.longs(ids, b, t), posT = Tensors.longs(pos, b, t), segT = Tensors.longs(seg, b, t);
-            return lossAndBackward(model, idsT, Tensors.floats(mask, b, t - 1), windowTargets, checkpointed,
+            return lossAndBackward(model, idsT, Tensors.floats(mask, b, t - 1), windowTargets, checkpointed, true,
                     fn -> model.forwardBackwardCheckpointedPacked(idsT, posT, segT, fn), () -> model.forwardPacked(idsT, posT, segT));
         }
     }
 
-    /** Masked next-token NLL over (B, T-1) positions, back-propagated; {loss, correct argmax predictions}. */
-    private static double[] lossAndBackward(Transformer model, Tensor idsT, Tensor maskT, long windowTargets, boolean checkpointed,
+    /** Masked next-token NLL over (B, T-1) positions, back-propagated when {@code train}; {loss, correct argmax predictions}. */
+    private static double[] lossAndBackward(Transformer model, Tensor idsT, Tensor maskT, long windowTargets, boolean checkpointed, boolean train,
             Function<Function<Tensor, Tensor>, Double> checkpointedRun, java.util.function.Supplier<Tensor> forward) {
         long t = idsT.size(1);
         Tensor labels = idsT.narrow(1, 1, t - 1);
@@ -197,7 +128,11 @@ public final class SftTrainer {
             return lp.mul(maskT).sum().neg().div(Tensors.scalar((double) windowTargets));
         };
         double loss;
-        if (checkpointed) {
+        if (!train) {
+            try (NoGradGuard g = new NoGradGuard()) {
+                loss = lossFromHidden.apply(forward.get()).item_double();
+            }
+        } else if (checkpointed) {
             loss = checkpointedRun.apply(lossFromHidden);
         } else {
             Tensor l = lossFromHidden.apply(forward.get());

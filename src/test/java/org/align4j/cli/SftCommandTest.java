@@ -106,10 +106,10 @@ class SftCommandTest {
         String log = run("--model_name_or_path", model(), "--dataset_name", data.toString(), "--output_dir", out.toString(), "--dataset_text_field", "body",
                 "--max_length", "8", "--truncation_mode", "keep_end", "--max_steps", "1", "--per_device_train_batch_size", "2");
         assertTrue(log.contains("sft: 2 rows from") && log.contains("1 truncated to max_length 8, keep_end"), log);
-        // one batch of both rows: 7 targets of the cut row (8 tokens) and the short row's own
+        // one batch of both rows; num_tokens counts every token fed, as TRL's (attention-mask sum): the cut row's 8 and the short row's own
         try (org.align4j.tokenizer.Tokenizer tok = org.align4j.tokenizer.Tokenizer.load(Path.of(model()))) {
-            int shortTargets = tok.encode("short").length; // its tokens + EOS, less the first (nothing predicts it)
-            assertEquals(7 + shortTargets, metrics(out).get(0).get("num_tokens").asInt());
+            int shortTokens = tok.encode("short").length + 1; // its tokens + EOS
+            assertEquals(8 + shortTokens, metrics(out).get(0).get("num_tokens").asInt());
         }
         CliException c = assertThrows(CliException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
                 "--output_dir", tmp.resolve("o").toString(), "--truncation_mode", "keep_middle"));

@@ -145,8 +145,8 @@ class PreferenceGoldenTest {
         }
     }
 
-    private static PreferenceLoop.Window window(int rows, long chosenTokens) {
-        return new PreferenceLoop.Window(rows, chosenTokens);
+    private static TrainLoop.Window window(int rows, long chosenTokens) {
+        return new TrainLoop.Window(rows, chosenTokens);
     }
 
     private static void check(String what, double expected, double actual, JsonNode tol) {

@@ -120,7 +120,7 @@ class RewardTrainerTest {
     void lossIsFiniteLoggedUnderTrlNamesEvaluatedAndEveryParameterMoves(@TempDir Path tmp) throws Exception {
         try (Transformer m = tinyRm()) {
             Map<String, float[]> before = snapshot(m);
-            RewardTrainer.Result r = RewardTrainer.train(m, yesNo(16, 1, true), yesNo(6, 9, false),
+            TrainResult r = RewardTrainer.train(m, yesNo(16, 1, true), yesNo(6, 9, false),
                     config(tmp, 3, 4, 1).withEval(2, 4).withCenterRewards(0.01), PAD, Map.of("learning_rate", 1e-3));
             for (var e : snapshot(m).entrySet()) assertFalse(Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
             List<JsonNode> rows = trainRows(tmp);
@@ -280,7 +280,7 @@ class RewardTrainerTest {
             assertEquals("float32", config.get("torch_dtype").asText(), "trained and saved in float32, as TRL does");
             try (Transformer back = Checkpoints.load(tmp)) {
                 assertEquals(1, back.config().numLabels());
-                Map<String, Object> before = RewardTrainer.evaluate(m, eval, cfg, PAD), after = RewardTrainer.evaluate(back, eval, cfg, PAD);
+                Map<String, Double> before = RewardTrainer.evaluate(m, eval, cfg, PAD), after = RewardTrainer.evaluate(back, eval, cfg, PAD);
                 assertEquals(before, after);
                 for (RewardTrainer.Pair p : eval) {
                     assertEquals(reward(m, p.chosen()), reward(back, p.chosen()), 0.0);
@@ -295,7 +295,7 @@ class RewardTrainerTest {
         List<RewardTrainer.Pair> eval = yesNo(7, 12, true);
         RewardConfig cfg = RewardConfig.defaults(Path.of("unused")).withCenterRewards(0.02);
         try (Transformer m = tinyRm(); PointerScope s = new PointerScope()) {
-            Map<String, Object> one = RewardTrainer.evaluate(m, eval, cfg.withEval(0, 1), PAD), three = RewardTrainer.evaluate(m, eval, cfg.withEval(0, 3), PAD);
+            Map<String, Double> one = RewardTrainer.evaluate(m, eval, cfg.withEval(0, 1), PAD), three = RewardTrainer.evaluate(m, eval, cfg.withEval(0, 3), PAD);
             for (String k : one.keySet()) assertEquals((double) one.get(k), (double) three.get(k), 1e-5, k);
             // the same rewards scored pair by pair, the loss and ECE recomputed from them in doubles
             double loss = 0;

@@ -37,7 +37,7 @@ class SftPackingTest {
                 assertTrue(rows.size() < examples.size(), "some examples share a row");
                 loss = SftTrainer.microBatchPacked(m, rows, PAD, targets, checkpointed)[0];
             } else {
-                loss = SftTrainer.microBatch(m, examples, PAD, targets, checkpointed)[0];
+                loss = SftTrainer.microBatch(m, examples, PAD, targets, checkpointed, true)[0];
             }
             Map<String, float[]> g = new LinkedHashMap<>();
             for (var e : m.parameters().entrySet()) {
@@ -64,7 +64,7 @@ class SftPackingTest {
     void trainPackedRunsAndLogsUnderTrlNames(@TempDir Path tmp) throws Exception {
         List<PackedSequence> rows = Packing.bestFitDecreasing(SftTrainerTest.arithmetic(12, 3), 24);
         try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/llama-tiny"))) {
-            SftTrainer.Result r = SftTrainer.trainPacked(m, rows, TrainingArgs.defaults(tmp).withSteps(2, 2, 1, 1e-3).withLogging(1, 0), PAD, Map.of());
+            TrainResult r = SftTrainer.trainPacked(m, rows, TrainingArgs.defaults(tmp).withSteps(2, 2, 1, 1e-3).withLogging(1, 0), PAD, Map.of());
             assertEquals(2, r.logged().size());
             for (var row : r.logged()) assertTrue(Double.isFinite((Double) row.get("loss")) && (Double) row.get("loss") > 0, row.toString());
         }

@@ -88,7 +88,7 @@ class SftTrainerTest {
             List<Sequence> first = new DataCursor(8, 8, 42, 0, 0).next(data);
             m.requiresGrad(true);
             long targets = first.stream().mapToLong(e -> { long n = 0; for (int i = 1; i < e.targetMask().length; i++) n += (long) e.targetMask()[i]; return n; }).sum();
-            expected = SftTrainer.microBatch(m, first, PAD, targets, false)[0];
+            expected = SftTrainer.microBatch(m, first, PAD, targets, false, true)[0];
         }
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, config(tmp, 2, 8, 1), PAD, Map.of());
