@@ -41,13 +41,18 @@ final class CpoCommand {
     static void runCpo(String[] args) throws Exception {
         Options o = Options.parse("cpo", CPO_SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
+        double cpoAlpha = o.number("cpo_alpha");
+        if (o.string("loss_type").equals("alphapo") && cpoAlpha != 0) { // TRL's CPOConfig turns loss_type alphapo into simpo with cpo_alpha 0
+            System.err.println("cpo: loss_type alphapo uses cpo_alpha 0 (as TRL does); ignoring cpo_alpha " + cpoAlpha);
+            cpoAlpha = 0;
+        }
         CpoLoss.Config loss;
         try {
-            loss = new CpoLoss.Config(o.string("loss_type"), o.number("beta"), o.number("label_smoothing"), o.number("simpo_gamma"), o.number("alpha"), o.number("cpo_alpha"));
+            loss = new CpoLoss.Config(o.string("loss_type"), o.number("beta"), o.number("label_smoothing"), o.number("simpo_gamma"), o.number("alpha"), cpoAlpha);
         } catch (IllegalArgumentException e) {
             throw new CliException("cpo: " + e.getMessage());
         }
-        CpoTrainer.Config cfg = new CpoTrainer.Config(targs, loss, o.integer("eval_steps"));
+        CpoTrainer.Config cfg = new CpoTrainer.Config(targs, loss, TrainingOptions.evalSteps(o));
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
             var train = PreferenceData.pairs("cpo", o, m.tokenizer(), false);
             var eval = PreferenceData.pairs("cpo", o, m.tokenizer(), true);
@@ -61,7 +66,7 @@ final class CpoCommand {
     static void runOrpo(String[] args) throws Exception {
         Options o = Options.parse("orpo", ORPO_SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        OrpoTrainer.Config cfg = new OrpoTrainer.Config(targs, o.number("beta"), o.integer("eval_steps"));
+        OrpoTrainer.Config cfg = new OrpoTrainer.Config(targs, o.number("beta"), TrainingOptions.evalSteps(o));
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
             var train = PreferenceData.pairs("orpo", o, m.tokenizer(), false);
             var eval = PreferenceData.pairs("orpo", o, m.tokenizer(), true);

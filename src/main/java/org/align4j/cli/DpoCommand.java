@@ -62,7 +62,7 @@ final class DpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("dpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        DpoConfig cfg = new DpoConfig(targs, lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), o.flag("precompute_ref_log_probs"), o.integer("eval_steps"));
+        DpoConfig cfg = new DpoConfig(targs, lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), o.flag("precompute_ref_log_probs"), TrainingOptions.evalSteps(o));
         Path modelDir = o.path("model_name_or_path");
         try (LoadedModel m = LoadedModel.load(modelDir)) {
             List<PreferencePair> train = PreferenceData.pairs("dpo", o, m.tokenizer(), false);

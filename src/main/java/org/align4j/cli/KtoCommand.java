@@ -38,7 +38,7 @@ final class KtoCommand {
         } catch (IllegalArgumentException e) {
             throw new CliException("kto: " + e.getMessage());
         }
-        KtoTrainer.Config cfg = new KtoTrainer.Config(targs, loss, o.integer("eval_steps"));
+        KtoTrainer.Config cfg = new KtoTrainer.Config(targs, loss, TrainingOptions.evalSteps(o));
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
             var train = PreferenceData.unpaired("kto", o, m.tokenizer(), false);
             var eval = PreferenceData.unpaired("kto", o, m.tokenizer(), true);

@@ -25,12 +25,7 @@ final class PreferenceData {
                 of("max_length", Type.INT, 1024, "truncate prompt+completion to this many tokens"),
                 of("max_prompt_length", Type.INT, null, "truncate the prompt to its last N tokens (legacy TRL)"),
                 of("max_completion_length", Type.INT, null, "truncate each completion to its first N tokens"),
-                of("truncation_mode", Type.STRING, "keep_start", "keep_start or keep_end when a row exceeds max_length"),
-                of("skip_invalid_rows", Type.BOOLEAN, false, "skip (and count) malformed rows instead of stopping at the first"),
-                of("dataset_train_split", Type.STRING, "train", "split read from a dataset folder"),
-                of("eval_dataset_name", Type.PATH, null, "held-out pairs (a file or folder) for eval_* metrics"),
-                of("dataset_test_split", Type.STRING, "test", "split read from eval_dataset_name when it is a folder"),
-                of("eval_steps", Type.INT, 0, "evaluate every N steps (0: only at the end)"));
+                of("truncation_mode", Type.STRING, "keep_start", "keep_start or keep_end when a row exceeds max_length"));
     }
 
     static Encoder encoder(Options o, Tokenizer tok) {

@@ -39,8 +39,6 @@ final class RewardCommand {
             of("max_length", Type.INT, 1024, "drop pairs whose chosen or rejected sequence is longer (TRL filters, it does not truncate)"),
             of("center_rewards_coefficient", Type.DOUBLE, null, "weight of mean((r_chosen + r_rejected)^2), e.g. 0.01 (default: off)"),
             of("disable_dropout", Type.BOOLEAN, true, "the transformer has no dropout; false is not supported"),
-            of("eval_dataset_name", Type.PATH, null, "held-out pairs in the training file's shape; evaluated every eval_steps and at the end"),
-            of("eval_steps", Type.INT, null, "evaluate every N optimizer steps (default: logging_steps)"),
             of("per_device_eval_batch_size", Type.INT, 8, "pairs scored together during evaluation"));
 
     private RewardCommand() {}
@@ -52,9 +50,9 @@ final class RewardCommand {
                     + "adapters, PEFT's modules_to_save); drop --use_peft to train all weights");
         if (!o.flag("disable_dropout")) throw new CliException("reward: disable_dropout=false is not supported: align4j's transformer has no dropout layers");
         RewardConfig cfg = new RewardConfig(TrainingOptions.parse(o), o.has("center_rewards_coefficient") ? o.number("center_rewards_coefficient") : 0.0,
-                o.integer("max_length"), o.has("eval_steps") ? o.integer("eval_steps") : 0, o.integer("per_device_eval_batch_size"), Calibration.DEFAULT_BINS);
-        List<Row> rows = Datasets.read(o.path("dataset_name"), "train");
-        List<Row> evalRows = o.has("eval_dataset_name") ? Datasets.read(o.path("eval_dataset_name"), "test") : List.of();
+                o.integer("max_length"), TrainingOptions.evalSteps(o), o.integer("per_device_eval_batch_size"), Calibration.DEFAULT_BINS);
+        List<Row> rows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
+        List<Row> evalRows = o.has("eval_dataset_name") ? Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split")) : List.of();
         Path modelDir = o.path("model_name_or_path");
         if (!Files.isDirectory(modelDir)) throw new CliException("model_name_or_path " + modelDir + " is not a directory (a Hugging Face model folder; no hub downloads)");
         try (Tokenizer tok = Tokenizer.load(modelDir); Transformer model = load(modelDir, tok, o.longValue("seed"))) {

@@ -32,15 +32,13 @@ import org.align4j.trainer.TrainingArgs;
 final class SftCommand {
     static final List<Spec> SPECS = TrainingOptions.specs(2e-5,
             "local .jsonl/.jsonl.gz/.json/.parquet file, or a folder with the split's files (text, messages or prompt+completion rows)",
-            of("dataset_train_split", Type.STRING, "train", "the split read from a dataset folder"),
             of("dataset_text_field", Type.STRING, "text", "the field of language-modeling rows"),
             of("max_length", Type.INT, 1024, "longest sequence in tokens (and the packed row length)"),
             of("truncation_mode", Type.STRING, "keep_start", "keep_start (drop the end of long sequences) or keep_end"),
             of("completion_only_loss", Type.BOOLEAN, null, "prompt-completion rows: loss on the completion only (default true)"),
             of("assistant_only_loss", Type.BOOLEAN, false, "conversational rows: loss on the assistant turns only"),
             of("packing", Type.BOOLEAN, false, "pack several sequences into each row of max_length"),
-            of("packing_strategy", Type.STRING, "bfd", "bfd (best-fit decreasing; sequences are never split)"),
-            of("skip_invalid_rows", Type.BOOLEAN, false, "leave out rows that cannot be used (counted and reported) instead of stopping"));
+            of("packing_strategy", Type.STRING, "bfd", "bfd (best-fit decreasing; sequences are never split)"));
 
     private SftCommand() {}
 
@@ -73,10 +71,14 @@ final class SftCommand {
                         truncation.maxLength(), 100.0 * tokens / ((double) packed.size() * truncation.maxLength()));
                 SftTrainer.trainPacked(m.model(), packed, cfg, m.tokenizer().padTokenId(), o.resolved());
             } else {
-                SftTrainer.train(m.model(), data.items(), cfg, m.tokenizer().padTokenId(), o.resolved());
+                List<Sequence> eval = List.of();
+                if (o.has("eval_dataset_name")) {
+                    eval = Encoder.encodeAll(Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split")), encoder::sft, o.flag("skip_invalid_rows")).items();
+                    System.err.printf("sft: %d eval rows from %s%n", eval.size(), o.path("eval_dataset_name"));
+                }
+                SftTrainer.train(m.model(), data.items(), eval, TrainingOptions.evalSteps(o), cfg, m.tokenizer().padTokenId(), o.resolved());
             }
-            for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"})
-                if (Files.exists(modelDir.resolve(f))) Files.copy(modelDir.resolve(f), cfg.outputDir().resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            TrainingOptions.copyTokenizerFiles(modelDir, cfg.outputDir());
             System.err.println("sft: final model in " + cfg.outputDir());
         }
     }

@@ -47,7 +47,12 @@ final class TrainingOptions {
                 of("lora_target_modules", Type.STRING, "q_proj,v_proj", "comma-separated linear names"),
                 of("report_to", Type.STRING, "none", "none or tensorboard"),
                 of("resume_from_checkpoint", Type.STRING, null, "a checkpoint-N folder, or latest"),
-                of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing run in output_dir")));
+                of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing run in output_dir"),
+                of("dataset_train_split", Type.STRING, "train", "the split read when dataset_name is a folder"),
+                of("eval_dataset_name", Type.PATH, null, "held-out rows (a file or folder) in the training data's shape, for eval_* metrics"),
+                of("dataset_test_split", Type.STRING, "test", "the split read when eval_dataset_name is a folder"),
+                of("eval_steps", Type.INT, null, "evaluate every N steps and at the end (default: logging_steps)"),
+                of("skip_invalid_rows", Type.BOOLEAN, false, "leave out (count and report) rows that cannot be used instead of stopping at the first")));
         s.addAll(List.of(own));
         return List.copyOf(s);
     }
@@ -58,6 +63,11 @@ final class TrainingOptions {
                 o.integer("save_steps"), o.longValue("seed"), o.string("lr_scheduler_type"), o.number("warmup_ratio"), o.integer("warmup_steps"),
                 o.number("weight_decay"), o.number("max_grad_norm"), o.flag("overwrite_output_dir"), o.string("resume_from_checkpoint"),
                 o.string("report_to"), o.flag("gradient_checkpointing"));
+    }
+
+    /** eval_steps, which defaults to logging_steps as in transformers. */
+    static int evalSteps(Options o) {
+        return o.has("eval_steps") ? o.integer("eval_steps") : o.integer("logging_steps");
     }
 
     /** Attaches LoRA adapters when use_peft is set; the base weights are then frozen. */
