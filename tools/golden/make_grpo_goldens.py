@@ -336,7 +336,7 @@ def loss_cases():
             tolerance(stats, VALUE_TOL))
         cfg = {k: v for k, v in c.items() if k != "on_policy"}
         meta["loss_cases"].append({"name": name, "inputs": "loss", "on_policy": bool(c.get("on_policy")), "config": cfg,
-                                   "checks": {"closest_ratio_to_switch_rel": closest},
+                                   "checks": {"closest_ratio_to_switch_rel": None if math.isinf(closest) else closest},
                                    "notes": "window_tokens / accumulation_steps: ours (TRL num_items_in_batch / gradient accumulation)"})
         print("%-28s loss % .6f  low %g high %g region %g units %g  closest %.3g" % (name, loss.item(), stats[1], stats[2], stats[3], stats[5], closest))
 
@@ -379,7 +379,7 @@ def mu_cases():
 
 
 def to_json(meta):
-    one = lambda v: json.dumps(v, separators=(", ", ": "))
+    one = lambda v: json.dumps(v, separators=(", ", ": "), allow_nan=False)
     lines = ["{"]
     for k in ("generator", "torch"):
         lines.append("  %s: %s," % (one(k), one(meta[k])))
