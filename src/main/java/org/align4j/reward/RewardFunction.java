@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.reward;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * A GRPO reward function, batched like TRL's custom reward functions ({@code reward_func(prompts, completions,
+ * **kwargs)} in {@code trl/trainer/grpo_trainer.py}): one score per completion. {@code rows} are the dataset rows the
+ * prompts came from (TRL passes the extra columns as keyword arguments), e.g. GSM8K's {@code answer}. The three lists
+ * have the same length and are aligned; a prompt's row appears once per generated completion.
+ *
+ * <p>NaN means "no reward for this completion" (TRL's {@code None}, which TRL leaves out of the weighted sum) only for
+ * a function whose {@link #mayReturnNaN()} is true. For any other function {@link WeightedRewards} treats a NaN, an
+ * infinite value or an exception as an error ({@link RewardException}).
+ */
+public interface RewardFunction {
+
+    /** The name in the metrics ({@code rewards/<name>/mean}); unique within one {@link WeightedRewards}. */
+    String name();
+
+    /** One reward per completion, {@code completions.size()} values. */
+    double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows);
+
+    /** True when this function returns NaN for completions it does not apply to (multi-task data). */
+    default boolean mayReturnNaN() {
+        return false;
+    }
+}
