@@ -79,8 +79,17 @@ public final class CompletionBatch {
 
     /** The per-row quantities from final hidden states (N, T, H). */
     public static Output fromHidden(Transformer model, Tensor hidden, Inputs in, boolean withLogSumP2) {
+        return fromHidden(model, hidden, in, withLogSumP2, 1.0);
+    }
+
+    /**
+     * The same with logits divided by the sampling temperature first, as TRL's GRPOTrainer scores
+     * its rollouts (log-probs and entropy of the distribution the tokens were sampled from).
+     */
+    public static Output fromHidden(Transformer model, Tensor hidden, Inputs in, boolean withLogSumP2, double temperature) {
         int t = in.length();
         Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (N, T-1, V)
+        if (temperature != 1.0) logits = logits.div(Tensors.scalar(temperature));
         Tensor labels = in.ids().narrow(1, 1, t - 1);
         Tensor mask = in.completionMask();
         Tensor tokenLogps = LogProbs.tokenLogps(logits, labels); // (N, T-1)
@@ -102,11 +111,16 @@ public final class CompletionBatch {
 
     /** Summed completion log-probs (N) without a graph: the reference model's side. */
     public static Tensor referenceLogps(Transformer ref, Inputs in) {
+        return Tensors.sum(tokenLogpsNoGrad(ref, in, 1.0).mul(in.completionMask()), 1);
+    }
+
+    /** Per-position next-token log-probs (N, T-1) at a temperature, without a graph (old-policy and reference log-probs). */
+    public static Tensor tokenLogpsNoGrad(Transformer model, Inputs in, double temperature) {
         try (NoGradGuard g = new NoGradGuard()) {
-            Tensor hidden = ref.forward(in.ids(), in.attention(), null);
-            Tensor logits = ref.logits(hidden.narrow(1, 0, in.length() - 1));
-            Tensor lp = LogProbs.tokenLogps(logits, in.ids().narrow(1, 1, in.length() - 1));
-            return Tensors.sum(lp.mul(in.completionMask()), 1);
+            Tensor hidden = model.forward(in.ids(), in.attention(), null);
+            Tensor logits = model.logits(hidden.narrow(1, 0, in.length() - 1));
+            if (temperature != 1.0) logits = logits.div(Tensors.scalar(temperature));
+            return LogProbs.tokenLogps(logits, in.ids().narrow(1, 1, in.length() - 1));
         }
     }
 }

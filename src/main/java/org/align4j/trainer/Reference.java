@@ -22,10 +22,16 @@ record Reference(Transformer policy, Transformer model, boolean free, String com
     /** Summed completion log-probs (N) of a batch, without a graph. */
     Tensor logps(CompletionBatch.Inputs in) {
         if (free) return Tensors.floats(new float[in.rows()], in.rows());
-        if (model != null) return CompletionBatch.referenceLogps(model, in);
+        return Tensors.sum(tokenLogps(in, 1.0).mul(in.completionMask()), 1);
+    }
+
+    /** Per-position next-token log-probs (N, T-1) at a temperature, without a graph (GRPO's k3 KL). */
+    Tensor tokenLogps(CompletionBatch.Inputs in, double temperature) {
+        if (free) throw new IllegalStateException("bug: a reference-free run asked for reference log-probs");
+        if (model != null) return CompletionBatch.tokenLogpsNoGrad(model, in, temperature);
         policy.setAdaptersEnabled(false);
         try {
-            return CompletionBatch.referenceLogps(policy, in);
+            return CompletionBatch.tokenLogpsNoGrad(policy, in, temperature);
         } finally {
             policy.setAdaptersEnabled(true);
         }
