@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.align4j.data.Sequence;
+import org.align4j.engine.Tensors;
+import org.align4j.generate.SamplingParams;
+import org.align4j.loss.ChordLoss;
+import org.align4j.loss.GrpoLoss;
+import org.align4j.model.Transformer;
+import org.align4j.reward.EntropyMonitor;
+import org.align4j.reward.WeightedRewards;
+import org.align4j.tokenizer.Tokenizer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Group relative policy optimisation (Shao et al., arXiv 2402.03300) as TRL's GRPOTrainer runs it
+ * (algorithms.md 4; losses in {@link GrpoLoss}), with DAPO's dynamic sampling and CHORD's expert
+ * term as options (see {@link GrpoConfig}).
+ *
+ * <p>A step: sample G completions for each of the step's prompts (seeded by the step, so a resumed
+ * run samples what the uninterrupted one did); score them; take group advantages; compute pi_old
+ * (when num_iterations > 1) and reference log-probs (when beta > 0) without a graph; then per
+ * micro-batch recompute the log-probs at the sampling temperature, take the clipped surrogate
+ * loss, backpropagate; clip, update, log. The recomputed log-probs of the first pass are compared
+ * with those recorded at sampling (sampling/sampling_logp_difference/*).
+ */
+public final class GrpoTrainer {
+    private GrpoTrainer() {}
+
+    /** One generation batch: the kept rollouts, their advantages and completion masks, and what was logged about them. */
+    private record Generation(List<Rollouts.Rollout> rollouts, double[] advantages, Map<String, Double> metrics) {}
+
+    public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, GrpoConfig cfg,
+            Map<String, Object> resolvedConfig) throws IOException {
+        if (prompts.isEmpty()) throw new IllegalArgumentException("grpo: the prompt set is empty");
+        TrainingArgs a = cfg.args();
+        Reference ref = cfg.loss().beta() > 0 ? new Reference(policy, refModel, false, "grpo (beta > 0)") : null;
+        int totalSteps = a.maxSteps() > 0 ? a.maxSteps() : (int) Math.ceil(a.numTrainEpochs() * Math.max(1, prompts.size() / cfg.promptsPerStep())) * cfg.numIterations();
+        LrSchedule schedule = a.schedule(totalSteps);
+        EntropyMonitor monitor = new EntropyMonitor();
+        policy.requiresGrad(true);
+        try (AdamW opt = AdamW.withDefaults(policy.trainableParameters(), a.weightDecay())) {
+            TrainCheckpoints.State state = TrainCheckpoints.start("grpo", a, policy, opt);
+            // the prompt cursor moves once per generation batch (more with dynamic sampling)
+            DataCursor prompts0 = new DataCursor(prompts.size(), cfg.promptsPerStep(), a.seed(), state.epoch(), state.batchInEpoch());
+            DataCursor expertCursor = cfg.chord() == null ? null : new DataCursor(cfg.chord().expert().size(), cfg.chord().expertPerStep(), a.seed() + 1, 0, 0);
+            if (expertCursor != null) for (int s = 0; s < state.globalStep(); s++) expertCursor.next(cfg.chord().expert()); // replay to the resumed step
+            long numTokens = 0;
+            Generation gen = null;
+            float[][] oldLogps = null;
+            try (LogWindow log = new LogWindow("grpo", a, state.globalStep(), totalSteps)) {
+                for (int step = state.globalStep(); step < totalSteps; step++) {
+                    int iteration = step % cfg.numIterations();
+                    if (gen == null || iteration == 0) {
+                        gen = generate(policy, tok, prompts, prompts0, rewards, cfg, step);
+                        oldLogps = cfg.numIterations() > 1 ? tokenLogpsNoGrad(policy, gen, tok.padTokenId(), cfg.temperature(), a.perDeviceTrainBatchSize()) : null;
+                    }
+                    Map<String, Double> m = new LinkedHashMap<>(gen.metrics());
+                    double mu = cfg.chord() == null ? 0 : ChordLoss.mu(step, cfg.chord().muWarmupSteps(), cfg.chord().muDecaySteps(), cfg.chord().muPeak(), cfg.chord().muValley());
+                    double loss = policyTerm(policy, ref, gen, oldLogps, cfg, tok.padTokenId(), 1 - mu, iteration == 0, m);
+                    if (cfg.chord() != null) {
+                        List<Sequence> expert = expertCursor.next(cfg.chord().expert());
+                        double sft = expertTerm(policy, expert, cfg, tok.padTokenId(), mu);
+                        loss += sft;
+                        m.put("chord/mu", mu);
+                        m.put("chord/sft_loss", mu == 0 ? 0 : sft / mu);
+                    }
+                    if (!Double.isFinite(loss))
+                        throw new IllegalStateException("grpo step " + (step + 1) + ": loss is " + loss + "; lower learning_rate, or check the rewards (nothing was applied or saved from this step)");
+                    m.put("loss", loss);
+                    double lr = schedule.at(step);
+                    double gradNorm = opt.clipStepAndZero(policy, a.maxGradNorm(), lr);
+                    long tokens = gen.rollouts().stream().mapToLong(r -> r.prompt().ids().length + r.completion().length).sum();
+                    if (iteration == 0) numTokens += tokens;
+                    var verdict = monitor.observe(step + 1, m.get("entropy"));
+                    m.put("entropy_collapse", verdict.flagged() ? 1.0 : 0.0);
+                    if (verdict.flagged() && verdict.step() == step + 1) System.err.println("grpo: " + verdict.message());
+                    int done = step + 1;
+                    log.add(m, iteration == 0 ? tokens : 0);
+                    log.maybeLog(done, prompts0.epochFloat(), lr, gradNorm, numTokens);
+                    if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done < totalSteps)
+                        TrainCheckpoints.save(a.outputDir(), policy, opt, new TrainCheckpoints.State(done, prompts0.epoch(), prompts0.batchInEpoch(), a.seed()), resolvedConfig);
+                }
+                policy.requiresGrad(false);
+                TrainCheckpoints.saveFinal(policy, a.outputDir(), resolvedConfig);
+                return new TrainResult(log.logged(), totalSteps);
+            }
+        } finally {
+            policy.requiresGrad(false);
+        }
+    }
+
+    /**
+     * Samples, scores and keeps one generation batch. With dynamic sampling, groups whose rewards
+     * all agree (no signal) are dropped and more prompts are sampled until promptsPerStep groups are
+     * kept or max_sampling_rounds is reached; a batch that stays short trains on what it kept (or,
+     * if nothing, on the first round, whose zero advantages then contribute only the KL term).
+     */
+    private static Generation generate(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, DataCursor cursor, WeightedRewards rewards,
+            GrpoConfig cfg, int step) {
+        int g = cfg.numGenerations();
+        List<Rollouts.Rollout> kept = new ArrayList<>(), firstRound = null;
+        List<Double> keptRewards = new ArrayList<>();
+        double[] firstRewards = null;
+        Map<String, Double> metrics = null;
+        int rounds = 0;
+        policy.requiresGrad(false); // sampling needs no graph; LoRA dropout off
+        try {
+            do {
+                long seed = cfg.args().seed() * 1_000_003L + step * 7_919L + rounds;
+                List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, cursor.next(prompts), g,
+                        new SamplingParams(cfg.temperature(), cfg.topK(), cfg.topP(), cfg.maxCompletionLength(), seed));
+                List<String> ptexts = new ArrayList<>(), ctexts = new ArrayList<>();
+                List<JsonNode> rows = new ArrayList<>();
+                for (Rollouts.Rollout r : rolls) {
+                    ptexts.add(r.prompt().text());
+                    ctexts.add(r.completionText());
+                    rows.add(r.prompt().row());
+                }
+                WeightedRewards.Result res = rewards.score(ptexts, ctexts, rows);
+                if (rounds == 0) {
+                    metrics = new LinkedHashMap<>(res.metrics(g, cfg.scaleRewards()));
+                    metrics.putAll(lengthMetrics(rolls));
+                    firstRound = rolls;
+                    firstRewards = res.total();
+                }
+                boolean[] flat = cfg.dynamicSampling() ? GrpoLoss.zeroStdGroups(res.total(), g) : new boolean[rolls.size() / g];
+                for (int grp = 0; grp < flat.length && kept.size() < cfg.promptsPerStep() * g; grp++) {
+                    if (flat[grp]) continue;
+                    for (int i = grp * g; i < (grp + 1) * g; i++) {
+                        kept.add(rolls.get(i));
+                        keptRewards.add(res.total()[i]);
+                    }
+                }
+                rounds++;
+            } while (cfg.dynamicSampling() && kept.size() < cfg.promptsPerStep() * g && rounds < cfg.maxSamplingRounds());
+        } finally {
+            policy.requiresGrad(true);
+        }
+        double[] r;
+        if (kept.isEmpty()) {
+            kept = firstRound;
+            r = firstRewards;
+        } else {
+            r = keptRewards.stream().mapToDouble(Double::doubleValue).toArray();
+        }
+        if (cfg.dynamicSampling()) {
+            metrics.put("dynamic_sampling/rounds", (double) rounds);
+            metrics.put("dynamic_sampling/kept_groups", (double) kept.size() / g);
+        }
+        return new Generation(kept, GrpoLoss.advantages(r, g, cfg.scaleRewards(), cfg.leaveOneOut()), metrics);
+    }
+
+    /** TRL's completions/* metrics over a generation round. */
+    private static Map<String, Double> lengthMetrics(List<Rollouts.Rollout> rolls) {
+        double sum = 0, termSum = 0, min = Double.MAX_VALUE, max = 0;
+        int clipped = 0, terminated = 0;
+        for (Rollouts.Rollout r : rolls) {
+            int n = r.completion().length;
+            sum += n;
+            min = Math.min(min, n);
+            max = Math.max(max, n);
+            if (r.terminated()) {
+                terminated++;
+                termSum += n;
+            } else {
+                clipped++;
+            }
+        }
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("completions/mean_length", sum / rolls.size());
+        m.put("completions/min_length", min);
+        m.put("completions/max_length", max);
+        m.put("completions/clipped_ratio", (double) clipped / rolls.size());
+        m.put("completions/mean_terminated_length", terminated == 0 ? 0.0 : termSum / terminated);
+        return m;
+    }
+
+    /** Micro-batch {@code k} of a generation batch as a padded batch (prompt + completion rows). */
+    private static CompletionBatch.Inputs inputs(List<Rollouts.Rollout> mb, long padId) {
+        List<long[]> p = new ArrayList<>(), c = new ArrayList<>();
+        for (Rollouts.Rollout r : mb) {
+            p.add(r.prompt().ids());
+            c.add(r.completion());
+        }
+        return CompletionBatch.inputs(p, c, padId);
+    }
+
+    /** pi_old: each micro-batch's per-position log-probs before the first update, kept as float arrays (N_mb x (T-1)). */
+    private static float[][] tokenLogpsNoGrad(Transformer policy, Generation gen, long padId, double temperature, int batch) {
+        List<float[]> out = new ArrayList<>();
+        for (int from = 0; from < gen.rollouts().size(); from += batch) {
+            try (PointerScope s = new PointerScope()) {
+                out.add(Tensors.toFloats(CompletionBatch.tokenLogpsNoGrad(policy, inputs(gen.rollouts().subList(from, Math.min(gen.rollouts().size(), from + batch)), padId), temperature)));
+            }
+        }
+        return out.toArray(float[][]::new);
+    }
+
+    /**
+     * The GRPO term over the generation batch, scaled by {@code weight} (1 - mu under CHORD),
+     * back-propagated micro-batch by micro-batch; adds kl, entropy, clip_ratio/* and (on a fresh
+     * generation) the sampling mismatch to {@code m}. Returns the loss value.
+     */
+    private static double policyTerm(Transformer policy, Reference ref, Generation gen, float[][] oldLogps, GrpoConfig cfg, long padId, double weight,
+            boolean fresh, Map<String, Double> m) {
+        int batch = cfg.args().perDeviceTrainBatchSize(), n = gen.rollouts().size(), micro = (n + batch - 1) / batch;
+        long active = 0; // dapo's denominator: active completion tokens of the whole generation batch
+        for (Rollouts.Rollout r : gen.rollouts()) if (!cfg.maskTruncatedCompletions() || r.terminated()) active += r.completion().length;
+        final long windowTokens = Math.max(1, active);
+        double loss = 0, klSum = 0, tokens = 0, entropySum = 0, lengthSum = 0, low = 0, high = 0, region = 0, lowMin = Double.MAX_VALUE, highMax = 0;
+        double diffSum = 0, diffMax = 0, diffCount = 0;
+        for (int k = 0; k < micro; k++) {
+            int from = k * batch, to = Math.min(n, from + batch);
+            List<Rollouts.Rollout> mb = gen.rollouts().subList(from, to);
+            try (PointerScope scope = new PointerScope()) {
+                CompletionBatch.Inputs in = inputs(mb, padId);
+                int t = in.length();
+                // completion mask, with truncated completions masked out when mask_truncated_completions
+                float[] keep = new float[mb.size()], adv = new float[mb.size()], sampled = new float[mb.size() * (t - 1)];
+                for (int i = 0; i < mb.size(); i++) {
+                    Rollouts.Rollout r = mb.get(i);
+                    keep[i] = !cfg.maskTruncatedCompletions() || r.terminated() ? 1f : 0f;
+                    adv[i] = (float) gen.advantages()[from + i];
+                    System.arraycopy(r.samplingLogps(), 0, sampled, i * (t - 1) + r.prompt().ids().length - 1, r.completion().length);
+                }
+                Tensor mask = in.completionMask().mul(Tensors.floats(keep, mb.size(), 1));
+                Tensor advT = Tensors.floats(adv, mb.size());
+                Tensor old = oldLogps == null ? null : Tensors.floats(oldLogps[k], mb.size(), t - 1);
+                Tensor refLogps = ref == null ? null : ref.tokenLogps(in, cfg.temperature());
+                GrpoLoss.Output[] out = new GrpoLoss.Output[1];
+                CompletionBatch.Output[] stats = new CompletionBatch.Output[1];
+                loss += TrainLoop.forwardBackward(policy, in, true, cfg.args().gradientCheckpointing(), hidden -> {
+                    CompletionBatch.Output o = CompletionBatch.fromHidden(policy, hidden, in, false, cfg.temperature());
+                    Tensor logps = o.tokenLogps();
+                    out[0] = GrpoLoss.compute(logps, old == null ? logps.detach() : old, refLogps, advT, mask, cfg.loss(), windowTokens, micro);
+                    stats[0] = o;
+                    return weight == 1 ? out[0].loss() : out[0].loss().mul(Tensors.scalar(weight));
+                });
+                GrpoLoss.Output o = out[0];
+                klSum += o.klSum();
+                tokens += o.maskedTokens();
+                low += o.lowClipMean();
+                high += o.highClipMean();
+                region += o.regionClipMean();
+                lowMin = Math.min(lowMin, o.lowMin());
+                highMax = Math.max(highMax, o.highMax());
+                try (NoGradGuard g = new NoGradGuard()) {
+                    entropySum += stats[0].entropySum().sum().item_double();
+                    lengthSum += stats[0].lengths().sum().item_double();
+                    if (fresh) { // recorded at sampling vs recomputed now, on the completion tokens
+                        Tensor diff = stats[0].tokenLogps().detach().sub(Tensors.floats(sampled, mb.size(), t - 1)).abs().mul(in.completionMask());
+                        diffSum += diff.sum().item_double();
+                        diffMax = Math.max(diffMax, diff.max().item_double());
+                        diffCount += in.completionMask().sum().item_double();
+                    }
+                }
+            }
+        }
+        if (cfg.loss().beta() > 0) m.put("kl", tokens == 0 ? 0 : klSum / tokens);
+        m.put("entropy", entropySum / lengthSum);
+        m.put("clip_ratio/low_mean", low / micro);
+        m.put("clip_ratio/low_min", lowMin);
+        m.put("clip_ratio/high_mean", high / micro);
+        m.put("clip_ratio/high_max", highMax);
+        m.put("clip_ratio/region_mean", region / micro);
+        if (fresh) {
+            m.put("sampling/sampling_logp_difference/mean", diffSum / diffCount);
+            m.put("sampling/sampling_logp_difference/max", diffMax);
+        }
+        return loss;
+    }
+
+    /** CHORD's expert term: mu * SFT (phi-weighted when asked) over the step's expert rows, back-propagated; returns its value. */
+    private static double expertTerm(Transformer policy, List<Sequence> expert, GrpoConfig cfg, long padId, double mu) {
+        if (mu == 0) return 0;
+        GrpoConfig.Chord c = cfg.chord();
+        List<long[]> p = new ArrayList<>(), comp = new ArrayList<>();
+        long window = 0;
+        for (Sequence s : expert) {
+            int first = firstTarget(s);
+            p.add(java.util.Arrays.copyOfRange(s.inputIds(), 0, first));
+            comp.add(java.util.Arrays.copyOfRange(s.inputIds(), first, s.length()));
+            window += s.length() - first;
+        }
+        final long windowTokens = window;
+        try (PointerScope scope = new PointerScope()) {
+            CompletionBatch.Inputs in = CompletionBatch.inputs(p, comp, padId);
+            return TrainLoop.forwardBackward(policy, in, true, cfg.args().gradientCheckpointing(), hidden -> {
+                CompletionBatch.Output o = CompletionBatch.fromHidden(policy, hidden, in, false);
+                return ChordLoss.sft(o.tokenLogps(), in.completionMask(), c.usePhi(), c.cutoffProb(), windowTokens).mul(Tensors.scalar(mu));
+            });
+        }
+    }
+
+    /** Expert rows are prompt-completion sequences: the completion starts at the first target token. */
+    private static int firstTarget(Sequence s) {
+        for (int i = 1; i < s.length(); i++) if (s.targetMask()[i] != 0) return i;
+        throw new IllegalArgumentException("a CHORD expert row has no completion tokens");
+    }
+}
