@@ -37,6 +37,8 @@ public final class Main {
         SPECS.put("orpo", CpoCommand.ORPO_SPECS);
         COMMANDS.put("kto", KtoCommand::run);
         SPECS.put("kto", KtoCommand.SPECS);
+        COMMANDS.put("grpo", GrpoCommand::run);
+        SPECS.put("grpo", GrpoCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
     }

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import static org.align4j.cli.Options.Spec.of;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.cli.Options.Spec;
+import org.align4j.cli.Options.Type;
+import org.align4j.data.Datasets;
+import org.align4j.data.Encoder;
+import org.align4j.data.JsonRows.Row;
+import org.align4j.data.Sequence;
+import org.align4j.data.Truncation;
+import org.align4j.loss.GrpoLoss;
+import org.align4j.model.Transformer;
+import org.align4j.trainer.GrpoConfig;
+import org.align4j.trainer.GrpoTrainer;
+import org.align4j.trainer.Rollouts;
+import org.align4j.trainer.TrainingArgs;
+
+/**
+ * {@code grpo}: TRL's GRPOConfig keys (num_generations, max_completion_length, temperature,
+ * top_p, top_k, beta, epsilon, epsilon_high, delta, loss_type, scale_rewards,
+ * importance_sampling_level, num_iterations, mask_truncated_completions, reward_funcs,
+ * reward_weights), plus rloo, dynamic_sampling (DAPO) and the chord_* keys (CHORD).
+ */
+final class GrpoCommand {
+    static final List<Spec> SPECS;
+
+    static {
+        List<Spec> own = new ArrayList<>(RewardFunctions.specs());
+        own.addAll(List.of(
+                of("prompt_field", Type.STRING, "prompt", "the column holding the prompt (GSM8K: question)"),
+                of("max_prompt_length", Type.INT, null, "truncate prompts to their last N tokens"),
+                of("ref_model_name_or_path", Type.PATH, null, "reference for the KL term (default: the initial policy; with LoRA the base)"),
+                of("num_generations", Type.INT, 8, "samples per prompt (a group)"),
+                of("max_completion_length", Type.INT, 512, "tokens generated at most per sample"),
+                of("temperature", Type.DOUBLE, 1.0, "sampling temperature"),
+                of("top_p", Type.DOUBLE, 1.0, "nucleus sampling"),
+                of("top_k", Type.INT, 0, "top-k sampling (0: off)"),
+                of("beta", Type.DOUBLE, 0.0, "k3 KL coefficient (0: no reference model)"),
+                of("epsilon", Type.DOUBLE, 0.2, "lower clip range"),
+                of("epsilon_high", Type.DOUBLE, null, "upper clip range (default: epsilon)"),
+                of("delta", Type.DOUBLE, null, "two-sided clip of the ratio (INTELLECT-2)"),
+                of("loss_type", Type.STRING, "dapo", "dapo, grpo, bnpo or dr_grpo"),
+                of("scale_rewards", Type.STRING, "group", "group, batch or none"),
+                of("importance_sampling_level", Type.STRING, "token", "token, or sequence (GSPO)"),
+                of("num_iterations", Type.INT, 1, "optimizer steps per generation batch"),
+                of("mask_truncated_completions", Type.BOOLEAN, false, "exclude completions cut by max_completion_length from the loss"),
+                of("rloo", Type.BOOLEAN, false, "leave-one-out baseline instead of the group mean"),
+                of("dynamic_sampling", Type.BOOLEAN, false, "DAPO: drop groups whose rewards all agree and refill the batch"),
+                of("max_sampling_rounds", Type.INT, 4, "generation rounds at most per step with dynamic_sampling"),
+                of("chord_dataset_name", Type.PATH, null, "CHORD: expert prompt-completion rows (enables the expert SFT term)"),
+                of("chord_expert_per_step", Type.INT, 2, "CHORD: expert rows per optimizer step"),
+                of("chord_mu_warmup_steps", Type.INT, 0, "CHORD: mu warm-up steps"),
+                of("chord_mu_decay_steps", Type.INT, 0, "CHORD: mu cosine decay steps"),
+                of("chord_mu_peak", Type.DOUBLE, 0.1, "CHORD: mu peak"),
+                of("chord_mu_valley", Type.DOUBLE, 0.1, "CHORD: mu valley"),
+                of("chord_enable_phi_function", Type.BOOLEAN, true, "CHORD: weight expert tokens by p(1-p)"),
+                of("chord_cutoff_prob", Type.DOUBLE, 1.0, "CHORD: clamp expert log p at log(cutoff)")));
+        SPECS = TrainingOptions.specs(1e-6, "prompt rows (.jsonl/.json/.parquet or a folder), with the columns the reward functions read", own.toArray(Spec[]::new));
+    }
+
+    private GrpoCommand() {}
+
+    static void run(String[] args) throws Exception {
+        Options o = Options.parse("grpo", SPECS, args);
+        TrainingArgs targs = TrainingOptions.parse(o);
+        var rewards = RewardFunctions.weighted("grpo", o);
+        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
+            Encoder enc = new Encoder(m.tokenizer(), new Truncation(1 << 20, o.has("max_prompt_length") ? o.integer("max_prompt_length") : null, null, "keep_start"));
+            String field = o.string("prompt_field");
+            List<Rollouts.Prompt> prompts = new ArrayList<>();
+            for (Row r : Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"))) {
+                if (!field.equals("prompt")) r.json().set("prompt", r.require(field));
+                long[] ids = enc.prompt(r);
+                String text = r.json().get("prompt").isTextual() ? r.json().get("prompt").asText() : m.tokenizer().decode(ids, false);
+                prompts.add(new Rollouts.Prompt(ids, text, r.json()));
+            }
+            System.err.printf("grpo: %d prompts from %s%n", prompts.size(), o.path("dataset_name"));
+            GrpoConfig.Chord chord = null;
+            if (o.has("chord_dataset_name")) {
+                Encoder expertEnc = new Encoder(m.tokenizer(), Truncation.maxLength(1 << 20, "keep_start"));
+                List<Sequence> expert = Encoder.encodeAll(Datasets.read(o.path("chord_dataset_name"), o.string("dataset_train_split")), expertEnc::sft,
+                        o.flag("skip_invalid_rows")).items();
+                chord = new GrpoConfig.Chord(expert, o.integer("chord_expert_per_step"), o.integer("chord_mu_warmup_steps"), o.integer("chord_mu_decay_steps"),
+                        o.number("chord_mu_peak"), o.number("chord_mu_valley"), o.flag("chord_enable_phi_function"), o.number("chord_cutoff_prob"));
+            }
+            GrpoConfig cfg;
+            try {
+                GrpoLoss.Config loss = new GrpoLoss.Config(o.string("loss_type"), o.number("epsilon"), o.has("epsilon_high") ? o.number("epsilon_high") : null,
+                        o.has("delta") ? o.number("delta") : null, o.number("beta"), o.string("importance_sampling_level"), o.integer("max_completion_length"));
+                cfg = new GrpoConfig(targs, loss, o.integer("num_generations"), o.number("temperature"), o.number("top_p"), o.integer("top_k"),
+                        o.integer("max_completion_length"), o.string("scale_rewards"), o.flag("rloo"), o.integer("num_iterations"),
+                        o.flag("mask_truncated_completions"), o.flag("dynamic_sampling"), o.integer("max_sampling_rounds"), chord);
+            } catch (IllegalArgumentException e) {
+                throw new CliException("grpo: " + e.getMessage());
+            }
+            TrainingOptions.maybeAttachLora("grpo", o, m.model());
+            try (Transformer ref = o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m.model(), false) : null) {
+                GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards, cfg, o.resolved());
+            }
+            TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            System.err.println("grpo: final model in " + targs.outputDir());
+        }
+    }
+}
