@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.loss;
+
+import static org.align4j.engine.Tensors.scalar;
+
+import java.util.Arrays;
+import org.align4j.engine.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The reward-model objective of APO, Adversarial Preference Optimization (Cheng et al., arXiv
+ * 2311.08045; shared/research/algorithms.md sections 1.2 and 1.3), in the form of the authors'
+ * code ({@code github.com/Linear95/APO}, {@code trainer.py::RewardModelTrainer.compute_loss}):
+ *
+ * <pre>
+ * total = rm_kl_coeff * mean_{human pairs} [ -log sigmoid(r_chosen - r_rejected) ]
+ *       + (apo_loss_coeff / apo_sample_num) * mean_{APO pairs} [ APO_term(r_gold - r_sample) ]
+ *
+ * APO_term(d) = -log sigmoid(d)   ranking (default; the paper's Bradley-Terry approximation)
+ *             = -d                diff    (the WGAN-like form)
+ * </pre>
+ *
+ * The first term is the Bradley-Terry loss on the human preference set D_P, which is what APO's
+ * "KL[P || Q_phi] <= eta" constraint reduces to (up to a constant); the second pushes the reward of
+ * each golden response above that of each policy sample for the same query (D_APO).
+ *
+ * <p>Deviation from the original code, as algorithms.md 1.3 advises for a port: the code divides
+ * both terms by the pair count of the whole micro-batch (harmless at its recipe's micro-batch of
+ * one item); here each term is averaged over ITS OWN pairs, so the weights rm_kl_coeff and
+ * apo_loss_coeff / apo_sample_num mean the same whatever the mix of a batch.
+ */
+public final class ApoLoss {
+    /** The two APO_term forms, under the code's {@code --apo_loss_type} names. */
+    public static final String RANKING = "ranking", DIFF = "diff";
+
+    private ApoLoss() {}
+
+    /**
+     * The APO reward-model keys, with the names and defaults of the APO code and README recipe.
+     *
+     * @param rmKlCoeff weight of the human Bradley-Terry term (arguments.py default 1.0)
+     * @param apoLossCoeff weight of the APO term before division by apoSampleNum (README: 0.1)
+     * @param apoSampleNum policy samples per query (README: 4); the APO term is divided by it so that
+     *     a query's gold-vs-sample pairs together weigh apo_loss_coeff
+     * @param apoLossType {@link #RANKING} or {@link #DIFF}
+     */
+    public record Config(double rmKlCoeff, double apoLossCoeff, int apoSampleNum, String apoLossType) {
+        public Config {
+            if (!(rmKlCoeff >= 0) || !Double.isFinite(rmKlCoeff)) throw new IllegalArgumentException("rm_kl_coeff must be a finite number >= 0, got " + rmKlCoeff);
+            if (!(apoLossCoeff >= 0) || !Double.isFinite(apoLossCoeff))
+                throw new IllegalArgumentException("apo_loss_coeff must be a finite number >= 0, got " + apoLossCoeff);
+            if (apoSampleNum < 1) throw new IllegalArgumentException("apo_sample_num (policy samples per query) must be >= 1, got " + apoSampleNum);
+            if (!RANKING.equals(apoLossType) && !DIFF.equals(apoLossType))
+                throw new IllegalArgumentException("apo_loss_type must be \"" + RANKING + "\" (-log sigmoid(r_gold - r_sample)) or \"" + DIFF
+                        + "\" (-(r_gold - r_sample)), got " + (apoLossType == null ? "null" : "\"" + apoLossType + "\""));
+        }
+
+        /** rm_kl_coeff 1.0, apo_loss_coeff 0.1, apo_sample_num 4, ranking: a gold-vs-sample pair weighs 0.025 against 1.0 for a human pair. */
+        public static Config defaults() {
+            return new Config(1.0, 0.1, 4, RANKING);
+        }
+
+        /** The weight of the APO term's mean: apo_loss_coeff / apo_sample_num. */
+        public double apoWeight() {
+            return apoLossCoeff / apoSampleNum;
+        }
+    }
+
+    /** Per-pair APO terms (A,): -log sigmoid(r_gold - r_sample) (ranking, computed stably) or -(r_gold - r_sample) (diff). */
+    public static Tensor apoTerm(Tensor gold, Tensor sample, String apoLossType) {
+        checkPairs("gold", gold, "sample", sample);
+        Tensor d = gold.sub(sample);
+        return switch (apoLossType) {
+            case RANKING -> torch.log_sigmoid(d).neg();
+            case DIFF -> d.neg();
+            default -> throw new IllegalArgumentException("apo_loss_type must be \"ranking\" or \"diff\", got \"" + apoLossType + "\"");
+        };
+    }
+
+    /**
+     * One micro-batch's share of its accumulation window's total:
+     *
+     * <pre>
+     * rm_kl_coeff * sum_i BT_i / windowHumanPairs  +  (apo_loss_coeff / apo_sample_num) * sum_j APO_j / windowApoPairs
+     * </pre>
+     *
+     * so the shares of a window's micro-batches add up to the total over the window, for any split.
+     * A window without pairs of a kind (count 0) gets 0 for that term. Any of the four tensors may be
+     * empty (0,) when the micro-batch has no pairs of that kind.
+     *
+     * @param humanChosen r_chosen of the micro-batch's human pairs (H,) float32
+     * @param humanRejected r_rejected (H,)
+     * @param gold r_gold of its APO pairs (A,)
+     * @param sample r_sample (A,), pair j = (gold[j], sample[j])
+     * @param windowHumanPairs human pairs in the whole window (>= H)
+     * @param windowApoPairs APO pairs in the whole window (>= A)
+     * @return scalar loss
+     */
+    public static Tensor loss(Tensor humanChosen, Tensor humanRejected, Tensor gold, Tensor sample, Config c, long windowHumanPairs, long windowApoPairs) {
+        if (c == null) throw new IllegalArgumentException("APO loss: config is null (use ApoLoss.Config.defaults())");
+        checkPairs("human chosen", humanChosen, "human rejected", humanRejected);
+        checkPairs("gold", gold, "sample", sample);
+        checkWindow("human", humanChosen.size(0), windowHumanPairs);
+        checkWindow("APO", gold.size(0), windowApoPairs);
+        return Tensors.scoped(() -> {
+            Tensor total = null;
+            if (humanChosen.size(0) > 0) {
+                Tensor bt = BradleyTerryLoss.perPair(humanChosen, humanRejected, null, 0.0); // (H)
+                total = bt.sum().mul(scalar(c.rmKlCoeff() / windowHumanPairs));
+            }
+            if (gold.size(0) > 0) {
+                Tensor apo = apoTerm(gold, sample, c.apoLossType()).sum().mul(scalar(c.apoWeight() / windowApoPairs)); // (A) summed
+                total = total == null ? apo : total.add(apo);
+            }
+            // no pairs at all: a constant 0 (nothing to differentiate)
+            return total != null ? total : torch.zeros(new long[] {}, new org.bytedeco.pytorch.TensorOptions(humanChosen.scalar_type()));
+        });
+    }
+
+    private static void checkPairs(String a, Tensor x, String b, Tensor y) {
+        if (x == null || x.isNull() || !x.defined() || x.dim() != 1 || y == null || y.isNull() || !y.defined() || !Arrays.equals(Tensors.shape(x), Tensors.shape(y)))
+            throw new IllegalArgumentException("APO loss: " + a + " and " + b + " rewards must both be (N,) tensors of the same length, got "
+                    + describe(x) + " and " + describe(y));
+    }
+
+    private static String describe(Tensor t) {
+        return t == null || t.isNull() || !t.defined() ? "none" : Arrays.toString(Tensors.shape(t));
+    }
+
+    private static void checkWindow(String kind, long local, long window) {
+        if (window < 0) throw new IllegalArgumentException("APO loss: the window's " + kind + " pair count must be >= 0, got " + window);
+        if (local > window)
+            throw new IllegalArgumentException("APO loss: the micro-batch has " + local + " " + kind + " pairs but its window only " + window
+                    + "; pass the count of the whole accumulation window");
+    }
+}

@@ -1,0 +1,237 @@
+"""Goldens for align4j's APO reward-model objective (ApoLoss, ApoRewardTrainer's micro-batch).
+
+    /usr/bin/python3 tools/golden/make_apo_goldens.py
+
+Writes src/test/resources/golden/apo/expected.safetensors and expected.json.
+
+APO (Cheng et al., arXiv 2311.08045), code github.com/Linear95/APO trainer.py
+RewardModelTrainer.compute_loss (shared/research/algorithms.md 1.2, 1.3):
+    total = rm_kl_coeff * BT(human pairs) + (apo_loss_coeff / apo_sample_num) * APO_term(APO pairs)
+    BT       = -logsigmoid(r_chosen - r_rejected)
+    APO_term = -logsigmoid(r_gold - r_sample)   (apo_loss_type "ranking", default)
+             = -(r_gold - r_sample)             (apo_loss_type "diff", WGAN form)
+Each term is averaged over ITS OWN pairs (the port's choice; the original code divides both by the
+micro-batch's pair count). A micro-batch's share of a window is
+    rm_kl_coeff * sum(BT) / window_human_pairs + (apo_loss_coeff / apo_sample_num) * sum(APO) / window_apo_pairs
+with a term of 0 when the window has no pairs of its kind.
+
+Section "loss": fixed reward tensors, H = 5 human pairs and A = 7 APO pairs (two APO pairs with
+|r_gold - r_sample| > 40, to check that -logsigmoid is computed stably):
+    loss.human_chosen, loss.human_rejected [5], loss.gold, loss.sample [7]          inputs
+    loss.<case>.loss, .grad_human_chosen, .grad_human_rejected, .grad_gold, .grad_sample
+        one micro-batch = the whole window; cases (see expected.json "cases"):
+        ranking_default, diff_default (1.0, 0.1, 4), ranking_custom, diff_custom (0.5, 0.3, 2),
+        ranking_human_only (the window has no APO pairs: window (5, 0), A inputs unused)
+    loss.<type>_split.mb<k> [1]  the shares of 3 micro-batches of the same window (default config):
+        mb0 = human 0..1 + APO 0..2, mb1 = human 2..4 only, mb2 = APO 3..6 only;
+        they add up to loss.<type>_default.loss (recorded under checks)
+Every value is evaluated in float64 from the float32 inputs with autograd and stored as float32.
+
+Section "step": one micro-batch of 3 human pairs and 4 APO pairs (2 queries x 2 samples, the gold
+sequence shared) on golden/qwen3-tiny-rm (read, not written here), token ids random bytes with EOS
+258 last, all 14 sequences scored in one right-padded batch (pad 256), reward at the last non-pad
+token; config rm_kl_coeff 0.7, apo_loss_coeff 0.5, apo_sample_num 2, window = the micro-batch:
+    step.human_chosen_ids / _lens, step.human_rejected_ids / _lens, step.gold_ids / _lens,
+        step.sample_ids / _lens (ragged, flat; APO pair j = (gold j, sample j))
+    step.rewards_human_chosen, step.rewards_human_rejected [3], step.rewards_gold, step.rewards_sample [4]
+    step.<type>.loss, step.<type>.grad.<name> for type ranking and diff and name in score.weight,
+        model.layers.0.self_attn.q_proj.weight, model.layers.1.mlp.down_proj.weight, model.embed_tokens.weight
+The model runs in float32 and in float64; max |f32 - f64| is recorded under "checks".
+"""
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import hf_reference as ref  # noqa: E402
+import safetensors_io as st  # noqa: E402
+
+ROOT = os.path.join(HERE, "..", "..", "src", "test", "resources", "golden")
+OUT = os.path.join(ROOT, "apo")
+RM = os.path.join(ROOT, "qwen3-tiny-rm")
+PAD, EOS = 256, 258
+TOL = {"loss": {"atol": 1e-6, "rtol": 1e-5}, "grads": {"atol": 1e-7, "rtol": 1e-5},
+       "rewards": {"atol": 1e-4, "rtol": 1e-4}, "step_loss": {"atol": 1e-5, "rtol": 1e-4},
+       "step_grads": {"atol": 1e-5, "rtol": 1e-3}, "exact": "exact"}
+GRAD_NAMES = ["score.weight", "model.layers.0.self_attn.q_proj.weight",
+              "model.layers.1.mlp.down_proj.weight", "model.embed_tokens.weight"]
+DEFAULT = (1.0, 0.1, 4)
+CUSTOM = (0.5, 0.3, 2)
+
+
+class Expected:
+    def __init__(self):
+        self.tensors, self.desc = {}, {}
+
+    def add(self, name, t, desc, tol):
+        t = t.detach().contiguous()
+        if t.dtype == torch.float64:
+            t = t.float()
+        assert t.dtype in (torch.float32, torch.int64), (name, t.dtype)
+        self.tensors[name] = t
+        self.desc[name] = {"dtype": "F32" if t.dtype == torch.float32 else "I64", "shape": list(t.shape),
+                           "description": desc, "tolerance": tol}
+
+
+def apo_term(gold, sample, kind):
+    d = gold - sample
+    if kind == "ranking":
+        return -F.logsigmoid(d)
+    assert kind == "diff"
+    return -d
+
+
+def share(hc, hr, g, s, cfg, kind, win_h, win_a):
+    """One micro-batch's share of the window: per-kind sums over the window's per-kind counts."""
+    rm_kl, apo_coeff, num = cfg
+    total = torch.zeros((), dtype=hc.dtype)
+    if win_h > 0:
+        total = total + rm_kl * (-F.logsigmoid(hc - hr)).sum() / win_h
+    if win_a > 0:
+        total = total + apo_coeff / num * apo_term(g, s, kind).sum() / win_a
+    return total
+
+
+def whole(hc, hr, g, s, cfg, kind, human_only=False):
+    """The window total written as the two means (the form of algorithms.md 1.3)."""
+    rm_kl, apo_coeff, num = cfg
+    total = rm_kl * (-F.logsigmoid(hc - hr)).mean()
+    if not human_only:
+        total = total + apo_coeff / num * apo_term(g, s, kind).mean()
+    return total
+
+
+def section_loss(ex, checks, cases):
+    g = torch.Generator().manual_seed(2311)
+    hc = torch.randn(5, generator=g) * 1.5
+    hr = torch.randn(5, generator=g) * 1.5
+    gold = torch.randn(7, generator=g) * 2
+    sample = torch.randn(7, generator=g) * 2
+    gold[5], sample[5] = 31.0, -24.0   # d = 55: -logsigmoid ~ 1e-24
+    gold[6], sample[6] = -27.0, 30.0   # d = -57: naive log(sigmoid) gives -inf
+    for n, t, d in (("human_chosen", hc, "r_chosen of the human pairs"), ("human_rejected", hr, "r_rejected"),
+                    ("gold", gold, "r_gold of the APO pairs (pairs 5, 6: |r_gold - r_sample| > 40)"), ("sample", sample, "r_sample")):
+        ex.add("loss." + n, t, d, TOL["exact"])
+    specs = [("ranking_default", "ranking", DEFAULT, False), ("diff_default", "diff", DEFAULT, False),
+             ("ranking_custom", "ranking", CUSTOM, False), ("diff_custom", "diff", CUSTOM, False),
+             ("ranking_human_only", "ranking", DEFAULT, True)]
+    for name, kind, cfg, human_only in specs:
+        leaves = [x.double().clone().requires_grad_(True) for x in (hc, hr, gold, sample)]
+        loss = whole(*leaves, cfg, kind, human_only)
+        # the same value through the per-micro-batch form with the whole window in one micro-batch
+        a = 0 if human_only else 7
+        alt = share(leaves[0], leaves[1], leaves[2][:a], leaves[3][:a], cfg, kind, 5, a)
+        checks["loss_%s_mean_vs_share_abs_err" % name] = float(abs(loss - alt))
+        loss.backward()
+        p = "loss.%s." % name
+        desc = "apo_loss_type %s, rm_kl_coeff %s, apo_loss_coeff %s, apo_sample_num %s, window %d human / %d APO pairs" % (
+            kind, cfg[0], cfg[1], cfg[2], 5, 0 if human_only else 7)
+        ex.add(p + "loss", loss.reshape([]), "total, " + desc, TOL["loss"])
+        for n, leaf in zip(("human_chosen", "human_rejected", "gold", "sample"), leaves):
+            grad = leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)
+            ex.add(p + "grad_" + n, grad, "d total / d r_" + n + ", " + desc, TOL["grads"])
+        cases[name] = {"apo_loss_type": kind, "rm_kl_coeff": cfg[0], "apo_loss_coeff": cfg[1], "apo_sample_num": cfg[2],
+                       "window_human_pairs": 5, "window_apo_pairs": 0 if human_only else 7, "human_only": human_only}
+    # a window split into 3 micro-batches, one without APO pairs and one without human pairs
+    parts = [((0, 2), (0, 3)), ((2, 5), (3, 3)), ((5, 5), (3, 7))]
+    for kind in ("ranking", "diff"):
+        total = 0.0
+        for k, ((h0, h1), (a0, a1)) in enumerate(parts):
+            x = [t.double() for t in (hc[h0:h1], hr[h0:h1], gold[a0:a1], sample[a0:a1])]
+            mb = share(*x, DEFAULT, kind, 5, 7)
+            total += float(mb)
+            ex.add("loss.%s_split.mb%d" % (kind, k), mb.reshape([1]),
+                   "share of micro-batch %d (human %d..%d, APO %d..%d), window 5 / 7, default config, %s" % (k, h0, h1 - 1, a0, a1 - 1, kind), TOL["loss"])
+        ref_total = float(ex.tensors["loss.%s_default.loss" % kind])
+        checks["loss_%s_split_sum_vs_total_abs_err" % kind] = abs(total - ref_total)
+        cases["%s_split" % kind] = {"apo_loss_type": kind, "micro_batches": [[h0, h1, a0, a1] for (h0, h1), (a0, a1) in parts],
+                                    "window_human_pairs": 5, "window_apo_pairs": 7, "config": "default"}
+
+
+def section_step(ex, checks, cases):
+    with open(os.path.join(RM, "config.json")) as f:
+        cfg = json.load(f)
+    assert cfg["pad_token_id"] == PAD and cfg["architectures"][0].endswith("ForSequenceClassification")
+    sd, _ = st.load_file(os.path.join(RM, "model.safetensors"))
+    g = torch.Generator().manual_seed(2024)
+
+    def rand(n):
+        return torch.randint(0, 256, (n,), generator=g)
+
+    def seq(prompt, n):
+        return torch.cat([prompt, rand(n), torch.tensor([EOS])])
+
+    human_chosen, human_rejected = [], []
+    for plen, cl, rl in ((4, 5, 3), (6, 2, 7), (3, 8, 4)):
+        p = rand(plen)
+        human_chosen.append(seq(p, cl))
+        human_rejected.append(seq(p, rl))
+    gold, sample = [], []
+    for plen, gl, sl in ((5, 6, (3, 9)), (2, 4, (5, 1))):
+        p = rand(plen)
+        gs = seq(p, gl)
+        for n in sl:
+            gold.append(gs)
+            sample.append(seq(p, n))
+    rows = human_chosen + gold + human_rejected + sample   # chosen side first, as the Java micro-batch lays it out
+    ids, mask = ref.right_pad(rows, PAD)
+    H, A = len(human_chosen), len(gold)
+    conf = (0.7, 0.5, 2)
+    res = {}
+    for kind in ("ranking", "diff"):
+        for dt in (torch.float32, torch.float64):
+            m = ref.HFModel(cfg, {k: v.float() for k, v in sd.items()}, dt, requires_grad=True)
+            r = m.classify(ids, mask).squeeze(-1)
+            hc, gr = r[:H], r[H:H + A]
+            hr, sr = r[H + A:2 * H + A], r[2 * H + A:]
+            loss = whole(hc, hr, gr, sr, conf, kind)
+            loss.backward()
+            res[(kind, dt)] = (r.detach(), loss.detach(), {n: m.params[n].grad.detach() for n in GRAD_NAMES})
+    r32 = res[("ranking", torch.float32)][0]
+    r64 = res[("ranking", torch.float64)][0]
+    checks["step_rewards_f32_vs_f64_max_abs_err"] = float((r32.double() - r64).abs().max())
+    checks["step_reward_abs_max"] = float(r32.abs().max())
+    for name, lst in (("human_chosen", human_chosen), ("human_rejected", human_rejected), ("gold", gold), ("sample", sample)):
+        ex.add("step.%s_ids" % name, torch.cat(lst), name + " sequences, flattened (split by step.%s_lens)" % name, TOL["exact"])
+        ex.add("step.%s_lens" % name, torch.tensor([len(x) for x in lst]), "lengths", TOL["exact"])
+    ex.add("step.rewards_human_chosen", r32[:H], "score at the last non-pad token", TOL["rewards"])
+    ex.add("step.rewards_gold", r32[H:H + A], "score at the last non-pad token", TOL["rewards"])
+    ex.add("step.rewards_human_rejected", r32[H + A:2 * H + A], "score at the last non-pad token", TOL["rewards"])
+    ex.add("step.rewards_sample", r32[2 * H + A:], "score at the last non-pad token", TOL["rewards"])
+    for kind in ("ranking", "diff"):
+        _, loss, grads = res[(kind, torch.float32)]
+        _, loss64, grads64 = res[(kind, torch.float64)]
+        checks["step_%s_loss_f32_vs_f64_abs_err" % kind] = float(abs(loss.double() - loss64))
+        checks["step_%s_grads_f32_vs_f64_max_abs_err" % kind] = max(float((grads[n].double() - grads64[n]).abs().max()) for n in GRAD_NAMES)
+        desc = "0.7 * mean BT(human) + 0.5 / 2 * mean %s(gold, sample)" % kind
+        ex.add("step.%s.loss" % kind, loss.reshape([]), desc, TOL["step_loss"])
+        for n in GRAD_NAMES:
+            ex.add("step.%s.grad.%s" % (kind, n), grads[n], "d step.%s.loss / d %s" % (kind, n), TOL["step_grads"])
+    cases["step"] = {"rm_kl_coeff": conf[0], "apo_loss_coeff": conf[1], "apo_sample_num": conf[2], "human_pairs": H, "apo_pairs": A}
+
+
+def main():
+    torch.set_num_threads(1)
+    ex, checks, cases = Expected(), {}, {}
+    section_loss(ex, checks, cases)
+    section_step(ex, checks, cases)
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "expected.safetensors")
+    st.save_file(ex.tensors, path, {"format": "pt"})
+    back, _ = st.load_file(path)
+    for k, t in ex.tensors.items():
+        assert back[k].dtype == t.dtype and torch.equal(back[k], t), k
+    info = {"generator": "tools/golden/make_apo_goldens.py (forward: tools/golden/hf_reference.py)",
+            "torch_version": torch.__version__, "model": "golden/qwen3-tiny-rm", "cases": cases, "checks": checks, "tensors": ex.desc}
+    with open(os.path.join(OUT, "expected.json"), "w", encoding="utf-8") as f:
+        f.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    print("wrote", OUT)
+    print(json.dumps(checks, indent=2))
+
+
+if __name__ == "__main__":
+    main()
