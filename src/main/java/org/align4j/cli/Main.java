@@ -37,6 +37,10 @@ public final class Main {
         SPECS.put("orpo", CpoCommand.ORPO_SPECS);
         COMMANDS.put("kto", KtoCommand::run);
         SPECS.put("kto", KtoCommand.SPECS);
+        COMMANDS.put("rjs", RjsCommand::run);
+        SPECS.put("rjs", RjsCommand.SPECS);
+        COMMANDS.put("online_dpo", OnlineDpoCommand::run);
+        SPECS.put("online_dpo", OnlineDpoCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
     }

@@ -78,7 +78,7 @@ public final class RjsTrainer {
     /** A kept sample: the prompt, the sampled completion ids and text, its total reward and its index among the prompt's samples. */
     public record Selected(Rollouts.Prompt prompt, long[] completion, String completionText, double reward, int sample) {}
 
-    /** One round: the kept samples, its selection metrics (as written to rjs_rounds.jsonl) and its SFT run (null when nothing was kept). */
+    /** One round: the kept samples, its metrics (as written to rjs_rounds.jsonl) and its SFT run. */
     public record Round(int round, List<Selected> selected, Map<String, Object> metrics, TrainResult sft) {}
 
     /** Runs every round on {@code policy} in place and returns them; the final model is in output_dir. */
