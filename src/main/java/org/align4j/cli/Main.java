@@ -39,6 +39,10 @@ public final class Main {
         SPECS.put("kto", KtoCommand.SPECS);
         COMMANDS.put("grpo", GrpoCommand::run);
         SPECS.put("grpo", GrpoCommand.SPECS);
+        COMMANDS.put("rjs", RjsCommand::run);
+        SPECS.put("rjs", RjsCommand.SPECS);
+        COMMANDS.put("online_dpo", OnlineDpoCommand::run);
+        SPECS.put("online_dpo", OnlineDpoCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
     }

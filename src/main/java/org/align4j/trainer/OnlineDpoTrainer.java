@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.align4j.data.PreferencePair;
+import org.align4j.generate.SamplingParams;
+import org.align4j.io.HfJson;
+import org.align4j.model.Transformer;
+import org.align4j.reward.WeightedRewards;
+import org.align4j.tokenizer.Tokenizer;
+
+/**
+ * Online DPO (Guo et al., "Direct Language Model Alignment from Online AI Feedback", arXiv
+ * 2402.04792; TRL's {@code trl/experimental/online_dpo/online_dpo_trainer.py}): DPO on pairs the
+ * policy samples as it trains. Each optimizer step:
+ * <ol>
+ *   <li>for each of the gradient_accumulation_steps micro-batches of prompts, sample
+ *       {@code numGenerations} >= 2 completions per prompt from the current policy (eval mode, no
+ *       graph) and score them with the reward functions; with {@code missingEosPenalty} a completion
+ *       that max_completion_length cut loses that much reward (TRL's missing_eos_penalty);
+ *   <li>pair each prompt's best completion (chosen) with its worst (rejected), the first sampled on
+ *       ties; a prompt whose rewards are all equal gives no pair and is counted in {@code frac_ties}
+ *       (TRL samples 2 and keeps ties, taking the first as chosen; a tied pair carries no preference);
+ *   <li>one DPO update on those pairs through {@link DpoTrainer}'s micro-batch (any loss_type,
+ *       reference = the initial policy: a second model or, with LoRA, the base with adapters off),
+ *       normalised over the pairs of the whole step; then clip, AdamW, learning-rate schedule. A
+ *       step whose prompts all tie updates nothing and logs no loss.
+ * </ol>
+ * Sampling is seeded by seed + the micro-batch's index in the run, so a run resumed from a
+ * checkpoint (float32 weights, optimizer, data position) samples and trains exactly as the
+ * uninterrupted run. {@code num_tokens} counts the tokens the DPO forward reads (prompt twice,
+ * chosen, rejected), as the dpo command does; a checkpoint keeps it in {@code online_dpo_state.json}.
+ *
+ * <p>Logged besides DPO's metrics ({@link StepSums#pairs}): {@code reward} (mean reward of all
+ * samples), {@code reward_std}, {@code rewards/<name>/mean|std}, {@code reward/chosen},
+ * {@code reward/rejected} (mean reward of the paired completions), {@code frac_ties},
+ * {@code val/contain_eos_token} (TRL's name: share of samples that ended on a stop token) and
+ * {@code completions/mean_length}.
+ */
+public final class OnlineDpoTrainer {
+    static final String COMMAND = "online_dpo", STATE_FILE = "online_dpo_state.json";
+
+    private OnlineDpoTrainer() {}
+
+    /**
+     * @param dpo the loss (loss_type, beta, ...), reference_free, use_weighting and the TrainingArgs;
+     *     precompute_ref_log_probs does not apply (the pairs do not exist before training)
+     * @param numGenerations completions per prompt, >= 2
+     * @param sampling temperature, top_k, top_p, max_completion_length; its seed is replaced per micro-batch
+     * @param missingEosPenalty subtracted from the reward of completions without a stop token; null = off
+     */
+    public record Config(DpoConfig dpo, int numGenerations, SamplingParams sampling, Double missingEosPenalty) {
+        public Config {
+            if (numGenerations < 2) throw new IllegalArgumentException("online DPO pairs completions: num_generations must be >= 2, got " + numGenerations);
+            if (dpo.precomputeRefLogProbs())
+                throw new IllegalArgumentException("precompute_ref_log_probs does not apply to online DPO: its pairs are sampled during training");
+            if (missingEosPenalty != null && !(missingEosPenalty >= 0 && Double.isFinite(missingEosPenalty)))
+                throw new IllegalArgumentException("missing_eos_penalty must be a finite number >= 0, got " + missingEosPenalty);
+        }
+    }
+
+    /** One micro-batch's preference pairs with the rewards of their two sides, and the prompts that tied. */
+    record Pairing(List<PreferencePair> pairs, double[] chosenRewards, double[] rejectedRewards, int ties) {}
+
+    /** One micro-batch of prompts: its rollouts, their scores (totals after the EOS penalty) and pairs. */
+    private record Batch(List<Rollouts.Rollout> rollouts, WeightedRewards.Result scores, Pairing pairing) {}
+
+    public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg,
+            Map<String, Object> resolvedConfig) throws IOException {
+        DpoConfig dc = cfg.dpo();
+        TrainingArgs a = dc.args();
+        if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
+        Reference ref = new Reference(policy, refModel, dc.referenceFree(), COMMAND);
+        long padId = tok.padTokenId();
+        int totalSteps = a.totalSteps(prompts.size()), acc = a.gradientAccumulationSteps();
+        LrSchedule schedule = a.schedule(totalSteps);
+        try (AdamW opt = AdamW.withDefaults(policy.trainableParameters(), a.weightDecay())) {
+            TrainCheckpoints.State state = TrainCheckpoints.start(COMMAND, a, policy, opt);
+            DataCursor cursor = new DataCursor(prompts.size(), a.perDeviceTrainBatchSize(), a.seed(), state.epoch(), state.batchInEpoch());
+            long numTokens = state.globalStep() == 0 ? 0 : resumedTokens(TrainCheckpoints.resumePath(a));
+            try (LogWindow log = new LogWindow(COMMAND, a, state.globalStep(), totalSteps)) {
+                for (int step = state.globalStep(); step < totalSteps; step++) {
+                    List<List<Rollouts.Prompt>> window = cursor.window(prompts, acc);
+                    policy.requiresGrad(false); // sample in eval mode (no LoRA dropout), without a graph
+                    List<Batch> batches = new ArrayList<>();
+                    for (int m = 0; m < window.size(); m++)
+                        batches.add(generate(policy, tok, window.get(m), rewards, cfg, sampleSeed(a.seed(), step, m, acc)));
+                    policy.requiresGrad(true);
+                    int pairs = 0;
+                    long chosenTokens = 0, stepTokens = 0;
+                    for (Batch b : batches)
+                        for (PreferencePair p : b.pairing().pairs()) {
+                            pairs++;
+                            chosenTokens += p.chosen().length;
+                            stepTokens += TrainLoop.pairTokens(p);
+                        }
+                    Map<String, Double> metrics = new LinkedHashMap<>();
+                    double lr = schedule.at(step), gradNorm = 0.0;
+                    if (pairs > 0) {
+                        TrainLoop.Window w = new TrainLoop.Window(pairs, chosenTokens);
+                        StepSums sums = StepSums.empty();
+                        for (Batch b : batches) {
+                            if (b.pairing().pairs().isEmpty()) continue;
+                            List<DpoTrainer.Item> items = DpoTrainer.items(ref, b.pairing().pairs(), false, 0, padId);
+                            sums = sums.plus(DpoTrainer.microBatch(policy, ref, items, dc, padId, w, true));
+                        }
+                        if (!Double.isFinite(sums.loss()))
+                            throw new IllegalStateException(COMMAND + " step " + (step + 1) + ": loss is " + sums.loss()
+                                    + "; lower learning_rate (or beta), or check the rewards (nothing was applied or saved from this step)");
+                        gradNorm = opt.clipStepAndZero(policy, a.maxGradNorm(), lr);
+                        metrics.putAll(sums.metrics());
+                    } else {
+                        System.err.printf("%s step %d: every prompt's rewards tie; no pair, no update%n", COMMAND, step + 1);
+                    }
+                    metrics.putAll(sampleMetrics(batches, rewards, cfg.numGenerations()));
+                    numTokens += stepTokens;
+                    int done = step + 1;
+                    log.add(metrics, stepTokens);
+                    log.maybeLog(done, cursor.epochFloat(), lr, gradNorm, numTokens);
+                    if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done != totalSteps) {
+                        Path cp = TrainCheckpoints.save(a.outputDir(), policy, opt, new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), a.seed()), resolvedConfig);
+                        HfJson.writeJson(cp.resolve(STATE_FILE), Map.of("num_tokens", numTokens), false);
+                    }
+                }
+                policy.requiresGrad(false);
+                TrainCheckpoints.saveFinal(policy, a.outputDir(), resolvedConfig);
+                return new TrainResult(log.logged(), totalSteps);
+            }
+        } finally {
+            policy.requiresGrad(false);
+        }
+    }
+
+    /** The sampling seed of micro-batch {@code micro} of optimizer step {@code step} (0-based): seed + its index in the run. */
+    static long sampleSeed(long seed, int step, int micro, int accumulation) {
+        return seed + (long) step * accumulation + micro;
+    }
+
+    /** Samples, scores and pairs one micro-batch of prompts. */
+    private static Batch generate(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg, long seed) {
+        List<Rollouts.Rollout> rs = Rollouts.sample(policy, tok, prompts, cfg.numGenerations(), RjsTrainer.withSeed(cfg.sampling(), seed));
+        WeightedRewards.Result scored = RjsTrainer.score(rewards, rs);
+        double[] total = scored.total().clone();
+        if (cfg.missingEosPenalty() != null)
+            for (int i = 0; i < total.length; i++) if (!rs.get(i).terminated()) total[i] -= cfg.missingEosPenalty();
+        WeightedRewards.Result s = new WeightedRewards.Result(scored.names(), scored.weights(), scored.perFunction(), total);
+        return new Batch(rs, s, pair(rs, total, cfg.numGenerations()));
+    }
+
+    /**
+     * Per prompt (groups of {@code g} consecutive rollouts): chosen = the first completion with the
+     * highest reward, rejected = the first with the lowest; a group whose rewards are all equal is a tie.
+     */
+    static Pairing pair(List<Rollouts.Rollout> rollouts, double[] totals, int g) {
+        if (rollouts.size() % g != 0) throw new IllegalArgumentException(rollouts.size() + " rollouts do not form groups of " + g);
+        List<PreferencePair> pairs = new ArrayList<>();
+        List<Double> chosen = new ArrayList<>(), rejected = new ArrayList<>();
+        int ties = 0;
+        for (int from = 0; from < rollouts.size(); from += g) {
+            int hi = from, lo = from;
+            for (int i = from + 1; i < from + g; i++) {
+                if (totals[i] > totals[hi]) hi = i;
+                if (totals[i] < totals[lo]) lo = i;
+            }
+            if (totals[hi] == totals[lo]) {
+                ties++;
+                continue;
+            }
+            pairs.add(new PreferencePair(rollouts.get(from).prompt().ids(), rollouts.get(hi).completion(), rollouts.get(lo).completion()));
+            chosen.add(totals[hi]);
+            rejected.add(totals[lo]);
+        }
+        return new Pairing(pairs, chosen.stream().mapToDouble(Double::doubleValue).toArray(), rejected.stream().mapToDouble(Double::doubleValue).toArray(), ties);
+    }
+
+    /** The step's sampling metrics over all its micro-batches (see the class comment). */
+    private static Map<String, Double> sampleMetrics(List<Batch> batches, WeightedRewards rewards, int g) {
+        List<Rollouts.Rollout> all = new ArrayList<>();
+        List<double[]> per = new ArrayList<>(), totals = new ArrayList<>();
+        double chosen = 0, rejected = 0;
+        int pairs = 0, ties = 0;
+        for (Batch b : batches) {
+            all.addAll(b.rollouts());
+            totals.add(b.scores().total());
+            per.add(java.util.stream.Stream.of(b.scores().perFunction()).flatMapToDouble(java.util.Arrays::stream).toArray());
+            for (double v : b.pairing().chosenRewards()) chosen += v;
+            for (double v : b.pairing().rejectedRewards()) rejected += v;
+            pairs += b.pairing().pairs().size();
+            ties += b.pairing().ties();
+        }
+        Map<String, Double> m = new LinkedHashMap<>(RjsTrainer.concat(rewards, per, totals, all.size()).metrics(g, "group"));
+        m.remove("frac_reward_zero_std"); // frac_ties says it for pairing (exact equality)
+        if (pairs > 0) {
+            m.put("reward/chosen", chosen / pairs);
+            m.put("reward/rejected", rejected / pairs);
+        }
+        m.put("frac_ties", (double) ties / (all.size() / g));
+        m.put("val/contain_eos_token", all.stream().filter(Rollouts.Rollout::terminated).count() / (double) all.size());
+        m.put("completions/mean_length", all.stream().mapToInt(r -> r.completion().length).average().orElse(0));
+        return m;
+    }
+
+    /** num_tokens where a checkpoint stood (0 with a warning when the checkpoint lacks the file). */
+    private static long resumedTokens(Path checkpoint) throws IOException {
+        Path f = checkpoint.resolve(STATE_FILE);
+        if (!Files.isRegularFile(f)) {
+            System.err.println(COMMAND + ": " + checkpoint + " has no " + STATE_FILE + "; num_tokens restarts from 0");
+            return 0;
+        }
+        JsonNode n = HfJson.readJson(f);
+        return n.path("num_tokens").asLong();
+    }
+}
