@@ -41,6 +41,8 @@ public final class Main {
         SPECS.put("grpo", GrpoCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
+        COMMANDS.put("discriminator", DiscriminatorCommand::run);
+        SPECS.put("discriminator", DiscriminatorCommand.SPECS);
     }
 
     private Main() {}
