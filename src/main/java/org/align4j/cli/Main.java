@@ -45,6 +45,8 @@ public final class Main {
         SPECS.put("online_dpo", OnlineDpoCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
+        COMMANDS.put("discriminator", DiscriminatorCommand::run);
+        SPECS.put("discriminator", DiscriminatorCommand.SPECS);
     }
 
     private Main() {}
