@@ -3,13 +3,11 @@ package org.align4j.cli;
 
 import static org.align4j.cli.Options.Spec.of;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.Datasets;
 import org.align4j.data.Encoder;
-import org.align4j.data.JsonRows.Row;
 import org.align4j.data.Sequence;
 import org.align4j.data.Truncation;
 import org.align4j.loss.GrpoLoss;
@@ -29,16 +27,8 @@ final class GrpoCommand {
     static final List<Spec> SPECS;
 
     static {
-        List<Spec> own = new ArrayList<>(RewardFunctions.specs());
-        own.addAll(List.of(
-                of("prompt_field", Type.STRING, "prompt", "the column holding the prompt (GSM8K: question)"),
-                of("max_prompt_length", Type.INT, null, "truncate prompts to their last N tokens"),
+        List<Spec> own = List.of(
                 of("ref_model_name_or_path", Type.PATH, null, "reference for the KL term (default: the initial policy; with LoRA the base)"),
-                of("num_generations", Type.INT, 8, "samples per prompt (a group)"),
-                of("max_completion_length", Type.INT, 512, "tokens generated at most per sample"),
-                of("temperature", Type.DOUBLE, 1.0, "sampling temperature"),
-                of("top_p", Type.DOUBLE, 1.0, "nucleus sampling"),
-                of("top_k", Type.INT, 0, "top-k sampling (0: off)"),
                 of("beta", Type.DOUBLE, 0.0, "k3 KL coefficient (0: no reference model)"),
                 of("epsilon", Type.DOUBLE, 0.2, "lower clip range"),
                 of("epsilon_high", Type.DOUBLE, null, "upper clip range (default: epsilon)"),
@@ -58,8 +48,9 @@ final class GrpoCommand {
                 of("chord_mu_peak", Type.DOUBLE, 0.1, "CHORD: mu peak"),
                 of("chord_mu_valley", Type.DOUBLE, 0.1, "CHORD: mu valley"),
                 of("chord_enable_phi_function", Type.BOOLEAN, true, "CHORD: weight expert tokens by p(1-p)"),
-                of("chord_cutoff_prob", Type.DOUBLE, 1.0, "CHORD: clamp expert log p at log(cutoff)")));
-        SPECS = TrainingOptions.specs(1e-6, "prompt rows (.jsonl/.json/.parquet or a folder), with the columns the reward functions read", own.toArray(Spec[]::new));
+                of("chord_cutoff_prob", Type.DOUBLE, 1.0, "CHORD: clamp expert log p at log(cutoff)"));
+        SPECS = TrainingOptions.specs(1e-6, "prompt rows (.jsonl/.json/.parquet or a folder), with the columns the reward functions read",
+                OnlineOptions.specs(8, 512, 1.0, 0, own).toArray(Spec[]::new));
     }
 
     private GrpoCommand() {}
@@ -67,18 +58,9 @@ final class GrpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("grpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        var rewards = RewardFunctions.weighted("grpo", o);
-        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
-            Encoder enc = new Encoder(m.tokenizer(), new Truncation(1 << 20, o.has("max_prompt_length") ? o.integer("max_prompt_length") : null, null, "keep_start"));
-            String field = o.string("prompt_field");
-            List<Rollouts.Prompt> prompts = new ArrayList<>();
-            for (Row r : Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"))) {
-                if (!field.equals("prompt")) r.json().set("prompt", r.require(field));
-                long[] ids = enc.prompt(r);
-                String text = r.json().get("prompt").isTextual() ? r.json().get("prompt").asText() : m.tokenizer().decode(ids, false);
-                prompts.add(new Rollouts.Prompt(ids, text, r.json()));
-            }
-            System.err.printf("grpo: %d prompts from %s%n", prompts.size(), o.path("dataset_name"));
+        OnlineOptions.refuseEvalSet("grpo", o);
+        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path")); OnlineOptions.Rewards rewards = OnlineOptions.rewards("grpo", o)) {
+            List<Rollouts.Prompt> prompts = OnlineOptions.prompts("grpo", o, m.tokenizer());
             GrpoConfig.Chord chord = null;
             if (o.has("chord_dataset_name")) {
                 Encoder expertEnc = new Encoder(m.tokenizer(), Truncation.maxLength(1 << 20, "keep_start"));
@@ -99,7 +81,7 @@ final class GrpoCommand {
             }
             TrainingOptions.maybeAttachLora("grpo", o, m.model());
             try (Transformer ref = o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m.model(), false) : null) {
-                GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards, cfg, o.resolved());
+                GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());
             }
             TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
             System.err.println("grpo: final model in " + targs.outputDir());

@@ -32,7 +32,7 @@ final class OnlineDpoCommand {
         List<Spec> own = new java.util.ArrayList<>(DpoCommand.SPECS.stream().filter(s -> DPO_KEYS.contains(s.key())).toList());
         own.add(of("missing_eos_penalty", Type.DOUBLE, null, "reward subtracted from completions that max_completion_length cut (default: none)"));
         SPECS = TrainingOptions.specs(5e-7, "prompt rows (prompt: a string or messages; other columns, e.g. answer, reach the reward functions)",
-                RjsCommand.specs(2, 128, 1.0, 30, own).toArray(Spec[]::new));
+                OnlineOptions.specs(2, 128, 1.0, 30, own).toArray(Spec[]::new));
     }
 
     private OnlineDpoCommand() {}
@@ -40,17 +40,17 @@ final class OnlineDpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("online_dpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        RjsCommand.refuseEvalSet("online_dpo", o);
+        OnlineOptions.refuseEvalSet("online_dpo", o);
         OnlineDpoTrainer.Config cfg;
         try {
             DpoConfig dpo = new DpoConfig(targs, DpoCommand.lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), false, 0);
-            cfg = new OnlineDpoTrainer.Config(dpo, o.integer("num_generations"), RjsCommand.sampling(o), o.has("missing_eos_penalty") ? o.number("missing_eos_penalty") : null);
+            cfg = new OnlineDpoTrainer.Config(dpo, o.integer("num_generations"), OnlineOptions.sampling(o), o.has("missing_eos_penalty") ? o.number("missing_eos_penalty") : null);
         } catch (IllegalArgumentException e) {
             throw new CliException("online_dpo: " + e.getMessage());
         }
         Path modelDir = o.path("model_name_or_path");
-        try (LoadedModel m = LoadedModel.load(modelDir); RjsCommand.Rewards rewards = RjsCommand.rewards("online_dpo", o)) {
-            List<Rollouts.Prompt> prompts = RjsCommand.prompts("online_dpo", o, m.tokenizer());
+        try (LoadedModel m = LoadedModel.load(modelDir); OnlineOptions.Rewards rewards = OnlineOptions.rewards("online_dpo", o)) {
+            List<Rollouts.Prompt> prompts = OnlineOptions.prompts("online_dpo", o, m.tokenizer());
             TrainingOptions.maybeAttachLora("online_dpo", o, m.model());
             try (Transformer ref = TrainingOptions.loadReference("online_dpo", o, m.model(), cfg.dpo().referenceFree())) {
                 OnlineDpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());

@@ -36,16 +36,10 @@ import org.align4j.trainer.TrainingArgs;
  * {@code answer}). The sampling defaults are APO's ({@code tools/inference_llm.py}: 4 samples,
  * temperature 1.2, top_p 1.0, 256 new tokens); the SFT of each round takes the shared training keys
  * (learning_rate defaults to SFTConfig's 2e-5, num_train_epochs are epochs over the kept samples).
- *
- * <p>Also home of what the online commands share: the reward-function keys ({@code reward_funcs},
- * {@code reward_weights}, ...), the sampling keys, and reading prompt rows.
  */
 final class RjsCommand {
-    /** The reward functions reward_funcs can name. */
-    static final List<String> BUILT_INS = List.of("gsm8k_answer", "format", "length", RewardModelReward.NAME);
-
     static final List<Spec> SPECS = TrainingOptions.specs(2e-5, "prompt rows (prompt: a string or messages; other columns, e.g. answer, reach the reward functions)",
-            specs(4, 256, 1.2, 0, List.of(
+            OnlineOptions.specs(4, 256, 1.2, 0, List.of(
                     of("generation_batch_size", Type.INT, null, "completions sampled together, a multiple of num_generations (default: per_device_train_batch_size * num_generations)"),
                     of("rjs_rounds", Type.INT, 1, "sample, select, fine-tune rounds (APO's epochs)"),
                     of("rjs_reward_threshold", Type.DOUBLE, null, "keep a prompt's best sample only when its reward is greater than this (default: keep every prompt's best)")))
@@ -56,122 +50,23 @@ final class RjsCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("rjs", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        refuseEvalSet("rjs", o);
+        OnlineOptions.refuseEvalSet("rjs", o);
         int n = o.integer("num_generations");
         int genBatch = o.has("generation_batch_size") ? o.integer("generation_batch_size") : targs.perDeviceTrainBatchSize() * n;
         if (genBatch % n != 0) throw new CliException("rjs: generation_batch_size " + genBatch + " is not a multiple of num_generations " + n);
         RjsTrainer.Config cfg;
         try {
-            cfg = new RjsTrainer.Config(targs, n, sampling(o), o.integer("rjs_rounds"), o.has("rjs_reward_threshold") ? o.number("rjs_reward_threshold") : null, genBatch / n);
+            cfg = new RjsTrainer.Config(targs, n, OnlineOptions.sampling(o), o.integer("rjs_rounds"), o.has("rjs_reward_threshold") ? o.number("rjs_reward_threshold") : null, genBatch / n);
         } catch (IllegalArgumentException e) {
             throw new CliException("rjs: " + e.getMessage());
         }
         Path modelDir = o.path("model_name_or_path");
-        try (LoadedModel m = LoadedModel.load(modelDir); Rewards rewards = rewards("rjs", o)) {
-            List<Rollouts.Prompt> prompts = prompts("rjs", o, m.tokenizer());
+        try (LoadedModel m = LoadedModel.load(modelDir); OnlineOptions.Rewards rewards = OnlineOptions.rewards("rjs", o)) {
+            List<Rollouts.Prompt> prompts = OnlineOptions.prompts("rjs", o, m.tokenizer());
             TrainingOptions.maybeAttachLora("rjs", o, m.model());
             RjsTrainer.train(m.model(), m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());
             TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
             System.err.println("rjs: final model in " + targs.outputDir() + " (per-round samples and models in round-K/, round metrics in rjs_rounds.jsonl)");
         }
-    }
-
-    // ------------------------------------------------------------------ shared by the online commands
-
-    /** Sampling and reward keys with the command's defaults, then its own keys. */
-    static List<Spec> specs(int numGenerations, int maxCompletionLength, double temperature, int topK, List<Spec> own) {
-        List<Spec> s = new ArrayList<>(List.of(
-                of("num_generations", Type.INT, numGenerations, "completions sampled per prompt"),
-                of("max_prompt_length", Type.INT, null, "keep the last N prompt tokens (default: no limit)"),
-                of("max_completion_length", Type.INT, maxCompletionLength, "tokens generated at most per completion"),
-                of("temperature", Type.DOUBLE, temperature, "sampling temperature (0 = greedy)"),
-                of("top_p", Type.DOUBLE, 1.0, "nucleus sampling mass (1.0 = off)"),
-                of("top_k", Type.INT, topK, "keep the k most likely tokens (0 = off)"),
-                required("reward_funcs", Type.STRING, "comma-separated reward functions: " + String.join(", ", BUILT_INS)),
-                of("reward_weights", Type.STRING, null, "one weight per reward function (default 1 each)"),
-                of("reward_model_name_or_path", Type.PATH, null, "reward_model: a *ForSequenceClassification folder from the reward command, with its tokenizer"),
-                of("reward_model_batch_size", Type.INT, 8, "reward_model: sequences scored together"),
-                of("format_regex", Type.STRING, FormatReward.GSM8K_ANSWER_AT_END, "format: 1 when the completion contains a match (default: ends with '#### <number>')"),
-                of("length_target_chars", Type.INT, 400, "length: characters allowed before the penalty starts"),
-                of("length_penalty_per_char", Type.DOUBLE, 0.001, "length: reward lost per character beyond the target")));
-        s.addAll(own);
-        return List.copyOf(s);
-    }
-
-    /** The temperature, top_k, top_p and max_completion_length keys (the trainers seed each batch themselves). */
-    static SamplingParams sampling(Options o) {
-        try {
-            return new SamplingParams(o.number("temperature"), o.integer("top_k"), o.number("top_p"), o.integer("max_completion_length"), 0);
-        } catch (IllegalArgumentException e) {
-            throw new CliException(e.getMessage());
-        }
-    }
-
-    /** The reward functions and weights of reward_funcs / reward_weights; closing it frees a reward model. */
-    record Rewards(WeightedRewards weighted, RewardModelReward model) implements AutoCloseable {
-        @Override
-        public void close() {
-            if (model != null) model.close();
-        }
-    }
-
-    static Rewards rewards(String command, Options o) throws java.io.IOException {
-        List<String> names = o.strings("reward_funcs");
-        if (names.isEmpty()) throw new CliException(command + ": reward_funcs is empty; name one or more of " + BUILT_INS);
-        Set<String> seen = new HashSet<>();
-        List<RewardFunction> fns = new ArrayList<>();
-        RewardModelReward rm = null;
-        try {
-            for (String name : names) {
-                if (!seen.add(name)) throw new CliException(command + ": reward_funcs names '" + name + "' twice");
-                fns.add(switch (name) {
-                    case "gsm8k_answer" -> new Gsm8kAnswerReward();
-                    case "format" -> new FormatReward("format", o.string("format_regex"));
-                    case "length" -> new LengthReward("length", o.integer("length_target_chars"), o.number("length_penalty_per_char"));
-                    case RewardModelReward.NAME -> {
-                        if (!o.has("reward_model_name_or_path"))
-                            throw new CliException(command + ": reward_funcs has reward_model but reward_model_name_or_path is not set");
-                        rm = RewardModelReward.load(o.path("reward_model_name_or_path"), o.integer("reward_model_batch_size"));
-                        yield rm;
-                    }
-                    default -> throw new CliException(command + ": unknown reward function '" + name + "' in reward_funcs; built-ins: " + BUILT_INS);
-                });
-            }
-            if (rm == null && o.has("reward_model_name_or_path"))
-                throw new CliException(command + ": reward_model_name_or_path is set but reward_funcs does not name reward_model");
-            return new Rewards(new WeightedRewards(fns, o.has("reward_weights") ? o.doubles("reward_weights") : null), rm);
-        } catch (RuntimeException | java.io.IOException e) {
-            if (rm != null) rm.close();
-            if (e instanceof IllegalArgumentException) throw new CliException(command + ": " + e.getMessage());
-            throw e;
-        }
-    }
-
-    /**
-     * The training split's prompt rows as ids (cut to max_prompt_length, keeping the end) with the text
-     * reward functions see: a plain prompt as written (decoded ids when it was cut), a conversational
-     * one as the rendered template text with its special tokens.
-     */
-    static List<Rollouts.Prompt> prompts(String command, Options o, Tokenizer tok) {
-        Path file = o.path("dataset_name");
-        Truncation cut = new Truncation(Integer.MAX_VALUE, o.has("max_prompt_length") ? o.integer("max_prompt_length") : null, null, "keep_start");
-        Encoder enc = new Encoder(tok, Truncation.none());
-        int[] truncated = {0};
-        Encoded<Rollouts.Prompt> e = Encoder.encodeAll(Datasets.read(file, o.string("dataset_train_split")), row -> {
-            JsonNode p = row.require("prompt");
-            long[] full = enc.promptIds(row), ids = cut.prompt(full);
-            if (ids.length == 0) throw new DatasetException(row.where() + ": the prompt encodes to no tokens; generation needs at least one");
-            if (ids != full) truncated[0]++;
-            return new Rollouts.Prompt(ids, p.isTextual() && ids == full ? p.asText() : tok.decode(ids, false), row.json());
-        }, o.flag("skip_invalid_rows"));
-        if (e.items().isEmpty()) throw new DatasetException(file + ": no prompt rows");
-        if (e.skipped() > 0) System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n", command, e.skipped(), file, e.errors().get(0));
-        System.err.printf("%s: %d prompts from %s (%d cut to max_prompt_length)%n", command, e.items().size(), file, truncated[0]);
-        return e.items();
-    }
-
-    /** The online commands have no held-out evaluation yet: an eval set given is an error, not ignored. */
-    static void refuseEvalSet(String command, Options o) {
-        if (o.has("eval_dataset_name")) throw new CliException(command + ": eval_dataset_name is not supported (no evaluation during online training yet); drop it");
     }
 }

@@ -46,6 +46,7 @@ public final class AnchorReward implements RewardFunction {
     }
 
     /** The optimizer step whose coefficient the next {@link #score} uses. */
+    @Override
     public void setStep(long step) {
         if (step < 0) throw new IllegalArgumentException("step must be ≥ 0, got " + step);
         this.step = step;

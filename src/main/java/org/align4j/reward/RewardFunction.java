@@ -22,6 +22,12 @@ public interface RewardFunction {
     /** One reward per completion, {@code completions.size()} values. */
     double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows);
 
+    /**
+     * The trainer's optimizer step, told before each generation batch is scored; functions with a
+     * schedule (the AAPA anchor's coefficient) read it, the rest ignore it.
+     */
+    default void setStep(long step) {}
+
     /** True when this function returns NaN for completions it does not apply to (multi-task data). */
     default boolean mayReturnNaN() {
         return false;

@@ -50,6 +50,11 @@ public final class WeightedRewards {
         }
     }
 
+    /** Tells every function the optimizer step (see {@link RewardFunction#setStep}). */
+    public void setStep(long step) {
+        for (RewardFunction f : functions) f.setStep(step);
+    }
+
     public List<String> names() {
         List<String> n = new ArrayList<>();
         for (RewardFunction f : functions) n.add(f.name());

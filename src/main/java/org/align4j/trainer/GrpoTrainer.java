@@ -125,6 +125,7 @@ public final class GrpoTrainer {
                     ctexts.add(r.completionText());
                     rows.add(r.prompt().row());
                 }
+                rewards.setStep(step);
                 WeightedRewards.Result res = rewards.score(ptexts, ctexts, rows);
                 if (rounds == 0) {
                     metrics = new LinkedHashMap<>(res.metrics(g, cfg.scaleRewards()));

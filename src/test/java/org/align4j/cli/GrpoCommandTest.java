@@ -60,7 +60,7 @@ class GrpoCommandTest {
         Path data = Files.writeString(tmp.resolve("p.jsonl"), "{\"prompt\": \"hi\", \"answer\": \"#### 1\"}\n");
         String model = Golden.resourceDir("golden/llama-tiny").toString();
         CliException e = assertThrows(CliException.class, () -> GrpoCommand.run(new String[] {"--model_name_or_path", model, "--dataset_name", data.toString(),
-                "--output_dir", tmp.resolve("a").toString(), "--num_generations", "3", "--per_device_train_batch_size", "4"}));
+                "--output_dir", tmp.resolve("a").toString(), "--num_generations", "3", "--per_device_train_batch_size", "4", "--reward_funcs", "gsm8k_answer"}));
         assertTrue(e.getMessage().contains("divisible by num_generations 3"), e.getMessage());
         e = assertThrows(CliException.class, () -> GrpoCommand.run(new String[] {"--model_name_or_path", model, "--dataset_name", data.toString(),
                 "--output_dir", tmp.resolve("b").toString(), "--reward_funcs", "accuracy"}));

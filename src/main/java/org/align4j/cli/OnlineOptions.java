@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import static org.align4j.cli.Options.Spec.of;
+import static org.align4j.cli.Options.Spec.required;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.align4j.cli.Options.Spec;
+import org.align4j.cli.Options.Type;
+import org.align4j.data.DatasetException;
+import org.align4j.data.Datasets;
+import org.align4j.data.Encoded;
+import org.align4j.data.Encoder;
+import org.align4j.data.Truncation;
+import org.align4j.generate.SamplingParams;
+import org.align4j.reward.AnchorReward;
+import org.align4j.reward.AnchorSchedule;
+import org.align4j.reward.Discriminator;
+import org.align4j.reward.FormatReward;
+import org.align4j.reward.Gsm8kAnswerReward;
+import org.align4j.reward.LengthReward;
+import org.align4j.reward.RewardFunction;
+import org.align4j.reward.RewardModelReward;
+import org.align4j.reward.WeightedRewards;
+import org.align4j.tokenizer.Tokenizer;
+import org.align4j.trainer.Rollouts;
+
+/**
+ * What the online commands (grpo, rjs, online_dpo) share: the sampling keys, the reward-function
+ * keys (reward_funcs, reward_weights, a reward model from the reward command), and reading prompt
+ * rows, so the keys mean the same in each.
+ */
+final class OnlineOptions {
+    /** The reward functions reward_funcs can name. */
+    static final List<String> BUILT_INS = List.of("gsm8k_answer", "format", "length", RewardModelReward.NAME, AnchorReward.NAME);
+
+    private OnlineOptions() {}
+
+
+    /** Sampling and reward keys with the command's defaults, then its own keys. */
+    static List<Spec> specs(int numGenerations, int maxCompletionLength, double temperature, int topK, List<Spec> own) {
+        List<Spec> s = new ArrayList<>(List.of(
+                of("num_generations", Type.INT, numGenerations, "completions sampled per prompt"),
+                of("prompt_field", Type.STRING, "prompt", "the column holding the prompt (GSM8K: question)"),
+                of("max_prompt_length", Type.INT, null, "keep the last N prompt tokens (default: no limit)"),
+                of("max_completion_length", Type.INT, maxCompletionLength, "tokens generated at most per completion"),
+                of("temperature", Type.DOUBLE, temperature, "sampling temperature (0 = greedy)"),
+                of("top_p", Type.DOUBLE, 1.0, "nucleus sampling mass (1.0 = off)"),
+                of("top_k", Type.INT, topK, "keep the k most likely tokens (0 = off)"),
+                required("reward_funcs", Type.STRING, "comma-separated reward functions: " + String.join(", ", BUILT_INS)),
+                of("reward_weights", Type.STRING, null, "one weight per reward function (default 1 each)"),
+                of("reward_model_name_or_path", Type.PATH, null, "reward_model: a *ForSequenceClassification folder from the reward command, with its tokenizer"),
+                of("reward_model_batch_size", Type.INT, 8, "reward_model: sequences scored together"),
+                of("format_regex", Type.STRING, FormatReward.GSM8K_ANSWER_AT_END, "format: 1 when the completion contains a match (default: ends with '#### <number>')"),
+                of("length_target_chars", Type.INT, 400, "length: characters allowed before the penalty starts"),
+                of("length_penalty_per_char", Type.DOUBLE, 0.001, "length: reward lost per character beyond the target"),
+                of("aapa_discriminator_path", Type.PATH, null, "aapa_anchor: a folder from ./align4j discriminator (AAPA's fixed discriminator)"),
+                of("aapa_coef", Type.DOUBLE, 0.1, "aapa_anchor: the anchor's coefficient (peak of its schedule)"),
+                of("aapa_schedule", Type.STRING, "constant", "aapa_anchor: constant, linear (warm-up) or cosine (warm-up then decay)"),
+                of("aapa_warmup_steps", Type.INT, 0, "aapa_anchor: warm-up steps of the schedule"),
+                of("aapa_decay_steps", Type.INT, 0, "aapa_anchor: decay steps of the cosine schedule")));
+        s.addAll(own);
+        return List.copyOf(s);
+    }
+
+    /** The temperature, top_k, top_p and max_completion_length keys (the trainers seed each batch themselves). */
+    static SamplingParams sampling(Options o) {
+        try {
+            return new SamplingParams(o.number("temperature"), o.integer("top_k"), o.number("top_p"), o.integer("max_completion_length"), 0);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage());
+        }
+    }
+
+    /** The reward functions and weights of reward_funcs / reward_weights; closing it frees a reward model. */
+    record Rewards(WeightedRewards weighted, RewardModelReward model, Discriminator discriminator) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (model != null) model.close();
+            if (discriminator != null) discriminator.close();
+        }
+    }
+
+    static Rewards rewards(String command, Options o) throws java.io.IOException {
+        List<String> names = o.strings("reward_funcs");
+        if (names.isEmpty()) throw new CliException(command + ": reward_funcs is empty; name one or more of " + BUILT_INS);
+        Set<String> seen = new HashSet<>();
+        List<RewardFunction> fns = new ArrayList<>();
+        RewardModelReward rm = null;
+        Discriminator disc = null;
+        try {
+            for (String name : names) {
+                if (!seen.add(name)) throw new CliException(command + ": reward_funcs names '" + name + "' twice");
+                fns.add(switch (name) {
+                    case "gsm8k_answer" -> new Gsm8kAnswerReward();
+                    case "format" -> new FormatReward("format", o.string("format_regex"));
+                    case "length" -> new LengthReward("length", o.integer("length_target_chars"), o.number("length_penalty_per_char"));
+                    case RewardModelReward.NAME -> {
+                        if (!o.has("reward_model_name_or_path"))
+                            throw new CliException(command + ": reward_funcs has reward_model but reward_model_name_or_path is not set");
+                        rm = RewardModelReward.load(o.path("reward_model_name_or_path"), o.integer("reward_model_batch_size"));
+                        yield rm;
+                    }
+                    case AnchorReward.NAME -> {
+                        if (!o.has("aapa_discriminator_path"))
+                            throw new CliException(command + ": reward_funcs has aapa_anchor but aapa_discriminator_path is not set (train one with ./align4j discriminator)");
+                        disc = Discriminator.open(o.path("aapa_discriminator_path"));
+                        yield new AnchorReward(disc, new AnchorSchedule(o.string("aapa_schedule"), o.number("aapa_coef"), o.integer("aapa_warmup_steps"),
+                                o.integer("aapa_decay_steps")));
+                    }
+                    default -> throw new CliException(command + ": unknown reward function '" + name + "' in reward_funcs; built-ins: " + BUILT_INS);
+                });
+            }
+            if (rm == null && o.has("reward_model_name_or_path"))
+                throw new CliException(command + ": reward_model_name_or_path is set but reward_funcs does not name reward_model");
+            return new Rewards(new WeightedRewards(fns, o.has("reward_weights") ? o.doubles("reward_weights") : null), rm, disc);
+        } catch (RuntimeException | java.io.IOException e) {
+            if (rm != null) rm.close();
+            if (disc != null) disc.close();
+            if (e instanceof IllegalArgumentException) throw new CliException(command + ": " + e.getMessage());
+            throw e;
+        }
+    }
+
+    /**
+     * The training split's prompt rows as ids (cut to max_prompt_length, keeping the end) with the text
+     * reward functions see: a plain prompt as written (decoded ids when it was cut), a conversational
+     * one as the rendered template text with its special tokens.
+     */
+    static List<Rollouts.Prompt> prompts(String command, Options o, Tokenizer tok) {
+        Path file = o.path("dataset_name");
+        Truncation cut = new Truncation(Integer.MAX_VALUE, o.has("max_prompt_length") ? o.integer("max_prompt_length") : null, null, "keep_start");
+        Encoder enc = new Encoder(tok, Truncation.none());
+        int[] truncated = {0};
+        String field = o.string("prompt_field");
+        Encoded<Rollouts.Prompt> e = Encoder.encodeAll(Datasets.read(file, o.string("dataset_train_split")), row -> {
+            if (!field.equals("prompt")) row.json().set("prompt", row.require(field)); // the encoder reads "prompt"
+            JsonNode p = row.require("prompt");
+            long[] full = enc.promptIds(row), ids = cut.prompt(full);
+            if (ids.length == 0) throw new DatasetException(row.where() + ": the prompt encodes to no tokens; generation needs at least one");
+            if (ids != full) truncated[0]++;
+            return new Rollouts.Prompt(ids, p.isTextual() && ids == full ? p.asText() : tok.decode(ids, false), row.json());
+        }, o.flag("skip_invalid_rows"));
+        if (e.items().isEmpty()) throw new DatasetException(file + ": no prompt rows");
+        if (e.skipped() > 0) System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n", command, e.skipped(), file, e.errors().get(0));
+        System.err.printf("%s: %d prompts from %s (%d cut to max_prompt_length)%n", command, e.items().size(), file, truncated[0]);
+        return e.items();
+    }
+
+    /** The online commands have no held-out evaluation yet: an eval set given is an error, not ignored. */
+    static void refuseEvalSet(String command, Options o) {
+        if (o.has("eval_dataset_name")) throw new CliException(command + ": eval_dataset_name is not supported (no evaluation during online training yet); drop it");
+    }
+}

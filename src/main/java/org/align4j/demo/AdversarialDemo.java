@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+import org.align4j.data.Sequence;
+import org.align4j.generate.Generator;
+import org.align4j.generate.SamplingParams;
+import org.align4j.loss.ApoLoss;
+import org.align4j.loss.Calibration;
+import org.align4j.loss.DpoLoss;
+import org.align4j.loss.GrpoLoss;
+import org.align4j.model.Checkpoints;
+import org.align4j.model.ModelConfig;
+import org.align4j.model.ModelPresets;
+import org.align4j.model.Transformer;
+import org.align4j.reward.RewardFunction;
+import org.align4j.reward.RewardModelReward;
+import org.align4j.reward.WeightedRewards;
+import org.align4j.tokenizer.Tokenizer;
+import org.align4j.trainer.ApoRewardTrainer;
+import org.align4j.trainer.DpoConfig;
+import org.align4j.trainer.GrpoConfig;
+import org.align4j.trainer.GrpoTrainer;
+import org.align4j.trainer.OnlineDpoTrainer;
+import org.align4j.trainer.RewardConfig;
+import org.align4j.trainer.RewardTrainer;
+import org.align4j.trainer.RjsTrainer;
+import org.align4j.trainer.Rollouts;
+import org.align4j.trainer.SftTrainer;
+import org.align4j.trainer.TrainingArgs;
+
+/**
+ * The main job: APO and AAPA against their baselines on a task with a hidden gold reward
+ * ({@link ArithmeticTask}), from scratch, on a CPU, in minutes.
+ *
+ * <ol>
+ *   <li>A tiny llama trained from scratch by SFT to a weak policy (few steps).
+ *   <li>A base reward model (the SFT backbone with a fresh score head) trained on a limited, noisy
+ *       set of human pairs (labels flipped with some probability).
+ *   <li>Side by side, from the same SFT policy, for a few rounds: RJS vs APO-RJS, DPO vs APO-DPO
+ *       (online DPO on best-vs-worst of the reward model's ranking), GRPO vs GRPO+AAPA. The
+ *       baselines align against the base reward model; the APO variants retrain their reward model
+ *       each round from the base on human pairs plus gold-vs-sample pairs of the current policy
+ *       (arXiv 2311.08045); GRPO+AAPA adds a fixed discriminator's anchor to the reward.
+ *   <li>Per method and round: the policy's gold reward and accuracy on held-out problems, and the
+ *       reward model's accuracy on held-out clean pairs and on the policy's own (shifted) samples.
+ * </ol>
+ */
+public final class AdversarialDemo {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * @param rounds alignment rounds per method (APO's epochs)
+     * @param sftSteps SFT steps of the weak initial policy
+     * @param rmSteps steps of each reward-model training
+     * @param alignSteps optimizer steps of each alignment round (online DPO, GRPO); RJS trains one epoch on its kept samples
+     * @param anchor the AAPA anchor as a reward function (trained by the caller from this run's expert and rollout texts), or null to skip GRPO+AAPA
+     */
+    public record Settings(Path outputDir, long seed, int rounds, int sftSteps, int rmSteps, int alignSteps, int humanPairs, double labelNoise,
+            int queriesPerRound, Function<Context, RewardFunction> anchor) {}
+
+    /** What the anchor factory gets: the SFT policy's rollouts and the expert answers, as texts. */
+    public record Context(List<String> expertPrompts, List<String> expertResponses, List<String> rolloutPrompts, List<String> rolloutResponses, Path dir) {}
+
+    /** One method's policy measured after a round (round 0: the SFT policy). */
+    public record Row(String method, int round, double goldGreedy, double accuracyGreedy, double goldSampled, double rmHeldOutAccuracy,
+            double rmShiftedAccuracy, double rmEce) {}
+
+    private AdversarialDemo() {}
+
+    public static List<Row> run(Settings s) throws IOException {
+        Path out = s.outputDir();
+        Files.createDirectories(out);
+        ArithmeticTask task = new ArithmeticTask(50, 100, s.seed());
+        Path base = out.resolve("sft");
+        Files.createDirectories(base);
+        ByteLevelTokenizerFiles.write(base, true);
+        List<Row> rows = new ArrayList<>();
+        try (Tokenizer tok = Tokenizer.load(base)) {
+            long pad = tok.padTokenId();
+            // 1. a weak SFT policy from scratch
+            ModelConfig config = ModelPresets.llama(320, 128, 384, 4, 4, 2, 64);
+            try (Transformer policy = ModelPresets.randomInit(config, s.seed())) {
+                List<Sequence> sft = new ArrayList<>();
+                for (ArithmeticTask.Problem p : task.train()) sft.add(Sequence.promptCompletion(tok.encode(p.prompt()), withEos(tok.encodeNoSpecial(p.answer()), tok.eosTokenId())));
+                SftTrainer.train(policy, sft, args(base, s.sftSteps(), 64, 3e-3, s.seed()).withSchedule("cosine", 0.05, 0.0), pad, Map.of("stage", "sft"));
+            }
+            // 2. the base reward model on limited, noisy human pairs
+            List<RewardTrainer.Pair> human = pairs(tok, task.humanPairs(s.humanPairs(), s.labelNoise(), s.seed() + 1));
+            List<RewardTrainer.Pair> heldOut = pairs(tok, task.heldOutPairs(200, s.seed() + 2));
+            Path rmBase = out.resolve("rm-base");
+            trainRewardModel(base, rmBase, human, List.of(), heldOut, s, pad, 0);
+            List<Rollouts.Prompt> prompts = prompts(tok, task.train());
+            // 3. the AAPA anchor, trained once on the SFT policy's rollouts vs expert answers
+            RewardFunction anchor = null;
+            if (s.anchor() != null) {
+                try (Transformer policy = Checkpoints.load(base)) {
+                    List<Rollouts.Prompt> some = prompts.subList(0, Math.min(256, prompts.size()));
+                    List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, some, 1, new SamplingParams(1.0, 0, 1.0, 6, s.seed() + 3));
+                    List<String> ep = new ArrayList<>(), er = new ArrayList<>(), rp = new ArrayList<>(), rr = new ArrayList<>();
+                    for (Rollouts.Rollout r : rolls) {
+                        rp.add(r.prompt().text());
+                        rr.add(r.completionText());
+                    }
+                    for (ArithmeticTask.Problem p : task.train().subList(256, 512)) {
+                        ep.add(p.prompt());
+                        er.add(p.answer());
+                    }
+                    anchor = s.anchor().apply(new Context(ep, er, rp, rr, out.resolve("discriminator")));
+                }
+            }
+            // round 0: the SFT policy under the base reward model
+            try (Transformer policy = Checkpoints.load(base); RewardModelReward rm = RewardModelReward.load(rmBase, 64)) {
+                rows.add(measure("sft", 0, policy, rm, tok, task, heldOut, s.seed()));
+            }
+            // 4. the methods, side by side from the same SFT policy
+            for (String method : methods(anchor != null)) {
+                Path dir = out.resolve(method);
+                Path current = base;
+                for (int round = 1; round <= s.rounds(); round++) {
+                    Path roundDir = dir.resolve("round-" + round);
+                    Path rmDir = rmBase;
+                    if (method.startsWith("apo-")) { // APO's reward-model step: from the base, on D_P plus gold-vs-sample pairs of the current policy
+                        rmDir = roundDir.resolve("rm");
+                        List<RewardTrainer.Pair> apo;
+                        try (Transformer policy = Checkpoints.load(current); RewardModelReward scorer = RewardModelReward.load(rmBase, 64)) {
+                            apo = apoPairs(policy, tok, scorer, task, s, round);
+                        }
+                        trainRewardModel(base, rmDir, human, apo, heldOut, s, pad, round);
+                    }
+                    Path next = roundDir.resolve("policy");
+                    try (Transformer policy = Checkpoints.load(current); RewardModelReward rm = RewardModelReward.load(rmDir, 64)) {
+                        List<Rollouts.Prompt> q = roundPrompts(prompts, s, method, round);
+                        align(method, policy, rm, anchor, tok, q, next, s, round, base);
+                        rows.add(measure(method, round, policy, rm, tok, task, heldOut, s.seed() + round));
+                    }
+                    copyTokenizer(base, next);
+                    current = next;
+                }
+            }
+        }
+        return rows;
+    }
+
+    static List<String> methods(boolean withAnchor) {
+        List<String> m = new ArrayList<>(List.of("rjs", "apo-rjs", "dpo", "apo-dpo", "grpo"));
+        if (withAnchor) m.add("grpo+aapa");
+        return m;
+    }
+
+    /** One alignment round of {@code method} against reward model {@code rm}; the policy is saved (HF format) in {@code outDir}. */
+    private static void align(String method, Transformer policy, RewardModelReward rm, RewardFunction anchor, Tokenizer tok, List<Rollouts.Prompt> prompts,
+            Path outDir, Settings s, int round, Path sftDir) throws IOException {
+        long seed = s.seed() * 31 + round;
+        SamplingParams sampling = new SamplingParams(1.0, 0, 1.0, 6, seed);
+        WeightedRewards rewards = new WeightedRewards(List.of(rm), null);
+        switch (method) {
+            case "rjs", "apo-rjs" -> RjsTrainer.train(policy, tok, prompts, rewards,
+                    new RjsTrainer.Config(args(outDir, -1, 16, 1e-3, seed).withSchedule("constant", 0, 0), 4, sampling, 1, null, 64), Map.of("method", method));
+            case "dpo", "apo-dpo" -> {
+                DpoLoss.Config loss = new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), 0.1, 0, "reverse_kl", 0.5, 0.05);
+                try (Transformer ref = Checkpoints.load(sftDir)) {
+                    OnlineDpoTrainer.train(policy, ref, tok, prompts, rewards,
+                            new OnlineDpoTrainer.Config(DpoConfig.defaults(args(outDir, s.alignSteps(), 16, 5e-4, seed)).withLoss(loss), 4, sampling, null), Map.of("method", method));
+                }
+            }
+            case "grpo", "grpo+aapa" -> {
+                WeightedRewards r = method.equals("grpo") ? rewards : new WeightedRewards(List.of(rm, anchor), null);
+                TrainingArgs a = args(outDir, s.alignSteps(), 16, 5e-4, seed);
+                GrpoLoss.Config loss = new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", 6);
+                GrpoTrainer.train(policy, null, tok, prompts, r, new GrpoConfig(a, loss, 4, 1.0, 1.0, 0, 6, "group", false, 1, false, false, 1, null), Map.of("method", method));
+            }
+            default -> throw new IllegalArgumentException("unknown demo method " + method);
+        }
+    }
+
+    /**
+     * Gold-vs-sample pairs for APO's reward-model step (algorithms.md 1.4/1.5): 4 samples per
+     * query from the current policy at temperature 1.2; the gold answer is preferred to each.
+     */
+    private static List<RewardTrainer.Pair> apoPairs(Transformer policy, Tokenizer tok, RewardModelReward enc, ArithmeticTask task, Settings s, int round) {
+        Random rng = new Random(s.seed() * 7 + round);
+        List<ArithmeticTask.Problem> q = new ArrayList<>();
+        for (int i = 0; i < s.queriesPerRound(); i++) q.add(task.train().get(rng.nextInt(task.train().size())));
+        List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, prompts(tok, q), 4, new SamplingParams(1.2, 0, 1.0, 6, s.seed() * 13 + round));
+        List<long[]> gold = new ArrayList<>();
+        List<List<long[]>> samples = new ArrayList<>();
+        for (int i = 0; i < q.size(); i++) {
+            gold.add(enc.encode(q.get(i).prompt(), q.get(i).answer()));
+            List<long[]> mine = new ArrayList<>();
+            for (int k = 0; k < 4; k++) mine.add(enc.encode(q.get(i).prompt(), rolls.get(i * 4 + k).completionText()));
+            samples.add(mine);
+        }
+        return ApoRewardTrainer.apoPairs(gold, samples);
+    }
+
+    /** A reward model from the SFT backbone (a fresh score head), on human pairs (+ APO pairs), saved in {@code dir}. */
+    private static void trainRewardModel(Path sftDir, Path dir, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> apo, List<RewardTrainer.Pair> heldOut,
+            Settings s, long pad, int round) throws IOException {
+        RewardConfig cfg = RewardConfig.of(args(dir, s.rmSteps(), 32, 1e-3, s.seed() + 100 + round).withSchedule("cosine", 0.05, 0.0)).withEval(s.rmSteps(), 64);
+        try (Transformer lm = Checkpoints.load(sftDir); Transformer rm = RewardTrainer.rewardModel(lm, pad, s.seed() + 200)) {
+            if (apo.isEmpty()) RewardTrainer.train(rm, human, heldOut, cfg, pad, Map.of("stage", "rm-base"));
+            else ApoRewardTrainer.train(rm, human, apo, heldOut, ApoLoss.Config.defaults(), cfg, pad, Map.of("stage", "rm-apo", "round", round));
+        }
+        copyTokenizer(sftDir, dir);
+    }
+
+    /**
+     * The policy's gold reward (greedy and sampled) on the held-out problems, and the reward
+     * model's accuracy on clean held-out pairs and on pairs of the policy's own samples that the
+     * gold reward ranks (the distribution APO is meant to keep up with).
+     */
+    private static Row measure(String method, int round, Transformer policy, RewardModelReward rm, Tokenizer tok, ArithmeticTask task,
+            List<RewardTrainer.Pair> heldOut, long seed) {
+        List<ArithmeticTask.Problem> test = task.test();
+        List<long[]> ids = new ArrayList<>();
+        for (ArithmeticTask.Problem p : test) ids.add(tok.encode(p.prompt()));
+        Generator.Result greedy = Generator.generate(policy, ids, SamplingParams.greedy(6), tok.stopTokenIds(), tok.padTokenId());
+        double gold = 0, acc = 0;
+        for (int i = 0; i < test.size(); i++) {
+            String c = tok.decode(greedy.tokens()[i], true);
+            gold += ArithmeticTask.goldReward(test.get(i), c) / test.size();
+            acc += (ArithmeticTask.correct(test.get(i), c) ? 1.0 : 0.0) / test.size();
+        }
+        List<Rollouts.Rollout> samples = Rollouts.sample(policy, tok, prompts(tok, test), 4, new SamplingParams(1.0, 0, 1.0, 6, seed * 17 + 5));
+        double goldSampled = 0;
+        List<long[]> seqs = new ArrayList<>();
+        double[] g = new double[samples.size()];
+        for (int i = 0; i < samples.size(); i++) {
+            ArithmeticTask.Problem p = test.get(i / 4);
+            g[i] = ArithmeticTask.goldReward(p, samples.get(i).completionText());
+            goldSampled += g[i] / samples.size();
+            seqs.add(rm.encode(p.prompt(), samples.get(i).completionText()));
+        }
+        float[] r = rm.scoreIds(seqs);
+        int agree = 0, ranked = 0;
+        for (int q = 0; q < test.size(); q++)
+            for (int i = q * 4; i < q * 4 + 4; i++)
+                for (int j = i + 1; j < q * 4 + 4; j++) {
+                    if (Math.abs(g[i] - g[j]) < 1e-9) continue;
+                    ranked++;
+                    if ((g[i] > g[j]) == (r[i] > r[j])) agree++;
+                }
+        List<long[]> chosen = new ArrayList<>(), rejected = new ArrayList<>();
+        for (RewardTrainer.Pair p : heldOut) {
+            chosen.add(p.chosen());
+            rejected.add(p.rejected());
+        }
+        float[] rc = rm.scoreIds(chosen), rr = rm.scoreIds(rejected);
+        double[] diff = new double[rc.length];
+        int right = 0;
+        for (int i = 0; i < rc.length; i++) {
+            diff[i] = rc[i] - rr[i];
+            if (diff[i] > 0) right++;
+        }
+        Row row = new Row(method, round, gold, acc, goldSampled, (double) right / rc.length, ranked == 0 ? Double.NaN : (double) agree / ranked,
+                Calibration.expectedCalibrationError(diff, Calibration.DEFAULT_BINS));
+        System.out.printf("demo: %-10s round %d  gold(greedy) %.3f  accuracy %.3f  gold(T=1) %.3f  RM held-out acc %.3f  RM acc on policy samples %.3f%n",
+                method, round, row.goldGreedy(), row.accuracyGreedy(), row.goldSampled(), row.rmHeldOutAccuracy(), row.rmShiftedAccuracy());
+        return row;
+    }
+
+    /** Each round's alignment prompts: a seeded sample of the training problems (the same for a method and its APO twin). */
+    private static List<Rollouts.Prompt> roundPrompts(List<Rollouts.Prompt> all, Settings s, String method, int round) {
+        List<Rollouts.Prompt> copy = new ArrayList<>(all);
+        java.util.Collections.shuffle(copy, new Random(s.seed() * 101 + round));
+        return copy.subList(0, Math.min(s.queriesPerRound(), copy.size()));
+    }
+
+    static List<Rollouts.Prompt> prompts(Tokenizer tok, List<ArithmeticTask.Problem> problems) {
+        List<Rollouts.Prompt> out = new ArrayList<>();
+        for (ArithmeticTask.Problem p : problems) out.add(new Rollouts.Prompt(tok.encode(p.prompt()), p.prompt(), JSON.createObjectNode().put("answer", p.answer())));
+        return out;
+    }
+
+    private static List<RewardTrainer.Pair> pairs(Tokenizer tok, List<ArithmeticTask.Pair> pairs) {
+        String eos = tok.decode(new long[] {tok.eosTokenId()}, false);
+        List<RewardTrainer.Pair> out = new ArrayList<>();
+        for (ArithmeticTask.Pair p : pairs)
+            out.add(new RewardTrainer.Pair(tok.encode(p.problem().prompt() + p.chosen() + eos), tok.encode(p.problem().prompt() + p.rejected() + eos)));
+        return out;
+    }
+
+    private static TrainingArgs args(Path dir, int steps, int batch, double lr, long seed) {
+        TrainingArgs a = TrainingArgs.defaults(dir).withSteps(steps, batch, 1, lr).withLogging(Math.max(1, steps / 5), 0);
+        return new TrainingArgs(a.outputDir(), a.learningRate(), a.perDeviceTrainBatchSize(), a.gradientAccumulationSteps(), a.maxSteps(), 1.0, a.loggingSteps(),
+                a.saveSteps(), seed, a.lrSchedulerType(), a.warmupRatio(), a.warmupSteps(), a.weightDecay(), a.maxGradNorm(), true, null, "none", false);
+    }
+
+    private static void copyTokenizer(Path from, Path to) throws IOException {
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"})
+            if (Files.exists(from.resolve(f))) Files.copy(from.resolve(f), to.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static long[] withEos(long[] ids, long eos) {
+        long[] r = java.util.Arrays.copyOf(ids, ids.length + 1);
+        r[ids.length] = eos;
+        return r;
+    }
+
+    public static Map<String, Object> toJson(Row r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", r.method());
+        m.put("round", r.round());
+        m.put("gold_reward_greedy", r.goldGreedy());
+        m.put("accuracy_greedy", r.accuracyGreedy());
+        m.put("gold_reward_sampled", r.goldSampled());
+        m.put("rm_heldout_accuracy", r.rmHeldOutAccuracy());
+        m.put("rm_accuracy_on_policy_samples", r.rmShiftedAccuracy());
+        m.put("rm_ece", r.rmEce());
+        return m;
+    }
+
+}
