@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.demo;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,16 +24,10 @@ import org.align4j.model.ModelPresets;
 import org.align4j.model.Transformer;
 import org.align4j.reward.RewardFunction;
 import org.align4j.reward.RewardModelReward;
-import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
-import org.align4j.trainer.ApoRewardTrainer;
-import org.align4j.trainer.DpoConfig;
-import org.align4j.trainer.GrpoConfig;
-import org.align4j.trainer.GrpoTrainer;
-import org.align4j.trainer.OnlineDpoTrainer;
+import org.align4j.trainer.ApoLoop;
 import org.align4j.trainer.RewardConfig;
 import org.align4j.trainer.RewardTrainer;
-import org.align4j.trainer.RjsTrainer;
 import org.align4j.trainer.Rollouts;
 import org.align4j.trainer.SftTrainer;
 import org.align4j.trainer.TrainingArgs;
@@ -99,7 +92,7 @@ public final class AdversarialDemo {
             List<RewardTrainer.Pair> human = pairs(tok, task.humanPairs(s.humanPairs(), s.labelNoise(), s.seed() + 1));
             List<RewardTrainer.Pair> heldOut = pairs(tok, task.heldOutPairs(200, s.seed() + 2));
             Path rmBase = out.resolve("rm-base");
-            trainRewardModel(base, rmBase, human, List.of(), heldOut, s, pad, 0);
+            trainBaseRewardModel(base, rmBase, human, heldOut, s, pad);
             List<Rollouts.Prompt> prompts = prompts(tok, task.train());
             // 3. the AAPA anchor, trained once on the SFT policy's rollouts vs expert answers
             RewardFunction anchor = null;
@@ -119,37 +112,39 @@ public final class AdversarialDemo {
                     anchor = s.anchor().apply(new Context(ep, er, rp, rr, out.resolve("discriminator")));
                 }
             }
-            // round 0: the SFT policy under the base reward model
-            try (Transformer policy = Checkpoints.load(base); RewardModelReward rm = RewardModelReward.load(rmBase, 64)) {
-                rows.add(measure("sft", 0, policy, rm, tok, task, heldOut, s.seed()));
+            // 4. the methods, side by side from the same SFT policy; APO variants retrain their reward model each round
+            Random rng = new Random(s.seed() * 7);
+            List<ApoLoop.Gold> gold = new ArrayList<>();
+            for (int i = 0; i < s.queriesPerRound(); i++) {
+                ArithmeticTask.Problem p = task.train().get(rng.nextInt(task.train().size()));
+                gold.add(new ApoLoop.Gold(p.prompt(), p.answer()));
             }
-            // 4. the methods, side by side from the same SFT policy
+            List<List<Rollouts.Prompt>> alignPrompts = new ArrayList<>();
+            for (int round = 1; round <= s.rounds(); round++) alignPrompts.add(roundPrompts(prompts, s, round));
             for (String method : methods(anchor != null)) {
-                Path dir = out.resolve(method);
-                Path current = base;
-                for (int round = 1; round <= s.rounds(); round++) {
-                    Path roundDir = dir.resolve("round-" + round);
-                    Path rmDir = rmBase;
-                    if (method.startsWith("apo-")) { // APO's reward-model step: from the base, on D_P plus gold-vs-sample pairs of the current policy
-                        rmDir = roundDir.resolve("rm");
-                        List<RewardTrainer.Pair> apo;
-                        try (Transformer policy = Checkpoints.load(current); RewardModelReward scorer = RewardModelReward.load(rmBase, 64)) {
-                            apo = apoPairs(policy, tok, scorer, task, s, round);
-                        }
-                        trainRewardModel(base, rmDir, human, apo, heldOut, s, pad, round);
-                    }
-                    Path next = roundDir.resolve("policy");
-                    try (Transformer policy = Checkpoints.load(current); RewardModelReward rm = RewardModelReward.load(rmDir, 64)) {
-                        List<Rollouts.Prompt> q = roundPrompts(prompts, s, method, round);
-                        align(method, policy, rm, anchor, tok, q, next, s, round, base);
-                        rows.add(measure(method, round, policy, rm, tok, task, heldOut, s.seed() + round));
-                    }
-                    copyTokenizer(base, next);
-                    current = next;
-                }
+                ApoLoop.Config c = loopConfig(method, s, anchor);
+                ApoLoop.run(out.resolve(method), base, base, rmBase, tok, human, heldOut, gold, alignPrompts, c,
+                        (round, policy, rm) -> rows.add(measure(method, round, policy, rm, tok, task, heldOut, s.seed() + round)));
             }
         }
         return rows;
+    }
+
+    /** The APO loop's settings for one of the demo's methods: method names are [apo-]rjs, [apo-]dpo, grpo[+aapa]. */
+    private static ApoLoop.Config loopConfig(String method, Settings s, RewardFunction anchor) {
+        String align = method.replace("apo-", "").replace("+aapa", "");
+        boolean rjs = align.equals("rjs");
+        // RJS: one epoch over the kept best samples; online DPO and GRPO: alignSteps optimizer steps
+        TrainingArgs a = args(Path.of("unused"), rjs ? -1 : s.alignSteps(), 16, 0, s.seed() * 31);
+        double lr = switch (align) {
+            case "rjs" -> 1e-3;
+            case "dpo" -> 1e-4;
+            default -> 2e-4;
+        };
+        RewardConfig rm = RewardConfig.of(args(Path.of("unused"), s.rmSteps(), 32, 1e-3, s.seed() + 100).withSchedule("cosine", 0.05, 0.0)).withEval(s.rmSteps(), 64);
+        return new ApoLoop.Config(s.rounds(), method.startsWith("apo-"), true, ApoLoss.Config.defaults(), new SamplingParams(1.2, 0, 1.0, 6, s.seed() * 13), rm,
+                align, a, List.of(lr), 4, new SamplingParams(1.0, 0, 1.0, 6, s.seed() * 17), new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), 0.1, 0, "reverse_kl", 0.5, 0.05),
+                new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", 6), method.endsWith("+aapa") ? anchor : null);
     }
 
     static List<String> methods(boolean withAnchor) {
@@ -158,61 +153,14 @@ public final class AdversarialDemo {
         return m;
     }
 
-    /** One alignment round of {@code method} against reward model {@code rm}; the policy is saved (HF format) in {@code outDir}. */
-    private static void align(String method, Transformer policy, RewardModelReward rm, RewardFunction anchor, Tokenizer tok, List<Rollouts.Prompt> prompts,
-            Path outDir, Settings s, int round, Path sftDir) throws IOException {
-        long seed = s.seed() * 31 + round;
-        SamplingParams sampling = new SamplingParams(1.0, 0, 1.0, 6, seed);
-        WeightedRewards rewards = new WeightedRewards(List.of(rm), null);
-        switch (method) {
-            case "rjs", "apo-rjs" -> RjsTrainer.train(policy, tok, prompts, rewards,
-                    new RjsTrainer.Config(args(outDir, -1, 16, 1e-3, seed).withSchedule("constant", 0, 0), 4, sampling, 1, null, 64), Map.of("method", method));
-            case "dpo", "apo-dpo" -> {
-                DpoLoss.Config loss = new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), 0.1, 0, "reverse_kl", 0.5, 0.05);
-                try (Transformer ref = Checkpoints.load(sftDir)) {
-                    OnlineDpoTrainer.train(policy, ref, tok, prompts, rewards,
-                            new OnlineDpoTrainer.Config(DpoConfig.defaults(args(outDir, s.alignSteps(), 16, 5e-4, seed)).withLoss(loss), 4, sampling, null), Map.of("method", method));
-                }
-            }
-            case "grpo", "grpo+aapa" -> {
-                WeightedRewards r = method.equals("grpo") ? rewards : new WeightedRewards(List.of(rm, anchor), null);
-                TrainingArgs a = args(outDir, s.alignSteps(), 16, 5e-4, seed);
-                GrpoLoss.Config loss = new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", 6);
-                GrpoTrainer.train(policy, null, tok, prompts, r, new GrpoConfig(a, loss, 4, 1.0, 1.0, 0, 6, "group", false, 1, false, false, 1, null), Map.of("method", method));
-            }
-            default -> throw new IllegalArgumentException("unknown demo method " + method);
-        }
-    }
-
-    /**
-     * Gold-vs-sample pairs for APO's reward-model step (algorithms.md 1.4/1.5): 4 samples per
-     * query from the current policy at temperature 1.2; the gold answer is preferred to each.
-     */
-    private static List<RewardTrainer.Pair> apoPairs(Transformer policy, Tokenizer tok, RewardModelReward enc, ArithmeticTask task, Settings s, int round) {
-        Random rng = new Random(s.seed() * 7 + round);
-        List<ArithmeticTask.Problem> q = new ArrayList<>();
-        for (int i = 0; i < s.queriesPerRound(); i++) q.add(task.train().get(rng.nextInt(task.train().size())));
-        List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, prompts(tok, q), 4, new SamplingParams(1.2, 0, 1.0, 6, s.seed() * 13 + round));
-        List<long[]> gold = new ArrayList<>();
-        List<List<long[]>> samples = new ArrayList<>();
-        for (int i = 0; i < q.size(); i++) {
-            gold.add(enc.encode(q.get(i).prompt(), q.get(i).answer()));
-            List<long[]> mine = new ArrayList<>();
-            for (int k = 0; k < 4; k++) mine.add(enc.encode(q.get(i).prompt(), rolls.get(i * 4 + k).completionText()));
-            samples.add(mine);
-        }
-        return ApoRewardTrainer.apoPairs(gold, samples);
-    }
-
-    /** A reward model from the SFT backbone (a fresh score head), on human pairs (+ APO pairs), saved in {@code dir}. */
-    private static void trainRewardModel(Path sftDir, Path dir, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> apo, List<RewardTrainer.Pair> heldOut,
-            Settings s, long pad, int round) throws IOException {
-        RewardConfig cfg = RewardConfig.of(args(dir, s.rmSteps(), 32, 1e-3, s.seed() + 100 + round).withSchedule("cosine", 0.05, 0.0)).withEval(s.rmSteps(), 64);
+    /** The base reward model: the SFT backbone with a fresh score head, on the human pairs only, saved in {@code dir}. */
+    private static void trainBaseRewardModel(Path sftDir, Path dir, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> heldOut, Settings s, long pad)
+            throws IOException {
+        RewardConfig cfg = RewardConfig.of(args(dir, s.rmSteps(), 32, 1e-3, s.seed() + 100).withSchedule("cosine", 0.05, 0.0)).withEval(s.rmSteps(), 64);
         try (Transformer lm = Checkpoints.load(sftDir); Transformer rm = RewardTrainer.rewardModel(lm, pad, s.seed() + 200)) {
-            if (apo.isEmpty()) RewardTrainer.train(rm, human, heldOut, cfg, pad, Map.of("stage", "rm-base"));
-            else ApoRewardTrainer.train(rm, human, apo, heldOut, ApoLoss.Config.defaults(), cfg, pad, Map.of("stage", "rm-apo", "round", round));
+            RewardTrainer.train(rm, human, heldOut, cfg, pad, Map.of("stage", "rm-base"));
         }
-        copyTokenizer(sftDir, dir);
+        ApoLoop.copyTokenizer(sftDir, dir);
     }
 
     /**
@@ -270,8 +218,8 @@ public final class AdversarialDemo {
         return row;
     }
 
-    /** Each round's alignment prompts: a seeded sample of the training problems (the same for a method and its APO twin). */
-    private static List<Rollouts.Prompt> roundPrompts(List<Rollouts.Prompt> all, Settings s, String method, int round) {
+    /** Each round's alignment prompts: a seeded sample of the training problems (the same for every method). */
+    private static List<Rollouts.Prompt> roundPrompts(List<Rollouts.Prompt> all, Settings s, int round) {
         List<Rollouts.Prompt> copy = new ArrayList<>(all);
         java.util.Collections.shuffle(copy, new Random(s.seed() * 101 + round));
         return copy.subList(0, Math.min(s.queriesPerRound(), copy.size()));
@@ -295,11 +243,6 @@ public final class AdversarialDemo {
         TrainingArgs a = TrainingArgs.defaults(dir).withSteps(steps, batch, 1, lr).withLogging(Math.max(1, steps / 5), 0);
         return new TrainingArgs(a.outputDir(), a.learningRate(), a.perDeviceTrainBatchSize(), a.gradientAccumulationSteps(), a.maxSteps(), 1.0, a.loggingSteps(),
                 a.saveSteps(), seed, a.lrSchedulerType(), a.warmupRatio(), a.warmupSteps(), a.weightDecay(), a.maxGradNorm(), true, null, "none", false);
-    }
-
-    private static void copyTokenizer(Path from, Path to) throws IOException {
-        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"})
-            if (Files.exists(from.resolve(f))) Files.copy(from.resolve(f), to.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static long[] withEos(long[] ids, long eos) {

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.trainer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.align4j.generate.SamplingParams;
+import org.align4j.loss.ApoLoss;
+import org.align4j.loss.DpoLoss;
+import org.align4j.loss.GrpoLoss;
+import org.align4j.model.Checkpoints;
+import org.align4j.model.Transformer;
+import org.align4j.reward.RewardFunction;
+import org.align4j.reward.RewardModelReward;
+import org.align4j.reward.WeightedRewards;
+import org.align4j.tokenizer.Tokenizer;
+
+/**
+ * The APO game (Cheng et al., arXiv 2311.08045; algorithms.md 1.5) and its baseline, round by round:
+ * <pre>
+ *   for round in 1..R:
+ *     APO:      sample apo_sample_num responses per gold query from the current policy (T 1.2);
+ *               train a reward model (from the base, or continuing) on
+ *               rm_kl_coeff * BT(human pairs) + apo_loss_coeff / apo_sample_num * APO(gold vs sample)
+ *     baseline: keep the base reward model (human pairs only)
+ *     align the policy against that reward model: rjs (best-of-n SFT), dpo (online DPO on the
+ *     reward model's best vs worst of n) or grpo; the learning rate may change per round
+ *     measure (the caller's callback: policy and reward model of the round)
+ * </pre>
+ * Every round's reward model and policy are saved as Hugging Face folders under the output
+ * directory (round-K/rm, round-K/policy), so a run can be inspected and resumed by hand.
+ */
+public final class ApoLoop {
+    private ApoLoop() {}
+
+    /** A gold (expert) answer for a query: text the reward model is trained to prefer to the policy's samples. */
+    public record Gold(String prompt, String response) {}
+
+    /**
+     * @param apo true: the APO reward-model step each round; false: the baseline with the base reward model
+     * @param rmFromBase each round's APO reward model starts from the base LM (the paper's default) or continues from the previous round's
+     * @param alignMethod rjs, dpo or grpo
+     * @param alignLearningRates the policy's learning rate per round (the last one repeats)
+     * @param extraReward added to the reward model's score with weight 1 during alignment (the AAPA anchor), or null
+     */
+    public record Config(int rounds, boolean apo, boolean rmFromBase, ApoLoss.Config apoLoss, SamplingParams apoSampling, RewardConfig rm,
+            String alignMethod, TrainingArgs align, List<Double> alignLearningRates, int alignGenerations, SamplingParams alignSampling,
+            DpoLoss.Config dpoLoss, GrpoLoss.Config grpoLoss, RewardFunction extraReward) {
+        public Config {
+            if (rounds < 1) throw new IllegalArgumentException("apo_rounds must be >= 1, got " + rounds);
+            if (!List.of("rjs", "dpo", "grpo").contains(alignMethod)) throw new IllegalArgumentException("align_method '" + alignMethod + "' is unknown; use rjs, dpo or grpo");
+            if (alignLearningRates.isEmpty()) throw new IllegalArgumentException("give at least one alignment learning rate");
+        }
+    }
+
+    /** Called after each round (and once before the first, round 0, with the starting policy and the base reward model). */
+    public interface Measure {
+        void round(int round, Transformer policy, RewardModelReward rm) throws IOException;
+    }
+
+    /**
+     * Runs the rounds. {@code sftDir}: the starting policy; {@code rmBaseLm}: the LM every fresh reward
+     * model starts from; {@code rmBase}: the base reward model's folder (trained beforehand on the
+     * human pairs); both need a tokenizer. Returns the final policy's folder.
+     */
+    public static Path run(Path outDir, Path sftDir, Path rmBaseLm, Path rmBase, Tokenizer tok, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> heldOut,
+            List<Gold> gold, List<List<Rollouts.Prompt>> alignPromptsPerRound, Config c, Measure measure) throws IOException {
+        Files.createDirectories(outDir);
+        try (Transformer policy = Checkpoints.load(sftDir); RewardModelReward rm = RewardModelReward.load(rmBase, 64)) {
+            measure.round(0, policy, rm);
+        }
+        Path current = sftDir, previousRm = rmBase;
+        for (int round = 1; round <= c.rounds(); round++) {
+            Path dir = outDir.resolve("round-" + round), rmDir = rmBase;
+            if (c.apo()) {
+                rmDir = dir.resolve("rm");
+                List<RewardTrainer.Pair> apoPairs;
+                try (Transformer policy = Checkpoints.load(current); RewardModelReward enc = RewardModelReward.load(rmBase, 64)) {
+                    apoPairs = apoPairs(policy, tok, enc, gold, c, round);
+                }
+                trainRewardModel(c.rmFromBase() ? null : previousRm, rmBaseLm, rmDir, human, apoPairs, heldOut, c, tok.padTokenId(), round);
+                previousRm = rmDir;
+            }
+            Path next = dir.resolve("policy");
+            try (Transformer policy = Checkpoints.load(current); RewardModelReward rm = RewardModelReward.load(rmDir, 64)) {
+                align(policy, rm, tok, alignPromptsPerRound.get((round - 1) % alignPromptsPerRound.size()), next, sftDir, c, round);
+                measure.round(round, policy, rm);
+            }
+            copyTokenizer(sftDir, next);
+            current = next;
+        }
+        return current;
+    }
+
+    /** D_APO: apo_sample_num samples per gold query at the APO temperature; the gold answer is preferred to each (tools/apo_data_converter.py). */
+    static List<RewardTrainer.Pair> apoPairs(Transformer policy, Tokenizer tok, RewardModelReward enc, List<Gold> gold, Config c, int round) {
+        int k = c.apoLoss().apoSampleNum();
+        List<Rollouts.Prompt> prompts = new ArrayList<>();
+        for (Gold g : gold) prompts.add(new Rollouts.Prompt(tok.encode(g.prompt()), g.prompt(), null));
+        SamplingParams p = c.apoSampling();
+        List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, prompts, k, new SamplingParams(p.temperature(), p.topK(), p.topP(), p.maxNewTokens(), p.seed() + round));
+        List<long[]> golds = new ArrayList<>();
+        List<List<long[]>> samples = new ArrayList<>();
+        for (int q = 0; q < gold.size(); q++) {
+            golds.add(enc.encode(gold.get(q).prompt(), gold.get(q).response()));
+            List<long[]> mine = new ArrayList<>();
+            for (int j = 0; j < k; j++) mine.add(enc.encode(gold.get(q).prompt(), rolls.get(q * k + j).completionText()));
+            samples.add(mine);
+        }
+        return ApoRewardTrainer.apoPairs(golds, samples);
+    }
+
+    /** A reward model from {@code continueFrom} (a reward model) or else from the base LM with a fresh head, trained on human + APO pairs, saved in {@code dir}. */
+    static void trainRewardModel(Path continueFrom, Path baseLm, Path dir, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> apo,
+            List<RewardTrainer.Pair> heldOut, Config c, long pad, int round) throws IOException {
+        RewardConfig cfg = c.rm().withArgs(withDirAndSeed(c.rm().args(), dir, c.rm().args().seed() + round));
+        try (Transformer source = Checkpoints.load(continueFrom != null ? continueFrom : baseLm);
+                Transformer rm = continueFrom != null ? source : RewardTrainer.rewardModel(source, pad, cfg.args().seed())) {
+            ApoRewardTrainer.train(rm, human, apo, heldOut, c.apoLoss(), cfg, pad, Map.of("stage", "apo reward model", "round", round));
+        }
+        copyTokenizer(baseLm, dir);
+    }
+
+    /** One alignment round against {@code rm} (plus the extra reward); the policy is trained in place and saved in {@code outDir}. */
+    static void align(Transformer policy, RewardModelReward rm, Tokenizer tok, List<Rollouts.Prompt> prompts, Path outDir, Path refDir, Config c, int round)
+            throws IOException {
+        double lr = c.alignLearningRates().get(Math.min(round, c.alignLearningRates().size()) - 1);
+        TrainingArgs a = withDirAndSeed(c.align(), outDir, c.align().seed() + round).withSteps(c.align().maxSteps(), c.align().perDeviceTrainBatchSize(),
+                c.align().gradientAccumulationSteps(), lr);
+        SamplingParams s = c.alignSampling();
+        WeightedRewards rewards = new WeightedRewards(c.extraReward() == null ? List.of(rm) : List.of(rm, c.extraReward()), null);
+        Map<String, Object> resolved = Map.of("stage", "align", "method", c.alignMethod(), "round", round);
+        switch (c.alignMethod()) {
+            case "rjs" -> RjsTrainer.train(policy, tok, prompts, rewards, new RjsTrainer.Config(a, c.alignGenerations(), s, 1, null, 64), resolved);
+            case "dpo" -> {
+                try (Transformer ref = Checkpoints.load(refDir)) {
+                    OnlineDpoTrainer.train(policy, ref, tok, prompts, rewards,
+                            new OnlineDpoTrainer.Config(DpoConfig.defaults(a).withLoss(c.dpoLoss()), c.alignGenerations(), s, null), resolved);
+                }
+            }
+            case "grpo" -> GrpoTrainer.train(policy, null, tok, prompts, rewards, new GrpoConfig(a, c.grpoLoss(), c.alignGenerations(), s.temperature(), s.topP(),
+                    s.topK(), s.maxNewTokens(), "group", false, 1, false, false, 1, null), resolved);
+            default -> throw new IllegalStateException("bug: align_method " + c.alignMethod());
+        }
+    }
+
+    /** The same settings writing to {@code dir} with {@code seed}, overwriting (each round has its own fresh folder). */
+    static TrainingArgs withDirAndSeed(TrainingArgs a, Path dir, long seed) {
+        return new TrainingArgs(dir, a.learningRate(), a.perDeviceTrainBatchSize(), a.gradientAccumulationSteps(), a.maxSteps(), a.numTrainEpochs(), a.loggingSteps(),
+                a.saveSteps(), seed, a.lrSchedulerType(), a.warmupRatio(), a.warmupSteps(), a.weightDecay(), a.maxGradNorm(), true, null, a.reportTo(),
+                a.gradientCheckpointing());
+    }
+
+    public static void copyTokenizer(Path from, Path to) throws IOException {
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"})
+            if (Files.exists(from.resolve(f))) Files.copy(from.resolve(f), to.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+}
