@@ -16,7 +16,7 @@ public final class Main {
     }
 
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
-    private static final Map<String, List<Options.Spec>> SPECS = new LinkedHashMap<>();
+    static final Map<String, List<Options.Spec>> SPECS = new LinkedHashMap<>();
 
     static {
         COMMANDS.put("demo", DemoCommand::run);
@@ -45,6 +45,8 @@ public final class Main {
         SPECS.put("online_dpo", OnlineDpoCommand.SPECS);
         COMMANDS.put("bench", BenchCommand::run);
         SPECS.put("bench", BenchCommand.SPECS);
+        COMMANDS.put("apo", ApoCommand::run);
+        SPECS.put("apo", ApoCommand.SPECS);
         COMMANDS.put("discriminator", DiscriminatorCommand::run);
         SPECS.put("discriminator", DiscriminatorCommand.SPECS);
     }

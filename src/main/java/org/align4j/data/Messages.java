@@ -71,7 +71,7 @@ public final class Messages {
     }
 
     /** An implicit-prompt split: the shared prompt, then the chosen and rejected remainders (strings or message lists). */
-    record Split(JsonNode prompt, JsonNode chosen, JsonNode rejected) {}
+    public record Split(JsonNode prompt, JsonNode chosen, JsonNode rejected) {}
 
     /**
      * TRL's {@code extract_prompt} (data_utils.py): the prompt is the longest common prefix of
@@ -79,7 +79,7 @@ public final class Messages {
      * character before the first difference is a space, the space goes to the completions. As in
      * TRL, when one is a prefix of the other the split falls before the last shared element.
      */
-    static Split extractPrompt(Row row) {
+    public static Split extractPrompt(Row row) {
         JsonNode chosen = row.require("chosen"), rejected = row.require("rejected");
         if (chosen.isTextual() && rejected.isTextual()) {
             int[] c = chosen.asText().codePoints().toArray(), r = rejected.asText().codePoints().toArray();

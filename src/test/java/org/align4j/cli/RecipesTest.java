@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.align4j.loss.GrpoLoss;
+import org.align4j.testing.Golden;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every recipes/*.yaml parses with the keys of the command its usage line names (unknown keys and
+ * ill-typed values fail), builds that command's configuration, and reads data that exists here
+ * (the ../shared files); the model folders are the user's own checkpoints and only have to be
+ * local paths.
+ */
+class RecipesTest {
+    private static final Pattern USAGE = Pattern.compile("\\./align4j (\\w+) --config (recipes/[\\w.-]+\\.yaml)");
+
+    @Test
+    void everyRecipeParsesValidatesAndReadsExistingData() throws Exception {
+        List<Path> recipes;
+        try (Stream<Path> s = Files.list(Path.of("recipes"))) {
+            recipes = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+        }
+        assertTrue(recipes.size() >= 4, "recipes for APO and AAPA: " + recipes);
+        boolean apo = false, aapaGrpo = false, discriminator = false;
+        for (Path r : recipes) {
+            Matcher m = USAGE.matcher(Files.readString(r));
+            if (!m.find()) fail(r + " has no usage line './align4j <command> --config " + r + "'");
+            assertEquals(r.toString(), m.group(2), r + ": the usage line names another file");
+            String command = m.group(1);
+            Options o = Options.parse(command, Main.SPECS.get(command), new String[] {"--config", r.toString()});
+            switch (command) {
+                case "apo" -> {
+                    checkApo(o);
+                    apo = true;
+                }
+                case "grpo" -> {
+                    new GrpoLoss.Config(o.string("loss_type"), o.number("epsilon"), null, null, o.number("beta"), o.string("importance_sampling_level"),
+                            o.integer("max_completion_length"));
+                    assertTrue(OnlineOptions.BUILT_INS.containsAll(o.strings("reward_funcs")), r + ": " + o.strings("reward_funcs"));
+                    aapaGrpo |= o.strings("reward_funcs").contains("aapa_anchor") && o.has("aapa_discriminator_path");
+                }
+                case "discriminator" -> discriminator = true;
+                default -> fail(r + ": no validation for command " + command);
+            }
+            boolean hasData = Main.SPECS.get(command).stream().anyMatch(sp -> sp.key().equals("dataset_name"));
+            if (hasData && o.has("dataset_name") && o.path("dataset_name").toString().startsWith("../shared"))
+                Golden.shared(o.path("dataset_name").toString().substring("../shared/".length())); // fails loudly when missing
+            if (hasData && o.has("model_name_or_path")) {
+                String model = o.path("model_name_or_path").toString();
+                assertFalse(model.matches("[\\w.-]+/[\\w.-]+") && !model.startsWith("models/"), r + ": model_name_or_path must be a local folder, not a hub id");
+            }
+        }
+        assertTrue(apo && aapaGrpo && discriminator, "an APO recipe, an AAPA discriminator recipe and an anchored GRPO recipe");
+    }
+
+    /** The apo command's own validation of its keys (loss, rounds, align method, learning rates). */
+    private static void checkApo(Options o) {
+        ApoCommand.config(o, TrainingOptions.parse(o), org.align4j.trainer.RewardConfig.defaults(Path.of("unused")), true, null);
+    }
+}
