@@ -38,7 +38,11 @@ final class SftCommand {
             of("completion_only_loss", Type.BOOLEAN, null, "prompt-completion rows: loss on the completion only (default true)"),
             of("assistant_only_loss", Type.BOOLEAN, false, "conversational rows: loss on the assistant turns only"),
             of("packing", Type.BOOLEAN, false, "pack several sequences into each row of max_length"),
-            of("packing_strategy", Type.STRING, "bfd", "bfd (best-fit decreasing; sequences are never split)"));
+            of("packing_strategy", Type.STRING, "bfd", "bfd (best-fit decreasing; sequences are never split)"),
+            of("aapa_discriminator_path", Type.PATH, null, "AAPA-anchored SFT: a folder from ./align4j discriminator"),
+            of("aapa_coef", Type.DOUBLE, 0.1, "AAPA: the anchor's coefficient"),
+            of("aapa_rollouts", Type.INT, 2, "AAPA: rollouts sampled per prompt for the anchor term"),
+            of("aapa_max_completion_length", Type.INT, 128, "AAPA: tokens generated at most per rollout"));
 
     private SftCommand() {}
 
@@ -76,7 +80,16 @@ final class SftCommand {
                     eval = Encoder.encodeAll(Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split")), encoder::sft, o.flag("skip_invalid_rows")).items();
                     System.err.printf("sft: %d eval rows from %s%n", eval.size(), o.path("eval_dataset_name"));
                 }
-                SftTrainer.train(m.model(), data.items(), eval, TrainingOptions.evalSteps(o), cfg, m.tokenizer().padTokenId(), o.resolved());
+                if (o.has("aapa_discriminator_path")) {
+                    try (org.align4j.reward.Discriminator d = org.align4j.reward.Discriminator.open(o.path("aapa_discriminator_path"))) {
+                        var anchor = new org.align4j.reward.AnchorReward(d, org.align4j.reward.AnchorSchedule.constant(o.number("aapa_coef")));
+                        SftTrainer.trainAnchored(m.model(), data.items(), cfg, m.tokenizer().padTokenId(), new SftTrainer.Anchoring(anchor, m.tokenizer(),
+                                o.integer("aapa_rollouts"), new org.align4j.generate.SamplingParams(1.0, 0, 1.0, o.integer("aapa_max_completion_length"), cfg.seed())),
+                                o.resolved());
+                    }
+                } else {
+                    SftTrainer.train(m.model(), data.items(), eval, TrainingOptions.evalSteps(o), cfg, m.tokenizer().padTokenId(), o.resolved());
+                }
             }
             TrainingOptions.copyTokenizerFiles(modelDir, cfg.outputDir());
             System.err.println("sft: final model in " + cfg.outputDir());

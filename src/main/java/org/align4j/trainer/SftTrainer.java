@@ -47,6 +47,63 @@ public final class SftTrainer {
     }
 
     /**
+     * AAPA-anchored SFT (docs/aapa.md): beside each micro-batch's NLL, {@code rollouts} samples per
+     * prompt from the current policy are scored by the fixed discriminator's anchor (told the
+     * optimizer step for its schedule) and a REINFORCE term -mean((a - mean a) log pi(rollout))
+     * is back-propagated ({@link org.align4j.reward.AnchorRewardTerm}), scaled by the micro-batch's
+     * share of the window. Prompts are each sequence's context before its first target token.
+     */
+    public record Anchoring(org.align4j.reward.RewardFunction anchor, org.align4j.tokenizer.Tokenizer tok, int rollouts,
+            org.align4j.generate.SamplingParams sampling) {}
+
+    public static TrainResult trainAnchored(Transformer model, List<Sequence> data, TrainingArgs cfg, long padId, Anchoring a, Map<String, Object> resolvedConfig)
+            throws IOException {
+        TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> {
+            StepSums s = sums(microBatch(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing(), training), mb.stream().mapToLong(Sequence::targets).sum());
+            if (!training) return s;
+            double term = anchorTerm(model, mb, a, window, padId);
+            return s.withLoss(s.loss() + term).add("aapa/anchor_term", term, "micro_batches").count("micro_batches", 1);
+        };
+        return TrainLoop.train("sft", model, new TrainLoop.Rows<>(data, Sequence::targets, Sequence::length), cfg, null, resolvedConfig, step);
+    }
+
+    /** The anchor's REINFORCE term for one micro-batch's prompts, back-propagated; returns its (window-scaled) value. */
+    private static double anchorTerm(Transformer model, List<Sequence> mb, Anchoring a, TrainLoop.Window window, long padId) {
+        List<Rollouts.Prompt> prompts = new ArrayList<>();
+        for (Sequence s : mb) {
+            int first = 1;
+            while (first < s.length() && s.targetMask()[first] == 0) first++;
+            long[] p = Arrays.copyOf(s.inputIds(), first);
+            prompts.add(new Rollouts.Prompt(p, a.tok().decode(p, true), null));
+        }
+        model.requiresGrad(false);
+        List<Rollouts.Rollout> rolls;
+        try {
+            var sp = a.sampling();
+            rolls = Rollouts.sample(model, a.tok(), prompts, a.rollouts(),
+                    new org.align4j.generate.SamplingParams(sp.temperature(), sp.topK(), sp.topP(), sp.maxNewTokens(), sp.seed() * 1_000_003L + window.step()));
+        } finally {
+            model.requiresGrad(true);
+        }
+        a.anchor().setStep(window.step());
+        double[] rewards = a.anchor().score(rolls.stream().map(r -> r.prompt().text()).toList(), rolls.stream().map(Rollouts.Rollout::completionText).toList(),
+                java.util.Collections.nCopies(rolls.size(), null));
+        List<long[]> ps = new ArrayList<>(), cs = new ArrayList<>();
+        for (Rollouts.Rollout r : rolls) {
+            ps.add(r.prompt().ids());
+            cs.add(r.completion());
+        }
+        double share = (double) mb.size() / window.rows();
+        try (PointerScope scope = new PointerScope()) {
+            CompletionBatch.Inputs in = CompletionBatch.inputs(ps, cs, padId);
+            return TrainLoop.forwardBackward(model, in, true, false, hidden -> {
+                CompletionBatch.Output o = CompletionBatch.fromHidden(model, hidden, in, false);
+                return org.align4j.reward.AnchorRewardTerm.reinforce(o.logps(), rewards).mul(Tensors.scalar(share));
+            });
+        }
+    }
+
+    /**
      * Trains on packed rows ({@link org.align4j.data.Packing}): each row holds several examples
      * with their own position ids and block-diagonal attention, so the loss and gradients equal
      * those of the examples unpacked.

@@ -25,8 +25,12 @@ import org.align4j.model.Transformer;
 final class TrainLoop {
     private TrainLoop() {}
 
-    /** The accumulation window a micro-batch's loss is normalised to: its rows and target tokens. */
-    record Window(int rows, long chosenTokens) {}
+    /** The accumulation window a micro-batch's loss is normalised to: its rows and target tokens; {@code step} is the optimizer step it belongs to (0-based). */
+    record Window(int rows, long chosenTokens, int step) {
+        Window(int rows, long chosenTokens) {
+            this(rows, chosenTokens, 0);
+        }
+    }
 
     /** One micro-batch: forward, loss scaled to {@code window}, backward when {@code train}; returns what to log. */
     interface MicroBatch<T> {
@@ -58,7 +62,7 @@ final class TrainLoop {
                 for (int step = state.globalStep(); step < totalSteps; step++) {
                     List<List<T>> window = cursor.window(train, a.gradientAccumulationSteps());
                     List<T> all = window.stream().flatMap(List::stream).toList();
-                    Window w = new Window(all.size(), all.stream().mapToLong(data.targetTokens()).sum());
+                    Window w = new Window(all.size(), all.stream().mapToLong(data.targetTokens()).sum(), step);
                     if (w.chosenTokens() == 0)
                         throw new IllegalStateException(command + " step " + (step + 1) + ": no target tokens in the batch (every loss mask is empty); check the data");
                     StepSums sums = StepSums.empty();
