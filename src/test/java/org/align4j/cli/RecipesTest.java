@@ -32,7 +32,7 @@ class RecipesTest {
             recipes = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
         }
         assertTrue(recipes.size() >= 4, "recipes for APO and AAPA: " + recipes);
-        boolean apo = false, aapaGrpo = false, discriminator = false;
+        boolean apo = false, aapaGrpo = false, discriminator = false, aapaSft = false;
         for (Path r : recipes) {
             Matcher m = USAGE.matcher(Files.readString(r));
             if (!m.find()) fail(r + " has no usage line './align4j <command> --config " + r + "'");
@@ -51,6 +51,7 @@ class RecipesTest {
                     aapaGrpo |= o.strings("reward_funcs").contains("aapa_anchor") && o.has("aapa_discriminator_path");
                 }
                 case "discriminator" -> discriminator = true;
+                case "sft" -> aapaSft |= o.has("aapa_discriminator_path");
                 default -> fail(r + ": no validation for command " + command);
             }
             boolean hasData = Main.SPECS.get(command).stream().anyMatch(sp -> sp.key().equals("dataset_name"));
@@ -61,7 +62,7 @@ class RecipesTest {
                 assertFalse(model.matches("[\\w.-]+/[\\w.-]+") && !model.startsWith("models/"), r + ": model_name_or_path must be a local folder, not a hub id");
             }
         }
-        assertTrue(apo && aapaGrpo && discriminator, "an APO recipe, an AAPA discriminator recipe and an anchored GRPO recipe");
+        assertTrue(apo && aapaGrpo && discriminator && aapaSft, "an APO recipe and AAPA's stages: discriminator, anchored SFT, anchored GRPO");
     }
 
     /** The apo command's own validation of its keys (loss, rounds, align method, learning rates). */
