@@ -1,34 +1,77 @@
 #!/usr/bin/env bash
 # Side by side, in one run: align4j's `bench` and PyTorch eager (tools/bench/torch_bench.py on
 # Debian's python3-torch with Debian's OpenBLAS) on the same ~25M llama shape, same batch and
-# sequence, alternating so that machine noise hits both. Prints each JSON line and the ratios
-# align4j / PyTorch of tokens/s (higher is better for align4j).
-#   usage: tools/bench/compare.sh [rounds]     (needs: apt-get install python3-torch)
+# sequence, alternating so that machine noise hits both (the order flips every round). Prints
+# each JSON line and a table of medians with the ratios align4j / PyTorch (higher is better for
+# align4j).
+#   usage: tools/bench/compare.sh [rounds] [modes...]     (needs: apt-get install python3-torch)
+#   modes: train forward generate dpo   (default: train forward generate)
+#   dpo runs PyTorch twice per round: the bare DPO step, and the same step also computing the
+#   metrics TRL's DPOTrainer logs from the logits every step (--trl_metrics), which align4j's
+#   trainer always computes.
+#   ALIGN4J=/path/to/launcher runs another launcher than ./align4j (e.g. a jar built elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds="${1:-2}"
+shift || true
+modes=("$@")
+[ ${#modes[@]} -gt 0 ] || modes=(train forward generate)
+for m in "${modes[@]}"; do
+  case "$m" in train|forward|generate|dpo) ;; *) echo "unknown mode '$m': use train, forward, generate or dpo" >&2; exit 2 ;; esac
+done
 py=/usr/bin/python3
+a4j="${ALIGN4J:-./align4j}"
 "$py" -c 'import torch' 2>/dev/null || { echo "PyTorch missing: apt-get install -y --no-install-recommends python3-torch" >&2; exit 1; }
 [ -d "${XDG_CACHE_HOME:-$HOME/.cache}/align4j/openblas-openmp" ] || sh tools/bench/fetch_openblas.sh openmp >/dev/null
-./align4j --help >/dev/null 2>&1 || true   # builds the jar first if needed
+"$a4j" --help >/dev/null 2>&1 || true   # builds the jar first if needed
 out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+
+run_align4j() { "$a4j" bench --mode "$1" --iters 5 --warmup 2 | tee -a "$out"; }
+run_torch() {
+  "$py" tools/bench/torch_bench.py "$1" --threads 2 --iters 5 --warmup 2 | tee -a "$out"
+  if [ "$1" = dpo ]; then "$py" tools/bench/torch_bench.py dpo --trl_metrics --threads 2 --iters 5 --warmup 2 | tee -a "$out"; fi
+}
 for r in $(seq "$rounds"); do
-  for mode in train forward generate; do
-    ./align4j bench --mode "$mode" --iters 5 --warmup 2 | tee -a "$out"
-    "$py" tools/bench/torch_bench.py "$mode" --threads 2 --iters 5 --warmup 2 | tee -a "$out"
+  for mode in "${modes[@]}"; do
+    if [ $((r % 2)) = 1 ]; then run_align4j "$mode"; run_torch "$mode"
+    else run_torch "$mode"; run_align4j "$mode"; fi
   done
 done
-"$py" - "$out" <<'PY'
+"$py" - "$out" "${modes[@]}" <<'PY'
 import json, sys, statistics
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+modes = sys.argv[2:]
+def mode(r):
+    return r.get("mode") or r.get("bench")
 def key(r):
-    return r.get("decode_tokens_per_s") if (r.get("mode") or r.get("bench")) == "generate" else r["tokens_per_s"]
-print("\n| mode | align4j tokens/s | PyTorch eager tokens/s | ratio |")
-print("|---|---|---|---|")
-for mode in ("train", "forward", "generate"):
-    j = [key(r) for r in rows if (r.get("mode") or r.get("bench")) == mode and r.get("impl") == "align4j"]
-    p = [key(r) for r in rows if (r.get("mode") or r.get("bench")) == mode and r.get("impl") != "align4j"]
+    m = mode(r)
+    return r["decode_tokens_per_s"] if m == "generate" else r["steps_per_s"] if m == "dpo" else r["tokens_per_s"]
+lines = []  # (label, metric, align4j rows, torch rows)
+for m in modes:
+    j = [r for r in rows if mode(r) == m and r.get("impl") == "align4j"]
+    p = [r for r in rows if mode(r) == m and r.get("impl") != "align4j" and not r.get("trl_metrics")]
+    if m == "generate":
+        lines.append(("generate (decode)", "tokens/s", j, p))
+    elif m == "dpo":
+        pt = [r for r in rows if mode(r) == m and r.get("impl") != "align4j" and r.get("trl_metrics")]
+        lines.append(("dpo step vs bare PyTorch DPO step", "steps/s", j, p))
+        lines.append(("dpo step vs PyTorch + TRL's logged metrics", "steps/s", j, pt))
+    else:
+        lines.append((m, "tokens/s", j, p))
+print("\n| what | metric | align4j | PyTorch eager | ratio | rounds |")
+print("|---|---|---|---|---|---|")
+for label, metric, j, p in lines:
     if j and p:
-        a, b = statistics.median(j), statistics.median(p)
-        print(f"| {mode}{' (decode)' if mode == 'generate' else ''} | {a:.1f} | {b:.1f} | {a / b:.2f}x |")
+        a, b = statistics.median(key(r) for r in j), statistics.median(key(r) for r in p)
+        fmt = "%.4f" if metric == "steps/s" else "%.1f"
+        print(f"| {label} | {metric} | {fmt % a} | {fmt % b} | {a / b:.2f}x | {min(len(j), len(p))} |")
+        if metric == "steps/s":
+            ta = statistics.median(r["tokens_per_s"] for r in j)
+            tb = statistics.median(r["tokens_per_s"] for r in p)
+            print(f"| {label} | tokens/s | {ta:.1f} | {tb:.1f} | {ta / tb:.2f}x | {min(len(j), len(p))} |")
+busy = [r["other_cores"] for r in rows if "other_cores" in r]
+if busy:
+    print("\nother processes kept %.2f cores busy on average during the PyTorch runs (median; 0 = a quiet machine)"
+          % statistics.median(busy))
 PY

@@ -3,6 +3,7 @@
     /usr/bin/python3 tools/bench/torch_bench.py train    [--batch 4 --seq 256 --threads 2]
     /usr/bin/python3 tools/bench/torch_bench.py generate [--batch 8 --prompt_len 32 --new_tokens 128]
     /usr/bin/python3 tools/bench/torch_bench.py forward  [--batch 4 --seq 256]
+    /usr/bin/python3 tools/bench/torch_bench.py dpo      [--batch 4 --seq 256] [--trl_metrics]
 
 Each prints ONE JSON line. Times are the median of --iters timed iterations after --warmup
 untimed ones. The model is tools/golden/hf_reference.py (a re-implementation of
@@ -23,6 +24,18 @@ generate: KV-cached greedy decoding of --batch random prompts of --prompt_len to
           decode tokens/s = batch * (new_tokens - 1) / decode time, and end-to-end
           tokens/s = batch * new_tokens / (prefill + decode).
 forward:  forward only (no grad) of [batch, seq] with logits, tokens/s.
+dpo:      one DPO training step (Rafailov et al., arXiv 2305.18290) as TRL's DPOTrainer does
+          it, per step: --batch random pairs, prompt seq//2 tokens, chosen and rejected
+          seq - seq//2 tokens each; chosen rows then rejected rows in ONE concatenated forward
+          of [2*batch, seq] (attention mask given, all ones); the reference is a second
+          identical copy of the model run under no_grad (full fine-tune, TRL's default); summed
+          completion log-probs via gather - logsumexp; sigmoid loss
+          -logsigmoid(beta * (pi_logratio - ref_logratio)) with beta 0.1, mean over pairs;
+          backward, clip_grad_norm 1.0, torch.optim.AdamW (lr 1e-6 = DPOConfig's default).
+          --trl_metrics also computes, without a graph, what TRL logs from the logits each step
+          (entropy, mean token accuracy, mean logits, rewards; what align4j always computes).
+          Reports steps/s, tokens/s (2*batch*seq per step) and MFU at 8N FLOPs per token
+          (6N policy + 2N reference forward).
 
 BLAS: Debian's python3-torch calls BLAS through libblas.so.3; if that is the reference
 (netlib) BLAS, matmuls are ~50x slower than any real baseline.  Run
@@ -74,7 +87,7 @@ def loaded_blas():
 
 def parse():
     ap = argparse.ArgumentParser(description="PyTorch-eager benchmarks for align4j")
-    ap.add_argument("command", choices=["train", "generate", "forward"])
+    ap.add_argument("command", choices=["train", "generate", "forward", "dpo"])
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2 = all cores here)")
     ap.add_argument("--batch", type=int, default=None, help="default 4 (train, forward) or 8 (generate)")
     ap.add_argument("--seq", type=int, default=256)
@@ -84,7 +97,10 @@ def parse():
     ap.add_argument("--iters", type=int, default=None, help="default 5 (3 for generate)")
     ap.add_argument("--no_clip", action="store_true", help="train without the grad-norm clip")
     ap.add_argument("--no_optimizer", action="store_true", help="train: forward+backward only")
-    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--lr", type=float, default=None, help="default 1e-4 (train) or 1e-6 (dpo)")
+    ap.add_argument("--beta", type=float, default=0.1, help="dpo: DPO beta")
+    ap.add_argument("--trl_metrics", action="store_true",
+                    help="dpo: also compute TRL's logged metrics (entropy, token accuracy, logits means) each step")
     ap.add_argument("--peak_flops", type=float, default=190e9)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--blas", choices=["openmp", "pthread", "system"], default="openmp",
@@ -102,6 +118,8 @@ def parse():
         a.warmup = 1 if a.command == "generate" else 2
     if a.iters is None:
         a.iters = 3 if a.command == "generate" else 5
+    if a.lr is None:
+        a.lr = 1e-6 if a.command == "dpo" else 1e-4
     return a
 
 
@@ -217,6 +235,64 @@ def main():
         out.update({"params": n_params, "batch": a.batch, "seq": a.seq,
                     "ms_per_forward": round(t * 1e3, 2), "tokens_per_s": round(tps, 1),
                     "mfu": round(2 * n_params * tps / a.peak_flops, 4), "peak_flops": a.peak_flops})
+
+    elif a.command == "dpo":
+        m, n_params, g = build(a, requires_grad=True)
+        ref, _, _ = build(a, requires_grad=False)  # the same seed: an identical copy
+        params = list(m.params.values())
+        opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+        b, t = a.batch, a.seq
+        p_len = t // 2
+        prompt = torch.randint(0, a.vocab, (b, p_len), generator=g)
+        chosen = torch.randint(0, a.vocab, (b, t - p_len), generator=g)
+        rejected = torch.randint(0, a.vocab, (b, t - p_len), generator=g)
+        ids = torch.cat([torch.cat([prompt, chosen], 1), torch.cat([prompt, rejected], 1)], 0)  # (2B, T)
+        attn = torch.ones_like(ids)
+        labels = ids[:, 1:]  # (2B, T-1): position i predicts token i + 1
+        mask = torch.zeros(2 * b, t - 1)
+        mask[:, p_len - 1:] = 1.0  # the completion tokens (positions p_len .. T-1)
+        losses, metrics = [], {}
+
+        def summed_logps(logits):  # (2B, T-1, V) -> (2B)
+            tok = logits.gather(-1, labels.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+            return (tok * mask).sum(-1)
+
+        def step():
+            with torch.no_grad():
+                ref_lp = summed_logps(F.linear(ref.hidden_states(ids, attn)[:, :-1], ref.lm_head_weight()))
+            logits = F.linear(m.hidden_states(ids, attn)[:, :-1], m.lm_head_weight())  # (2B, T-1, V)
+            lp = summed_logps(logits)
+            margin = (lp[:b] - lp[b:]) - (ref_lp[:b] - ref_lp[b:])
+            loss = -F.logsigmoid(a.beta * margin).mean()
+            if a.trl_metrics:  # TRL's DPOTrainer: from the detached logits, every step
+                with torch.no_grad():
+                    d = logits.detach()
+                    lse = d.logsumexp(-1)
+                    ent = lse - (torch.softmax(d, -1) * d).sum(-1)
+                    n_tok = mask.sum()
+                    metrics["entropy"] = float((ent * mask).sum() / n_tok)
+                    metrics["mean_token_accuracy"] = float(((d[:b].argmax(-1) == labels[:b]).float() * mask[:b]).sum() / mask[:b].sum())
+                    metrics["logits/chosen"] = float((d[:b].mean(-1) * mask[:b]).sum() / mask[:b].sum())
+                    metrics["logits/rejected"] = float((d[b:].mean(-1) * mask[b:]).sum() / mask[b:].sum())
+                    rc, rr = a.beta * (lp[:b] - ref_lp[:b]).detach(), a.beta * (lp[b:] - ref_lp[b:]).detach()
+                    metrics["rewards/accuracies"] = float((rc > rr).float().mean())
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(float(loss))
+
+        ts = timed(step, a.warmup, a.iters)
+        med = statistics.median(ts)
+        tokens = 2 * b * t
+        out.update({"params": n_params, "pairs": b, "rows": 2 * b, "prompt_len": p_len, "completion_len": t - p_len,
+                    "seq": t, "reference": "identical copy, no_grad (full fine-tune)", "loss_type": "sigmoid",
+                    "beta": a.beta, "optimizer": "AdamW(lr=%g, wd=0)" % a.lr, "grad_clip": 1.0,
+                    "trl_metrics": a.trl_metrics,
+                    "ms_per_step": round(med * 1e3, 2), "ms_per_step_all": [round(x * 1e3, 1) for x in ts],
+                    "steps_per_s": round(1 / med, 4), "tokens_per_s": round(tokens / med, 1),
+                    "mfu": round(8 * n_params * tokens / med / a.peak_flops, 4), "peak_flops": a.peak_flops,
+                    "first_loss": round(losses[0], 6), "last_loss": round(losses[-1], 6)})
 
     else:
         m, n_params, g = build(a, requires_grad=False)

@@ -12,15 +12,24 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.locks.LockSupport;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
+import org.align4j.data.PreferencePair;
 import org.align4j.engine.Tensors;
+import org.align4j.io.AtomicFiles;
 import org.align4j.generate.Generator;
 import org.align4j.generate.SamplingParams;
 import org.align4j.model.Checkpoints;
+import org.align4j.model.Lora;
 import org.align4j.model.ModelConfig;
 import org.align4j.model.ModelPresets;
 import org.align4j.model.Transformer;
+import org.align4j.trainer.DpoConfig;
+import org.align4j.trainer.DpoTrainer;
+import org.align4j.trainer.MetricsLog;
+import org.align4j.trainer.TrainingArgs;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
@@ -40,20 +49,24 @@ import org.bytedeco.pytorch.global.torch;
  * N = all parameters (the convention of nanoGPT's estimate_mfu without the attention term; the
  * same in both scripts). The default peak, 190 GFLOP/s, is this machine's 2 Zen 3 cores:
  * 2 FMA units x 8 float lanes x 2 FLOP x ~3 GHz x 2 cores (research/engine.md section 1).
+ *
+ * <p>{@code dpo} and {@code dpo_memory} run the real {@link DpoTrainer#train} on random pairs
+ * (see {@link #dpo} and {@link #dpoMemory} for what is timed and measured).
  */
 final class BenchCommand {
     static final List<Spec> SPECS = List.of(
             of("model_name_or_path", Type.PATH, null, "checkpoint to benchmark (else --size)"),
             of("size", Type.STRING, "llama-25m", "named shape when no checkpoint: llama-25m, llama-tiny, llama-0.5b"),
-            of("mode", Type.STRING, "all", "forward, train, generate, memory or all (= forward, train, generate)"),
-            of("batch", Type.INT, 4, "batch size for forward/train"),
-            of("seq", Type.INT, 256, "sequence length for forward/train"),
+            of("mode", Type.STRING, "all", "forward, train, generate, memory, dpo, dpo_memory or all (= forward, train, generate)"),
+            of("batch", Type.INT, 4, "batch size for forward/train; pairs per step for dpo/dpo_memory (2 x batch rows)"),
+            of("seq", Type.INT, 256, "sequence length for forward/train; for dpo/dpo_memory prompt (seq/2) + completion (the rest)"),
             of("gen_batch", Type.INT, 8, "batch size for generate"),
             of("prompt_len", Type.INT, 32, "prompt length for generate"),
             of("new_tokens", Type.INT, 128, "tokens generated per row"),
             of("iters", Type.INT, 5, "timed iterations"),
             of("warmup", Type.INT, 2, "untimed iterations first"),
             of("memory_steps", Type.INT, 10000, "training steps for --mode memory"),
+            of("gradient_checkpointing", Type.BOOLEAN, true, "dpo_memory: recompute activations layer by layer in backward"),
             of("peak_flops", Type.DOUBLE, 190e9, "peak FLOP/s for MFU"),
             of("seed", Type.LONG, 0L, "init and data seed"),
             of("output_file", Type.PATH, null, "also append the JSON lines here"));
@@ -64,8 +77,7 @@ final class BenchCommand {
 
     static void run(String[] args) throws Exception {
         Options o = Options.parse("bench", SPECS, args);
-        try (Transformer model = o.has("model_name_or_path") ? Checkpoints.load(o.path("model_name_or_path"))
-                : ModelPresets.randomInit(ModelPresets.named(o.string("size")), o.longValue("seed"))) {
+        try (Transformer model = load(o)) {
             String mode = o.string("mode");
             List<String> modes = mode.equals("all") ? List.of("forward", "train", "generate") : List.of(mode);
             for (String m : modes) {
@@ -74,13 +86,21 @@ final class BenchCommand {
                     case "train" -> train(model, o);
                     case "generate" -> generate(model, o);
                     case "memory" -> memory(model, o);
-                    default -> throw new CliException("bench: unknown --mode '" + m + "'; use forward, train, generate, memory or all");
+                    case "dpo" -> dpo(model, o);
+                    case "dpo_memory" -> dpoMemory(model, o);
+                    default -> throw new CliException("bench: unknown --mode '" + m + "'; use forward, train, generate, memory, dpo, dpo_memory or all");
                 };
                 String line = JSON.writeValueAsString(r);
                 System.out.println(line);
                 if (o.has("output_file")) Files.writeString(o.path("output_file"), line + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
             }
         }
+    }
+
+    /** The checkpoint, else the named size randomly initialised from --seed (the same weights each call). */
+    private static Transformer load(Options o) throws IOException {
+        return o.has("model_name_or_path") ? Checkpoints.load(o.path("model_name_or_path"))
+                : ModelPresets.randomInit(ModelPresets.named(o.string("size")), o.longValue("seed"));
     }
 
     private static Map<String, Object> header(String mode, Transformer model, Options o) {
@@ -184,10 +204,206 @@ final class BenchCommand {
         return r;
     }
 
+    /**
+     * DPO training steps/s as the trainer runs them: {@link DpoTrainer#train} for warmup + iters
+     * optimizer steps on random pairs (--batch pairs per step; prompt seq/2 tokens, chosen and
+     * rejected seq - seq/2 tokens each, so 2 x batch rows of seq tokens in one concatenated
+     * forward), sigmoid loss, beta 0.1, learning_rate 1e-6, max_grad_norm 1.0, AdamW. The reference
+     * is a second identical copy of the policy (full fine-tune, TRL's default without LoRA), so the
+     * first step's loss is ln 2 exactly.
+     *
+     * <p>Timing from outside the trainer: with logging_steps 1 the trainer writes and flushes one
+     * metrics.jsonl row right after each optimizer step, so the moment a row appears in the file
+     * (its size polled every 2 ms on another thread) marks the end of that step. A step's time is
+     * the gap to the previous row (step 1 counts from the train() call, set-up included); the
+     * median of the last {@code iters} steps is reported. What is timed is the whole step:
+     * batching, reference forward, policy forward + backward with TRL's metrics, clip, AdamW, log.
+     * FLOPs per token: 6N for the policy + 2N for the reference forward (MFU as for train).
+     */
+    private static Map<String, Object> dpo(Transformer policy, Options o) throws Exception {
+        int b = o.integer("batch"), t = o.integer("seq"), warmup = o.integer("warmup"), iters = o.integer("iters");
+        if (iters < 1) throw new CliException("bench --mode dpo: --iters must be >= 1, got " + iters);
+        int steps = warmup + iters;
+        List<PreferencePair> pairs = randomPairs(policy.config(), steps * b, t, o.longValue("seed"));
+        Path dir = Files.createTempDirectory("align4j-bench-dpo");
+        long[] ends;
+        List<com.fasterxml.jackson.databind.JsonNode> rows;
+        try (Transformer ref = load(o)) {
+            DpoConfig cfg = DpoConfig.defaults(TrainingArgs.defaults(dir).withSteps(steps, b, 1, 1e-6).withLogging(1, 0));
+            long start = System.nanoTime();
+            try (RowClock clock = new RowClock(dir.resolve(MetricsLog.FILE))) {
+                DpoTrainer.train(policy, ref, pairs, List.of(), cfg, 0, Map.of());
+                ends = clock.lineTimes();
+            }
+            rows = MetricsLog.read(dir);
+            if (ends.length != steps || rows.size() != steps)
+                throw new IllegalStateException("bench dpo: expected " + steps + " metrics rows (one per step), found " + rows.size());
+            double[] all = new double[steps];
+            for (int i = 0; i < steps; i++) all[i] = (ends[i] - (i == 0 ? start : ends[i - 1])) / 1e6;
+            double[] ms = Arrays.copyOfRange(all, warmup, steps);
+            Map<String, Object> r = header("dpo", policy, o);
+            r.put("pairs", b);
+            r.put("rows", 2 * b);
+            r.put("prompt_len", t / 2);
+            r.put("completion_len", t - t / 2);
+            r.put("seq", t);
+            r.put("reference", "identical copy (full fine-tune)");
+            r.put("loss_type", "sigmoid");
+            r.put("beta", 0.1);
+            double med = median(ms), tokens = 2.0 * b * t;
+            r.put("ms_median", round(med));
+            r.put("ms_min", round(Arrays.stream(ms).min().orElse(med)));
+            r.put("ms_per_step_all", Arrays.stream(all).map(BenchCommand::round).boxed().toList());
+            r.put("iters", ms.length);
+            r.put("warmup", warmup);
+            r.put("steps_per_s", round(1000 / med));
+            r.put("tokens_per_s", round(tokens / (med / 1000)));
+            r.put("mfu", round(8.0 * policy.numParameters() * tokens / (med / 1000) / o.number("peak_flops")));
+            r.put("first_loss", rows.get(0).get("loss").asDouble());
+            r.put("last_loss", rows.get(steps - 1).get("loss").asDouble());
+            return r;
+        } finally {
+            AtomicFiles.deleteRecursively(dir);
+        }
+    }
+
+    /**
+     * Peak resident set of ONE LoRA DPO step as the trainer runs it ({@link DpoTrainer#train},
+     * max_steps 1): LoRA r 16, alpha 32, dropout 0.05 (TRL's ModelConfig defaults) on q_proj and
+     * v_proj, the reference = the policy with its adapters off, --batch pairs of --seq tokens,
+     * gradient checkpointing per --gradient_checkpointing. After the model is built the kernel's
+     * high-water mark is reset (5 written to /proc/self/clear_refs), so peak_rss_gib is the peak
+     * during the step: the resident model and JVM plus everything the step allocates.
+     */
+    private static Map<String, Object> dpoMemory(Transformer policy, Options o) throws Exception {
+        int b = o.integer("batch"), t = o.integer("seq");
+        boolean checkpointing = o.flag("gradient_checkpointing");
+        Lora.attach(policy, new Lora.Config(16, 32, 0.05, List.of("q_proj", "v_proj")), o.longValue("seed"));
+        long trainable = policy.trainableParameters().values().stream().mapToLong(Tensor::numel).sum();
+        List<PreferencePair> pairs = randomPairs(policy.config(), b, t, o.longValue("seed"));
+        Path dir = Files.createTempDirectory("align4j-bench-dpo-memory");
+        try {
+            TrainingArgs args = TrainingArgs.defaults(dir).withSteps(1, b, 1, 1e-6).withLogging(1, 0).withGradientCheckpointing(checkpointing);
+            long before = statusKiB("VmRSS");
+            boolean reset = resetPeakRss();
+            long start = System.nanoTime();
+            DpoTrainer.train(policy, null, pairs, List.of(), DpoConfig.defaults(args), 0, Map.of());
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long peak = statusKiB("VmHWM");
+            Map<String, Object> r = header("dpo_memory", policy, o);
+            r.put("dtype", String.valueOf(policy.config().torchDtype()));
+            r.put("trainable_params", trainable);
+            r.put("lora", "r 16, alpha 32, q_proj,v_proj; reference = adapters off");
+            r.put("gradient_checkpointing", checkpointing);
+            r.put("pairs", b);
+            r.put("prompt_len", t / 2);
+            r.put("completion_len", t - t / 2);
+            r.put("rss_before_step_gib", round(before / 1048576.0));
+            r.put("peak_rss_gib", round(peak / 1048576.0));
+            r.put("peak_is_step_only", reset); // false: VmHWM could not be reset, the peak covers the whole process
+            r.put("java_heap_committed_gib", round(Runtime.getRuntime().totalMemory() / 1073741824.0));
+            r.put("seconds", round(seconds));
+            r.put("loss", MetricsLog.read(dir).get(0).get("loss").asDouble());
+            return r;
+        } finally {
+            AtomicFiles.deleteRecursively(dir);
+        }
+    }
+
+    /** n pairs of random ids: prompt seq/2 tokens, chosen and rejected seq - seq/2 tokens each. */
+    private static List<PreferencePair> randomPairs(ModelConfig c, int n, int seq, long seed) {
+        if (seq < 2) throw new CliException("bench: --seq must be >= 2 for DPO (a prompt and a completion token), got " + seq);
+        Random rng = new Random(seed);
+        int p = seq / 2, comp = seq - p;
+        List<PreferencePair> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(new PreferencePair(ids(rng, c, p), ids(rng, c, comp), ids(rng, c, comp)));
+        return out;
+    }
+
+    private static long[] ids(Random rng, ModelConfig c, int n) {
+        long[] v = new long[n];
+        for (int i = 0; i < n; i++) v[i] = rng.nextInt(c.vocabSize());
+        return v;
+    }
+
+    /** Linux: writing 5 to clear_refs resets VmHWM to the current RSS (proc(5)); false where not allowed. */
+    private static boolean resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | SecurityException e) {
+            return false;
+        }
+    }
+
+    /**
+     * When each line of a file that another thread appends to was first seen complete: the file's
+     * size is polled every 2 ms (a stat call; ~500 per second costs nothing next to a step), and each
+     * size change recorded with System.nanoTime. So a line's time is at most ~2 ms (plus scheduling)
+     * after it was flushed.
+     */
+    private static final class RowClock implements AutoCloseable {
+        private final Path file;
+        private final List<long[]> samples = new ArrayList<>(); // {nanoTime, size}, one per change
+        private final Thread poller;
+        private volatile boolean stop;
+
+        RowClock(Path file) {
+            this.file = file;
+            this.poller = Thread.ofPlatform().daemon().name("bench-row-clock").start(() -> {
+                while (!stop) {
+                    sample();
+                    LockSupport.parkNanos(2_000_000);
+                }
+            });
+        }
+
+        private synchronized void sample() {
+            long size;
+            try {
+                size = Files.size(file);
+            } catch (IOException e) {
+                return; // not created yet
+            }
+            if (samples.isEmpty() || samples.get(samples.size() - 1)[1] != size) samples.add(new long[] {System.nanoTime(), size});
+        }
+
+        /** Stops polling; the nanoTime at which each complete line was first seen, in file order. */
+        long[] lineTimes() throws IOException {
+            close();
+            sample(); // a last row written less than one poll before train() returned
+            byte[] bytes = Files.readAllBytes(file);
+            List<Long> times = new ArrayList<>();
+            int s = 0;
+            for (int i = 0; i < bytes.length; i++) {
+                if (bytes[i] != '\n') continue;
+                while (samples.get(s)[1] < i + 1) s++;
+                times.add(samples.get(s)[0]);
+            }
+            return times.stream().mapToLong(Long::longValue).toArray();
+        }
+
+        @Override
+        public void close() {
+            stop = true;
+            LockSupport.unpark(poller);
+            try {
+                poller.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     static long rssKiB() throws IOException {
+        return statusKiB("VmRSS");
+    }
+
+    /** A kiB field of /proc/self/status (VmRSS: resident now, VmHWM: peak resident). */
+    static long statusKiB(String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status")))
-            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
-        return -1;
+            if (line.startsWith(field + ":")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        throw new IOException("/proc/self/status has no " + field + " line (bench memory modes need Linux)");
     }
 
     private static Tensor randomIds(ModelConfig c, int b, int t, long seed) {
