@@ -9,7 +9,6 @@ import java.util.Map;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.ApoLoss;
 import org.align4j.model.Lora;
-import org.align4j.model.ModelConfig;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -99,7 +98,7 @@ public final class ApoRewardTrainer {
     public static TrainResult train(Transformer rm, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> apo, List<RewardTrainer.Pair> evalHuman,
             ApoLoss.Config loss, RewardConfig cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
         if (loss == null) throw new IllegalArgumentException("APO: loss config is null (use ApoLoss.Config.defaults())");
-        checkRewardModel(rm, padId);
+        RewardTrainer.checkRewardModel(rm, padId);
         if (Lora.attached(rm)) throw new IllegalArgumentException(RewardTrainer.LORA_UNSUPPORTED);
         if (cfg.centerRewardsCoefficient() != 0)
             throw new IllegalArgumentException("APO: center_rewards_coefficient " + cfg.centerRewardsCoefficient()
@@ -221,16 +220,5 @@ public final class ApoRewardTrainer {
             if (pairs.get(i).margin() != 0)
                 throw new IllegalArgumentException("APO: " + split + " pair " + i + " has margin " + pairs.get(i).margin()
                         + "; APO's Bradley-Terry term has no margin column (drop it, or train with the plain reward command)");
-    }
-
-    /** The checks RewardTrainer makes: a one-label classifier whose config pad_token_id is the padding id (where transformers stops when it pools). */
-    private static void checkRewardModel(Transformer model, long padId) {
-        ModelConfig c = model.config();
-        if (!c.isSequenceClassification() || c.numLabels() != 1)
-            throw new IllegalArgumentException("APO: a reward model must be a *ForSequenceClassification with num_labels=1 (got "
-                    + (c.isSequenceClassification() ? "num_labels=" + c.numLabels() : "a causal LM") + "); build it with RewardTrainer.rewardModel");
-        if (c.padTokenId() == null || c.padTokenId() != padId)
-            throw new IllegalArgumentException("APO: the model's config.json has pad_token_id " + c.padTokenId() + " but batches are padded with " + padId
-                    + "; they must agree (RewardTrainer.rewardModel sets it)");
     }
 }

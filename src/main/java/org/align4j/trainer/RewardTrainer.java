@@ -242,7 +242,7 @@ public final class RewardTrainer {
     }
 
     /** A one-label classifier whose config pad_token_id is the id batches are padded with (else transformers would pool elsewhere). */
-    private static void checkRewardModel(Transformer model, long padId) {
+    static void checkRewardModel(Transformer model, long padId) {
         ModelConfig c = model.config();
         if (!c.isSequenceClassification() || c.numLabels() != 1)
             throw new IllegalArgumentException("a reward model must be a *ForSequenceClassification with num_labels=1 (got "

@@ -40,7 +40,9 @@ public final class TensorBoardWriter implements AutoCloseable {
         for (var e : metrics.entrySet()) {
             if (!(e.getValue() instanceof Number n) || e.getKey().equals("step")) continue;
             ByteArrayOutputStream value = new ByteArrayOutputStream();
-            writeBytes(value, 1, ("train/" + e.getKey()).getBytes(StandardCharsets.UTF_8));
+            // transformers' TensorBoard callback: train/<name>, and eval/<name> for the eval_ rows
+            String tag = e.getKey().startsWith("eval_") ? "eval/" + e.getKey().substring(5) : "train/" + e.getKey();
+            writeBytes(value, 1, tag.getBytes(StandardCharsets.UTF_8));
             writeTag(value, 2, 5); // float, fixed32
             value.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(n.floatValue()).array());
             ByteArrayOutputStream summary = new ByteArrayOutputStream();
