@@ -70,8 +70,12 @@ for label, metric, j, p in lines:
             ta = statistics.median(r["tokens_per_s"] for r in j)
             tb = statistics.median(r["tokens_per_s"] for r in p)
             print(f"| {label} | tokens/s | {ta:.1f} | {tb:.1f} | {ta / tb:.2f}x | {min(len(j), len(p))} |")
-busy = [r["other_cores"] for r in rows if "other_cores" in r]
-if busy:
-    print("\nother processes kept %.2f cores busy on average during the PyTorch runs (median; 0 = a quiet machine)"
-          % statistics.median(busy))
+# every run in order, with the cores other processes kept busy meanwhile (0 = a quiet machine;
+# a run with other_cores near 1 or more was slowed by someone else and says little)
+print("\n| run | impl | mode | value | other_cores |")
+print("|---|---|---|---|---|")
+for i, r in enumerate(rows, 1):
+    impl = "align4j" if r.get("impl") == "align4j" else "pytorch" + (" +trl_metrics" if r.get("trl_metrics") else "")
+    oc = r.get("other_cores")
+    print(f"| {i} | {impl} | {mode(r)} | {key(r)} | {'-' if oc is None else oc} |")
 PY

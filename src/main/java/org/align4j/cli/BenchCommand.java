@@ -214,7 +214,7 @@ final class BenchCommand {
      *
      * <p>Timing from outside the trainer: with logging_steps 1 the trainer writes and flushes one
      * metrics.jsonl row right after each optimizer step, so the moment a row appears in the file
-     * (its size polled every 2 ms on another thread) marks the end of that step. A step's time is
+     * (its size polled every 5 ms on another thread) marks the end of that step. A step's time is
      * the gap to the previous row (step 1 counts from the train() call, set-up included); the
      * median of the last {@code iters} steps is reported. What is timed is the whole step:
      * batching, reference forward, policy forward + backward with TRL's metrics, clip, AdamW, log.
@@ -230,11 +230,14 @@ final class BenchCommand {
         List<com.fasterxml.jackson.databind.JsonNode> rows;
         try (Transformer ref = load(o)) {
             DpoConfig cfg = DpoConfig.defaults(TrainingArgs.defaults(dir).withSteps(steps, b, 1, 1e-6).withLogging(1, 0));
+            double[] cpu0 = cpuSeconds();
             long start = System.nanoTime();
             try (RowClock clock = new RowClock(dir.resolve(MetricsLog.FILE))) {
                 DpoTrainer.train(policy, ref, pairs, List.of(), cfg, 0, Map.of());
                 ends = clock.lineTimes();
             }
+            double wall = (System.nanoTime() - start) / 1e9;
+            double[] cpu1 = cpuSeconds();
             rows = MetricsLog.read(dir);
             if (ends.length != steps || rows.size() != steps)
                 throw new IllegalStateException("bench dpo: expected " + steps + " metrics rows (one per step), found " + rows.size());
@@ -261,6 +264,10 @@ final class BenchCommand {
             r.put("mfu", round(8.0 * policy.numParameters() * tokens / (med / 1000) / o.number("peak_flops")));
             r.put("first_loss", rows.get(0).get("loss").asDouble());
             r.put("last_loss", rows.get(steps - 1).get("loss").asDouble());
+            // contention over the whole train() call, as torch_bench.py reports it: this process's CPU
+            // time / (wall x threads), and the cores other processes kept busy on average
+            r.put("cpu_util", round((cpu1[0] - cpu0[0]) / (wall * torch.get_num_threads())));
+            r.put("other_cores", round(Math.max(0, (cpu1[1] - cpu0[1]) - (cpu1[0] - cpu0[0])) / wall));
             return r;
         } finally {
             AtomicFiles.deleteRecursively(dir);
@@ -310,6 +317,20 @@ final class BenchCommand {
         }
     }
 
+    /**
+     * {this process's CPU seconds, the machine's busy CPU seconds} from /proc/self/stat (utime +
+     * stime) and /proc/stat (all time but idle and iowait), in clock ticks of 1/100 s (USER_HZ).
+     */
+    private static double[] cpuSeconds() throws IOException {
+        String self = Files.readString(Path.of("/proc/self/stat"));
+        String[] f = self.substring(self.lastIndexOf(')') + 2).split(" "); // fields from 3 (state) on
+        double own = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime: fields 14, 15
+        String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        long busy = 0;
+        for (int i = 1; i < cpu.length && i <= 8; i++) if (i != 4 && i != 5) busy += Long.parseLong(cpu[i]); // skip idle, iowait
+        return new double[] {own, busy / 100.0};
+    }
+
     /** n pairs of random ids: prompt seq/2 tokens, chosen and rejected seq - seq/2 tokens each. */
     private static List<PreferencePair> randomPairs(ModelConfig c, int n, int seq, long seed) {
         if (seq < 2) throw new CliException("bench: --seq must be >= 2 for DPO (a prompt and a completion token), got " + seq);
@@ -338,9 +359,9 @@ final class BenchCommand {
 
     /**
      * When each line of a file that another thread appends to was first seen complete: the file's
-     * size is polled every 2 ms (a stat call; ~500 per second costs nothing next to a step), and each
-     * size change recorded with System.nanoTime. So a line's time is at most ~2 ms (plus scheduling)
-     * after it was flushed.
+     * size is polled every 5 ms (one stat call; measured ~0.5 % of a core), and each size change
+     * recorded with System.nanoTime. So a line's time is at most ~5 ms (plus scheduling) after it
+     * was flushed: under 0.2 % of a multi-second step.
      */
     private static final class RowClock implements AutoCloseable {
         private final Path file;
@@ -353,7 +374,7 @@ final class BenchCommand {
             this.poller = Thread.ofPlatform().daemon().name("bench-row-clock").start(() -> {
                 while (!stop) {
                     sample();
-                    LockSupport.parkNanos(2_000_000);
+                    LockSupport.parkNanos(5_000_000);
                 }
             });
         }
