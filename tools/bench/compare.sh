@@ -10,6 +10,11 @@
 #   metrics TRL's DPOTrainer logs from the logits every step (--trl_metrics), which align4j's
 #   trainer always computes.
 #   ALIGN4J=/path/to/launcher runs another launcher than ./align4j (e.g. a jar built elsewhere).
+#   BENCH_ROWS=file.jsonl keeps the JSON lines in that file (appending) and summarises every line
+#   in it: rounds run at different times (when the machine is quiet) add up to one table; there the
+#   first round's order alternates with the number of align4j lines already in the file.
+#   MAX_OTHER_CORES=0.2 leaves out of the medians every run during which other processes kept more
+#   than 0.2 cores busy on average (all runs are still listed, marked "dropped").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds="${1:-2}"
@@ -24,24 +29,30 @@ a4j="${ALIGN4J:-./align4j}"
 "$py" -c 'import torch' 2>/dev/null || { echo "PyTorch missing: apt-get install -y --no-install-recommends python3-torch" >&2; exit 1; }
 [ -d "${XDG_CACHE_HOME:-$HOME/.cache}/align4j/openblas-openmp" ] || sh tools/bench/fetch_openblas.sh openmp >/dev/null
 "$a4j" --help >/dev/null 2>&1 || true   # builds the jar first if needed
-out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+if [ -n "${BENCH_ROWS:-}" ]; then out="$BENCH_ROWS"; touch "$out"
+else out="$(mktemp)"; trap 'rm -f "$out"' EXIT; fi
 
 run_align4j() { "$a4j" bench --mode "$1" --iters 5 --warmup 2 | tee -a "$out"; }
 run_torch() {
   "$py" tools/bench/torch_bench.py "$1" --threads 2 --iters 5 --warmup 2 | tee -a "$out"
   if [ "$1" = dpo ]; then "$py" tools/bench/torch_bench.py dpo --trl_metrics --threads 2 --iters 5 --warmup 2 | tee -a "$out"; fi
 }
+start="$(grep -c '"impl":"align4j"' "$out" || true)"
 for r in $(seq "$rounds"); do
   for mode in "${modes[@]}"; do
-    if [ $((r % 2)) = 1 ]; then run_align4j "$mode"; run_torch "$mode"
+    if [ $(((r + start) % 2)) = 1 ]; then run_align4j "$mode"; run_torch "$mode"
     else run_torch "$mode"; run_align4j "$mode"; fi
   done
 done
-"$py" - "$out" "${modes[@]}" <<'PY'
-import json, sys, statistics
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+MAX_OTHER_CORES="${MAX_OTHER_CORES:-}" "$py" - "$out" "${modes[@]}" <<'PY'
+import json, os, sys, statistics
+every = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+every = [r for r in every if r.get("mode") or r.get("bench")]
 modes = sys.argv[2:]
+limit = float(os.environ["MAX_OTHER_CORES"]) if os.environ.get("MAX_OTHER_CORES") else None
+def kept(r):
+    return limit is None or r.get("other_cores") is None or r["other_cores"] <= limit
+rows = [r for r in every if kept(r)]
 def mode(r):
     return r.get("mode") or r.get("bench")
 def key(r):
@@ -74,8 +85,8 @@ for label, metric, j, p in lines:
 # a run with other_cores near 1 or more was slowed by someone else and says little)
 print("\n| run | impl | mode | value | other_cores |")
 print("|---|---|---|---|---|")
-for i, r in enumerate(rows, 1):
+for i, r in enumerate(every, 1):
     impl = "align4j" if r.get("impl") == "align4j" else "pytorch" + (" +trl_metrics" if r.get("trl_metrics") else "")
     oc = r.get("other_cores")
-    print(f"| {i} | {impl} | {mode(r)} | {key(r)} | {'-' if oc is None else oc} |")
+    print(f"| {i} | {impl} | {mode(r)} | {key(r)} | {'-' if oc is None else oc}{'' if kept(r) else ' (dropped)'} |")
 PY
