@@ -92,15 +92,16 @@ public final class CompletionBatch {
         if (temperature != 1.0) logits = logits.div(Tensors.scalar(temperature));
         Tensor labels = in.ids().narrow(1, 1, t - 1);
         Tensor mask = in.completionMask();
-        Tensor tokenLogps = LogProbs.tokenLogps(logits, labels); // (N, T-1)
+        // log p(label) = logit[label] - logsumexp(logits) (LogProbs.tokenLogps), with the logsumexp kept for the metrics below
+        Tensor lseGrad = logits.logsumexp(new long[] {-1}, true); // (N, T-1, 1)
+        Tensor tokenLogps = logits.gather(-1, labels.unsqueeze(-1)).sub(lseGrad).squeeze(-1); // (N, T-1)
         Tensor logps = Tensors.sum(tokenLogps.mul(mask), 1); // (N)
         Tensor lengths = Tensors.sum(mask, 1); // (N)
         try (NoGradGuard g = new NoGradGuard()) {
-            Tensor d = logits.detach();
-            Tensor lse = d.logsumexp(new long[] {-1}, true); // (N, T-1, 1)
+            Tensor d = logits.detach(), lse = lseGrad.detach();
             Tensor logitsSum = Tensors.sum(Tensors.mean(d, -1).mul(mask), 1);
-            // entropy = logsumexp(z) - sum_v softmax(z)_v z_v
-            Tensor entropy = lse.squeeze(-1).sub(Tensors.sum(torch.softmax(d, -1, new org.bytedeco.pytorch.ScalarTypeOptional()).mul(d), -1));
+            // entropy = logsumexp(z) - sum_v p_v z_v with p = exp(z - logsumexp(z)): one pass, no second normalisation
+            Tensor entropy = lse.squeeze(-1).sub(Tensors.sum(d.sub(lse).exp().mul(d), -1));
             Tensor entropySum = Tensors.sum(entropy.mul(mask), 1);
             Tensor correct = Tensors.sum(d.argmax(new LongOptional(-1), false).eq(labels).to(torch.ScalarType.Float).mul(mask), 1);
             // log sum_v p_v^2 = logsumexp(2 z) - 2 logsumexp(z)
