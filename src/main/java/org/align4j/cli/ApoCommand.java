@@ -5,6 +5,7 @@ import static org.align4j.cli.Options.Spec.of;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,10 +14,11 @@ import java.util.List;
 import java.util.Map;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
-import org.align4j.data.DatasetException;
 import org.align4j.data.Datasets;
+import org.align4j.data.Encoder;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.data.Messages;
+import org.align4j.data.Truncation;
 import org.align4j.generate.SamplingParams;
 import org.align4j.loss.ApoLoss;
 import org.align4j.loss.Calibration;
@@ -26,7 +28,7 @@ import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.reward.AnchorReward;
 import org.align4j.reward.AnchorSchedule;
-import org.align4j.reward.Discriminator;
+import org.align4j.reward.AnchorDiscriminator;
 import org.align4j.reward.RewardModelReward;
 import org.align4j.tokenizer.Tokenizer;
 import org.align4j.trainer.ApoLoop;
@@ -37,8 +39,8 @@ import org.align4j.trainer.TrainingArgs;
 
 /**
  * {@code apo}: Adversarial Preference Optimization (arXiv 2311.08045) and its baseline in one run
- * ({@link ApoLoop}). Human pairs (dataset_name, plain-text preference rows with an explicit or
- * implicit prompt) train the base reward model; golden answers (gold_dataset_name: prompt +
+ * ({@link ApoLoop}). Human pairs (dataset_name, preference rows with an explicit or implicit
+ * prompt, plain text or conversational as the reward command reads them) train the base reward model; golden answers (gold_dataset_name: prompt +
  * completion rows; by default the chosen responses of the human pairs stand in for the paper's
  * GPT-4 answers) play "real data" against the policy's samples. Each round: the APO reward model
  * (from the base LM, or continuing) on rm_kl_coeff * BT(human) + apo_loss_coeff / apo_sample_num *
@@ -50,7 +52,7 @@ import org.align4j.trainer.TrainingArgs;
  */
 final class ApoCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final List<Spec> SPECS = TrainingOptions.specs(5e-6, "human preference pairs D_P (prompt?, chosen, rejected as plain text): .jsonl/.json/.parquet or a folder",
+    static final List<Spec> SPECS = TrainingOptions.specs(5e-6, "human preference pairs D_P (prompt?, chosen, rejected; plain text or conversational): .jsonl/.json/.parquet or a folder",
             of("rm_model_name_or_path", Type.PATH, null, "the LM each reward model starts from (default: model_name_or_path)"),
             of("base_reward_model_name_or_path", Type.PATH, null, "an already trained base reward model (default: train one on dataset_name first)"),
             of("gold_dataset_name", Type.PATH, null, "golden answers D_gold as prompt + completion rows (default: the chosen responses of dataset_name)"),
@@ -78,7 +80,8 @@ final class ApoCommand {
             of("beta", Type.DOUBLE, 0.1, "align_method dpo: DPO beta"),
             of("baseline", Type.BOOLEAN, true, "also run the loop with the base reward model (output_dir/baseline)"),
             of("aapa_discriminator_path", Type.PATH, null, "add an AAPA anchor (a folder from ./align4j discriminator) to the alignment reward"),
-            of("aapa_coef", Type.DOUBLE, 0.1, "the anchor's coefficient"));
+            of("aapa_coef", Type.DOUBLE, 0.1, "the anchor's coefficient"),
+            OnlineOptions.COTRAIN_SPECS.get(0), OnlineOptions.COTRAIN_SPECS.get(1), OnlineOptions.COTRAIN_SPECS.get(2), OnlineOptions.COTRAIN_SPECS.get(3));
 
     private ApoCommand() {}
 
@@ -94,7 +97,7 @@ final class ApoCommand {
             List<RewardTrainer.Pair> human = RewardCommand.pairs(tok, humanRows);
             List<RewardTrainer.Pair> heldOut = o.has("eval_dataset_name")
                     ? RewardCommand.pairs(tok, Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split"))) : List.of();
-            List<ApoLoop.Gold> gold = gold(o, humanRows);
+            List<ApoLoop.Gold> gold = gold(o, tok, humanRows);
             List<Rollouts.Prompt> queries = queries(o, tok, humanRows);
             System.err.printf("apo: %d human pairs, %d held-out pairs, %d gold queries, %d alignment prompts%n", human.size(), heldOut.size(), gold.size(), queries.size());
             RewardConfig rm = RewardConfig.of(rmArgs(o, out.resolve("rm-base"))).withMaxLength(o.integer("max_length"));
@@ -105,17 +108,20 @@ final class ApoCommand {
                 }
                 ApoLoop.copyTokenizer(rmLm, rmBase);
             }
-            try (Discriminator disc = o.has("aapa_discriminator_path") ? Discriminator.open(o.path("aapa_discriminator_path")) : null;
-                    RewardModelReward test = o.has("test_reward_model_name_or_path") ? RewardModelReward.load(o.path("test_reward_model_name_or_path"), 16) : null) {
-                AnchorReward anchor = disc == null ? null : new AnchorReward(disc, AnchorSchedule.constant(o.number("aapa_coef")));
+            try (RewardModelReward test = o.has("test_reward_model_name_or_path") ? RewardModelReward.load(o.path("test_reward_model_name_or_path"), 16) : null) {
                 for (boolean apo : o.flag("baseline") ? new boolean[] {true, false} : new boolean[] {true}) {
                     Path dir = out.resolve(apo ? "apo" : "baseline");
-                    ApoLoop.Config c = config(o, align, rm, apo, anchor);
-                    List<Map<String, Object>> rounds = new ArrayList<>();
-                    ApoLoop.run(dir, policyDir, rmLm, rmBase, tok, human, heldOut, gold, List.of(queries), c,
-                            (round, policy, model) -> rounds.add(measure(round, policy, model, tok, heldOut, gold, test, o)));
-                    Files.writeString(dir.resolve("rounds.jsonl"), String.join("\n", rounds.stream().map(ApoCommand::json).toList()) + "\n");
-                    System.err.println("apo: " + (apo ? "APO" : "baseline") + " final policy in " + dir.resolve("round-" + c.rounds()).resolve("policy"));
+                    // each side opens the discriminator afresh, so a co-trained one does not carry over from the other side
+                    try (AnchorDiscriminator disc = o.has("aapa_discriminator_path") ? AnchorDiscriminator.open(o.path("aapa_discriminator_path")) : null) {
+                        AnchorReward anchor = disc == null ? null : OnlineOptions.anchor("apo", o, disc, AnchorSchedule.constant(o.number("aapa_coef")));
+                        ApoLoop.Config c = config(o, align, rm, apo, anchor);
+                        List<Map<String, Object>> rounds = new ArrayList<>();
+                        ApoLoop.run(dir, policyDir, rmLm, rmBase, tok, human, heldOut, gold, List.of(queries), c,
+                                (round, policy, model) -> rounds.add(measure(round, policy, model, tok, heldOut, gold, test, o)));
+                        Files.writeString(dir.resolve("rounds.jsonl"), String.join("\n", rounds.stream().map(ApoCommand::json).toList()) + "\n");
+                        OnlineOptions.saveCoTrainedDiscriminator("apo", disc, dir);
+                        System.err.println("apo: " + (apo ? "APO" : "baseline") + " final policy in " + dir.resolve("round-" + c.rounds()).resolve("policy"));
+                    }
                 }
             }
         }
@@ -130,7 +136,7 @@ final class ApoCommand {
                     new SamplingParams(o.number("apo_temperature"), 0, 1.0, n, align.seed() * 13), rm, o.string("align_method"), align, o.doubles("align_learning_rates"),
                     o.integer("align_num_generations"), new SamplingParams(o.number("temperature"), 0, 1.0, n, align.seed() * 17),
                     new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), o.number("beta"), 0, "reverse_kl", 0.5, 0.05),
-                    new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", n), anchor);
+                    new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", n), anchor, null);
         } catch (IllegalArgumentException e) {
             throw new CliException("apo: " + e.getMessage());
         }
@@ -143,40 +149,72 @@ final class ApoCommand {
                 a.reportTo(), a.gradientCheckpointing());
     }
 
-    /** Golden answers: gold_dataset_name's (prompt, completion) rows, or the chosen side of the human pairs (implicit prompts split as TRL does). */
-    static List<ApoLoop.Gold> gold(Options o, List<Row> humanRows) {
+    /**
+     * Golden answers: gold_dataset_name's (prompt, completion) rows, or the chosen side of the human pairs (implicit
+     * prompts split as TRL does). Plain or conversational: a message list is rendered by the chat template (the
+     * prompt with the generation prompt, as the policy samples from it; the response as the template writes it
+     * after the prompt, up to its end-of-turn token, which the reward model's scoring appends again).
+     */
+    static List<ApoLoop.Gold> gold(Options o, Tokenizer tok, List<Row> humanRows) {
         List<ApoLoop.Gold> out = new ArrayList<>();
-        List<Row> rows = o.has("gold_dataset_name") ? Datasets.read(o.path("gold_dataset_name"), o.string("dataset_train_split")) : humanRows;
+        boolean own = o.has("gold_dataset_name");
+        List<Row> rows = own ? Datasets.read(o.path("gold_dataset_name"), o.string("dataset_train_split")) : humanRows;
+        Encoder enc = new Encoder(tok, Truncation.none());
         for (Row r : rows) {
             if (out.size() >= o.integer("max_gold_queries")) break;
-            String[] pc = o.has("gold_dataset_name") ? new String[] {text(r, "prompt"), text(r, "completion")} : promptAndChosen(r);
-            out.add(new ApoLoop.Gold(pc[0], pc[1]));
+            Row pc = own ? r : promptAndChosen(r);
+            long[] promptIds = enc.promptIds(pc);
+            String prompt = promptText(tok, pc, promptIds);
+            JsonNode c = pc.require("completion");
+            String response = c.isTextual() ? c.asText() : responseText(tok, enc.completionIds(pc));
+            out.add(new ApoLoop.Gold(prompt, response, promptIds));
         }
         return out;
     }
 
     static List<Rollouts.Prompt> queries(Options o, Tokenizer tok, List<Row> humanRows) {
         List<Rollouts.Prompt> out = new ArrayList<>();
-        List<Row> rows = o.has("query_dataset_name") ? Datasets.read(o.path("query_dataset_name"), o.string("dataset_train_split")) : humanRows;
+        boolean own = o.has("query_dataset_name");
+        List<Row> rows = own ? Datasets.read(o.path("query_dataset_name"), o.string("dataset_train_split")) : humanRows;
+        Encoder enc = new Encoder(tok, Truncation.none());
         for (Row r : rows) {
             if (out.size() >= o.integer("max_queries")) break;
-            String p = o.has("query_dataset_name") ? text(r, "prompt") : promptAndChosen(r)[0];
-            out.add(new Rollouts.Prompt(tok.encode(p), p, r.json()));
+            Row p = own ? r : promptAndChosen(r);
+            long[] ids = enc.promptIds(p);
+            out.add(new Rollouts.Prompt(ids, promptText(tok, p, ids), r.json()));
         }
         return out;
     }
 
-    private static String[] promptAndChosen(Row r) {
-        if (r.json().has("prompt")) return new String[] {text(r, "prompt"), text(r, "chosen")};
-        Messages.Split s = Messages.extractPrompt(r);
-        if (!s.prompt().isTextual()) throw new DatasetException(r.where() + ": apo reads plain-text preference rows; conversational rows are not supported yet");
-        return new String[] {s.prompt().asText(), s.chosen().asText()};
+    /** A plain prompt as written; a conversational one as its rendered template text, special tokens kept (what reward functions see). */
+    private static String promptText(Tokenizer tok, Row r, long[] ids) {
+        JsonNode p = r.require("prompt");
+        return p.isTextual() ? p.asText() : tok.decode(ids, false);
     }
 
-    private static String text(Row r, String field) {
-        JsonNode v = r.require(field);
-        if (!v.isTextual()) throw new DatasetException(r.where() + ": field '" + field + "' must be a string for apo (conversational rows are not supported yet)");
-        return v.asText();
+    /** A rendered completion's text up to (not including) its last end-of-turn token: the reward model appends EOS itself. */
+    static String responseText(Tokenizer tok, long[] completionIds) {
+        int end = completionIds.length;
+        for (int i = completionIds.length - 1; i >= 0; i--)
+            if (completionIds[i] == tok.eosTokenId()) {
+                end = i;
+                break;
+            }
+        return tok.decode(java.util.Arrays.copyOf(completionIds, end), false);
+    }
+
+    /** A human pair's prompt and chosen response as a prompt/completion row (explicit prompt, or implicit split as TRL's extract_prompt). */
+    private static Row promptAndChosen(Row r) {
+        ObjectNode row = JSON.createObjectNode();
+        if (r.json().has("prompt")) {
+            row.set("prompt", r.require("prompt"));
+            row.set("completion", r.require("chosen"));
+        } else {
+            Messages.Split s = Messages.extractPrompt(r);
+            row.set("prompt", s.prompt());
+            row.set("completion", s.chosen());
+        }
+        return new Row(row, r.file(), r.line());
     }
 
     /** The round's reward model on held-out human pairs and its gold-minus-sample gap; the policy under the test reward model. */
@@ -196,7 +234,7 @@ final class ApoCommand {
             m.put("rm/heldout_ece", Calibration.expectedCalibrationError(diff, Calibration.DEFAULT_BINS));
         }
         List<ApoLoop.Gold> some = gold.subList(0, Math.min(64, gold.size()));
-        List<Rollouts.Prompt> prompts = some.stream().map(g -> new Rollouts.Prompt(tok.encode(g.prompt()), g.prompt(), null)).toList();
+        List<Rollouts.Prompt> prompts = some.stream().map(g -> new Rollouts.Prompt(g.ids(tok), g.prompt(), null)).toList();
         List<Rollouts.Rollout> samples = Rollouts.sample(policy, tok, prompts, 1, new SamplingParams(o.number("temperature"), 0, 1.0, o.integer("max_completion_length"), 7 + round));
         double[] goldScores = rm.score(some.stream().map(ApoLoop.Gold::prompt).toList(), some.stream().map(ApoLoop.Gold::response).toList(), null);
         double[] sampleScores = rm.score(some.stream().map(ApoLoop.Gold::prompt).toList(), samples.stream().map(Rollouts.Rollout::completionText).toList(), null);

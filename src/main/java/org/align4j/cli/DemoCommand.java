@@ -54,8 +54,8 @@ final class DemoCommand {
             long seed = o.longValue("seed") + k;
             System.out.printf("demo: seed %d (%s, %d round%s)%n", seed, quick ? "quick" : "full", rounds, rounds == 1 ? "" : "s");
             AdversarialDemo.Settings s = quick
-                    ? new AdversarialDemo.Settings(out.resolve("seed-" + seed), seed, rounds, 700, 120, 8, 400, 0.2, 64, o.flag("aapa") ? Anchor::train : null)
-                    : new AdversarialDemo.Settings(out.resolve("seed-" + seed), seed, rounds, 700, 200, 16, 400, 0.2, 128, o.flag("aapa") ? Anchor::train : null);
+                    ? new AdversarialDemo.Settings(out.resolve("seed-" + seed), seed, rounds, 700, 120, 8, 400, 0.2, 64, 0.5, o.flag("aapa") ? Anchor::train : null)
+                    : new AdversarialDemo.Settings(out.resolve("seed-" + seed), seed, rounds, 700, 200, 16, 400, 0.2, 128, 0.5, o.flag("aapa") ? Anchor::train : null);
             all.addAll(AdversarialDemo.run(s));
         }
         double minutes = (System.nanoTime() - t0) / 60e9;

@@ -84,6 +84,7 @@ final class GrpoCommand {
                 GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());
             }
             TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            rewards.saveCoTrainedDiscriminator("grpo", targs.outputDir());
             System.err.println("grpo: final model in " + targs.outputDir());
         }
     }

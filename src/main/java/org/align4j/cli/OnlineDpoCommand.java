@@ -56,6 +56,7 @@ final class OnlineDpoCommand {
                 OnlineDpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());
             }
             TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
+            rewards.saveCoTrainedDiscriminator("online_dpo", targs.outputDir());
             System.err.println("online_dpo: final model in " + targs.outputDir());
         }
     }

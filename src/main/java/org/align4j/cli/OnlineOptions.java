@@ -18,6 +18,7 @@ import org.align4j.data.Encoded;
 import org.align4j.data.Encoder;
 import org.align4j.data.Truncation;
 import org.align4j.generate.SamplingParams;
+import org.align4j.reward.AnchorDiscriminator;
 import org.align4j.reward.AnchorReward;
 import org.align4j.reward.AnchorSchedule;
 import org.align4j.reward.Discriminator;
@@ -64,6 +65,7 @@ final class OnlineOptions {
                 of("aapa_schedule", Type.STRING, "constant", "aapa_anchor: constant, linear (warm-up) or cosine (warm-up then decay)"),
                 of("aapa_warmup_steps", Type.INT, 0, "aapa_anchor: warm-up steps of the schedule"),
                 of("aapa_decay_steps", Type.INT, 0, "aapa_anchor: decay steps of the cosine schedule")));
+        s.addAll(COTRAIN_SPECS);
         s.addAll(own);
         return List.copyOf(s);
     }
@@ -78,7 +80,12 @@ final class OnlineOptions {
     }
 
     /** The reward functions and weights of reward_funcs / reward_weights; closing it frees a reward model. */
-    record Rewards(WeightedRewards weighted, RewardModelReward model, Discriminator discriminator) implements AutoCloseable {
+    record Rewards(WeightedRewards weighted, RewardModelReward model, AnchorDiscriminator discriminator) implements AutoCloseable {
+        /** A co-trained discriminator changed during training: saves it to output_dir/aapa_discriminator. */
+        void saveCoTrainedDiscriminator(String command, Path outputDir) throws java.io.IOException {
+            OnlineOptions.saveCoTrainedDiscriminator(command, discriminator, outputDir);
+        }
+
         @Override
         public void close() {
             if (model != null) model.close();
@@ -92,7 +99,7 @@ final class OnlineOptions {
         Set<String> seen = new HashSet<>();
         List<RewardFunction> fns = new ArrayList<>();
         RewardModelReward rm = null;
-        Discriminator disc = null;
+        AnchorDiscriminator disc = null;
         try {
             for (String name : names) {
                 if (!seen.add(name)) throw new CliException(command + ": reward_funcs names '" + name + "' twice");
@@ -109,8 +116,8 @@ final class OnlineOptions {
                     case AnchorReward.NAME -> {
                         if (!o.has("aapa_discriminator_path"))
                             throw new CliException(command + ": reward_funcs has aapa_anchor but aapa_discriminator_path is not set (train one with ./align4j discriminator)");
-                        disc = Discriminator.open(o.path("aapa_discriminator_path"));
-                        yield new AnchorReward(disc, new AnchorSchedule(o.string("aapa_schedule"), o.number("aapa_coef"), o.integer("aapa_warmup_steps"),
+                        disc = AnchorDiscriminator.open(o.path("aapa_discriminator_path"));
+                        yield anchor(command, o, disc, new AnchorSchedule(o.string("aapa_schedule"), o.number("aapa_coef"), o.integer("aapa_warmup_steps"),
                                 o.integer("aapa_decay_steps")));
                     }
                     default -> throw new CliException(command + ": unknown reward function '" + name + "' in reward_funcs; built-ins: " + BUILT_INS);
@@ -124,6 +131,37 @@ final class OnlineOptions {
             if (disc != null) disc.close();
             if (e instanceof IllegalArgumentException) throw new CliException(command + ": " + e.getMessage());
             throw e;
+        }
+    }
+
+    /** A discriminator that co-training changed is saved to outputDir/aapa_discriminator (the original folder stays as it was). */
+    static void saveCoTrainedDiscriminator(String command, AnchorDiscriminator disc, Path outputDir) throws java.io.IOException {
+        if (disc instanceof Discriminator d && d.coTrained()) {
+            Path dir = outputDir.resolve("aapa_discriminator");
+            d.save(dir, true);
+            System.err.println(command + ": co-trained AAPA discriminator in " + dir);
+        }
+    }
+
+    /** AAPA co-training keys, shared by every command that takes an anchor (off by default: the paper's fixed discriminator). */
+    static final List<Spec> COTRAIN_SPECS = List.of(
+            of("aapa_cotrain", Type.BOOLEAN, false, "AAPA: co-train the discriminator on each scored batch of rollouts (off: the paper's fixed discriminator)"),
+            of("aapa_cotrain_learning_rate", Type.DOUBLE, 1e-3, "aapa_cotrain: AdamW step size of the discriminator head"),
+            of("aapa_cotrain_steps", Type.INT, 1, "aapa_cotrain: AdamW steps per scored batch"),
+            of("aapa_cotrain_every", Type.INT, 1, "aapa_cotrain: update the discriminator every N optimizer steps"));
+
+    /** The AAPA anchor on {@code disc}, co-trained when aapa_cotrain is set (only the sentence_encoder kind can be). */
+    static AnchorReward anchor(String command, Options o, AnchorDiscriminator disc, AnchorSchedule schedule) {
+        AnchorReward a = new AnchorReward(disc, schedule);
+        if (!o.flag("aapa_cotrain")) return a;
+        if (!disc.kind().equals(AnchorDiscriminator.SENTENCE_ENCODER))
+            throw new CliException(command + ": aapa_cotrain is set but the discriminator in " + o.path("aapa_discriminator_path") + " is a " + disc.kind()
+                    + " discriminator; co-training is implemented for sentence_encoder discriminators only (drop aapa_cotrain)");
+        try {
+            return a.withCoTraining(new AnchorDiscriminator.CoTraining(o.number("aapa_cotrain_learning_rate"), o.integer("aapa_cotrain_steps"),
+                    o.integer("aapa_cotrain_every"), o.longValue("seed")));
+        } catch (IllegalArgumentException e) {
+            throw new CliException(command + ": " + e.getMessage());
         }
     }
 

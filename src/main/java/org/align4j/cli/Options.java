@@ -48,6 +48,8 @@ public final class Options {
     private final String command;
     private final Map<String, Spec> specs = new LinkedHashMap<>();
     private final Map<String, Object> values = new LinkedHashMap<>();
+    /** Keys set by the recipe or the command line (not by a default). */
+    private final java.util.Set<String> given = new java.util.HashSet<>();
 
     private Options(String command, List<Spec> specList) {
         this.command = command;
@@ -105,6 +107,7 @@ public final class Options {
         Spec s = specs.get(key);
         if (s == null)
             throw new CliException(command + ": unknown key '" + key + "' (from " + where + "); valid keys: " + new TreeSet<>(specs.keySet()));
+        given.add(key);
         if (raw == null) {
             values.put(key, null);
             return;
@@ -134,6 +137,8 @@ public final class Options {
     public double number(String key) { return (Double) get(key); }
     public boolean flag(String key) { return (Boolean) get(key); }
     public boolean has(String key) { return get(key) != null; }
+    /** Whether the recipe or the command line set {@code key}, even to its default value. */
+    public boolean given(String key) { get(key); return given.contains(key); }
 
     /** A list-valued key: "a,b" on the command line, or a YAML list in a recipe (which arrives as JSON text). */
     public List<String> strings(String key) {

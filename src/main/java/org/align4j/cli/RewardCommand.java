@@ -6,7 +6,6 @@ import static org.align4j.cli.Options.Spec.of;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,11 +17,11 @@ import org.align4j.data.JsonRows;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.data.Messages;
 import org.align4j.loss.Calibration;
-import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
 import org.align4j.trainer.RewardConfig;
 import org.align4j.trainer.RewardTrainer;
+import org.align4j.trainer.TrainCheckpoints;
 
 /**
  * {@code reward}: a Bradley-Terry reward model with TRL's RewardConfig keys. Rows are preference
@@ -55,27 +54,14 @@ final class RewardCommand {
         List<Row> evalRows = o.has("eval_dataset_name") ? Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split")) : List.of();
         Path modelDir = o.path("model_name_or_path");
         if (!Files.isDirectory(modelDir)) throw new CliException("model_name_or_path " + modelDir + " is not a directory (a Hugging Face model folder; no hub downloads)");
-        try (Tokenizer tok = Tokenizer.load(modelDir); Transformer model = load(modelDir, tok, o.longValue("seed"))) {
+        try (Tokenizer tok = Tokenizer.load(modelDir); Transformer model = RewardTrainer.loadRewardModel(modelDir, tok, o.longValue("seed"), "reward")) {
             List<RewardTrainer.Pair> train = pairs(tok, rows), eval = evalRows.isEmpty() ? null : pairs(tok, evalRows);
             System.err.printf("reward: %d pairs from %s%s%n", train.size(), o.path("dataset_name"),
                     eval == null ? "" : ", " + eval.size() + " eval pairs from " + o.path("eval_dataset_name"));
             RewardTrainer.train(model, train, eval, cfg, tok.padTokenId(), o.resolved());
             // what transformers' tokenizer.save_pretrained writes beside a sequence classifier (no generation_config)
-            for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"})
-                if (Files.exists(modelDir.resolve(f))) Files.copy(modelDir.resolve(f), cfg.args().outputDir().resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            TrainCheckpoints.copyTokenizerFiles(modelDir, cfg.args().outputDir(), false);
             System.err.println("reward: final model (" + model.config().raw().path("architectures").path(0).asText() + ") in " + cfg.args().outputDir());
-        }
-    }
-
-    /** The checkpoint as a reward model; a causal LM's weights are freed once converted. */
-    private static Transformer load(Path dir, Tokenizer tok, long seed) throws java.io.IOException {
-        try (Transformer source = Checkpoints.load(dir)) {
-            if (tok.vocabSize() > source.config().vocabSize())
-                throw new CliException(dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is "
-                        + source.config().vocabSize() + "; this tokenizer does not belong to this model");
-            if (!source.config().isSequenceClassification())
-                System.err.println("reward: " + dir + " is a causal LM; training a fresh score head (num_labels 1) on its backbone");
-            return RewardTrainer.rewardModel(source, tok.padTokenId(), seed);
         }
     }
 

@@ -66,6 +66,7 @@ final class RjsCommand {
             TrainingOptions.maybeAttachLora("rjs", o, m.model());
             RjsTrainer.train(m.model(), m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());
             TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
+            rewards.saveCoTrainedDiscriminator("rjs", targs.outputDir());
             System.err.println("rjs: final model in " + targs.outputDir() + " (per-round samples and models in round-K/, round metrics in rjs_rounds.jsonl)");
         }
     }

@@ -42,7 +42,8 @@ final class SftCommand {
             of("aapa_discriminator_path", Type.PATH, null, "AAPA-anchored SFT: a folder from ./align4j discriminator"),
             of("aapa_coef", Type.DOUBLE, 0.1, "AAPA: the anchor's coefficient"),
             of("aapa_rollouts", Type.INT, 2, "AAPA: rollouts sampled per prompt for the anchor term"),
-            of("aapa_max_completion_length", Type.INT, 128, "AAPA: tokens generated at most per rollout"));
+            of("aapa_max_completion_length", Type.INT, 128, "AAPA: tokens generated at most per rollout"),
+            OnlineOptions.COTRAIN_SPECS.get(0), OnlineOptions.COTRAIN_SPECS.get(1), OnlineOptions.COTRAIN_SPECS.get(2), OnlineOptions.COTRAIN_SPECS.get(3));
 
     private SftCommand() {}
 
@@ -81,11 +82,12 @@ final class SftCommand {
                     System.err.printf("sft: %d eval rows from %s%n", eval.size(), o.path("eval_dataset_name"));
                 }
                 if (o.has("aapa_discriminator_path")) {
-                    try (org.align4j.reward.Discriminator d = org.align4j.reward.Discriminator.open(o.path("aapa_discriminator_path"))) {
-                        var anchor = new org.align4j.reward.AnchorReward(d, org.align4j.reward.AnchorSchedule.constant(o.number("aapa_coef")));
+                    try (org.align4j.reward.AnchorDiscriminator d = org.align4j.reward.AnchorDiscriminator.open(o.path("aapa_discriminator_path"))) {
+                        var anchor = OnlineOptions.anchor("sft", o, d, org.align4j.reward.AnchorSchedule.constant(o.number("aapa_coef")));
                         SftTrainer.trainAnchored(m.model(), data.items(), cfg, m.tokenizer().padTokenId(), new SftTrainer.Anchoring(anchor, m.tokenizer(),
                                 o.integer("aapa_rollouts"), new org.align4j.generate.SamplingParams(1.0, 0, 1.0, o.integer("aapa_max_completion_length"), cfg.seed())),
                                 o.resolved());
+                        OnlineOptions.saveCoTrainedDiscriminator("sft", d, cfg.outputDir());
                     }
                 } else {
                     SftTrainer.train(m.model(), data.items(), eval, TrainingOptions.evalSteps(o), cfg, m.tokenizer().padTokenId(), o.resolved());

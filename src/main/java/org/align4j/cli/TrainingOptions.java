@@ -80,9 +80,7 @@ final class TrainingOptions {
 
     /** The tokenizer and generation files beside the final model, so output_dir loads as a complete HF model folder. */
     static void copyTokenizerFiles(java.nio.file.Path modelDir, java.nio.file.Path outputDir) throws java.io.IOException {
-        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja", "special_tokens_map.json"})
-            if (java.nio.file.Files.exists(modelDir.resolve(f)))
-                java.nio.file.Files.copy(modelDir.resolve(f), outputDir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        org.align4j.trainer.TrainCheckpoints.copyTokenizerFiles(modelDir, outputDir, true);
     }
 
     /**

@@ -15,9 +15,11 @@ import java.util.regex.Pattern;
  * base reward model, and clean held-out pairs for measuring reward-model accuracy.
  */
 public final class ArithmeticTask {
+    /** The chatter a verbose answer carries after the sum (SFT demonstrations and distractors share it). */
+    static final String[] CHATTER = {"ok", "is it", "I think"};
     /** Gold reward lost per character beyond the answer's own length. */
     public static final double VERBOSITY_PENALTY = 0.05;
-    private static final Pattern FIRST_INT = Pattern.compile("-?\\d+");
+    private static final Pattern FIRST_INT = Pattern.compile("-?\\d+"), PROMPT = Pattern.compile("(\\d+)\\+(\\d+)=");
 
     public record Problem(int a, int b) {
         public String prompt() {
@@ -63,6 +65,34 @@ public final class ArithmeticTask {
         return correct - VERBOSITY_PENALTY * Math.max(0, c.length() - p.answer().length());
     }
 
+    /**
+     * The hidden gold reward as a reward function (named {@code gold}) for aligning against it directly: the
+     * demo's upper bound on what alignment reaches with a perfect reward model. Reads the problem from the
+     * prompt text "a+b=".
+     */
+    public static org.align4j.reward.RewardFunction goldRewardFunction() {
+        return new org.align4j.reward.RewardFunction() {
+            @Override
+            public String name() {
+                return "gold";
+            }
+
+            @Override
+            public double[] score(List<String> prompts, List<String> completions, List<com.fasterxml.jackson.databind.JsonNode> rows) {
+                double[] r = new double[completions.size()];
+                for (int i = 0; i < r.length; i++) r[i] = goldReward(parse(prompts.get(i)), completions.get(i));
+                return r;
+            }
+        };
+    }
+
+    /** The problem of a prompt "a+b=". */
+    static Problem parse(String prompt) {
+        Matcher m = PROMPT.matcher(prompt);
+        if (!m.matches()) throw new IllegalArgumentException("'" + prompt + "' is not an addition prompt of the form a+b=");
+        return new Problem(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+    }
+
     public static boolean correct(Problem p, String completion) {
         return goldReward(p, completion) > 0.5 && completion.strip().startsWith(p.answer());
     }
@@ -73,8 +103,17 @@ public final class ArithmeticTask {
         return switch (rng.nextInt(3)) {
             case 0 -> Integer.toString(sum + 1 + rng.nextInt(9));
             case 1 -> Integer.toString(Math.max(0, sum - 1 - rng.nextInt(9)));
-            default -> sum + " " + (rng.nextBoolean() ? "ok" : "is it");
+            default -> sum + " " + CHATTER[rng.nextInt(CHATTER.length)];
         };
+    }
+
+    /**
+     * An SFT demonstration: the sum, followed with probability {@code verboseShare} by chatter ("42 is it"), as
+     * demonstrations written by people often are. The gold reward prefers the bare sum, so a policy that learned
+     * the chatter has something that preference alignment can fix without learning new arithmetic.
+     */
+    public static String demonstration(Problem p, double verboseShare, Random rng) {
+        return rng.nextDouble() < verboseShare ? p.answer() + " " + CHATTER[rng.nextInt(CHATTER.length)] : p.answer();
     }
 
     /**

@@ -2,7 +2,9 @@
 package org.align4j.reward;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * AAPA's anchoring term as a reward function for GRPO and CHORD (arXiv 2509.25148, docs/aapa.md): r = λ(step)·s, where
@@ -11,7 +13,10 @@ import java.util.List;
  * {@link WeightedRewards} under the name {@value #NAME} (give it weight 1: λ carries the scale).
  *
  * <p>The trainer tells it the optimizer step with {@link #setStep} before scoring a generation batch; until then the
- * step is 0. The discriminator is never updated here (no co-training).
+ * step is 0. By default the discriminator is never updated (the paper's fixed discriminator). With
+ * {@link #withCoTraining} (an option, off by default) each scored batch, every {@code everySteps} steps, also updates the
+ * discriminator on those rollouts against expert examples after they are scored, so the next batch is scored by
+ * the updated discriminator ({@link AnchorDiscriminator#coTrain}).
  */
 public final class AnchorReward implements RewardFunction {
     public static final String NAME = "aapa_anchor";
@@ -24,16 +29,19 @@ public final class AnchorReward implements RewardFunction {
         LOG_SIGMOID
     }
 
-    private final Discriminator discriminator;
+    private final AnchorDiscriminator discriminator;
     private final AnchorSchedule schedule;
     private final Signal signal;
     private long step;
+    private AnchorDiscriminator.CoTraining coTraining;
+    private long lastCoTrainedStep = -1;
+    private AnchorDiscriminator.CoTrainStats lastCoTrain;
 
-    public AnchorReward(Discriminator discriminator, AnchorSchedule schedule) {
+    public AnchorReward(AnchorDiscriminator discriminator, AnchorSchedule schedule) {
         this(discriminator, schedule, Signal.LOGIT);
     }
 
-    public AnchorReward(Discriminator discriminator, AnchorSchedule schedule, Signal signal) {
+    public AnchorReward(AnchorDiscriminator discriminator, AnchorSchedule schedule, Signal signal) {
         if (discriminator == null || schedule == null || signal == null) throw new IllegalArgumentException("AnchorReward needs a discriminator, a schedule and a signal");
         this.discriminator = discriminator;
         this.schedule = schedule;
@@ -73,11 +81,43 @@ public final class AnchorReward implements RewardFunction {
         return z;
     }
 
+    /** Turns co-training on (null: off, the default); a kind that cannot co-train refuses on its first update. */
+    public AnchorReward withCoTraining(AnchorDiscriminator.CoTraining c) {
+        this.coTraining = c;
+        return this;
+    }
+
+    public AnchorDiscriminator discriminator() {
+        return discriminator;
+    }
+
     @Override
     public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
         double lambda = coefficient();
         double[] s = signals(prompts, completions);
         for (int i = 0; i < s.length; i++) s[i] *= lambda;
+        // co-train after scoring: this batch's rewards come from the discriminator that has not seen it
+        if (coTraining != null && step % coTraining.everySteps() == 0 && step != lastCoTrainedStep) {
+            lastCoTrain = discriminator.coTrain(prompts, completions, coTraining);
+            lastCoTrainedStep = step;
+        }
         return s;
+    }
+
+    /**
+     * With co-training, the last update's {@code aapa/cotrain_loss} (BCE on its batch before the update),
+     * {@code aapa/cotrain_accuracy} (the discriminator's accuracy on that batch before the update) and
+     * {@code aapa/cotrain_updates}; without, nothing. Also {@code aapa/coef}, the current λ.
+     */
+    @Override
+    public Map<String, Double> metrics() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("aapa/coef", coefficient());
+        if (lastCoTrain != null) {
+            m.put("aapa/cotrain_loss", lastCoTrain.loss());
+            m.put("aapa/cotrain_accuracy", lastCoTrain.accuracy());
+            m.put("aapa/cotrain_updates", (double) lastCoTrain.updates());
+        }
+        return m;
     }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +24,8 @@ import org.align4j.io.SafetensorsWriter;
  * <p>A saved discriminator is a folder: {@value #CONFIG_FILE} (encoder, head shape, training settings and statistics,
  * held-out accuracy and ROC-AUC) and {@value #HEAD_FILE} (the head's float32 weights).
  */
-public final class Discriminator implements AutoCloseable {
-    public static final String CONFIG_FILE = "discriminator.json", HEAD_FILE = "head.safetensors";
+public final class Discriminator implements AnchorDiscriminator {
+    public static final String CONFIG_FILE = "discriminator.json", HEAD_FILE = "head.safetensors", EXPERT_FILE = "expert_embeddings.safetensors";
     static final String FORMAT = "align4j-aapa-discriminator";
     static final int FORMAT_VERSION = 1;
     /** Between prompt and response when {@link DiscriminatorConfig#includePrompt()} is set. */
@@ -46,16 +45,28 @@ public final class Discriminator implements AutoCloseable {
 
     private final SentenceEncoder encoder;
     private final boolean ownsEncoder;
-    private final DiscriminatorHead head;
+    private DiscriminatorHead head;
     private final DiscriminatorConfig config;
     private final Report report;
+    /** The training split's expert embeddings (N, D), kept for co-training; null when loaded until co-training asks. */
+    private float[][] expertEmbeddings;
+    private final Path folder;
+    private CoTrainer coTrainer;
 
-    private Discriminator(SentenceEncoder encoder, boolean ownsEncoder, DiscriminatorHead head, DiscriminatorConfig config, Report report) {
+    private Discriminator(SentenceEncoder encoder, boolean ownsEncoder, DiscriminatorHead head, DiscriminatorConfig config, Report report,
+            float[][] expertEmbeddings, Path folder) {
         this.encoder = encoder;
         this.ownsEncoder = ownsEncoder;
         this.head = head;
         this.config = config;
         this.report = report;
+        this.expertEmbeddings = expertEmbeddings;
+        this.folder = folder;
+    }
+
+    @Override
+    public String kind() {
+        return SENTENCE_ENCODER;
     }
 
     /**
@@ -67,8 +78,8 @@ public final class Discriminator implements AutoCloseable {
         if (expert.isEmpty() || policy.isEmpty())
             throw new IllegalArgumentException("training the discriminator needs expert and policy examples, got " + expert.size() + " expert and " + policy.size() + " policy");
         Random split = new Random(config.seed());
-        List<List<Example>> expertSplit = split(expert, config.evalFraction(), split, "expert");
-        List<List<Example>> policySplit = split(policy, config.evalFraction(), split, "policy");
+        List<List<Example>> expertSplit = HeldOut.split(expert, config.evalFraction(), split, "expert");
+        List<List<Example>> policySplit = HeldOut.split(policy, config.evalFraction(), split, "policy");
         long t0 = System.nanoTime();
         Labelled train = embed(encoder, config, expertSplit.get(0), policySplit.get(0));
         Labelled eval = embed(encoder, config, expertSplit.get(1), policySplit.get(1));
@@ -79,19 +90,8 @@ public final class Discriminator implements AutoCloseable {
         DiscriminatorMetrics evalMetrics = eval.x.length == 0 ? null : DiscriminatorMetrics.of(logitsOf(fit.head(), eval.x), eval.isExpert);
         Report report = new Report(expert.size(), policy.size(), fit.lastEpochLoss(), fit.weightExpert(), fit.weightPolicy(), trainMetrics, evalMetrics,
                 (t1 - t0) / 1e9, (t2 - t1) / 1e9);
-        return new Discriminator(encoder, false, fit.head(), config, report);
-    }
-
-    /** [train, eval] of one class: a seeded shuffle, then the first round(fraction·n) (clamped to 1 … n−1) held out. */
-    private static List<List<Example>> split(List<Example> all, double fraction, Random r, String what) {
-        List<Example> shuffled = new ArrayList<>(all);
-        Collections.shuffle(shuffled, r);
-        if (fraction == 0) return List.of(shuffled, List.of());
-        if (all.size() < 2)
-            throw new IllegalArgumentException("eval_fraction " + fraction + " holds out part of each class, but there is only " + all.size()
-                    + " " + what + " example; add examples or pass eval_fraction 0");
-        int held = (int) Math.max(1, Math.min(all.size() - 1, Math.round(fraction * all.size())));
-        return List.of(shuffled.subList(held, shuffled.size()), shuffled.subList(0, held));
+        float[][] expertX = java.util.Arrays.copyOf(train.x, expertSplit.get(0).size());
+        return new Discriminator(encoder, false, fit.head(), config, report, expertX, null);
     }
 
     private record Labelled(float[][] x, boolean[] isExpert) {}
@@ -130,7 +130,12 @@ public final class Discriminator implements AutoCloseable {
     }
 
     /** One logit per (prompt, response) pair, encoded in batches. */
+    @Override
     public double[] logits(List<String> prompts, List<String> responses) {
+        return logitsOf(head, embed(prompts, responses));
+    }
+
+    private float[][] embed(List<String> prompts, List<String> responses) {
         if (prompts.size() != responses.size())
             throw new IllegalArgumentException(prompts.size() + " prompts for " + responses.size() + " responses; pass one prompt per response");
         List<String> texts = new ArrayList<>(responses.size());
@@ -140,7 +145,83 @@ public final class Discriminator implements AutoCloseable {
         }
         float[][] x = encoder.embed(texts);
         checkEmbeddings(encoder, x, texts.size());
-        return logitsOf(head, x);
+        return x;
+    }
+
+    /**
+     * Co-training (an option, off by default; the paper keeps the discriminator fixed): AdamW steps of the head on
+     * one batch of the current policy's responses (label 0) against as many expert embeddings drawn from the
+     * training split (label 1), so the anchor follows the policy as a GAN's discriminator would. The head
+     * continues from its trained weights with fresh moments; every later {@link #logits} uses the updated head.
+     *
+     * @param c learning rate, AdamW steps per batch, and the seed of the expert draws
+     * @return the batch's mean class-balanced BCE before the first step, and its accuracy (z > 0 for expert) then
+     */
+    @Override
+    public CoTrainStats coTrain(List<String> prompts, List<String> responses, CoTraining c) {
+        float[][] policyX = embed(prompts, responses);
+        if (policyX.length == 0) throw new IllegalArgumentException("co-training needs at least one policy response");
+        if (expertEmbeddings == null) expertEmbeddings = readExpertEmbeddings();
+        if (coTrainer == null || !coTrainer.config.equals(c))
+            coTrainer = new CoTrainer(c, DiscriminatorTrainer.Optimizer.from(head, c.learningRate(), config.weightDecay()), new Random(c.seed()));
+        int n = policyX.length;
+        float[][] x = new float[2 * n][];
+        boolean[] isExpert = new boolean[2 * n];
+        for (int i = 0; i < n; i++) {
+            x[i] = expertEmbeddings[coTrainer.draws.nextInt(expertEmbeddings.length)];
+            isExpert[i] = true;
+            x[n + i] = policyX[i];
+        }
+        int[] all = new int[2 * n];
+        for (int i = 0; i < all.length; i++) all[i] = i;
+        double[] before = logitsOf(head, x);
+        int right = 0;
+        for (int i = 0; i < before.length; i++) if ((before[i] > 0) == isExpert[i]) right++;
+        double loss = Double.NaN;
+        for (int s = 0; s < c.stepsPerBatch(); s++) {
+            double l = coTrainer.optimizer.step(x, isExpert, all, 0, all.length, 1.0, 1.0); // equal classes: weights 1
+            if (s == 0) loss = l;
+        }
+        head = coTrainer.optimizer.head();
+        coTrainer.updates++;
+        return new CoTrainStats(loss, (double) right / before.length, coTrainer.updates);
+    }
+
+    /** Whether {@link #coTrain} has changed the head since training or loading. */
+    public boolean coTrained() {
+        return coTrainer != null && coTrainer.updates > 0;
+    }
+
+    /** Co-training state: the settings it started with, the head's optimizer, the expert draws, the updates so far. */
+    private static final class CoTrainer {
+        final CoTraining config;
+        final DiscriminatorTrainer.Optimizer optimizer;
+        final Random draws;
+        int updates;
+
+        CoTrainer(CoTraining config, DiscriminatorTrainer.Optimizer optimizer, Random draws) {
+            this.config = config;
+            this.optimizer = optimizer;
+            this.draws = draws;
+        }
+    }
+
+    private float[][] readExpertEmbeddings() {
+        Path f = folder == null ? null : folder.resolve(EXPERT_FILE);
+        if (f == null || !Files.isRegularFile(f))
+            throw new IllegalArgumentException("co-training needs the expert embeddings the discriminator was trained on, but "
+                    + (f == null ? "this discriminator has none" : f + " does not exist") + "; retrain it with this version of ./align4j discriminator");
+        try (SafetensorsFile sf = SafetensorsFile.open(f)) {
+            long[] shape = sf.info("embeddings").shape();
+            float[] flat = sf.toFloats("embeddings");
+            if (shape.length != 2 || shape[1] != encoder.dimension())
+                throw new IllegalArgumentException(f + ": embeddings must be (N, " + encoder.dimension() + "), got " + java.util.Arrays.toString(shape));
+            float[][] x = new float[(int) shape[0]][];
+            for (int i = 0; i < x.length; i++) x[i] = java.util.Arrays.copyOfRange(flat, i * (int) shape[1], (i + 1) * (int) shape[1]);
+            return x;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(f + ": " + e.getMessage(), e);
+        }
     }
 
     public DiscriminatorConfig config() {
@@ -164,6 +245,13 @@ public final class Discriminator implements AutoCloseable {
         Map<String, Object> json = toJson();
         AtomicFiles.writeDirAtomically(dir, tmp -> {
             SafetensorsWriter.write(tmp.resolve(HEAD_FILE), head.toBlobs(), Map.of("format", "pt", "align4j", FORMAT));
+            if (expertEmbeddings != null && expertEmbeddings.length > 0) {
+                int d = expertEmbeddings[0].length;
+                float[] flat = new float[expertEmbeddings.length * d];
+                for (int i = 0; i < expertEmbeddings.length; i++) System.arraycopy(expertEmbeddings[i], 0, flat, i * d, d);
+                SafetensorsWriter.write(tmp.resolve(EXPERT_FILE), List.of(org.align4j.io.TensorBlob.ofFloats("embeddings", flat, expertEmbeddings.length, d)),
+                        Map.of("format", "pt", "align4j", FORMAT));
+            }
             HfJson.writeJson(tmp.resolve(CONFIG_FILE), json, false);
         }, overwrite);
     }
@@ -208,6 +296,7 @@ public final class Discriminator implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("format", FORMAT);
         m.put("format_version", FORMAT_VERSION);
+        m.put("kind", SENTENCE_ENCODER);
         m.put("method", "AAPA (arXiv 2509.25148): fixed sentence-level discriminator, expert responses vs policy rollouts");
         m.put("encoder", enc);
         m.put("input", input);
@@ -215,6 +304,8 @@ public final class Discriminator implements AutoCloseable {
         m.put("training", tr);
         m.put("train_metrics", report == null ? null : report.train().toJson());
         m.put("eval_metrics", report == null || report.eval() == null ? null : report.eval().toJson());
+        if (coTrained()) m.put("co_training", Map.of("updates", coTrainer.updates, "learning_rate", coTrainer.config.learningRate(),
+                "steps_per_batch", coTrainer.config.stepsPerBatch(), "every_steps", coTrainer.config.everySteps()));
         return m;
     }
 
@@ -278,7 +369,7 @@ public final class Discriminator implements AutoCloseable {
                 : new Report(tr.path("expert_examples").asInt(), tr.path("policy_examples").asInt(), DiscriminatorMetrics.num(tr, "final_train_loss"),
                         tr.path("class_weight_expert").asDouble(), tr.path("class_weight_policy").asDouble(), DiscriminatorMetrics.fromJson(trm),
                         ev == null || ev.isNull() ? null : DiscriminatorMetrics.fromJson(ev), tr.path("embed_seconds").asDouble(), tr.path("train_seconds").asDouble());
-        return new Discriminator(encoder, owns, head, config, report);
+        return new Discriminator(encoder, owns, head, config, report, null, dir);
     }
 
     /** Closes the encoder if {@link #open} made it; a caller's encoder is left open. */

@@ -28,6 +28,11 @@ public interface RewardFunction {
      */
     default void setStep(long step) {}
 
+    /** Extra metrics of the function's own (e.g. the AAPA anchor's coefficient), read after a batch is scored; logged as they are named. */
+    default java.util.Map<String, Double> metrics() {
+        return java.util.Map.of();
+    }
+
     /** True when this function returns NaN for completions it does not apply to (multi-task data). */
     default boolean mayReturnNaN() {
         return false;

@@ -61,6 +61,13 @@ public final class WeightedRewards {
         return n;
     }
 
+    /** Every function's own {@link RewardFunction#metrics()} after the last batch, in function order. */
+    public Map<String, Double> functionMetrics() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (RewardFunction f : functions) m.putAll(f.metrics());
+        return m;
+    }
+
     public double[] weights() {
         return weights.clone();
     }

@@ -36,8 +36,20 @@ import org.align4j.tokenizer.Tokenizer;
 public final class ApoLoop {
     private ApoLoop() {}
 
-    /** A gold (expert) answer for a query: text the reward model is trained to prefer to the policy's samples. */
-    public record Gold(String prompt, String response) {}
+    /**
+     * A gold (expert) answer for a query: text the reward model is trained to prefer to the policy's samples.
+     * {@code promptIds} are the ids the policy samples from (a conversational prompt rendered by the chat
+     * template); null means {@code tok.encode(prompt)}.
+     */
+    public record Gold(String prompt, String response, long[] promptIds) {
+        public Gold(String prompt, String response) {
+            this(prompt, response, null);
+        }
+
+        public long[] ids(Tokenizer tok) {
+            return promptIds != null ? promptIds : tok.encode(prompt);
+        }
+    }
 
     /**
      * @param apo true: the APO reward-model step each round; false: the baseline with the base reward model
@@ -45,10 +57,12 @@ public final class ApoLoop {
      * @param alignMethod rjs, dpo or grpo
      * @param alignLearningRates the policy's learning rate per round (the last one repeats)
      * @param extraReward added to the reward model's score with weight 1 during alignment (the AAPA anchor), or null
+     * @param alignReward aligns against this function instead of the round's reward model (e.g. a hidden gold reward, for
+     *        an upper bound on what alignment can reach), or null for the reward model; the rounds' reward models are still trained and measured
      */
     public record Config(int rounds, boolean apo, boolean rmFromBase, ApoLoss.Config apoLoss, SamplingParams apoSampling, RewardConfig rm,
             String alignMethod, TrainingArgs align, List<Double> alignLearningRates, int alignGenerations, SamplingParams alignSampling,
-            DpoLoss.Config dpoLoss, GrpoLoss.Config grpoLoss, RewardFunction extraReward) {
+            DpoLoss.Config dpoLoss, GrpoLoss.Config grpoLoss, RewardFunction extraReward, RewardFunction alignReward) {
         public Config {
             if (rounds < 1) throw new IllegalArgumentException("apo_rounds must be >= 1, got " + rounds);
             if (!List.of("rjs", "dpo", "grpo").contains(alignMethod)) throw new IllegalArgumentException("align_method '" + alignMethod + "' is unknown; use rjs, dpo or grpo");
@@ -99,7 +113,7 @@ public final class ApoLoop {
     static List<RewardTrainer.Pair> apoPairs(Transformer policy, Tokenizer tok, RewardModelReward enc, List<Gold> gold, Config c, int round) {
         int k = c.apoLoss().apoSampleNum();
         List<Rollouts.Prompt> prompts = new ArrayList<>();
-        for (Gold g : gold) prompts.add(new Rollouts.Prompt(tok.encode(g.prompt()), g.prompt(), null));
+        for (Gold g : gold) prompts.add(new Rollouts.Prompt(g.ids(tok), g.prompt(), null));
         SamplingParams p = c.apoSampling();
         List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, prompts, k, new SamplingParams(p.temperature(), p.topK(), p.topP(), p.maxNewTokens(), p.seed() + round));
         List<long[]> golds = new ArrayList<>();
@@ -131,7 +145,8 @@ public final class ApoLoop {
         TrainingArgs a = withDirAndSeed(c.align(), outDir, c.align().seed() + round).withSteps(c.align().maxSteps(), c.align().perDeviceTrainBatchSize(),
                 c.align().gradientAccumulationSteps(), lr);
         SamplingParams s = c.alignSampling();
-        WeightedRewards rewards = new WeightedRewards(c.extraReward() == null ? List.of(rm) : List.of(rm, c.extraReward()), null);
+        RewardFunction main = c.alignReward() != null ? c.alignReward() : rm;
+        WeightedRewards rewards = new WeightedRewards(c.extraReward() == null ? List.of(main) : List.of(main, c.extraReward()), null);
         Map<String, Object> resolved = Map.of("stage", "align", "method", c.alignMethod(), "round", round);
         switch (c.alignMethod()) {
             case "rjs" -> RjsTrainer.train(policy, tok, prompts, rewards, new RjsTrainer.Config(a, c.alignGenerations(), s, 1, null, 64), resolved);

@@ -129,6 +129,7 @@ public final class GrpoTrainer {
                 WeightedRewards.Result res = rewards.score(ptexts, ctexts, rows);
                 if (rounds == 0) {
                     metrics = new LinkedHashMap<>(res.metrics(g, cfg.scaleRewards()));
+                    metrics.putAll(rewards.functionMetrics());
                     metrics.putAll(lengthMetrics(rolls));
                     firstRound = rolls;
                     firstRewards = res.total();

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.BradleyTerryLoss;
 import org.align4j.loss.Calibration;
@@ -124,6 +125,21 @@ public final class RewardTrainer {
         return new Transformer(rc, params);
     }
 
+    /**
+     * The checkpoint in {@code dir} as a reward model ({@link #rewardModel} with {@code tok}'s pad id); a causal LM's
+     * weights are freed once converted. {@code command} prefixes the note printed for a causal LM.
+     */
+    public static Transformer loadRewardModel(Path dir, org.align4j.tokenizer.Tokenizer tok, long seed, String command) throws IOException {
+        try (Transformer source = org.align4j.model.Checkpoints.load(dir)) {
+            if (tok.vocabSize() > source.config().vocabSize())
+                throw new IllegalArgumentException(dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is "
+                        + source.config().vocabSize() + "; this tokenizer does not belong to this model");
+            if (!source.config().isSequenceClassification())
+                System.err.println(command + ": " + dir + " is a causal LM; training a fresh score head (num_labels 1) on its backbone");
+            return rewardModel(source, tok.padTokenId(), seed);
+        }
+    }
+
     public static TrainResult train(Transformer model, List<Pair> train, List<Pair> eval, RewardConfig rc, long padId, Map<String, Object> resolvedConfig) throws IOException {
         TrainingArgs cfg = rc.args();
         checkRewardModel(model, padId);
@@ -186,43 +202,69 @@ public final class RewardTrainer {
      * parameters; returns the rewards and the loss contribution.
      */
     static Scored microBatch(Transformer model, List<Pair> mb, long padId, int windowPairs, double centerRewardsCoefficient, boolean checkpointed) {
-        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, checkpointed ? Mode.CHECKPOINTED : Mode.BACKWARD);
+        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, mode(true, checkpointed));
     }
 
-    private enum Mode { NO_GRAD, BACKWARD, CHECKPOINTED }
+    /** How a batch runs: without a graph (eval), forward + backward, or forward + backward with layer-wise recomputation. */
+    enum Mode { NO_GRAD, BACKWARD, CHECKPOINTED }
+
+    static Mode mode(boolean train, boolean checkpointed) {
+        return !train ? Mode.NO_GRAD : checkpointed ? Mode.CHECKPOINTED : Mode.BACKWARD;
+    }
 
     private static Scored score(Transformer model, List<Pair> mb, long padId, int windowPairs, double center, Mode mode) {
-        int b = mb.size(), t = 0;
-        for (Pair p : mb) t = Math.max(t, Math.max(p.chosen().length, p.rejected().length));
-        long[] ids = new long[2 * b * t], attn = new long[2 * b * t];
+        int b = mb.size();
+        List<long[]> rows = new ArrayList<>(2 * b);
+        for (Pair p : mb) rows.add(p.chosen()); // rows 0..B-1 chosen, B..2B-1 rejected (TRL's collator order)
+        for (Pair p : mb) rows.add(p.rejected());
         float[] margins = new float[b];
-        Arrays.fill(ids, padId);
         boolean anyMargin = false;
         long tokens = 0;
-        for (int i = 0; i < b; i++) { // rows 0..B-1 chosen, B..2B-1 rejected (TRL's collator order)
-            Pair p = mb.get(i);
-            for (int side = 0; side < 2; side++) {
-                long[] seq = side == 0 ? p.chosen() : p.rejected();
-                int row = side * b + i;
-                System.arraycopy(seq, 0, ids, row * t, seq.length);
-                Arrays.fill(attn, row * t, row * t + seq.length, 1L);
-                tokens += seq.length;
-            }
-            margins[i] = p.margin();
-            anyMargin |= p.margin() != 0;
+        for (int i = 0; i < b; i++) {
+            margins[i] = mb.get(i).margin();
+            anyMargin |= margins[i] != 0;
+            tokens += tokens(mb.get(i));
         }
         try (PointerScope s = new PointerScope()) {
-            Tensor idsT = Tensors.longs(ids, 2L * b, t), attnT = Tensors.longs(attn, 2L * b, t);
+            Tensor marginT = anyMargin ? Tensors.floats(margins, b) : null;
+            Forward f = forward(model, rows, padId, mode, r -> {
+                Tensor perPair = BradleyTerryLoss.perPair(r.narrow(0, 0, b), r.narrow(0, b, b), marginT, center); // (B)
+                return perPair.sum().div(Tensors.scalar((double) windowPairs));
+            });
+            return new Scored(Arrays.copyOfRange(f.scores(), 0, b), Arrays.copyOfRange(f.scores(), b, 2 * b), f.loss(), tokens);
+        }
+    }
+
+    /** One batch through the classifier: each row's score (N) and the loss value. */
+    record Forward(float[] scores, double loss) {}
+
+    /**
+     * Scores N token sequences in one right-padded batch, as TRL's collators lay them out: ids (N, T) filled with
+     * {@code padId} after each sequence, attention (N, T) 1 on real tokens, and each row's score read at its last token
+     * that is not {@code padId}, exactly as transformers' *ForSequenceClassification pools, so the saved model scores
+     * the same in transformers. {@code lossOfScores} turns the scores (N) into the batch's loss (0-d), which runs
+     * backward unless {@code mode} is {@link Mode#NO_GRAD}; gradients accumulate into the parameters.
+     */
+    static Forward forward(Transformer model, List<long[]> rows, long padId, Mode mode, Function<Tensor, Tensor> lossOfScores) {
+        int n = rows.size(), t = 0;
+        for (long[] r : rows) t = Math.max(t, r.length);
+        long[] ids = new long[n * t], attn = new long[n * t];
+        Arrays.fill(ids, padId);
+        for (int i = 0; i < n; i++) {
+            long[] seq = rows.get(i);
+            System.arraycopy(seq, 0, ids, i * t, seq.length);
+            Arrays.fill(attn, i * t, i * t + seq.length, 1L);
+        }
+        try (PointerScope s = new PointerScope()) {
+            Tensor idsT = Tensors.longs(ids, n, t), attnT = Tensors.longs(attn, n, t);
             // transformers pools at the last token that is not pad_token_id (the same as the
             // attention mask unless a sequence itself contains the pad id, e.g. pad == eos)
             Tensor pool = idsT.ne(Tensors.scalar(padId)).to(torch.ScalarType.Long);
-            Tensor marginT = anyMargin ? Tensors.floats(margins, b) : null;
-            float[][] rewards = new float[1][];
-            java.util.function.Function<Tensor, Tensor> lossFromHidden = hidden -> {
-                Tensor r = model.scores(hidden, pool).view(-1); // (2B)
-                rewards[0] = Tensors.toFloats(r);
-                Tensor perPair = BradleyTerryLoss.perPair(r.narrow(0, 0, b), r.narrow(0, b, b), marginT, center); // (B)
-                return perPair.sum().div(Tensors.scalar((double) windowPairs));
+            float[][] scores = new float[1][];
+            Function<Tensor, Tensor> lossFromHidden = hidden -> {
+                Tensor r = model.scores(hidden, pool).view(-1); // (N)
+                scores[0] = Tensors.toFloats(r);
+                return lossOfScores.apply(r);
             };
             double loss = switch (mode) {
                 case CHECKPOINTED -> model.forwardBackwardCheckpointed(idsT, attnT, lossFromHidden);
@@ -237,7 +279,7 @@ public final class RewardTrainer {
                     }
                 }
             };
-            return new Scored(Arrays.copyOfRange(rewards[0], 0, b), Arrays.copyOfRange(rewards[0], b, 2 * b), loss, tokens);
+            return new Forward(scores[0], loss);
         }
     }
 

@@ -115,6 +115,16 @@ public final class TrainCheckpoints {
         HfJson.writeJson(outputDir.resolve("training_args.json"), resolvedConfig, true);
     }
 
+    /**
+     * The tokenizer files of {@code modelDir} beside the final model in {@code outputDir}, so that it loads as a complete
+     * Hugging Face model folder; a sequence classifier gets no {@code generation_config.json}, as transformers saves none.
+     */
+    public static void copyTokenizerFiles(Path modelDir, Path outputDir, boolean withGenerationConfig) throws IOException {
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "generation_config.json"})
+            if ((withGenerationConfig || !f.equals("generation_config.json")) && Files.exists(modelDir.resolve(f)))
+                Files.copy(modelDir.resolve(f), outputDir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
     /** Start of a run: resume from the checkpoint resume_from_checkpoint names, or prepare a fresh output_dir. */
     public static State start(String command, TrainingArgs args, Transformer model, AdamW opt) throws IOException {
         Path resume = resumePath(args);

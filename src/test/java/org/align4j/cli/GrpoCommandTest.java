@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
+import org.align4j.reward.Discriminator;
+import org.align4j.reward.DiscriminatorTestData;
 import org.align4j.testing.Golden;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,5 +67,38 @@ class GrpoCommandTest {
         e = assertThrows(CliException.class, () -> GrpoCommand.run(new String[] {"--model_name_or_path", model, "--dataset_name", data.toString(),
                 "--output_dir", tmp.resolve("b").toString(), "--reward_funcs", "accuracy"}));
         assertTrue(e.getMessage().contains("'accuracy'") && e.getMessage().contains("gsm8k_answer"), e.getMessage());
+    }
+
+    @Test
+    void grpoWithACoTrainedAapaAnchorLogsTheUpdatesAndSavesTheDiscriminatorApart(@TempDir Path tmp) throws Exception {
+        Path expert = tmp.resolve("expert.jsonl"), rollouts = tmp.resolve("rollouts.jsonl"), disc = tmp.resolve("disc");
+        List<String> e = new ArrayList<>(), p = new ArrayList<>();
+        List<String> prompts = DiscriminatorTestData.prompts(12, 1), ex = DiscriminatorTestData.expert(12, 2), po = DiscriminatorTestData.policy(12, 3);
+        for (int i = 0; i < 12; i++) {
+            e.add(JSON.writeValueAsString(java.util.Map.of("prompt", prompts.get(i), "completion", ex.get(i))));
+            p.add(JSON.writeValueAsString(java.util.Map.of("prompt", prompts.get(i), "completion", po.get(i))));
+        }
+        Files.write(expert, e);
+        Files.write(rollouts, p);
+        DiscriminatorCommand.run(new String[] {"--expert_dataset_name", expert.toString(), "--policy_dataset_name", rollouts.toString(), "--output_dir", disc.toString(),
+                "--eval_fraction", "0"});
+        byte[] headBefore = Files.readAllBytes(disc.resolve(Discriminator.HEAD_FILE));
+        Path data = Files.writeString(tmp.resolve("p.jsonl"), "{\"prompt\": \"2+2?\"}\n{\"prompt\": \"3+4?\"}\n"), out = tmp.resolve("run");
+        GrpoCommand.run(new String[] {"--model_name_or_path", Golden.resourceDir("golden/llama-tiny").toString(), "--dataset_name", data.toString(),
+                "--output_dir", out.toString(), "--reward_funcs", "length,aapa_anchor", "--aapa_discriminator_path", disc.toString(), "--aapa_coef", "0.5",
+                "--aapa_cotrain", "true", "--aapa_cotrain_every", "2", "--num_generations", "2", "--per_device_train_batch_size", "4",
+                "--max_completion_length", "6", "--max_steps", "3", "--logging_steps", "1", "--learning_rate", "1e-3", "--beta", "0"});
+        List<JsonNode> rows = metrics(out);
+        assertEquals(3, rows.size());
+        assertEquals(0.5, rows.get(0).get("aapa/coef").asDouble(), 0.0);
+        // steps are counted from 0 when the anchor is told them: updates after scoring steps 0 and 2
+        assertEquals(1.0, rows.get(0).get("aapa/cotrain_updates").asDouble(), 0.0, rows.get(0).toString());
+        assertEquals(1.0, rows.get(1).get("aapa/cotrain_updates").asDouble(), 0.0, "no update at step 1");
+        assertEquals(2.0, rows.get(2).get("aapa/cotrain_updates").asDouble(), 0.0);
+        assertTrue(rows.get(0).has("aapa/cotrain_loss") && rows.get(0).has("aapa/cotrain_accuracy"), rows.get(0).toString());
+        Path saved = out.resolve("aapa_discriminator");
+        assertTrue(Files.exists(saved.resolve(Discriminator.HEAD_FILE)), "the co-trained discriminator is saved with the run");
+        assertEquals(2, JSON.readTree(saved.resolve(Discriminator.CONFIG_FILE).toFile()).path("co_training").path("updates").asInt());
+        assertTrue(java.util.Arrays.equals(headBefore, Files.readAllBytes(disc.resolve(Discriminator.HEAD_FILE))), "the original folder is left as it was");
     }
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.demo;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -20,12 +22,12 @@ class AdversarialDemoTest {
     @Test
     void everyMethodRunsItsRoundsAndIsMeasuredFromTheSameSftStart(@TempDir Path tmp) throws Exception {
         // a stand-in anchor (no sentence encoder here): rewards answers that end in a digit
-        AdversarialDemo.Settings s = new AdversarialDemo.Settings(tmp, 7, 1, 30, 6, 2, 40, 0.2, 8,
+        AdversarialDemo.Settings s = new AdversarialDemo.Settings(tmp, 7, 1, 30, 6, 2, 40, 0.2, 8, 0.5,
                 ctx -> new FormatReward("aapa_anchor", "\\d\\z"));
         List<AdversarialDemo.Row> rows = AdversarialDemo.run(s);
         Set<String> methods = rows.stream().map(AdversarialDemo.Row::method).collect(Collectors.toSet());
-        assertEquals(Set.of("rjs", "apo-rjs", "dpo", "apo-dpo", "grpo", "grpo+aapa"), methods);
-        assertEquals(12, rows.size(), "round 0 and round 1 of each method");
+        assertEquals(Set.of("rjs", "apo-rjs", "dpo", "apo-dpo", "grpo", "grpo+aapa", "rjs-gold", "grpo-gold"), methods);
+        assertEquals(16, rows.size(), "round 0 and round 1 of each method");
         AdversarialDemo.Row sft = rows.get(0);
         for (AdversarialDemo.Row r : rows) {
             assertTrue(r.goldGreedy() >= -1 && r.goldGreedy() <= 1 && r.rmHeldOutAccuracy() >= 0 && r.rmHeldOutAccuracy() <= 1, r.toString());
@@ -49,5 +51,23 @@ class AdversarialDemoTest {
         ArithmeticTask t = new ArithmeticTask(50, 100, 1);
         long flipped = t.humanPairs(1000, 0.2, 3).stream().filter(x -> !x.chosen().equals(x.problem().answer())).count();
         assertTrue(flipped > 150 && flipped < 250, "about 20% of the labels are flipped: " + flipped);
+    }
+
+    @Test
+    void theGoldRewardFunctionReadsTheProblemFromThePromptAndDemonstrationsCarryChatterAtTheirShare() {
+        double[] r = ArithmeticTask.goldRewardFunction().score(List.of("23+19=", "2+2=", "7+0="), List.of("42", "5", "7 ok"), null);
+        assertArrayEquals(new double[] {1.0, 0.0, 1.0 - 3 * ArithmeticTask.VERBOSITY_PENALTY}, r, 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> ArithmeticTask.goldRewardFunction().score(List.of("hello"), List.of("1"), null));
+        java.util.Random rng = new java.util.Random(5);
+        ArithmeticTask.Problem p = new ArithmeticTask.Problem(23, 19);
+        int verbose = 0;
+        for (int i = 0; i < 2000; i++) {
+            String d = ArithmeticTask.demonstration(p, 0.5, rng);
+            if (d.equals("42")) continue;
+            verbose++;
+            assertTrue(List.of(ArithmeticTask.CHATTER).contains(d.substring(3)) && d.startsWith("42 "), d);
+        }
+        assertTrue(verbose > 900 && verbose < 1100, "about half carry chatter: " + verbose);
+        assertEquals("42", ArithmeticTask.demonstration(p, 0.0, rng));
     }
 }
