@@ -5,16 +5,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import org.align4j.engine.Tensors;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.ModelConfig;
+import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
 
 /**
  * A trained reward model (the {@code reward} command's output: a one-label
@@ -114,24 +110,9 @@ public final class RewardModelReward implements RewardFunction, AutoCloseable {
     }
 
     private float[] scoreBatch(List<long[]> mb) {
-        int b = mb.size(), t = 0;
-        for (long[] s : mb) {
-            if (s.length == 0) throw new IllegalArgumentException(name + ": an empty sequence cannot be scored");
-            t = Math.max(t, s.length);
-        }
-        long[] ids = new long[b * t], attn = new long[b * t];
-        Arrays.fill(ids, padId);
-        for (int r = 0; r < b; r++) {
-            System.arraycopy(mb.get(r), 0, ids, r * t, mb.get(r).length);
-            Arrays.fill(attn, r * t, r * t + mb.get(r).length, 1L);
-        }
-        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-            Tensor idsT = Tensors.longs(ids, b, t);
-            Tensor hidden = model.forward(idsT, Tensors.longs(attn, b, t), null); // (B, T, H)
-            // pool where transformers does: the last token that is not pad_token_id (RewardTrainer trains the same way)
-            Tensor pool = idsT.ne(Tensors.scalar(padId)).to(org.bytedeco.pytorch.global.torch.ScalarType.Long);
-            return Tensors.toFloats(model.scores(hidden, pool).view(-1)); // (B)
-        }
+        for (long[] seq : mb) if (seq.length == 0) throw new IllegalArgumentException(name + ": an empty sequence cannot be scored");
+        // the reward command's batch layout and pooling (the last token that is not pad_token_id); the loss is unused
+        return ClassifierBatch.forward(model, mb, padId, ClassifierBatch.Mode.NO_GRAD, r -> r.sum()).scores();
     }
 
     @Override

@@ -6,13 +6,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.align4j.engine.Tensors;
 import org.align4j.loss.ApoLoss;
 import org.align4j.model.Lora;
+import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Transformer;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * The reward-model step of APO (Cheng et al., arXiv 2311.08045; shared/research/algorithms.md
@@ -177,42 +174,18 @@ public final class ApoRewardTrainer {
         for (Item i : mb) if (!i.apo()) ordered.add(i);
         int h = ordered.size();
         for (Item i : mb) if (i.apo()) ordered.add(i);
-        int b = ordered.size(), a = b - h, t = 0;
+        int b = ordered.size(), a = b - h;
         if (b == 0) throw new IllegalArgumentException("APO: empty micro-batch");
-        for (Item i : ordered) t = Math.max(t, Math.max(i.pair().chosen().length, i.pair().rejected().length));
-        long[] ids = new long[2 * b * t], attn = new long[2 * b * t];
-        Arrays.fill(ids, padId);
+        // rows 0..B-1 chosen (human chosen, then gold), B..2B-1 rejected (human rejected, then sample)
+        List<long[]> rows = new ArrayList<>(2 * b);
+        for (Item i : ordered) rows.add(i.pair().chosen());
+        for (Item i : ordered) rows.add(i.pair().rejected());
         long tokens = 0;
-        for (int i = 0; i < b; i++) { // rows 0..B-1 chosen (human chosen, then gold), B..2B-1 rejected (human rejected, then sample)
-            RewardTrainer.Pair p = ordered.get(i).pair();
-            for (int side = 0; side < 2; side++) {
-                long[] seq = side == 0 ? p.chosen() : p.rejected();
-                int row = side * b + i;
-                System.arraycopy(seq, 0, ids, row * t, seq.length);
-                Arrays.fill(attn, row * t, row * t + seq.length, 1L);
-                tokens += seq.length;
-            }
-        }
-        try (PointerScope s = new PointerScope()) {
-            Tensor idsT = Tensors.longs(ids, 2L * b, t), attnT = Tensors.longs(attn, 2L * b, t);
-            // transformers pools at the last token that is not pad_token_id (RewardTrainer does the same)
-            Tensor pool = idsT.ne(Tensors.scalar(padId)).to(torch.ScalarType.Long);
-            float[][] rewards = new float[1][];
-            java.util.function.Function<Tensor, Tensor> lossFromHidden = hidden -> {
-                Tensor r = model.scores(hidden, pool).view(-1); // (2B)
-                rewards[0] = Tensors.toFloats(r);
-                return ApoLoss.loss(r.narrow(0, 0, h), r.narrow(0, b, h), r.narrow(0, h, a), r.narrow(0, b + h, a), c, windowHumanPairs, windowApoPairs);
-            };
-            double loss;
-            if (checkpointed) loss = model.forwardBackwardCheckpointed(idsT, attnT, lossFromHidden);
-            else {
-                Tensor l = lossFromHidden.apply(model.forward(idsT, attnT, null));
-                l.backward();
-                loss = l.item_double();
-            }
-            float[] r = rewards[0];
-            return new Scored(Arrays.copyOfRange(r, 0, h), Arrays.copyOfRange(r, b, b + h), Arrays.copyOfRange(r, h, b), Arrays.copyOfRange(r, b + h, 2 * b), loss, tokens);
-        }
+        for (long[] r : rows) tokens += r.length;
+        ClassifierBatch.Forward f = ClassifierBatch.forward(model, rows, padId, ClassifierBatch.mode(true, checkpointed),
+                r -> ApoLoss.loss(r.narrow(0, 0, h), r.narrow(0, b, h), r.narrow(0, h, a), r.narrow(0, b + h, a), c, windowHumanPairs, windowApoPairs));
+        float[] r = f.scores();
+        return new Scored(Arrays.copyOfRange(r, 0, h), Arrays.copyOfRange(r, b, b + h), Arrays.copyOfRange(r, h, b), Arrays.copyOfRange(r, b + h, 2 * b), f.loss(), tokens);
     }
 
     private static void checkNoMargins(List<RewardTrainer.Pair> pairs, String split) {

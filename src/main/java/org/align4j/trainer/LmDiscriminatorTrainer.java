@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Random;
 import org.align4j.io.AtomicFiles;
 import org.align4j.loss.BalancedBce;
+import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Transformer;
 import org.align4j.reward.Discriminator;
 import org.align4j.reward.DiscriminatorMetrics;
@@ -29,7 +30,7 @@ import org.align4j.tokenizer.Tokenizer;
  *       scored later); ids longer than max_length are dropped, with a printed count, as the reward command does;
  *   <li>the class weights n/(2·n_class) come from the training split;
  *   <li>{@link TrainLoop} runs AdamW over the training rows: a micro-batch of B sequences is one right-padded batch
- *       (ids (B, T)) whose logits z (B) are read at each row's last non-pad token ({@link RewardTrainer#forward}), and
+ *       (ids (B, T)) whose logits z (B) are read at each row's last non-pad token ({@link ClassifierBatch#forward}), and
  *       it contributes Σ ℓᵢ / (rows of its accumulation window);
  *   <li>the held-out split is scored after every epoch and at the end;
  *   <li>the final classifier (float32, by TrainLoop), its tokenizer files and, last, {@code discriminator.json} with
@@ -120,7 +121,7 @@ public final class LmDiscriminatorTrainer {
                     + " expert and " + (train.size() - trainExpert) + " policy examples; raise max_length");
         BalancedBce.Weights w = BalancedBce.Weights.of(trainExpert, train.size() - trainExpert);
         int batch = a.perDeviceTrainBatchSize();
-        TrainLoop.MicroBatch<Row> step = (mb, window, training) -> logged(model, mb, padId, w, window.rows(), RewardTrainer.mode(training, a.gradientCheckpointing()));
+        TrainLoop.MicroBatch<Row> step = (mb, window, training) -> logged(model, mb, padId, w, window.rows(), ClassifierBatch.mode(training, a.gradientCheckpointing()));
         int stepsPerEpoch = Math.max(1, (train.size() + batch - 1) / batch / a.gradientAccumulationSteps());
         TrainLoop.Evaluation evaluation = eval.isEmpty() ? null : new TrainLoop.Evaluation(stepsPerEpoch, () -> evalRow(score(model, eval, padId, batch, w)));
         long t0 = System.nanoTime();
@@ -152,9 +153,9 @@ public final class LmDiscriminatorTrainer {
     }
 
     /** One micro-batch through the loss: what a training step (or nothing, without a graph) logs. */
-    private static StepSums logged(Transformer model, List<Row> mb, long padId, BalancedBce.Weights w, int windowRows, RewardTrainer.Mode mode) {
+    private static StepSums logged(Transformer model, List<Row> mb, long padId, BalancedBce.Weights w, int windowRows, ClassifierBatch.Mode mode) {
         boolean[] y = labels(mb);
-        RewardTrainer.Forward f = RewardTrainer.forward(model, ids(mb), padId, mode, z -> BalancedBce.windowShare(z, y, w, windowRows));
+        ClassifierBatch.Forward f = ClassifierBatch.forward(model, ids(mb), padId, mode, z -> BalancedBce.windowShare(z, y, w, windowRows));
         double correct = 0, sumExpert = 0, sumPolicy = 0, nExpert = 0;
         for (int i = 0; i < y.length; i++) {
             float z = f.scores()[i];
@@ -182,7 +183,7 @@ public final class LmDiscriminatorTrainer {
         for (int from = 0; from < rows.size(); from += batch) {
             List<Row> mb = rows.subList(from, Math.min(rows.size(), from + batch));
             boolean[] y = labels(mb);
-            RewardTrainer.Forward f = RewardTrainer.forward(model, ids(mb), padId, RewardTrainer.Mode.NO_GRAD, t -> BalancedBce.windowShare(t, y, w, rows.size()));
+            ClassifierBatch.Forward f = ClassifierBatch.forward(model, ids(mb), padId, ClassifierBatch.Mode.NO_GRAD, t -> BalancedBce.windowShare(t, y, w, rows.size()));
             loss += f.loss();
             for (int i = 0; i < mb.size(); i++) z[from + i] = f.scores()[i];
         }

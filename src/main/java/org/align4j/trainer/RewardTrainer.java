@@ -9,12 +9,12 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.BradleyTerryLoss;
 import org.align4j.loss.Calibration;
 import org.align4j.model.Lora;
 import org.align4j.model.ModelConfig;
+import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GeneratorOptional;
@@ -176,7 +176,7 @@ public final class RewardTrainer {
         try (NoGradGuard g = new NoGradGuard()) {
             for (int i = 0; i < n; i += rc.perDeviceEvalBatchSize()) {
                 List<Pair> mb = pairs.subList(i, Math.min(n, i + rc.perDeviceEvalBatchSize()));
-                Scored s = score(model, mb, padId, 1, rc.centerRewardsCoefficient(), Mode.NO_GRAD); // window 1: the summed loss
+                Scored s = score(model, mb, padId, 1, rc.centerRewardsCoefficient(), ClassifierBatch.Mode.NO_GRAD); // window 1: the summed loss
                 lossSum += s.loss();
                 System.arraycopy(s.chosen(), 0, chosen, i, mb.size());
                 System.arraycopy(s.rejected(), 0, rejected, i, mb.size());
@@ -202,17 +202,10 @@ public final class RewardTrainer {
      * parameters; returns the rewards and the loss contribution.
      */
     static Scored microBatch(Transformer model, List<Pair> mb, long padId, int windowPairs, double centerRewardsCoefficient, boolean checkpointed) {
-        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, mode(true, checkpointed));
+        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, ClassifierBatch.mode(true, checkpointed));
     }
 
-    /** How a batch runs: without a graph (eval), forward + backward, or forward + backward with layer-wise recomputation. */
-    enum Mode { NO_GRAD, BACKWARD, CHECKPOINTED }
-
-    static Mode mode(boolean train, boolean checkpointed) {
-        return !train ? Mode.NO_GRAD : checkpointed ? Mode.CHECKPOINTED : Mode.BACKWARD;
-    }
-
-    private static Scored score(Transformer model, List<Pair> mb, long padId, int windowPairs, double center, Mode mode) {
+    private static Scored score(Transformer model, List<Pair> mb, long padId, int windowPairs, double center, ClassifierBatch.Mode mode) {
         int b = mb.size();
         List<long[]> rows = new ArrayList<>(2 * b);
         for (Pair p : mb) rows.add(p.chosen()); // rows 0..B-1 chosen, B..2B-1 rejected (TRL's collator order)
@@ -227,59 +220,11 @@ public final class RewardTrainer {
         }
         try (PointerScope s = new PointerScope()) {
             Tensor marginT = anyMargin ? Tensors.floats(margins, b) : null;
-            Forward f = forward(model, rows, padId, mode, r -> {
+            ClassifierBatch.Forward f = ClassifierBatch.forward(model, rows, padId, mode, r -> {
                 Tensor perPair = BradleyTerryLoss.perPair(r.narrow(0, 0, b), r.narrow(0, b, b), marginT, center); // (B)
                 return perPair.sum().div(Tensors.scalar((double) windowPairs));
             });
             return new Scored(Arrays.copyOfRange(f.scores(), 0, b), Arrays.copyOfRange(f.scores(), b, 2 * b), f.loss(), tokens);
-        }
-    }
-
-    /** One batch through the classifier: each row's score (N) and the loss value. */
-    record Forward(float[] scores, double loss) {}
-
-    /**
-     * Scores N token sequences in one right-padded batch, as TRL's collators lay them out: ids (N, T) filled with
-     * {@code padId} after each sequence, attention (N, T) 1 on real tokens, and each row's score read at its last token
-     * that is not {@code padId}, exactly as transformers' *ForSequenceClassification pools, so the saved model scores
-     * the same in transformers. {@code lossOfScores} turns the scores (N) into the batch's loss (0-d), which runs
-     * backward unless {@code mode} is {@link Mode#NO_GRAD}; gradients accumulate into the parameters.
-     */
-    static Forward forward(Transformer model, List<long[]> rows, long padId, Mode mode, Function<Tensor, Tensor> lossOfScores) {
-        int n = rows.size(), t = 0;
-        for (long[] r : rows) t = Math.max(t, r.length);
-        long[] ids = new long[n * t], attn = new long[n * t];
-        Arrays.fill(ids, padId);
-        for (int i = 0; i < n; i++) {
-            long[] seq = rows.get(i);
-            System.arraycopy(seq, 0, ids, i * t, seq.length);
-            Arrays.fill(attn, i * t, i * t + seq.length, 1L);
-        }
-        try (PointerScope s = new PointerScope()) {
-            Tensor idsT = Tensors.longs(ids, n, t), attnT = Tensors.longs(attn, n, t);
-            // transformers pools at the last token that is not pad_token_id (the same as the
-            // attention mask unless a sequence itself contains the pad id, e.g. pad == eos)
-            Tensor pool = idsT.ne(Tensors.scalar(padId)).to(torch.ScalarType.Long);
-            float[][] scores = new float[1][];
-            Function<Tensor, Tensor> lossFromHidden = hidden -> {
-                Tensor r = model.scores(hidden, pool).view(-1); // (N)
-                scores[0] = Tensors.toFloats(r);
-                return lossOfScores.apply(r);
-            };
-            double loss = switch (mode) {
-                case CHECKPOINTED -> model.forwardBackwardCheckpointed(idsT, attnT, lossFromHidden);
-                case BACKWARD -> {
-                    Tensor l = lossFromHidden.apply(model.forward(idsT, attnT, null));
-                    l.backward();
-                    yield l.item_double();
-                }
-                case NO_GRAD -> {
-                    try (NoGradGuard g = new NoGradGuard()) {
-                        yield lossFromHidden.apply(model.forward(idsT, attnT, null)).item_double();
-                    }
-                }
-            };
-            return new Forward(scores[0], loss);
         }
     }
 
