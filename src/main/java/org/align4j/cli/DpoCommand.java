@@ -37,6 +37,7 @@ final class DpoCommand {
                 of("rpo_alpha", Type.DOUBLE, null, "RPO: add alpha * NLL of the chosen completions"),
                 of("reference_free", Type.BOOLEAN, false, "reference log-probs taken as 0"),
                 of("use_weighting", Type.BOOLEAN, false, "WPO weighting of each pair's loss"),
+                of("ld_alpha", Type.DOUBLE, null, "LD-DPO: weight of the policy's log-probs past the pair's shared length (0..1; default off)"),
                 of("precompute_ref_log_probs", Type.BOOLEAN, false, "score every row with the reference once before training")));
         SPECS = TrainingOptions.specs(1e-6, "preference rows (prompt, chosen, rejected): .jsonl/.json/.parquet or a folder", own.toArray(Spec[]::new));
     }
@@ -62,7 +63,13 @@ final class DpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("dpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        DpoConfig cfg = new DpoConfig(targs, lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), o.flag("precompute_ref_log_probs"), TrainingOptions.evalSteps(o));
+        DpoConfig cfg;
+        try {
+            cfg = new DpoConfig(targs, lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), o.flag("precompute_ref_log_probs"), TrainingOptions.evalSteps(o),
+                    o.has("ld_alpha") ? o.number("ld_alpha") : null);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("dpo: " + e.getMessage());
+        }
         Path modelDir = o.path("model_name_or_path");
         try (LoadedModel m = LoadedModel.load(modelDir)) {
             List<PreferencePair> train = PreferenceData.pairs("dpo", o, m.tokenizer(), false);

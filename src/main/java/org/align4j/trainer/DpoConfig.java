@@ -14,10 +14,23 @@ import org.align4j.loss.DpoLoss;
  * @param useWeighting WPO: each pair's loss times the detached w_chosen * w_rejected
  * @param precomputeRefLogProbs reference log-probs of every row computed once before training
  * @param evalSteps evaluate every N steps (and at the end) when an eval set is given; 0 = only at the end
+ * @param ldAlpha LD-DPO (TRL's ld_alpha): the policy's log-probs count the tokens past the pair's shared length with
+ *     this weight ({@link org.align4j.loss.LengthDesensitized}); null = off
  */
-public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
+public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps,
+        Double ldAlpha) {
     public DpoConfig {
         if (evalSteps < 0) throw new IllegalArgumentException("eval_steps must be >= 0, got " + evalSteps);
+        if (ldAlpha != null && (!(ldAlpha >= 0) || ldAlpha.isInfinite()))
+            throw new IllegalArgumentException("ld_alpha must be a number >= 0 (the paper uses 0..1; 1 is plain DPO), got " + ldAlpha);
+    }
+
+    public DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
+        this(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, null);
+    }
+
+    public DpoConfig withLdAlpha(Double alpha) {
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, alpha);
     }
 
     public static DpoConfig defaults(TrainingArgs args) {
@@ -25,14 +38,14 @@ public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenc
     }
 
     public DpoConfig withLoss(DpoLoss.Config loss) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps);
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha);
     }
 
     public DpoConfig withArgs(TrainingArgs args) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps);
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha);
     }
 
     public DpoConfig withOptions(boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps);
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha);
     }
 }

@@ -8,12 +8,14 @@ import java.util.Map;
 import org.align4j.data.PreferencePair;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.DpoLoss;
+import org.align4j.loss.LengthDesensitized;
 import org.align4j.loss.PairLogps;
 import org.align4j.model.Lora;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Direct preference optimisation and its family (TRL's DPOTrainer; Rafailov et al., arXiv
@@ -68,13 +70,20 @@ public final class DpoTrainer {
             double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
                 CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, cfg.useWeighting());
                 CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
-                PairLogps lp = new PairLogps(c.logps(), r.logps(), refLogps.narrow(0, 0, b), refLogps.narrow(0, b, b), c.lengths(), r.lengths());
+                // LD-DPO: the policy's log-probs past the pair's shared length count with weight ld_alpha (the NLL term keeps plain sums)
+                Tensor pc = c.logps(), pr = r.logps();
+                if (cfg.ldAlpha() != null) {
+                    Tensor shared = torch.minimum(c.lengths(), r.lengths()); // (B) l_p
+                    pc = LengthDesensitized.logps(c.tokenLogps(), maskC, shared, cfg.ldAlpha());
+                    pr = LengthDesensitized.logps(r.tokenLogps(), maskR, shared, cfg.ldAlpha());
+                }
+                PairLogps lp = new PairLogps(pc, pr, refLogps.narrow(0, 0, b), refLogps.narrow(0, b, b), c.lengths(), r.lengths());
                 Tensor perPair = DpoLoss.perPair(lp, lc); // (B)
                 if (cfg.useWeighting()) perPair = perPair.mul(DpoLoss.wpoWeights(c.tokenLogps(), c.logSumP2(), maskC, r.tokenLogps(), r.logSumP2(), maskR));
                 Tensor l = perPair.sum().div(Tensors.scalar((double) window.rows()));
                 if (sftWeight != 0) l = l.add(c.logps().sum().neg().mul(Tensors.scalar(sftWeight / window.chosenTokens())));
                 try (NoGradGuard g = new NoGradGuard()) {
-                    sums[0] = StepSums.pairs(c, r, DpoLoss.chosenRewards(lp, lc.beta()), DpoLoss.rejectedRewards(lp, lc.beta()), c.logps(), r.logps(), in.tokens());
+                    sums[0] = StepSums.pairs(c, r, DpoLoss.chosenRewards(lp, lc.beta()), DpoLoss.rejectedRewards(lp, lc.beta()), pc, pr, in.tokens());
                 }
                 return l;
             });

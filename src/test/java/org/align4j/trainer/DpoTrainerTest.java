@@ -254,4 +254,35 @@ class DpoTrainerTest {
             assertTrue(e.getMessage().contains("reference_free") && e.getMessage().contains("ref_model_name_or_path"), e.getMessage());
         }
     }
+
+    @Test
+    void ldDpoWithAlphaOneIsPlainDpoAndWithAlphaBelowOneRaisesThePolicyLogpsOfLongerResponses(@TempDir Path tmp) throws Exception {
+        // rejected answers with chatter: longer than the chosen ones, so LD-DPO has a part past the shared length to weigh
+        List<PreferencePair> pairs = new ArrayList<>();
+        for (PreferencePair p : arithmeticPairs(8, 3)) {
+            long[] body = java.util.Arrays.copyOf(p.rejected(), p.rejected().length - 1), chatter = bytes(" is it");
+            long[] longer = java.util.Arrays.copyOf(body, body.length + chatter.length);
+            System.arraycopy(chatter, 0, longer, body.length, chatter.length);
+            pairs.add(new PreferencePair(p.prompt(), p.chosen(), withEos(longer)));
+        }
+        List<List<JsonNode>> runs = new java.util.ArrayList<>();
+        List<float[]> heads = new java.util.ArrayList<>();
+        for (Double alpha : new Double[] {null, 1.0, 0.5}) {
+            Path out = tmp.resolve(String.valueOf(alpha));
+            try (Transformer policy = tiny(); Transformer ref = perturbed(7)) {
+                DpoTrainer.train(policy, ref, pairs, List.of(), config(out, 2, 4, 1).withLdAlpha(alpha), PAD, Map.of());
+                heads.add(Tensors.toFloats(policy.parameters().get("lm_head.weight")));
+            }
+            runs.add(MetricsLog.read(out));
+        }
+        for (int step = 0; step < 2; step++)
+            for (String k : new String[] {"loss", "logps/chosen", "logps/rejected", "rewards/margins", "grad_norm"})
+                assertEquals(runs.get(0).get(step).get(k).asDouble(), runs.get(1).get(step).get(k).asDouble(), 1e-5, "ld_alpha 1 vs plain, step " + step + " " + k);
+        assertArrayEquals(heads.get(0), heads.get(1), 1e-6f);
+        // the policy's summed log-probs are negative: down-weighting the part past the shared length raises them
+        double plain = runs.get(0).get(0).get("logps/chosen").asDouble() + runs.get(0).get(0).get("logps/rejected").asDouble();
+        double ld = runs.get(2).get(0).get("logps/chosen").asDouble() + runs.get(2).get(0).get("logps/rejected").asDouble();
+        assertTrue(ld > plain + 1e-3, "ld_alpha 0.5 must raise the logged policy log-probs: " + ld + " vs " + plain);
+        assertThrows(IllegalArgumentException.class, () -> config(tmp, 1, 1, 1).withLdAlpha(-1.0));
+    }
 }
