@@ -38,6 +38,9 @@ final class DpoCommand {
                 of("reference_free", Type.BOOLEAN, false, "reference log-probs taken as 0"),
                 of("use_weighting", Type.BOOLEAN, false, "WPO weighting of each pair's loss"),
                 of("ld_alpha", Type.DOUBLE, null, "LD-DPO: weight of the policy's log-probs past the pair's shared length (0..1; default off)"),
+                of("sync_ref_model", Type.BOOLEAN, false, "TR-DPO: every ref_model_sync_steps steps, reference = alpha * policy + (1 - alpha) * reference"),
+                of("ref_model_mixup_alpha", Type.DOUBLE, 0.6, "TR-DPO: alpha"),
+                of("ref_model_sync_steps", Type.INT, 512, "TR-DPO: steps between reference updates"),
                 of("precompute_ref_log_probs", Type.BOOLEAN, false, "score every row with the reference once before training")));
         SPECS = TrainingOptions.specs(1e-6, "preference rows (prompt, chosen, rejected): .jsonl/.json/.parquet or a folder", own.toArray(Spec[]::new));
     }
@@ -66,7 +69,8 @@ final class DpoCommand {
         DpoConfig cfg;
         try {
             cfg = new DpoConfig(targs, lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), o.flag("precompute_ref_log_probs"), TrainingOptions.evalSteps(o),
-                    o.has("ld_alpha") ? o.number("ld_alpha") : null);
+                    o.has("ld_alpha") ? o.number("ld_alpha") : null,
+                    o.flag("sync_ref_model") ? new DpoConfig.RefSync(o.number("ref_model_mixup_alpha"), o.integer("ref_model_sync_steps")) : null);
         } catch (IllegalArgumentException e) {
             throw new CliException("dpo: " + e.getMessage());
         }

@@ -16,9 +16,19 @@ import org.align4j.loss.DpoLoss;
  * @param evalSteps evaluate every N steps (and at the end) when an eval set is given; 0 = only at the end
  * @param ldAlpha LD-DPO (TRL's ld_alpha): the policy's log-probs count the tokens past the pair's shared length with
  *     this weight ({@link org.align4j.loss.LengthDesensitized}); null = off
+ * @param refSync TR-DPO (TRL's sync_ref_model): every {@code everySteps} optimizer steps the reference becomes
+ *     alpha·policy + (1 − alpha)·reference (Gorbatovski et al., arXiv 2404.09656); null = off
  */
 public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps,
-        Double ldAlpha) {
+        Double ldAlpha, RefSync refSync) {
+    /** TRL's ref_model_mixup_alpha (default 0.6) and ref_model_sync_steps (default 512). */
+    public record RefSync(double alpha, int everySteps) {
+        public RefSync {
+            if (!(alpha >= 0 && alpha <= 1)) throw new IllegalArgumentException("ref_model_mixup_alpha must be in [0, 1], got " + alpha);
+            if (everySteps < 1) throw new IllegalArgumentException("ref_model_sync_steps must be >= 1, got " + everySteps);
+        }
+    }
+
     public DpoConfig {
         if (evalSteps < 0) throw new IllegalArgumentException("eval_steps must be >= 0, got " + evalSteps);
         if (ldAlpha != null && (!(ldAlpha >= 0) || ldAlpha.isInfinite()))
@@ -26,11 +36,15 @@ public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenc
     }
 
     public DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
-        this(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, null);
+        this(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, null, null);
     }
 
     public DpoConfig withLdAlpha(Double alpha) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, alpha);
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, alpha, refSync);
+    }
+
+    public DpoConfig withRefSync(RefSync sync) {
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, sync);
     }
 
     public static DpoConfig defaults(TrainingArgs args) {
@@ -38,14 +52,14 @@ public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenc
     }
 
     public DpoConfig withLoss(DpoLoss.Config loss) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha);
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
     }
 
     public DpoConfig withArgs(TrainingArgs args) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha);
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
     }
 
     public DpoConfig withOptions(boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha);
+        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
     }
 }

@@ -42,9 +42,42 @@ public final class DpoTrainer {
         Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
         int batch = cfg.args().perDeviceTrainBatchSize();
         List<Item> trainItems = items(ref, train, cfg.precomputeRefLogProbs(), batch, padId), evalItems = items(ref, eval, cfg.precomputeRefLogProbs(), batch, padId);
-        TrainLoop.MicroBatch<Item> step = (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
+        TrainLoop.MicroBatch<Item> plain = (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
+        TrainLoop.MicroBatch<Item> step = cfg.refSync() == null ? plain : syncingReference(policy, refModel, cfg, plain);
         return TrainLoop.train("dpo", policy, new TrainLoop.Rows<>(trainItems, it -> it.pair().chosen().length, it -> TrainLoop.pairTokens(it.pair())), cfg.args(),
                 TrainLoop.evaluation(evalItems, cfg.evalSteps(), batch, it -> it.pair().chosen().length, step), resolvedConfig, step);
+    }
+
+    /**
+     * TR-DPO (TRL's SyncRefModelCallback): after every {@code everySteps} completed optimizer steps the reference's
+     * weights become alpha·policy + (1 − alpha)·reference, so the step after sees the moved reference. Done before
+     * the first training micro-batch of such a step; evaluation batches never move it.
+     */
+    private static TrainLoop.MicroBatch<Item> syncingReference(Transformer policy, Transformer refModel, DpoConfig cfg, TrainLoop.MicroBatch<Item> inner) {
+        DpoConfig.RefSync sync = cfg.refSync();
+        if (refModel == null || cfg.referenceFree())
+            throw new IllegalArgumentException("sync_ref_model needs a reference model of its own (not reference_free, not LoRA's adapters-off base)");
+        if (cfg.precomputeRefLogProbs())
+            throw new IllegalArgumentException("sync_ref_model moves the reference, so its log-probs cannot be precomputed; drop precompute_ref_log_probs");
+        if (cfg.args().resumeFromCheckpoint() != null)
+            throw new IllegalArgumentException("sync_ref_model with resume_from_checkpoint is not supported yet: checkpoints do not hold the moved reference");
+        for (var e : policy.parameters().entrySet()) {
+            Tensor r = refModel.parameters().get(e.getKey());
+            if (r == null || !java.util.Arrays.equals(r.shape(), e.getValue().shape()))
+                throw new IllegalArgumentException("sync_ref_model mixes the policy into the reference, but the reference has no parameter " + e.getKey()
+                        + " of the policy's shape; use a reference of the same architecture");
+        }
+        int[] syncedAt = {0};
+        return (mb, window, training) -> {
+            if (training && window.step() > 0 && window.step() % sync.everySteps() == 0 && syncedAt[0] != window.step()) {
+                try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                    for (var e : refModel.parameters().entrySet())
+                        e.getValue().mul_(Tensors.scalar(1 - sync.alpha())).add_(policy.parameters().get(e.getKey()).mul(Tensors.scalar(sync.alpha())));
+                }
+                syncedAt[0] = window.step();
+            }
+            return inner.run(mb, window, training);
+        };
     }
 
     /** Loss and metrics over held-out pairs, without a graph. */

@@ -285,4 +285,40 @@ class DpoTrainerTest {
         assertTrue(ld > plain + 1e-3, "ld_alpha 0.5 must raise the logged policy log-probs: " + ld + " vs " + plain);
         assertThrows(IllegalArgumentException.class, () -> config(tmp, 1, 1, 1).withLdAlpha(-1.0));
     }
+
+    @Test
+    void trDpoMixesThePolicyIntoTheReferenceAfterEverySyncStepAndRefusesWhatItCannotDo(@TempDir Path tmp) throws Exception {
+        List<PreferencePair> pairs = arithmeticPairs(8, 4);
+        double alpha = 0.6;
+        // the policy after one step (deterministic), and the reference as it started
+        Map<String, float[]> policyAfter1, ref0;
+        try (Transformer policy = tiny(); Transformer ref = perturbed(11)) {
+            ref0 = snapshot(ref);
+            DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("one"), 1, 4, 1), PAD, Map.of());
+            policyAfter1 = snapshot(policy);
+        }
+        try (Transformer policy = tiny(); Transformer ref = perturbed(11)) {
+            DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("two"), 2, 4, 1).withRefSync(new DpoConfig.RefSync(alpha, 1)), PAD, Map.of());
+            // synced once, after step 1 (before step 2); step 2 moves only the policy
+            for (var e : snapshot(ref).entrySet()) {
+                float[] r0 = ref0.get(e.getKey()), p1 = policyAfter1.get(e.getKey()), got = e.getValue();
+                for (int i = 0; i < got.length; i += Math.max(1, got.length / 64))
+                    assertEquals((1 - alpha) * r0[i] + alpha * p1[i], got[i], 1e-6, e.getKey() + "[" + i + "]");
+            }
+        }
+        try (Transformer policy = tiny(); Transformer ref = perturbed(11)) {
+            Map<String, float[]> before = snapshot(ref);
+            DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("never"), 2, 4, 1).withRefSync(new DpoConfig.RefSync(alpha, 5)), PAD, Map.of());
+            for (var e : snapshot(ref).entrySet()) assertArrayEquals(before.get(e.getKey()), e.getValue(), "no sync before step 5: " + e.getKey());
+        }
+        try (Transformer policy = tiny(); Transformer ref = tiny()) {
+            DpoConfig sync = config(tmp.resolve("bad"), 1, 4, 1).withRefSync(new DpoConfig.RefSync(alpha, 1));
+            var e = assertThrows(IllegalArgumentException.class, () -> DpoTrainer.train(policy, ref, pairs, List.of(), sync.withOptions(true, false, false, 0), PAD, Map.of()));
+            assertTrue(e.getMessage().contains("sync_ref_model") && e.getMessage().contains("reference_free"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> DpoTrainer.train(policy, ref, pairs, List.of(), sync.withOptions(false, false, true, 0), PAD, Map.of()));
+            assertTrue(e.getMessage().contains("precompute_ref_log_probs"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new DpoConfig.RefSync(1.5, 1));
+        assertThrows(IllegalArgumentException.class, () -> new DpoConfig.RefSync(0.5, 0));
+    }
 }
