@@ -121,7 +121,7 @@ def rloo_advantages(rewards, num_generations, scale_rewards):
 
 
 def grpo_loss(x, c):
-    """grpo_trainer.py::_compute_loss (v1.9), loss types grpo / bnpo / dr_grpo / dapo, one process."""
+    """grpo_trainer.py::_compute_loss (v1.9), loss types grpo / bnpo / dr_grpo / dapo / cispo, one process."""
     per_token_logps, old_per_token_logps, mask = x["logps"], x["old_logps"], x["mask"]
     advantages = x["advantages"].unsqueeze(1)
     epsilon_low = c["epsilon"]
@@ -136,12 +136,16 @@ def grpo_loss(x, c):
     if c["beta"] != 0.0:
         ref_per_token_logps = x["ref_logps"]
         per_token_kl = torch.exp(ref_per_token_logps - per_token_logps) - (ref_per_token_logps - per_token_logps) - 1
-    coef_2 = torch.clamp(coef_1, 1 - epsilon_low, 1 + epsilon_high)
-    if c["delta"] is not None:
-        coef_1 = torch.clamp(coef_1, max=c["delta"])
-    per_token_loss1 = coef_1 * advantages
-    per_token_loss2 = coef_2 * advantages
-    per_token_loss = -torch.min(per_token_loss1, per_token_loss2)
+    if c["loss_type"] == "cispo":  # TRL: the weight clipped at epsilon_high itself, detached, times A and the log-prob
+        coef_2 = torch.clamp(coef_1, max=epsilon_high).detach()
+        per_token_loss = -coef_2 * advantages * per_token_logps
+    else:
+        coef_2 = torch.clamp(coef_1, 1 - epsilon_low, 1 + epsilon_high)
+        if c["delta"] is not None:
+            coef_1 = torch.clamp(coef_1, max=c["delta"])
+        per_token_loss1 = coef_1 * advantages
+        per_token_loss2 = coef_2 * advantages
+        per_token_loss = -torch.min(per_token_loss1, per_token_loss2)
     if c["beta"] != 0.0:
         per_token_loss = per_token_loss + c["beta"] * per_token_kl
     accumulation = c["accumulation_steps"]
@@ -151,7 +155,7 @@ def grpo_loss(x, c):
         loss = (per_token_loss * mask).sum() / mask.sum().clamp(min=1.0) / accumulation
     elif c["loss_type"] == "dr_grpo":
         loss = (per_token_loss * mask).sum() / (per_token_loss.size(0) * c["max_completion_length"]) / accumulation
-    elif c["loss_type"] == "dapo":
+    elif c["loss_type"] in ("dapo", "cispo"):
         normalizer = torch.tensor(float(c["window_tokens"]), dtype=torch.float64).clamp(min=1.0)  # num_items_in_batch / 1 process
         loss = (per_token_loss * mask).sum() / normalizer
 
@@ -173,8 +177,12 @@ def grpo_loss(x, c):
         return torch.tensor(float("nan")) if torch.isnan(t).all() else torch.max(t[~torch.isnan(t)])
 
     c1 = coef_1.detach()
-    is_low_clipped = ((c1 < 1 - epsilon_low) & (advantages < 0)).double()
-    is_high_clipped = ((c1 > 1 + epsilon_high) & (advantages > 0)).double()
+    if c["loss_type"] == "cispo":  # TRL logs only cispo_clip_ratio: coef_1 > epsilon_high with A > 0
+        is_low_clipped = torch.zeros_like(c1 * advantages)
+        is_high_clipped = ((c1 > epsilon_high) & (advantages > 0)).double()
+    else:
+        is_low_clipped = ((c1 < 1 - epsilon_low) & (advantages < 0)).double()
+        is_high_clipped = ((c1 > 1 + epsilon_high) & (advantages > 0)).double()
     is_region_clipped = ((is_low_clipped > 0) | (is_high_clipped > 0)).double()
     kl_sum = (per_token_kl.detach() * mask).sum() if c["beta"] != 0.0 else torch.tensor(0.0, dtype=torch.float64)
     low, units = sums(is_low_clipped)
@@ -286,7 +294,7 @@ def check_margins(name, c, coef_1_raw, mask, seq):
     """Every ratio on the mask must be > 1e-4 relative from each switching point (clip bounds, delta)."""
     eps_low = c["epsilon"]
     eps_high = c["epsilon_high"] if c["epsilon_high"] is not None else c["epsilon"]
-    points = [1 - eps_low, 1 + eps_high] + ([c["delta"]] if c["delta"] is not None else [])
+    points = [eps_high] if c["loss_type"] == "cispo" else [1 - eps_low, 1 + eps_high] + ([c["delta"]] if c["delta"] is not None else [])
     values = coef_1_raw.flatten() if seq else coef_1_raw[mask > 0]
     if c.get("on_policy"):
         return float("inf")
@@ -316,6 +324,9 @@ def loss_cases():
         ("bnpo_beta_delta_eps01", dict(base, loss_type="bnpo", epsilon=0.1, epsilon_high=0.15, beta=0.5, delta=1.3, accumulation_steps=4)),
         ("dr_grpo_sequence_beta", dict(base, loss_type="dr_grpo", importance_sampling_level="sequence", beta=0.02, max_completion_length=512)),
         ("dapo_window_equals_batch", dict(base, window_tokens=23)),
+        ("cispo_token", dict(base, loss_type="cispo", epsilon_high=1.1)),
+        ("cispo_sequence", dict(base, loss_type="cispo", epsilon_high=1.02, importance_sampling_level="sequence")),
+        ("cispo_beta", dict(base, loss_type="cispo", epsilon_high=1.1, beta=0.04)),
     ]
     for name, c in cases:
         leaves = {k: v.to(torch.float64) for k, v in x32.items()}

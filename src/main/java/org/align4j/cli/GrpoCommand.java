@@ -33,7 +33,7 @@ final class GrpoCommand {
                 of("epsilon", Type.DOUBLE, 0.2, "lower clip range"),
                 of("epsilon_high", Type.DOUBLE, null, "upper clip range (default: epsilon)"),
                 of("delta", Type.DOUBLE, null, "two-sided clip of the ratio (INTELLECT-2)"),
-                of("loss_type", Type.STRING, "dapo", "dapo, grpo, bnpo or dr_grpo"),
+                of("loss_type", Type.STRING, "dapo", "dapo, grpo, bnpo, dr_grpo or cispo (set epsilon_high, e.g. 5.0: cispo clips the weight at epsilon_high itself)"),
                 of("scale_rewards", Type.STRING, "group", "group, batch or none"),
                 of("importance_sampling_level", Type.STRING, "token", "token, or sequence (GSPO)"),
                 of("num_iterations", Type.INT, 1, "optimizer steps per generation batch"),
@@ -79,6 +79,9 @@ final class GrpoCommand {
             } catch (IllegalArgumentException e) {
                 throw new CliException("grpo: " + e.getMessage());
             }
+            if (cfg.loss().lossType().equals("cispo") && cfg.loss().epsilonHighOrDefault() < 1)
+                System.err.printf("grpo: warning: cispo clips the importance weight at epsilon_high itself (%.2f < 1 clips every on-policy token); "
+                        + "the ScaleRL paper and TRL recommend epsilon_high 5.0%n", cfg.loss().epsilonHighOrDefault());
             TrainingOptions.maybeAttachLora("grpo", o, m.model());
             try (Transformer ref = o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m.model(), false) : null) {
                 GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());

@@ -20,6 +20,8 @@ import org.bytedeco.pytorch.global.torch;
  *   ρ̄        = clamp(ρ, 1 − ε, 1 + ε_high)
  *   ρ        = min(ρ, δ)                                       (only when delta is set; after ρ̄ is formed, as TRL)
  *   l_{i,t}  = −min(ρ·A_i, ρ̄·A_i) + β·(exp(ref − logπ_θ) − (ref − logπ_θ) − 1)     (k3 KL, only when β > 0)
+ *   cispo:   l_{i,t} = −sg(min(ρ, ε_high))·A_i·logπ_θ + β·k3          (CISPO, MiniMax-M1 arXiv 2506.13585: the importance
+ *            weight is clipped from above at ε_high itself, not 1 + ε_high, and carries no gradient; delta is not applied)
  * </pre>
  * GSPO in TRL is the plain sequence-level ratio above: no stop-gradient trick (the "GSPO-token" variant is not
  * what TRL implements), so every completion token of a sequence receives ∂/∂logπ_t = m_t / Σ m of the ratio's
@@ -30,7 +32,7 @@ import org.bytedeco.pytorch.global.torch;
  * active-token count {@code num_items_in_batch} of the whole generation batch, which equals the accumulation
  * window with TRL's default {@code steps_per_generation}):
  * <pre>
- *   dapo     Σ l·m / max(windowTokens, 1)
+ *   dapo     Σ l·m / max(windowTokens, 1)              (cispo aggregates as dapo, as TRL does)
  *   bnpo     Σ l·m / max(Σ m, 1) / accumulationSteps
  *   dr_grpo  Σ l·m / (N · maxCompletionLength) / accumulationSteps
  *   grpo     mean_i(Σ_t l·m / max(Σ_t m, 1)) / accumulationSteps
@@ -40,7 +42,7 @@ import org.bytedeco.pytorch.global.torch;
  * a padded −inf log-prob into NaN); {@code oldLogps} and {@code refLogps} are detached here.
  */
 public final class GrpoLoss {
-    public static final List<String> LOSS_TYPES = List.of("dapo", "grpo", "bnpo", "dr_grpo");
+    public static final List<String> LOSS_TYPES = List.of("dapo", "grpo", "bnpo", "dr_grpo", "cispo");
     public static final List<String> IMPORTANCE_SAMPLING_LEVELS = List.of("token", "sequence");
     public static final List<String> SCALE_REWARDS = List.of("group", "batch", "none");
 
@@ -253,7 +255,8 @@ public final class GrpoLoss {
         if (c.beta() > 0) check2d("GRPO refLogps (beta = " + c.beta() + " > 0 needs reference log-probs)", refLogps, shape);
         LossOps.check1d("GRPO advantages", advantages, shape[0]);
         if (accumulationSteps < 1) throw new IllegalArgumentException("GRPO accumulationSteps must be >= 1, got " + accumulationSteps);
-        if (c.lossType().equals("dapo") && windowTokens < 0)
+        boolean cispo = c.lossType().equals("cispo"), perWindow = cispo || c.lossType().equals("dapo");
+        if (perWindow && windowTokens < 0)
             throw new IllegalArgumentException("GRPO dapo: windowTokens (active tokens of the accumulation window) must be >= 0, got " + windowTokens);
         float[] adv = Tensors.toFloats(advantages);
         for (int i = 0; i < adv.length; i++)
@@ -267,7 +270,7 @@ public final class GrpoLoss {
             Tensor inside = m.gt(scalar(0.0));
             Tensor tokensPerRow = m.sum(1L); // (N,)
             double masked = m.sum().item_double();
-            if (c.lossType().equals("dapo") && windowTokens < masked)
+            if (perWindow && windowTokens < masked)
                 throw new IllegalArgumentException("GRPO dapo: windowTokens = " + windowTokens + " is less than this micro-batch's own " + (long) masked
                         + " active tokens; pass the active-token count of the whole accumulation window");
             Tensor a = advantages.detach().to(logps.scalar_type()).unsqueeze(1); // (N, 1)
@@ -275,9 +278,15 @@ public final class GrpoLoss {
             Tensor logRatio = torch.where(inside, logps.sub(oldLogps.detach()), scalar(0.0)); // (N, T), 0 off the mask
             Tensor logWeights = c.sequenceLevel() ? logRatio.sum(1L).div(tokensPerRow.clamp_min(scalar(1.0))).unsqueeze(1) : logRatio; // (N, 1) or (N, T)
             Tensor coef1 = logWeights.exp();
-            Tensor coef2 = LossOps.clamp(coef1, 1 - c.epsilonLow(), 1 + c.epsilonHighOrDefault());
-            if (c.delta() != null) coef1 = coef1.clamp_max(scalar(c.delta()));
-            Tensor perToken = torch.minimum(coef1.mul(a), coef2.mul(a)).neg(); // (N, T) or (N, 1)
+            Tensor perToken;
+            if (cispo) {
+                Tensor weight = coef1.clamp_max(scalar(c.epsilonHighOrDefault())).detach(); // (N, T) or (N, 1)
+                perToken = weight.mul(a).mul(torch.where(inside, logps, scalar(0.0))).neg(); // (N, T)
+            } else {
+                Tensor coef2 = LossOps.clamp(coef1, 1 - c.epsilonLow(), 1 + c.epsilonHighOrDefault());
+                if (c.delta() != null) coef1 = coef1.clamp_max(scalar(c.delta()));
+                perToken = torch.minimum(coef1.mul(a), coef2.mul(a)).neg(); // (N, T) or (N, 1)
+            }
             Tensor kl = null;
             if (c.beta() > 0) {
                 Tensor d = torch.where(inside, refLogps.detach().sub(logps), scalar(0.0)); // ref − logπ
@@ -286,7 +295,7 @@ public final class GrpoLoss {
             }
             Tensor weighted = perToken.mul(m); // (N, T)
             Tensor out = switch (c.lossType()) {
-                case "dapo" -> weighted.sum().div(scalar((double) Math.max(windowTokens, 1L)));
+                case "dapo", "cispo" -> weighted.sum().div(scalar((double) Math.max(windowTokens, 1L)));
                 case "bnpo" -> weighted.sum().div(scalar(Math.max(masked, 1.0) * accumulationSteps));
                 case "dr_grpo" -> weighted.sum().div(scalar((double) shape[0] * c.maxCompletionLength() * accumulationSteps));
                 case "grpo" -> weighted.sum(1L).div(tokensPerRow.clamp_min(scalar(1.0))).mean().div(scalar((double) accumulationSteps));
@@ -295,8 +304,9 @@ public final class GrpoLoss {
 
             // statistics (TRL's _compute_loss metrics block), on ρ after the delta cap
             Tensor c1 = coef1.detach();
-            Tensor low = c1.lt(scalar(1 - c.epsilonLow())).logical_and(a.lt(scalar(0.0))).to(logps.scalar_type());
-            Tensor high = c1.gt(scalar(1 + c.epsilonHighOrDefault())).logical_and(a.gt(scalar(0.0))).to(logps.scalar_type());
+            // cispo: only TRL's cispo_clip_ratio, ρ > ε_high with A > 0 (reported as "high"; nothing is low-clipped)
+            Tensor low = cispo ? c1.mul(scalar(0.0)) : c1.lt(scalar(1 - c.epsilonLow())).logical_and(a.lt(scalar(0.0))).to(logps.scalar_type());
+            Tensor high = c1.gt(scalar(cispo ? c.epsilonHighOrDefault() : 1 + c.epsilonHighOrDefault())).logical_and(a.gt(scalar(0.0))).to(logps.scalar_type());
             Tensor region = low.add(high).clamp_max(scalar(1.0)); // low and high are exclusive (A < 0 vs A > 0)
             stats[0] = kl == null ? 0.0 : kl.detach().mul(m).sum().item_double();
             if (c.sequenceLevel()) { // (N, 1): one value per sequence, fully masked ones included

@@ -269,11 +269,15 @@ public final class GrpoTrainer {
         }
         if (cfg.loss().beta() > 0) m.put("kl", tokens == 0 ? 0 : klSum / tokens);
         m.put("entropy", entropySum / lengthSum);
-        m.put("clip_ratio/low_mean", low / micro);
-        m.put("clip_ratio/low_min", lowMin);
-        m.put("clip_ratio/high_mean", high / micro);
-        m.put("clip_ratio/high_max", highMax);
-        m.put("clip_ratio/region_mean", region / micro);
+        if (cfg.loss().lossType().equals("cispo")) {
+            m.put("cispo_clip_ratio", high / micro); // TRL logs only this for cispo
+        } else {
+            m.put("clip_ratio/low_mean", low / micro);
+            m.put("clip_ratio/low_min", lowMin);
+            m.put("clip_ratio/high_mean", high / micro);
+            m.put("clip_ratio/high_max", highMax);
+            m.put("clip_ratio/region_mean", region / micro);
+        }
         if (fresh) {
             m.put("sampling/sampling_logp_difference/mean", diffSum / diffCount);
             m.put("sampling/sampling_logp_difference/max", diffMax);

@@ -101,4 +101,16 @@ class GrpoCommandTest {
         assertEquals(2, JSON.readTree(saved.resolve(Discriminator.CONFIG_FILE).toFile()).path("co_training").path("updates").asInt());
         assertTrue(java.util.Arrays.equals(headBefore, Files.readAllBytes(disc.resolve(Discriminator.HEAD_FILE))), "the original folder is left as it was");
     }
+
+    @Test
+    void cispoLogsItsOwnClipRatioInsteadOfThePpoOnes(@TempDir Path tmp) throws Exception {
+        Path data = Files.writeString(tmp.resolve("p.jsonl"), "{\"prompt\": \"2+2?\"}\n{\"prompt\": \"3+4?\"}\n"), out = tmp.resolve("run");
+        GrpoCommand.run(new String[] {"--model_name_or_path", Golden.resourceDir("golden/llama-tiny").toString(), "--dataset_name", data.toString(),
+                "--output_dir", out.toString(), "--reward_funcs", "length", "--loss_type", "cispo", "--epsilon_high", "5.0", "--num_generations", "2",
+                "--per_device_train_batch_size", "4", "--max_completion_length", "6", "--max_steps", "1", "--learning_rate", "1e-3"});
+        JsonNode row = metrics(out).get(0);
+        assertEquals(0.0, row.get("cispo_clip_ratio").asDouble(), 0.0, "on-policy weights are 1, far below epsilon_high 5: " + row);
+        assertTrue(!row.has("clip_ratio/low_mean") && !row.has("clip_ratio/region_mean"), row.toString());
+        assertTrue(Double.isFinite(row.get("loss").asDouble()), row.toString());
+    }
 }

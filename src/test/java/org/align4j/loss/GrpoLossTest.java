@@ -54,7 +54,7 @@ class GrpoLossTest {
             double rowWeight = 0;
             for (int j = 0; j < t; j++) {
                 w[j] = switch (c.lossType()) {
-                    case "dapo" -> MASK[i][j] / Math.max(window, 1);
+                    case "dapo", "cispo" -> MASK[i][j] / Math.max(window, 1);
                     case "bnpo" -> MASK[i][j] / Math.max(total, 1) / acc;
                     case "dr_grpo" -> MASK[i][j] / ((double) n * c.maxCompletionLength()) / acc;
                     case "grpo" -> MASK[i][j] / Math.max(count, 1) / n / acc;
@@ -65,7 +65,13 @@ class GrpoLossTest {
             for (int j = 0; j < t; j++) {
                 if (MASK[i][j] == 0) continue;
                 double value, slope;
-                if (c.sequenceLevel()) {
+                if (c.lossType().equals("cispo")) {
+                    // −sg(min(ρ, ε_high))·A·logπ: the clipped weight is a constant, so the slope is −min(ρ, ε_high)·A
+                    double ratio = c.sequenceLevel() ? Math.exp(sumLog / Math.max(count, 1)) : Math.exp(logp[i][j] - old[i][j]);
+                    double weight = Math.min(ratio, c.epsilonHighOrDefault());
+                    value = -weight * ADV[i] * logp[i][j];
+                    slope = -weight * ADV[i];
+                } else if (c.sequenceLevel()) {
                     value = seq[0];
                     // l_i is shared by the row's tokens: d/dlogπ_t of Σ_t' w_t'·l_i = (Σ w)·l_i'·m_t/Σ m  (dρ_i/dlogπ_t = ρ_i·m_t/Σ m)
                     slope = rowWeight * seq[1] * MASK[i][j] / Math.max(count, 1) / w[j];
@@ -246,7 +252,7 @@ class GrpoLossTest {
 
     @Test
     void configValidation() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("cispo", 0.2, null, null, 0, "token", 512)).getMessage()
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("sapo", 0.2, null, null, 0, "token", 512)).getMessage()
                 .contains("dapo, grpo, bnpo, dr_grpo"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", 0.2, null, 1.0, 0, "token", 512)).getMessage().contains("delta"));
         assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", -0.1, null, null, 0, "token", 512));
