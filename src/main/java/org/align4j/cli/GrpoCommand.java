@@ -58,7 +58,6 @@ final class GrpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("grpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        OnlineOptions.refuseEvalSet("grpo", o);
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path")); OnlineOptions.Rewards rewards = OnlineOptions.rewards("grpo", o)) {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("grpo", o, m.tokenizer());
             GrpoConfig.Chord chord = null;
@@ -84,7 +83,11 @@ final class GrpoCommand {
                         + "the ScaleRL paper and TRL recommend epsilon_high 5.0%n", cfg.loss().epsilonHighOrDefault());
             TrainingOptions.maybeAttachLora("grpo", o, m.model());
             try (Transformer ref = o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m.model(), false) : null) {
-                GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());
+                GrpoTrainer.Eval eval = o.has("eval_dataset_name")
+                        ? new GrpoTrainer.Eval(OnlineOptions.prompts("grpo", o, m.tokenizer(), o.path("eval_dataset_name"), o.string("dataset_test_split")),
+                                TrainingOptions.evalSteps(o))
+                        : null;
+                GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, eval, o.resolved());
             }
             TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
             rewards.saveCoTrainedDiscriminator("grpo", targs.outputDir());

@@ -171,12 +171,16 @@ final class OnlineOptions {
      * one as the rendered template text with its special tokens.
      */
     static List<Rollouts.Prompt> prompts(String command, Options o, Tokenizer tok) {
-        Path file = o.path("dataset_name");
+        return prompts(command, o, tok, o.path("dataset_name"), o.string("dataset_train_split"));
+    }
+
+    /** The same for another file and split (eval_dataset_name, dataset_test_split). */
+    static List<Rollouts.Prompt> prompts(String command, Options o, Tokenizer tok, Path file, String split) {
         Truncation cut = new Truncation(Integer.MAX_VALUE, o.has("max_prompt_length") ? o.integer("max_prompt_length") : null, null, "keep_start");
         Encoder enc = new Encoder(tok, Truncation.none());
         int[] truncated = {0};
         String field = o.string("prompt_field");
-        Encoded<Rollouts.Prompt> e = Encoder.encodeAll(Datasets.read(file, o.string("dataset_train_split")), row -> {
+        Encoded<Rollouts.Prompt> e = Encoder.encodeAll(Datasets.read(file, split), row -> {
             if (!field.equals("prompt")) row.json().set("prompt", row.require(field)); // the encoder reads "prompt"
             JsonNode p = row.require("prompt");
             long[] full = enc.promptIds(row), ids = cut.prompt(full);
@@ -190,8 +194,8 @@ final class OnlineOptions {
         return e.items();
     }
 
-    /** The online commands have no held-out evaluation yet: an eval set given is an error, not ignored. */
+    /** rjs and online_dpo have no held-out evaluation yet (grpo has): an eval set given is an error, not ignored. */
     static void refuseEvalSet(String command, Options o) {
-        if (o.has("eval_dataset_name")) throw new CliException(command + ": eval_dataset_name is not supported (no evaluation during online training yet); drop it");
+        if (o.has("eval_dataset_name")) throw new CliException(command + ": eval_dataset_name is not supported yet (grpo evaluates held-out prompts; rjs and online_dpo do not); drop it");
     }
 }

@@ -78,7 +78,8 @@ final class LogWindow implements AutoCloseable {
         row.put("epoch", epoch);
         for (var e : metrics.entrySet()) row.put(e.getKey().startsWith("eval_") ? e.getKey() : "eval_" + e.getKey(), e.getValue());
         write(row);
-        System.err.printf("%s: eval at step %d  loss %.4f%n", command, done, (double) row.getOrDefault("eval_loss", Double.NaN));
+        if (row.containsKey("eval_loss")) System.err.printf("%s: eval at step %d  loss %.4f%n", command, done, (double) row.get("eval_loss"));
+        else System.err.printf("%s: eval at step %d  reward %.4f%n", command, done, (double) row.getOrDefault("eval_reward", Double.NaN));
     }
 
     private void write(Map<String, Object> row) throws IOException {

@@ -113,4 +113,24 @@ class GrpoCommandTest {
         assertTrue(!row.has("clip_ratio/low_mean") && !row.has("clip_ratio/region_mean"), row.toString());
         assertTrue(Double.isFinite(row.get("loss").asDouble()), row.toString());
     }
+
+    @Test
+    void heldOutPromptsAreSampledAndScoredEveryEvalStepsUnderEvalNames(@TempDir Path tmp) throws Exception {
+        Path data = Files.writeString(tmp.resolve("p.jsonl"), "{\"prompt\": \"2+2?\"}\n{\"prompt\": \"3+4?\"}\n");
+        Path held = Files.writeString(tmp.resolve("held.jsonl"), "{\"prompt\": \"5+5?\"}\n{\"prompt\": \"1+8?\"}\n{\"prompt\": \"6+1?\"}\n"), out = tmp.resolve("run");
+        GrpoCommand.run(new String[] {"--model_name_or_path", Golden.resourceDir("golden/llama-tiny").toString(), "--dataset_name", data.toString(),
+                "--eval_dataset_name", held.toString(), "--eval_steps", "2", "--output_dir", out.toString(), "--reward_funcs", "length",
+                "--length_target_chars", "2", "--num_generations", "2", "--per_device_train_batch_size", "4", "--max_completion_length", "6",
+                "--max_steps", "3", "--logging_steps", "1", "--learning_rate", "1e-3"});
+        List<JsonNode> rows = metrics(out);
+        List<JsonNode> evals = rows.stream().filter(r -> r.has("eval_reward")).toList();
+        assertEquals(List.of(2, 3), evals.stream().map(r -> r.get("step").asInt()).toList(), "every 2 steps and at the end");
+        for (JsonNode r : evals) {
+            for (String k : new String[] {"eval_reward", "eval_reward_std", "eval_rewards/length/mean", "eval_frac_reward_zero_std", "eval_completions/mean_length"})
+                assertTrue(r.has(k) && Double.isFinite(r.get(k).asDouble()), "no finite " + k + " in " + r);
+            assertTrue(r.get("eval_completions/mean_length").asDouble() >= 1 && r.get("eval_completions/mean_length").asDouble() <= 6, r.toString());
+            assertTrue(r.get("eval_reward").asDouble() <= 0, "the length reward is a penalty (0 at best): " + r);
+        }
+        assertEquals(3, rows.size() - evals.size(), "the three training rows stay as they were");
+    }
 }
