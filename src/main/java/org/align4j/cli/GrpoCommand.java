@@ -14,6 +14,7 @@ import org.align4j.loss.GrpoLoss;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.GrpoConfig;
 import org.align4j.trainer.GrpoTrainer;
+import org.align4j.trainer.OnlineEval;
 import org.align4j.trainer.Rollouts;
 import org.align4j.trainer.TrainingArgs;
 
@@ -83,10 +84,7 @@ final class GrpoCommand {
                         + "the ScaleRL paper and TRL recommend epsilon_high 5.0%n", cfg.loss().epsilonHighOrDefault());
             TrainingOptions.maybeAttachLora("grpo", o, m.model());
             try (Transformer ref = o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m.model(), false) : null) {
-                GrpoTrainer.Eval eval = o.has("eval_dataset_name")
-                        ? new GrpoTrainer.Eval(OnlineOptions.prompts("grpo", o, m.tokenizer(), o.path("eval_dataset_name"), o.string("dataset_test_split")),
-                                TrainingOptions.evalSteps(o))
-                        : null;
+                OnlineEval eval = OnlineOptions.eval("grpo", o, m.tokenizer());
                 GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, eval, o.resolved());
             }
             TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());

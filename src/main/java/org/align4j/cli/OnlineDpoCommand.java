@@ -40,7 +40,6 @@ final class OnlineDpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("online_dpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        OnlineOptions.refuseEvalSet("online_dpo", o);
         OnlineDpoTrainer.Config cfg;
         try {
             DpoConfig dpo = new DpoConfig(targs, DpoCommand.lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), false, 0);
@@ -53,7 +52,7 @@ final class OnlineDpoCommand {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("online_dpo", o, m.tokenizer());
             TrainingOptions.maybeAttachLora("online_dpo", o, m.model());
             try (Transformer ref = TrainingOptions.loadReference("online_dpo", o, m.model(), cfg.dpo().referenceFree())) {
-                OnlineDpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());
+                OnlineDpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, OnlineOptions.eval("online_dpo", o, m.tokenizer()), o.resolved());
             }
             TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
             rewards.saveCoTrainedDiscriminator("online_dpo", targs.outputDir());

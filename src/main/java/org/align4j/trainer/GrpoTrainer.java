@@ -38,28 +38,13 @@ public final class GrpoTrainer {
     /** One generation batch: the kept rollouts, their advantages and completion masks, and what was logged about them. */
     private record Generation(List<Rollouts.Rollout> rollouts, double[] advantages, Map<String, Double> metrics) {}
 
-    /**
-     * Held-out prompts scored every {@code everySteps} steps and at the end (0: only at the end), as TRL's GRPOTrainer
-     * evaluates: num_generations samples per prompt with the training sampling settings, scored by the same reward
-     * functions, logged as {@code eval_reward}, {@code eval_reward_std}, {@code eval_rewards/<name>/mean|std},
-     * {@code eval_frac_reward_zero_std} and {@code eval_completions/*}. No {@code eval_loss}: on fresh samples the
-     * ratio is 1 and TRL's eval loss is only the advantage-weighted token mean. The reward functions are not told a
-     * new step, so an anchor being co-trained does not learn from held-out samples.
-     */
-    public record Eval(List<Rollouts.Prompt> prompts, int everySteps) {
-        public Eval {
-            if (prompts.isEmpty()) throw new IllegalArgumentException("the eval prompt set is empty");
-            if (everySteps < 0) throw new IllegalArgumentException("eval_steps must be >= 0, got " + everySteps);
-        }
-    }
-
     public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, GrpoConfig cfg,
             Map<String, Object> resolvedConfig) throws IOException {
         return train(policy, refModel, tok, prompts, rewards, cfg, null, resolvedConfig);
     }
 
     public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, GrpoConfig cfg,
-            Eval eval, Map<String, Object> resolvedConfig) throws IOException {
+            OnlineEval eval, Map<String, Object> resolvedConfig) throws IOException {
         if (prompts.isEmpty()) throw new IllegalArgumentException("grpo: the prompt set is empty");
         TrainingArgs a = cfg.args();
         Reference ref = cfg.loss().beta() > 0 ? new Reference(policy, refModel, false, "grpo (beta > 0)") : null;
@@ -106,8 +91,9 @@ public final class GrpoTrainer {
                     int done = step + 1;
                     log.add(m, iteration == 0 ? tokens : 0);
                     log.maybeLog(done, prompts0.epochFloat(), lr, gradNorm, numTokens);
-                    if (eval != null && (done == totalSteps || (eval.everySteps() > 0 && done % eval.everySteps() == 0)))
-                        log.logEval(done, prompts0.epochFloat(), evaluate(policy, tok, eval.prompts(), rewards, cfg, done));
+                    if (eval != null && eval.due(done, totalSteps))
+                        log.logEval(done, prompts0.epochFloat(), eval.run(policy, tok, rewards, cfg.numGenerations(), samplingParams(cfg, 0), cfg.scaleRewards(),
+                                cfg.promptsPerStep(), cfg.args().seed(), done));
                     if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done < totalSteps)
                         TrainCheckpoints.save(a.outputDir(), policy, opt, new TrainCheckpoints.State(done, prompts0.epoch(), prompts0.batchInEpoch(), a.seed()), resolvedConfig);
                 }
@@ -138,14 +124,13 @@ public final class GrpoTrainer {
         try {
             do {
                 long seed = cfg.args().seed() * 1_000_003L + step * 7_919L + rounds;
-                List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, cursor.next(prompts), g,
-                        new SamplingParams(cfg.temperature(), cfg.topK(), cfg.topP(), cfg.maxCompletionLength(), seed));
+                List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, cursor.next(prompts), g, samplingParams(cfg, seed));
                 rewards.setStep(step);
-                WeightedRewards.Result res = score(rewards, rolls);
+                WeightedRewards.Result res = Rollouts.score(rewards, rolls);
                 if (rounds == 0) {
                     metrics = new LinkedHashMap<>(res.metrics(g, cfg.scaleRewards()));
                     metrics.putAll(rewards.functionMetrics());
-                    metrics.putAll(lengthMetrics(rolls));
+                    metrics.putAll(Rollouts.lengthMetrics(rolls));
                     firstRound = rolls;
                     firstRewards = res.total();
                 }
@@ -176,61 +161,11 @@ public final class GrpoTrainer {
         return new Generation(kept, GrpoLoss.advantages(r, g, cfg.scaleRewards(), cfg.leaveOneOut()), metrics);
     }
 
-    /** {@link Eval}'s metrics after {@code done} steps (without the eval_ prefix, which the log adds). */
-    static Map<String, Double> evaluate(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, GrpoConfig cfg, int done) {
-        int g = cfg.numGenerations(), chunk = Math.max(1, cfg.promptsPerStep());
-        List<Rollouts.Rollout> all = new ArrayList<>();
-        policy.requiresGrad(false);
-        try {
-            for (int from = 0; from < prompts.size(); from += chunk) {
-                long seed = cfg.args().seed() * 2_000_003L + done * 7_919L + from; // fixed per (step, chunk): reruns score the same samples
-                all.addAll(Rollouts.sample(policy, tok, prompts.subList(from, Math.min(prompts.size(), from + chunk)), g,
-                        new SamplingParams(cfg.temperature(), cfg.topK(), cfg.topP(), cfg.maxCompletionLength(), seed)));
-            }
-        } finally {
-            policy.requiresGrad(true);
-        }
-        Map<String, Double> m = new LinkedHashMap<>(score(rewards, all).metrics(g, cfg.scaleRewards()));
-        m.putAll(lengthMetrics(all));
-        return m;
+    /** The training sampling settings with {@code seed}. */
+    static SamplingParams samplingParams(GrpoConfig cfg, long seed) {
+        return new SamplingParams(cfg.temperature(), cfg.topK(), cfg.topP(), cfg.maxCompletionLength(), seed);
     }
 
-    /** The reward functions on rollouts: each sees the prompt text, the completion text and the prompt's dataset row. */
-    private static WeightedRewards.Result score(WeightedRewards rewards, List<Rollouts.Rollout> rolls) {
-        List<String> ptexts = new ArrayList<>(), ctexts = new ArrayList<>();
-        List<JsonNode> rows = new ArrayList<>();
-        for (Rollouts.Rollout r : rolls) {
-            ptexts.add(r.prompt().text());
-            ctexts.add(r.completionText());
-            rows.add(r.prompt().row());
-        }
-        return rewards.score(ptexts, ctexts, rows);
-    }
-
-    /** TRL's completions/* metrics over a generation round. */
-    private static Map<String, Double> lengthMetrics(List<Rollouts.Rollout> rolls) {
-        double sum = 0, termSum = 0, min = Double.MAX_VALUE, max = 0;
-        int clipped = 0, terminated = 0;
-        for (Rollouts.Rollout r : rolls) {
-            int n = r.completion().length;
-            sum += n;
-            min = Math.min(min, n);
-            max = Math.max(max, n);
-            if (r.terminated()) {
-                terminated++;
-                termSum += n;
-            } else {
-                clipped++;
-            }
-        }
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put("completions/mean_length", sum / rolls.size());
-        m.put("completions/min_length", min);
-        m.put("completions/max_length", max);
-        m.put("completions/clipped_ratio", (double) clipped / rolls.size());
-        m.put("completions/mean_terminated_length", terminated == 0 ? 0.0 : termSum / terminated);
-        return m;
-    }
 
     /** Micro-batch {@code k} of a generation batch as a padded batch (prompt + completion rows). */
     private static CompletionBatch.Inputs inputs(List<Rollouts.Rollout> mb, long padId) {

@@ -74,6 +74,12 @@ public final class OnlineDpoTrainer {
 
     public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg,
             Map<String, Object> resolvedConfig) throws IOException {
+        return train(policy, refModel, tok, prompts, rewards, cfg, null, resolvedConfig);
+    }
+
+    /** The same with held-out prompts sampled and scored every eval_steps ({@link OnlineEval}); null for none. */
+    public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg,
+            OnlineEval eval, Map<String, Object> resolvedConfig) throws IOException {
         DpoConfig dc = cfg.dpo();
         TrainingArgs a = dc.args();
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
@@ -124,6 +130,9 @@ public final class OnlineDpoTrainer {
                     int done = step + 1;
                     log.add(metrics, stepTokens);
                     log.maybeLog(done, cursor.epochFloat(), lr, gradNorm, numTokens);
+                    if (eval != null && eval.due(done, totalSteps))
+                        log.logEval(done, cursor.epochFloat(), eval.run(policy, tok, rewards, cfg.numGenerations(), cfg.sampling(), "group", a.perDeviceTrainBatchSize(),
+                                a.seed(), done));
                     if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done != totalSteps) {
                         Path cp = TrainCheckpoints.save(a.outputDir(), policy, opt, new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), a.seed()), resolvedConfig);
                         HfJson.writeJson(cp.resolve(STATE_FILE), Map.of("num_tokens", numTokens), false);

@@ -3,10 +3,13 @@ package org.align4j.trainer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.align4j.generate.Generator;
 import org.align4j.generate.SamplingParams;
 import org.align4j.model.Transformer;
+import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
 
 /**
@@ -43,5 +46,42 @@ public final class Rollouts {
         for (int i = 0; i < batch.size(); i++)
             out.add(new Rollout(prompts.get(i / numGenerations), r.tokens()[i], r.logps()[i], r.stopped()[i], tok.decode(r.tokens()[i], true)));
         return out;
+    }
+
+    /** The reward functions on rollouts: each sees the prompt text, the completion text and the prompt's dataset row. */
+    public static WeightedRewards.Result score(WeightedRewards rewards, List<Rollouts.Rollout> rolls) {
+        List<String> ptexts = new ArrayList<>(), ctexts = new ArrayList<>();
+        List<JsonNode> rows = new ArrayList<>();
+        for (Rollouts.Rollout r : rolls) {
+            ptexts.add(r.prompt().text());
+            ctexts.add(r.completionText());
+            rows.add(r.prompt().row());
+        }
+        return rewards.score(ptexts, ctexts, rows);
+    }
+
+    /** TRL's completions/* metrics over a generation round. */
+    public static Map<String, Double> lengthMetrics(List<Rollouts.Rollout> rolls) {
+        double sum = 0, termSum = 0, min = Double.MAX_VALUE, max = 0;
+        int clipped = 0, terminated = 0;
+        for (Rollouts.Rollout r : rolls) {
+            int n = r.completion().length;
+            sum += n;
+            min = Math.min(min, n);
+            max = Math.max(max, n);
+            if (r.terminated()) {
+                terminated++;
+                termSum += n;
+            } else {
+                clipped++;
+            }
+        }
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("completions/mean_length", sum / rolls.size());
+        m.put("completions/min_length", min);
+        m.put("completions/max_length", max);
+        m.put("completions/clipped_ratio", (double) clipped / rolls.size());
+        m.put("completions/mean_terminated_length", terminated == 0 ? 0.0 : termSum / terminated);
+        return m;
     }
 }

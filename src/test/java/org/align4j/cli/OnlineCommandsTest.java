@@ -97,6 +97,22 @@ class OnlineCommandsTest {
     }
 
     @Test
+    void onlineDpoScoresHeldOutPromptsAtTheEndUnderEvalNames(@TempDir Path tmp) throws Exception {
+        Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("run");
+        OnlineDpoCommand.run(args(data, out, "--max_steps", "2", "--reward_funcs", "length", "--length_target_chars", "0", "--eval_dataset_name", data.toString(),
+                "--eval_steps", "0"));
+        List<JsonNode> rows = jsonl(out.resolve("metrics.jsonl"));
+        List<JsonNode> evals = rows.stream().filter(r -> r.has("eval_reward")).toList();
+        assertEquals(1, evals.size(), "eval_steps 0: only at the end");
+        JsonNode e = evals.get(0);
+        assertEquals(2, e.get("step").asInt());
+        for (String k : new String[] {"eval_reward", "eval_rewards/length/mean", "eval_completions/mean_length"})
+            assertTrue(e.has(k) && Double.isFinite(e.get(k).asDouble()), "no finite " + k + " in " + e);
+        // length_target_chars 0: the reward is minus the penalty per character, so it tracks the mean completion length
+        assertTrue(e.get("eval_reward").asDouble() < 0, e.toString());
+    }
+
+    @Test
     void badRewardSettingsAndUnsupportedKeysAreClearErrors(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS);
         CliException unknown = assertThrows(CliException.class, () -> RjsCommand.run(args(data, tmp.resolve("a"), "--reward_funcs", "gsm8k_answer,bleu")));
@@ -105,8 +121,8 @@ class OnlineCommandsTest {
         assertTrue(noPath.getMessage().contains("reward_model_name_or_path"), noPath.getMessage());
         CliException weights = assertThrows(CliException.class, () -> RjsCommand.run(args(data, tmp.resolve("c"), "--reward_funcs", "length", "--reward_weights", "1,2")));
         assertTrue(weights.getMessage().contains("reward_weights"), weights.getMessage());
-        CliException eval = assertThrows(CliException.class, () -> OnlineDpoCommand.run(args(data, tmp.resolve("d"), "--reward_funcs", "length", "--eval_dataset_name", data.toString())));
-        assertTrue(eval.getMessage().contains("eval_dataset_name"), eval.getMessage());
+        CliException eval = assertThrows(CliException.class, () -> RjsCommand.run(args(data, tmp.resolve("d"), "--reward_funcs", "length", "--eval_dataset_name", data.toString())));
+        assertTrue(eval.getMessage().contains("eval_dataset_name") && eval.getMessage().contains("rjs"), eval.getMessage());
         CliException one = assertThrows(CliException.class, () -> OnlineDpoCommand.run(args(data, tmp.resolve("e"), "--reward_funcs", "length", "--num_generations", "1")));
         assertTrue(one.getMessage().contains("num_generations"), one.getMessage());
         assertThrows(CliException.class, () -> RjsCommand.run(args(data, tmp.resolve("f"))), "reward_funcs is required");
