@@ -195,13 +195,7 @@ final class OnlineOptions {
         return e.items();
     }
 
-    /** rjs has no held-out evaluation yet (grpo and online_dpo have): an eval set given is an error, not ignored. */
-    static void refuseEvalSet(String command, Options o) {
-        if (o.has("eval_dataset_name"))
-            throw new CliException(command + ": eval_dataset_name is not supported yet (grpo and online_dpo evaluate held-out prompts; rjs does not); drop it");
-    }
-
-    /** eval_dataset_name's prompt rows (split dataset_test_split), scored every eval_steps; null without an eval set. */
+    /** eval_dataset_name's prompt rows (split dataset_test_split), scored every eval_steps (rjs: every round); null without an eval set. */
     static OnlineEval eval(String command, Options o, Tokenizer tok) {
         if (!o.has("eval_dataset_name")) return null;
         return new OnlineEval(prompts(command, o, tok, o.path("eval_dataset_name"), o.string("dataset_test_split")), TrainingOptions.evalSteps(o));

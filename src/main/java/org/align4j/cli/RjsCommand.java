@@ -50,7 +50,6 @@ final class RjsCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("rjs", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        OnlineOptions.refuseEvalSet("rjs", o);
         int n = o.integer("num_generations");
         int genBatch = o.has("generation_batch_size") ? o.integer("generation_batch_size") : targs.perDeviceTrainBatchSize() * n;
         if (genBatch % n != 0) throw new CliException("rjs: generation_batch_size " + genBatch + " is not a multiple of num_generations " + n);
@@ -64,7 +63,7 @@ final class RjsCommand {
         try (LoadedModel m = LoadedModel.load(modelDir); OnlineOptions.Rewards rewards = OnlineOptions.rewards("rjs", o)) {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("rjs", o, m.tokenizer());
             TrainingOptions.maybeAttachLora("rjs", o, m.model());
-            RjsTrainer.train(m.model(), m.tokenizer(), prompts, rewards.weighted(), cfg, o.resolved());
+            RjsTrainer.train(m.model(), m.tokenizer(), prompts, rewards.weighted(), cfg, OnlineOptions.eval("rjs", o, m.tokenizer()), o.resolved());
             TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
             rewards.saveCoTrainedDiscriminator("rjs", targs.outputDir());
             System.err.println("rjs: final model in " + targs.outputDir() + " (per-round samples and models in round-K/, round metrics in rjs_rounds.jsonl)");

@@ -25,4 +25,9 @@ public record SamplingParams(double temperature, int topK, double topP, int maxN
     public boolean isGreedy() {
         return temperature == 0;
     }
+
+    /** The same settings with another seed (each generation batch seeds its own sampling). */
+    public SamplingParams withSeed(long newSeed) {
+        return new SamplingParams(temperature, topK, topP, maxNewTokens, newSeed);
+    }
 }

@@ -154,8 +154,8 @@ public final class OnlineDpoTrainer {
 
     /** Samples, scores and pairs one micro-batch of prompts. */
     private static Batch generate(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg, long seed) {
-        List<Rollouts.Rollout> rs = Rollouts.sample(policy, tok, prompts, cfg.numGenerations(), RjsTrainer.withSeed(cfg.sampling(), seed));
-        WeightedRewards.Result scored = RjsTrainer.score(rewards, rs);
+        List<Rollouts.Rollout> rs = Rollouts.sample(policy, tok, prompts, cfg.numGenerations(), cfg.sampling().withSeed(seed));
+        WeightedRewards.Result scored = Rollouts.score(rewards, rs);
         double[] total = scored.total().clone();
         if (cfg.missingEosPenalty() != null)
             for (int i = 0; i < total.length; i++) if (!rs.get(i).terminated()) total[i] -= cfg.missingEosPenalty();

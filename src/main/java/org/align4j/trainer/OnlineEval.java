@@ -42,7 +42,7 @@ public record OnlineEval(List<Rollouts.Prompt> prompts, int everySteps) {
             for (int from = 0; from < prompts.size(); from += per) {
                 long s = seed * 2_000_003L + done * 7_919L + from;
                 all.addAll(Rollouts.sample(policy, tok, prompts.subList(from, Math.min(prompts.size(), from + per)), g,
-                        new SamplingParams(sampling.temperature(), sampling.topK(), sampling.topP(), sampling.maxNewTokens(), s)));
+                        sampling.withSeed(s)));
             }
         } finally {
             policy.requiresGrad(true);

@@ -84,6 +84,15 @@ public final class RjsTrainer {
     /** Runs every round on {@code policy} in place and returns them; the final model is in output_dir. */
     public static List<Round> train(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg,
             Map<String, Object> resolvedConfig) throws IOException {
+        return train(policy, tok, prompts, rewards, cfg, null, resolvedConfig);
+    }
+
+    /**
+     * The same with held-out prompts ({@link OnlineEval}) sampled and scored after every round's SFT, their metrics
+     * added to the round's row as {@code eval_*}; null for none.
+     */
+    public static List<Round> train(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg, OnlineEval eval,
+            Map<String, Object> resolvedConfig) throws IOException {
         TrainingArgs a = cfg.args();
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
         if (a.resumeFromCheckpoint() != null && !a.resumeFromCheckpoint().isBlank() && !a.resumeFromCheckpoint().equals("false"))
@@ -99,8 +108,8 @@ public final class RjsTrainer {
             for (int b = 0; b < batchesPerRound; b++) {
                 List<Rollouts.Prompt> batch = prompts.subList(b * cfg.generationBatchSize(), Math.min(prompts.size(), (b + 1) * cfg.generationBatchSize()));
                 long seed = a.seed() + (long) (r - 1) * batchesPerRound + b;
-                List<Rollouts.Rollout> rs = Rollouts.sample(policy, tok, batch, cfg.numGenerations(), withSeed(cfg.sampling(), seed));
-                WeightedRewards.Result scored = score(rewards, rs);
+                List<Rollouts.Rollout> rs = Rollouts.sample(policy, tok, batch, cfg.numGenerations(), cfg.sampling().withSeed(seed));
+                WeightedRewards.Result scored = Rollouts.score(rewards, rs);
                 samples.addAll(rs);
                 totals.add(scored.total());
                 perFunction.add(flatten(scored.perFunction()));
@@ -146,6 +155,8 @@ public final class RjsTrainer {
             m.put("sft_steps", sft.globalStep());
             m.put("sft_first_loss", sft.logged().isEmpty() ? Double.NaN : sft.logged().get(0).get("loss"));
             m.put("sft_last_loss", sft.logged().isEmpty() ? Double.NaN : sft.logged().get(sft.logged().size() - 1).get("loss"));
+            if (eval != null)
+                eval.run(policy, tok, rewards, cfg.numGenerations(), cfg.sampling(), "group", cfg.generationBatchSize(), a.seed(), r).forEach((k, v) -> m.put("eval_" + k, v));
             appendRow(a.outputDir().resolve(ROUNDS_FILE), m);
             rounds.add(new Round(r, List.copyOf(kept), m, sft));
         }
@@ -166,16 +177,6 @@ public final class RjsTrainer {
     /** A completion with no text once special tokens (EOS) are dropped and whitespace is ignored. */
     public static boolean isEmpty(Rollouts.Rollout r) {
         return r.completionText().isBlank();
-    }
-
-    static SamplingParams withSeed(SamplingParams p, long seed) {
-        return new SamplingParams(p.temperature(), p.topK(), p.topP(), p.maxNewTokens(), seed);
-    }
-
-    /** Every rollout scored by the reward functions with its prompt's text and dataset row. */
-    static WeightedRewards.Result score(WeightedRewards rewards, List<Rollouts.Rollout> rs) {
-        return rewards.score(rs.stream().map(x -> x.prompt().text()).toList(), rs.stream().map(Rollouts.Rollout::completionText).toList(),
-                rs.stream().map(x -> x.prompt().row()).toList());
     }
 
     /** The results of several generation batches as one (function-major per-function values, batch-major samples). */
