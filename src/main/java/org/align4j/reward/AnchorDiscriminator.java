@@ -49,6 +49,18 @@ public interface AnchorDiscriminator extends AutoCloseable {
                 + SENTENCE_ENCODER + " kind (drop aapa_cotrain or train a sentence_encoder discriminator)");
     }
 
+    /** The logits of a batch (from the discriminator before the update) and the co-training update made on it. */
+    record ScoredAndCoTrained(double[] logits, CoTrainStats stats) {}
+
+    /**
+     * {@link #logits} of these responses, then {@link #coTrain} on them: the anchor's co-training step. A kind that
+     * encodes its inputs (the sentence encoder) overrides this to encode the batch once for both.
+     */
+    default ScoredAndCoTrained logitsThenCoTrain(List<String> prompts, List<String> responses, CoTraining c) {
+        double[] z = logits(prompts, responses);
+        return new ScoredAndCoTrained(z, coTrain(prompts, responses, c));
+    }
+
     /** Frees what the discriminator owns (its encoder or model); a caller's encoder stays open. */
     @Override
     void close();

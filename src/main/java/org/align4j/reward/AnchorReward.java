@@ -75,7 +75,11 @@ public final class AnchorReward implements RewardFunction {
 
     /** The unscaled signal s for each completion (the discriminator's logit, or its log-sigmoid). */
     public double[] signals(List<String> prompts, List<String> completions) {
-        double[] z = discriminator.logits(prompts, completions);
+        return signalOf(discriminator.logits(prompts, completions));
+    }
+
+    /** The signal from logits z, in place. */
+    private double[] signalOf(double[] z) {
         if (signal == Signal.LOG_SIGMOID)
             for (int i = 0; i < z.length; i++) z[i] = -DiscriminatorTrainer.softplus(-z[i]); // log σ(z) = −softplus(−z)
         return z;
@@ -94,13 +98,17 @@ public final class AnchorReward implements RewardFunction {
     @Override
     public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
         double lambda = coefficient();
-        double[] s = signals(prompts, completions);
-        for (int i = 0; i < s.length; i++) s[i] *= lambda;
+        double[] s;
         // co-train after scoring: this batch's rewards come from the discriminator that has not seen it
         if (coTraining != null && step % coTraining.everySteps() == 0 && step != lastCoTrainedStep) {
-            lastCoTrain = discriminator.coTrain(prompts, completions, coTraining);
+            AnchorDiscriminator.ScoredAndCoTrained r = discriminator.logitsThenCoTrain(prompts, completions, coTraining);
+            s = signalOf(r.logits());
+            lastCoTrain = r.stats();
             lastCoTrainedStep = step;
+        } else {
+            s = signals(prompts, completions);
         }
+        for (int i = 0; i < s.length; i++) s[i] *= lambda;
         return s;
     }
 

@@ -159,7 +159,18 @@ public final class Discriminator implements AnchorDiscriminator {
      */
     @Override
     public CoTrainStats coTrain(List<String> prompts, List<String> responses, CoTraining c) {
-        float[][] policyX = embed(prompts, responses);
+        return coTrainOn(embed(prompts, responses), c);
+    }
+
+    /** Scores the batch with the current head, then co-trains on the same embeddings (the encoder runs once). */
+    @Override
+    public ScoredAndCoTrained logitsThenCoTrain(List<String> prompts, List<String> responses, CoTraining c) {
+        float[][] x = embed(prompts, responses);
+        double[] z = logitsOf(head, x);
+        return new ScoredAndCoTrained(z, coTrainOn(x, c));
+    }
+
+    private CoTrainStats coTrainOn(float[][] policyX, CoTraining c) {
         if (policyX.length == 0) throw new IllegalArgumentException("co-training needs at least one policy response");
         if (expertEmbeddings == null) expertEmbeddings = readExpertEmbeddings();
         if (coTrainer == null || !coTrainer.config.equals(c))

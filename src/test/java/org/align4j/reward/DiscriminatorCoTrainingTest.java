@@ -147,4 +147,29 @@ class DiscriminatorCoTrainingTest {
             for (int i = 0; i < 9; i++) assertTrue(flat[2 * i + 1] >= 1, "row " + i + " is an expert embedding (has '#')");
         }
     }
+
+    @Test
+    void aCoTrainingStepEmbedsTheBatchOnceForScoringAndUpdating(@TempDir Path tmp) throws Exception {
+        withExpert(tmp.resolve("d"));
+        int[] calls = {0};
+        AnchorRewardTest.CountingEncoder counting = new AnchorRewardTest.CountingEncoder() {
+            @Override
+            public float[][] embed(List<String> texts) {
+                calls[0]++;
+                return super.embed(texts);
+            }
+        };
+        Discriminator d = Discriminator.load(tmp.resolve("d"), counting);
+        AnchorReward a = new AnchorReward(d, AnchorSchedule.constant(1.0)).withCoTraining(new AnchorDiscriminator.CoTraining(0.05, 1, 2, 1));
+        List<String> prompts = List.of("p", "p"), responses = List.of("## drifted text", "plain");
+        double[] expected = d.logits(prompts, responses);
+        calls[0] = 0;
+        a.setStep(0);
+        assertArrayEquals(expected, a.score(prompts, responses, null), 0.0);
+        assertEquals(1, calls[0], "scored and co-trained from one embedding of the batch");
+        assertEquals(1.0, a.metrics().get("aapa/cotrain_updates"));
+        a.setStep(1); // no update at step 1: a plain scoring, one embedding
+        a.score(prompts, responses, null);
+        assertEquals(2, calls[0]);
+    }
 }
