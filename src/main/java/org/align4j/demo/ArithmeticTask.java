@@ -71,19 +71,7 @@ public final class ArithmeticTask {
      * prompt text "a+b=".
      */
     public static org.align4j.reward.RewardFunction goldRewardFunction() {
-        return new org.align4j.reward.RewardFunction() {
-            @Override
-            public String name() {
-                return "gold";
-            }
-
-            @Override
-            public double[] score(List<String> prompts, List<String> completions, List<com.fasterxml.jackson.databind.JsonNode> rows) {
-                double[] r = new double[completions.size()];
-                for (int i = 0; i < r.length; i++) r[i] = goldReward(parse(prompts.get(i)), completions.get(i));
-                return r;
-            }
-        };
+        return org.align4j.reward.RewardFunction.perCompletion("gold", (prompt, completion, row) -> goldReward(parse(prompt), completion));
     }
 
     /** The problem of a prompt "a+b=". */

@@ -37,4 +37,27 @@ public interface RewardFunction {
     default boolean mayReturnNaN() {
         return false;
     }
+
+    /** One completion's reward from its prompt, its text and its dataset row (null when the caller passes no rows). */
+    @FunctionalInterface
+    interface PerCompletion {
+        double score(String prompt, String completion, JsonNode row);
+    }
+
+    /** A function named {@code name} that scores each completion on its own with {@code f}. */
+    static RewardFunction perCompletion(String name, PerCompletion f) {
+        return new RewardFunction() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
+                double[] r = new double[completions.size()];
+                for (int i = 0; i < r.length; i++) r[i] = f.score(prompts.get(i), completions.get(i), rows == null ? null : rows.get(i));
+                return r;
+            }
+        };
+    }
 }

@@ -4,7 +4,6 @@ package org.align4j.trainer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,19 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** AAPA-anchored SFT: the REINFORCE term beside the NLL (its closed form is tested in AnchorRewardTermTest). */
 class AnchoredSftTest {
     private static RewardFunction anchor(boolean constant) {
-        return new RewardFunction() {
-            @Override
-            public String name() {
-                return "aapa_anchor";
-            }
-
-            @Override
-            public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
-                double[] r = new double[completions.size()];
-                for (int i = 0; i < r.length; i++) r[i] = constant ? 0.5 : completions.get(i).length();
-                return r;
-            }
-        };
+        return RewardFunction.perCompletion("aapa_anchor", (p, c, row) -> constant ? 0.5 : c.length());
     }
 
     private static Map<String, float[]> run(Path out, RewardFunction anchor) throws Exception {

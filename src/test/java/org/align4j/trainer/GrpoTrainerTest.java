@@ -31,19 +31,8 @@ class GrpoTrainerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Reward: how many '7' characters the completion has; rows marked "flat" always get 0 (a group with no signal). */
-    private static final RewardFunction SEVENS = new RewardFunction() {
-        @Override
-        public String name() {
-            return "sevens";
-        }
-
-        @Override
-        public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
-            double[] r = new double[completions.size()];
-            for (int i = 0; i < r.length; i++) r[i] = rows.get(i).path("flat").asBoolean() ? 0 : completions.get(i).chars().filter(ch -> ch == '7').count();
-            return r;
-        }
-    };
+    private static final RewardFunction SEVENS = RewardFunction.perCompletion("sevens",
+            (p, c, row) -> row.path("flat").asBoolean() ? 0 : c.chars().filter(ch -> ch == '7').count());
 
     private static Path dir() {
         return Golden.resourceDir("golden/llama-tiny");

@@ -34,19 +34,8 @@ class OnlineDpoTrainerTest {
     private static final int G = 3;
     private static final SamplingParams SAMPLING = new SamplingParams(1.0, 0, 1.0, 6, 0);
 
-    static final RewardFunction TIE_OR_ALNUM = new RewardFunction() {
-        @Override
-        public String name() {
-            return "alnum";
-        }
-
-        @Override
-        public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
-            double[] out = new double[completions.size()];
-            for (int i = 0; i < out.length; i++) out[i] = rows.get(i).path("tie").asBoolean() ? 0.0 : RjsTrainerTest.alnum(completions.get(i));
-            return out;
-        }
-    };
+    static final RewardFunction TIE_OR_ALNUM = RewardFunction.perCompletion("alnum",
+            (p, c, row) -> row.path("tie").asBoolean() ? 0.0 : RjsTrainerTest.alnum(c));
 
     private static WeightedRewards rewards() {
         return new WeightedRewards(List.of(TIE_OR_ALNUM), null);

@@ -37,19 +37,7 @@ class RjsTrainerTest {
     private static final SamplingParams SAMPLING = new SamplingParams(1.0, 0, 1.0, 8, 0);
 
     /** Sum of the code points of the completion's letters and digits / 100: varied on random text, ties rare. */
-    static final RewardFunction ALNUM = new RewardFunction() {
-        @Override
-        public String name() {
-            return "alnum";
-        }
-
-        @Override
-        public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
-            double[] out = new double[completions.size()];
-            for (int i = 0; i < out.length; i++) out[i] = alnum(completions.get(i));
-            return out;
-        }
-    };
+    static final RewardFunction ALNUM = RewardFunction.perCompletion("alnum", (p, c, row) -> alnum(c));
 
     static double alnum(String s) {
         return s.codePoints().filter(Character::isLetterOrDigit).sum() / 100.0;
