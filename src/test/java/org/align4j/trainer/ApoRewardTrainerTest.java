@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
+import static org.align4j.trainer.TrainerFixtures.trainRows;
+import static org.align4j.trainer.TrainerFixtures.evalRows;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -93,20 +96,6 @@ class ApoRewardTrainerTest {
 
     private static double softplus(double x) {
         return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-    }
-
-    private static Map<String, float[]> snapshot(Transformer m) {
-        Map<String, float[]> s = new LinkedHashMap<>();
-        for (var e : m.parameters().entrySet()) s.put(e.getKey(), Tensors.toFloats(e.getValue()));
-        return s;
-    }
-
-    private static List<JsonNode> trainRows(Path dir) throws IOException {
-        return MetricsLog.read(dir).stream().filter(r -> r.has("loss")).toList();
-    }
-
-    private static List<JsonNode> evalRows(Path dir) throws IOException {
-        return MetricsLog.read(dir).stream().filter(r -> r.has("eval_loss")).toList();
     }
 
     @Test

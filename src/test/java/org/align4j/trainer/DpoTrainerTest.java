@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -78,12 +79,6 @@ class DpoTrainerTest {
     private static DpoLoss.Config loss(List<String> types, List<Double> weights, double beta) {
         DpoLoss.Config d = DpoLoss.Config.defaults();
         return new DpoLoss.Config(types, weights, beta, d.labelSmoothing(), d.fDivergenceType(), d.fAlphaDivergenceCoef(), d.discopopTau());
-    }
-
-    private static Map<String, float[]> snapshot(Transformer m) {
-        Map<String, float[]> s = new LinkedHashMap<>();
-        for (var e : m.parameters().entrySet()) s.put(e.getKey(), Tensors.toFloats(e.getValue()));
-        return s;
     }
 
     @Test

@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.Sequence;
@@ -51,12 +51,6 @@ class GrpoTrainerTest {
         TrainingArgs a = TrainingArgs.defaults(out).withSteps(steps, 4, 2, 1e-3).withLogging(1, 0);
         GrpoLoss.Config loss = new GrpoLoss.Config("dapo", 0.2, null, null, beta, "token", 6);
         return new GrpoConfig(a, loss, 4, 1.0, 1.0, 0, 6, "group", false, iterations, false, dynamic, 4, chord);
-    }
-
-    private static Map<String, float[]> snapshot(Transformer m) {
-        Map<String, float[]> s = new LinkedHashMap<>();
-        for (var e : m.parameters().entrySet()) s.put(e.getKey(), Tensors.toFloats(e.getValue()));
-        return s;
     }
 
     @Test

@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.engine.Tensors;
@@ -52,12 +52,6 @@ class OnlineDpoTrainerTest {
     private static OnlineDpoTrainer.Config config(Path out, int steps, int batch, int accumulation, int saveSteps) {
         DpoConfig dpo = DpoConfig.defaults(TrainingArgs.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, saveSteps));
         return new OnlineDpoTrainer.Config(dpo, G, SAMPLING, null);
-    }
-
-    private static Map<String, float[]> snapshot(Transformer m) {
-        Map<String, float[]> s = new LinkedHashMap<>();
-        for (var e : m.parameters().entrySet()) s.put(e.getKey(), Tensors.toFloats(e.getValue()));
-        return s;
     }
 
     @Test

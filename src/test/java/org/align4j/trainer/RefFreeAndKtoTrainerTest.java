@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.PreferencePair;
@@ -34,12 +34,6 @@ class RefFreeAndKtoTrainerTest {
 
     private static TrainingArgs args(Path out, int steps) {
         return TrainingArgs.defaults(out).withSteps(steps, 4, 1, 1e-3).withLogging(1, 0);
-    }
-
-    private static Map<String, float[]> snapshot(Transformer m) {
-        Map<String, float[]> s = new LinkedHashMap<>();
-        for (var e : m.parameters().entrySet()) s.put(e.getKey(), Tensors.toFloats(e.getValue()));
-        return s;
     }
 
     private static void assertTrainedAndLogged(Transformer m, Map<String, float[]> before, Path out, String... keys) throws Exception {

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
+import static org.align4j.trainer.TrainerFixtures.trainRows;
+import static org.align4j.trainer.TrainerFixtures.evalRows;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -67,25 +70,11 @@ class RewardTrainerTest {
         return RewardConfig.of(TrainingArgs.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, 0));
     }
 
-    private static Map<String, float[]> snapshot(Transformer m) {
-        Map<String, float[]> s = new LinkedHashMap<>();
-        for (var e : m.parameters().entrySet()) s.put(e.getKey(), Tensors.toFloats(e.getValue()));
-        return s;
-    }
-
     /** One unpadded sequence's reward, straight from the model (the score at its last position). */
     private static float reward(Transformer m, long[] ids) {
         try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             return Tensors.toFloats(m.scores(m.forward(Tensors.longs(ids, 1, ids.length), null, null), null))[0];
         }
-    }
-
-    private static List<JsonNode> trainRows(Path dir) throws IOException {
-        return MetricsLog.read(dir).stream().filter(r -> r.has("loss")).toList();
-    }
-
-    private static List<JsonNode> evalRows(Path dir) throws IOException {
-        return MetricsLog.read(dir).stream().filter(r -> r.has("eval_loss")).toList();
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -50,12 +51,6 @@ class SftTrainerTest {
 
     private static TrainingArgs config(Path out, int steps, int batch, int accumulation) {
         return TrainingArgs.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, 0);
-    }
-
-    private static Map<String, float[]> snapshot(Transformer m) {
-        Map<String, float[]> s = new java.util.LinkedHashMap<>();
-        for (var e : m.parameters().entrySet()) s.put(e.getKey(), Tensors.toFloats(e.getValue()));
-        return s;
     }
 
     @Test
