@@ -38,7 +38,6 @@ token; config rm_kl_coeff 0.7, apo_loss_coeff 0.5, apo_sample_num 2, window = th
         model.layers.0.self_attn.q_proj.weight, model.layers.1.mlp.down_proj.weight, model.embed_tokens.weight
 The model runs in float32 and in float64; max |f32 - f64| is recorded under "checks".
 """
-import json
 import os
 import sys
 
@@ -48,33 +47,14 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import hf_reference as ref  # noqa: E402
-import safetensors_io as st  # noqa: E402
+from rm_goldens import EOS, GRAD_NAMES, PAD, ROOT, Expected, load_rm, write  # noqa: E402
 
-ROOT = os.path.join(HERE, "..", "..", "src", "test", "resources", "golden")
 OUT = os.path.join(ROOT, "apo")
-RM = os.path.join(ROOT, "qwen3-tiny-rm")
-PAD, EOS = 256, 258
 TOL = {"loss": {"atol": 1e-6, "rtol": 1e-5}, "grads": {"atol": 1e-7, "rtol": 1e-5},
        "rewards": {"atol": 1e-4, "rtol": 1e-4}, "step_loss": {"atol": 1e-5, "rtol": 1e-4},
        "step_grads": {"atol": 1e-5, "rtol": 1e-3}, "exact": "exact"}
-GRAD_NAMES = ["score.weight", "model.layers.0.self_attn.q_proj.weight",
-              "model.layers.1.mlp.down_proj.weight", "model.embed_tokens.weight"]
 DEFAULT = (1.0, 0.1, 4)
 CUSTOM = (0.5, 0.3, 2)
-
-
-class Expected:
-    def __init__(self):
-        self.tensors, self.desc = {}, {}
-
-    def add(self, name, t, desc, tol):
-        t = t.detach().contiguous()
-        if t.dtype == torch.float64:
-            t = t.float()
-        assert t.dtype in (torch.float32, torch.int64), (name, t.dtype)
-        self.tensors[name] = t
-        self.desc[name] = {"dtype": "F32" if t.dtype == torch.float32 else "I64", "shape": list(t.shape),
-                           "description": desc, "tolerance": tol}
 
 
 def apo_term(gold, sample, kind):
@@ -153,10 +133,7 @@ def section_loss(ex, checks, cases):
 
 
 def section_step(ex, checks, cases):
-    with open(os.path.join(RM, "config.json")) as f:
-        cfg = json.load(f)
-    assert cfg["pad_token_id"] == PAD and cfg["architectures"][0].endswith("ForSequenceClassification")
-    sd, _ = st.load_file(os.path.join(RM, "model.safetensors"))
+    cfg, sd = load_rm()
     g = torch.Generator().manual_seed(2024)
 
     def rand(n):
@@ -219,18 +196,7 @@ def main():
     ex, checks, cases = Expected(), {}, {}
     section_loss(ex, checks, cases)
     section_step(ex, checks, cases)
-    os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, "expected.safetensors")
-    st.save_file(ex.tensors, path, {"format": "pt"})
-    back, _ = st.load_file(path)
-    for k, t in ex.tensors.items():
-        assert back[k].dtype == t.dtype and torch.equal(back[k], t), k
-    info = {"generator": "tools/golden/make_apo_goldens.py (forward: tools/golden/hf_reference.py)",
-            "torch_version": torch.__version__, "model": "golden/qwen3-tiny-rm", "cases": cases, "checks": checks, "tensors": ex.desc}
-    with open(os.path.join(OUT, "expected.json"), "w", encoding="utf-8") as f:
-        f.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
-    print("wrote", OUT)
-    print(json.dumps(checks, indent=2))
+    write(OUT, ex, {"generator": "tools/golden/make_apo_goldens.py (forward: tools/golden/hf_reference.py)", "cases": cases}, checks)
 
 
 if __name__ == "__main__":

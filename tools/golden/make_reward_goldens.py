@@ -27,7 +27,6 @@ DataCollatorForPreference), margins [0.5, 0, -0.25, 1], center_rewards_coefficie
         model.layers.1.mlp.down_proj.weight, model.embed_tokens.weight
 Every value is also computed in float64; the max |f32 - f64| is recorded under "checks".
 """
-import json
 import os
 import sys
 
@@ -37,28 +36,11 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import hf_reference as ref  # noqa: E402
-import safetensors_io as st  # noqa: E402
+from rm_goldens import EOS, GRAD_NAMES, PAD, ROOT, Expected, load_rm, write  # noqa: E402
 
-ROOT = os.path.join(HERE, "..", "..", "src", "test", "resources", "golden")
 OUT = os.path.join(ROOT, "reward")
-RM = os.path.join(ROOT, "qwen3-tiny-rm")
-PAD, EOS = 256, 258
 TOL = {"loss": {"atol": 1e-5, "rtol": 1e-5}, "rewards": {"atol": 1e-4, "rtol": 1e-4},
        "grads": {"atol": 1e-5, "rtol": 1e-3}, "exact": "exact"}
-GRAD_NAMES = ["score.weight", "model.layers.0.self_attn.q_proj.weight",
-              "model.layers.1.mlp.down_proj.weight", "model.embed_tokens.weight"]
-
-
-class Expected:
-    def __init__(self):
-        self.tensors, self.desc = {}, {}
-
-    def add(self, name, t, desc, tol):
-        t = t.detach().contiguous()
-        assert t.dtype in (torch.float32, torch.int64), (name, t.dtype)
-        self.tensors[name] = t
-        self.desc[name] = {"dtype": "F32" if t.dtype == torch.float32 else "I64", "shape": list(t.shape),
-                           "description": desc, "tolerance": tol}
 
 
 def bt_loss(rw, rl, margin, c):
@@ -104,10 +86,7 @@ def section_bt(ex, checks):
 
 
 def section_step(ex, checks):
-    with open(os.path.join(RM, "config.json")) as f:
-        cfg = json.load(f)
-    assert cfg["pad_token_id"] == PAD and cfg["architectures"][0].endswith("ForSequenceClassification")
-    sd, _ = st.load_file(os.path.join(RM, "model.safetensors"))
+    cfg, sd = load_rm()
     g = torch.Generator().manual_seed(47)
 
     def seq(n):
@@ -153,18 +132,7 @@ def main():
     ex, checks = Expected(), {}
     section_bt(ex, checks)
     section_step(ex, checks)
-    os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, "expected.safetensors")
-    st.save_file(ex.tensors, path, {"format": "pt"})
-    back, _ = st.load_file(path)
-    for k, t in ex.tensors.items():
-        assert back[k].dtype == t.dtype and torch.equal(back[k], t), k
-    info = {"generator": "tools/golden/make_reward_goldens.py (forward: tools/golden/hf_reference.py)",
-            "torch_version": torch.__version__, "model": "golden/qwen3-tiny-rm", "checks": checks, "tensors": ex.desc}
-    with open(os.path.join(OUT, "expected.json"), "w", encoding="utf-8") as f:
-        f.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
-    print("wrote", OUT)
-    print(json.dumps(checks, indent=2))
+    write(OUT, ex, {"generator": "tools/golden/make_reward_goldens.py (forward: tools/golden/hf_reference.py)"}, checks)
 
 
 if __name__ == "__main__":
