@@ -53,6 +53,7 @@ import org.align4j.trainer.TrainingArgs;
 final class ApoCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final List<Spec> SPECS = TrainingOptions.specs(5e-6, "human preference pairs D_P (prompt?, chosen, rejected; plain text or conversational): .jsonl/.json/.parquet or a folder",
+            OnlineOptions.withCotrain(
             of("rm_model_name_or_path", Type.PATH, null, "the LM each reward model starts from (default: model_name_or_path)"),
             of("base_reward_model_name_or_path", Type.PATH, null, "an already trained base reward model (default: train one on dataset_name first)"),
             of("gold_dataset_name", Type.PATH, null, "golden answers D_gold as prompt + completion rows (default: the chosen responses of dataset_name)"),
@@ -80,8 +81,7 @@ final class ApoCommand {
             of("beta", Type.DOUBLE, 0.1, "align_method dpo: DPO beta"),
             of("baseline", Type.BOOLEAN, true, "also run the loop with the base reward model (output_dir/baseline)"),
             of("aapa_discriminator_path", Type.PATH, null, "add an AAPA anchor (a folder from ./align4j discriminator) to the alignment reward"),
-            of("aapa_coef", Type.DOUBLE, 0.1, "the anchor's coefficient"),
-            OnlineOptions.COTRAIN_SPECS.get(0), OnlineOptions.COTRAIN_SPECS.get(1), OnlineOptions.COTRAIN_SPECS.get(2), OnlineOptions.COTRAIN_SPECS.get(3));
+            of("aapa_coef", Type.DOUBLE, 0.1, "the anchor's coefficient")));
 
     private ApoCommand() {}
 

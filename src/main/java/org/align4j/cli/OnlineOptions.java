@@ -151,6 +151,13 @@ final class OnlineOptions {
             of("aapa_cotrain_steps", Type.INT, 1, "aapa_cotrain: AdamW steps per scored batch"),
             of("aapa_cotrain_every", Type.INT, 1, "aapa_cotrain: update the discriminator every N optimizer steps"));
 
+    /** {@code own} followed by the co-training keys, for commands that take an anchor outside the online specs (sft, apo). */
+    static Spec[] withCotrain(Spec... own) {
+        List<Spec> all = new ArrayList<>(List.of(own));
+        all.addAll(COTRAIN_SPECS);
+        return all.toArray(Spec[]::new);
+    }
+
     /** The AAPA anchor on {@code disc}, co-trained when aapa_cotrain is set (only the sentence_encoder kind can be). */
     static AnchorReward anchor(String command, Options o, AnchorDiscriminator disc, AnchorSchedule schedule) {
         AnchorReward a = new AnchorReward(disc, schedule);

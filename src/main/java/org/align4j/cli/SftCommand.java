@@ -32,6 +32,7 @@ import org.align4j.trainer.TrainingArgs;
 final class SftCommand {
     static final List<Spec> SPECS = TrainingOptions.specs(2e-5,
             "local .jsonl/.jsonl.gz/.json/.parquet file, or a folder with the split's files (text, messages or prompt+completion rows)",
+            OnlineOptions.withCotrain(
             of("dataset_text_field", Type.STRING, "text", "the field of language-modeling rows"),
             of("max_length", Type.INT, 1024, "longest sequence in tokens (and the packed row length)"),
             of("truncation_mode", Type.STRING, "keep_start", "keep_start (drop the end of long sequences) or keep_end"),
@@ -42,8 +43,7 @@ final class SftCommand {
             of("aapa_discriminator_path", Type.PATH, null, "AAPA-anchored SFT: a folder from ./align4j discriminator"),
             of("aapa_coef", Type.DOUBLE, 0.1, "AAPA: the anchor's coefficient"),
             of("aapa_rollouts", Type.INT, 2, "AAPA: rollouts sampled per prompt for the anchor term"),
-            of("aapa_max_completion_length", Type.INT, 128, "AAPA: tokens generated at most per rollout"),
-            OnlineOptions.COTRAIN_SPECS.get(0), OnlineOptions.COTRAIN_SPECS.get(1), OnlineOptions.COTRAIN_SPECS.get(2), OnlineOptions.COTRAIN_SPECS.get(3));
+            of("aapa_max_completion_length", Type.INT, 128, "AAPA: tokens generated at most per rollout")));
 
     private SftCommand() {}
 
