@@ -27,12 +27,25 @@ final class Anchor {
 
     static RewardFunction train(AdversarialDemo.Context c) {
         List<Discriminator.Example> expert = new ArrayList<>(), policy = new ArrayList<>();
-        for (int i = 0; i < c.expertResponses().size(); i++) expert.add(new Discriminator.Example(c.expertPrompts().get(i), c.expertResponses().get(i)));
-        for (int i = 0; i < c.rolloutResponses().size(); i++) policy.add(new Discriminator.Example(c.rolloutPrompts().get(i), c.rolloutResponses().get(i)));
+        for (int i = 0; i < c.expertResponses().size(); i++)
+            expert.add(new Discriminator.Example(
+                    c.expertPrompts().get(i), c.expertResponses().get(i)));
+        for (int i = 0; i < c.rolloutResponses().size(); i++)
+            policy.add(new Discriminator.Example(
+                    c.rolloutPrompts().get(i), c.rolloutResponses().get(i)));
         MiniLmSentenceEncoder encoder = new MiniLmSentenceEncoder();
         // the prompt is part of the text: whether "23+19=42" is right depends on it
         DiscriminatorConfig cfg = DiscriminatorConfig.defaults();
-        cfg = new DiscriminatorConfig(cfg.head(), cfg.hiddenSize(), cfg.epochs(), cfg.learningRate(), cfg.batchSize(), cfg.weightDecay(), cfg.seed(), cfg.evalFraction(), true);
+        cfg = new DiscriminatorConfig(
+                cfg.head(),
+                cfg.hiddenSize(),
+                cfg.epochs(),
+                cfg.learningRate(),
+                cfg.batchSize(),
+                cfg.weightDecay(),
+                cfg.seed(),
+                cfg.evalFraction(),
+                true);
         Discriminator d = Discriminator.train(encoder, expert, policy, cfg);
         try {
             d.save(c.dir(), true);
@@ -40,8 +53,9 @@ final class Anchor {
             throw new UncheckedIOException(e);
         }
         var eval = d.report().eval();
-        System.out.printf("demo: AAPA discriminator (MiniLM + %s head) held-out accuracy %.3f, ROC-AUC %.3f%n", cfg.head(),
-                eval == null ? Double.NaN : eval.accuracy(), eval == null ? Double.NaN : eval.rocAuc());
+        System.out.printf(
+                "demo: AAPA discriminator (MiniLM + %s head) held-out accuracy %.3f, ROC-AUC %.3f%n",
+                cfg.head(), eval == null ? Double.NaN : eval.accuracy(), eval == null ? Double.NaN : eval.rocAuc());
         return new AnchorReward(d, AnchorSchedule.constant(COEFFICIENT));
     }
 }

@@ -26,9 +26,9 @@ import org.align4j.loss.DpoLoss;
 import org.align4j.loss.GrpoLoss;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
+import org.align4j.reward.AnchorDiscriminator;
 import org.align4j.reward.AnchorReward;
 import org.align4j.reward.AnchorSchedule;
-import org.align4j.reward.AnchorDiscriminator;
 import org.align4j.reward.RewardModelReward;
 import org.align4j.tokenizer.Tokenizer;
 import org.align4j.trainer.ApoLoop;
@@ -52,36 +52,82 @@ import org.align4j.trainer.TrainingArgs;
  */
 final class ApoCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final List<Spec> SPECS = TrainingOptions.specs(5e-6, "human preference pairs D_P (prompt?, chosen, rejected; plain text or conversational): .jsonl/.json/.parquet or a folder",
+    static final List<Spec> SPECS = TrainingOptions.specs(
+            5e-6,
+            "human preference pairs D_P (prompt?, chosen, rejected; plain text or conversational): .jsonl/.json/.parquet or a folder",
             OnlineOptions.withCotrain(
-            of("rm_model_name_or_path", Type.PATH, null, "the LM each reward model starts from (default: model_name_or_path)"),
-            of("base_reward_model_name_or_path", Type.PATH, null, "an already trained base reward model (default: train one on dataset_name first)"),
-            of("gold_dataset_name", Type.PATH, null, "golden answers D_gold as prompt + completion rows (default: the chosen responses of dataset_name)"),
-            of("max_gold_queries", Type.INT, 512, "gold queries used per round"),
-            of("query_dataset_name", Type.PATH, null, "prompt rows the policy is aligned on (default: the prompts of dataset_name)"),
-            of("max_queries", Type.INT, 512, "alignment prompts per round"),
-            of("test_reward_model_name_or_path", Type.PATH, null, "a separate reward model that scores the policy after each round"),
-            of("apo_rounds", Type.INT, 3, "rounds of the game (the paper's epochs)"),
-            of("rm_init", Type.STRING, "base", "base (each round's reward model starts from the base LM, the paper's default) or continue"),
-            of("apo_loss_type", Type.STRING, ApoLoss.RANKING, "ranking (BT on gold vs sample) or diff (the WGAN form)"),
-            of("apo_loss_coeff", Type.DOUBLE, 0.1, "weight of the APO term (divided by apo_sample_num)"),
-            of("rm_kl_coeff", Type.DOUBLE, 1.0, "weight of the BT term on the human pairs"),
-            of("apo_sample_num", Type.INT, 4, "policy samples per gold query"),
-            of("apo_temperature", Type.DOUBLE, 1.2, "sampling temperature of the APO samples"),
-            of("max_completion_length", Type.INT, 256, "tokens generated at most per sample"),
-            of("rm_learning_rate", Type.DOUBLE, 1e-6, "reward-model learning rate"),
-            of("rm_max_steps", Type.INT, -1, "reward-model steps per round (default: rm_num_train_epochs)"),
-            of("rm_num_train_epochs", Type.DOUBLE, 1.0, "reward-model epochs per round"),
-            of("rm_per_device_train_batch_size", Type.INT, 8, "reward-model pairs per micro-batch"),
-            of("max_length", Type.INT, 512, "reward-model pairs longer than this are dropped"),
-            of("align_method", Type.STRING, "rjs", "rjs, dpo (online DPO on the reward model's best vs worst) or grpo"),
-            of("align_learning_rates", Type.STRING, "5e-6,2e-6,9e-7", "the policy's learning rate per round (the last repeats)"),
-            of("align_num_generations", Type.INT, 4, "samples per prompt in the alignment step"),
-            of("temperature", Type.DOUBLE, 1.0, "sampling temperature of the alignment step"),
-            of("beta", Type.DOUBLE, 0.1, "align_method dpo: DPO beta"),
-            of("baseline", Type.BOOLEAN, true, "also run the loop with the base reward model (output_dir/baseline)"),
-            of("aapa_discriminator_path", Type.PATH, null, "add an AAPA anchor (a folder from ./align4j discriminator) to the alignment reward"),
-            of("aapa_coef", Type.DOUBLE, 0.1, "the anchor's coefficient")));
+                    of(
+                            "rm_model_name_or_path",
+                            Type.PATH,
+                            null,
+                            "the LM each reward model starts from (default: model_name_or_path)"),
+                    of(
+                            "base_reward_model_name_or_path",
+                            Type.PATH,
+                            null,
+                            "an already trained base reward model (default: train one on dataset_name first)"),
+                    of(
+                            "gold_dataset_name",
+                            Type.PATH,
+                            null,
+                            "golden answers D_gold as prompt + completion rows (default: the chosen responses of dataset_name)"),
+                    of("max_gold_queries", Type.INT, 512, "gold queries used per round"),
+                    of(
+                            "query_dataset_name",
+                            Type.PATH,
+                            null,
+                            "prompt rows the policy is aligned on (default: the prompts of dataset_name)"),
+                    of("max_queries", Type.INT, 512, "alignment prompts per round"),
+                    of(
+                            "test_reward_model_name_or_path",
+                            Type.PATH,
+                            null,
+                            "a separate reward model that scores the policy after each round"),
+                    of("apo_rounds", Type.INT, 3, "rounds of the game (the paper's epochs)"),
+                    of(
+                            "rm_init",
+                            Type.STRING,
+                            "base",
+                            "base (each round's reward model starts from the base LM, the paper's default) or continue"),
+                    of(
+                            "apo_loss_type",
+                            Type.STRING,
+                            ApoLoss.RANKING,
+                            "ranking (BT on gold vs sample) or diff (the WGAN form)"),
+                    of("apo_loss_coeff", Type.DOUBLE, 0.1, "weight of the APO term (divided by apo_sample_num)"),
+                    of("rm_kl_coeff", Type.DOUBLE, 1.0, "weight of the BT term on the human pairs"),
+                    of("apo_sample_num", Type.INT, 4, "policy samples per gold query"),
+                    of("apo_temperature", Type.DOUBLE, 1.2, "sampling temperature of the APO samples"),
+                    of("max_completion_length", Type.INT, 256, "tokens generated at most per sample"),
+                    of("rm_learning_rate", Type.DOUBLE, 1e-6, "reward-model learning rate"),
+                    of("rm_max_steps", Type.INT, -1, "reward-model steps per round (default: rm_num_train_epochs)"),
+                    of("rm_num_train_epochs", Type.DOUBLE, 1.0, "reward-model epochs per round"),
+                    of("rm_per_device_train_batch_size", Type.INT, 8, "reward-model pairs per micro-batch"),
+                    of("max_length", Type.INT, 512, "reward-model pairs longer than this are dropped"),
+                    of(
+                            "align_method",
+                            Type.STRING,
+                            "rjs",
+                            "rjs, dpo (online DPO on the reward model's best vs worst) or grpo"),
+                    of(
+                            "align_learning_rates",
+                            Type.STRING,
+                            "5e-6,2e-6,9e-7",
+                            "the policy's learning rate per round (the last repeats)"),
+                    of("align_num_generations", Type.INT, 4, "samples per prompt in the alignment step"),
+                    of("temperature", Type.DOUBLE, 1.0, "sampling temperature of the alignment step"),
+                    of("beta", Type.DOUBLE, 0.1, "align_method dpo: DPO beta"),
+                    of(
+                            "baseline",
+                            Type.BOOLEAN,
+                            true,
+                            "also run the loop with the base reward model (output_dir/baseline)"),
+                    of(
+                            "aapa_discriminator_path",
+                            Type.PATH,
+                            null,
+                            "add an AAPA anchor (a folder from ./align4j discriminator) to the alignment reward"),
+                    of("aapa_coef", Type.DOUBLE, 0.1, "the anchor's coefficient")));
 
     private ApoCommand() {}
 
@@ -91,36 +137,70 @@ final class ApoCommand {
         Path out = align.outputDir(), policyDir = o.path("model_name_or_path");
         Path rmLm = o.has("rm_model_name_or_path") ? o.path("rm_model_name_or_path") : policyDir;
         if (Files.exists(out.resolve("apo")) && !align.overwriteOutputDir())
-            throw new CliException("apo: output_dir " + out + " already holds an apo run; pass --overwrite_output_dir true or choose another output_dir");
+            throw new CliException("apo: output_dir " + out
+                    + " already holds an apo run; pass --overwrite_output_dir true or choose another output_dir");
         try (Tokenizer tok = Tokenizer.load(policyDir)) {
             List<Row> humanRows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
             List<RewardTrainer.Pair> human = RewardCommand.pairs(tok, humanRows);
             List<RewardTrainer.Pair> heldOut = o.has("eval_dataset_name")
-                    ? RewardCommand.pairs(tok, Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split"))) : List.of();
+                    ? RewardCommand.pairs(
+                            tok, Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split")))
+                    : List.of();
             List<ApoLoop.Gold> gold = gold(o, tok, humanRows);
             List<Rollouts.Prompt> queries = queries(o, tok, humanRows);
-            System.err.printf("apo: %d human pairs, %d held-out pairs, %d gold queries, %d alignment prompts%n", human.size(), heldOut.size(), gold.size(), queries.size());
+            System.err.printf(
+                    "apo: %d human pairs, %d held-out pairs, %d gold queries, %d alignment prompts%n",
+                    human.size(), heldOut.size(), gold.size(), queries.size());
             RewardConfig rm = RewardConfig.of(rmArgs(o, out.resolve("rm-base"))).withMaxLength(o.integer("max_length"));
-            Path rmBase = o.has("base_reward_model_name_or_path") ? o.path("base_reward_model_name_or_path") : out.resolve("rm-base");
+            Path rmBase = o.has("base_reward_model_name_or_path")
+                    ? o.path("base_reward_model_name_or_path")
+                    : out.resolve("rm-base");
             if (!o.has("base_reward_model_name_or_path")) {
-                try (Transformer lm = Checkpoints.load(rmLm); Transformer model = RewardTrainer.rewardModel(lm, tok.padTokenId(), align.seed())) {
-                    RewardTrainer.train(model, human, heldOut.isEmpty() ? null : heldOut, rm, tok.padTokenId(), o.resolved());
+                try (Transformer lm = Checkpoints.load(rmLm);
+                        Transformer model = RewardTrainer.rewardModel(lm, tok.padTokenId(), align.seed())) {
+                    RewardTrainer.train(
+                            model, human, heldOut.isEmpty() ? null : heldOut, rm, tok.padTokenId(), o.resolved());
                 }
                 ApoLoop.copyTokenizer(rmLm, rmBase);
             }
-            try (RewardModelReward test = o.has("test_reward_model_name_or_path") ? RewardModelReward.load(o.path("test_reward_model_name_or_path"), 16) : null) {
+            try (RewardModelReward test = o.has("test_reward_model_name_or_path")
+                    ? RewardModelReward.load(o.path("test_reward_model_name_or_path"), 16)
+                    : null) {
                 for (boolean apo : o.flag("baseline") ? new boolean[] {true, false} : new boolean[] {true}) {
                     Path dir = out.resolve(apo ? "apo" : "baseline");
-                    // each side opens the discriminator afresh, so a co-trained one does not carry over from the other side
-                    try (AnchorDiscriminator disc = o.has("aapa_discriminator_path") ? AnchorDiscriminator.open(o.path("aapa_discriminator_path")) : null) {
-                        AnchorReward anchor = disc == null ? null : OnlineOptions.anchor("apo", o, disc, AnchorSchedule.constant(o.number("aapa_coef")));
+                    // each side opens the discriminator afresh, so a co-trained one does not carry over from the other
+                    // side
+                    try (AnchorDiscriminator disc = o.has("aapa_discriminator_path")
+                            ? AnchorDiscriminator.open(o.path("aapa_discriminator_path"))
+                            : null) {
+                        AnchorReward anchor = disc == null
+                                ? null
+                                : OnlineOptions.anchor("apo", o, disc, AnchorSchedule.constant(o.number("aapa_coef")));
                         ApoLoop.Config c = config(o, align, rm, apo, anchor);
                         List<Map<String, Object>> rounds = new ArrayList<>();
-                        ApoLoop.run(dir, policyDir, rmLm, rmBase, tok, human, heldOut, gold, List.of(queries), c,
-                                (round, policy, model) -> rounds.add(measure(round, policy, model, tok, heldOut, gold, test, o)));
-                        Files.writeString(dir.resolve("rounds.jsonl"), String.join("\n", rounds.stream().map(ApoCommand::json).toList()) + "\n");
+                        ApoLoop.run(
+                                dir,
+                                policyDir,
+                                rmLm,
+                                rmBase,
+                                tok,
+                                human,
+                                heldOut,
+                                gold,
+                                List.of(queries),
+                                c,
+                                (round, policy, model) ->
+                                        rounds.add(measure(round, policy, model, tok, heldOut, gold, test, o)));
+                        Files.writeString(
+                                dir.resolve("rounds.jsonl"),
+                                String.join(
+                                                "\n",
+                                                rounds.stream()
+                                                        .map(ApoCommand::json)
+                                                        .toList()) + "\n");
                         OnlineOptions.saveCoTrainedDiscriminator("apo", disc, dir);
-                        System.err.println("apo: " + (apo ? "APO" : "baseline") + " final policy in " + dir.resolve("round-" + c.rounds()).resolve("policy"));
+                        System.err.println("apo: " + (apo ? "APO" : "baseline") + " final policy in "
+                                + dir.resolve("round-" + c.rounds()).resolve("policy"));
                     }
                 }
             }
@@ -129,14 +209,31 @@ final class ApoCommand {
 
     static ApoLoop.Config config(Options o, TrainingArgs align, RewardConfig rm, boolean apo, AnchorReward anchor) {
         try {
-            ApoLoss.Config loss = new ApoLoss.Config(o.number("rm_kl_coeff"), o.number("apo_loss_coeff"), o.integer("apo_sample_num"), o.string("apo_loss_type"));
-            if (!List.of("base", "continue").contains(o.string("rm_init"))) throw new IllegalArgumentException("rm_init '" + o.string("rm_init") + "' is unknown; use base or continue");
+            ApoLoss.Config loss = new ApoLoss.Config(
+                    o.number("rm_kl_coeff"),
+                    o.number("apo_loss_coeff"),
+                    o.integer("apo_sample_num"),
+                    o.string("apo_loss_type"));
+            if (!List.of("base", "continue").contains(o.string("rm_init")))
+                throw new IllegalArgumentException(
+                        "rm_init '" + o.string("rm_init") + "' is unknown; use base or continue");
             int n = o.integer("max_completion_length");
-            return new ApoLoop.Config(o.integer("apo_rounds"), apo, o.string("rm_init").equals("base"), loss,
-                    new SamplingParams(o.number("apo_temperature"), 0, 1.0, n, align.seed() * 13), rm, o.string("align_method"), align, o.doubles("align_learning_rates"),
-                    o.integer("align_num_generations"), new SamplingParams(o.number("temperature"), 0, 1.0, n, align.seed() * 17),
+            return new ApoLoop.Config(
+                    o.integer("apo_rounds"),
+                    apo,
+                    o.string("rm_init").equals("base"),
+                    loss,
+                    new SamplingParams(o.number("apo_temperature"), 0, 1.0, n, align.seed() * 13),
+                    rm,
+                    o.string("align_method"),
+                    align,
+                    o.doubles("align_learning_rates"),
+                    o.integer("align_num_generations"),
+                    new SamplingParams(o.number("temperature"), 0, 1.0, n, align.seed() * 17),
                     new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), o.number("beta"), 0, "reverse_kl", 0.5, 0.05),
-                    new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", n), anchor, null);
+                    new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", n),
+                    anchor,
+                    null);
         } catch (IllegalArgumentException e) {
             throw new CliException("apo: " + e.getMessage());
         }
@@ -144,9 +241,25 @@ final class ApoCommand {
 
     private static TrainingArgs rmArgs(Options o, Path dir) {
         TrainingArgs a = TrainingOptions.parse(o);
-        return new TrainingArgs(dir, o.number("rm_learning_rate"), o.integer("rm_per_device_train_batch_size"), a.gradientAccumulationSteps(), o.integer("rm_max_steps"),
-                o.number("rm_num_train_epochs"), a.loggingSteps(), 0, a.seed(), "linear", a.warmupRatio(), a.warmupSteps(), 0.0, a.maxGradNorm(), true, null,
-                a.reportTo(), a.gradientCheckpointing());
+        return new TrainingArgs(
+                dir,
+                o.number("rm_learning_rate"),
+                o.integer("rm_per_device_train_batch_size"),
+                a.gradientAccumulationSteps(),
+                o.integer("rm_max_steps"),
+                o.number("rm_num_train_epochs"),
+                a.loggingSteps(),
+                0,
+                a.seed(),
+                "linear",
+                a.warmupRatio(),
+                a.warmupSteps(),
+                0.0,
+                a.maxGradNorm(),
+                true,
+                null,
+                a.reportTo(),
+                a.gradientCheckpointing());
     }
 
     /**
@@ -218,12 +331,27 @@ final class ApoCommand {
     }
 
     /** The round's reward model on held-out human pairs and its gold-minus-sample gap; the policy under the test reward model. */
-    private static Map<String, Object> measure(int round, Transformer policy, RewardModelReward rm, Tokenizer tok, List<RewardTrainer.Pair> heldOut,
-            List<ApoLoop.Gold> gold, RewardModelReward test, Options o) {
+    private static Map<String, Object> measure(
+            int round,
+            Transformer policy,
+            RewardModelReward rm,
+            Tokenizer tok,
+            List<RewardTrainer.Pair> heldOut,
+            List<ApoLoop.Gold> gold,
+            RewardModelReward test,
+            Options o) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("round", round);
         if (!heldOut.isEmpty()) {
-            float[] c = rm.scoreIds(heldOut.stream().map(RewardTrainer.Pair::chosen).toList()), r = rm.scoreIds(heldOut.stream().map(RewardTrainer.Pair::rejected).toList());
+            float[]
+                    c =
+                            rm.scoreIds(heldOut.stream()
+                                    .map(RewardTrainer.Pair::chosen)
+                                    .toList()),
+                    r =
+                            rm.scoreIds(heldOut.stream()
+                                    .map(RewardTrainer.Pair::rejected)
+                                    .toList());
             double[] diff = new double[c.length];
             int right = 0;
             for (int i = 0; i < c.length; i++) {
@@ -234,15 +362,31 @@ final class ApoCommand {
             m.put("rm/heldout_ece", Calibration.expectedCalibrationError(diff, Calibration.DEFAULT_BINS));
         }
         List<ApoLoop.Gold> some = gold.subList(0, Math.min(64, gold.size()));
-        List<Rollouts.Prompt> prompts = some.stream().map(g -> new Rollouts.Prompt(g.ids(tok), g.prompt(), null)).toList();
-        List<Rollouts.Rollout> samples = Rollouts.sample(policy, tok, prompts, 1, new SamplingParams(o.number("temperature"), 0, 1.0, o.integer("max_completion_length"), 7 + round));
-        double[] goldScores = rm.score(some.stream().map(ApoLoop.Gold::prompt).toList(), some.stream().map(ApoLoop.Gold::response).toList(), null);
-        double[] sampleScores = rm.score(some.stream().map(ApoLoop.Gold::prompt).toList(), samples.stream().map(Rollouts.Rollout::completionText).toList(), null);
+        List<Rollouts.Prompt> prompts = some.stream()
+                .map(g -> new Rollouts.Prompt(g.ids(tok), g.prompt(), null))
+                .toList();
+        List<Rollouts.Rollout> samples = Rollouts.sample(
+                policy,
+                tok,
+                prompts,
+                1,
+                new SamplingParams(o.number("temperature"), 0, 1.0, o.integer("max_completion_length"), 7 + round));
+        double[] goldScores = rm.score(
+                some.stream().map(ApoLoop.Gold::prompt).toList(),
+                some.stream().map(ApoLoop.Gold::response).toList(),
+                null);
+        double[] sampleScores = rm.score(
+                some.stream().map(ApoLoop.Gold::prompt).toList(),
+                samples.stream().map(Rollouts.Rollout::completionText).toList(),
+                null);
         double gap = 0;
         for (int i = 0; i < goldScores.length; i++) gap += (goldScores[i] - sampleScores[i]) / goldScores.length;
         m.put("rm/gold_sample_gap", gap);
         if (test != null) {
-            double[] t = test.score(some.stream().map(ApoLoop.Gold::prompt).toList(), samples.stream().map(Rollouts.Rollout::completionText).toList(), null);
+            double[] t = test.score(
+                    some.stream().map(ApoLoop.Gold::prompt).toList(),
+                    samples.stream().map(Rollouts.Rollout::completionText).toList(),
+                    null);
             m.put("policy/test_reward", java.util.Arrays.stream(t).average().orElse(Double.NaN));
         }
         System.err.println("apo: round " + round + " " + m);

@@ -18,9 +18,9 @@ import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.PreferencePair;
 import org.align4j.engine.Tensors;
-import org.align4j.io.AtomicFiles;
 import org.align4j.generate.Generator;
 import org.align4j.generate.SamplingParams;
+import org.align4j.io.AtomicFiles;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Lora;
 import org.align4j.model.ModelConfig;
@@ -57,16 +57,32 @@ final class BenchCommand {
     static final List<Spec> SPECS = List.of(
             of("model_name_or_path", Type.PATH, null, "checkpoint to benchmark (else --size)"),
             of("size", Type.STRING, "llama-25m", "named shape when no checkpoint: llama-25m, llama-tiny, llama-0.5b"),
-            of("mode", Type.STRING, "all", "forward, train, generate, memory, dpo, dpo_memory or all (= forward, train, generate)"),
-            of("batch", Type.INT, 4, "batch size for forward/train; pairs per step for dpo/dpo_memory (2 x batch rows)"),
-            of("seq", Type.INT, 256, "sequence length for forward/train; for dpo/dpo_memory prompt (seq/2) + completion (the rest)"),
+            of(
+                    "mode",
+                    Type.STRING,
+                    "all",
+                    "forward, train, generate, memory, dpo, dpo_memory or all (= forward, train, generate)"),
+            of(
+                    "batch",
+                    Type.INT,
+                    4,
+                    "batch size for forward/train; pairs per step for dpo/dpo_memory (2 x batch rows)"),
+            of(
+                    "seq",
+                    Type.INT,
+                    256,
+                    "sequence length for forward/train; for dpo/dpo_memory prompt (seq/2) + completion (the rest)"),
             of("gen_batch", Type.INT, 8, "batch size for generate"),
             of("prompt_len", Type.INT, 32, "prompt length for generate"),
             of("new_tokens", Type.INT, 128, "tokens generated per row"),
             of("iters", Type.INT, 5, "timed iterations"),
             of("warmup", Type.INT, 2, "untimed iterations first"),
             of("memory_steps", Type.INT, 10000, "training steps for --mode memory"),
-            of("gradient_checkpointing", Type.BOOLEAN, true, "dpo_memory: recompute activations layer by layer in backward"),
+            of(
+                    "gradient_checkpointing",
+                    Type.BOOLEAN,
+                    true,
+                    "dpo_memory: recompute activations layer by layer in backward"),
             of("peak_flops", Type.DOUBLE, 190e9, "peak FLOP/s for MFU"),
             of("seed", Type.LONG, 0L, "init and data seed"),
             of("output_file", Type.PATH, null, "also append the JSON lines here"));
@@ -88,18 +104,26 @@ final class BenchCommand {
                     case "memory" -> memory(model, o);
                     case "dpo" -> dpo(model, o);
                     case "dpo_memory" -> dpoMemory(model, o);
-                    default -> throw new CliException("bench: unknown --mode '" + m + "'; use forward, train, generate, memory, dpo, dpo_memory or all");
+                    default ->
+                        throw new CliException("bench: unknown --mode '" + m
+                                + "'; use forward, train, generate, memory, dpo, dpo_memory or all");
                 };
                 String line = JSON.writeValueAsString(r);
                 System.out.println(line);
-                if (o.has("output_file")) Files.writeString(o.path("output_file"), line + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                if (o.has("output_file"))
+                    Files.writeString(
+                            o.path("output_file"),
+                            line + "\n",
+                            java.nio.file.StandardOpenOption.CREATE,
+                            java.nio.file.StandardOpenOption.APPEND);
             }
         }
     }
 
     /** The checkpoint, else the named size randomly initialised from --seed (the same weights each call). */
     private static Transformer load(Options o) throws IOException {
-        return o.has("model_name_or_path") ? Checkpoints.load(o.path("model_name_or_path"))
+        return o.has("model_name_or_path")
+                ? Checkpoints.load(o.path("model_name_or_path"))
                 : ModelPresets.randomInit(ModelPresets.named(o.string("size")), o.longValue("seed"));
     }
 
@@ -117,7 +141,8 @@ final class BenchCommand {
         ModelConfig c = model.config();
         Tensor ids = randomIds(c, b, t, o.longValue("seed"));
         double[] ms = time(o, () -> {
-            try (NoGradGuard g = new NoGradGuard(); PointerScope s = new PointerScope()) {
+            try (NoGradGuard g = new NoGradGuard();
+                    PointerScope s = new PointerScope()) {
                 model.logits(model.forward(ids, null, null));
             }
         });
@@ -143,7 +168,8 @@ final class BenchCommand {
         try (PointerScope s = new PointerScope()) {
             long b = ids.size(0), t = ids.size(1), v = model.config().vocabSize();
             Tensor logits = model.logits(model.forward(ids.narrow(1, 0, t - 1), null, null)); // (B, T-1, V)
-            Tensor loss = torch.cross_entropy(logits.reshape(b * (t - 1), v), ids.narrow(1, 1, t - 1).reshape(b * (t - 1)));
+            Tensor loss = torch.cross_entropy(
+                    logits.reshape(b * (t - 1), v), ids.narrow(1, 1, t - 1).reshape(b * (t - 1)));
             opt.zero_grad();
             loss.backward();
             torch.clip_grad_norm_(params, 1.0, 2.0, false);
@@ -197,7 +223,9 @@ final class BenchCommand {
         r.put("batch", b);
         r.put("seq", t);
         r.put("rss_mib_samples", rss.stream().map(k -> k / 1024).toList());
-        r.put("java_heap_committed_mib_samples", heap.stream().map(k -> k / 1024).toList());
+        r.put(
+                "java_heap_committed_mib_samples",
+                heap.stream().map(k -> k / 1024).toList());
         long afterWarm = rss.get(Math.min(1, rss.size() - 1)), last = rss.get(rss.size() - 1);
         r.put("rss_growth_mib_after_first_sample", (last - afterWarm) / 1024);
         r.put("seconds", round((System.nanoTime() - start) / 1e9));
@@ -229,7 +257,8 @@ final class BenchCommand {
         long[] ends;
         List<com.fasterxml.jackson.databind.JsonNode> rows;
         try (Transformer ref = load(o)) {
-            DpoConfig cfg = DpoConfig.defaults(TrainingArgs.defaults(dir).withSteps(steps, b, 1, 1e-6).withLogging(1, 0));
+            DpoConfig cfg = DpoConfig.defaults(
+                    TrainingArgs.defaults(dir).withSteps(steps, b, 1, 1e-6).withLogging(1, 0));
             double[] cpu0 = cpuSeconds();
             long start = System.nanoTime();
             try (RowClock clock = new RowClock(dir.resolve(MetricsLog.FILE))) {
@@ -240,7 +269,8 @@ final class BenchCommand {
             double[] cpu1 = cpuSeconds();
             rows = MetricsLog.read(dir);
             if (ends.length != steps || rows.size() != steps)
-                throw new IllegalStateException("bench dpo: expected " + steps + " metrics rows (one per step), found " + rows.size());
+                throw new IllegalStateException(
+                        "bench dpo: expected " + steps + " metrics rows (one per step), found " + rows.size());
             double[] all = new double[steps];
             for (int i = 0; i < steps; i++) all[i] = (ends[i] - (i == 0 ? start : ends[i - 1])) / 1e6;
             double[] ms = Arrays.copyOfRange(all, warmup, steps);
@@ -256,7 +286,9 @@ final class BenchCommand {
             double med = median(ms), tokens = 2.0 * b * t;
             r.put("ms_median", round(med));
             r.put("ms_min", round(Arrays.stream(ms).min().orElse(med)));
-            r.put("ms_per_step_all", Arrays.stream(all).map(BenchCommand::round).boxed().toList());
+            r.put(
+                    "ms_per_step_all",
+                    Arrays.stream(all).map(BenchCommand::round).boxed().toList());
             r.put("iters", ms.length);
             r.put("warmup", warmup);
             r.put("steps_per_s", round(1000 / med));
@@ -286,11 +318,16 @@ final class BenchCommand {
         int b = o.integer("batch"), t = o.integer("seq");
         boolean checkpointing = o.flag("gradient_checkpointing");
         Lora.attach(policy, new Lora.Config(16, 32, 0.05, List.of("q_proj", "v_proj")), o.longValue("seed"));
-        long trainable = policy.trainableParameters().values().stream().mapToLong(Tensor::numel).sum();
+        long trainable = policy.trainableParameters().values().stream()
+                .mapToLong(Tensor::numel)
+                .sum();
         List<PreferencePair> pairs = randomPairs(policy.config(), b, t, o.longValue("seed"));
         Path dir = Files.createTempDirectory("align4j-bench-dpo-memory");
         try {
-            TrainingArgs args = TrainingArgs.defaults(dir).withSteps(1, b, 1, 1e-6).withLogging(1, 0).withGradientCheckpointing(checkpointing);
+            TrainingArgs args = TrainingArgs.defaults(dir)
+                    .withSteps(1, b, 1, 1e-6)
+                    .withLogging(1, 0)
+                    .withGradientCheckpointing(checkpointing);
             long before = statusKiB("VmRSS");
             boolean reset = resetPeakRss();
             long start = System.nanoTime();
@@ -327,13 +364,15 @@ final class BenchCommand {
         double own = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime: fields 14, 15
         String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
         long busy = 0;
-        for (int i = 1; i < cpu.length && i <= 8; i++) if (i != 4 && i != 5) busy += Long.parseLong(cpu[i]); // skip idle, iowait
+        for (int i = 1; i < cpu.length && i <= 8; i++)
+            if (i != 4 && i != 5) busy += Long.parseLong(cpu[i]); // skip idle, iowait
         return new double[] {own, busy / 100.0};
     }
 
     /** n pairs of random ids: prompt seq/2 tokens, chosen and rejected seq - seq/2 tokens each. */
     private static List<PreferencePair> randomPairs(ModelConfig c, int n, int seq, long seed) {
-        if (seq < 2) throw new CliException("bench: --seq must be >= 2 for DPO (a prompt and a completion token), got " + seq);
+        if (seq < 2)
+            throw new CliException("bench: --seq must be >= 2 for DPO (a prompt and a completion token), got " + seq);
         Random rng = new Random(seed);
         int p = seq / 2, comp = seq - p;
         List<PreferencePair> out = new ArrayList<>();
@@ -386,7 +425,8 @@ final class BenchCommand {
             } catch (IOException e) {
                 return; // not created yet
             }
-            if (samples.isEmpty() || samples.get(samples.size() - 1)[1] != size) samples.add(new long[] {System.nanoTime(), size});
+            if (samples.isEmpty() || samples.get(samples.size() - 1)[1] != size)
+                samples.add(new long[] {System.nanoTime(), size});
         }
 
         /** Stops polling; the nanoTime at which each complete line was first seen, in file order. */
@@ -430,7 +470,11 @@ final class BenchCommand {
     private static Tensor randomIds(ModelConfig c, int b, int t, long seed) {
         org.bytedeco.pytorch.Generator g = torch.createCPUGenerator(seed);
         try (PointerScope s = new PointerScope()) {
-            Tensor ids = torch.randint(c.vocabSize(), new long[] {b, t}, new org.bytedeco.pytorch.GeneratorOptional(g), new TensorOptions(torch.ScalarType.Long));
+            Tensor ids = torch.randint(
+                    c.vocabSize(),
+                    new long[] {b, t},
+                    new org.bytedeco.pytorch.GeneratorOptional(g),
+                    new TensorOptions(torch.ScalarType.Long));
             return Tensors.keep(s, ids);
         } finally {
             g.close();
@@ -449,7 +493,8 @@ final class BenchCommand {
     }
 
     /** The JSON line of a batch x seq mode: timings, tokens/s and MFU at flopsPerParam FLOPs per parameter and token. */
-    private static Map<String, Object> throughput(String mode, Transformer model, Options o, double[] ms, double flopsPerParam) {
+    private static Map<String, Object> throughput(
+            String mode, Transformer model, Options o, double[] ms, double flopsPerParam) {
         Map<String, Object> r = header(mode, model, o);
         int b = o.integer("batch"), t = o.integer("seq");
         r.put("batch", b);

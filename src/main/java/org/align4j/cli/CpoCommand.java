@@ -42,13 +42,20 @@ final class CpoCommand {
         Options o = Options.parse("cpo", CPO_SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
         double cpoAlpha = o.number("cpo_alpha");
-        if (o.string("loss_type").equals("alphapo") && cpoAlpha != 0) { // TRL's CPOConfig turns loss_type alphapo into simpo with cpo_alpha 0
+        if (o.string("loss_type").equals("alphapo")
+                && cpoAlpha != 0) { // TRL's CPOConfig turns loss_type alphapo into simpo with cpo_alpha 0
             System.err.println("cpo: loss_type alphapo uses cpo_alpha 0 (as TRL does); ignoring cpo_alpha " + cpoAlpha);
             cpoAlpha = 0;
         }
         CpoLoss.Config loss;
         try {
-            loss = new CpoLoss.Config(o.string("loss_type"), o.number("beta"), o.number("label_smoothing"), o.number("simpo_gamma"), o.number("alpha"), cpoAlpha);
+            loss = new CpoLoss.Config(
+                    o.string("loss_type"),
+                    o.number("beta"),
+                    o.number("label_smoothing"),
+                    o.number("simpo_gamma"),
+                    o.number("alpha"),
+                    cpoAlpha);
         } catch (IllegalArgumentException e) {
             throw new CliException("cpo: " + e.getMessage());
         }

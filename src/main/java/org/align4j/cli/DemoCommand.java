@@ -43,7 +43,8 @@ final class DemoCommand {
         Path out = o.path("output_dir");
         if (Files.exists(out.resolve("results.json")) || Files.exists(out.resolve("seed-" + o.longValue("seed")))) {
             if (!o.flag("overwrite_output_dir"))
-                throw new CliException("output_dir " + out + " already holds a demo run; pass --overwrite_output_dir true or choose another --output_dir");
+                throw new CliException("output_dir " + out
+                        + " already holds a demo run; pass --overwrite_output_dir true or choose another --output_dir");
             AtomicFiles.deleteRecursively(out);
         }
         boolean quick = o.flag("quick");
@@ -52,23 +53,61 @@ final class DemoCommand {
         List<AdversarialDemo.Row> all = new ArrayList<>();
         for (int k = 0; k < o.integer("num_seeds"); k++) {
             long seed = o.longValue("seed") + k;
-            System.out.printf("demo: seed %d (%s, %d round%s)%n", seed, quick ? "quick" : "full", rounds, rounds == 1 ? "" : "s");
+            System.out.printf(
+                    "demo: seed %d (%s, %d round%s)%n", seed, quick ? "quick" : "full", rounds, rounds == 1 ? "" : "s");
             AdversarialDemo.Settings s = quick
-                    ? new AdversarialDemo.Settings(out.resolve("seed-" + seed), seed, rounds, 700, 120, 8, 400, 0.2, 64, 0.5, o.flag("aapa") ? Anchor::train : null)
-                    : new AdversarialDemo.Settings(out.resolve("seed-" + seed), seed, rounds, 700, 200, 16, 400, 0.2, 128, 0.5, o.flag("aapa") ? Anchor::train : null);
+                    ? new AdversarialDemo.Settings(
+                            out.resolve("seed-" + seed),
+                            seed,
+                            rounds,
+                            700,
+                            120,
+                            8,
+                            400,
+                            0.2,
+                            64,
+                            0.5,
+                            o.flag("aapa") ? Anchor::train : null)
+                    : new AdversarialDemo.Settings(
+                            out.resolve("seed-" + seed),
+                            seed,
+                            rounds,
+                            700,
+                            200,
+                            16,
+                            400,
+                            0.2,
+                            128,
+                            0.5,
+                            o.flag("aapa") ? Anchor::train : null);
             all.addAll(AdversarialDemo.run(s));
         }
         double minutes = (System.nanoTime() - t0) / 60e9;
         Map<String, double[]> mean = means(all);
         System.out.println();
-        System.out.println("| method | round | gold reward (greedy) | accuracy (greedy) | gold reward (T=1) | RM acc. held-out | RM acc. on policy samples |");
+        System.out.println(
+                "| method | round | gold reward (greedy) | accuracy (greedy) | gold reward (T=1) | RM acc. held-out | RM acc. on policy samples |");
         System.out.println("|---|---|---|---|---|---|---|");
         for (var e : mean.entrySet()) {
             String[] key = e.getKey().split("\t");
             double[] v = e.getValue();
-            System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %.3f | %.3f | %.3f | %.3f |%n", key[0], key[1], v[0], v[1], v[2], v[3], v[4]);
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %s | %.3f | %.3f | %.3f | %.3f | %.3f |%n",
+                    key[0],
+                    key[1],
+                    v[0],
+                    v[1],
+                    v[2],
+                    v[3],
+                    v[4]);
         }
-        System.out.printf(Locale.ROOT, "%ndemo: %d seed(s) in %.1f minutes; results.json and report.html in %s%n", o.integer("num_seeds"), minutes, out);
+        System.out.printf(
+                Locale.ROOT,
+                "%ndemo: %d seed(s) in %.1f minutes; results.json and report.html in %s%n",
+                o.integer("num_seeds"),
+                minutes,
+                out);
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("seeds", o.integer("num_seeds"));
         results.put("first_seed", o.longValue("seed"));
@@ -79,16 +118,29 @@ final class DemoCommand {
         for (AdversarialDemo.Row r : all) rows.add(AdversarialDemo.toJson(r));
         results.put("rows", rows);
         Files.createDirectories(out);
-        Files.writeString(out.resolve("results.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
+        Files.writeString(
+                out.resolve("results.json"),
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
         List<DemoReport.Point> points = new ArrayList<>();
         for (var e : mean.entrySet()) {
             String[] key = e.getKey().split("\t");
             int round = Integer.parseInt(key[1]);
-            String[] names = {"gold reward (greedy)", "accuracy (greedy)", "gold reward (T=1 samples)", "RM accuracy, held-out pairs", "RM accuracy, policy samples"};
-            for (int i = 0; i < names.length; i++) points.add(new DemoReport.Point(key[0], round, names[i], e.getValue()[i]));
+            String[] names = {
+                "gold reward (greedy)",
+                "accuracy (greedy)",
+                "gold reward (T=1 samples)",
+                "RM accuracy, held-out pairs",
+                "RM accuracy, policy samples"
+            };
+            for (int i = 0; i < names.length; i++)
+                points.add(new DemoReport.Point(key[0], round, names[i], e.getValue()[i]));
         }
-        DemoReport.write(out.resolve("report.html"), "align4j demo: APO and AAPA against their baselines",
-                List.of("Task: two-number addition with a hidden gold reward (correct and concise). Mean over " + o.integer("num_seeds") + " seed(s); round 0 is the SFT policy.",
+        DemoReport.write(
+                out.resolve("report.html"),
+                "align4j demo: APO and AAPA against their baselines",
+                List.of(
+                        "Task: two-number addition with a hidden gold reward (correct and concise). Mean over "
+                                + o.integer("num_seeds") + " seed(s); round 0 is the SFT policy.",
                         "Baselines align against the base reward model (noisy human pairs); APO retrains its reward model each round on human pairs plus gold-vs-sample pairs."),
                 points);
     }
@@ -100,7 +152,9 @@ final class DemoCommand {
         for (AdversarialDemo.Row r : rows) {
             String key = r.method() + "\t" + r.round();
             double[] s = sum.computeIfAbsent(key, k -> new double[5]);
-            double[] v = {r.goldGreedy(), r.accuracyGreedy(), r.goldSampled(), r.rmHeldOutAccuracy(), r.rmShiftedAccuracy()};
+            double[] v = {
+                r.goldGreedy(), r.accuracyGreedy(), r.goldSampled(), r.rmHeldOutAccuracy(), r.rmShiftedAccuracy()
+            };
             for (int i = 0; i < 5; i++) s[i] += v[i];
             n.merge(key, 1, Integer::sum);
         }

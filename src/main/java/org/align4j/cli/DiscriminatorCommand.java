@@ -48,10 +48,12 @@ import org.align4j.trainer.TrainingArgs;
 final class DiscriminatorCommand {
     static final List<Spec> SPECS = specs();
     /** Keys that only one kind reads. */
-    private static final List<String> SENTENCE_ENCODER_KEYS = List.of("head", "hidden_size", "include_prompt", "encoder_batch_size"),
+    private static final List<String>
+            SENTENCE_ENCODER_KEYS = List.of("head", "hidden_size", "include_prompt", "encoder_batch_size"),
             CAUSAL_LM_KEYS = List.of("model_name_or_path", "max_length");
     /** causal_lm's defaults for the shared keys whose defaults suit a small head on embeddings, not a whole LM. */
     static final double LM_LEARNING_RATE = 1e-5;
+
     static final int LM_EPOCHS = 3, LM_BATCH_SIZE = 8, LM_MAX_LENGTH = 1024;
 
     private DiscriminatorCommand() {}
@@ -59,25 +61,70 @@ final class DiscriminatorCommand {
     private static List<Spec> specs() {
         DiscriminatorConfig d = DiscriminatorConfig.defaults();
         return List.of(
-                required("expert_dataset_name", Type.PATH, "local .jsonl/.json of expert responses: completion (and optional prompt) rows"),
-                required("policy_dataset_name", Type.PATH, "local .jsonl/.json of base-policy rollouts: completion (and optional prompt) rows, e.g. from ./align4j generate"),
+                required(
+                        "expert_dataset_name",
+                        Type.PATH,
+                        "local .jsonl/.json of expert responses: completion (and optional prompt) rows"),
+                required(
+                        "policy_dataset_name",
+                        Type.PATH,
+                        "local .jsonl/.json of base-policy rollouts: completion (and optional prompt) rows, e.g. from ./align4j generate"),
                 required("output_dir", Type.PATH, "folder to write the discriminator to"),
                 of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing output_dir"),
-                of("discriminator_type", Type.STRING, AnchorDiscriminator.SENTENCE_ENCODER,
+                of(
+                        "discriminator_type",
+                        Type.STRING,
+                        AnchorDiscriminator.SENTENCE_ENCODER,
                         "sentence_encoder (frozen MiniLM + small head) | causal_lm (a small causal LM with a score head, trained whole)"),
                 of("head", Type.STRING, d.head(), "sentence_encoder: logistic | mlp (one ReLU hidden layer)"),
-                of("hidden_size", Type.INT, DiscriminatorConfig.DEFAULT_HIDDEN_SIZE, "sentence_encoder, mlp head: hidden units"),
-                of("epochs", Type.INT, d.epochs(), "passes over the training split (causal_lm: default " + LM_EPOCHS + ")"),
-                of("learning_rate", Type.DOUBLE, d.learningRate(), "AdamW step size (causal_lm: default 1e-5, decayed linearly)"),
-                of("per_device_train_batch_size", Type.INT, d.batchSize(), "examples per AdamW step (causal_lm: default " + LM_BATCH_SIZE + ")"),
+                of(
+                        "hidden_size",
+                        Type.INT,
+                        DiscriminatorConfig.DEFAULT_HIDDEN_SIZE,
+                        "sentence_encoder, mlp head: hidden units"),
+                of(
+                        "epochs",
+                        Type.INT,
+                        d.epochs(),
+                        "passes over the training split (causal_lm: default " + LM_EPOCHS + ")"),
+                of(
+                        "learning_rate",
+                        Type.DOUBLE,
+                        d.learningRate(),
+                        "AdamW step size (causal_lm: default 1e-5, decayed linearly)"),
+                of(
+                        "per_device_train_batch_size",
+                        Type.INT,
+                        d.batchSize(),
+                        "examples per AdamW step (causal_lm: default " + LM_BATCH_SIZE + ")"),
                 of("weight_decay", Type.DOUBLE, d.weightDecay(), "decoupled weight decay on the weight matrices"),
                 of("seed", Type.LONG, d.seed(), "fixes the split, the initial weights and the shuffles"),
-                of("eval_fraction", Type.DOUBLE, d.evalFraction(), "share of each class held out for accuracy and ROC-AUC (0 = none)"),
-                of("include_prompt", Type.BOOLEAN, d.includePrompt(), "sentence_encoder: encode prompt + newline + response instead of the response alone "
-                        + "(causal_lm always reads prompt + response)"),
-                of("encoder_batch_size", Type.INT, 32, "sentence_encoder: texts embedded together by the sentence encoder"),
-                of("model_name_or_path", Type.PATH, null, "causal_lm (required): the small causal LM, a Hugging Face model folder"),
-                of("max_length", Type.INT, LM_MAX_LENGTH, "causal_lm: drop examples whose prompt + response + EOS is longer, in tokens"));
+                of(
+                        "eval_fraction",
+                        Type.DOUBLE,
+                        d.evalFraction(),
+                        "share of each class held out for accuracy and ROC-AUC (0 = none)"),
+                of(
+                        "include_prompt",
+                        Type.BOOLEAN,
+                        d.includePrompt(),
+                        "sentence_encoder: encode prompt + newline + response instead of the response alone "
+                                + "(causal_lm always reads prompt + response)"),
+                of(
+                        "encoder_batch_size",
+                        Type.INT,
+                        32,
+                        "sentence_encoder: texts embedded together by the sentence encoder"),
+                of(
+                        "model_name_or_path",
+                        Type.PATH,
+                        null,
+                        "causal_lm (required): the small causal LM, a Hugging Face model folder"),
+                of(
+                        "max_length",
+                        Type.INT,
+                        LM_MAX_LENGTH,
+                        "causal_lm: drop examples whose prompt + response + EOS is longer, in tokens"));
     }
 
     static void run(String[] args) throws Exception {
@@ -86,15 +133,21 @@ final class DiscriminatorCommand {
         List<String> foreign = switch (kind) {
             case AnchorDiscriminator.SENTENCE_ENCODER -> CAUSAL_LM_KEYS;
             case AnchorDiscriminator.CAUSAL_LM -> SENTENCE_ENCODER_KEYS;
-            default -> throw new CliException("discriminator: discriminator_type '" + kind + "' is unknown; valid: "
-                    + AnchorDiscriminator.SENTENCE_ENCODER + ", " + AnchorDiscriminator.CAUSAL_LM);
+            default ->
+                throw new CliException("discriminator: discriminator_type '" + kind + "' is unknown; valid: "
+                        + AnchorDiscriminator.SENTENCE_ENCODER + ", " + AnchorDiscriminator.CAUSAL_LM);
         };
         for (String k : foreign)
-            if (o.given(k)) throw new CliException("discriminator: --" + k + " applies to discriminator_type "
-                    + (kind.equals(AnchorDiscriminator.CAUSAL_LM) ? AnchorDiscriminator.SENTENCE_ENCODER : AnchorDiscriminator.CAUSAL_LM) + " only; drop it for " + kind);
+            if (o.given(k))
+                throw new CliException("discriminator: --" + k + " applies to discriminator_type "
+                        + (kind.equals(AnchorDiscriminator.CAUSAL_LM)
+                                ? AnchorDiscriminator.SENTENCE_ENCODER
+                                : AnchorDiscriminator.CAUSAL_LM)
+                        + " only; drop it for " + kind);
         Path out = o.path("output_dir");
         if (Files.exists(out) && !o.flag("overwrite_output_dir"))
-            throw new CliException("output_dir " + out + " already exists; choose another folder or pass --overwrite_output_dir true");
+            throw new CliException(
+                    "output_dir " + out + " already exists; choose another folder or pass --overwrite_output_dir true");
         if (kind.equals(AnchorDiscriminator.CAUSAL_LM)) runCausalLm(o, out);
         else runSentenceEncoder(o, out);
     }
@@ -102,8 +155,16 @@ final class DiscriminatorCommand {
     private static void runSentenceEncoder(Options o, Path out) throws Exception {
         DiscriminatorConfig cfg;
         try {
-            cfg = new DiscriminatorConfig(o.string("head"), o.integer("hidden_size"), o.integer("epochs"), o.number("learning_rate"),
-                    o.integer("per_device_train_batch_size"), o.number("weight_decay"), o.longValue("seed"), o.number("eval_fraction"), o.flag("include_prompt"));
+            cfg = new DiscriminatorConfig(
+                    o.string("head"),
+                    o.integer("hidden_size"),
+                    o.integer("epochs"),
+                    o.number("learning_rate"),
+                    o.integer("per_device_train_batch_size"),
+                    o.number("weight_decay"),
+                    o.longValue("seed"),
+                    o.number("eval_fraction"),
+                    o.flag("include_prompt"));
         } catch (IllegalArgumentException e) {
             throw new CliException("discriminator: " + e.getMessage());
         }
@@ -114,27 +175,53 @@ final class DiscriminatorCommand {
             System.err.printf("discriminator: %s loaded in %.1f s%n", enc.name(), (System.nanoTime() - t0) / 1e9);
             Discriminator d = Discriminator.train(enc, expert, policy, cfg);
             Discriminator.Report r = d.report();
-            System.err.printf("discriminator: embedded %d texts in %.1f s, trained the %s head in %.1f s; last-epoch loss %.4f%n",
+            System.err.printf(
+                    "discriminator: embedded %d texts in %.1f s, trained the %s head in %.1f s; last-epoch loss %.4f%n",
                     expert.size() + policy.size(), r.embedSeconds(), cfg.head(), r.trainSeconds(), r.finalTrainLoss());
             d.save(out, o.flag("overwrite_output_dir"));
             printMetrics(r.train(), r.eval());
-            System.out.println("discriminator: wrote " + out.resolve(Discriminator.CONFIG_FILE) + " and " + out.resolve(Discriminator.HEAD_FILE));
+            System.out.println("discriminator: wrote " + out.resolve(Discriminator.CONFIG_FILE) + " and "
+                    + out.resolve(Discriminator.HEAD_FILE));
         }
     }
 
     private static void runCausalLm(Options o, Path out) throws Exception {
         if (!o.has("model_name_or_path"))
-            throw new CliException("discriminator: --model_name_or_path is required for discriminator_type causal_lm (the small causal LM to train, a Hugging Face model folder)");
+            throw new CliException(
+                    "discriminator: --model_name_or_path is required for discriminator_type causal_lm (the small causal LM to train, a Hugging Face model folder)");
         Path base = o.path("model_name_or_path");
-        if (!Files.isDirectory(base)) throw new CliException("model_name_or_path " + base + " is not a directory (a Hugging Face model folder; no hub downloads)");
+        if (!Files.isDirectory(base))
+            throw new CliException("model_name_or_path " + base
+                    + " is not a directory (a Hugging Face model folder; no hub downloads)");
         double lr = o.given("learning_rate") ? o.number("learning_rate") : LM_LEARNING_RATE;
-        int epochs = o.given("epochs") ? o.integer("epochs") : LM_EPOCHS, batch = o.given("per_device_train_batch_size") ? o.integer("per_device_train_batch_size") : LM_BATCH_SIZE;
+        int epochs = o.given("epochs") ? o.integer("epochs") : LM_EPOCHS,
+                batch =
+                        o.given("per_device_train_batch_size")
+                                ? o.integer("per_device_train_batch_size")
+                                : LM_BATCH_SIZE;
         LmDiscriminatorTrainer.Settings settings;
         try {
             if (!(lr > 0)) throw new IllegalArgumentException("learning_rate must be a positive number, got " + lr);
             if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
-            TrainingArgs a = new TrainingArgs(out, lr, batch, 1, -1, epochs, 10, 500, o.longValue("seed"), "linear", 0.0, 0, o.number("weight_decay"), 1.0,
-                    o.flag("overwrite_output_dir"), null, "none", false);
+            TrainingArgs a = new TrainingArgs(
+                    out,
+                    lr,
+                    batch,
+                    1,
+                    -1,
+                    epochs,
+                    10,
+                    500,
+                    o.longValue("seed"),
+                    "linear",
+                    0.0,
+                    0,
+                    o.number("weight_decay"),
+                    1.0,
+                    o.flag("overwrite_output_dir"),
+                    null,
+                    "none",
+                    false);
             settings = new LmDiscriminatorTrainer.Settings(a, o.number("eval_fraction"), o.integer("max_length"));
         } catch (IllegalArgumentException e) {
             throw new CliException("discriminator: " + e.getMessage());
@@ -146,12 +233,15 @@ final class DiscriminatorCommand {
         resolved.put("epochs", epochs);
         resolved.put("per_device_train_batch_size", batch);
         List<List<Discriminator.Example>> data = read(o);
-        try (LmDiscriminatorTrainer.Result r = LmDiscriminatorTrainer.train(base, data.get(0), data.get(1), settings, resolved)) {
+        try (LmDiscriminatorTrainer.Result r =
+                LmDiscriminatorTrainer.train(base, data.get(0), data.get(1), settings, resolved)) {
             LmDiscriminatorTrainer.Report rep = r.report();
-            System.err.printf("discriminator: trained %s in %.1f s (%d optimizer steps); final training loss %.4f%n", base, rep.trainSeconds(),
-                    rep.run().globalStep(), rep.finalTrainLoss());
+            System.err.printf(
+                    "discriminator: trained %s in %.1f s (%d optimizer steps); final training loss %.4f%n",
+                    base, rep.trainSeconds(), rep.run().globalStep(), rep.finalTrainLoss());
             printMetrics(rep.train(), rep.eval());
-            System.out.println("discriminator: wrote the sequence classifier and " + out.resolve(Discriminator.CONFIG_FILE));
+            System.out.println(
+                    "discriminator: wrote the sequence classifier and " + out.resolve(Discriminator.CONFIG_FILE));
         }
     }
 
@@ -159,24 +249,30 @@ final class DiscriminatorCommand {
     private static List<List<Discriminator.Example>> read(Options o) {
         List<Discriminator.Example> expert = examples(Datasets.read(o.path("expert_dataset_name"), "train"));
         List<Discriminator.Example> policy = examples(Datasets.read(o.path("policy_dataset_name"), "train"));
-        System.err.printf("discriminator: %d expert responses from %s, %d policy rollouts from %s%n", expert.size(), o.path("expert_dataset_name"),
-                policy.size(), o.path("policy_dataset_name"));
+        System.err.printf(
+                "discriminator: %d expert responses from %s, %d policy rollouts from %s%n",
+                expert.size(), o.path("expert_dataset_name"), policy.size(), o.path("policy_dataset_name"));
         return List.of(expert, policy);
     }
 
     private static void printMetrics(DiscriminatorMetrics train, DiscriminatorMetrics eval) {
         System.out.println("discriminator: train " + line(train));
-        System.out.println(eval == null ? "discriminator: no held-out split (eval_fraction 0)" : "discriminator: held-out " + line(eval));
+        System.out.println(
+                eval == null
+                        ? "discriminator: no held-out split (eval_fraction 0)"
+                        : "discriminator: held-out " + line(eval));
     }
 
     private static String line(DiscriminatorMetrics m) {
-        return String.format("accuracy %.4f, ROC-AUC %.4f (%d expert, %d policy; mean logit %.3f expert, %.3f policy)", m.accuracy(), m.rocAuc(),
-                m.expert(), m.policy(), m.meanLogitExpert(), m.meanLogitPolicy());
+        return String.format(
+                "accuracy %.4f, ROC-AUC %.4f (%d expert, %d policy; mean logit %.3f expert, %.3f policy)",
+                m.accuracy(), m.rocAuc(), m.expert(), m.policy(), m.meanLogitExpert(), m.meanLogitPolicy());
     }
 
     static List<Discriminator.Example> examples(List<Row> rows) {
         List<Discriminator.Example> out = new ArrayList<>();
-        for (Row r : rows) out.add(new Discriminator.Example(r.has("prompt") ? text(r, "prompt") : "", text(r, "completion")));
+        for (Row r : rows)
+            out.add(new Discriminator.Example(r.has("prompt") ? text(r, "prompt") : "", text(r, "completion")));
         return out;
     }
 
@@ -189,6 +285,7 @@ final class DiscriminatorCommand {
             for (Map<String, Object> m : Messages.of(v, r, field)) parts.add((String) m.get("content"));
             return String.join("\n", parts);
         }
-        throw new DatasetException(r.where() + ": field '" + field + "' must be a string or a list of {role, content} messages, found " + JsonRows.typeName(v));
+        throw new DatasetException(r.where() + ": field '" + field
+                + "' must be a string or a list of {role, content} messages, found " + JsonRows.typeName(v));
     }
 }

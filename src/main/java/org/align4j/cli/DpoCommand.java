@@ -26,23 +26,46 @@ final class DpoCommand {
     static {
         List<Spec> own = new ArrayList<>(PreferenceData.specs());
         own.addAll(List.of(
-                of("ref_model_name_or_path", Type.PATH, null, "reference model (default: the initial policy; with LoRA the base with adapters off)"),
+                of(
+                        "ref_model_name_or_path",
+                        Type.PATH,
+                        null,
+                        "reference model (default: the initial policy; with LoRA the base with adapters off)"),
                 of("beta", Type.DOUBLE, 0.1, "KL coefficient (tau for ipo)"),
                 of("loss_type", Type.STRING, "sigmoid", "one or more of " + DpoLoss.LOSS_TYPES + ", comma-separated"),
                 of("loss_weights", Type.STRING, null, "one weight per loss_type (default 1 each)"),
                 of("label_smoothing", Type.DOUBLE, 0.0, "cDPO/robust/exo_pair/aot epsilon"),
-                of("f_divergence_type", Type.STRING, "reverse_kl", "reverse_kl, forward_kl, js_divergence, alpha_divergence"),
+                of(
+                        "f_divergence_type",
+                        Type.STRING,
+                        "reverse_kl",
+                        "reverse_kl, forward_kl, js_divergence, alpha_divergence"),
                 of("f_alpha_divergence_coef", Type.DOUBLE, 0.5, "alpha of alpha_divergence"),
                 of("discopop_tau", Type.DOUBLE, 0.05, "DiscoPOP temperature"),
                 of("rpo_alpha", Type.DOUBLE, null, "RPO: add alpha * NLL of the chosen completions"),
                 of("reference_free", Type.BOOLEAN, false, "reference log-probs taken as 0"),
                 of("use_weighting", Type.BOOLEAN, false, "WPO weighting of each pair's loss"),
-                of("ld_alpha", Type.DOUBLE, null, "LD-DPO: weight of the policy's log-probs past the pair's shared length (0..1; default off)"),
-                of("sync_ref_model", Type.BOOLEAN, false, "TR-DPO: every ref_model_sync_steps steps, reference = alpha * policy + (1 - alpha) * reference"),
+                of(
+                        "ld_alpha",
+                        Type.DOUBLE,
+                        null,
+                        "LD-DPO: weight of the policy's log-probs past the pair's shared length (0..1; default off)"),
+                of(
+                        "sync_ref_model",
+                        Type.BOOLEAN,
+                        false,
+                        "TR-DPO: every ref_model_sync_steps steps, reference = alpha * policy + (1 - alpha) * reference"),
                 of("ref_model_mixup_alpha", Type.DOUBLE, 0.6, "TR-DPO: alpha"),
                 of("ref_model_sync_steps", Type.INT, 512, "TR-DPO: steps between reference updates"),
-                of("precompute_ref_log_probs", Type.BOOLEAN, false, "score every row with the reference once before training")));
-        SPECS = TrainingOptions.specs(1e-6, "preference rows (prompt, chosen, rejected): .jsonl/.json/.parquet or a folder", own.toArray(Spec[]::new));
+                of(
+                        "precompute_ref_log_probs",
+                        Type.BOOLEAN,
+                        false,
+                        "score every row with the reference once before training")));
+        SPECS = TrainingOptions.specs(
+                1e-6,
+                "preference rows (prompt, chosen, rejected): .jsonl/.json/.parquet or a folder",
+                own.toArray(Spec[]::new));
     }
 
     private DpoCommand() {}
@@ -56,8 +79,14 @@ final class DpoCommand {
             weights.add(o.number("rpo_alpha"));
         }
         try {
-            return new DpoLoss.Config(types, weights, o.number("beta"), o.number("label_smoothing"), o.string("f_divergence_type"),
-                    o.number("f_alpha_divergence_coef"), o.number("discopop_tau"));
+            return new DpoLoss.Config(
+                    types,
+                    weights,
+                    o.number("beta"),
+                    o.number("label_smoothing"),
+                    o.string("f_divergence_type"),
+                    o.number("f_alpha_divergence_coef"),
+                    o.number("discopop_tau"));
         } catch (IllegalArgumentException e) {
             throw new CliException("dpo: " + e.getMessage());
         }
@@ -68,9 +97,18 @@ final class DpoCommand {
         TrainingArgs targs = TrainingOptions.parse(o);
         DpoConfig cfg;
         try {
-            cfg = new DpoConfig(targs, lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), o.flag("precompute_ref_log_probs"), TrainingOptions.evalSteps(o),
+            cfg = new DpoConfig(
+                    targs,
+                    lossConfig(o),
+                    o.flag("reference_free"),
+                    o.flag("use_weighting"),
+                    o.flag("precompute_ref_log_probs"),
+                    TrainingOptions.evalSteps(o),
                     o.has("ld_alpha") ? o.number("ld_alpha") : null,
-                    o.flag("sync_ref_model") ? new DpoConfig.RefSync(o.number("ref_model_mixup_alpha"), o.integer("ref_model_sync_steps")) : null);
+                    o.flag("sync_ref_model")
+                            ? new DpoConfig.RefSync(
+                                    o.number("ref_model_mixup_alpha"), o.integer("ref_model_sync_steps"))
+                            : null);
         } catch (IllegalArgumentException e) {
             throw new CliException("dpo: " + e.getMessage());
         }

@@ -10,7 +10,6 @@ import java.util.Map;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.Datasets;
-import org.align4j.data.JsonRows;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.generate.Generator;
 import org.align4j.generate.SamplingParams;
@@ -20,7 +19,8 @@ import org.align4j.generate.SamplingParams;
  * one {@code {"prompt", "completion"}} per input row, in order. temperature 0 = greedy.
  */
 final class GenerateCommand {
-    static final List<Spec> SPECS = Spec.modelToJsonl("local .jsonl/.json with a 'prompt' field (string or messages)",
+    static final List<Spec> SPECS = Spec.modelToJsonl(
+            "local .jsonl/.json with a 'prompt' field (string or messages)",
             of("max_new_tokens", Type.INT, 256, "tokens to generate at most per prompt"),
             of("temperature", Type.DOUBLE, 0.0, "0 = greedy; else sampling temperature"),
             of("top_k", Type.INT, 0, "keep the k most likely tokens (0 = off)"),
@@ -33,8 +33,12 @@ final class GenerateCommand {
         Options o = Options.parse("generate", SPECS, args);
         JsonlOutput.checkWritable(o.path("output_file"), o.flag("overwrite_output"));
         List<Row> rows = Datasets.read(o.path("dataset_name"), "train");
-        SamplingParams params = new SamplingParams(o.number("temperature"), o.integer("top_k"), o.number("top_p"),
-                o.integer("max_new_tokens"), o.longValue("seed"));
+        SamplingParams params = new SamplingParams(
+                o.number("temperature"),
+                o.integer("top_k"),
+                o.number("top_p"),
+                o.integer("max_new_tokens"),
+                o.longValue("seed"));
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
             List<long[]> prompts = new ArrayList<>();
             for (Row r : rows) prompts.add(PromptEncoding.promptIds(m.tokenizer(), r));
@@ -44,8 +48,14 @@ final class GenerateCommand {
             for (int i = 0; i < rows.size(); i += bs) {
                 List<long[]> batch = prompts.subList(i, Math.min(rows.size(), i + bs));
                 // each batch gets its own seed offset so results do not depend on what came before
-                SamplingParams p = new SamplingParams(params.temperature(), params.topK(), params.topP(), params.maxNewTokens(), params.seed() + i);
-                Generator.Result res = Generator.generate(m.model(), batch, p, m.tokenizer().stopTokenIds(), m.tokenizer().padTokenId());
+                SamplingParams p = new SamplingParams(
+                        params.temperature(), params.topK(), params.topP(), params.maxNewTokens(), params.seed() + i);
+                Generator.Result res = Generator.generate(
+                        m.model(),
+                        batch,
+                        p,
+                        m.tokenizer().stopTokenIds(),
+                        m.tokenizer().padTokenId());
                 for (int r = 0; r < batch.size(); r++) {
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("prompt", rows.get(i + r).json().get("prompt"));
@@ -53,8 +63,9 @@ final class GenerateCommand {
                     out.add(row);
                     generated += res.tokens()[r].length;
                 }
-                System.err.printf("generate: %d/%d prompts, %.1f tokens/s%n", Math.min(rows.size(), i + bs), rows.size(),
-                        generated / ((System.nanoTime() - start) / 1e9));
+                System.err.printf(
+                        "generate: %d/%d prompts, %.1f tokens/s%n",
+                        Math.min(rows.size(), i + bs), rows.size(), generated / ((System.nanoTime() - start) / 1e9));
             }
             JsonlOutput.write(o.path("output_file"), out, o.flag("overwrite_output"));
             System.err.println("generate: wrote " + out.size() + " rows to " + o.path("output_file"));

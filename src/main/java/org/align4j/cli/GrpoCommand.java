@@ -29,20 +29,40 @@ final class GrpoCommand {
 
     static {
         List<Spec> own = List.of(
-                of("ref_model_name_or_path", Type.PATH, null, "reference for the KL term (default: the initial policy; with LoRA the base)"),
+                of(
+                        "ref_model_name_or_path",
+                        Type.PATH,
+                        null,
+                        "reference for the KL term (default: the initial policy; with LoRA the base)"),
                 of("beta", Type.DOUBLE, 0.0, "k3 KL coefficient (0: no reference model)"),
                 of("epsilon", Type.DOUBLE, 0.2, "lower clip range"),
                 of("epsilon_high", Type.DOUBLE, null, "upper clip range (default: epsilon)"),
                 of("delta", Type.DOUBLE, null, "two-sided clip of the ratio (INTELLECT-2)"),
-                of("loss_type", Type.STRING, "dapo", "dapo, grpo, bnpo, dr_grpo or cispo (set epsilon_high, e.g. 5.0: cispo clips the weight at epsilon_high itself)"),
+                of(
+                        "loss_type",
+                        Type.STRING,
+                        "dapo",
+                        "dapo, grpo, bnpo, dr_grpo or cispo (set epsilon_high, e.g. 5.0: cispo clips the weight at epsilon_high itself)"),
                 of("scale_rewards", Type.STRING, "group", "group, batch or none"),
                 of("importance_sampling_level", Type.STRING, "token", "token, or sequence (GSPO)"),
                 of("num_iterations", Type.INT, 1, "optimizer steps per generation batch"),
-                of("mask_truncated_completions", Type.BOOLEAN, false, "exclude completions cut by max_completion_length from the loss"),
+                of(
+                        "mask_truncated_completions",
+                        Type.BOOLEAN,
+                        false,
+                        "exclude completions cut by max_completion_length from the loss"),
                 of("rloo", Type.BOOLEAN, false, "leave-one-out baseline instead of the group mean"),
-                of("dynamic_sampling", Type.BOOLEAN, false, "DAPO: drop groups whose rewards all agree and refill the batch"),
+                of(
+                        "dynamic_sampling",
+                        Type.BOOLEAN,
+                        false,
+                        "DAPO: drop groups whose rewards all agree and refill the batch"),
                 of("max_sampling_rounds", Type.INT, 4, "generation rounds at most per step with dynamic_sampling"),
-                of("chord_dataset_name", Type.PATH, null, "CHORD: expert prompt-completion rows (enables the expert SFT term)"),
+                of(
+                        "chord_dataset_name",
+                        Type.PATH,
+                        null,
+                        "CHORD: expert prompt-completion rows (enables the expert SFT term)"),
                 of("chord_expert_per_step", Type.INT, 2, "CHORD: expert rows per optimizer step"),
                 of("chord_mu_warmup_steps", Type.INT, 0, "CHORD: mu warm-up steps"),
                 of("chord_mu_decay_steps", Type.INT, 0, "CHORD: mu cosine decay steps"),
@@ -50,7 +70,9 @@ final class GrpoCommand {
                 of("chord_mu_valley", Type.DOUBLE, 0.1, "CHORD: mu valley"),
                 of("chord_enable_phi_function", Type.BOOLEAN, true, "CHORD: weight expert tokens by p(1-p)"),
                 of("chord_cutoff_prob", Type.DOUBLE, 1.0, "CHORD: clamp expert log p at log(cutoff)"));
-        SPECS = TrainingOptions.specs(1e-6, "prompt rows (.jsonl/.json/.parquet or a folder), with the columns the reward functions read",
+        SPECS = TrainingOptions.specs(
+                1e-6,
+                "prompt rows (.jsonl/.json/.parquet or a folder), with the columns the reward functions read",
                 OnlineOptions.specs(8, 512, 1.0, 0, own).toArray(Spec[]::new));
     }
 
@@ -59,31 +81,63 @@ final class GrpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("grpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path")); OnlineOptions.Rewards rewards = OnlineOptions.rewards("grpo", o)) {
+        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"));
+                OnlineOptions.Rewards rewards = OnlineOptions.rewards("grpo", o)) {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("grpo", o, m.tokenizer());
             GrpoConfig.Chord chord = null;
             if (o.has("chord_dataset_name")) {
                 Encoder expertEnc = new Encoder(m.tokenizer(), Truncation.maxLength(1 << 20, "keep_start"));
-                List<Sequence> expert = Encoder.encodeAll(Datasets.read(o.path("chord_dataset_name"), o.string("dataset_train_split")), expertEnc::sft,
-                        o.flag("skip_invalid_rows")).items();
-                chord = new GrpoConfig.Chord(expert, o.integer("chord_expert_per_step"), o.integer("chord_mu_warmup_steps"), o.integer("chord_mu_decay_steps"),
-                        o.number("chord_mu_peak"), o.number("chord_mu_valley"), o.flag("chord_enable_phi_function"), o.number("chord_cutoff_prob"));
+                List<Sequence> expert = Encoder.encodeAll(
+                                Datasets.read(o.path("chord_dataset_name"), o.string("dataset_train_split")),
+                                expertEnc::sft,
+                                o.flag("skip_invalid_rows"))
+                        .items();
+                chord = new GrpoConfig.Chord(
+                        expert,
+                        o.integer("chord_expert_per_step"),
+                        o.integer("chord_mu_warmup_steps"),
+                        o.integer("chord_mu_decay_steps"),
+                        o.number("chord_mu_peak"),
+                        o.number("chord_mu_valley"),
+                        o.flag("chord_enable_phi_function"),
+                        o.number("chord_cutoff_prob"));
             }
             GrpoConfig cfg;
             try {
-                GrpoLoss.Config loss = new GrpoLoss.Config(o.string("loss_type"), o.number("epsilon"), o.has("epsilon_high") ? o.number("epsilon_high") : null,
-                        o.has("delta") ? o.number("delta") : null, o.number("beta"), o.string("importance_sampling_level"), o.integer("max_completion_length"));
-                cfg = new GrpoConfig(targs, loss, o.integer("num_generations"), o.number("temperature"), o.number("top_p"), o.integer("top_k"),
-                        o.integer("max_completion_length"), o.string("scale_rewards"), o.flag("rloo"), o.integer("num_iterations"),
-                        o.flag("mask_truncated_completions"), o.flag("dynamic_sampling"), o.integer("max_sampling_rounds"), chord);
+                GrpoLoss.Config loss = new GrpoLoss.Config(
+                        o.string("loss_type"),
+                        o.number("epsilon"),
+                        o.has("epsilon_high") ? o.number("epsilon_high") : null,
+                        o.has("delta") ? o.number("delta") : null,
+                        o.number("beta"),
+                        o.string("importance_sampling_level"),
+                        o.integer("max_completion_length"));
+                cfg = new GrpoConfig(
+                        targs,
+                        loss,
+                        o.integer("num_generations"),
+                        o.number("temperature"),
+                        o.number("top_p"),
+                        o.integer("top_k"),
+                        o.integer("max_completion_length"),
+                        o.string("scale_rewards"),
+                        o.flag("rloo"),
+                        o.integer("num_iterations"),
+                        o.flag("mask_truncated_completions"),
+                        o.flag("dynamic_sampling"),
+                        o.integer("max_sampling_rounds"),
+                        chord);
             } catch (IllegalArgumentException e) {
                 throw new CliException("grpo: " + e.getMessage());
             }
             if (cfg.loss().lossType().equals("cispo") && cfg.loss().epsilonHighOrDefault() < 1)
-                System.err.printf("grpo: warning: cispo clips the importance weight at epsilon_high itself (%.2f < 1 clips every on-policy token); "
-                        + "the ScaleRL paper and TRL recommend epsilon_high 5.0%n", cfg.loss().epsilonHighOrDefault());
+                System.err.printf(
+                        "grpo: warning: cispo clips the importance weight at epsilon_high itself (%.2f < 1 clips every on-policy token); "
+                                + "the ScaleRL paper and TRL recommend epsilon_high 5.0%n",
+                        cfg.loss().epsilonHighOrDefault());
             TrainingOptions.maybeAttachLora("grpo", o, m.model());
-            try (Transformer ref = o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m.model(), false) : null) {
+            try (Transformer ref =
+                    o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m.model(), false) : null) {
                 OnlineEval eval = OnlineOptions.eval("grpo", o, m.tokenizer());
                 GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, eval, o.resolved());
             }

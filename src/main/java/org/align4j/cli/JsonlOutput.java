@@ -18,20 +18,24 @@ final class JsonlOutput {
 
     static void checkWritable(Path file, boolean overwrite) {
         if (Files.exists(file) && !overwrite)
-            throw new CliException("output_file " + file + " already exists; choose another path or pass --overwrite_output true");
+            throw new CliException(
+                    "output_file " + file + " already exists; choose another path or pass --overwrite_output true");
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent))
             throw new CliException("output_file " + file + ": directory " + parent + " does not exist");
     }
 
     static void write(Path file, List<?> rows, boolean overwrite) throws IOException {
-        AtomicFiles.writeAtomically(file, tmp -> {
-            try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                for (Object row : rows) {
-                    w.write(JSON.writeValueAsString(row));
-                    w.write('\n');
-                }
-            }
-        }, overwrite);
+        AtomicFiles.writeAtomically(
+                file,
+                tmp -> {
+                    try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                        for (Object row : rows) {
+                            w.write(JSON.writeValueAsString(row));
+                            w.write('\n');
+                        }
+                    }
+                },
+                overwrite);
     }
 }

@@ -19,12 +19,19 @@ final class KtoCommand {
     static {
         List<Spec> own = new ArrayList<>(PreferenceData.specs());
         own.addAll(List.of(
-                of("ref_model_name_or_path", Type.PATH, null, "reference model (default: the initial policy; with LoRA the base with adapters off)"),
+                of(
+                        "ref_model_name_or_path",
+                        Type.PATH,
+                        null,
+                        "reference model (default: the initial policy; with LoRA the base with adapters off)"),
                 of("beta", Type.DOUBLE, 0.1, "KL coefficient"),
                 of("loss_type", Type.STRING, "kto", "kto or apo_zero_unpaired"),
                 of("desirable_weight", Type.DOUBLE, 1.0, "lambda_D, weight of desirable rows"),
                 of("undesirable_weight", Type.DOUBLE, 1.0, "lambda_U, weight of undesirable rows")));
-        SPECS = TrainingOptions.specs(1e-6, "unpaired rows (prompt, completion, label) or preference rows, split in two", own.toArray(Spec[]::new));
+        SPECS = TrainingOptions.specs(
+                1e-6,
+                "unpaired rows (prompt, completion, label) or preference rows, split in two",
+                own.toArray(Spec[]::new));
     }
 
     private KtoCommand() {}
@@ -34,7 +41,11 @@ final class KtoCommand {
         TrainingArgs targs = TrainingOptions.parse(o);
         KtoLoss.Config loss;
         try {
-            loss = new KtoLoss.Config(o.string("loss_type"), o.number("beta"), o.number("desirable_weight"), o.number("undesirable_weight"));
+            loss = new KtoLoss.Config(
+                    o.string("loss_type"),
+                    o.number("beta"),
+                    o.number("desirable_weight"),
+                    o.number("undesirable_weight"));
         } catch (IllegalArgumentException e) {
             throw new CliException("kto: " + e.getMessage());
         }

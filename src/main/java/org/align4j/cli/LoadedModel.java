@@ -11,7 +11,9 @@ import org.align4j.tokenizer.Tokenizer;
 /** A model directory's weights and tokenizer, checked to fit each other. */
 record LoadedModel(Transformer model, Tokenizer tokenizer) implements AutoCloseable {
     static LoadedModel load(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) throw new CliException("model_name_or_path " + dir + " is not a directory (a Hugging Face model folder; no hub downloads)");
+        if (!Files.isDirectory(dir))
+            throw new CliException("model_name_or_path " + dir
+                    + " is not a directory (a Hugging Face model folder; no hub downloads)");
         Tokenizer tok = Tokenizer.load(dir);
         Transformer model;
         try {
@@ -24,8 +26,9 @@ record LoadedModel(Transformer model, Tokenizer tokenizer) implements AutoClosea
         if (tok.vocabSize() > vocab) {
             model.close();
             tok.close();
-            throw new CliException(dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is " + vocab
-                    + "; this tokenizer does not belong to this model");
+            throw new CliException(
+                    dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is " + vocab
+                            + "; this tokenizer does not belong to this model");
         }
         return new LoadedModel(model, tok);
     }

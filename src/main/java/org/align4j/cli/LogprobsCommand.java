@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import org.align4j.cli.Options.Spec;
 import org.align4j.data.Datasets;
-import org.align4j.data.JsonRows;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.model.LogProbs;
 
@@ -16,7 +15,8 @@ import org.align4j.model.LogProbs;
  * the sum of log p over the completion's tokens and the EOS after them, and how many that is.
  */
 final class LogprobsCommand {
-    static final List<Spec> SPECS = Spec.modelToJsonl("local .jsonl/.json with 'prompt' and 'completion' (strings or messages)");
+    static final List<Spec> SPECS =
+            Spec.modelToJsonl("local .jsonl/.json with 'prompt' and 'completion' (strings or messages)");
 
     private LogprobsCommand() {}
 
@@ -34,7 +34,11 @@ final class LogprobsCommand {
             int bs = o.integer("per_device_eval_batch_size");
             for (int i = 0; i < rows.size(); i += bs) {
                 int end = Math.min(rows.size(), i + bs);
-                float[][] lp = LogProbs.completionTokenLogps(m.model(), prompts.subList(i, end), completions.subList(i, end), m.tokenizer().padTokenId());
+                float[][] lp = LogProbs.completionTokenLogps(
+                        m.model(),
+                        prompts.subList(i, end),
+                        completions.subList(i, end),
+                        m.tokenizer().padTokenId());
                 for (float[] row : lp) {
                     Map<String, Object> r = new LinkedHashMap<>();
                     r.put("logp", LogProbs.sum(row));

@@ -67,7 +67,8 @@ public final class Main {
         }
         Command c = COMMANDS.get(args[0]);
         if (c == null) {
-            System.err.println("error: unknown command '" + args[0] + "'; commands: " + String.join(", ", COMMANDS.keySet()));
+            System.err.println(
+                    "error: unknown command '" + args[0] + "'; commands: " + String.join(", ", COMMANDS.keySet()));
             return 2;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);

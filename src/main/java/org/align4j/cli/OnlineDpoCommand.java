@@ -23,15 +23,33 @@ import org.align4j.trainer.TrainingArgs;
  */
 final class OnlineDpoCommand {
     /** The dpo command's loss and reference keys that online DPO shares. */
-    private static final Set<String> DPO_KEYS = Set.of("ref_model_name_or_path", "beta", "loss_type", "loss_weights", "label_smoothing", "f_divergence_type",
-            "f_alpha_divergence_coef", "discopop_tau", "rpo_alpha", "reference_free", "use_weighting");
+    private static final Set<String> DPO_KEYS = Set.of(
+            "ref_model_name_or_path",
+            "beta",
+            "loss_type",
+            "loss_weights",
+            "label_smoothing",
+            "f_divergence_type",
+            "f_alpha_divergence_coef",
+            "discopop_tau",
+            "rpo_alpha",
+            "reference_free",
+            "use_weighting");
 
     static final List<Spec> SPECS;
 
     static {
-        List<Spec> own = new java.util.ArrayList<>(DpoCommand.SPECS.stream().filter(s -> DPO_KEYS.contains(s.key())).toList());
-        own.add(of("missing_eos_penalty", Type.DOUBLE, null, "reward subtracted from completions that max_completion_length cut (default: none)"));
-        SPECS = TrainingOptions.specs(5e-7, "prompt rows (prompt: a string or messages; other columns, e.g. answer, reach the reward functions)",
+        List<Spec> own = new java.util.ArrayList<>(DpoCommand.SPECS.stream()
+                .filter(s -> DPO_KEYS.contains(s.key()))
+                .toList());
+        own.add(of(
+                "missing_eos_penalty",
+                Type.DOUBLE,
+                null,
+                "reward subtracted from completions that max_completion_length cut (default: none)"));
+        SPECS = TrainingOptions.specs(
+                5e-7,
+                "prompt rows (prompt: a string or messages; other columns, e.g. answer, reach the reward functions)",
                 OnlineOptions.specs(2, 128, 1.0, 30, own).toArray(Spec[]::new));
     }
 
@@ -42,17 +60,32 @@ final class OnlineDpoCommand {
         TrainingArgs targs = TrainingOptions.parse(o);
         OnlineDpoTrainer.Config cfg;
         try {
-            DpoConfig dpo = new DpoConfig(targs, DpoCommand.lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), false, 0);
-            cfg = new OnlineDpoTrainer.Config(dpo, o.integer("num_generations"), OnlineOptions.sampling(o), o.has("missing_eos_penalty") ? o.number("missing_eos_penalty") : null);
+            DpoConfig dpo = new DpoConfig(
+                    targs, DpoCommand.lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), false, 0);
+            cfg = new OnlineDpoTrainer.Config(
+                    dpo,
+                    o.integer("num_generations"),
+                    OnlineOptions.sampling(o),
+                    o.has("missing_eos_penalty") ? o.number("missing_eos_penalty") : null);
         } catch (IllegalArgumentException e) {
             throw new CliException("online_dpo: " + e.getMessage());
         }
         Path modelDir = o.path("model_name_or_path");
-        try (LoadedModel m = LoadedModel.load(modelDir); OnlineOptions.Rewards rewards = OnlineOptions.rewards("online_dpo", o)) {
+        try (LoadedModel m = LoadedModel.load(modelDir);
+                OnlineOptions.Rewards rewards = OnlineOptions.rewards("online_dpo", o)) {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("online_dpo", o, m.tokenizer());
             TrainingOptions.maybeAttachLora("online_dpo", o, m.model());
-            try (Transformer ref = TrainingOptions.loadReference("online_dpo", o, m.model(), cfg.dpo().referenceFree())) {
-                OnlineDpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, OnlineOptions.eval("online_dpo", o, m.tokenizer()), o.resolved());
+            try (Transformer ref = TrainingOptions.loadReference(
+                    "online_dpo", o, m.model(), cfg.dpo().referenceFree())) {
+                OnlineDpoTrainer.train(
+                        m.model(),
+                        ref,
+                        m.tokenizer(),
+                        prompts,
+                        rewards.weighted(),
+                        cfg,
+                        OnlineOptions.eval("online_dpo", o, m.tokenizer()),
+                        o.resolved());
             }
             TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
             rewards.saveCoTrainedDiscriminator("online_dpo", targs.outputDir());

@@ -39,10 +39,10 @@ import org.align4j.trainer.Rollouts;
  */
 final class OnlineOptions {
     /** The reward functions reward_funcs can name. */
-    static final List<String> BUILT_INS = List.of("gsm8k_answer", "format", "length", RewardModelReward.NAME, AnchorReward.NAME);
+    static final List<String> BUILT_INS =
+            List.of("gsm8k_answer", "format", "length", RewardModelReward.NAME, AnchorReward.NAME);
 
     private OnlineOptions() {}
-
 
     /** Sampling and reward keys with the command's defaults, then its own keys. */
     static List<Spec> specs(int numGenerations, int maxCompletionLength, double temperature, int topK, List<Spec> own) {
@@ -54,16 +54,39 @@ final class OnlineOptions {
                 of("temperature", Type.DOUBLE, temperature, "sampling temperature (0 = greedy)"),
                 of("top_p", Type.DOUBLE, 1.0, "nucleus sampling mass (1.0 = off)"),
                 of("top_k", Type.INT, topK, "keep the k most likely tokens (0 = off)"),
-                required("reward_funcs", Type.STRING, "comma-separated reward functions: " + String.join(", ", BUILT_INS)),
+                required(
+                        "reward_funcs",
+                        Type.STRING,
+                        "comma-separated reward functions: " + String.join(", ", BUILT_INS)),
                 of("reward_weights", Type.STRING, null, "one weight per reward function (default 1 each)"),
-                of("reward_model_name_or_path", Type.PATH, null, "reward_model: a *ForSequenceClassification folder from the reward command, with its tokenizer"),
+                of(
+                        "reward_model_name_or_path",
+                        Type.PATH,
+                        null,
+                        "reward_model: a *ForSequenceClassification folder from the reward command, with its tokenizer"),
                 of("reward_model_batch_size", Type.INT, 8, "reward_model: sequences scored together"),
-                of("format_regex", Type.STRING, FormatReward.GSM8K_ANSWER_AT_END, "format: 1 when the completion contains a match (default: ends with '#### <number>')"),
+                of(
+                        "format_regex",
+                        Type.STRING,
+                        FormatReward.GSM8K_ANSWER_AT_END,
+                        "format: 1 when the completion contains a match (default: ends with '#### <number>')"),
                 of("length_target_chars", Type.INT, 400, "length: characters allowed before the penalty starts"),
-                of("length_penalty_per_char", Type.DOUBLE, 0.001, "length: reward lost per character beyond the target"),
-                of("aapa_discriminator_path", Type.PATH, null, "aapa_anchor: a folder from ./align4j discriminator (AAPA's fixed discriminator)"),
+                of(
+                        "length_penalty_per_char",
+                        Type.DOUBLE,
+                        0.001,
+                        "length: reward lost per character beyond the target"),
+                of(
+                        "aapa_discriminator_path",
+                        Type.PATH,
+                        null,
+                        "aapa_anchor: a folder from ./align4j discriminator (AAPA's fixed discriminator)"),
                 of("aapa_coef", Type.DOUBLE, 0.1, "aapa_anchor: the anchor's coefficient (peak of its schedule)"),
-                of("aapa_schedule", Type.STRING, "constant", "aapa_anchor: constant, linear (warm-up) or cosine (warm-up then decay)"),
+                of(
+                        "aapa_schedule",
+                        Type.STRING,
+                        "constant",
+                        "aapa_anchor: constant, linear (warm-up) or cosine (warm-up then decay)"),
                 of("aapa_warmup_steps", Type.INT, 0, "aapa_anchor: warm-up steps of the schedule"),
                 of("aapa_decay_steps", Type.INT, 0, "aapa_anchor: decay steps of the cosine schedule")));
         s.addAll(COTRAIN_SPECS);
@@ -74,14 +97,20 @@ final class OnlineOptions {
     /** The temperature, top_k, top_p and max_completion_length keys (the trainers seed each batch themselves). */
     static SamplingParams sampling(Options o) {
         try {
-            return new SamplingParams(o.number("temperature"), o.integer("top_k"), o.number("top_p"), o.integer("max_completion_length"), 0);
+            return new SamplingParams(
+                    o.number("temperature"),
+                    o.integer("top_k"),
+                    o.number("top_p"),
+                    o.integer("max_completion_length"),
+                    0);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage());
         }
     }
 
     /** The reward functions and weights of reward_funcs / reward_weights; closing it frees a reward model. */
-    record Rewards(WeightedRewards weighted, RewardModelReward model, AnchorDiscriminator discriminator) implements AutoCloseable {
+    record Rewards(WeightedRewards weighted, RewardModelReward model, AnchorDiscriminator discriminator)
+            implements AutoCloseable {
         /** A co-trained discriminator changed during training: saves it to output_dir/aapa_discriminator. */
         void saveCoTrainedDiscriminator(String command, Path outputDir) throws java.io.IOException {
             OnlineOptions.saveCoTrainedDiscriminator(command, discriminator, outputDir);
@@ -96,7 +125,8 @@ final class OnlineOptions {
 
     static Rewards rewards(String command, Options o) throws java.io.IOException {
         List<String> names = o.strings("reward_funcs");
-        if (names.isEmpty()) throw new CliException(command + ": reward_funcs is empty; name one or more of " + BUILT_INS);
+        if (names.isEmpty())
+            throw new CliException(command + ": reward_funcs is empty; name one or more of " + BUILT_INS);
         Set<String> seen = new HashSet<>();
         List<RewardFunction> fns = new ArrayList<>();
         RewardModelReward rm = null;
@@ -104,29 +134,50 @@ final class OnlineOptions {
         try {
             for (String name : names) {
                 if (!seen.add(name)) throw new CliException(command + ": reward_funcs names '" + name + "' twice");
-                fns.add(switch (name) {
-                    case "gsm8k_answer" -> new Gsm8kAnswerReward();
-                    case "format" -> new FormatReward("format", o.string("format_regex"));
-                    case "length" -> new LengthReward("length", o.integer("length_target_chars"), o.number("length_penalty_per_char"));
-                    case RewardModelReward.NAME -> {
-                        if (!o.has("reward_model_name_or_path"))
-                            throw new CliException(command + ": reward_funcs has reward_model but reward_model_name_or_path is not set");
-                        rm = RewardModelReward.load(o.path("reward_model_name_or_path"), o.integer("reward_model_batch_size"));
-                        yield rm;
-                    }
-                    case AnchorReward.NAME -> {
-                        if (!o.has("aapa_discriminator_path"))
-                            throw new CliException(command + ": reward_funcs has aapa_anchor but aapa_discriminator_path is not set (train one with ./align4j discriminator)");
-                        disc = AnchorDiscriminator.open(o.path("aapa_discriminator_path"));
-                        yield anchor(command, o, disc, new AnchorSchedule(o.string("aapa_schedule"), o.number("aapa_coef"), o.integer("aapa_warmup_steps"),
-                                o.integer("aapa_decay_steps")));
-                    }
-                    default -> throw new CliException(command + ": unknown reward function '" + name + "' in reward_funcs; built-ins: " + BUILT_INS);
-                });
+                fns.add(
+                        switch (name) {
+                            case "gsm8k_answer" -> new Gsm8kAnswerReward();
+                            case "format" -> new FormatReward("format", o.string("format_regex"));
+                            case "length" ->
+                                new LengthReward(
+                                        "length",
+                                        o.integer("length_target_chars"),
+                                        o.number("length_penalty_per_char"));
+                            case RewardModelReward.NAME -> {
+                                if (!o.has("reward_model_name_or_path"))
+                                    throw new CliException(
+                                            command
+                                                    + ": reward_funcs has reward_model but reward_model_name_or_path is not set");
+                                rm = RewardModelReward.load(
+                                        o.path("reward_model_name_or_path"), o.integer("reward_model_batch_size"));
+                                yield rm;
+                            }
+                            case AnchorReward.NAME -> {
+                                if (!o.has("aapa_discriminator_path"))
+                                    throw new CliException(
+                                            command
+                                                    + ": reward_funcs has aapa_anchor but aapa_discriminator_path is not set (train one with ./align4j discriminator)");
+                                disc = AnchorDiscriminator.open(o.path("aapa_discriminator_path"));
+                                yield anchor(
+                                        command,
+                                        o,
+                                        disc,
+                                        new AnchorSchedule(
+                                                o.string("aapa_schedule"),
+                                                o.number("aapa_coef"),
+                                                o.integer("aapa_warmup_steps"),
+                                                o.integer("aapa_decay_steps")));
+                            }
+                            default ->
+                                throw new CliException(command + ": unknown reward function '" + name
+                                        + "' in reward_funcs; built-ins: " + BUILT_INS);
+                        });
             }
             if (rm == null && o.has("reward_model_name_or_path"))
-                throw new CliException(command + ": reward_model_name_or_path is set but reward_funcs does not name reward_model");
-            return new Rewards(new WeightedRewards(fns, o.has("reward_weights") ? o.doubles("reward_weights") : null), rm, disc);
+                throw new CliException(
+                        command + ": reward_model_name_or_path is set but reward_funcs does not name reward_model");
+            return new Rewards(
+                    new WeightedRewards(fns, o.has("reward_weights") ? o.doubles("reward_weights") : null), rm, disc);
         } catch (RuntimeException | java.io.IOException e) {
             if (rm != null) rm.close();
             if (disc != null) disc.close();
@@ -136,7 +187,8 @@ final class OnlineOptions {
     }
 
     /** A discriminator that co-training changed is saved to outputDir/aapa_discriminator (the original folder stays as it was). */
-    static void saveCoTrainedDiscriminator(String command, AnchorDiscriminator disc, Path outputDir) throws java.io.IOException {
+    static void saveCoTrainedDiscriminator(String command, AnchorDiscriminator disc, Path outputDir)
+            throws java.io.IOException {
         if (disc instanceof Discriminator d && d.coTrained()) {
             Path dir = outputDir.resolve("aapa_discriminator");
             d.save(dir, true);
@@ -146,8 +198,16 @@ final class OnlineOptions {
 
     /** AAPA co-training keys, shared by every command that takes an anchor (off by default: the paper's fixed discriminator). */
     static final List<Spec> COTRAIN_SPECS = List.of(
-            of("aapa_cotrain", Type.BOOLEAN, false, "AAPA: co-train the discriminator on each scored batch of rollouts (off: the paper's fixed discriminator)"),
-            of("aapa_cotrain_learning_rate", Type.DOUBLE, 1e-3, "aapa_cotrain: AdamW step size of the discriminator head"),
+            of(
+                    "aapa_cotrain",
+                    Type.BOOLEAN,
+                    false,
+                    "AAPA: co-train the discriminator on each scored batch of rollouts (off: the paper's fixed discriminator)"),
+            of(
+                    "aapa_cotrain_learning_rate",
+                    Type.DOUBLE,
+                    1e-3,
+                    "aapa_cotrain: AdamW step size of the discriminator head"),
             of("aapa_cotrain_steps", Type.INT, 1, "aapa_cotrain: AdamW steps per scored batch"),
             of("aapa_cotrain_every", Type.INT, 1, "aapa_cotrain: update the discriminator every N optimizer steps"));
 
@@ -163,11 +223,16 @@ final class OnlineOptions {
         AnchorReward a = new AnchorReward(disc, schedule);
         if (!o.flag("aapa_cotrain")) return a;
         if (!disc.kind().equals(AnchorDiscriminator.SENTENCE_ENCODER))
-            throw new CliException(command + ": aapa_cotrain is set but the discriminator in " + o.path("aapa_discriminator_path") + " is a " + disc.kind()
-                    + " discriminator; co-training is implemented for sentence_encoder discriminators only (drop aapa_cotrain)");
+            throw new CliException(
+                    command + ": aapa_cotrain is set but the discriminator in " + o.path("aapa_discriminator_path")
+                            + " is a " + disc.kind()
+                            + " discriminator; co-training is implemented for sentence_encoder discriminators only (drop aapa_cotrain)");
         try {
-            return a.withCoTraining(new AnchorDiscriminator.CoTraining(o.number("aapa_cotrain_learning_rate"), o.integer("aapa_cotrain_steps"),
-                    o.integer("aapa_cotrain_every"), o.longValue("seed")));
+            return a.withCoTraining(new AnchorDiscriminator.CoTraining(
+                    o.number("aapa_cotrain_learning_rate"),
+                    o.integer("aapa_cotrain_steps"),
+                    o.integer("aapa_cotrain_every"),
+                    o.longValue("seed")));
         } catch (IllegalArgumentException e) {
             throw new CliException(command + ": " + e.getMessage());
         }
@@ -184,27 +249,45 @@ final class OnlineOptions {
 
     /** The same for another file and split (eval_dataset_name, dataset_test_split). */
     static List<Rollouts.Prompt> prompts(String command, Options o, Tokenizer tok, Path file, String split) {
-        Truncation cut = new Truncation(Integer.MAX_VALUE, o.has("max_prompt_length") ? o.integer("max_prompt_length") : null, null, "keep_start");
+        Truncation cut = new Truncation(
+                Integer.MAX_VALUE,
+                o.has("max_prompt_length") ? o.integer("max_prompt_length") : null,
+                null,
+                "keep_start");
         Encoder enc = new Encoder(tok, Truncation.none());
         int[] truncated = {0};
         String field = o.string("prompt_field");
-        Encoded<Rollouts.Prompt> e = Encoder.encodeAll(Datasets.read(file, split), row -> {
-            if (!field.equals("prompt")) row.json().set("prompt", row.require(field)); // the encoder reads "prompt"
-            JsonNode p = row.require("prompt");
-            long[] full = enc.promptIds(row), ids = cut.prompt(full);
-            if (ids.length == 0) throw new DatasetException(row.where() + ": the prompt encodes to no tokens; generation needs at least one");
-            if (ids != full) truncated[0]++;
-            return new Rollouts.Prompt(ids, p.isTextual() && ids == full ? p.asText() : tok.decode(ids, false), row.json());
-        }, o.flag("skip_invalid_rows"));
+        Encoded<Rollouts.Prompt> e = Encoder.encodeAll(
+                Datasets.read(file, split),
+                row -> {
+                    if (!field.equals("prompt"))
+                        row.json().set("prompt", row.require(field)); // the encoder reads "prompt"
+                    JsonNode p = row.require("prompt");
+                    long[] full = enc.promptIds(row), ids = cut.prompt(full);
+                    if (ids.length == 0)
+                        throw new DatasetException(
+                                row.where() + ": the prompt encodes to no tokens; generation needs at least one");
+                    if (ids != full) truncated[0]++;
+                    return new Rollouts.Prompt(
+                            ids, p.isTextual() && ids == full ? p.asText() : tok.decode(ids, false), row.json());
+                },
+                o.flag("skip_invalid_rows"));
         if (e.items().isEmpty()) throw new DatasetException(file + ": no prompt rows");
-        if (e.skipped() > 0) System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n", command, e.skipped(), file, e.errors().get(0));
-        System.err.printf("%s: %d prompts from %s (%d cut to max_prompt_length)%n", command, e.items().size(), file, truncated[0]);
+        if (e.skipped() > 0)
+            System.err.printf(
+                    "%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n",
+                    command, e.skipped(), file, e.errors().get(0));
+        System.err.printf(
+                "%s: %d prompts from %s (%d cut to max_prompt_length)%n",
+                command, e.items().size(), file, truncated[0]);
         return e.items();
     }
 
     /** eval_dataset_name's prompt rows (split dataset_test_split), scored every eval_steps (rjs: every round); null without an eval set. */
     static OnlineEval eval(String command, Options o, Tokenizer tok) {
         if (!o.has("eval_dataset_name")) return null;
-        return new OnlineEval(prompts(command, o, tok, o.path("eval_dataset_name"), o.string("dataset_test_split")), TrainingOptions.evalSteps(o));
+        return new OnlineEval(
+                prompts(command, o, tok, o.path("eval_dataset_name"), o.string("dataset_test_split")),
+                TrainingOptions.evalSteps(o));
     }
 }

@@ -20,7 +20,14 @@ import java.util.TreeSet;
  * Unknown keys and ill-typed values are errors that name the key and list the valid ones.
  */
 public final class Options {
-    public enum Type { STRING, INT, LONG, DOUBLE, BOOLEAN, PATH }
+    public enum Type {
+        STRING,
+        INT,
+        LONG,
+        DOUBLE,
+        BOOLEAN,
+        PATH
+    }
 
     /** One accepted key: its type, default (null = required unless {@code optional}) and help line. */
     public record Spec(String key, Type type, Object defaultValue, boolean optional, String help) {
@@ -61,7 +68,8 @@ public final class Options {
         Map<String, String> cli = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            if (!a.startsWith("--")) throw new CliException("unexpected argument '" + a + "': options look like --key value or --key=value");
+            if (!a.startsWith("--"))
+                throw new CliException("unexpected argument '" + a + "': options look like --key value or --key=value");
             String key = a.substring(2), value;
             int eq = key.indexOf('=');
             if (eq >= 0) {
@@ -79,7 +87,8 @@ public final class Options {
         for (var e : cli.entrySet()) o.set(e.getKey(), e.getValue(), "command line");
         for (Spec s : specList) {
             if (!o.values.containsKey(s.key())) {
-                if (!s.optional()) throw new CliException(command + ": --" + s.key() + " is required (" + s.help() + ")");
+                if (!s.optional())
+                    throw new CliException(command + ": --" + s.key() + " is required (" + s.help() + ")");
                 o.values.put(s.key(), s.defaultValue());
             }
         }
@@ -106,39 +115,67 @@ public final class Options {
     private void set(String key, String raw, String where) {
         Spec s = specs.get(key);
         if (s == null)
-            throw new CliException(command + ": unknown key '" + key + "' (from " + where + "); valid keys: " + new TreeSet<>(specs.keySet()));
+            throw new CliException(command + ": unknown key '" + key + "' (from " + where + "); valid keys: "
+                    + new TreeSet<>(specs.keySet()));
         given.add(key);
         if (raw == null) {
             values.put(key, null);
             return;
         }
         try {
-            values.put(key, switch (s.type()) {
-                case STRING -> raw;
-                case PATH -> Path.of(raw);
-                case INT -> Integer.parseInt(raw.trim());
-                case LONG -> Long.parseLong(raw.trim());
-                case DOUBLE -> Double.parseDouble(raw.trim());
-                case BOOLEAN -> switch (raw.trim().toLowerCase()) {
-                    case "true", "1", "yes" -> true;
-                    case "false", "0", "no" -> false;
-                    default -> throw new NumberFormatException();
-                };
-            });
+            values.put(
+                    key,
+                    switch (s.type()) {
+                        case STRING -> raw;
+                        case PATH -> Path.of(raw);
+                        case INT -> Integer.parseInt(raw.trim());
+                        case LONG -> Long.parseLong(raw.trim());
+                        case DOUBLE -> Double.parseDouble(raw.trim());
+                        case BOOLEAN ->
+                            switch (raw.trim().toLowerCase()) {
+                                case "true", "1", "yes" -> true;
+                                case "false", "0", "no" -> false;
+                                default -> throw new NumberFormatException();
+                            };
+                    });
         } catch (NumberFormatException e) {
-            throw new CliException(command + ": --" + key + " expects " + s.type().name().toLowerCase() + ", got '" + raw + "' (from " + where + ")");
+            throw new CliException(command + ": --" + key + " expects "
+                    + s.type().name().toLowerCase() + ", got '" + raw + "' (from " + where + ")");
         }
     }
 
-    public String string(String key) { return (String) get(key); }
-    public Path path(String key) { return (Path) get(key); }
-    public int integer(String key) { return (Integer) get(key); }
-    public long longValue(String key) { return (Long) get(key); }
-    public double number(String key) { return (Double) get(key); }
-    public boolean flag(String key) { return (Boolean) get(key); }
-    public boolean has(String key) { return get(key) != null; }
+    public String string(String key) {
+        return (String) get(key);
+    }
+
+    public Path path(String key) {
+        return (Path) get(key);
+    }
+
+    public int integer(String key) {
+        return (Integer) get(key);
+    }
+
+    public long longValue(String key) {
+        return (Long) get(key);
+    }
+
+    public double number(String key) {
+        return (Double) get(key);
+    }
+
+    public boolean flag(String key) {
+        return (Boolean) get(key);
+    }
+
+    public boolean has(String key) {
+        return get(key) != null;
+    }
     /** Whether the recipe or the command line set {@code key}, even to its default value. */
-    public boolean given(String key) { get(key); return given.contains(key); }
+    public boolean given(String key) {
+        get(key);
+        return given.contains(key);
+    }
 
     /** A list-valued key: "a,b" on the command line, or a YAML list in a recipe (which arrives as JSON text). */
     public List<String> strings(String key) {
@@ -162,14 +199,16 @@ public final class Options {
             try {
                 out.add(Double.parseDouble(v));
             } catch (NumberFormatException e) {
-                throw new CliException(command + ": --" + key + " expects a list of numbers, got '" + v + "' in '" + string(key) + "'");
+                throw new CliException(command + ": --" + key + " expects a list of numbers, got '" + v + "' in '"
+                        + string(key) + "'");
             }
         }
         return out;
     }
 
     private Object get(String key) {
-        if (!specs.containsKey(key)) throw new IllegalArgumentException("bug: " + command + " reads undeclared key " + key);
+        if (!specs.containsKey(key))
+            throw new IllegalArgumentException("bug: " + command + " reads undeclared key " + key);
         return values.get(key);
     }
 
@@ -184,7 +223,10 @@ public final class Options {
         List<String> lines = new ArrayList<>();
         lines.add("usage: ./align4j " + command + " [--config recipe.yaml] [--key value ...]");
         for (Spec s : specList)
-            lines.add(String.format("  --%-28s %s%s", s.key() + " " + s.type().name().toLowerCase(), s.help(),
+            lines.add(String.format(
+                    "  --%-28s %s%s",
+                    s.key() + " " + s.type().name().toLowerCase(),
+                    s.help(),
                     s.optional() ? " (default: " + s.defaultValue() + ")" : " (required)"));
         return String.join("\n", lines);
     }

@@ -25,12 +25,21 @@ final class PreferenceData {
                 of("max_length", Type.INT, 1024, "truncate prompt+completion to this many tokens"),
                 of("max_prompt_length", Type.INT, null, "truncate the prompt to its last N tokens (legacy TRL)"),
                 of("max_completion_length", Type.INT, null, "truncate each completion to its first N tokens"),
-                of("truncation_mode", Type.STRING, "keep_start", "keep_start or keep_end when a row exceeds max_length"));
+                of(
+                        "truncation_mode",
+                        Type.STRING,
+                        "keep_start",
+                        "keep_start or keep_end when a row exceeds max_length"));
     }
 
     static Encoder encoder(Options o, Tokenizer tok) {
-        return new Encoder(tok, new Truncation(o.integer("max_length"), o.has("max_prompt_length") ? o.integer("max_prompt_length") : null,
-                o.has("max_completion_length") ? o.integer("max_completion_length") : null, o.string("truncation_mode")));
+        return new Encoder(
+                tok,
+                new Truncation(
+                        o.integer("max_length"),
+                        o.has("max_prompt_length") ? o.integer("max_prompt_length") : null,
+                        o.has("max_completion_length") ? o.integer("max_completion_length") : null,
+                        o.string("truncation_mode")));
     }
 
     /**
@@ -56,7 +65,8 @@ final class PreferenceData {
             out.addAll(encoded.items());
             skipped = encoded.skipped();
         }
-        if (skipped > 0) System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows)%n", command, skipped, file);
+        if (skipped > 0)
+            System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows)%n", command, skipped, file);
         System.err.printf("%s: %d rows from %s%n", command, out.size(), file);
         return out;
     }
@@ -66,9 +76,14 @@ final class PreferenceData {
         if (eval && !o.has("eval_dataset_name")) return List.of();
         Path file = eval ? o.path("eval_dataset_name") : o.path("dataset_name");
         Encoder enc = encoder(o, tok);
-        var encoded = Encoder.encodeAll(Datasets.read(file, o.string(eval ? "dataset_test_split" : "dataset_train_split")), enc::preference, o.flag("skip_invalid_rows"));
+        var encoded = Encoder.encodeAll(
+                Datasets.read(file, o.string(eval ? "dataset_test_split" : "dataset_train_split")),
+                enc::preference,
+                o.flag("skip_invalid_rows"));
         if (encoded.skipped() > 0)
-            System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n", command, encoded.skipped(), file, encoded.errors().get(0));
+            System.err.printf(
+                    "%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n",
+                    command, encoded.skipped(), file, encoded.errors().get(0));
         System.err.printf("%s: %d pairs from %s%n", command, encoded.items().size(), file);
         return encoded.items();
     }

@@ -2,29 +2,11 @@
 package org.align4j.cli;
 
 import static org.align4j.cli.Options.Spec.of;
-import static org.align4j.cli.Options.Spec.required;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
-import org.align4j.data.DatasetException;
-import org.align4j.data.Datasets;
-import org.align4j.data.Encoded;
-import org.align4j.data.Encoder;
-import org.align4j.data.Truncation;
-import org.align4j.generate.SamplingParams;
-import org.align4j.reward.FormatReward;
-import org.align4j.reward.Gsm8kAnswerReward;
-import org.align4j.reward.LengthReward;
-import org.align4j.reward.RewardFunction;
-import org.align4j.reward.RewardModelReward;
-import org.align4j.reward.WeightedRewards;
-import org.align4j.tokenizer.Tokenizer;
 import org.align4j.trainer.RjsTrainer;
 import org.align4j.trainer.Rollouts;
 import org.align4j.trainer.TrainingArgs;
@@ -38,11 +20,26 @@ import org.align4j.trainer.TrainingArgs;
  * (learning_rate defaults to SFTConfig's 2e-5, num_train_epochs are epochs over the kept samples).
  */
 final class RjsCommand {
-    static final List<Spec> SPECS = TrainingOptions.specs(2e-5, "prompt rows (prompt: a string or messages; other columns, e.g. answer, reach the reward functions)",
-            OnlineOptions.specs(4, 256, 1.2, 0, List.of(
-                    of("generation_batch_size", Type.INT, null, "completions sampled together, a multiple of num_generations (default: per_device_train_batch_size * num_generations)"),
-                    of("rjs_rounds", Type.INT, 1, "sample, select, fine-tune rounds (APO's epochs)"),
-                    of("rjs_reward_threshold", Type.DOUBLE, null, "keep a prompt's best sample only when its reward is greater than this (default: keep every prompt's best)")))
+    static final List<Spec> SPECS = TrainingOptions.specs(
+            2e-5,
+            "prompt rows (prompt: a string or messages; other columns, e.g. answer, reach the reward functions)",
+            OnlineOptions.specs(
+                            4,
+                            256,
+                            1.2,
+                            0,
+                            List.of(
+                                    of(
+                                            "generation_batch_size",
+                                            Type.INT,
+                                            null,
+                                            "completions sampled together, a multiple of num_generations (default: per_device_train_batch_size * num_generations)"),
+                                    of("rjs_rounds", Type.INT, 1, "sample, select, fine-tune rounds (APO's epochs)"),
+                                    of(
+                                            "rjs_reward_threshold",
+                                            Type.DOUBLE,
+                                            null,
+                                            "keep a prompt's best sample only when its reward is greater than this (default: keep every prompt's best)")))
                     .toArray(Spec[]::new));
 
     private RjsCommand() {}
@@ -51,22 +48,41 @@ final class RjsCommand {
         Options o = Options.parse("rjs", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
         int n = o.integer("num_generations");
-        int genBatch = o.has("generation_batch_size") ? o.integer("generation_batch_size") : targs.perDeviceTrainBatchSize() * n;
-        if (genBatch % n != 0) throw new CliException("rjs: generation_batch_size " + genBatch + " is not a multiple of num_generations " + n);
+        int genBatch = o.has("generation_batch_size")
+                ? o.integer("generation_batch_size")
+                : targs.perDeviceTrainBatchSize() * n;
+        if (genBatch % n != 0)
+            throw new CliException(
+                    "rjs: generation_batch_size " + genBatch + " is not a multiple of num_generations " + n);
         RjsTrainer.Config cfg;
         try {
-            cfg = new RjsTrainer.Config(targs, n, OnlineOptions.sampling(o), o.integer("rjs_rounds"), o.has("rjs_reward_threshold") ? o.number("rjs_reward_threshold") : null, genBatch / n);
+            cfg = new RjsTrainer.Config(
+                    targs,
+                    n,
+                    OnlineOptions.sampling(o),
+                    o.integer("rjs_rounds"),
+                    o.has("rjs_reward_threshold") ? o.number("rjs_reward_threshold") : null,
+                    genBatch / n);
         } catch (IllegalArgumentException e) {
             throw new CliException("rjs: " + e.getMessage());
         }
         Path modelDir = o.path("model_name_or_path");
-        try (LoadedModel m = LoadedModel.load(modelDir); OnlineOptions.Rewards rewards = OnlineOptions.rewards("rjs", o)) {
+        try (LoadedModel m = LoadedModel.load(modelDir);
+                OnlineOptions.Rewards rewards = OnlineOptions.rewards("rjs", o)) {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("rjs", o, m.tokenizer());
             TrainingOptions.maybeAttachLora("rjs", o, m.model());
-            RjsTrainer.train(m.model(), m.tokenizer(), prompts, rewards.weighted(), cfg, OnlineOptions.eval("rjs", o, m.tokenizer()), o.resolved());
+            RjsTrainer.train(
+                    m.model(),
+                    m.tokenizer(),
+                    prompts,
+                    rewards.weighted(),
+                    cfg,
+                    OnlineOptions.eval("rjs", o, m.tokenizer()),
+                    o.resolved());
             TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
             rewards.saveCoTrainedDiscriminator("rjs", targs.outputDir());
-            System.err.println("rjs: final model in " + targs.outputDir() + " (per-round samples and models in round-K/, round metrics in rjs_rounds.jsonl)");
+            System.err.println("rjs: final model in " + targs.outputDir()
+                    + " (per-round samples and models in round-K/, round metrics in rjs_rounds.jsonl)");
         }
     }
 }

@@ -49,20 +49,42 @@ final class TrainingOptions {
                 of("resume_from_checkpoint", Type.STRING, null, "a checkpoint-N folder, or latest"),
                 of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing run in output_dir"),
                 of("dataset_train_split", Type.STRING, "train", "the split read when dataset_name is a folder"),
-                of("eval_dataset_name", Type.PATH, null, "held-out rows (a file or folder) in the training data's shape, for eval_* metrics"),
+                of(
+                        "eval_dataset_name",
+                        Type.PATH,
+                        null,
+                        "held-out rows (a file or folder) in the training data's shape, for eval_* metrics"),
                 of("dataset_test_split", Type.STRING, "test", "the split read when eval_dataset_name is a folder"),
                 of("eval_steps", Type.INT, null, "evaluate every N steps and at the end (default: logging_steps)"),
-                of("skip_invalid_rows", Type.BOOLEAN, false, "leave out (count and report) rows that cannot be used instead of stopping at the first")));
+                of(
+                        "skip_invalid_rows",
+                        Type.BOOLEAN,
+                        false,
+                        "leave out (count and report) rows that cannot be used instead of stopping at the first")));
         s.addAll(List.of(own));
         return List.copyOf(s);
     }
 
     static TrainingArgs parse(Options o) {
-        return new TrainingArgs(o.path("output_dir"), o.number("learning_rate"), o.integer("per_device_train_batch_size"),
-                o.integer("gradient_accumulation_steps"), o.integer("max_steps"), o.number("num_train_epochs"), o.integer("logging_steps"),
-                o.integer("save_steps"), o.longValue("seed"), o.string("lr_scheduler_type"), o.number("warmup_ratio"), o.integer("warmup_steps"),
-                o.number("weight_decay"), o.number("max_grad_norm"), o.flag("overwrite_output_dir"), o.string("resume_from_checkpoint"),
-                o.string("report_to"), o.flag("gradient_checkpointing"));
+        return new TrainingArgs(
+                o.path("output_dir"),
+                o.number("learning_rate"),
+                o.integer("per_device_train_batch_size"),
+                o.integer("gradient_accumulation_steps"),
+                o.integer("max_steps"),
+                o.number("num_train_epochs"),
+                o.integer("logging_steps"),
+                o.integer("save_steps"),
+                o.longValue("seed"),
+                o.string("lr_scheduler_type"),
+                o.number("warmup_ratio"),
+                o.integer("warmup_steps"),
+                o.number("weight_decay"),
+                o.number("max_grad_norm"),
+                o.flag("overwrite_output_dir"),
+                o.string("resume_from_checkpoint"),
+                o.string("report_to"),
+                o.flag("gradient_checkpointing"));
     }
 
     /** eval_steps, which defaults to logging_steps as in transformers. */
@@ -73,13 +95,20 @@ final class TrainingOptions {
     /** Attaches LoRA adapters when use_peft is set; the base weights are then frozen. */
     static void maybeAttachLora(String command, Options o, Transformer model) {
         if (!o.flag("use_peft")) return;
-        List<String> targets = Arrays.stream(o.string("lora_target_modules").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-        int n = Lora.attach(model, new Lora.Config(o.integer("lora_r"), o.number("lora_alpha"), o.number("lora_dropout"), targets), o.longValue("seed"));
+        List<String> targets = Arrays.stream(o.string("lora_target_modules").split(","))
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .toList();
+        int n = Lora.attach(
+                model,
+                new Lora.Config(o.integer("lora_r"), o.number("lora_alpha"), o.number("lora_dropout"), targets),
+                o.longValue("seed"));
         System.err.println(command + ": LoRA on " + n + " modules " + targets);
     }
 
     /** The tokenizer and generation files beside the final model, so output_dir loads as a complete HF model folder. */
-    static void copyTokenizerFiles(java.nio.file.Path modelDir, java.nio.file.Path outputDir) throws java.io.IOException {
+    static void copyTokenizerFiles(java.nio.file.Path modelDir, java.nio.file.Path outputDir)
+            throws java.io.IOException {
         org.align4j.trainer.TrainCheckpoints.copyTokenizerFiles(modelDir, outputDir, true);
     }
 
@@ -88,12 +117,15 @@ final class TrainingOptions {
      * initial policy; null when there is none to load (reference_free, or LoRA without
      * ref_model_name_or_path: the base with adapters off serves).
      */
-    static Transformer loadReference(String command, Options o, Transformer policy, boolean referenceFree) throws java.io.IOException {
+    static Transformer loadReference(String command, Options o, Transformer policy, boolean referenceFree)
+            throws java.io.IOException {
         if (referenceFree || (!o.has("ref_model_name_or_path") && o.flag("use_peft"))) return null;
-        Transformer ref = org.align4j.model.Checkpoints.load(o.has("ref_model_name_or_path") ? o.path("ref_model_name_or_path") : o.path("model_name_or_path"));
+        Transformer ref = org.align4j.model.Checkpoints.load(
+                o.has("ref_model_name_or_path") ? o.path("ref_model_name_or_path") : o.path("model_name_or_path"));
         if (ref.config().vocabSize() != policy.config().vocabSize()) {
             ref.close();
-            throw new CliException(command + ": the reference model's vocab_size " + ref.config().vocabSize() + " differs from the policy's "
+            throw new CliException(command + ": the reference model's vocab_size "
+                    + ref.config().vocabSize() + " differs from the policy's "
                     + policy.config().vocabSize() + "; the reference must share the policy's tokenizer");
         }
         return ref;

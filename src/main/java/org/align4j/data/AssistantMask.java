@@ -40,18 +40,28 @@ final class AssistantMask {
      * @param where the row, for errors
      * @return 1 on the assistant tokens of {@code ids}, 0 elsewhere
      */
-    static float[] of(List<Map<String, Object>> messages, long[] ids, BiFunction<List<Map<String, Object>>, Boolean, String> render,
-            Function<String, long[]> encode, int[] stopIds, String where) {
+    static float[] of(
+            List<Map<String, Object>> messages,
+            long[] ids,
+            BiFunction<List<Map<String, Object>>, Boolean, String> render,
+            Function<String, long[]> encode,
+            int[] stopIds,
+            String where) {
         float[] mask = new float[ids.length];
         int previousEnd = 0;
         for (int i = 0; i < messages.size(); i++) {
             if (!"assistant".equals(messages.get(i).get("role"))) continue;
-            if (i == 0) throw new DatasetException(where + ": messages[0] is an assistant turn; a conversation needs a user (or system) message before the first assistant turn");
+            if (i == 0)
+                throw new DatasetException(
+                        where
+                                + ": messages[0] is an assistant turn; a conversation needs a user (or system) message before the first assistant turn");
             long[] before = encode.apply(render.apply(messages.subList(0, i), true));
             if (!startsWith(ids, before))
-                throw new DatasetException(where + ": the chat template is not prefix-preserving at messages[" + i + "]: the conversation up to this "
-                        + "assistant turn, rendered with add_generation_prompt, is not how the whole conversation starts, so its tokens cannot be "
-                        + "located; use a training chat template (e.g. TRL's *_training.jinja) or set assistant_only_loss false");
+                throw new DatasetException(
+                        where + ": the chat template is not prefix-preserving at messages[" + i
+                                + "]: the conversation up to this "
+                                + "assistant turn, rendered with add_generation_prompt, is not how the whole conversation starts, so its tokens cannot be "
+                                + "located; use a training chat template (e.g. TRL's *_training.jinja) or set assistant_only_loss false");
             int start = before.length, end;
             long[] through = encode.apply(render.apply(messages.subList(0, i + 1), false));
             if (startsWith(ids, through) && through.length > start) {
@@ -61,12 +71,14 @@ final class AssistantMask {
             } else {
                 int firstStop = indexOf(ids, start, ids.length, stopIds);
                 if (firstStop < 0)
-                    throw new DatasetException(where + ": cannot find the end of assistant messages[" + i + "]: the template renders it differently once "
+                    throw new DatasetException(where + ": cannot find the end of assistant messages[" + i
+                            + "]: the template renders it differently once "
                             + "later messages follow, and no end-of-turn token follows it");
                 end = firstStop + 1;
             }
             if (start < previousEnd || end <= start)
-                throw new DatasetException(where + ": assistant messages[" + i + "] renders to no tokens of its own (tokens " + start + ".." + end + ")");
+                throw new DatasetException(where + ": assistant messages[" + i
+                        + "] renders to no tokens of its own (tokens " + start + ".." + end + ")");
             java.util.Arrays.fill(mask, start, end, 1f);
             previousEnd = end;
         }

@@ -21,8 +21,9 @@ public enum DatasetShape {
     PROMPT_ONLY;
 
     /** What error messages list as the accepted shapes. */
-    public static final String ACCEPTED = "language modeling ('text' or 'messages'), prompt-completion ('prompt', 'completion'), "
-            + "preference (['prompt',] 'chosen', 'rejected'), unpaired preference ('prompt', 'completion', 'label'), prompt-only ('prompt')";
+    public static final String ACCEPTED =
+            "language modeling ('text' or 'messages'), prompt-completion ('prompt', 'completion'), "
+                    + "preference (['prompt',] 'chosen', 'rejected'), unpaired preference ('prompt', 'completion', 'label'), prompt-only ('prompt')";
 
     /** The fields TRL's {@code is_conversational} looks at, in its order. */
     private static final String[] CONVERSATIONAL_KEYS = {"prompt", "chosen", "rejected", "completion", "messages"};
@@ -40,12 +41,13 @@ public enum DatasetShape {
      */
     public static DatasetShape detect(Row row, String textField) {
         if (row.has("chosen") && row.has("rejected")) return PREFERENCE;
-        if (row.has("prompt") && row.has("completion")) return row.has("label") ? UNPAIRED_PREFERENCE : PROMPT_COMPLETION;
+        if (row.has("prompt") && row.has("completion"))
+            return row.has("label") ? UNPAIRED_PREFERENCE : PROMPT_COMPLETION;
         if (row.has("messages") || row.has(textField)) return LANGUAGE_MODELING;
         if (row.has("prompt")) return PROMPT_ONLY;
         String text = textField.equals("text") ? "" : " (text field '" + textField + "')";
-        throw new DatasetException(row.where() + ": the row has fields " + row.fieldNames() + ", which match none of TRL's dataset shapes" + text
-                + "; accepted: " + ACCEPTED);
+        throw new DatasetException(row.where() + ": the row has fields " + row.fieldNames()
+                + ", which match none of TRL's dataset shapes" + text + "; accepted: " + ACCEPTED);
     }
 
     /**
@@ -62,6 +64,10 @@ public enum DatasetShape {
 
     /** A non-empty list whose first element is an object with 'role' and 'content'. */
     static boolean isMessageList(JsonNode v) {
-        return v.isArray() && !v.isEmpty() && v.get(0).isObject() && v.get(0).has("role") && v.get(0).has("content");
+        return v.isArray()
+                && !v.isEmpty()
+                && v.get(0).isObject()
+                && v.get(0).has("role")
+                && v.get(0).has("content");
     }
 }

@@ -73,18 +73,28 @@ public final class Datasets {
     static List<Path> splitFiles(Path dir, String split) {
         List<Path> all;
         try (Stream<Path> walk = Files.walk(dir, 4)) {
-            all = walk.filter(Files::isRegularFile).filter(p -> !hidden(dir.relativize(p))).filter(Datasets::supported).sorted().toList();
+            all = walk.filter(Files::isRegularFile)
+                    .filter(p -> !hidden(dir.relativize(p)))
+                    .filter(Datasets::supported)
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new DatasetException("cannot list dataset folder " + dir + ": " + e.getMessage());
         }
         if (all.isEmpty())
             throw new DatasetException("dataset folder " + dir + " holds no " + String.join(", ", SUFFIXES) + " files");
-        List<Path> mine = all.stream().filter(p -> splitOf(dir.relativize(p)).contains(split)).toList();
+        List<Path> mine = all.stream()
+                .filter(p -> splitOf(dir.relativize(p)).contains(split))
+                .toList();
         if (mine.isEmpty()) {
             TreeSet<String> splits = new TreeSet<>();
             for (Path p : all) splits.addAll(splitOf(dir.relativize(p)));
-            throw new DatasetException("dataset folder " + dir + " has no files for split '" + split + "'; splits found: " + splits
-                    + " (files: " + all.stream().map(p -> dir.relativize(p).toString()).limit(8).toList() + (all.size() > 8 ? ", ..." : "") + ")");
+            throw new DatasetException("dataset folder " + dir + " has no files for split '" + split
+                    + "'; splits found: " + splits + " (files: "
+                    + all.stream()
+                            .map(p -> dir.relativize(p).toString())
+                            .limit(8)
+                            .toList() + (all.size() > 8 ? ", ..." : "") + ")");
         }
         return mine;
     }
@@ -106,7 +116,8 @@ public final class Datasets {
      */
     private static List<String> splitOf(Path relative) {
         List<String> names = new ArrayList<>();
-        for (int i = 0; i < relative.getNameCount() - 1; i++) names.add(relative.getName(i).toString());
+        for (int i = 0; i < relative.getNameCount() - 1; i++)
+            names.add(relative.getName(i).toString());
         String file = relative.getFileName().toString();
         for (int i = 1; i < file.length(); i++) {
             char c = file.charAt(i);
@@ -135,9 +146,11 @@ public final class Datasets {
                     try {
                         node = JSON.readTree(json);
                     } catch (JsonProcessingException e) {
-                        throw new DatasetException(file + ": row " + n + ": DuckDB produced JSON that does not parse (" + e.getOriginalMessage() + ")");
+                        throw new DatasetException(file + ": row " + n + ": DuckDB produced JSON that does not parse ("
+                                + e.getOriginalMessage() + ")");
                     }
-                    if (!(node instanceof ObjectNode obj)) throw new DatasetException(file + ": row " + n + " is not a record");
+                    if (!(node instanceof ObjectNode obj))
+                        throw new DatasetException(file + ": row " + n + " is not a record");
                     dropNullMembers(obj);
                     rows.add(new Row(obj, file, n));
                 }
@@ -155,7 +168,9 @@ public final class Datasets {
 
     private static void clean(JsonNode v) {
         if (v instanceof ObjectNode o) {
-            for (Iterator<java.util.Map.Entry<String, JsonNode>> it = o.properties().iterator(); it.hasNext(); ) {
+            for (Iterator<java.util.Map.Entry<String, JsonNode>> it =
+                            o.properties().iterator();
+                    it.hasNext(); ) {
                 JsonNode x = it.next().getValue();
                 if (x.isNull()) it.remove();
                 else clean(x);

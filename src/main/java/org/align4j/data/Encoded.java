@@ -16,6 +16,7 @@ public record Encoded<T>(List<T> items, int skipped, List<String> errors) {
     /** "N rows skipped; first: a; b; c" for the caller to print, or "" when nothing was skipped. */
     public String summary(int firstFew) {
         if (skipped == 0) return "";
-        return skipped + " invalid row(s) skipped; first: " + String.join("; ", errors.subList(0, Math.min(firstFew, errors.size())));
+        return skipped + " invalid row(s) skipped; first: "
+                + String.join("; ", errors.subList(0, Math.min(firstFew, errors.size())));
     }
 }

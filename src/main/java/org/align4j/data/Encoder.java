@@ -104,22 +104,30 @@ public final class Encoder {
         Sequence s = switch (shape) {
             case LANGUAGE_MODELING -> row.has("messages") ? conversation(row) : text(row);
             case PROMPT_COMPLETION -> promptCompletion(row, cutParts);
-            default -> throw new DatasetException(row.where() + ": SFT needs language modeling ('" + sft.datasetTextField()
-                    + "' or 'messages') or prompt-completion rows; this row is " + shape.name().toLowerCase().replace('_', ' ')
-                    + " (fields " + row.fieldNames() + ")");
+            default ->
+                throw new DatasetException(row.where() + ": SFT needs language modeling ('" + sft.datasetTextField()
+                        + "' or 'messages') or prompt-completion rows; this row is "
+                        + shape.name().toLowerCase().replace('_', ' ')
+                        + " (fields " + row.fieldNames() + ")");
         };
         Sequence cut = truncation.sequence(s);
         if (cut != s || cutParts[0]) truncated.incrementAndGet();
         if (cut.targets() == 0)
-            throw new DatasetException(row.where() + ": no loss tokens are left" + (cut != s || cutParts[0] ? " after truncation (max_length "
-                    + truncation.maxLength() + ", truncation_mode " + truncation.truncationMode() + ")" : "") + "; the row would train nothing");
+            throw new DatasetException(row.where() + ": no loss tokens are left"
+                    + (cut != s || cutParts[0]
+                            ? " after truncation (max_length " + truncation.maxLength() + ", truncation_mode "
+                                    + truncation.truncationMode() + ")"
+                            : "")
+                    + "; the row would train nothing");
         return cut;
     }
 
     private Sequence text(Row row) {
         String field = sft.datasetTextField();
         if (sft.assistantOnlyLoss())
-            throw new DatasetException(row.where() + ": assistant_only_loss needs conversational rows ('messages'); this row has plain '" + field + "'");
+            throw new DatasetException(
+                    row.where() + ": assistant_only_loss needs conversational rows ('messages'); this row has plain '"
+                            + field + "'");
         long[] ids = tok.encode(row.text(field));
         if (ids.length == 0 || ids[ids.length - 1] != tok.eosTokenId()) ids = append(ids, tok.eosTokenId());
         if (ids.length < 2) throw new DatasetException(row.where() + ": field '" + field + "' is empty");
@@ -140,18 +148,25 @@ public final class Encoder {
         float[] assistant = null; // over fullPrompt + fullCompletion
         if (sft.assistantOnlyLoss()) {
             if (!DatasetShape.isConversational(row))
-                throw new DatasetException(row.where() + ": assistant_only_loss needs conversational rows; 'prompt' and 'completion' are plain strings");
+                throw new DatasetException(
+                        row.where()
+                                + ": assistant_only_loss needs conversational rows; 'prompt' and 'completion' are plain strings");
             List<Map<String, Object>> all = new ArrayList<>(Messages.of(row, "prompt"));
             all.addAll(Messages.of(row, "completion"));
             long[] whole = tok.encodeNoSpecial(render(row, all, false));
-            if (!Arrays.equals(whole, Sequence.promptCompletion(fullPrompt, fullCompletion).inputIds()))
-                throw new DatasetException(row.where() + ": the conversation tokenizes differently as a whole than as prompt + completion; cannot apply assistant_only_loss");
+            if (!Arrays.equals(
+                    whole, Sequence.promptCompletion(fullPrompt, fullCompletion).inputIds()))
+                throw new DatasetException(
+                        row.where()
+                                + ": the conversation tokenizes differently as a whole than as prompt + completion; cannot apply assistant_only_loss");
             assistant = assistantMask(row, all, whole);
         }
         long[] prompt = truncation.prompt(fullPrompt), completion = truncation.completion(fullCompletion);
         cutParts[0] = prompt != fullPrompt || completion != fullCompletion;
         Sequence s = Sequence.promptCompletion(prompt, completion);
-        float[] mask = sft.completionOnlyLoss() ? s.targetMask() : Sequence.allTargets(s.inputIds()).targetMask();
+        float[] mask = sft.completionOnlyLoss()
+                ? s.targetMask()
+                : Sequence.allTargets(s.inputIds()).targetMask();
         if (assistant != null) {
             int dropped = fullPrompt.length - prompt.length; // left-truncated prompt tokens
             for (int i = 0; i < mask.length; i++) mask[i] *= assistant[i + dropped];
@@ -160,10 +175,13 @@ public final class Encoder {
     }
 
     private float[] assistantMask(Row row, List<Map<String, Object>> messages, long[] ids) {
-        float[] mask = AssistantMask.of(messages, ids, (m, gen) -> render(row, m, gen), tok::encodeNoSpecial, tok.stopTokenIds(), row.where());
+        float[] mask = AssistantMask.of(
+                messages, ids, (m, gen) -> render(row, m, gen), tok::encodeNoSpecial, tok.stopTokenIds(), row.where());
         boolean any = false;
         for (float m : mask) any |= m != 0;
-        if (!any) throw new DatasetException(row.where() + ": assistant_only_loss is set but the conversation has no assistant message");
+        if (!any)
+            throw new DatasetException(
+                    row.where() + ": assistant_only_loss is set but the conversation has no assistant message");
         return mask;
     }
 
@@ -177,7 +195,9 @@ public final class Encoder {
      */
     public PreferencePair preference(Row row) {
         if (!row.has("chosen") || !row.has("rejected"))
-            throw new DatasetException(row.where() + ": a preference row needs 'chosen' and 'rejected' (and optionally 'prompt'); the row has " + row.fieldNames());
+            throw new DatasetException(row.where()
+                    + ": a preference row needs 'chosen' and 'rejected' (and optionally 'prompt'); the row has "
+                    + row.fieldNames());
         JsonNode prompt, chosen, rejected;
         if (row.has("prompt")) {
             prompt = row.require("prompt");
@@ -198,7 +218,9 @@ public final class Encoder {
     /** An unpaired preference row (KTO): prompt, completion and a boolean {@code label}. */
     public UnpairedExample unpaired(Row row) {
         JsonNode label = row.require("label");
-        if (!label.isBoolean()) throw new DatasetException(row.where() + ": field 'label' must be true or false, found " + JsonRows.typeName(label));
+        if (!label.isBoolean())
+            throw new DatasetException(
+                    row.where() + ": field 'label' must be true or false, found " + JsonRows.typeName(label));
         long[][] cut = cut(row, promptIds(row), completionIds(row));
         return new UnpairedExample(cut[0], cut[1], label.asBoolean());
     }
@@ -238,30 +260,38 @@ public final class Encoder {
     private long[] promptIds(Row row, JsonNode prompt) {
         if (prompt.isTextual()) return tok.encode(prompt.asText());
         if (prompt.isArray()) return tok.encodeNoSpecial(render(row, Messages.of(prompt, row, "prompt"), true));
-        throw new DatasetException(row.where() + ": field 'prompt' must be a string or a list of {role, content} messages, found " + JsonRows.typeName(prompt));
+        throw new DatasetException(
+                row.where() + ": field 'prompt' must be a string or a list of {role, content} messages, found "
+                        + JsonRows.typeName(prompt));
     }
 
     private long[] completionIds(Row row, JsonNode prompt, JsonNode completion, String field) {
-        if (prompt.isTextual() && completion.isTextual()) return append(tok.encodeNoSpecial(completion.asText()), tok.eosTokenId());
+        if (prompt.isTextual() && completion.isTextual())
+            return append(tok.encodeNoSpecial(completion.asText()), tok.eosTokenId());
         if (prompt.isArray() && completion.isArray()) {
             List<Map<String, Object>> p = Messages.of(prompt, row, "prompt"), all = new ArrayList<>(p);
             all.addAll(Messages.of(completion, row, field));
             String promptText = render(row, p, true), fullText = render(row, all, false);
             if (!fullText.startsWith(promptText))
-                throw new DatasetException(row.where() + ": the chat template renders prompt + " + field + " so that it does not start with the rendered prompt "
+                throw new DatasetException(row.where() + ": the chat template renders prompt + " + field
+                        + " so that it does not start with the rendered prompt "
                         + "(with the generation prompt); cannot split off the " + field);
             long[] ids = tok.encodeNoSpecial(fullText.substring(promptText.length()));
             if (ids.length == 0) throw new DatasetException(row.where() + ": '" + field + "' renders to no tokens");
             return ids;
         }
         if (!prompt.isTextual() && !prompt.isArray())
-            throw new DatasetException(row.where() + ": field 'prompt' must be a string or a list of {role, content} messages, found " + JsonRows.typeName(prompt));
-        throw new DatasetException(row.where() + ": 'prompt' and '" + field + "' must both be strings or both be message lists (found "
-                + JsonRows.typeName(prompt) + " and " + JsonRows.typeName(completion) + ")");
+            throw new DatasetException(
+                    row.where() + ": field 'prompt' must be a string or a list of {role, content} messages, found "
+                            + JsonRows.typeName(prompt));
+        throw new DatasetException(
+                row.where() + ": 'prompt' and '" + field + "' must both be strings or both be message lists (found "
+                        + JsonRows.typeName(prompt) + " and " + JsonRows.typeName(completion) + ")");
     }
 
     private String render(Row row, List<Map<String, Object>> messages, boolean addGenerationPrompt) {
-        if (!tok.hasChatTemplate()) tok.chatTemplate(false); // throws the tokenizer's "no chat template" error: a setup problem, not a bad row
+        if (!tok.hasChatTemplate())
+            tok.chatTemplate(false); // throws the tokenizer's "no chat template" error: a setup problem, not a bad row
         try {
             return tok.applyChatTemplate(messages, addGenerationPrompt, Messages.templateVars(row));
         } catch (TokenizerException e) {

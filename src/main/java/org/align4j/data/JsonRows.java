@@ -44,7 +44,8 @@ public final class JsonRows {
         /** The field as a string, or an error naming file, line, field and the JSON type found. */
         public String text(String field) {
             JsonNode v = require(field);
-            if (!v.isTextual()) throw new DatasetException(where() + ": field '" + field + "' must be a string, found " + typeName(v));
+            if (!v.isTextual())
+                throw new DatasetException(where() + ": field '" + field + "' must be a string, found " + typeName(v));
             return v.asText();
         }
 
@@ -96,7 +97,8 @@ public final class JsonRows {
                 } catch (JsonProcessingException e) {
                     throw new DatasetException(file + ":" + n + ": malformed JSON (" + e.getOriginalMessage() + ")");
                 }
-                if (!(node instanceof ObjectNode obj)) throw new DatasetException(file + ":" + n + ": each line must be a JSON object");
+                if (!(node instanceof ObjectNode obj))
+                    throw new DatasetException(file + ":" + n + ": each line must be a JSON object");
                 rows.add(new Row(obj, file, n));
             }
         }
@@ -108,14 +110,17 @@ public final class JsonRows {
         try {
             root = JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new DatasetException(file + ":" + e.getLocation().getLineNr() + ": malformed JSON (" + e.getOriginalMessage() + ")");
+            throw new DatasetException(
+                    file + ":" + e.getLocation().getLineNr() + ": malformed JSON (" + e.getOriginalMessage() + ")");
         }
-        if (root == null || !root.isArray()) throw new DatasetException(file + ": a .json dataset must be an array of objects");
+        if (root == null || !root.isArray())
+            throw new DatasetException(file + ": a .json dataset must be an array of objects");
         List<Row> rows = new ArrayList<>();
         int i = 0;
         for (JsonNode node : root) {
             i++;
-            if (!(node instanceof ObjectNode obj)) throw new DatasetException(file + ": element " + i + " is not an object");
+            if (!(node instanceof ObjectNode obj))
+                throw new DatasetException(file + ": element " + i + " is not an object");
             rows.add(new Row(obj, file, i)); // for .json, "line" is the element number
         }
         return rows;

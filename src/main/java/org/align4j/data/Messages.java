@@ -29,17 +29,22 @@ public final class Messages {
     @SuppressWarnings("unchecked")
     public static List<Map<String, Object>> of(JsonNode list, Row row, String field) {
         if (!list.isArray())
-            throw new DatasetException(row.where() + ": field '" + field + "' must be a list of {role, content} messages, found " + JsonRows.typeName(list));
-        if (list.isEmpty()) throw new DatasetException(row.where() + ": field '" + field + "' is an empty message list");
+            throw new DatasetException(row.where() + ": field '" + field
+                    + "' must be a list of {role, content} messages, found " + JsonRows.typeName(list));
+        if (list.isEmpty())
+            throw new DatasetException(row.where() + ": field '" + field + "' is an empty message list");
         List<Map<String, Object>> out = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
             JsonNode m = list.get(i);
             String at = row.where() + ": " + field + "[" + i + "]";
-            if (!m.isObject()) throw new DatasetException(at + " must be an object with 'role' and 'content', found " + JsonRows.typeName(m));
+            if (!m.isObject())
+                throw new DatasetException(
+                        at + " must be an object with 'role' and 'content', found " + JsonRows.typeName(m));
             if (!m.hasNonNull("role") || !m.get("role").isTextual())
                 throw new DatasetException(at + ".role must be a string, found " + JsonRows.typeName(m.get("role")));
             if (!m.has("content") || !m.get("content").isTextual())
-                throw new DatasetException(at + ".content must be a string, found " + JsonRows.typeName(m.get("content")));
+                throw new DatasetException(
+                        at + ".content must be a string, found " + JsonRows.typeName(m.get("content")));
             out.add(JSON.convertValue(m, LinkedHashMap.class));
         }
         return out;
@@ -55,16 +60,20 @@ public final class Messages {
                 try {
                     tools = JSON.readTree(tools.asText());
                 } catch (java.io.IOException e) {
-                    throw new DatasetException(row.where() + ": field 'tools' is a string that is not JSON (" + e.getMessage() + ")");
+                    throw new DatasetException(
+                            row.where() + ": field 'tools' is a string that is not JSON (" + e.getMessage() + ")");
                 }
             }
-            if (!tools.isArray()) throw new DatasetException(row.where() + ": field 'tools' must be a list of tool schemas, found " + JsonRows.typeName(tools));
+            if (!tools.isArray())
+                throw new DatasetException(row.where() + ": field 'tools' must be a list of tool schemas, found "
+                        + JsonRows.typeName(tools));
             vars.put("tools", JSON.convertValue(tools, List.class));
         }
         JsonNode kwargs = row.json().get("chat_template_kwargs");
         if (kwargs != null && !kwargs.isNull()) {
             if (!kwargs.isObject())
-                throw new DatasetException(row.where() + ": field 'chat_template_kwargs' must be an object, found " + JsonRows.typeName(kwargs));
+                throw new DatasetException(row.where() + ": field 'chat_template_kwargs' must be an object, found "
+                        + JsonRows.typeName(kwargs));
             vars.putAll(JSON.convertValue(kwargs, LinkedHashMap.class));
         }
         return vars;
@@ -82,22 +91,29 @@ public final class Messages {
     public static Split extractPrompt(Row row) {
         JsonNode chosen = row.require("chosen"), rejected = row.require("rejected");
         if (chosen.isTextual() && rejected.isTextual()) {
-            int[] c = chosen.asText().codePoints().toArray(), r = rejected.asText().codePoints().toArray();
+            int[] c = chosen.asText().codePoints().toArray(),
+                    r = rejected.asText().codePoints().toArray();
             int idx = splitIndex(c.length, r.length, i -> c[i] == r[i], i -> c[i] == ' ');
             if (idx <= 0) throw noSharedPrompt(row);
-            return new Split(new TextNode(new String(c, 0, idx)), new TextNode(new String(c, idx, c.length - idx)),
+            return new Split(
+                    new TextNode(new String(c, 0, idx)),
+                    new TextNode(new String(c, idx, c.length - idx)),
                     new TextNode(new String(r, idx, r.length - idx)));
         }
         if (chosen.isArray() && rejected.isArray()) {
-            int idx = splitIndex(chosen.size(), rejected.size(), i -> chosen.get(i).equals(rejected.get(i)), i -> false);
+            int idx = splitIndex(
+                    chosen.size(), rejected.size(), i -> chosen.get(i).equals(rejected.get(i)), i -> false);
             if (idx <= 0) throw noSharedPrompt(row);
-            return new Split(slice(chosen, 0, idx), slice(chosen, idx, chosen.size()), slice(rejected, idx, rejected.size()));
+            return new Split(
+                    slice(chosen, 0, idx), slice(chosen, idx, chosen.size()), slice(rejected, idx, rejected.size()));
         }
-        throw new DatasetException(row.where() + ": 'chosen' and 'rejected' must both be strings or both be message lists (found "
-                + JsonRows.typeName(chosen) + " and " + JsonRows.typeName(rejected) + ")");
+        throw new DatasetException(
+                row.where() + ": 'chosen' and 'rejected' must both be strings or both be message lists (found "
+                        + JsonRows.typeName(chosen) + " and " + JsonRows.typeName(rejected) + ")");
     }
 
-    private static int splitIndex(int lenC, int lenR, java.util.function.IntPredicate same, java.util.function.IntPredicate spaceAt) {
+    private static int splitIndex(
+            int lenC, int lenR, java.util.function.IntPredicate same, java.util.function.IntPredicate spaceAt) {
         int n = Math.min(lenC, lenR);
         for (int idx = 0; idx < n; idx++) {
             if (!same.test(idx)) return idx > 0 && spaceAt.test(idx - 1) ? idx - 1 : idx;
@@ -112,7 +128,8 @@ public final class Messages {
     }
 
     private static DatasetException noSharedPrompt(Row row) {
-        return new DatasetException(row.where() + ": the row has no 'prompt' and 'chosen' and 'rejected' share no leading part to take as the "
+        return new DatasetException(row.where()
+                + ": the row has no 'prompt' and 'chosen' and 'rejected' share no leading part to take as the "
                 + "implicit prompt; add a 'prompt' field");
     }
 }

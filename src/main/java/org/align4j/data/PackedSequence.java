@@ -15,7 +15,8 @@ public record PackedSequence(long[] inputIds, float[] targetMask, int[] lengths)
             sum += l;
         }
         if (sum != inputIds.length || inputIds.length != targetMask.length)
-            throw new IllegalArgumentException("packed lengths sum to " + sum + " but the row has " + inputIds.length + " ids and " + targetMask.length + " mask entries");
+            throw new IllegalArgumentException("packed lengths sum to " + sum + " but the row has " + inputIds.length
+                    + " ids and " + targetMask.length + " mask entries");
     }
 
     public int length() {

@@ -22,12 +22,18 @@ public final class Packing {
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
             if (examples.get(i).length() > maxLength)
-                throw new IllegalArgumentException("example " + i + " has " + examples.get(i).length() + " tokens, more than max_length " + maxLength + "; truncate before packing");
+                throw new IllegalArgumentException(
+                        "example " + i + " has " + examples.get(i).length() + " tokens, more than max_length "
+                                + maxLength + "; truncate before packing");
         }
         // longest first; equal lengths keep their input order, so packing is deterministic
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> -examples.get(i).length()).thenComparingInt(i -> i));
+        Arrays.sort(
+                order,
+                Comparator.comparingInt((Integer i) -> -examples.get(i).length())
+                        .thenComparingInt(i -> i));
         List<List<Integer>> bins = new ArrayList<>();
-        TreeMap<Integer, ArrayDeque<Integer>> byRoom = new TreeMap<>(); // room left -> bins with that room (oldest first)
+        TreeMap<Integer, ArrayDeque<Integer>> byRoom =
+                new TreeMap<>(); // room left -> bins with that room (oldest first)
         for (int i : order) {
             int len = examples.get(i).length();
             var fit = byRoom.ceilingEntry(len); // the tightest bin that fits
@@ -44,7 +50,8 @@ public final class Packing {
             if (room > 0) byRoom.computeIfAbsent(room, k -> new ArrayDeque<>()).addLast(bin);
         }
         List<PackedSequence> rows = new ArrayList<>(bins.size());
-        for (List<Integer> bin : bins) rows.add(pack(bin.stream().map(examples::get).toList()));
+        for (List<Integer> bin : bins)
+            rows.add(pack(bin.stream().map(examples::get).toList()));
         return rows;
     }
 

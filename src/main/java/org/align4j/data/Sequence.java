@@ -11,7 +11,8 @@ import java.util.Arrays;
 public record Sequence(long[] inputIds, float[] targetMask) {
     public Sequence {
         if (inputIds.length != targetMask.length)
-            throw new IllegalArgumentException("ids and mask lengths differ (" + inputIds.length + " vs " + targetMask.length + ")");
+            throw new IllegalArgumentException(
+                    "ids and mask lengths differ (" + inputIds.length + " vs " + targetMask.length + ")");
         if (inputIds.length < 2) throw new IllegalArgumentException("a training sequence needs at least 2 tokens");
     }
 

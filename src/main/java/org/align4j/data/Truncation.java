@@ -26,12 +26,14 @@ import java.util.Arrays;
 public record Truncation(int maxLength, Integer maxPromptLength, Integer maxCompletionLength, String truncationMode) {
     public Truncation {
         if (maxLength < 2) throw new IllegalArgumentException("max_length must be at least 2, got " + maxLength);
-        if (maxPromptLength != null && maxPromptLength < 1) throw new IllegalArgumentException("max_prompt_length must be at least 1, got " + maxPromptLength);
+        if (maxPromptLength != null && maxPromptLength < 1)
+            throw new IllegalArgumentException("max_prompt_length must be at least 1, got " + maxPromptLength);
         if (maxCompletionLength != null && maxCompletionLength < 1)
             throw new IllegalArgumentException("max_completion_length must be at least 1, got " + maxCompletionLength);
         if (truncationMode == null) truncationMode = "keep_start";
         if (!truncationMode.equals("keep_start") && !truncationMode.equals("keep_end"))
-            throw new IllegalArgumentException("truncation_mode must be keep_start or keep_end, got '" + truncationMode + "'");
+            throw new IllegalArgumentException(
+                    "truncation_mode must be keep_start or keep_end, got '" + truncationMode + "'");
     }
 
     public static Truncation none() {
@@ -63,7 +65,9 @@ public record Truncation(int maxLength, Integer maxPromptLength, Integer maxComp
         int n = s.length();
         if (n <= maxLength) return s;
         int from = keepEnd() ? n - maxLength : 0;
-        return new Sequence(Arrays.copyOfRange(s.inputIds(), from, from + maxLength), Arrays.copyOfRange(s.targetMask(), from, from + maxLength));
+        return new Sequence(
+                Arrays.copyOfRange(s.inputIds(), from, from + maxLength),
+                Arrays.copyOfRange(s.targetMask(), from, from + maxLength));
     }
 
     /**
@@ -84,13 +88,15 @@ public record Truncation(int maxLength, Integer maxPromptLength, Integer maxComp
         if (over > 0 && !keepEnd()) {
             int room = maxLength - p.length;
             if (room < 1)
-                throw new IllegalArgumentException("the prompt (" + p.length + " tokens after max_prompt_length) leaves no room for the completion within max_length "
+                throw new IllegalArgumentException("the prompt (" + p.length
+                        + " tokens after max_prompt_length) leaves no room for the completion within max_length "
                         + maxLength + "; set max_prompt_length below max_length or raise max_length");
             for (int i = 1; i < out.length; i++) if (out[i].length > room) out[i] = Arrays.copyOf(out[i], room);
         } else if (over > 0) {
             if (over >= p.length)
-                throw new IllegalArgumentException("the completion (" + longest + " tokens) does not fit max_length " + maxLength
-                        + " with at least one prompt token (truncation_mode keep_end); set max_completion_length below max_length");
+                throw new IllegalArgumentException(
+                        "the completion (" + longest + " tokens) does not fit max_length " + maxLength
+                                + " with at least one prompt token (truncation_mode keep_end); set max_completion_length below max_length");
             p = Arrays.copyOfRange(p, (int) over, p.length);
         }
         out[0] = p;

@@ -60,18 +60,40 @@ public final class AdversarialDemo {
      * @param verboseShare share of SFT demonstrations that carry chatter after the sum (the gold reward penalises it)
      * @param anchor the AAPA anchor as a reward function (trained by the caller from this run's expert and rollout texts), or null to skip GRPO+AAPA
      */
-    public record Settings(Path outputDir, long seed, int rounds, int sftSteps, int rmSteps, int alignSteps, int humanPairs, double labelNoise,
-            int queriesPerRound, double verboseShare, Function<Context, RewardFunction> anchor) {}
+    public record Settings(
+            Path outputDir,
+            long seed,
+            int rounds,
+            int sftSteps,
+            int rmSteps,
+            int alignSteps,
+            int humanPairs,
+            double labelNoise,
+            int queriesPerRound,
+            double verboseShare,
+            Function<Context, RewardFunction> anchor) {}
 
     /** Tokens generated at most per answer: the longest sum (3 digits), a space, the longest chatter (7) and EOS fit. */
     static final int MAX_NEW_TOKENS = 12;
 
     /** What the anchor factory gets: the SFT policy's rollouts and the expert answers, as texts. */
-    public record Context(List<String> expertPrompts, List<String> expertResponses, List<String> rolloutPrompts, List<String> rolloutResponses, Path dir) {}
+    public record Context(
+            List<String> expertPrompts,
+            List<String> expertResponses,
+            List<String> rolloutPrompts,
+            List<String> rolloutResponses,
+            Path dir) {}
 
     /** One method's policy measured after a round (round 0: the SFT policy). */
-    public record Row(String method, int round, double goldGreedy, double accuracyGreedy, double goldSampled, double rmHeldOutAccuracy,
-            double rmShiftedAccuracy, double rmEce) {}
+    public record Row(
+            String method,
+            int round,
+            double goldGreedy,
+            double accuracyGreedy,
+            double goldSampled,
+            double rmHeldOutAccuracy,
+            double rmShiftedAccuracy,
+            double rmEce) {}
 
     private AdversarialDemo() {}
 
@@ -91,8 +113,17 @@ public final class AdversarialDemo {
                 List<Sequence> sft = new ArrayList<>();
                 Random demo = new Random(s.seed() * 5 + 1);
                 for (ArithmeticTask.Problem p : task.train())
-                    sft.add(Sequence.promptCompletion(tok.encode(p.prompt()), withEos(tok.encodeNoSpecial(ArithmeticTask.demonstration(p, s.verboseShare(), demo)), tok.eosTokenId())));
-                SftTrainer.train(policy, sft, args(base, s.sftSteps(), 64, 3e-3, s.seed()).withSchedule("cosine", 0.05, 0.0), pad, Map.of("stage", "sft"));
+                    sft.add(Sequence.promptCompletion(
+                            tok.encode(p.prompt()),
+                            withEos(
+                                    tok.encodeNoSpecial(ArithmeticTask.demonstration(p, s.verboseShare(), demo)),
+                                    tok.eosTokenId())));
+                SftTrainer.train(
+                        policy,
+                        sft,
+                        args(base, s.sftSteps(), 64, 3e-3, s.seed()).withSchedule("cosine", 0.05, 0.0),
+                        pad,
+                        Map.of("stage", "sft"));
             }
             // 2. the base reward model on limited, noisy human pairs
             List<RewardTrainer.Pair> human = pairs(tok, task.humanPairs(s.humanPairs(), s.labelNoise(), s.seed() + 1));
@@ -105,8 +136,12 @@ public final class AdversarialDemo {
             if (s.anchor() != null) {
                 try (Transformer policy = Checkpoints.load(base)) {
                     List<Rollouts.Prompt> some = prompts.subList(0, Math.min(256, prompts.size()));
-                    List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, some, 1, new SamplingParams(1.0, 0, 1.0, MAX_NEW_TOKENS, s.seed() + 3));
-                    List<String> ep = new ArrayList<>(), er = new ArrayList<>(), rp = new ArrayList<>(), rr = new ArrayList<>();
+                    List<Rollouts.Rollout> rolls = Rollouts.sample(
+                            policy, tok, some, 1, new SamplingParams(1.0, 0, 1.0, MAX_NEW_TOKENS, s.seed() + 3));
+                    List<String> ep = new ArrayList<>(),
+                            er = new ArrayList<>(),
+                            rp = new ArrayList<>(),
+                            rr = new ArrayList<>();
                     for (Rollouts.Rollout r : rolls) {
                         rp.add(r.prompt().text());
                         rr.add(r.completionText());
@@ -122,15 +157,27 @@ public final class AdversarialDemo {
             Random rng = new Random(s.seed() * 7);
             List<ApoLoop.Gold> gold = new ArrayList<>();
             for (int i = 0; i < s.queriesPerRound(); i++) {
-                ArithmeticTask.Problem p = task.train().get(rng.nextInt(task.train().size()));
+                ArithmeticTask.Problem p =
+                        task.train().get(rng.nextInt(task.train().size()));
                 gold.add(new ApoLoop.Gold(p.prompt(), p.answer()));
             }
             List<List<Rollouts.Prompt>> alignPrompts = new ArrayList<>();
             for (int round = 1; round <= s.rounds(); round++) alignPrompts.add(roundPrompts(prompts, s, round));
             for (String method : methods(anchor != null)) {
                 ApoLoop.Config c = loopConfig(method, s, anchor);
-                ApoLoop.run(out.resolve(method), base, base, rmBase, tok, human, heldOut, gold, alignPrompts, c,
-                        (round, policy, rm) -> rows.add(measure(method, round, policy, rm, tok, task, heldOut, s.seed() + round)));
+                ApoLoop.run(
+                        out.resolve(method),
+                        base,
+                        base,
+                        rmBase,
+                        tok,
+                        human,
+                        heldOut,
+                        gold,
+                        alignPrompts,
+                        c,
+                        (round, policy, rm) ->
+                                rows.add(measure(method, round, policy, rm, tok, task, heldOut, s.seed() + round)));
             }
         }
         return rows;
@@ -154,10 +201,24 @@ public final class AdversarialDemo {
             case "dpo" -> 3e-5;
             default -> 5e-5;
         };
-        RewardConfig rm = RewardConfig.of(args(Path.of("unused"), s.rmSteps(), 32, 1e-3, s.seed() + 100).withSchedule("cosine", 0.05, 0.0)).withEval(s.rmSteps(), 64);
-        return new ApoLoop.Config(s.rounds(), method.startsWith("apo-"), true, ApoLoss.Config.defaults(), new SamplingParams(1.2, 0, 1.0, MAX_NEW_TOKENS, s.seed() * 13), rm,
-                align, a, List.of(lr), 4, new SamplingParams(1.0, 0, 1.0, MAX_NEW_TOKENS, s.seed() * 17), new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), 0.1, 0, "reverse_kl", 0.5, 0.05),
-                new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", MAX_NEW_TOKENS), method.endsWith("+aapa") ? anchor : null,
+        RewardConfig rm = RewardConfig.of(args(Path.of("unused"), s.rmSteps(), 32, 1e-3, s.seed() + 100)
+                        .withSchedule("cosine", 0.05, 0.0))
+                .withEval(s.rmSteps(), 64);
+        return new ApoLoop.Config(
+                s.rounds(),
+                method.startsWith("apo-"),
+                true,
+                ApoLoss.Config.defaults(),
+                new SamplingParams(1.2, 0, 1.0, MAX_NEW_TOKENS, s.seed() * 13),
+                rm,
+                align,
+                a,
+                List.of(lr),
+                4,
+                new SamplingParams(1.0, 0, 1.0, MAX_NEW_TOKENS, s.seed() * 17),
+                new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), 0.1, 0, "reverse_kl", 0.5, 0.05),
+                new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", MAX_NEW_TOKENS),
+                method.endsWith("+aapa") ? anchor : null,
                 method.endsWith("-gold") ? ArithmeticTask.goldRewardFunction() : null);
     }
 
@@ -169,10 +230,19 @@ public final class AdversarialDemo {
     }
 
     /** The base reward model: the SFT backbone with a fresh score head, on the human pairs only, saved in {@code dir}. */
-    private static void trainBaseRewardModel(Path sftDir, Path dir, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> heldOut, Settings s, long pad)
+    private static void trainBaseRewardModel(
+            Path sftDir,
+            Path dir,
+            List<RewardTrainer.Pair> human,
+            List<RewardTrainer.Pair> heldOut,
+            Settings s,
+            long pad)
             throws IOException {
-        RewardConfig cfg = RewardConfig.of(args(dir, s.rmSteps(), 32, 1e-3, s.seed() + 100).withSchedule("cosine", 0.05, 0.0)).withEval(s.rmSteps(), 64);
-        try (Transformer lm = Checkpoints.load(sftDir); Transformer rm = RewardTrainer.rewardModel(lm, pad, s.seed() + 200)) {
+        RewardConfig cfg = RewardConfig.of(
+                        args(dir, s.rmSteps(), 32, 1e-3, s.seed() + 100).withSchedule("cosine", 0.05, 0.0))
+                .withEval(s.rmSteps(), 64);
+        try (Transformer lm = Checkpoints.load(sftDir);
+                Transformer rm = RewardTrainer.rewardModel(lm, pad, s.seed() + 200)) {
             RewardTrainer.train(rm, human, heldOut, cfg, pad, Map.of("stage", "rm-base"));
         }
         ApoLoop.copyTokenizer(sftDir, dir);
@@ -183,19 +253,28 @@ public final class AdversarialDemo {
      * model's accuracy on clean held-out pairs and on pairs of the policy's own samples that the
      * gold reward ranks (the distribution APO is meant to keep up with).
      */
-    private static Row measure(String method, int round, Transformer policy, RewardModelReward rm, Tokenizer tok, ArithmeticTask task,
-            List<RewardTrainer.Pair> heldOut, long seed) {
+    private static Row measure(
+            String method,
+            int round,
+            Transformer policy,
+            RewardModelReward rm,
+            Tokenizer tok,
+            ArithmeticTask task,
+            List<RewardTrainer.Pair> heldOut,
+            long seed) {
         List<ArithmeticTask.Problem> test = task.test();
         List<long[]> ids = new ArrayList<>();
         for (ArithmeticTask.Problem p : test) ids.add(tok.encode(p.prompt()));
-        Generator.Result greedy = Generator.generate(policy, ids, SamplingParams.greedy(MAX_NEW_TOKENS), tok.stopTokenIds(), tok.padTokenId());
+        Generator.Result greedy = Generator.generate(
+                policy, ids, SamplingParams.greedy(MAX_NEW_TOKENS), tok.stopTokenIds(), tok.padTokenId());
         double gold = 0, acc = 0;
         for (int i = 0; i < test.size(); i++) {
             String c = tok.decode(greedy.tokens()[i], true);
             gold += ArithmeticTask.goldReward(test.get(i), c) / test.size();
             acc += (ArithmeticTask.correct(test.get(i), c) ? 1.0 : 0.0) / test.size();
         }
-        List<Rollouts.Rollout> samples = Rollouts.sample(policy, tok, prompts(tok, test), 4, new SamplingParams(1.0, 0, 1.0, MAX_NEW_TOKENS, seed * 17 + 5));
+        List<Rollouts.Rollout> samples = Rollouts.sample(
+                policy, tok, prompts(tok, test), 4, new SamplingParams(1.0, 0, 1.0, MAX_NEW_TOKENS, seed * 17 + 5));
         double goldSampled = 0;
         List<long[]> seqs = new ArrayList<>();
         double[] g = new double[samples.size()];
@@ -226,10 +305,24 @@ public final class AdversarialDemo {
             diff[i] = rc[i] - rr[i];
             if (diff[i] > 0) right++;
         }
-        Row row = new Row(method, round, gold, acc, goldSampled, (double) right / rc.length, ranked == 0 ? Double.NaN : (double) agree / ranked,
+        Row row = new Row(
+                method,
+                round,
+                gold,
+                acc,
+                goldSampled,
+                (double) right / rc.length,
+                ranked == 0 ? Double.NaN : (double) agree / ranked,
                 Calibration.expectedCalibrationError(diff, Calibration.DEFAULT_BINS));
-        System.out.printf("demo: %-10s round %d  gold(greedy) %.3f  accuracy %.3f  gold(T=1) %.3f  RM held-out acc %.3f  RM acc on policy samples %.3f%n",
-                method, round, row.goldGreedy(), row.accuracyGreedy(), row.goldSampled(), row.rmHeldOutAccuracy(), row.rmShiftedAccuracy());
+        System.out.printf(
+                "demo: %-10s round %d  gold(greedy) %.3f  accuracy %.3f  gold(T=1) %.3f  RM held-out acc %.3f  RM acc on policy samples %.3f%n",
+                method,
+                round,
+                row.goldGreedy(),
+                row.accuracyGreedy(),
+                row.goldSampled(),
+                row.rmHeldOutAccuracy(),
+                row.rmShiftedAccuracy());
         return row;
     }
 
@@ -242,7 +335,9 @@ public final class AdversarialDemo {
 
     static List<Rollouts.Prompt> prompts(Tokenizer tok, List<ArithmeticTask.Problem> problems) {
         List<Rollouts.Prompt> out = new ArrayList<>();
-        for (ArithmeticTask.Problem p : problems) out.add(new Rollouts.Prompt(tok.encode(p.prompt()), p.prompt(), JSON.createObjectNode().put("answer", p.answer())));
+        for (ArithmeticTask.Problem p : problems)
+            out.add(new Rollouts.Prompt(
+                    tok.encode(p.prompt()), p.prompt(), JSON.createObjectNode().put("answer", p.answer())));
         return out;
     }
 
@@ -250,14 +345,34 @@ public final class AdversarialDemo {
         String eos = tok.decode(new long[] {tok.eosTokenId()}, false);
         List<RewardTrainer.Pair> out = new ArrayList<>();
         for (ArithmeticTask.Pair p : pairs)
-            out.add(new RewardTrainer.Pair(tok.encode(p.problem().prompt() + p.chosen() + eos), tok.encode(p.problem().prompt() + p.rejected() + eos)));
+            out.add(new RewardTrainer.Pair(
+                    tok.encode(p.problem().prompt() + p.chosen() + eos),
+                    tok.encode(p.problem().prompt() + p.rejected() + eos)));
         return out;
     }
 
     private static TrainingArgs args(Path dir, int steps, int batch, double lr, long seed) {
-        TrainingArgs a = TrainingArgs.defaults(dir).withSteps(steps, batch, 1, lr).withLogging(Math.max(1, steps / 5), 0);
-        return new TrainingArgs(a.outputDir(), a.learningRate(), a.perDeviceTrainBatchSize(), a.gradientAccumulationSteps(), a.maxSteps(), 1.0, a.loggingSteps(),
-                a.saveSteps(), seed, a.lrSchedulerType(), a.warmupRatio(), a.warmupSteps(), a.weightDecay(), a.maxGradNorm(), true, null, "none", false);
+        TrainingArgs a =
+                TrainingArgs.defaults(dir).withSteps(steps, batch, 1, lr).withLogging(Math.max(1, steps / 5), 0);
+        return new TrainingArgs(
+                a.outputDir(),
+                a.learningRate(),
+                a.perDeviceTrainBatchSize(),
+                a.gradientAccumulationSteps(),
+                a.maxSteps(),
+                1.0,
+                a.loggingSteps(),
+                a.saveSteps(),
+                seed,
+                a.lrSchedulerType(),
+                a.warmupRatio(),
+                a.warmupSteps(),
+                a.weightDecay(),
+                a.maxGradNorm(),
+                true,
+                null,
+                "none",
+                false);
     }
 
     private static long[] withEos(long[] ids, long eos) {
@@ -278,5 +393,4 @@ public final class AdversarialDemo {
         m.put("rm_ece", r.rmEce());
         return m;
     }
-
 }

@@ -19,6 +19,7 @@ public final class ArithmeticTask {
     static final String[] CHATTER = {"ok", "is it", "I think"};
     /** Gold reward lost per character beyond the answer's own length. */
     public static final double VERBOSITY_PENALTY = 0.05;
+
     private static final Pattern FIRST_INT = Pattern.compile("-?\\d+"), PROMPT = Pattern.compile("(\\d+)\\+(\\d+)=");
 
     public record Problem(int a, int b) {
@@ -71,13 +72,15 @@ public final class ArithmeticTask {
      * prompt text "a+b=".
      */
     public static org.align4j.reward.RewardFunction goldRewardFunction() {
-        return org.align4j.reward.RewardFunction.perCompletion("gold", (prompt, completion, row) -> goldReward(parse(prompt), completion));
+        return org.align4j.reward.RewardFunction.perCompletion(
+                "gold", (prompt, completion, row) -> goldReward(parse(prompt), completion));
     }
 
     /** The problem of a prompt "a+b=". */
     static Problem parse(String prompt) {
         Matcher m = PROMPT.matcher(prompt);
-        if (!m.matches()) throw new IllegalArgumentException("'" + prompt + "' is not an addition prompt of the form a+b=");
+        if (!m.matches())
+            throw new IllegalArgumentException("'" + prompt + "' is not an addition prompt of the form a+b=");
         return new Problem(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
     }
 

@@ -33,17 +33,38 @@ public final class ByteLevelTokenizerFiles {
         ArrayNode added = tok.putArray("added_tokens");
         for (int i = 0; i < SPECIALS.length; i++) {
             ObjectNode a = added.addObject();
-            a.put("id", PAD + i).put("content", SPECIALS[i]).put("single_word", false).put("lstrip", false)
-                    .put("rstrip", false).put("normalized", false).put("special", true);
+            a.put("id", PAD + i)
+                    .put("content", SPECIALS[i])
+                    .put("single_word", false)
+                    .put("lstrip", false)
+                    .put("rstrip", false)
+                    .put("normalized", false)
+                    .put("special", true);
         }
         tok.putNull("normalizer");
-        tok.putObject("pre_tokenizer").put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", true).put("use_regex", true);
-        tok.putObject("post_processor").put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", false).put("use_regex", true);
-        tok.putObject("decoder").put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", false).put("use_regex", true);
+        tok.putObject("pre_tokenizer")
+                .put("type", "ByteLevel")
+                .put("add_prefix_space", false)
+                .put("trim_offsets", true)
+                .put("use_regex", true);
+        tok.putObject("post_processor")
+                .put("type", "ByteLevel")
+                .put("add_prefix_space", false)
+                .put("trim_offsets", false)
+                .put("use_regex", true);
+        tok.putObject("decoder")
+                .put("type", "ByteLevel")
+                .put("add_prefix_space", false)
+                .put("trim_offsets", false)
+                .put("use_regex", true);
         ObjectNode model = tok.putObject("model");
         model.put("type", "BPE").putNull("dropout");
         model.putNull("unk_token");
-        model.put("continuing_subword_prefix", "").put("end_of_word_suffix", "").put("fuse_unk", false).put("byte_fallback", false).put("ignore_merges", false);
+        model.put("continuing_subword_prefix", "")
+                .put("end_of_word_suffix", "")
+                .put("fuse_unk", false)
+                .put("byte_fallback", false)
+                .put("ignore_merges", false);
         ObjectNode vocab = model.putObject("vocab");
         String[] byteChars = bytesToUnicode();
         for (int b = 0; b < 256; b++) vocab.put(byteChars[b], b);

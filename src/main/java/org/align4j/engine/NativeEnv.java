@@ -38,7 +38,9 @@ public final class NativeEnv {
                     linker.defaultLookup().find("getenv").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS));
             MemorySegment value = (MemorySegment) getenv.invokeExact(arena.allocateFrom(name));
-            return value.equals(MemorySegment.NULL) ? null : value.reinterpret(Long.MAX_VALUE).getString(0);
+            return value.equals(MemorySegment.NULL)
+                    ? null
+                    : value.reinterpret(Long.MAX_VALUE).getString(0);
         } catch (Throwable t) {
             throw new IllegalStateException("cannot call libc getenv through the FFM API", t);
         }
@@ -49,14 +51,17 @@ public final class NativeEnv {
             Linker linker = Linker.nativeLinker();
             MethodHandle setenv = linker.downcallHandle(
                     linker.defaultLookup().find("setenv").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+                    FunctionDescriptor.of(
+                            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
             int rc = (int) setenv.invokeExact(arena.allocateFrom(name), arena.allocateFrom(value), 0);
             if (rc != 0) throw new IllegalStateException("setenv(" + name + ") failed with " + rc);
         } catch (IllegalStateException e) {
             throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("cannot call libc setenv through the FFM API; run with "
-                    + "--enable-native-access=ALL-UNNAMED or export " + name + "=" + value, t);
+            throw new IllegalStateException(
+                    "cannot call libc setenv through the FFM API; run with "
+                            + "--enable-native-access=ALL-UNNAMED or export " + name + "=" + value,
+                    t);
         }
     }
 }

@@ -27,7 +27,8 @@ public final class Tensors {
     public static Tensor floats(float[] data, long... shape) {
         checkNumel(data.length, shape);
         try (FloatPointer p = new FloatPointer(data)) {
-            return torch.from_blob(p, shape, new TensorOptions(ScalarType.Float)).clone();
+            return torch.from_blob(p, shape, new TensorOptions(ScalarType.Float))
+                    .clone();
         }
     }
 

@@ -33,11 +33,13 @@ public final class Generator {
      */
     public record Result(long[][] tokens, float[][] logps, boolean[] stopped) {}
 
-    public static Result generate(Transformer model, List<long[]> prompts, SamplingParams params, int[] stopIds, long padId) {
+    public static Result generate(
+            Transformer model, List<long[]> prompts, SamplingParams params, int[] stopIds, long padId) {
         int b = prompts.size();
         if (b == 0) return new Result(new long[0][], new float[0][], new boolean[0]);
         int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
-        if (prompts.stream().anyMatch(p -> p.length == 0)) throw new IllegalArgumentException("empty prompt: every row needs at least one token");
+        if (prompts.stream().anyMatch(p -> p.length == 0))
+            throw new IllegalArgumentException("empty prompt: every row needs at least one token");
         int total = promptLen + params.maxNewTokens();
 
         // left padding: (B, Tp) ids and the running (B, Tp + step) mask
@@ -56,7 +58,8 @@ public final class Generator {
         boolean[] stopped = new boolean[b];
 
         org.bytedeco.pytorch.Generator rng = torch.createCPUGenerator(params.seed());
-        try (NoGradGuard noGrad = new NoGradGuard(); KvCache cache = new KvCache(model.config(), b, total)) {
+        try (NoGradGuard noGrad = new NoGradGuard();
+                KvCache cache = new KvCache(model.config(), b, total)) {
             long[] next = null; // (B) ids fed at this step
             for (int step = 0; step < params.maxNewTokens(); step++) {
                 try (PointerScope scope = new PointerScope()) {
@@ -64,7 +67,8 @@ public final class Generator {
                     int seen = promptLen + step;
                     Tensor m = Tensors.longs(flatten(mask, seen), b, seen);
                     Tensor hidden = model.forward(input, m, cache); // (B, T, H)
-                    Tensor logits = model.logits(hidden.narrow(1, hidden.size(1) - 1, 1)).squeeze(1); // (B, V)
+                    Tensor logits = model.logits(hidden.narrow(1, hidden.size(1) - 1, 1))
+                            .squeeze(1); // (B, V)
                     long[] chosen = new long[b];
                     float[] chosenLogp = new float[b];
                     choose(logits, params, rng, chosen, chosenLogp);
@@ -99,7 +103,8 @@ public final class Generator {
     }
 
     /** Picks one token per row from (B, V) logits and the token's log-prob (see class doc). */
-    static void choose(Tensor logits, SamplingParams p, org.bytedeco.pytorch.Generator rng, long[] chosen, float[] chosenLogp) {
+    static void choose(
+            Tensor logits, SamplingParams p, org.bytedeco.pytorch.Generator rng, long[] chosen, float[] chosenLogp) {
         Tensor scaled = p.isGreedy() ? logits : logits.div(Tensors.scalar(p.temperature()));
         Tensor logprobs = scaled.log_softmax(-1); // (B, V)
         Tensor picked;

@@ -12,7 +12,8 @@ package org.align4j.generate;
  */
 public record SamplingParams(double temperature, int topK, double topP, int maxNewTokens, long seed) {
     public SamplingParams {
-        if (temperature < 0 || Double.isNaN(temperature)) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
+        if (temperature < 0 || Double.isNaN(temperature))
+            throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
         if (topK < 0) throw new IllegalArgumentException("top_k must be >= 0, got " + topK);
         if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
         if (maxNewTokens < 1) throw new IllegalArgumentException("max_new_tokens must be >= 1, got " + maxNewTokens);

@@ -44,7 +44,8 @@ public final class AtomicFiles {
      * @throws FileAlreadyExistsException if {@code target} exists and {@code overwrite} is false
      * @throws IOException                naming {@code target} if writing fails; the temporary is deleted
      */
-    public static void writeAtomically(Path target, IOConsumer<Path> writerToTemp, boolean overwrite) throws IOException {
+    public static void writeAtomically(Path target, IOConsumer<Path> writerToTemp, boolean overwrite)
+            throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         refuseExisting(target, overwrite);
@@ -72,7 +73,8 @@ public final class AtomicFiles {
      * {@code writerToTempDir} writes into {@code target.tmp/} (created empty; a stale one left by
      * a crash is deleted first), then {@link #moveDirAtomically moves} it into place.
      */
-    public static void writeDirAtomically(Path target, IOConsumer<Path> writerToTempDir, boolean overwrite) throws IOException {
+    public static void writeDirAtomically(Path target, IOConsumer<Path> writerToTempDir, boolean overwrite)
+            throws IOException {
         refuseExisting(target, overwrite);
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         deleteRecursively(tmp);
@@ -108,7 +110,8 @@ public final class AtomicFiles {
         Path parent = target.toAbsolutePath().getParent();
         Path old = null;
         if (Files.exists(target)) {
-            old = target.resolveSibling(target.getFileName() + ".old-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+            old = target.resolveSibling(target.getFileName() + ".old-"
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong()));
             Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         }
         try {
@@ -132,13 +135,16 @@ public final class AtomicFiles {
 
     private static void refuseExisting(Path target, boolean overwrite) throws FileAlreadyExistsException {
         if (!overwrite && Files.exists(target, LinkOption.NOFOLLOW_LINKS))
-            throw new FileAlreadyExistsException(target.toString(), null,
+            throw new FileAlreadyExistsException(
+                    target.toString(),
+                    null,
                     "already exists; refusing to replace it (pass overwrite=true to replace it)");
     }
 
     private static Path createTempSibling(Path dir, String name) throws IOException {
         for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+            Path tmp = dir.resolve("." + name + "."
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
             try {
                 // createFile, not createTempFile: the result gets the usual permissions (umask), not 0600
                 return Files.createFile(tmp);
@@ -167,10 +173,14 @@ public final class AtomicFiles {
         for (Throwable c = e; c != null; c = c.getCause()) {
             String m = c.getMessage();
             if (m != null && m.contains("No space left on device"))
-                return new IOException("No space left on device while writing " + target + " (via " + tmp
-                        + "); the partial temporary was deleted and any existing " + target + " is unchanged", e);
+                return new IOException(
+                        "No space left on device while writing " + target + " (via " + tmp
+                                + "); the partial temporary was deleted and any existing " + target + " is unchanged",
+                        e);
         }
-        return new IOException("Could not write " + target + " (via " + tmp + "): " + e
-                + "; the partial temporary was deleted and any existing " + target + " is unchanged", e);
+        return new IOException(
+                "Could not write " + target + " (via " + tmp + "): " + e
+                        + "; the partial temporary was deleted and any existing " + target + " is unchanged",
+                e);
     }
 }

@@ -67,7 +67,6 @@ public enum DType {
         }
         StringBuilder known = new StringBuilder();
         for (DType t : values()) known.append(known.isEmpty() ? "" : ", ").append(t.safetensorsName);
-        throw new CheckpointException(file, tensor,
-                "unsupported dtype '" + name + "' (align4j reads " + known + ")");
+        throw new CheckpointException(file, tensor, "unsupported dtype '" + name + "' (align4j reads " + known + ")");
     }
 }

@@ -38,8 +38,9 @@ final class Floats {
             case F64 -> {
                 for (int i = 0; i < n; i++) out[i] = (float) src.getAtIndex(F64_LE, i);
             }
-            default -> throw new IllegalArgumentException(what.get() + " has dtype " + dtype.safetensorsName()
-                    + "; toFloats converts only F32, BF16, F16 and F64");
+            default ->
+                throw new IllegalArgumentException(what.get() + " has dtype " + dtype.safetensorsName()
+                        + "; toFloats converts only F32, BF16, F16 and F64");
         }
         return out;
     }

@@ -69,11 +69,14 @@ public final class HfJson {
      */
     public static void writeJson(Path file, Object value, boolean overwrite) throws IOException {
         byte[] bytes = toJson(value).getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.writeAtomically(file, tmp -> {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                out.write(bytes);
-            }
-        }, overwrite);
+        AtomicFiles.writeAtomically(
+                file,
+                tmp -> {
+                    try (OutputStream out = Files.newOutputStream(tmp)) {
+                        out.write(bytes);
+                    }
+                },
+                overwrite);
     }
 
     /** The text {@link #writeJson} writes, trailing newline included. */

@@ -60,8 +60,12 @@ public final class SafetensorsFile implements AutoCloseable {
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment dataSection,
-                            Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+    private SafetensorsFile(
+            Path path,
+            Arena arena,
+            MemorySegment dataSection,
+            Map<String, TensorInfo> tensors,
+            Map<String, String> metadata) {
         this.path = path;
         this.arena = arena;
         this.dataSection = dataSection;
@@ -80,22 +84,28 @@ public final class SafetensorsFile implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8)
-                throw new CheckpointException(file, "file is " + size
-                        + " bytes, shorter than the 8-byte header length (empty or not a safetensors file)");
+                throw new CheckpointException(
+                        file,
+                        "file is " + size
+                                + " bytes, shorter than the 8-byte header length (empty or not a safetensors file)");
             MemorySegment whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             long n = whole.get(U64_LE, 0);
             if (n < 0 || n > MAX_HEADER_BYTES)
-                throw new CheckpointException(file, "header length " + Long.toUnsignedString(n)
-                        + " exceeds the " + MAX_HEADER_BYTES + "-byte limit (corrupt or not a safetensors file)");
+                throw new CheckpointException(
+                        file,
+                        "header length " + Long.toUnsignedString(n) + " exceeds the " + MAX_HEADER_BYTES
+                                + "-byte limit (corrupt or not a safetensors file)");
             if (8 + n > size)
-                throw new CheckpointException(file, "header length " + n + " runs past the end of the file ("
-                        + size + " bytes); the file is truncated or not a safetensors file");
+                throw new CheckpointException(
+                        file,
+                        "header length " + n + " runs past the end of the file (" + size
+                                + " bytes); the file is truncated or not a safetensors file");
             String headerText = decodeUtf8(file, whole.asSlice(8, n));
             MemorySegment data = whole.asSlice(8 + n).asReadOnly();
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, TensorInfo> tensors = parseHeader(file, headerText, data.byteSize(), metadata);
-            return new SafetensorsFile(file, arena, data,
-                    Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+            return new SafetensorsFile(
+                    file, arena, data, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -104,7 +114,8 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private static String decodeUtf8(Path file, MemorySegment bytes) throws CheckpointException {
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes.toArray(ValueLayout.JAVA_BYTE)))
@@ -115,8 +126,8 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /** Parses and checks the header; fills {@code metadataOut}; returns tensors in header order. */
-    private static Map<String, TensorInfo> parseHeader(Path file, String text, long dataBytes,
-                                                       Map<String, String> metadataOut) throws CheckpointException {
+    private static Map<String, TensorInfo> parseHeader(
+            Path file, String text, long dataBytes, Map<String, String> metadataOut) throws CheckpointException {
         JsonNode root;
         try {
             root = HEADER_JSON.readTree(text);
@@ -124,8 +135,12 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new CheckpointException(file, "header is not valid JSON: " + e.getOriginalMessage(), e);
         }
         if (root == null || !root.isObject())
-            throw new CheckpointException(file, "header is not a JSON object (found "
-                    + (root == null ? "nothing" : root.getNodeType().toString().toLowerCase()) + ")");
+            throw new CheckpointException(
+                    file,
+                    "header is not a JSON object (found "
+                            + (root == null
+                                    ? "nothing"
+                                    : root.getNodeType().toString().toLowerCase()) + ")");
 
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : root.properties()) {
@@ -144,12 +159,16 @@ public final class SafetensorsFile implements AutoCloseable {
     private static void readMetadata(Path file, JsonNode node, Map<String, String> out) throws CheckpointException {
         if (node.isNull()) return;
         if (!node.isObject())
-            throw new CheckpointException(file, "__metadata__ must be an object of strings, found "
-                    + node.getNodeType().toString().toLowerCase());
+            throw new CheckpointException(
+                    file,
+                    "__metadata__ must be an object of strings, found "
+                            + node.getNodeType().toString().toLowerCase());
         for (Map.Entry<String, JsonNode> m : node.properties()) {
             if (!m.getValue().isTextual())
-                throw new CheckpointException(file, "__metadata__ value for key '" + m.getKey()
-                        + "' must be a string, found " + m.getValue().getNodeType().toString().toLowerCase());
+                throw new CheckpointException(
+                        file,
+                        "__metadata__ value for key '" + m.getKey() + "' must be a string, found "
+                                + m.getValue().getNodeType().toString().toLowerCase());
             out.put(m.getKey(), m.getValue().textValue());
         }
     }
@@ -157,7 +176,8 @@ public final class SafetensorsFile implements AutoCloseable {
     private static TensorInfo readEntry(Path file, String name, JsonNode entry, long dataBytes)
             throws CheckpointException {
         if (!entry.isObject())
-            throw new CheckpointException(file, name, "header entry must be an object with dtype, shape and data_offsets");
+            throw new CheckpointException(
+                    file, name, "header entry must be an object with dtype, shape and data_offsets");
         JsonNode dtypeNode = required(file, name, entry, "dtype");
         if (!dtypeNode.isTextual())
             throw new CheckpointException(file, name, "'dtype' must be a string, found " + dtypeNode);
@@ -165,7 +185,8 @@ public final class SafetensorsFile implements AutoCloseable {
 
         JsonNode shapeNode = required(file, name, entry, "shape");
         if (!shapeNode.isArray())
-            throw new CheckpointException(file, name, "'shape' must be an array of non-negative integers, found " + shapeNode);
+            throw new CheckpointException(
+                    file, name, "'shape' must be an array of non-negative integers, found " + shapeNode);
         long[] shape = new long[shapeNode.size()];
         for (int i = 0; i < shape.length; i++) {
             shape[i] = nonNegativeLong(file, name, shapeNode.get(i), "shape[" + i + "]");
@@ -179,8 +200,11 @@ public final class SafetensorsFile implements AutoCloseable {
         if (begin > end)
             throw new CheckpointException(file, name, "data_offsets begin " + begin + " is after end " + end);
         if (end > dataBytes)
-            throw new CheckpointException(file, name, "data_offsets end " + end + " is past the end of the data section ("
-                    + dataBytes + " bytes); the file is truncated or its header is wrong");
+            throw new CheckpointException(
+                    file,
+                    name,
+                    "data_offsets end " + end + " is past the end of the data section (" + dataBytes
+                            + " bytes); the file is truncated or its header is wrong");
 
         long expected;
         try {
@@ -191,8 +215,11 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new CheckpointException(file, name, "shape " + shapeNode + " overflows a 64-bit byte count");
         }
         if (end - begin != expected)
-            throw new CheckpointException(file, name, "data_offsets [" + begin + ", " + end + "] span " + (end - begin)
-                    + " bytes but shape " + shapeNode + " of " + dtype.safetensorsName() + " needs " + expected);
+            throw new CheckpointException(
+                    file,
+                    name,
+                    "data_offsets [" + begin + ", " + end + "] span " + (end - begin) + " bytes but shape " + shapeNode
+                            + " of " + dtype.safetensorsName() + " needs " + expected);
         return new TensorInfo(name, dtype, shape, begin, end);
     }
 
@@ -222,18 +249,26 @@ public final class SafetensorsFile implements AutoCloseable {
         TensorInfo prev = null;
         for (TensorInfo t : sorted) {
             if (t.begin() < pos)
-                throw new CheckpointException(file, t.name(), "bytes [" + t.begin() + ", " + t.end()
-                        + ") overlap tensor '" + prev.name() + "' at [" + prev.begin() + ", " + prev.end() + ")");
+                throw new CheckpointException(
+                        file,
+                        t.name(),
+                        "bytes [" + t.begin() + ", " + t.end() + ") overlap tensor '" + prev.name() + "' at ["
+                                + prev.begin() + ", " + prev.end() + ")");
             if (t.begin() > pos)
-                throw new CheckpointException(file, t.name(), "starts at byte " + t.begin() + " but the previous tensor"
-                        + (prev == null ? "s end" : " '" + prev.name() + "' ends") + " at " + pos
-                        + "; safetensors data must be contiguous (the official reader rejects gaps)");
+                throw new CheckpointException(
+                        file,
+                        t.name(),
+                        "starts at byte " + t.begin() + " but the previous tensor"
+                                + (prev == null ? "s end" : " '" + prev.name() + "' ends") + " at " + pos
+                                + "; safetensors data must be contiguous (the official reader rejects gaps)");
             pos = t.end();
             prev = t;
         }
         if (pos != dataBytes)
-            throw new CheckpointException(file, "the data section has " + dataBytes + " bytes but the tensors cover only "
-                    + pos + "; the official reader rejects trailing bytes");
+            throw new CheckpointException(
+                    file,
+                    "the data section has " + dataBytes + " bytes but the tensors cover only " + pos
+                            + "; the official reader rejects trailing bytes");
     }
 
     /** The file this was opened from. */
@@ -255,7 +290,8 @@ public final class SafetensorsFile implements AutoCloseable {
     public TensorInfo info(String name) {
         TensorInfo t = tensors.get(name);
         if (t == null)
-            throw new IllegalArgumentException(path + ": no tensor '" + name + "' (the file has " + tensors.size() + " tensors)");
+            throw new IllegalArgumentException(
+                    path + ": no tensor '" + name + "' (the file has " + tensors.size() + " tensors)");
         return t;
     }
 

@@ -92,11 +92,19 @@ public final class SafetensorsWriter {
         long offset = 0;
         for (TensorBlob t : ordered) {
             if (json.length() > 1) json.append(',');
-            appendString(json, t.name()).append(":{\"dtype\":\"").append(t.dtype().safetensorsName()).append("\",\"shape\":[");
+            appendString(json, t.name())
+                    .append(":{\"dtype\":\"")
+                    .append(t.dtype().safetensorsName())
+                    .append("\",\"shape\":[");
             long[] shape = t.shape();
-            for (int i = 0; i < shape.length; i++) json.append(i == 0 ? "" : ",").append(shape[i]);
+            for (int i = 0; i < shape.length; i++)
+                json.append(i == 0 ? "" : ",").append(shape[i]);
             long end = offset + t.data().byteSize();
-            json.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
+            json.append("],\"data_offsets\":[")
+                    .append(offset)
+                    .append(',')
+                    .append(end)
+                    .append("]}");
             offset = end;
         }
         json.append('}');
@@ -131,8 +139,11 @@ public final class SafetensorsWriter {
 
     private static void writeTo(Path tmp, byte[] header, List<TensorBlob> ordered) throws IOException {
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-             Arena arena = Arena.ofConfined()) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
+                Arena arena = Arena.ofConfined()) {
+            ByteBuffer len = ByteBuffer.allocate(8)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putLong(header.length)
+                    .flip();
             writeFully(ch, len);
             writeFully(ch, ByteBuffer.wrap(header));
             // a native staging buffer accepts every kind of source segment (heap arrays of any type,

@@ -37,8 +37,11 @@ public final class ShardedSafetensors implements AutoCloseable {
     private final Map<String, SafetensorsFile> fileOf;
     private final Map<String, TensorInfo> tensors;
 
-    private ShardedSafetensors(Path dir, List<SafetensorsFile> files, Map<String, SafetensorsFile> fileOf,
-                               Map<String, TensorInfo> tensors) {
+    private ShardedSafetensors(
+            Path dir,
+            List<SafetensorsFile> files,
+            Map<String, SafetensorsFile> fileOf,
+            Map<String, TensorInfo> tensors) {
         this.dir = dir;
         this.files = files;
         this.fileOf = fileOf;
@@ -57,7 +60,8 @@ public final class ShardedSafetensors implements AutoCloseable {
             return new ShardedSafetensors(modelDir, List.of(f), Collections.unmodifiableMap(fileOf), f.tensors());
         }
         if (Files.exists(index)) return openIndexed(modelDir, index);
-        String hint = Files.exists(modelDir.resolve("pytorch_model.bin")) || Files.exists(modelDir.resolve("pytorch_model.bin.index.json"))
+        String hint = Files.exists(modelDir.resolve("pytorch_model.bin"))
+                        || Files.exists(modelDir.resolve("pytorch_model.bin.index.json"))
                 ? "; found pickled pytorch_model.bin weights, which align4j never loads (they can run code): convert them to safetensors"
                 : "";
         throw new CheckpointException(modelDir, "no " + SINGLE_FILE + " or " + INDEX_FILE + " in this folder" + hint);
@@ -67,7 +71,8 @@ public final class ShardedSafetensors implements AutoCloseable {
         Map<String, String> weightMap = readWeightMap(dir, index);
         // shard file -> tensors the index puts there, shards in file-name order as transformers loads them
         Map<String, List<String>> byShard = new TreeMap<>();
-        weightMap.forEach((tensor, shard) -> byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(tensor));
+        weightMap.forEach((tensor, shard) ->
+                byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(tensor));
 
         List<SafetensorsFile> opened = new ArrayList<>();
         try {
@@ -77,28 +82,39 @@ public final class ShardedSafetensors implements AutoCloseable {
                 Path shardPath = dir.resolve(e.getKey());
                 List<String> listed = e.getValue();
                 if (!Files.exists(shardPath))
-                    throw new CheckpointException(index, listed.getFirst(), "its shard " + shardPath + " is missing (the index puts "
-                            + listed.size() + " tensor(s) there)");
+                    throw new CheckpointException(
+                            index,
+                            listed.getFirst(),
+                            "its shard " + shardPath + " is missing (the index puts " + listed.size()
+                                    + " tensor(s) there)");
                 SafetensorsFile f = SafetensorsFile.open(shardPath);
                 opened.add(f);
                 for (TensorInfo t : f.tensors().values()) {
                     SafetensorsFile other = fileOf.get(t.name());
                     if (other != null)
-                        throw new CheckpointException(index, t.name(), "appears in two shards: " + other.path() + " and " + shardPath);
+                        throw new CheckpointException(
+                                index, t.name(), "appears in two shards: " + other.path() + " and " + shardPath);
                     fileOf.put(t.name(), f);
                     tensors.put(t.name(), t);
                 }
                 for (String name : listed) {
                     if (!f.tensors().containsKey(name))
-                        throw new CheckpointException(index, name, "the index puts it in shard " + shardPath + ", which does not contain it");
+                        throw new CheckpointException(
+                                index, name, "the index puts it in shard " + shardPath + ", which does not contain it");
                 }
             }
             for (Map.Entry<String, SafetensorsFile> e : fileOf.entrySet()) {
                 if (!weightMap.containsKey(e.getKey()))
-                    throw new CheckpointException(index, e.getKey(), "shard " + e.getValue().path()
-                            + " holds this tensor but the index's weight_map does not list it");
+                    throw new CheckpointException(
+                            index,
+                            e.getKey(),
+                            "shard " + e.getValue().path()
+                                    + " holds this tensor but the index's weight_map does not list it");
             }
-            return new ShardedSafetensors(dir, List.copyOf(opened), Collections.unmodifiableMap(fileOf),
+            return new ShardedSafetensors(
+                    dir,
+                    List.copyOf(opened),
+                    Collections.unmodifiableMap(fileOf),
                     Collections.unmodifiableMap(tensors));
         } catch (IOException | RuntimeException | Error e) {
             for (SafetensorsFile f : opened) f.close();
@@ -115,11 +131,13 @@ public final class ShardedSafetensors implements AutoCloseable {
         Path base = dir.toAbsolutePath().normalize();
         for (Map.Entry<String, JsonNode> e : map.properties()) {
             if (!e.getValue().isTextual())
-                throw new CheckpointException(index, e.getKey(), "weight_map value must be a shard file name, found " + e.getValue());
+                throw new CheckpointException(
+                        index, e.getKey(), "weight_map value must be a shard file name, found " + e.getValue());
             String shard = e.getValue().textValue();
             Path p = base.resolve(shard).normalize();
             if (shard.isEmpty() || !base.equals(p.getParent()))
-                throw new CheckpointException(index, e.getKey(), "shard '" + shard + "' is not a file name inside " + dir);
+                throw new CheckpointException(
+                        index, e.getKey(), "shard '" + shard + "' is not a file name inside " + dir);
             out.put(e.getKey(), shard);
         }
         return out;
@@ -158,8 +176,8 @@ public final class ShardedSafetensors implements AutoCloseable {
     }
 
     /** {@link #writeSharded(Path, List, long, Map, boolean)} refusing to replace existing weights. */
-    public static void writeSharded(Path dir, List<TensorBlob> tensors, long maxShardBytes, Map<String, String> metadata)
-            throws IOException {
+    public static void writeSharded(
+            Path dir, List<TensorBlob> tensors, long maxShardBytes, Map<String, String> metadata) throws IOException {
         writeSharded(dir, tensors, maxShardBytes, metadata, false);
     }
 
@@ -178,14 +196,18 @@ public final class ShardedSafetensors implements AutoCloseable {
      * @param metadata the {@code __metadata__} of every shard, e.g. {@code {"format": "pt"}}
      * @param overwrite when false, any existing weight file in {@code dir} is an error
      */
-    public static void writeSharded(Path dir, List<TensorBlob> tensors, long maxShardBytes, Map<String, String> metadata,
-                                    boolean overwrite) throws IOException {
-        if (maxShardBytes <= 0) throw new IllegalArgumentException("maxShardBytes must be positive, got " + maxShardBytes);
+    public static void writeSharded(
+            Path dir, List<TensorBlob> tensors, long maxShardBytes, Map<String, String> metadata, boolean overwrite)
+            throws IOException {
+        if (maxShardBytes <= 0)
+            throw new IllegalArgumentException("maxShardBytes must be positive, got " + maxShardBytes);
         SafetensorsWriter.officialOrder(tensors); // rejects duplicate names before anything is written
         Files.createDirectories(dir);
         List<Path> previous = existingWeightFiles(dir);
         if (!overwrite && !previous.isEmpty())
-            throw new FileAlreadyExistsException(previous.getFirst().toString(), null,
+            throw new FileAlreadyExistsException(
+                    previous.getFirst().toString(),
+                    null,
                     "already exists; refusing to replace model weights (pass overwrite=true to replace them)");
 
         List<List<TensorBlob>> shards = split(tensors, maxShardBytes);
@@ -249,7 +271,9 @@ public final class ShardedSafetensors implements AutoCloseable {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
-                if (n.equals(SINGLE_FILE) || n.equals(INDEX_FILE) || SHARD_NAME.matcher(n).matches()) found.add(p);
+                if (n.equals(SINGLE_FILE)
+                        || n.equals(INDEX_FILE)
+                        || SHARD_NAME.matcher(n).matches()) found.add(p);
             }
         }
         return new ArrayList<>(found);

@@ -21,7 +21,8 @@ import java.util.Arrays;
  * @param data  the bytes, see above
  */
 public record TensorBlob(String name, DType dtype, long[] shape, MemorySegment data) {
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32_LE =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public TensorBlob {
@@ -32,12 +33,14 @@ public record TensorBlob(String name, DType dtype, long[] shape, MemorySegment d
         shape = shape.clone();
         long bytes = dtype.byteSize();
         for (long d : shape) {
-            if (d < 0) throw new IllegalArgumentException("tensor '" + name + "': negative dim in shape " + Arrays.toString(shape));
+            if (d < 0)
+                throw new IllegalArgumentException(
+                        "tensor '" + name + "': negative dim in shape " + Arrays.toString(shape));
             bytes = Math.multiplyExact(bytes, d);
         }
         if (data.byteSize() != bytes)
-            throw new IllegalArgumentException("tensor '" + name + "': " + dtype.safetensorsName() + Arrays.toString(shape)
-                    + " needs " + bytes + " bytes but data has " + data.byteSize());
+            throw new IllegalArgumentException("tensor '" + name + "': " + dtype.safetensorsName()
+                    + Arrays.toString(shape) + " needs " + bytes + " bytes but data has " + data.byteSize());
     }
 
     @Override
@@ -79,8 +82,11 @@ public record TensorBlob(String name, DType dtype, long[] shape, MemorySegment d
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof TensorBlob b && name.equals(b.name) && dtype == b.dtype
-                && Arrays.equals(shape, b.shape) && data.equals(b.data);
+        return o instanceof TensorBlob b
+                && name.equals(b.name)
+                && dtype == b.dtype
+                && Arrays.equals(shape, b.shape)
+                && data.equals(b.data);
     }
 
     @Override

@@ -47,13 +47,17 @@ public final class ApoLoss {
      */
     public record Config(double rmKlCoeff, double apoLossCoeff, int apoSampleNum, String apoLossType) {
         public Config {
-            if (!(rmKlCoeff >= 0) || !Double.isFinite(rmKlCoeff)) throw new IllegalArgumentException("rm_kl_coeff must be a finite number >= 0, got " + rmKlCoeff);
+            if (!(rmKlCoeff >= 0) || !Double.isFinite(rmKlCoeff))
+                throw new IllegalArgumentException("rm_kl_coeff must be a finite number >= 0, got " + rmKlCoeff);
             if (!(apoLossCoeff >= 0) || !Double.isFinite(apoLossCoeff))
                 throw new IllegalArgumentException("apo_loss_coeff must be a finite number >= 0, got " + apoLossCoeff);
-            if (apoSampleNum < 1) throw new IllegalArgumentException("apo_sample_num (policy samples per query) must be >= 1, got " + apoSampleNum);
+            if (apoSampleNum < 1)
+                throw new IllegalArgumentException(
+                        "apo_sample_num (policy samples per query) must be >= 1, got " + apoSampleNum);
             if (!RANKING.equals(apoLossType) && !DIFF.equals(apoLossType))
-                throw new IllegalArgumentException("apo_loss_type must be \"" + RANKING + "\" (-log sigmoid(r_gold - r_sample)) or \"" + DIFF
-                        + "\" (-(r_gold - r_sample)), got " + (apoLossType == null ? "null" : "\"" + apoLossType + "\""));
+                throw new IllegalArgumentException("apo_loss_type must be \"" + RANKING
+                        + "\" (-log sigmoid(r_gold - r_sample)) or \"" + DIFF + "\" (-(r_gold - r_sample)), got "
+                        + (apoLossType == null ? "null" : "\"" + apoLossType + "\""));
         }
 
         /** rm_kl_coeff 1.0, apo_loss_coeff 0.1, apo_sample_num 4, ranking: a gold-vs-sample pair weighs 0.025 against 1.0 for a human pair. */
@@ -74,7 +78,9 @@ public final class ApoLoss {
         return switch (apoLossType) {
             case RANKING -> torch.log_sigmoid(d).neg();
             case DIFF -> d.neg();
-            default -> throw new IllegalArgumentException("apo_loss_type must be \"ranking\" or \"diff\", got \"" + apoLossType + "\"");
+            default ->
+                throw new IllegalArgumentException(
+                        "apo_loss_type must be \"ranking\" or \"diff\", got \"" + apoLossType + "\"");
         };
     }
 
@@ -97,7 +103,14 @@ public final class ApoLoss {
      * @param windowApoPairs APO pairs in the whole window (>= A)
      * @return scalar loss
      */
-    public static Tensor loss(Tensor humanChosen, Tensor humanRejected, Tensor gold, Tensor sample, Config c, long windowHumanPairs, long windowApoPairs) {
+    public static Tensor loss(
+            Tensor humanChosen,
+            Tensor humanRejected,
+            Tensor gold,
+            Tensor sample,
+            Config c,
+            long windowHumanPairs,
+            long windowApoPairs) {
         if (c == null) throw new IllegalArgumentException("APO loss: config is null (use ApoLoss.Config.defaults())");
         checkPairs("human chosen", humanChosen, "human rejected", humanRejected);
         checkPairs("gold", gold, "sample", sample);
@@ -110,18 +123,30 @@ public final class ApoLoss {
                 total = bt.sum().mul(scalar(c.rmKlCoeff() / windowHumanPairs));
             }
             if (gold.size(0) > 0) {
-                Tensor apo = apoTerm(gold, sample, c.apoLossType()).sum().mul(scalar(c.apoWeight() / windowApoPairs)); // (A) summed
+                Tensor apo = apoTerm(gold, sample, c.apoLossType())
+                        .sum()
+                        .mul(scalar(c.apoWeight() / windowApoPairs)); // (A) summed
                 total = total == null ? apo : total.add(apo);
             }
             // no pairs at all: a constant 0 (nothing to differentiate)
-            return total != null ? total : torch.zeros(new long[] {}, new org.bytedeco.pytorch.TensorOptions(humanChosen.scalar_type()));
+            return total != null
+                    ? total
+                    : torch.zeros(new long[] {}, new org.bytedeco.pytorch.TensorOptions(humanChosen.scalar_type()));
         });
     }
 
     private static void checkPairs(String a, Tensor x, String b, Tensor y) {
-        if (x == null || x.isNull() || !x.defined() || x.dim() != 1 || y == null || y.isNull() || !y.defined() || !Arrays.equals(Tensors.shape(x), Tensors.shape(y)))
-            throw new IllegalArgumentException("APO loss: " + a + " and " + b + " rewards must both be (N,) tensors of the same length, got "
-                    + describe(x) + " and " + describe(y));
+        if (x == null
+                || x.isNull()
+                || !x.defined()
+                || x.dim() != 1
+                || y == null
+                || y.isNull()
+                || !y.defined()
+                || !Arrays.equals(Tensors.shape(x), Tensors.shape(y)))
+            throw new IllegalArgumentException(
+                    "APO loss: " + a + " and " + b + " rewards must both be (N,) tensors of the same length, got "
+                            + describe(x) + " and " + describe(y));
     }
 
     private static String describe(Tensor t) {
@@ -129,9 +154,11 @@ public final class ApoLoss {
     }
 
     private static void checkWindow(String kind, long local, long window) {
-        if (window < 0) throw new IllegalArgumentException("APO loss: the window's " + kind + " pair count must be >= 0, got " + window);
+        if (window < 0)
+            throw new IllegalArgumentException(
+                    "APO loss: the window's " + kind + " pair count must be >= 0, got " + window);
         if (local > window)
-            throw new IllegalArgumentException("APO loss: the micro-batch has " + local + " " + kind + " pairs but its window only " + window
-                    + "; pass the count of the whole accumulation window");
+            throw new IllegalArgumentException("APO loss: the micro-batch has " + local + " " + kind
+                    + " pairs but its window only " + window + "; pass the count of the whole accumulation window");
     }
 }

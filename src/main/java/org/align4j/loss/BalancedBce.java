@@ -32,8 +32,9 @@ public final class BalancedBce {
         /** The balanced weights of a training set with these class counts; both classes must be present. */
         public static Weights of(long expertCount, long policyCount) {
             if (expertCount < 1 || policyCount < 1)
-                throw new IllegalArgumentException("class-balanced BCE needs expert and policy examples in the training set, got "
-                        + expertCount + " expert and " + policyCount + " policy");
+                throw new IllegalArgumentException(
+                        "class-balanced BCE needs expert and policy examples in the training set, got " + expertCount
+                                + " expert and " + policyCount + " policy");
             double n = expertCount + policyCount;
             return new Weights(n / (2.0 * expertCount), n / (2.0 * policyCount));
         }
@@ -61,7 +62,8 @@ public final class BalancedBce {
     /** The micro-batch's share of its accumulation window: Σ ℓᵢ / windowRows (a 0-d tensor). */
     public static Tensor windowShare(Tensor logits, boolean[] expert, Weights w, long windowRows) {
         if (windowRows < expert.length)
-            throw new IllegalArgumentException("the window has " + windowRows + " rows but the micro-batch alone has " + expert.length);
+            throw new IllegalArgumentException(
+                    "the window has " + windowRows + " rows but the micro-batch alone has " + expert.length);
         return perExample(logits, expert, w).sum().div(Tensors.scalar((double) windowRows));
     }
 }

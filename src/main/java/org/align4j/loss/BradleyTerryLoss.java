@@ -31,10 +31,13 @@ public final class BradleyTerryLoss {
      * @param marginOrNull m (B,) float32, or null for no margin
      * @param centerRewardsCoefficient c; 0 turns the centering term off (TRL's None)
      */
-    public static Tensor perPair(Tensor chosenRewards, Tensor rejectedRewards, Tensor marginOrNull, double centerRewardsCoefficient) {
-        if (chosenRewards.dim() != 1 || !java.util.Arrays.equals(Tensors.shape(chosenRewards), Tensors.shape(rejectedRewards)))
-            throw new IllegalArgumentException("chosen and rejected rewards must both be (B,), got " + java.util.Arrays.toString(Tensors.shape(chosenRewards))
-                    + " and " + java.util.Arrays.toString(Tensors.shape(rejectedRewards)));
+    public static Tensor perPair(
+            Tensor chosenRewards, Tensor rejectedRewards, Tensor marginOrNull, double centerRewardsCoefficient) {
+        if (chosenRewards.dim() != 1
+                || !java.util.Arrays.equals(Tensors.shape(chosenRewards), Tensors.shape(rejectedRewards)))
+            throw new IllegalArgumentException("chosen and rejected rewards must both be (B,), got "
+                    + java.util.Arrays.toString(Tensors.shape(chosenRewards)) + " and "
+                    + java.util.Arrays.toString(Tensors.shape(rejectedRewards)));
         Tensor diff = chosenRewards.sub(rejectedRewards);
         if (marginOrNull != null) diff = diff.sub(marginOrNull);
         Tensor loss = torch.log_sigmoid(diff).neg(); // -log sigma(z), computed stably as softplus(-z)
@@ -54,7 +57,8 @@ public final class BradleyTerryLoss {
 
     public static Metrics metrics(float[] chosen, float[] rejected) {
         if (chosen.length != rejected.length || chosen.length == 0)
-            throw new IllegalArgumentException("need the same positive number of chosen and rejected rewards, got " + chosen.length + " and " + rejected.length);
+            throw new IllegalArgumentException("need the same positive number of chosen and rejected rewards, got "
+                    + chosen.length + " and " + rejected.length);
         double correct = 0, margin = 0, sum = 0, min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < chosen.length; i++) {
             if (chosen[i] > rejected[i]) correct++;

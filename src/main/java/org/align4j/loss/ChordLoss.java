@@ -31,9 +31,12 @@ public final class ChordLoss {
     public static double mu(int step, int warmupSteps, int decaySteps, double peak, double valley) {
         if (step < 0) throw new IllegalArgumentException("CHORD mu: step must be >= 0, got " + step);
         if (warmupSteps < 0 || decaySteps < 0)
-            throw new IllegalArgumentException("CHORD mu_warmup_steps and mu_decay_steps must be >= 0, got " + warmupSteps + " and " + decaySteps);
+            throw new IllegalArgumentException(
+                    "CHORD mu_warmup_steps and mu_decay_steps must be >= 0, got " + warmupSteps + " and " + decaySteps);
         if (!(peak >= 0 && peak <= 1) || !(valley >= 0 && valley <= 1))
-            throw new IllegalArgumentException("CHORD mu_peak and mu_valley weigh (1 − μ)·GRPO + μ·SFT and must lie in [0, 1], got " + peak + " and " + valley);
+            throw new IllegalArgumentException(
+                    "CHORD mu_peak and mu_valley weigh (1 − μ)·GRPO + μ·SFT and must lie in [0, 1], got " + peak
+                            + " and " + valley);
         if (step < warmupSteps) return (double) step / warmupSteps * peak;
         if (step >= warmupSteps + decaySteps) return valley;
         double cosine = 0.5 * (1 + Math.cos(Math.PI * (step - warmupSteps) / decaySteps));
@@ -61,17 +64,25 @@ public final class ChordLoss {
     public static Tensor sft(Tensor logps, Tensor mask, boolean usePhi, double cutoffProb, long windowExpertTokens) {
         if (logps == null || logps.isNull() || !logps.defined() || logps.dim() != 2)
             throw new IllegalArgumentException("CHORD sft: logps must be an (N, T) tensor");
-        if (mask == null || mask.isNull() || !mask.defined() || !Arrays.equals(Tensors.shape(mask), Tensors.shape(logps)))
-            throw new IllegalArgumentException("CHORD sft: mask must be an (N, T) tensor shaped like logps " + Arrays.toString(Tensors.shape(logps)));
+        if (mask == null
+                || mask.isNull()
+                || !mask.defined()
+                || !Arrays.equals(Tensors.shape(mask), Tensors.shape(logps)))
+            throw new IllegalArgumentException("CHORD sft: mask must be an (N, T) tensor shaped like logps "
+                    + Arrays.toString(Tensors.shape(logps)));
         if (!(cutoffProb > 0 && cutoffProb <= 1))
-            throw new IllegalArgumentException("CHORD cutoff_prob must be in (0, 1] (1 = no cutoff), got " + cutoffProb);
+            throw new IllegalArgumentException(
+                    "CHORD cutoff_prob must be in (0, 1] (1 = no cutoff), got " + cutoffProb);
         if (windowExpertTokens < 1)
-            throw new IllegalArgumentException("CHORD sft: windowExpertTokens (expert tokens of the accumulation window) must be >= 1, got " + windowExpertTokens);
+            throw new IllegalArgumentException(
+                    "CHORD sft: windowExpertTokens (expert tokens of the accumulation window) must be >= 1, got "
+                            + windowExpertTokens);
         return Tensors.scoped(() -> {
             Tensor m = mask.detach().to(logps.scalar_type());
             double local = m.sum().item_double();
             if (local > windowExpertTokens)
-                throw new IllegalArgumentException("CHORD sft: windowExpertTokens = " + windowExpertTokens + " is less than this micro-batch's own " + (long) local
+                throw new IllegalArgumentException("CHORD sft: windowExpertTokens = " + windowExpertTokens
+                        + " is less than this micro-batch's own " + (long) local
                         + " expert tokens; pass the count of the whole accumulation window");
             Tensor inside = m.gt(scalar(0.0));
             Tensor lp = torch.where(inside, logps, scalar(0.0)); // off-mask padding (even -inf) cannot reach the sum

@@ -35,10 +35,12 @@ public final class CpoLoss {
      * lossType sigmoid | hinge | ipo | simpo | alphapo; beta 0.1, labelSmoothing 0, simpoGamma 0.5, alpha 0
      * (AlphaPO), cpoAlpha 1.0 (weight of the NLL term the trainer adds) — TRL's CPOConfig defaults.
      */
-    public record Config(String lossType, double beta, double labelSmoothing, double simpoGamma, double alpha, double cpoAlpha) {
+    public record Config(
+            String lossType, double beta, double labelSmoothing, double simpoGamma, double alpha, double cpoAlpha) {
         public Config {
             if (lossType == null || !LOSS_TYPES.contains(lossType))
-                throw new IllegalArgumentException("CPO loss_type '" + lossType + "' is unknown; valid: " + String.join(", ", LOSS_TYPES));
+                throw new IllegalArgumentException(
+                        "CPO loss_type '" + lossType + "' is unknown; valid: " + String.join(", ", LOSS_TYPES));
             LossOps.requirePositive("CPO beta", beta);
             if (!(labelSmoothing >= 0 && labelSmoothing < 0.5))
                 throw new IllegalArgumentException("CPO label_smoothing must be in [0, 0.5), got " + labelSmoothing);
@@ -75,13 +77,17 @@ public final class CpoLoss {
         long b = LossOps.check1d("CPO chosen log-probs", chosen);
         LossOps.check1d("CPO rejected log-probs", rejected, b);
         return Tensors.scoped(() -> {
-            Tensor z = c.alpha() != 0.0 ? reward(chosen, c.alpha()).sub(reward(rejected, c.alpha())) : chosen.sub(rejected);
+            Tensor z = c.alpha() != 0.0
+                    ? reward(chosen, c.alpha()).sub(reward(rejected, c.alpha()))
+                    : chosen.sub(rejected);
             double beta = c.beta();
             return switch (c.lossType()) {
                 case "sigmoid" -> LossOps.smoothedLogistic(z.mul(scalar(beta)), c.labelSmoothing());
                 case "hinge" -> LossOps.oneMinus(z.mul(scalar(beta))).relu();
                 case "ipo" -> z.sub(scalar(1 / (2 * beta))).square();
-                case "simpo", "alphapo" -> LossOps.smoothedLogistic(z.sub(scalar(c.simpoGamma() / beta)).mul(scalar(beta)), c.labelSmoothing());
+                case "simpo", "alphapo" ->
+                    LossOps.smoothedLogistic(
+                            z.sub(scalar(c.simpoGamma() / beta)).mul(scalar(beta)), c.labelSmoothing());
                 default -> throw new IllegalStateException(c.lossType());
             };
         });

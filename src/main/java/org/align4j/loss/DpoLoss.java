@@ -57,9 +57,24 @@ import org.bytedeco.pytorch.global.torch;
  * same number because the mean is linear. WPO ({@link #wpoWeights}) multiplies the per-pair losses.
  */
 public final class DpoLoss {
-    public static final List<String> LOSS_TYPES = List.of("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
-            "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm");
-    public static final List<String> F_DIVERGENCE_TYPES = List.of("reverse_kl", "forward_kl", "js_divergence", "alpha_divergence");
+    public static final List<String> LOSS_TYPES = List.of(
+            "sigmoid",
+            "hinge",
+            "ipo",
+            "exo_pair",
+            "nca_pair",
+            "robust",
+            "bco_pair",
+            "sppo_hard",
+            "aot",
+            "aot_unpaired",
+            "apo_zero",
+            "apo_down",
+            "discopop",
+            "sft",
+            "sigmoid_norm");
+    public static final List<String> F_DIVERGENCE_TYPES =
+            List.of("reverse_kl", "forward_kl", "js_divergence", "alpha_divergence");
 
     /** TRL clamps exp's argument here in float32 (alpha_divergence); also used for forward_kl. */
     private static final double EXP_CLAMP = 80.0;
@@ -71,34 +86,49 @@ public final class DpoLoss {
      * fDivergenceType "reverse_kl", fAlphaDivergenceCoef 0.5, discopopTau 0.05. A null {@code lossWeights}
      * means 1.0 for every type (TRL's {@code loss_weights=None}).
      */
-    public record Config(List<String> lossTypes, List<Double> lossWeights, double beta, double labelSmoothing, String fDivergenceType,
-            double fAlphaDivergenceCoef, double discopopTau) {
+    public record Config(
+            List<String> lossTypes,
+            List<Double> lossWeights,
+            double beta,
+            double labelSmoothing,
+            String fDivergenceType,
+            double fAlphaDivergenceCoef,
+            double discopopTau) {
 
         public Config {
-            if (lossTypes == null || lossTypes.isEmpty()) throw new IllegalArgumentException("DPO loss_type is empty; give at least one of " + LOSS_TYPES);
+            if (lossTypes == null || lossTypes.isEmpty())
+                throw new IllegalArgumentException("DPO loss_type is empty; give at least one of " + LOSS_TYPES);
             for (String t : lossTypes)
-                if (!LOSS_TYPES.contains(t)) throw new IllegalArgumentException("DPO loss_type '" + t + "' is unknown; valid: " + String.join(", ", LOSS_TYPES));
+                if (!LOSS_TYPES.contains(t))
+                    throw new IllegalArgumentException(
+                            "DPO loss_type '" + t + "' is unknown; valid: " + String.join(", ", LOSS_TYPES));
             lossTypes = List.copyOf(lossTypes);
             if (lossWeights == null) lossWeights = Collections.nCopies(lossTypes.size(), 1.0);
             if (lossWeights.size() != lossTypes.size())
-                throw new IllegalArgumentException("DPO loss_weights has " + lossWeights.size() + " entries but loss_type has " + lossTypes.size()
-                        + " (" + lossTypes + "); give one weight per loss type, or none for 1.0 each");
+                throw new IllegalArgumentException(
+                        "DPO loss_weights has " + lossWeights.size() + " entries but loss_type has " + lossTypes.size()
+                                + " (" + lossTypes + "); give one weight per loss type, or none for 1.0 each");
             for (int i = 0; i < lossWeights.size(); i++) {
                 Double w = lossWeights.get(i);
                 if (w == null || !(w >= 0) || w.isInfinite())
-                    throw new IllegalArgumentException("DPO loss_weights[" + i + "] (for " + lossTypes.get(i) + ") must be a finite number >= 0, got " + w);
+                    throw new IllegalArgumentException("DPO loss_weights[" + i + "] (for " + lossTypes.get(i)
+                            + ") must be a finite number >= 0, got " + w);
             }
             lossWeights = List.copyOf(lossWeights);
             LossOps.requirePositive("DPO beta", beta);
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("DPO label_smoothing must be in [0, 1), got " + labelSmoothing);
             if (lossTypes.contains("robust") && !(labelSmoothing < 0.5))
-                throw new IllegalArgumentException("DPO loss_type robust needs label_smoothing in [0, 0.5) (it divides by 1 - 2*label_smoothing), got " + labelSmoothing);
+                throw new IllegalArgumentException(
+                        "DPO loss_type robust needs label_smoothing in [0, 0.5) (it divides by 1 - 2*label_smoothing), got "
+                                + labelSmoothing);
             if (lossTypes.contains("exo_pair") && !(labelSmoothing > 0))
-                throw new IllegalArgumentException("DPO loss_type exo_pair needs label_smoothing in (0, 1) (it takes log(label_smoothing); the EXO paper uses 1e-3), got "
-                        + labelSmoothing);
+                throw new IllegalArgumentException(
+                        "DPO loss_type exo_pair needs label_smoothing in (0, 1) (it takes log(label_smoothing); the EXO paper uses 1e-3), got "
+                                + labelSmoothing);
             if (fDivergenceType == null || !F_DIVERGENCE_TYPES.contains(fDivergenceType))
-                throw new IllegalArgumentException("DPO f_divergence_type '" + fDivergenceType + "' is unknown; valid: " + String.join(", ", F_DIVERGENCE_TYPES));
+                throw new IllegalArgumentException("DPO f_divergence_type '" + fDivergenceType + "' is unknown; valid: "
+                        + String.join(", ", F_DIVERGENCE_TYPES));
             LossOps.requireFinite("DPO f_alpha_divergence_coef", fAlphaDivergenceCoef);
             LossOps.requirePositive("DPO discopop_tau", discopopTau);
         }
@@ -136,20 +166,23 @@ public final class DpoLoss {
     /** The weight of "sft" in the loss list (summed if listed twice), 0 if absent. */
     public static double sftWeight(Config c) {
         double w = 0;
-        for (int i = 0; i < c.lossTypes().size(); i++) if (c.lossTypes().get(i).equals("sft")) w += c.lossWeights().get(i);
+        for (int i = 0; i < c.lossTypes().size(); i++)
+            if (c.lossTypes().get(i).equals("sft")) w += c.lossWeights().get(i);
         return w;
     }
 
     /** Implicit rewards β(logπ(y_w) − logπ_ref(y_w)), (B,), detached (TRL's rewards/chosen). */
     public static Tensor chosenRewards(PairLogps in, double beta) {
         in.checkedBatchSize(false);
-        return Tensors.scoped(() -> in.chosen().sub(in.refChosen()).mul(scalar(beta)).detach());
+        return Tensors.scoped(
+                () -> in.chosen().sub(in.refChosen()).mul(scalar(beta)).detach());
     }
 
     /** Implicit rewards β(logπ(y_l) − logπ_ref(y_l)), (B,), detached (TRL's rewards/rejected). */
     public static Tensor rejectedRewards(PairLogps in, double beta) {
         in.checkedBatchSize(false);
-        return Tensors.scoped(() -> in.rejected().sub(in.refRejected()).mul(scalar(beta)).detach());
+        return Tensors.scoped(
+                () -> in.rejected().sub(in.refRejected()).mul(scalar(beta)).detach());
     }
 
     /**
@@ -159,13 +192,20 @@ public final class DpoLoss {
      * log-probs, log Σ_v p_v² of each position (= logsumexp(2·log_softmax(logits))), and the mask (1 on
      * completion tokens). Values outside the mask are ignored (even inf/NaN); an empty mask gives w = 1.
      */
-    public static Tensor wpoWeights(Tensor chosenTokenLogps, Tensor chosenLogSumP2, Tensor chosenMask, Tensor rejectedTokenLogps, Tensor rejectedLogSumP2,
+    public static Tensor wpoWeights(
+            Tensor chosenTokenLogps,
+            Tensor chosenLogSumP2,
+            Tensor chosenMask,
+            Tensor rejectedTokenLogps,
+            Tensor rejectedLogSumP2,
             Tensor rejectedMask) {
         checkWpo("chosen", chosenTokenLogps, chosenLogSumP2, chosenMask);
         checkWpo("rejected", rejectedTokenLogps, rejectedLogSumP2, rejectedMask);
         if (chosenTokenLogps.size(0) != rejectedTokenLogps.size(0))
-            throw new IllegalArgumentException("WPO: chosen has " + chosenTokenLogps.size(0) + " rows, rejected " + rejectedTokenLogps.size(0));
-        return Tensors.scoped(() -> wpoSide(chosenTokenLogps, chosenLogSumP2, chosenMask).mul(wpoSide(rejectedTokenLogps, rejectedLogSumP2, rejectedMask)));
+            throw new IllegalArgumentException(
+                    "WPO: chosen has " + chosenTokenLogps.size(0) + " rows, rejected " + rejectedTokenLogps.size(0));
+        return Tensors.scoped(() -> wpoSide(chosenTokenLogps, chosenLogSumP2, chosenMask)
+                .mul(wpoSide(rejectedTokenLogps, rejectedLogSumP2, rejectedMask)));
     }
 
     private static Tensor wpoSide(Tensor tokenLogps, Tensor logSumP2, Tensor mask) {
@@ -179,10 +219,14 @@ public final class DpoLoss {
     private static void checkWpo(String side, Tensor tok, Tensor lsp2, Tensor mask) {
         for (Tensor t : new Tensor[] {tok, lsp2, mask})
             if (t == null || t.isNull() || !t.defined() || t.dim() != 2)
-                throw new IllegalArgumentException("WPO " + side + ": token log-probs, log sum p^2 and mask must all be (B, T) tensors");
-        if (!java.util.Arrays.equals(Tensors.shape(tok), Tensors.shape(lsp2)) || !java.util.Arrays.equals(Tensors.shape(tok), Tensors.shape(mask)))
-            throw new IllegalArgumentException("WPO " + side + ": shapes differ: token log-probs " + java.util.Arrays.toString(Tensors.shape(tok))
-                    + ", log sum p^2 " + java.util.Arrays.toString(Tensors.shape(lsp2)) + ", mask " + java.util.Arrays.toString(Tensors.shape(mask)));
+                throw new IllegalArgumentException(
+                        "WPO " + side + ": token log-probs, log sum p^2 and mask must all be (B, T) tensors");
+        if (!java.util.Arrays.equals(Tensors.shape(tok), Tensors.shape(lsp2))
+                || !java.util.Arrays.equals(Tensors.shape(tok), Tensors.shape(mask)))
+            throw new IllegalArgumentException(
+                    "WPO " + side + ": shapes differ: token log-probs " + java.util.Arrays.toString(Tensors.shape(tok))
+                            + ", log sum p^2 " + java.util.Arrays.toString(Tensors.shape(lsp2)) + ", mask "
+                            + java.util.Arrays.toString(Tensors.shape(mask)));
     }
 
     /** The shared quantities of one batch, (B,) each. */
@@ -211,12 +255,16 @@ public final class DpoLoss {
     private static Tensor score(Tensor logratio, Config c) {
         return switch (c.fDivergenceType()) {
             case "reverse_kl" -> logratio;
-            case "forward_kl" -> logratio.neg().clamp_max(scalar(EXP_CLAMP)).exp().neg();
+            case "forward_kl" ->
+                logratio.neg().clamp_max(scalar(EXP_CLAMP)).exp().neg();
             case "js_divergence" -> logSigmoid(logratio);
             case "alpha_divergence" -> {
                 double a = c.fAlphaDivergenceCoef();
                 if (Math.abs(a - 1.0) < 1e-6) yield logratio; // the α → 1 limit is reverse KL
-                yield logratio.mul(scalar(a - 1.0)).clamp_max(scalar(EXP_CLAMP)).exp().div(scalar(a - 1.0));
+                yield logratio.mul(scalar(a - 1.0))
+                        .clamp_max(scalar(EXP_CLAMP))
+                        .exp()
+                        .div(scalar(a - 1.0));
             }
             default -> throw new IllegalStateException(c.fDivergenceType());
         };
@@ -236,7 +284,10 @@ public final class DpoLoss {
             }
             case "nca_pair" -> {
                 Tensor rw = t.sw.mul(scalar(beta)), rl = t.sl.mul(scalar(beta));
-                yield logSigmoid(rw).neg().sub(logSigmoid(rw.neg()).mul(scalar(0.5))).sub(logSigmoid(rl.neg()).mul(scalar(0.5)));
+                yield logSigmoid(rw)
+                        .neg()
+                        .sub(logSigmoid(rw.neg()).mul(scalar(0.5)))
+                        .sub(logSigmoid(rl.neg()).mul(scalar(0.5)));
             }
             case "robust" -> {
                 Tensor z = t.delta.mul(scalar(beta));
@@ -245,15 +296,21 @@ public final class DpoLoss {
                 yield clean.add(flipped).div(scalar(1 - 2 * eps));
             }
             case "bco_pair" -> logSigmoid(t.sw.mul(scalar(beta))).neg().sub(logSigmoid(t.sl.mul(scalar(-beta))));
-            case "sppo_hard" -> t.sw.sub(scalar(0.5 / beta)).square().add(t.sl.add(scalar(0.5 / beta)).square());
+            case "sppo_hard" ->
+                t.sw.sub(scalar(0.5 / beta))
+                        .square()
+                        .add(t.sl.add(scalar(0.5 / beta)).square());
             case "aot" -> {
                 Tensor policy = sorted(t.in.chosen().sub(t.in.rejected()));
                 Tensor ref = sorted(t.in.refChosen().sub(t.in.refRejected()));
                 yield smoothedLogistic(policy.sub(ref).mul(scalar(beta)), eps);
             }
-            case "aot_unpaired" -> smoothedLogistic(sorted(t.lw).sub(sorted(t.ll)).mul(scalar(beta)), eps);
-            case "apo_zero" -> t.lw.mul(scalar(-beta)).sigmoid().add(t.ll.mul(scalar(beta)).sigmoid());
-            case "apo_down" -> t.lw.mul(scalar(beta)).sigmoid().add(t.delta.mul(scalar(-beta)).sigmoid());
+            case "aot_unpaired" ->
+                smoothedLogistic(sorted(t.lw).sub(sorted(t.ll)).mul(scalar(beta)), eps);
+            case "apo_zero" ->
+                t.lw.mul(scalar(-beta)).sigmoid().add(t.ll.mul(scalar(beta)).sigmoid());
+            case "apo_down" ->
+                t.lw.mul(scalar(beta)).sigmoid().add(t.delta.mul(scalar(-beta)).sigmoid());
             case "discopop" -> {
                 Tensor z = t.delta.mul(scalar(beta));
                 Tensor zt = z.div(scalar(c.discopopTau()));
@@ -261,7 +318,8 @@ public final class DpoLoss {
                 Tensor exponential = logSigmoid(zt).sub(z).exp(); // m·exp(−z)
                 yield logistic.add(exponential);
             }
-            case "sigmoid_norm" -> logSigmoid(t.averagedDelta().mul(scalar(beta))).neg();
+            case "sigmoid_norm" ->
+                logSigmoid(t.averagedDelta().mul(scalar(beta))).neg();
             default -> throw new IllegalStateException("unhandled loss type " + type);
         };
     }

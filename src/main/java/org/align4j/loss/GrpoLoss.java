@@ -57,23 +57,33 @@ public final class GrpoLoss {
      * TRL's GRPOConfig loss settings (TRL names in the messages). Defaults: dapo, epsilon 0.2, epsilonHigh null
      * (= epsilon), delta null (off), beta 0 (no reference model), importance sampling "token", maxCompletionLength 512.
      */
-    public record Config(String lossType, double epsilon, Double epsilonHigh, Double delta, double beta, String importanceSamplingLevel,
+    public record Config(
+            String lossType,
+            double epsilon,
+            Double epsilonHigh,
+            Double delta,
+            double beta,
+            String importanceSamplingLevel,
             int maxCompletionLength) {
 
         public Config {
             if (lossType == null || !LOSS_TYPES.contains(lossType))
-                throw new IllegalArgumentException("GRPO loss_type '" + lossType + "' is unknown; valid: " + String.join(", ", LOSS_TYPES)
-                        + " (cispo, sapo, luspo and vespo are not implemented)");
+                throw new IllegalArgumentException("GRPO loss_type '" + lossType + "' is unknown; valid: "
+                        + String.join(", ", LOSS_TYPES) + " (cispo, sapo, luspo and vespo are not implemented)");
             LossOps.requireNonNegative("GRPO epsilon", epsilon);
             if (epsilonHigh != null) LossOps.requireNonNegative("GRPO epsilon_high", epsilonHigh);
             if (delta != null && !(delta > 1.0 && !delta.isInfinite()))
-                throw new IllegalArgumentException("GRPO delta (two-sided clipping, INTELLECT-2) must be a finite number > 1 (TRL recommends > 1 + epsilon_high = "
-                        + (1 + (epsilonHigh != null ? epsilonHigh : epsilon)) + "), or null to turn it off; got " + delta);
+                throw new IllegalArgumentException(
+                        "GRPO delta (two-sided clipping, INTELLECT-2) must be a finite number > 1 (TRL recommends > 1 + epsilon_high = "
+                                + (1 + (epsilonHigh != null ? epsilonHigh : epsilon))
+                                + "), or null to turn it off; got " + delta);
             LossOps.requireNonNegative("GRPO beta", beta);
             if (importanceSamplingLevel == null || !IMPORTANCE_SAMPLING_LEVELS.contains(importanceSamplingLevel))
-                throw new IllegalArgumentException("GRPO importance_sampling_level '" + importanceSamplingLevel + "' is unknown; valid: token, sequence (GSPO)");
+                throw new IllegalArgumentException("GRPO importance_sampling_level '" + importanceSamplingLevel
+                        + "' is unknown; valid: token, sequence (GSPO)");
             if (maxCompletionLength < 1)
-                throw new IllegalArgumentException("GRPO max_completion_length must be >= 1, got " + maxCompletionLength);
+                throw new IllegalArgumentException(
+                        "GRPO max_completion_length must be >= 1, got " + maxCompletionLength);
         }
 
         public static Config defaults() {
@@ -111,8 +121,16 @@ public final class GrpoLoss {
      *       without tokens are skipped at token level; NaN when none is left).</li>
      * </ul>
      */
-    public record Output(Tensor loss, double klSum, double lowClipped, double highClipped, double regionClipped, double maskedTokens, double clipUnits,
-            double lowMin, double highMax) {
+    public record Output(
+            Tensor loss,
+            double klSum,
+            double lowClipped,
+            double highClipped,
+            double regionClipped,
+            double maskedTokens,
+            double clipUnits,
+            double lowMin,
+            double highMax) {
 
         /** TRL's {@code clip_ratio/low_mean} of this micro-batch. */
         public double lowClipMean() {
@@ -159,9 +177,12 @@ public final class GrpoLoss {
     public static double[] advantages(double[] rewards, int groupSize, String scaleRewards, boolean leaveOneOut) {
         checkGroups(rewards, groupSize);
         if (scaleRewards == null || !SCALE_REWARDS.contains(scaleRewards))
-            throw new IllegalArgumentException("GRPO scale_rewards '" + scaleRewards + "' is unknown; valid: group (TRL's True), batch, none (TRL's False)");
+            throw new IllegalArgumentException("GRPO scale_rewards '" + scaleRewards
+                    + "' is unknown; valid: group (TRL's True), batch, none (TRL's False)");
         if (leaveOneOut && groupSize < 2)
-            throw new IllegalArgumentException("RLOO (leave-one-out baseline) needs at least 2 completions per prompt (num_generations), got " + groupSize);
+            throw new IllegalArgumentException(
+                    "RLOO (leave-one-out baseline) needs at least 2 completions per prompt (num_generations), got "
+                            + groupSize);
         int n = rewards.length, groups = n / groupSize;
         double[] a = new double[n];
         for (int g = 0; g < groups; g++) {
@@ -206,13 +227,16 @@ public final class GrpoLoss {
 
     private static void checkGroups(double[] rewards, int groupSize) {
         if (rewards == null || rewards.length == 0) throw new IllegalArgumentException("GRPO rewards are empty");
-        if (groupSize < 1) throw new IllegalArgumentException("GRPO num_generations (group size) must be >= 1, got " + groupSize);
+        if (groupSize < 1)
+            throw new IllegalArgumentException("GRPO num_generations (group size) must be >= 1, got " + groupSize);
         if (rewards.length % groupSize != 0)
-            throw new IllegalArgumentException("GRPO: " + rewards.length + " rewards do not split into groups of num_generations = " + groupSize
-                    + " (the batch must hold whole groups: a multiple of " + groupSize + " completions)");
+            throw new IllegalArgumentException(
+                    "GRPO: " + rewards.length + " rewards do not split into groups of num_generations = " + groupSize
+                            + " (the batch must hold whole groups: a multiple of " + groupSize + " completions)");
         for (int i = 0; i < rewards.length; i++)
             if (!Double.isFinite(rewards[i]))
-                throw new IllegalArgumentException("GRPO reward " + i + " is " + rewards[i] + "; totals must be finite (reward functions' NaN (\"no reward\") "
+                throw new IllegalArgumentException("GRPO reward " + i + " is " + rewards[i]
+                        + "; totals must be finite (reward functions' NaN (\"no reward\") "
                         + "values are summed with nansum before this point, as TRL does)");
     }
 
@@ -247,17 +271,29 @@ public final class GrpoLoss {
      * @param windowTokens     dapo only: active tokens in the whole accumulation window (≥ this micro-batch's Σ m)
      * @param accumulationSteps grpo / bnpo / dr_grpo: micro-batches per optimizer step (≥ 1)
      */
-    public static Output compute(Tensor logps, Tensor oldLogps, Tensor refLogps, Tensor advantages, Tensor mask, Config c, long windowTokens,
+    public static Output compute(
+            Tensor logps,
+            Tensor oldLogps,
+            Tensor refLogps,
+            Tensor advantages,
+            Tensor mask,
+            Config c,
+            long windowTokens,
             int accumulationSteps) {
         long[] shape = check2d("GRPO logps (current policy)", logps, null);
         check2d("GRPO oldLogps", oldLogps, shape);
         check2d("GRPO mask", mask, shape);
-        if (c.beta() > 0) check2d("GRPO refLogps (beta = " + c.beta() + " > 0 needs reference log-probs)", refLogps, shape);
+        if (c.beta() > 0)
+            check2d("GRPO refLogps (beta = " + c.beta() + " > 0 needs reference log-probs)", refLogps, shape);
         LossOps.check1d("GRPO advantages", advantages, shape[0]);
-        if (accumulationSteps < 1) throw new IllegalArgumentException("GRPO accumulationSteps must be >= 1, got " + accumulationSteps);
-        boolean cispo = c.lossType().equals("cispo"), perWindow = cispo || c.lossType().equals("dapo");
+        if (accumulationSteps < 1)
+            throw new IllegalArgumentException("GRPO accumulationSteps must be >= 1, got " + accumulationSteps);
+        boolean cispo = c.lossType().equals("cispo"),
+                perWindow = cispo || c.lossType().equals("dapo");
         if (perWindow && windowTokens < 0)
-            throw new IllegalArgumentException("GRPO dapo: windowTokens (active tokens of the accumulation window) must be >= 0, got " + windowTokens);
+            throw new IllegalArgumentException(
+                    "GRPO dapo: windowTokens (active tokens of the accumulation window) must be >= 0, got "
+                            + windowTokens);
         float[] adv = Tensors.toFloats(advantages);
         for (int i = 0; i < adv.length; i++)
             if (!Float.isFinite(adv[i])) throw new IllegalArgumentException("GRPO advantage " + i + " is " + adv[i]);
@@ -271,17 +307,23 @@ public final class GrpoLoss {
             Tensor tokensPerRow = m.sum(1L); // (N,)
             double masked = m.sum().item_double();
             if (perWindow && windowTokens < masked)
-                throw new IllegalArgumentException("GRPO dapo: windowTokens = " + windowTokens + " is less than this micro-batch's own " + (long) masked
+                throw new IllegalArgumentException("GRPO dapo: windowTokens = " + windowTokens
+                        + " is less than this micro-batch's own " + (long) masked
                         + " active tokens; pass the active-token count of the whole accumulation window");
             Tensor a = advantages.detach().to(logps.scalar_type()).unsqueeze(1); // (N, 1)
 
             Tensor logRatio = torch.where(inside, logps.sub(oldLogps.detach()), scalar(0.0)); // (N, T), 0 off the mask
-            Tensor logWeights = c.sequenceLevel() ? logRatio.sum(1L).div(tokensPerRow.clamp_min(scalar(1.0))).unsqueeze(1) : logRatio; // (N, 1) or (N, T)
+            Tensor logWeights = c.sequenceLevel()
+                    ? logRatio.sum(1L).div(tokensPerRow.clamp_min(scalar(1.0))).unsqueeze(1)
+                    : logRatio; // (N, 1) or (N, T)
             Tensor coef1 = logWeights.exp();
             Tensor perToken;
             if (cispo) {
-                Tensor weight = coef1.clamp_max(scalar(c.epsilonHighOrDefault())).detach(); // (N, T) or (N, 1)
-                perToken = weight.mul(a).mul(torch.where(inside, logps, scalar(0.0))).neg(); // (N, T)
+                Tensor weight =
+                        coef1.clamp_max(scalar(c.epsilonHighOrDefault())).detach(); // (N, T) or (N, 1)
+                perToken = weight.mul(a)
+                        .mul(torch.where(inside, logps, scalar(0.0)))
+                        .neg(); // (N, T)
             } else {
                 Tensor coef2 = LossOps.clamp(coef1, 1 - c.epsilonLow(), 1 + c.epsilonHighOrDefault());
                 if (c.delta() != null) coef1 = coef1.clamp_max(scalar(c.delta()));
@@ -297,16 +339,27 @@ public final class GrpoLoss {
             Tensor out = switch (c.lossType()) {
                 case "dapo", "cispo" -> weighted.sum().div(scalar((double) Math.max(windowTokens, 1L)));
                 case "bnpo" -> weighted.sum().div(scalar(Math.max(masked, 1.0) * accumulationSteps));
-                case "dr_grpo" -> weighted.sum().div(scalar((double) shape[0] * c.maxCompletionLength() * accumulationSteps));
-                case "grpo" -> weighted.sum(1L).div(tokensPerRow.clamp_min(scalar(1.0))).mean().div(scalar((double) accumulationSteps));
+                case "dr_grpo" ->
+                    weighted.sum().div(scalar((double) shape[0] * c.maxCompletionLength() * accumulationSteps));
+                case "grpo" ->
+                    weighted.sum(1L)
+                            .div(tokensPerRow.clamp_min(scalar(1.0)))
+                            .mean()
+                            .div(scalar((double) accumulationSteps));
                 default -> throw new IllegalStateException(c.lossType());
             };
 
             // statistics (TRL's _compute_loss metrics block), on ρ after the delta cap
             Tensor c1 = coef1.detach();
             // cispo: only TRL's cispo_clip_ratio, ρ > ε_high with A > 0 (reported as "high"; nothing is low-clipped)
-            Tensor low = cispo ? c1.mul(scalar(0.0)) : c1.lt(scalar(1 - c.epsilonLow())).logical_and(a.lt(scalar(0.0))).to(logps.scalar_type());
-            Tensor high = c1.gt(scalar(cispo ? c.epsilonHighOrDefault() : 1 + c.epsilonHighOrDefault())).logical_and(a.gt(scalar(0.0))).to(logps.scalar_type());
+            Tensor low = cispo
+                    ? c1.mul(scalar(0.0))
+                    : c1.lt(scalar(1 - c.epsilonLow()))
+                            .logical_and(a.lt(scalar(0.0)))
+                            .to(logps.scalar_type());
+            Tensor high = c1.gt(scalar(cispo ? c.epsilonHighOrDefault() : 1 + c.epsilonHighOrDefault()))
+                    .logical_and(a.gt(scalar(0.0)))
+                    .to(logps.scalar_type());
             Tensor region = low.add(high).clamp_max(scalar(1.0)); // low and high are exclusive (A < 0 vs A > 0)
             stats[0] = kl == null ? 0.0 : kl.detach().mul(m).sum().item_double();
             if (c.sequenceLevel()) { // (N, 1): one value per sequence, fully masked ones included
@@ -321,7 +374,8 @@ public final class GrpoLoss {
                 stats[2] = high.mul(m).sum().item_double();
                 stats[3] = region.mul(m).sum().item_double();
                 stats[5] = masked;
-                Tensor rowLow = low.mul(m).sum(1L).div(tokensPerRow); // NaN for empty rows, skipped below (TRL's nanmin)
+                Tensor rowLow =
+                        low.mul(m).sum(1L).div(tokensPerRow); // NaN for empty rows, skipped below (TRL's nanmin)
                 Tensor rowHigh = high.mul(m).sum(1L).div(tokensPerRow);
                 stats[6] = nanExtreme(rowLow, true);
                 stats[7] = nanExtreme(rowHigh, false);
@@ -340,11 +394,14 @@ public final class GrpoLoss {
     }
 
     private static long[] check2d(String what, Tensor t, long[] expected) {
-        if (t == null || t.isNull() || !t.defined()) throw new IllegalArgumentException(what + " is missing (expected an (N, T) tensor)");
-        if (t.dim() != 2) throw new IllegalArgumentException(what + " must have shape (N, T), got " + t.dim() + " dimensions");
+        if (t == null || t.isNull() || !t.defined())
+            throw new IllegalArgumentException(what + " is missing (expected an (N, T) tensor)");
+        if (t.dim() != 2)
+            throw new IllegalArgumentException(what + " must have shape (N, T), got " + t.dim() + " dimensions");
         long[] s = Tensors.shape(t);
         if (expected != null && !Arrays.equals(s, expected))
-            throw new IllegalArgumentException(what + " has shape " + Arrays.toString(s) + ", expected " + Arrays.toString(expected) + " like logps");
+            throw new IllegalArgumentException(what + " has shape " + Arrays.toString(s) + ", expected "
+                    + Arrays.toString(expected) + " like logps");
         return s;
     }
 }

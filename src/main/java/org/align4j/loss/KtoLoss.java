@@ -36,7 +36,8 @@ public final class KtoLoss {
     public record Config(String lossType, double beta, double desirableWeight, double undesirableWeight) {
         public Config {
             if (lossType == null || !LOSS_TYPES.contains(lossType))
-                throw new IllegalArgumentException("KTO loss_type '" + lossType + "' is unknown; valid: " + String.join(", ", LOSS_TYPES));
+                throw new IllegalArgumentException(
+                        "KTO loss_type '" + lossType + "' is unknown; valid: " + String.join(", ", LOSS_TYPES));
             LossOps.requirePositive("KTO beta", beta);
             LossOps.requireNonNegative("KTO desirable_weight", desirableWeight);
             LossOps.requireNonNegative("KTO undesirable_weight", undesirableWeight);
@@ -62,7 +63,9 @@ public final class KtoLoss {
         LossOps.check1d("KTO reference log-probs", ref, b);
         LossOps.check1d("KTO desirable labels", desirable, b);
         for (float d : Tensors.toFloats(desirable))
-            if (d != 0f && d != 1f) throw new IllegalArgumentException("KTO desirable labels must be 1 (desirable) or 0 (undesirable), got " + d);
+            if (d != 0f && d != 1f)
+                throw new IllegalArgumentException(
+                        "KTO desirable labels must be 1 (desirable) or 0 (undesirable), got " + d);
         double z0 = 0.0;
         if (c.lossType().equals("kto")) {
             long bk = LossOps.check1d("KTO klPolicy (policy log-probs of the mismatched completions)", klPolicy);
@@ -83,7 +86,9 @@ public final class KtoLoss {
                 undesirableLoss = x.sigmoid(); // σ(βr)
             }
             Tensor d = desirable.detach().to(r.scalar_type());
-            return d.mul(desirableLoss).mul(scalar(c.desirableWeight())).add(oneMinus(d).mul(undesirableLoss).mul(scalar(c.undesirableWeight())));
+            return d.mul(desirableLoss)
+                    .mul(scalar(c.desirableWeight()))
+                    .add(oneMinus(d).mul(undesirableLoss).mul(scalar(c.undesirableWeight())));
         });
         return new Output(perExample, z0);
     }
@@ -102,8 +107,9 @@ public final class KtoLoss {
      */
     public static long[] klCompletionIndex(int batchSize) {
         if (batchSize < 2)
-            throw new IllegalArgumentException("KTO needs at least 2 examples per batch to pair prompts with other examples' completions for the KL estimate, got "
-                    + batchSize + " (raise the per-device batch size)");
+            throw new IllegalArgumentException(
+                    "KTO needs at least 2 examples per batch to pair prompts with other examples' completions for the KL estimate, got "
+                            + batchSize + " (raise the per-device batch size)");
         long[] idx = new long[batchSize];
         for (int i = 0; i < batchSize; i++) idx[i] = (i - 1 + batchSize) % batchSize;
         return idx;

@@ -32,9 +32,11 @@ public final class LengthDesensitized {
      * @return (N) desensitised summed log-probs
      */
     public static Tensor logps(Tensor tokenLogps, Tensor completionMask, Tensor publicLengths, double alpha) {
-        if (!(alpha >= 0) || !Double.isFinite(alpha)) throw new IllegalArgumentException("ld_alpha must be a finite number >= 0, got " + alpha);
+        if (!(alpha >= 0) || !Double.isFinite(alpha))
+            throw new IllegalArgumentException("ld_alpha must be a finite number >= 0, got " + alpha);
         Tensor rank = completionMask.cumsum(1); // (N, T): k of each completion token (1-based), constant after the last
-        Tensor front = rank.le(publicLengths.unsqueeze(1)).to(torch.ScalarType.Float).mul(completionMask); // k ≤ l_p
+        Tensor front =
+                rank.le(publicLengths.unsqueeze(1)).to(torch.ScalarType.Float).mul(completionMask); // k ≤ l_p
         Tensor rear = completionMask.sub(front); // k > l_p
         Tensor frontSum = Tensors.sum(tokenLogps.mul(front), 1), rearSum = Tensors.sum(tokenLogps.mul(rear), 1);
         return frontSum.add(rearSum.mul(scalar(alpha)));

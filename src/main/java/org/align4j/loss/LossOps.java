@@ -45,23 +45,29 @@ final class LossOps {
 
     /** Fails unless t is a defined 1-D tensor; returns its length. */
     static long check1d(String what, Tensor t) {
-        if (t == null || t.isNull() || !t.defined()) throw new IllegalArgumentException(what + " is missing (expected a (B,) tensor)");
-        if (t.dim() != 1) throw new IllegalArgumentException(what + " must have shape (B,), got " + t.dim() + " dimensions");
+        if (t == null || t.isNull() || !t.defined())
+            throw new IllegalArgumentException(what + " is missing (expected a (B,) tensor)");
+        if (t.dim() != 1)
+            throw new IllegalArgumentException(what + " must have shape (B,), got " + t.dim() + " dimensions");
         return t.size(0);
     }
 
     /** Fails unless t is 1-D with exactly b elements. */
     static void check1d(String what, Tensor t, long b) {
         long n = check1d(what, t);
-        if (n != b) throw new IllegalArgumentException(what + " has " + n + " elements, expected " + b + " (one per pair / example in the batch)");
+        if (n != b)
+            throw new IllegalArgumentException(
+                    what + " has " + n + " elements, expected " + b + " (one per pair / example in the batch)");
     }
 
     static void requirePositive(String what, double v) {
-        if (!(v > 0) || Double.isInfinite(v)) throw new IllegalArgumentException(what + " must be a finite number > 0, got " + v);
+        if (!(v > 0) || Double.isInfinite(v))
+            throw new IllegalArgumentException(what + " must be a finite number > 0, got " + v);
     }
 
     static void requireNonNegative(String what, double v) {
-        if (!(v >= 0) || Double.isInfinite(v)) throw new IllegalArgumentException(what + " must be a finite number >= 0, got " + v);
+        if (!(v >= 0) || Double.isInfinite(v))
+            throw new IllegalArgumentException(what + " must be a finite number >= 0, got " + v);
     }
 
     static void requireFinite(String what, double v) {

@@ -8,7 +8,13 @@ import org.bytedeco.pytorch.Tensor;
  * tokens (policy and frozen reference); the lengths are the completion token counts as floats (only
  * {@code ipo} and {@code sigmoid_norm} read them; they may be null otherwise).
  */
-public record PairLogps(Tensor chosen, Tensor rejected, Tensor refChosen, Tensor refRejected, Tensor chosenLengths, Tensor rejectedLengths) {
+public record PairLogps(
+        Tensor chosen,
+        Tensor rejected,
+        Tensor refChosen,
+        Tensor refRejected,
+        Tensor chosenLengths,
+        Tensor rejectedLengths) {
 
     /** Without lengths (for loss types that do not average per token). */
     public PairLogps(Tensor chosen, Tensor rejected, Tensor refChosen, Tensor refRejected) {

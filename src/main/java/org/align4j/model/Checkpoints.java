@@ -40,24 +40,38 @@ public final class Checkpoints {
         ModelConfig config = ModelConfig.load(dir);
         LinkedHashMap<String, long[]> expected = Transformer.expectedShapes(config);
         LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
-        try (ShardedSafetensors st = ShardedSafetensors.open(dir); PointerScope scope = new PointerScope()) {
+        try (ShardedSafetensors st = ShardedSafetensors.open(dir);
+                PointerScope scope = new PointerScope()) {
             Map<String, TensorInfo> found = st.tensors();
             List<String> unexpected = new ArrayList<>();
             for (String name : found.keySet())
                 if (!expected.containsKey(name) && !name.endsWith("rotary_emb.inv_freq")) unexpected.add(name);
             if (!unexpected.isEmpty())
-                throw new CheckpointException(dir, unexpected.get(0), unexpected.size() + " tensor(s) the config does not account for "
-                        + "(first ones: " + unexpected.subList(0, Math.min(5, unexpected.size())) + "); check model_type/architectures and tie_word_embeddings in config.json");
+                throw new CheckpointException(
+                        dir,
+                        unexpected.get(0),
+                        unexpected.size() + " tensor(s) the config does not account for " + "(first ones: "
+                                + unexpected.subList(0, Math.min(5, unexpected.size()))
+                                + "); check model_type/architectures and tie_word_embeddings in config.json");
             for (var e : expected.entrySet()) {
                 TensorInfo info = found.get(e.getKey());
                 if (info == null) {
-                    String hint = e.getKey().equals("lm_head.weight") ? " (if the LM head is tied to the embeddings, set tie_word_embeddings=true in config.json)" : "";
+                    String hint = e.getKey().equals("lm_head.weight")
+                            ? " (if the LM head is tied to the embeddings, set tie_word_embeddings=true in config.json)"
+                            : "";
                     throw new CheckpointException(dir, e.getKey(), "missing from the checkpoint" + hint);
                 }
                 if (!Arrays.equals(info.shape(), e.getValue()))
-                    throw new CheckpointException(st.fileOf(e.getKey()).path(), e.getKey(), "has shape " + Arrays.toString(info.shape())
-                            + " but config.json implies " + Arrays.toString(e.getValue()));
-                Tensor t = Tensors.fromSegment(st.data(e.getKey()), scalarType(info.dtype(), st.fileOf(e.getKey()).path(), e.getKey()), info.shape(), true);
+                    throw new CheckpointException(
+                            st.fileOf(e.getKey()).path(),
+                            e.getKey(),
+                            "has shape " + Arrays.toString(info.shape()) + " but config.json implies "
+                                    + Arrays.toString(e.getValue()));
+                Tensor t = Tensors.fromSegment(
+                        st.data(e.getKey()),
+                        scalarType(info.dtype(), st.fileOf(e.getKey()).path(), e.getKey()),
+                        info.shape(),
+                        true);
                 params.put(e.getKey(), Tensors.keep(scope, t));
             }
         } catch (IOException | RuntimeException ex) {
@@ -77,11 +91,17 @@ public final class Checkpoints {
             case "float32" -> ScalarType.Float;
             case "bfloat16" -> ScalarType.BFloat16;
             case "float16" -> ScalarType.Half;
-            default -> throw new IllegalArgumentException("dtype '" + dtype + "' not supported for saving; use float32, bfloat16 or float16");
+            default ->
+                throw new IllegalArgumentException(
+                        "dtype '" + dtype + "' not supported for saving; use float32, bfloat16 or float16");
         };
-        if (!overwrite && (Files.exists(dir.resolve("config.json")) || Files.exists(dir.resolve("model.safetensors"))
-                || Files.exists(dir.resolve("model.safetensors.index.json"))))
-            throw new CheckpointException(dir, "already holds a model; choose another output directory or pass overwrite (--overwrite_output_dir true)");
+        if (!overwrite
+                && (Files.exists(dir.resolve("config.json"))
+                        || Files.exists(dir.resolve("model.safetensors"))
+                        || Files.exists(dir.resolve("model.safetensors.index.json"))))
+            throw new CheckpointException(
+                    dir,
+                    "already holds a model; choose another output directory or pass overwrite (--overwrite_output_dir true)");
         Files.createDirectories(dir);
         ObjectNode cfg = model.config().raw().deepCopy();
         cfg.put("torch_dtype", dtype);
@@ -102,7 +122,9 @@ public final class Checkpoints {
             case BF16 -> ScalarType.BFloat16;
             case F16 -> ScalarType.Half;
             case F64 -> ScalarType.Double;
-            default -> throw new CheckpointException(file, tensor, "dtype " + d + " cannot hold model weights; expected F32, BF16, F16 or F64");
+            default ->
+                throw new CheckpointException(
+                        file, tensor, "dtype " + d + " cannot hold model weights; expected F32, BF16, F16 or F64");
         };
     }
 

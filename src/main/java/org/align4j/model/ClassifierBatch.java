@@ -18,7 +18,11 @@ public final class ClassifierBatch {
     private ClassifierBatch() {}
 
     /** How a batch runs: without a graph (eval, scoring), forward + backward, or forward + backward with layer-wise recomputation. */
-    public enum Mode { NO_GRAD, BACKWARD, CHECKPOINTED }
+    public enum Mode {
+        NO_GRAD,
+        BACKWARD,
+        CHECKPOINTED
+    }
 
     public static Mode mode(boolean train, boolean checkpointed) {
         return !train ? Mode.NO_GRAD : checkpointed ? Mode.CHECKPOINTED : Mode.BACKWARD;
@@ -34,7 +38,8 @@ public final class ClassifierBatch {
      * the same in transformers. {@code lossOfScores} turns the scores (N) into the batch's loss (0-d), which runs
      * backward unless {@code mode} is {@link Mode#NO_GRAD}; gradients accumulate into the parameters.
      */
-    public static Forward forward(Transformer model, List<long[]> rows, long padId, Mode mode, Function<Tensor, Tensor> lossOfScores) {
+    public static Forward forward(
+            Transformer model, List<long[]> rows, long padId, Mode mode, Function<Tensor, Tensor> lossOfScores) {
         int n = rows.size(), t = 0;
         for (long[] r : rows) t = Math.max(t, r.length);
         long[] ids = new long[n * t], attn = new long[n * t];
@@ -64,7 +69,9 @@ public final class ClassifierBatch {
                 }
                 case NO_GRAD -> {
                     try (NoGradGuard g = new NoGradGuard()) {
-                        yield lossFromHidden.apply(model.forward(idsT, attnT, null)).item_double();
+                        yield lossFromHidden
+                                .apply(model.forward(idsT, attnT, null))
+                                .item_double();
                     }
                 }
             };

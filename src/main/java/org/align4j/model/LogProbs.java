@@ -4,10 +4,8 @@ package org.align4j.model;
 import java.util.List;
 import org.align4j.engine.Tensors;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.LongArrayRef;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Log-probabilities of given tokens under a causal LM, the quantity every preference loss is
@@ -36,12 +34,16 @@ public final class LogProbs {
      * @param completions completion ids per row, EOS already appended where the caller wants it
      * @return per row, one log-prob per completion token
      */
-    public static float[][] completionTokenLogps(Transformer model, List<long[]> prompts, List<long[]> completions, long padId) {
+    public static float[][] completionTokenLogps(
+            Transformer model, List<long[]> prompts, List<long[]> completions, long padId) {
         int b = prompts.size();
-        if (completions.size() != b) throw new IllegalArgumentException(b + " prompts but " + completions.size() + " completions");
+        if (completions.size() != b)
+            throw new IllegalArgumentException(b + " prompts but " + completions.size() + " completions");
         int t = 0;
         for (int r = 0; r < b; r++) {
-            if (prompts.get(r).length == 0) throw new IllegalArgumentException("row " + r + ": empty prompt (a completion's first token needs context)");
+            if (prompts.get(r).length == 0)
+                throw new IllegalArgumentException(
+                        "row " + r + ": empty prompt (a completion's first token needs context)");
             t = Math.max(t, prompts.get(r).length + completions.get(r).length);
         }
         long[] ids = new long[b * t], mask = new long[b * t];
@@ -53,7 +55,8 @@ public final class LogProbs {
             java.util.Arrays.fill(mask, r * t, r * t + p.length + c.length, 1L);
         }
         float[][] result = new float[b][];
-        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+        try (NoGradGuard g = new NoGradGuard();
+                PointerScope scope = new PointerScope()) {
             Tensor idsT = Tensors.longs(ids, b, t), maskT = Tensors.longs(mask, b, t);
             Tensor hidden = model.forward(idsT, maskT, null); // (B, T, H)
             // position i predicts token i + 1

@@ -53,13 +53,20 @@ public record ModelConfig(
      * Llama-3 style rope scaling ({@code rope_type} "llama3"), or "linear"; null means none.
      * transformers: modeling_rope_utils.py {@code _compute_llama3_parameters}, {@code _compute_linear_scaling_rope_parameters}.
      */
-    public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositionEmbeddings) {}
+    public record RopeScaling(
+            String type,
+            double factor,
+            double lowFreqFactor,
+            double highFreqFactor,
+            int originalMaxPositionEmbeddings) {}
 
     public ModelConfig {
         if (!MODEL_TYPES.contains(modelType))
-            throw new IllegalArgumentException("model_type '" + modelType + "' is not supported; supported: " + MODEL_TYPES);
+            throw new IllegalArgumentException(
+                    "model_type '" + modelType + "' is not supported; supported: " + MODEL_TYPES);
         if (numAttentionHeads % numKeyValueHeads != 0)
-            throw new IllegalArgumentException("num_attention_heads " + numAttentionHeads + " is not a multiple of num_key_value_heads " + numKeyValueHeads);
+            throw new IllegalArgumentException("num_attention_heads " + numAttentionHeads
+                    + " is not a multiple of num_key_value_heads " + numKeyValueHeads);
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim " + headDim + " must be even for RoPE");
     }
 
@@ -75,7 +82,8 @@ public record ModelConfig(
     public static ModelConfig load(Path dir) {
         Path file = dir.resolve("config.json");
         if (!Files.isRegularFile(file))
-            throw new IllegalArgumentException("no config.json in " + dir + ": point model_name_or_path at a Hugging Face model directory");
+            throw new IllegalArgumentException(
+                    "no config.json in " + dir + ": point model_name_or_path at a Hugging Face model directory");
         JsonNode node;
         try {
             node = JSON.readTree(file.toFile());
@@ -89,7 +97,8 @@ public record ModelConfig(
     public static ModelConfig fromJson(ObjectNode c, String where) {
         String type = text(c, "model_type", where, null);
         if (!MODEL_TYPES.contains(type))
-            throw new IllegalArgumentException(where + ": model_type '" + type + "' is not supported; supported: " + MODEL_TYPES);
+            throw new IllegalArgumentException(
+                    where + ": model_type '" + type + "' is not supported; supported: " + MODEL_TYPES);
         String act = text(c, "hidden_act", where, "silu");
         if (!act.equals("silu"))
             throw new IllegalArgumentException(where + ": hidden_act '" + act + "' is not supported (only silu)");
@@ -103,35 +112,61 @@ public record ModelConfig(
         boolean qkvBias = type.equals("qwen2") || attentionBias;
         boolean oBias = !type.equals("qwen2") && attentionBias;
         int numLabels = 0;
-        List<String> archs = c.has("architectures") ? c.get("architectures").valueStream().map(JsonNode::asText).toList() : List.of();
+        List<String> archs = c.has("architectures")
+                ? c.get("architectures").valueStream().map(JsonNode::asText).toList()
+                : List.of();
         if (archs.stream().anyMatch(a -> a.endsWith("ForSequenceClassification")))
-            numLabels = c.has("num_labels") ? c.get("num_labels").asInt() : c.has("id2label") ? c.get("id2label").size() : 2;
-        String dtype = c.hasNonNull("torch_dtype") ? c.get("torch_dtype").asText() : c.hasNonNull("dtype") ? c.get("dtype").asText() : "float32";
-        return new ModelConfig(type,
-                integer(c, "vocab_size", where, null), hidden,
+            numLabels = c.has("num_labels")
+                    ? c.get("num_labels").asInt()
+                    : c.has("id2label") ? c.get("id2label").size() : 2;
+        String dtype = c.hasNonNull("torch_dtype")
+                ? c.get("torch_dtype").asText()
+                : c.hasNonNull("dtype") ? c.get("dtype").asText() : "float32";
+        return new ModelConfig(
+                type,
+                integer(c, "vocab_size", where, null),
+                hidden,
                 integer(c, "intermediate_size", where, null),
-                integer(c, "num_hidden_layers", where, null), heads, kvHeads, headDim,
+                integer(c, "num_hidden_layers", where, null),
+                heads,
+                kvHeads,
+                headDim,
                 number(c, "rms_norm_eps", where, 1e-6),
                 number(c, "rope_theta", where, 10000.0),
                 ropeScaling(c, where),
                 integer(c, "max_position_embeddings", where, 2048),
                 c.path("tie_word_embeddings").asBoolean(false),
-                qkvBias, oBias, c.path("mlp_bias").asBoolean(false), type.equals("qwen3"), numLabels,
-                c.hasNonNull("pad_token_id") && c.get("pad_token_id").isInt() ? c.get("pad_token_id").asInt() : null,
-                dtype, c.deepCopy());
+                qkvBias,
+                oBias,
+                c.path("mlp_bias").asBoolean(false),
+                type.equals("qwen3"),
+                numLabels,
+                c.hasNonNull("pad_token_id") && c.get("pad_token_id").isInt()
+                        ? c.get("pad_token_id").asInt()
+                        : null,
+                dtype,
+                c.deepCopy());
     }
 
     private static RopeScaling ropeScaling(ObjectNode c, String where) {
         JsonNode r = c.get("rope_scaling");
         if (r == null || r.isNull()) return null;
-        String type = r.hasNonNull("rope_type") ? r.get("rope_type").asText() : r.path("type").asText("default");
+        String type = r.hasNonNull("rope_type")
+                ? r.get("rope_type").asText()
+                : r.path("type").asText("default");
         return switch (type) {
             case "default" -> null;
             case "linear" -> new RopeScaling(type, r.path("factor").asDouble(1.0), 0, 0, 0);
-            case "llama3" -> new RopeScaling(type, req(r, "factor", where), req(r, "low_freq_factor", where),
-                    req(r, "high_freq_factor", where), (int) req(r, "original_max_position_embeddings", where));
-            default -> throw new IllegalArgumentException(where + ": rope_scaling.rope_type '" + type
-                    + "' is not supported; supported: default, linear, llama3");
+            case "llama3" ->
+                new RopeScaling(
+                        type,
+                        req(r, "factor", where),
+                        req(r, "low_freq_factor", where),
+                        req(r, "high_freq_factor", where),
+                        (int) req(r, "original_max_position_embeddings", where));
+            default ->
+                throw new IllegalArgumentException(where + ": rope_scaling.rope_type '" + type
+                        + "' is not supported; supported: default, linear, llama3");
         };
     }
 
@@ -161,7 +196,8 @@ public record ModelConfig(
 
     private static double number(ObjectNode c, String key, String where, double dflt) {
         if (!c.hasNonNull(key)) return dflt;
-        if (!c.get(key).isNumber()) throw new IllegalArgumentException(where + ": '" + key + "' must be a number, got " + c.get(key));
+        if (!c.get(key).isNumber())
+            throw new IllegalArgumentException(where + ": '" + key + "' must be a number, got " + c.get(key));
         return c.get(key).asDouble();
     }
 }

@@ -35,11 +35,14 @@ public final class ModelPresets {
 
     public static ModelConfig named(String name) {
         int[] s = SHAPES.get(name);
-        if (s == null) throw new IllegalArgumentException("unknown model size '" + name + "'; known: " + new TreeSet<>(SHAPES.keySet()));
+        if (s == null)
+            throw new IllegalArgumentException(
+                    "unknown model size '" + name + "'; known: " + new TreeSet<>(SHAPES.keySet()));
         return llama(s[0], s[1], s[2], s[3], s[4], s[5], 2048);
     }
 
-    public static ModelConfig llama(int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads, int maxPositions) {
+    public static ModelConfig llama(
+            int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads, int maxPositions) {
         ObjectNode c = JSON.createObjectNode();
         c.putArray("architectures").add("LlamaForCausalLM");
         c.put("model_type", "llama");
@@ -80,7 +83,9 @@ public final class ModelPresets {
                 Tensor t;
                 if (name.endsWith("norm.weight")) t = torch.ones(e.getValue(), f32);
                 else if (name.endsWith(".bias")) t = torch.zeros(e.getValue(), f32);
-                else t = torch.randn(e.getValue(), new GeneratorOptional(gen), f32).mul(Tensors.scalar(std));
+                else
+                    t = torch.randn(e.getValue(), new GeneratorOptional(gen), f32)
+                            .mul(Tensors.scalar(std));
                 params.put(name, Tensors.keep(scope, t));
             }
         } finally {

@@ -113,7 +113,9 @@ public final class Transformer implements AutoCloseable {
     /** Every tensor name and shape a checkpoint must hold for this config, in transformers' order. */
     public static LinkedHashMap<String, long[]> expectedShapes(ModelConfig c) {
         var m = new LinkedHashMap<String, long[]>();
-        long h = c.hiddenSize(), q = (long) c.numAttentionHeads() * c.headDim(), kv = (long) c.numKeyValueHeads() * c.headDim();
+        long h = c.hiddenSize(),
+                q = (long) c.numAttentionHeads() * c.headDim(),
+                kv = (long) c.numKeyValueHeads() * c.headDim();
         m.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             String p = "model.layers." + l + ".";
@@ -201,26 +203,38 @@ public final class Transformer implements AutoCloseable {
      * @param lossFromHidden the scalar loss from final hidden states (B, T, H) (after the norm)
      * @return the loss value
      */
-    public double forwardBackwardCheckpointed(Tensor inputIds, Tensor attentionMask, java.util.function.Function<Tensor, Tensor> lossFromHidden) {
+    public double forwardBackwardCheckpointed(
+            Tensor inputIds, Tensor attentionMask, java.util.function.Function<Tensor, Tensor> lossFromHidden) {
         try (PointerScope scope = new PointerScope()) {
             long b = inputIds.size(0), t = inputIds.size(1);
             Tensor mask = attentionMask == null ? null : attentionMask(attentionMask, t, 0);
-            return forwardBackwardCheckpointed(inputIds, positions(attentionMask, b, t, 0), mask, mask == null, lossFromHidden);
+            return forwardBackwardCheckpointed(
+                    inputIds, positions(attentionMask, b, t, 0), mask, mask == null, lossFromHidden);
         }
     }
 
     /** {@link #forwardBackwardCheckpointed(Tensor, Tensor, java.util.function.Function)} for packed rows (see {@link #forwardPacked}). */
-    public double forwardBackwardCheckpointedPacked(Tensor inputIds, Tensor positionIds, Tensor segmentIds, java.util.function.Function<Tensor, Tensor> lossFromHidden) {
+    public double forwardBackwardCheckpointedPacked(
+            Tensor inputIds,
+            Tensor positionIds,
+            Tensor segmentIds,
+            java.util.function.Function<Tensor, Tensor> lossFromHidden) {
         try (PointerScope scope = new PointerScope()) {
             return forwardBackwardCheckpointed(inputIds, positionIds, segmentMask(segmentIds), false, lossFromHidden);
         }
     }
 
-    private double forwardBackwardCheckpointed(Tensor inputIds, Tensor positions, Tensor mask, boolean causal, java.util.function.Function<Tensor, Tensor> lossFromHidden) {
+    private double forwardBackwardCheckpointed(
+            Tensor inputIds,
+            Tensor positions,
+            Tensor mask,
+            boolean causal,
+            java.util.function.Function<Tensor, Tensor> lossFromHidden) {
         ModelConfig c = config;
         try (PointerScope scope = new PointerScope()) {
             Tensor[] cosSin = Rope.cosSin(positions, invFreq);
-            Tensor[] inputs = new Tensor[c.numHiddenLayers() + 1]; // inputs[l] feeds layer l; inputs[L] is the last layer's output
+            Tensor[] inputs = new Tensor
+                    [c.numHiddenLayers() + 1]; // inputs[l] feeds layer l; inputs[L] is the last layer's output
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
                 inputs[0] = torch.embedding(p("model.embed_tokens.weight"), inputIds);
                 for (int l = 0; l < c.numHiddenLayers(); l++) {
@@ -239,12 +253,22 @@ public final class Transformer implements AutoCloseable {
                 final Tensor upstream = grad;
                 grad = Tensors.scoped(() -> {
                     Tensor in = inputs[layer].detach().requires_grad_(true);
-                    layer(layer, in, cosSin, mask, causal, null).backward(upstream, new org.bytedeco.pytorch.BoolOptional(), false, new org.bytedeco.pytorch.TensorArrayRefOptional());
+                    layer(layer, in, cosSin, mask, causal, null)
+                            .backward(
+                                    upstream,
+                                    new org.bytedeco.pytorch.BoolOptional(),
+                                    false,
+                                    new org.bytedeco.pytorch.TensorArrayRefOptional());
                     return in.grad().detach(); // an owning handle: grad() points into `in`, which this scope frees
                 });
             }
             Tensor embed = torch.embedding(p("model.embed_tokens.weight"), inputIds);
-            if (embed.requires_grad()) embed.backward(grad, new org.bytedeco.pytorch.BoolOptional(), false, new org.bytedeco.pytorch.TensorArrayRefOptional());
+            if (embed.requires_grad())
+                embed.backward(
+                        grad,
+                        new org.bytedeco.pytorch.BoolOptional(),
+                        false,
+                        new org.bytedeco.pytorch.TensorArrayRefOptional());
             return value;
         }
     }
@@ -271,9 +295,15 @@ public final class Transformer implements AutoCloseable {
             v = kv[1];
         }
         // fused SDPA; on this CPU it measured as fast as eager attention and keeps O(T) memory
-        Tensor attn = torch.scaled_dot_product_attention(q, k, v,
-                mask == null ? new TensorOptional() : new TensorOptional(mask), 0.0, causal,
-                new DoubleOptional(), c.kvGroups() > 1); // (B, Hq, T, D)
+        Tensor attn = torch.scaled_dot_product_attention(
+                q,
+                k,
+                v,
+                mask == null ? new TensorOptional() : new TensorOptional(mask),
+                0.0,
+                causal,
+                new DoubleOptional(),
+                c.kvGroups() > 1); // (B, Hq, T, D)
         attn = attn.transpose(1, 2).reshape(b, t, (long) c.numAttentionHeads() * c.headDim());
         x = x.add(linear(attn, pre + "self_attn.o_proj"));
 
@@ -298,11 +328,13 @@ public final class Transformer implements AutoCloseable {
      */
     public Tensor scores(Tensor hidden, Tensor attentionMask) {
         if (!config.isSequenceClassification())
-            throw new IllegalStateException("this is a causal LM; scores need a *ForSequenceClassification checkpoint (score.weight)");
+            throw new IllegalStateException(
+                    "this is a causal LM; scores need a *ForSequenceClassification checkpoint (score.weight)");
         long b = hidden.size(0), t = hidden.size(1);
         Tensor all = torch.linear(hidden, p("score.weight")); // (B, T, L)
         Tensor last;
-        if (attentionMask == null) last = torch.full(new long[] {b}, Tensors.scalar(t - 1), new TensorOptions(torch.ScalarType.Long));
+        if (attentionMask == null)
+            last = torch.full(new long[] {b}, Tensors.scalar(t - 1), new TensorOptions(torch.ScalarType.Long));
         else {
             Tensor idx = torch.arange(Tensors.scalar(t), new TensorOptions(torch.ScalarType.Long)); // (T)
             last = attentionMask.mul(idx).argmax(new org.bytedeco.pytorch.LongOptional(-1), false); // (B)
@@ -321,20 +353,30 @@ public final class Transformer implements AutoCloseable {
 
     private Tensor linear(Tensor x, String prefix) {
         Tensor bias = params.get(prefix + ".bias");
-        Tensor y = bias == null ? torch.linear(x, p(prefix + ".weight")) : torch.linear(x, p(prefix + ".weight"), new TensorOptional(bias));
+        Tensor y = bias == null
+                ? torch.linear(x, p(prefix + ".weight"))
+                : torch.linear(x, p(prefix + ".weight"), new TensorOptional(bias));
         Lora.Pair lora = adaptersEnabled ? adapters.get(prefix) : null;
         if (lora == null) return y;
         Tensor in = training && loraConfig.dropout() > 0 ? torch.dropout(x, loraConfig.dropout(), true) : x;
-        return y.add(torch.linear(torch.linear(in, lora.a()), lora.b()).mul(Tensors.scalar(loraConfig.scale()))); // (alpha/r) x A^T B^T
+        return y.add(torch.linear(torch.linear(in, lora.a()), lora.b())
+                .mul(Tensors.scalar(loraConfig.scale()))); // (alpha/r) x A^T B^T
     }
 
     private Tensor rmsNorm(Tensor x, Tensor weight) {
-        return torch.rms_norm(x, new long[] {weight.size(0)}, new TensorOptional(weight), new DoubleOptional(config.rmsNormEps()));
+        return torch.rms_norm(
+                x, new long[] {weight.size(0)}, new TensorOptional(weight), new DoubleOptional(config.rmsNormEps()));
     }
 
     /** HF: position_ids = cumsum(mask) - 1, with padding positions set to 1; the last T columns. */
     private static Tensor positions(Tensor mask, long b, long t, int past) {
-        if (mask == null) return torch.arange(Tensors.scalar((long) past), Tensors.scalar(past + t), new TensorOptions(torch.ScalarType.Long)).unsqueeze(0).expand(b, t);
+        if (mask == null)
+            return torch.arange(
+                            Tensors.scalar((long) past),
+                            Tensors.scalar(past + t),
+                            new TensorOptions(torch.ScalarType.Long))
+                    .unsqueeze(0)
+                    .expand(b, t);
         Tensor pos = torch.cumsum(mask, -1).sub(Tensors.scalar(1L));
         pos = pos.masked_fill(mask.eq(Tensors.scalar(0L)), Tensors.scalar(1L));
         return pos.narrow(1, pos.size(1) - t, t);
@@ -348,9 +390,11 @@ public final class Transformer implements AutoCloseable {
     private static Tensor attentionMask(Tensor mask, long t, int past) {
         long tk = past + t;
         if (mask.size(1) != tk)
-            throw new IllegalArgumentException("attention_mask has " + mask.size(1) + " columns, expected past + T = " + tk);
+            throw new IllegalArgumentException(
+                    "attention_mask has " + mask.size(1) + " columns, expected past + T = " + tk);
         TensorOptions longs = new TensorOptions(torch.ScalarType.Long);
-        Tensor qPos = torch.arange(Tensors.scalar((long) past), Tensors.scalar(tk), longs).view(t, 1); // (T, 1)
+        Tensor qPos = torch.arange(Tensors.scalar((long) past), Tensors.scalar(tk), longs)
+                .view(t, 1); // (T, 1)
         Tensor kPos = torch.arange(Tensors.scalar(tk), longs).view(1, tk); // (1, Tk)
         Tensor causal = kPos.le(qPos); // (T, Tk)
         Tensor self = kPos.eq(qPos);

@@ -34,9 +34,12 @@ public interface AnchorDiscriminator extends AutoCloseable {
      */
     record CoTraining(double learningRate, int stepsPerBatch, int everySteps, long seed) {
         public CoTraining {
-            if (!(learningRate > 0) || !Double.isFinite(learningRate)) throw new IllegalArgumentException("aapa_cotrain_learning_rate must be > 0, got " + learningRate);
-            if (stepsPerBatch < 1) throw new IllegalArgumentException("aapa_cotrain_steps must be >= 1, got " + stepsPerBatch);
-            if (everySteps < 1) throw new IllegalArgumentException("aapa_cotrain_every must be >= 1, got " + everySteps);
+            if (!(learningRate > 0) || !Double.isFinite(learningRate))
+                throw new IllegalArgumentException("aapa_cotrain_learning_rate must be > 0, got " + learningRate);
+            if (stepsPerBatch < 1)
+                throw new IllegalArgumentException("aapa_cotrain_steps must be >= 1, got " + stepsPerBatch);
+            if (everySteps < 1)
+                throw new IllegalArgumentException("aapa_cotrain_every must be >= 1, got " + everySteps);
         }
     }
 
@@ -45,8 +48,9 @@ public interface AnchorDiscriminator extends AutoCloseable {
 
     /** Updates the discriminator on these policy responses against expert examples; kinds that cannot co-train refuse. */
     default CoTrainStats coTrain(List<String> prompts, List<String> responses, CoTraining c) {
-        throw new UnsupportedOperationException("the " + kind() + " discriminator cannot be co-trained; co-training is implemented for the "
-                + SENTENCE_ENCODER + " kind (drop aapa_cotrain or train a sentence_encoder discriminator)");
+        throw new UnsupportedOperationException(
+                "the " + kind() + " discriminator cannot be co-trained; co-training is implemented for the "
+                        + SENTENCE_ENCODER + " kind (drop aapa_cotrain or train a sentence_encoder discriminator)");
     }
 
     /** The logits of a batch (from the discriminator before the update) and the co-training update made on it. */
@@ -69,13 +73,16 @@ public interface AnchorDiscriminator extends AutoCloseable {
     static AnchorDiscriminator open(Path dir) throws IOException {
         Path cfg = dir.resolve(Discriminator.CONFIG_FILE);
         if (!Files.isRegularFile(cfg))
-            throw new IllegalArgumentException("discriminator folder " + dir + " has no " + Discriminator.CONFIG_FILE + "; train one with ./align4j discriminator");
+            throw new IllegalArgumentException("discriminator folder " + dir + " has no " + Discriminator.CONFIG_FILE
+                    + "; train one with ./align4j discriminator");
         JsonNode j = HfJson.readJson(cfg);
         String kind = j.path("kind").asText(SENTENCE_ENCODER);
         return switch (kind) {
             case SENTENCE_ENCODER -> Discriminator.open(dir);
             case CAUSAL_LM -> LmDiscriminator.open(dir);
-            default -> throw new IllegalArgumentException(cfg + ": kind '" + kind + "' is unknown; expected " + SENTENCE_ENCODER + " or " + CAUSAL_LM);
+            default ->
+                throw new IllegalArgumentException(
+                        cfg + ": kind '" + kind + "' is unknown; expected " + SENTENCE_ENCODER + " or " + CAUSAL_LM);
         };
     }
 }

@@ -42,7 +42,8 @@ public final class AnchorReward implements RewardFunction {
     }
 
     public AnchorReward(AnchorDiscriminator discriminator, AnchorSchedule schedule, Signal signal) {
-        if (discriminator == null || schedule == null || signal == null) throw new IllegalArgumentException("AnchorReward needs a discriminator, a schedule and a signal");
+        if (discriminator == null || schedule == null || signal == null)
+            throw new IllegalArgumentException("AnchorReward needs a discriminator, a schedule and a signal");
         this.discriminator = discriminator;
         this.schedule = schedule;
         this.signal = signal;
@@ -101,7 +102,8 @@ public final class AnchorReward implements RewardFunction {
         double[] s;
         // co-train after scoring: this batch's rewards come from the discriminator that has not seen it
         if (coTraining != null && step % coTraining.everySteps() == 0 && step != lastCoTrainedStep) {
-            AnchorDiscriminator.ScoredAndCoTrained r = discriminator.logitsThenCoTrain(prompts, completions, coTraining);
+            AnchorDiscriminator.ScoredAndCoTrained r =
+                    discriminator.logitsThenCoTrain(prompts, completions, coTraining);
             s = signalOf(r.logits());
             lastCoTrain = r.stats();
             lastCoTrainedStep = step;

@@ -27,12 +27,15 @@ public final class AnchorRewardTerm {
      */
     public static Tensor reinforce(Tensor summedLogps, double[] anchorRewards) {
         if (summedLogps == null || summedLogps.dim() != 1 || summedLogps.size(0) != anchorRewards.length)
-            throw new IllegalArgumentException("summedLogps must be a 1-d tensor of " + anchorRewards.length + " values (one per rollout), got shape "
+            throw new IllegalArgumentException("summedLogps must be a 1-d tensor of " + anchorRewards.length
+                    + " values (one per rollout), got shape "
                     + (summedLogps == null ? "null" : Arrays.toString(Tensors.shape(summedLogps))));
-        if (anchorRewards.length == 0) throw new IllegalArgumentException("no rollouts: the anchor term needs at least one");
+        if (anchorRewards.length == 0)
+            throw new IllegalArgumentException("no rollouts: the anchor term needs at least one");
         double mean = 0;
         for (int i = 0; i < anchorRewards.length; i++) {
-            if (!Double.isFinite(anchorRewards[i])) throw new IllegalArgumentException("anchor reward " + i + " is " + anchorRewards[i]);
+            if (!Double.isFinite(anchorRewards[i]))
+                throw new IllegalArgumentException("anchor reward " + i + " is " + anchorRewards[i]);
             mean += anchorRewards[i];
         }
         mean /= anchorRewards.length;

@@ -16,10 +16,13 @@ public record AnchorSchedule(String type, double peak, int warmupSteps, int deca
 
     public AnchorSchedule {
         if (!CONSTANT.equals(type) && !LINEAR.equals(type) && !COSINE.equals(type))
-            throw new IllegalArgumentException("anchor schedule '" + type + "' is unknown; valid: constant, linear, cosine");
-        if (!Double.isFinite(peak)) throw new IllegalArgumentException("anchor coefficient must be finite, got " + peak);
+            throw new IllegalArgumentException(
+                    "anchor schedule '" + type + "' is unknown; valid: constant, linear, cosine");
+        if (!Double.isFinite(peak))
+            throw new IllegalArgumentException("anchor coefficient must be finite, got " + peak);
         if (warmupSteps < 0) throw new IllegalArgumentException("anchor warm-up steps must be ≥ 0, got " + warmupSteps);
-        if (COSINE.equals(type) && decaySteps < 1) throw new IllegalArgumentException("the cosine anchor schedule needs decay steps ≥ 1, got " + decaySteps);
+        if (COSINE.equals(type) && decaySteps < 1)
+            throw new IllegalArgumentException("the cosine anchor schedule needs decay steps ≥ 1, got " + decaySteps);
         if (decaySteps < 0) throw new IllegalArgumentException("anchor decay steps must be ≥ 0, got " + decaySteps);
     }
 

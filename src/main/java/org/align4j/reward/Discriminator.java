@@ -25,7 +25,9 @@ import org.align4j.io.SafetensorsWriter;
  * held-out accuracy and ROC-AUC) and {@value #HEAD_FILE} (the head's float32 weights).
  */
 public final class Discriminator implements AnchorDiscriminator {
-    public static final String CONFIG_FILE = "discriminator.json", HEAD_FILE = "head.safetensors", EXPERT_FILE = "expert_embeddings.safetensors";
+    public static final String CONFIG_FILE = "discriminator.json",
+            HEAD_FILE = "head.safetensors",
+            EXPERT_FILE = "expert_embeddings.safetensors";
     static final String FORMAT = "align4j-aapa-discriminator";
     static final int FORMAT_VERSION = 1;
     /** Between prompt and response when {@link DiscriminatorConfig#includePrompt()} is set. */
@@ -40,8 +42,16 @@ public final class Discriminator implements AnchorDiscriminator {
     }
 
     /** Counts and scores from training, as saved in {@value #CONFIG_FILE}; {@code eval} is null without a held-out split. */
-    public record Report(int expertExamples, int policyExamples, double finalTrainLoss, double weightExpert, double weightPolicy,
-            DiscriminatorMetrics train, DiscriminatorMetrics eval, double embedSeconds, double trainSeconds) {}
+    public record Report(
+            int expertExamples,
+            int policyExamples,
+            double finalTrainLoss,
+            double weightExpert,
+            double weightPolicy,
+            DiscriminatorMetrics train,
+            DiscriminatorMetrics eval,
+            double embedSeconds,
+            double trainSeconds) {}
 
     private final SentenceEncoder encoder;
     private final boolean ownsEncoder;
@@ -50,11 +60,18 @@ public final class Discriminator implements AnchorDiscriminator {
     private final Report report;
     /** The training split's expert embeddings (N, D), kept for co-training; null when loaded until co-training asks. */
     private float[][] expertEmbeddings;
+
     private final Path folder;
     private CoTrainer coTrainer;
 
-    private Discriminator(SentenceEncoder encoder, boolean ownsEncoder, DiscriminatorHead head, DiscriminatorConfig config, Report report,
-            float[][] expertEmbeddings, Path folder) {
+    private Discriminator(
+            SentenceEncoder encoder,
+            boolean ownsEncoder,
+            DiscriminatorHead head,
+            DiscriminatorConfig config,
+            Report report,
+            float[][] expertEmbeddings,
+            Path folder) {
         this.encoder = encoder;
         this.ownsEncoder = ownsEncoder;
         this.head = head;
@@ -74,9 +91,11 @@ public final class Discriminator implements AnchorDiscriminator {
      * {@link DiscriminatorConfig#evalFraction()} of each class (at least one example each when the share is above 0)
      * is held out for {@link Report#eval()}. The encoder stays the caller's.
      */
-    public static Discriminator train(SentenceEncoder encoder, List<Example> expert, List<Example> policy, DiscriminatorConfig config) {
+    public static Discriminator train(
+            SentenceEncoder encoder, List<Example> expert, List<Example> policy, DiscriminatorConfig config) {
         if (expert.isEmpty() || policy.isEmpty())
-            throw new IllegalArgumentException("training the discriminator needs expert and policy examples, got " + expert.size() + " expert and " + policy.size() + " policy");
+            throw new IllegalArgumentException("training the discriminator needs expert and policy examples, got "
+                    + expert.size() + " expert and " + policy.size() + " policy");
         Random split = new Random(config.seed());
         List<List<Example>> expertSplit = HeldOut.split(expert, config.evalFraction(), split, "expert");
         List<List<Example>> policySplit = HeldOut.split(policy, config.evalFraction(), split, "policy");
@@ -87,16 +106,26 @@ public final class Discriminator implements AnchorDiscriminator {
         DiscriminatorTrainer.Fit fit = DiscriminatorTrainer.fit(train.x, train.isExpert, encoder.dimension(), config);
         long t2 = System.nanoTime();
         DiscriminatorMetrics trainMetrics = DiscriminatorMetrics.of(logitsOf(fit.head(), train.x), train.isExpert);
-        DiscriminatorMetrics evalMetrics = eval.x.length == 0 ? null : DiscriminatorMetrics.of(logitsOf(fit.head(), eval.x), eval.isExpert);
-        Report report = new Report(expert.size(), policy.size(), fit.lastEpochLoss(), fit.weightExpert(), fit.weightPolicy(), trainMetrics, evalMetrics,
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        DiscriminatorMetrics evalMetrics =
+                eval.x.length == 0 ? null : DiscriminatorMetrics.of(logitsOf(fit.head(), eval.x), eval.isExpert);
+        Report report = new Report(
+                expert.size(),
+                policy.size(),
+                fit.lastEpochLoss(),
+                fit.weightExpert(),
+                fit.weightPolicy(),
+                trainMetrics,
+                evalMetrics,
+                (t1 - t0) / 1e9,
+                (t2 - t1) / 1e9);
         float[][] expertX = java.util.Arrays.copyOf(train.x, expertSplit.get(0).size());
         return new Discriminator(encoder, false, fit.head(), config, report, expertX, null);
     }
 
     private record Labelled(float[][] x, boolean[] isExpert) {}
 
-    private static Labelled embed(SentenceEncoder encoder, DiscriminatorConfig c, List<Example> expert, List<Example> policy) {
+    private static Labelled embed(
+            SentenceEncoder encoder, DiscriminatorConfig c, List<Example> expert, List<Example> policy) {
         List<String> texts = new ArrayList<>();
         boolean[] labels = new boolean[expert.size() + policy.size()];
         for (Example e : expert) texts.add(text(c.includePrompt(), e.prompt(), e.response()));
@@ -108,10 +137,12 @@ public final class Discriminator implements AnchorDiscriminator {
     }
 
     private static void checkEmbeddings(SentenceEncoder encoder, float[][] x, int n) {
-        if (x.length != n) throw new IllegalStateException(encoder.name() + " returned " + x.length + " vectors for " + n + " texts");
+        if (x.length != n)
+            throw new IllegalStateException(encoder.name() + " returned " + x.length + " vectors for " + n + " texts");
         for (float[] v : x)
             if (v.length != encoder.dimension())
-                throw new IllegalStateException(encoder.name() + " returned a " + v.length + "-vector; it declares dimension " + encoder.dimension());
+                throw new IllegalStateException(encoder.name() + " returned a " + v.length
+                        + "-vector; it declares dimension " + encoder.dimension());
     }
 
     static String text(boolean includePrompt, String prompt, String response) {
@@ -137,7 +168,8 @@ public final class Discriminator implements AnchorDiscriminator {
 
     private float[][] embed(List<String> prompts, List<String> responses) {
         if (prompts.size() != responses.size())
-            throw new IllegalArgumentException(prompts.size() + " prompts for " + responses.size() + " responses; pass one prompt per response");
+            throw new IllegalArgumentException(
+                    prompts.size() + " prompts for " + responses.size() + " responses; pass one prompt per response");
         List<String> texts = new ArrayList<>(responses.size());
         for (int i = 0; i < responses.size(); i++) {
             if (responses.get(i) == null) throw new IllegalArgumentException("response " + i + " is null");
@@ -174,7 +206,10 @@ public final class Discriminator implements AnchorDiscriminator {
         if (policyX.length == 0) throw new IllegalArgumentException("co-training needs at least one policy response");
         if (expertEmbeddings == null) expertEmbeddings = readExpertEmbeddings();
         if (coTrainer == null || !coTrainer.config.equals(c))
-            coTrainer = new CoTrainer(c, DiscriminatorTrainer.Optimizer.from(head, c.learningRate(), config.weightDecay()), new Random(c.seed()));
+            coTrainer = new CoTrainer(
+                    c,
+                    DiscriminatorTrainer.Optimizer.from(head, c.learningRate(), config.weightDecay()),
+                    new Random(c.seed()));
         int n = policyX.length;
         float[][] x = new float[2 * n][];
         boolean[] isExpert = new boolean[2 * n];
@@ -220,15 +255,19 @@ public final class Discriminator implements AnchorDiscriminator {
     private float[][] readExpertEmbeddings() {
         Path f = folder == null ? null : folder.resolve(EXPERT_FILE);
         if (f == null || !Files.isRegularFile(f))
-            throw new IllegalArgumentException("co-training needs the expert embeddings the discriminator was trained on, but "
-                    + (f == null ? "this discriminator has none" : f + " does not exist") + "; retrain it with this version of ./align4j discriminator");
+            throw new IllegalArgumentException(
+                    "co-training needs the expert embeddings the discriminator was trained on, but "
+                            + (f == null ? "this discriminator has none" : f + " does not exist")
+                            + "; retrain it with this version of ./align4j discriminator");
         try (SafetensorsFile sf = SafetensorsFile.open(f)) {
             long[] shape = sf.info("embeddings").shape();
             float[] flat = sf.toFloats("embeddings");
             if (shape.length != 2 || shape[1] != encoder.dimension())
-                throw new IllegalArgumentException(f + ": embeddings must be (N, " + encoder.dimension() + "), got " + java.util.Arrays.toString(shape));
+                throw new IllegalArgumentException(f + ": embeddings must be (N, " + encoder.dimension() + "), got "
+                        + java.util.Arrays.toString(shape));
             float[][] x = new float[(int) shape[0]][];
-            for (int i = 0; i < x.length; i++) x[i] = java.util.Arrays.copyOfRange(flat, i * (int) shape[1], (i + 1) * (int) shape[1]);
+            for (int i = 0; i < x.length; i++)
+                x[i] = java.util.Arrays.copyOfRange(flat, i * (int) shape[1], (i + 1) * (int) shape[1]);
             return x;
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(f + ": " + e.getMessage(), e);
@@ -254,17 +293,25 @@ public final class Discriminator implements AnchorDiscriminator {
     /** Writes the folder atomically (see {@link AtomicFiles#writeDirAtomically}). */
     public void save(Path dir, boolean overwrite) throws IOException {
         Map<String, Object> json = toJson();
-        AtomicFiles.writeDirAtomically(dir, tmp -> {
-            SafetensorsWriter.write(tmp.resolve(HEAD_FILE), head.toBlobs(), Map.of("format", "pt", "align4j", FORMAT));
-            if (expertEmbeddings != null && expertEmbeddings.length > 0) {
-                int d = expertEmbeddings[0].length;
-                float[] flat = new float[expertEmbeddings.length * d];
-                for (int i = 0; i < expertEmbeddings.length; i++) System.arraycopy(expertEmbeddings[i], 0, flat, i * d, d);
-                SafetensorsWriter.write(tmp.resolve(EXPERT_FILE), List.of(org.align4j.io.TensorBlob.ofFloats("embeddings", flat, expertEmbeddings.length, d)),
-                        Map.of("format", "pt", "align4j", FORMAT));
-            }
-            HfJson.writeJson(tmp.resolve(CONFIG_FILE), json, false);
-        }, overwrite);
+        AtomicFiles.writeDirAtomically(
+                dir,
+                tmp -> {
+                    SafetensorsWriter.write(
+                            tmp.resolve(HEAD_FILE), head.toBlobs(), Map.of("format", "pt", "align4j", FORMAT));
+                    if (expertEmbeddings != null && expertEmbeddings.length > 0) {
+                        int d = expertEmbeddings[0].length;
+                        float[] flat = new float[expertEmbeddings.length * d];
+                        for (int i = 0; i < expertEmbeddings.length; i++)
+                            System.arraycopy(expertEmbeddings[i], 0, flat, i * d, d);
+                        SafetensorsWriter.write(
+                                tmp.resolve(EXPERT_FILE),
+                                List.of(org.align4j.io.TensorBlob.ofFloats(
+                                        "embeddings", flat, expertEmbeddings.length, d)),
+                                Map.of("format", "pt", "align4j", FORMAT));
+                    }
+                    HfJson.writeJson(tmp.resolve(CONFIG_FILE), json, false);
+                },
+                overwrite);
     }
 
     private Map<String, Object> toJson() {
@@ -308,15 +355,29 @@ public final class Discriminator implements AnchorDiscriminator {
         m.put("format", FORMAT);
         m.put("format_version", FORMAT_VERSION);
         m.put("kind", SENTENCE_ENCODER);
-        m.put("method", "AAPA (arXiv 2509.25148): fixed sentence-level discriminator, expert responses vs policy rollouts");
+        m.put(
+                "method",
+                "AAPA (arXiv 2509.25148): fixed sentence-level discriminator, expert responses vs policy rollouts");
         m.put("encoder", enc);
         m.put("input", input);
         m.put("head", h);
         m.put("training", tr);
         m.put("train_metrics", report == null ? null : report.train().toJson());
-        m.put("eval_metrics", report == null || report.eval() == null ? null : report.eval().toJson());
-        if (coTrained()) m.put("co_training", Map.of("updates", coTrainer.updates, "learning_rate", coTrainer.config.learningRate(),
-                "steps_per_batch", coTrainer.config.stepsPerBatch(), "every_steps", coTrainer.config.everySteps()));
+        m.put(
+                "eval_metrics",
+                report == null || report.eval() == null ? null : report.eval().toJson());
+        if (coTrained())
+            m.put(
+                    "co_training",
+                    Map.of(
+                            "updates",
+                            coTrainer.updates,
+                            "learning_rate",
+                            coTrainer.config.learningRate(),
+                            "steps_per_batch",
+                            coTrainer.config.stepsPerBatch(),
+                            "every_steps",
+                            coTrainer.config.everySteps()));
         return m;
     }
 
@@ -341,45 +402,69 @@ public final class Discriminator implements AnchorDiscriminator {
     }
 
     private static void checkFolder(Path dir) {
-        if (!Files.isDirectory(dir)) throw new IllegalArgumentException("discriminator folder " + dir + " does not exist; train one with ./align4j discriminator");
+        if (!Files.isDirectory(dir))
+            throw new IllegalArgumentException(
+                    "discriminator folder " + dir + " does not exist; train one with ./align4j discriminator");
         for (String f : List.of(CONFIG_FILE, HEAD_FILE))
             if (!Files.isRegularFile(dir.resolve(f)))
-                throw new IllegalArgumentException(dir + " has no " + f + "; it is not a folder written by ./align4j discriminator");
+                throw new IllegalArgumentException(
+                        dir + " has no " + f + "; it is not a folder written by ./align4j discriminator");
     }
 
     private static Discriminator load(Path dir, SentenceEncoder encoder, boolean owns) throws IOException {
         checkFolder(dir);
         Path cfgFile = dir.resolve(CONFIG_FILE);
         JsonNode j = HfJson.readJson(cfgFile);
-        if (!FORMAT.equals(j.path("format").asText()) || j.path("format_version").asInt() != FORMAT_VERSION)
-            throw new IllegalArgumentException(cfgFile + ": format is '" + j.path("format").asText() + "' version " + j.path("format_version").asText()
-                    + ", expected '" + FORMAT + "' version " + FORMAT_VERSION);
+        if (!FORMAT.equals(j.path("format").asText())
+                || j.path("format_version").asInt() != FORMAT_VERSION)
+            throw new IllegalArgumentException(cfgFile + ": format is '"
+                    + j.path("format").asText() + "' version "
+                    + j.path("format_version").asText() + ", expected '" + FORMAT + "' version " + FORMAT_VERSION);
         String encName = j.path("encoder").path("name").asText();
         int dim = j.path("encoder").path("dimension").asInt();
         if (!encName.equals(encoder.name()) || dim != encoder.dimension())
-            throw new IllegalArgumentException(cfgFile + " was trained on encoder '" + encName + "' (" + dim + "-d), not on '" + encoder.name() + "' ("
-                    + encoder.dimension() + "-d); load it with the encoder it was trained on");
+            throw new IllegalArgumentException(
+                    cfgFile + " was trained on encoder '" + encName + "' (" + dim + "-d), not on '" + encoder.name()
+                            + "' (" + encoder.dimension() + "-d); load it with the encoder it was trained on");
         JsonNode h = j.path("head"), tr = j.path("training");
         String type = h.path("type").asText();
-        int inputDim = h.path("input_dim").asInt(), hidden = h.path("hidden_size").asInt();
-        if (inputDim != dim) throw new IllegalArgumentException(cfgFile + ": head.input_dim " + inputDim + " differs from encoder.dimension " + dim);
+        int inputDim = h.path("input_dim").asInt(),
+                hidden = h.path("hidden_size").asInt();
+        if (inputDim != dim)
+            throw new IllegalArgumentException(
+                    cfgFile + ": head.input_dim " + inputDim + " differs from encoder.dimension " + dim);
         DiscriminatorHead head;
         try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(HEAD_FILE))) {
             head = DiscriminatorHead.read(f, type, inputDim, hidden);
         }
         DiscriminatorConfig config;
         try {
-            config = new DiscriminatorConfig(type, hidden, tr.path("epochs").asInt(), tr.path("learning_rate").asDouble(),
-                    tr.path("batch_size").asInt(), tr.path("weight_decay").asDouble(), tr.path("seed").asLong(), tr.path("eval_fraction").asDouble(),
+            config = new DiscriminatorConfig(
+                    type,
+                    hidden,
+                    tr.path("epochs").asInt(),
+                    tr.path("learning_rate").asDouble(),
+                    tr.path("batch_size").asInt(),
+                    tr.path("weight_decay").asDouble(),
+                    tr.path("seed").asLong(),
+                    tr.path("eval_fraction").asDouble(),
                     j.path("input").path("include_prompt").asBoolean());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(cfgFile + ": " + e.getMessage(), e);
         }
         JsonNode ev = j.get("eval_metrics"), trm = j.get("train_metrics");
-        Report report = trm == null || trm.isNull() ? null
-                : new Report(tr.path("expert_examples").asInt(), tr.path("policy_examples").asInt(), DiscriminatorMetrics.num(tr, "final_train_loss"),
-                        tr.path("class_weight_expert").asDouble(), tr.path("class_weight_policy").asDouble(), DiscriminatorMetrics.fromJson(trm),
-                        ev == null || ev.isNull() ? null : DiscriminatorMetrics.fromJson(ev), tr.path("embed_seconds").asDouble(), tr.path("train_seconds").asDouble());
+        Report report = trm == null || trm.isNull()
+                ? null
+                : new Report(
+                        tr.path("expert_examples").asInt(),
+                        tr.path("policy_examples").asInt(),
+                        DiscriminatorMetrics.num(tr, "final_train_loss"),
+                        tr.path("class_weight_expert").asDouble(),
+                        tr.path("class_weight_policy").asDouble(),
+                        DiscriminatorMetrics.fromJson(trm),
+                        ev == null || ev.isNull() ? null : DiscriminatorMetrics.fromJson(ev),
+                        tr.path("embed_seconds").asDouble(),
+                        tr.path("train_seconds").asDouble());
         return new Discriminator(encoder, owns, head, config, report, null, dir);
     }
 

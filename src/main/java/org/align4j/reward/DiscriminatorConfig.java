@@ -15,19 +15,32 @@ package org.align4j.reward;
  * @param evalFraction  share of each class held out for accuracy and ROC-AUC (0 = none)
  * @param includePrompt encode {@code prompt + "\n" + response} instead of the response alone
  */
-public record DiscriminatorConfig(String head, int hiddenSize, int epochs, double learningRate, int batchSize, double weightDecay,
-        long seed, double evalFraction, boolean includePrompt) {
+public record DiscriminatorConfig(
+        String head,
+        int hiddenSize,
+        int epochs,
+        double learningRate,
+        int batchSize,
+        double weightDecay,
+        long seed,
+        double evalFraction,
+        boolean includePrompt) {
     public static final String LOGISTIC = "logistic", MLP = "mlp";
 
     public DiscriminatorConfig {
-        if (!LOGISTIC.equals(head) && !MLP.equals(head)) throw new IllegalArgumentException("head '" + head + "' is unknown; valid: logistic, mlp");
+        if (!LOGISTIC.equals(head) && !MLP.equals(head))
+            throw new IllegalArgumentException("head '" + head + "' is unknown; valid: logistic, mlp");
         if (LOGISTIC.equals(head)) hiddenSize = 0;
-        if (MLP.equals(head) && hiddenSize < 1) throw new IllegalArgumentException("hidden_size must be ≥ 1 for the mlp head, got " + hiddenSize);
+        if (MLP.equals(head) && hiddenSize < 1)
+            throw new IllegalArgumentException("hidden_size must be ≥ 1 for the mlp head, got " + hiddenSize);
         if (epochs < 1) throw new IllegalArgumentException("epochs must be ≥ 1, got " + epochs);
-        if (!(learningRate > 0) || !Double.isFinite(learningRate)) throw new IllegalArgumentException("learning_rate must be a positive number, got " + learningRate);
+        if (!(learningRate > 0) || !Double.isFinite(learningRate))
+            throw new IllegalArgumentException("learning_rate must be a positive number, got " + learningRate);
         if (batchSize < 1) throw new IllegalArgumentException("batch_size must be ≥ 1, got " + batchSize);
-        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) throw new IllegalArgumentException("weight_decay must be ≥ 0, got " + weightDecay);
-        if (!(evalFraction >= 0 && evalFraction < 1)) throw new IllegalArgumentException("eval_fraction must be in [0, 1), got " + evalFraction);
+        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay))
+            throw new IllegalArgumentException("weight_decay must be ≥ 0, got " + weightDecay);
+        if (!(evalFraction >= 0 && evalFraction < 1))
+            throw new IllegalArgumentException("eval_fraction must be in [0, 1), got " + evalFraction);
     }
 
     /** The MLP width the command uses when none is given. */
@@ -40,6 +53,15 @@ public record DiscriminatorConfig(String head, int hiddenSize, int epochs, doubl
 
     /** The same settings with another head ({@code newHiddenSize} is used by {@code mlp} only). */
     public DiscriminatorConfig withHead(String newHead, int newHiddenSize) {
-        return new DiscriminatorConfig(newHead, newHiddenSize, epochs, learningRate, batchSize, weightDecay, seed, evalFraction, includePrompt);
+        return new DiscriminatorConfig(
+                newHead,
+                newHiddenSize,
+                epochs,
+                learningRate,
+                batchSize,
+                weightDecay,
+                seed,
+                evalFraction,
+                includePrompt);
     }
 }

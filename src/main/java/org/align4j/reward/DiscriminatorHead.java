@@ -31,8 +31,9 @@ public final class DiscriminatorHead {
         this.inputDim = inputDim;
         this.hidden = isMlp(type) ? hidden : 0;
         if (params.length != size(type, inputDim, this.hidden))
-            throw new IllegalArgumentException(type + " head on " + inputDim + " inputs" + (isMlp(type) ? " with " + hidden + " hidden units" : "")
-                    + " has " + size(type, inputDim, this.hidden) + " parameters, got " + params.length);
+            throw new IllegalArgumentException(
+                    type + " head on " + inputDim + " inputs" + (isMlp(type) ? " with " + hidden + " hidden units" : "")
+                            + " has " + size(type, inputDim, this.hidden) + " parameters, got " + params.length);
         this.params = params.clone();
         this.exact = new double[params.length];
         for (int i = 0; i < params.length; i++) exact[i] = params[i];
@@ -87,7 +88,8 @@ public final class DiscriminatorHead {
      * {@link #addGradient}.
      */
     static double logit(String type, int d, int h, double[] theta, float[] x, double[] pre) {
-        if (x.length != d) throw new IllegalArgumentException("embedding has " + x.length + " values, the head expects " + d);
+        if (x.length != d)
+            throw new IllegalArgumentException("embedding has " + x.length + " values, the head expects " + d);
         if (!isMlp(type)) {
             double z = theta[d];
             for (int i = 0; i < d; i++) z += theta[i] * x[i];
@@ -106,7 +108,8 @@ public final class DiscriminatorHead {
     }
 
     /** grad += dz/dθ · g for one x (g = dLoss/dz), with {@code pre} from the {@link #logit} call on the same x. */
-    static void addGradient(String type, int d, int h, double[] theta, float[] x, double[] pre, double g, double[] grad) {
+    static void addGradient(
+            String type, int d, int h, double[] theta, float[] x, double[] pre, double g, double[] grad) {
         if (!isMlp(type)) {
             for (int i = 0; i < d; i++) grad[i] += g * x[i];
             grad[d] += g;
@@ -163,16 +166,19 @@ public final class DiscriminatorHead {
         copy(f, "out.bias", new long[] {1}, theta, at);
         int expected = isMlp(type) ? 4 : 2;
         if (f.tensors().size() != expected)
-            throw new IllegalArgumentException(f.path() + " holds tensors " + f.tensors().keySet() + "; a " + type + " head has exactly " + expected);
+            throw new IllegalArgumentException(f.path() + " holds tensors "
+                    + f.tensors().keySet() + "; a " + type + " head has exactly " + expected);
         return new DiscriminatorHead(type, d, h, theta);
     }
 
     private static int copy(SafetensorsFile f, String name, long[] shape, float[] into, int at) {
         if (!f.tensors().containsKey(name))
-            throw new IllegalArgumentException(f.path() + " has no tensor '" + name + "' (it holds " + f.tensors().keySet() + "); was it written by the discriminator command?");
+            throw new IllegalArgumentException(f.path() + " has no tensor '" + name + "' (it holds "
+                    + f.tensors().keySet() + "); was it written by the discriminator command?");
         long[] got = f.info(name).shape();
         if (!Arrays.equals(got, shape))
-            throw new IllegalArgumentException(f.path() + ": tensor '" + name + "' has shape " + Arrays.toString(got) + ", discriminator.json implies " + Arrays.toString(shape));
+            throw new IllegalArgumentException(f.path() + ": tensor '" + name + "' has shape " + Arrays.toString(got)
+                    + ", discriminator.json implies " + Arrays.toString(shape));
         float[] v = f.toFloats(name);
         System.arraycopy(v, 0, into, at, v.length);
         return at + v.length;

@@ -10,10 +10,12 @@ import java.util.Map;
  * How well logits separate expert (label true) from policy responses on one set of examples: accuracy with the
  * decision z > 0 (σ(z) > ½, "expert"), ROC-AUC, and the mean logit of each class.
  */
-public record DiscriminatorMetrics(int expert, int policy, double accuracy, double rocAuc, double meanLogitExpert, double meanLogitPolicy) {
+public record DiscriminatorMetrics(
+        int expert, int policy, double accuracy, double rocAuc, double meanLogitExpert, double meanLogitPolicy) {
 
     public static DiscriminatorMetrics of(double[] logits, boolean[] isExpert) {
-        if (logits.length != isExpert.length) throw new IllegalArgumentException(logits.length + " logits for " + isExpert.length + " labels");
+        if (logits.length != isExpert.length)
+            throw new IllegalArgumentException(logits.length + " logits for " + isExpert.length + " labels");
         int pos = 0, correct = 0;
         double sumPos = 0, sumNeg = 0;
         for (int i = 0; i < logits.length; i++) {
@@ -24,8 +26,13 @@ public record DiscriminatorMetrics(int expert, int policy, double accuracy, doub
             if ((logits[i] > 0) == isExpert[i]) correct++;
         }
         int neg = logits.length - pos;
-        return new DiscriminatorMetrics(pos, neg, logits.length == 0 ? Double.NaN : (double) correct / logits.length, rocAuc(logits, isExpert),
-                pos == 0 ? Double.NaN : sumPos / pos, neg == 0 ? Double.NaN : sumNeg / neg);
+        return new DiscriminatorMetrics(
+                pos,
+                neg,
+                logits.length == 0 ? Double.NaN : (double) correct / logits.length,
+                rocAuc(logits, isExpert),
+                pos == 0 ? Double.NaN : sumPos / pos,
+                neg == 0 ? Double.NaN : sumNeg / neg);
     }
 
     /**
@@ -64,8 +71,13 @@ public record DiscriminatorMetrics(int expert, int policy, double accuracy, doub
     }
 
     static DiscriminatorMetrics fromJson(com.fasterxml.jackson.databind.JsonNode n) {
-        return new DiscriminatorMetrics(n.path("expert").asInt(), n.path("policy").asInt(), num(n, "accuracy"), num(n, "roc_auc"),
-                num(n, "mean_logit_expert"), num(n, "mean_logit_policy"));
+        return new DiscriminatorMetrics(
+                n.path("expert").asInt(),
+                n.path("policy").asInt(),
+                num(n, "accuracy"),
+                num(n, "roc_auc"),
+                num(n, "mean_logit_expert"),
+                num(n, "mean_logit_policy"));
     }
 
     static Object finiteOrNull(double v) {

@@ -89,10 +89,18 @@ final class DiscriminatorTrainer {
     static Fit fit(float[][] x, boolean[] isExpert, int dim, DiscriminatorConfig c) {
         int n = x.length, pos = 0;
         for (boolean e : isExpert) if (e) pos++;
-        if (pos == 0 || pos == n) throw new IllegalArgumentException("the training split needs expert and policy examples, got " + pos + " expert of " + n);
+        if (pos == 0 || pos == n)
+            throw new IllegalArgumentException(
+                    "the training split needs expert and policy examples, got " + pos + " expert of " + n);
         double wPos = n / (2.0 * pos), wNeg = n / (2.0 * (n - pos));
         int h = DiscriminatorHead.isMlp(c.head()) ? c.hiddenSize() : 0;
-        Optimizer opt = new Optimizer(c.head(), dim, h, DiscriminatorHead.init(c.head(), dim, h, c.seed()), c.learningRate(), c.weightDecay());
+        Optimizer opt = new Optimizer(
+                c.head(),
+                dim,
+                h,
+                DiscriminatorHead.init(c.head(), dim, h, c.seed()),
+                c.learningRate(),
+                c.weightDecay());
         Random shuffle = new Random(c.seed() ^ 0x5DEECE66DL);
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;

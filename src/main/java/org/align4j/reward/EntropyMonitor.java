@@ -37,8 +37,10 @@ public final class EntropyMonitor {
 
     public EntropyMonitor(double maxRelativeDrop, int byStep) {
         if (!(maxRelativeDrop > 0 && maxRelativeDrop < 1))
-            throw new IllegalArgumentException("entropy monitor: the relative drop threshold must be in (0, 1), got " + maxRelativeDrop);
-        if (byStep < 0) throw new IllegalArgumentException("entropy monitor: the step window must be >= 0, got " + byStep);
+            throw new IllegalArgumentException(
+                    "entropy monitor: the relative drop threshold must be in (0, 1), got " + maxRelativeDrop);
+        if (byStep < 0)
+            throw new IllegalArgumentException("entropy monitor: the step window must be >= 0, got " + byStep);
         this.maxRelativeDrop = maxRelativeDrop;
         this.byStep = byStep;
     }
@@ -50,7 +52,8 @@ public final class EntropyMonitor {
 
     public static boolean preRlTriageFlag(double meanTokenEntropy, double tauH) {
         checkEntropy(meanTokenEntropy);
-        if (!(tauH > 0) || Double.isInfinite(tauH)) throw new IllegalArgumentException("entropy threshold tau_H must be a finite number > 0, got " + tauH);
+        if (!(tauH > 0) || Double.isInfinite(tauH))
+            throw new IllegalArgumentException("entropy threshold tau_H must be a finite number > 0, got " + tauH);
         return meanTokenEntropy < tauH;
     }
 
@@ -62,18 +65,22 @@ public final class EntropyMonitor {
      */
     public Verdict observe(int step, double meanTokenEntropy) {
         checkEntropy(meanTokenEntropy);
-        if (step <= lastStep) throw new IllegalArgumentException("entropy monitor: step " + step + " after step " + lastStep + "; steps must increase");
+        if (step <= lastStep)
+            throw new IllegalArgumentException(
+                    "entropy monitor: step " + step + " after step " + lastStep + "; steps must increase");
         lastStep = step;
         if (Double.isNaN(first)) {
             if (!(meanTokenEntropy > 0))
-                throw new IllegalArgumentException("entropy monitor: the first entropy (the baseline) must be > 0 nats, got " + meanTokenEntropy);
+                throw new IllegalArgumentException(
+                        "entropy monitor: the first entropy (the baseline) must be > 0 nats, got " + meanTokenEntropy);
             first = meanTokenEntropy;
         }
         double drop = (first - meanTokenEntropy) / first;
         if (flag != null) return new Verdict(true, step, first, meanTokenEntropy, drop, flag.message());
         if (step <= byStep && drop > maxRelativeDrop) {
-            String msg = String.format("entropy collapse: mean token entropy fell from %.4g to %.4g nats (%.0f%% drop > %.0f%%) by step %d (window: %d steps)", first,
-                    meanTokenEntropy, 100 * drop, 100 * maxRelativeDrop, step, byStep);
+            String msg = String.format(
+                    "entropy collapse: mean token entropy fell from %.4g to %.4g nats (%.0f%% drop > %.0f%%) by step %d (window: %d steps)",
+                    first, meanTokenEntropy, 100 * drop, 100 * maxRelativeDrop, step, byStep);
             flag = new Verdict(true, step, first, meanTokenEntropy, drop, msg);
             return flag;
         }
@@ -86,7 +93,8 @@ public final class EntropyMonitor {
     }
 
     /** One observation's outcome: relativeDrop = (first − current)/first (negative when entropy rose). */
-    public record Verdict(boolean flagged, int step, double first, double current, double relativeDrop, String message) {}
+    public record Verdict(
+            boolean flagged, int step, double first, double current, double relativeDrop, String message) {}
 
     /**
      * E[σ²_G] = p(1 − p)(g − 1)/g: the expected within-group variance (1/g-normalised sample variance) of g Bernoulli(p)
@@ -116,11 +124,13 @@ public final class EntropyMonitor {
     }
 
     private static void checkEntropy(double h) {
-        if (!(h >= 0) || Double.isInfinite(h)) throw new IllegalArgumentException("mean token entropy must be a finite number >= 0 nats, got " + h);
+        if (!(h >= 0) || Double.isInfinite(h))
+            throw new IllegalArgumentException("mean token entropy must be a finite number >= 0 nats, got " + h);
     }
 
     private static void checkP(double p) {
-        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("success probability p must be in [0, 1], got " + p);
+        if (!(p >= 0 && p <= 1))
+            throw new IllegalArgumentException("success probability p must be in [0, 1], got " + p);
     }
 
     private static void checkG(int g) {

@@ -20,12 +20,14 @@ public final class FormatReward implements RewardFunction {
 
     public FormatReward(String name, String regex) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("reward function name is empty");
-        if (regex == null || regex.isEmpty()) throw new IllegalArgumentException("format reward '" + name + "': the regular expression is empty");
+        if (regex == null || regex.isEmpty())
+            throw new IllegalArgumentException("format reward '" + name + "': the regular expression is empty");
         this.name = name;
         try {
             this.pattern = Pattern.compile(regex);
         } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("format reward '" + name + "': invalid regular expression: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "format reward '" + name + "': invalid regular expression: " + e.getMessage(), e);
         }
     }
 
@@ -46,7 +48,8 @@ public final class FormatReward implements RewardFunction {
     @Override
     public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
         double[] out = new double[completions.size()];
-        for (int i = 0; i < out.length; i++) out[i] = pattern.matcher(completions.get(i)).find() ? 1.0 : 0.0;
+        for (int i = 0; i < out.length; i++)
+            out[i] = pattern.matcher(completions.get(i)).find() ? 1.0 : 0.0;
         return out;
     }
 }

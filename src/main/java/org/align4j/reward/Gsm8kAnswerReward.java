@@ -22,7 +22,9 @@ import java.util.regex.Pattern;
  */
 public final class Gsm8kAnswerReward implements RewardFunction {
     /** Optional minus (not after a letter or digit), digits with thousands commas or plain, optional fraction. */
-    private static final Pattern NUMBER = Pattern.compile("(?:(?<![\\w.])-)?(?<![\\d.])(?:\\d{1,3}(?:,\\d{3})+(?!\\d)|\\d+)(?:\\.\\d+)?");
+    private static final Pattern NUMBER =
+            Pattern.compile("(?:(?<![\\w.])-)?(?<![\\d.])(?:\\d{1,3}(?:,\\d{3})+(?!\\d)|\\d+)(?:\\.\\d+)?");
+
     private static final String MARKER = "####";
 
     private final String name;
@@ -35,7 +37,8 @@ public final class Gsm8kAnswerReward implements RewardFunction {
 
     public Gsm8kAnswerReward(String name, String answerField) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("reward function name is empty");
-        if (answerField == null || answerField.isBlank()) throw new IllegalArgumentException("GSM8K answer column name is empty");
+        if (answerField == null || answerField.isBlank())
+            throw new IllegalArgumentException("GSM8K answer column name is empty");
         this.name = name;
         this.answerField = answerField;
     }
@@ -48,8 +51,9 @@ public final class Gsm8kAnswerReward implements RewardFunction {
     @Override
     public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
         if (rows == null || rows.size() != completions.size())
-            throw new IllegalArgumentException(name + " needs one dataset row per completion (for its '" + answerField + "' column), got "
-                    + (rows == null ? "none" : rows.size()) + " rows for " + completions.size() + " completions");
+            throw new IllegalArgumentException(name + " needs one dataset row per completion (for its '" + answerField
+                    + "' column), got " + (rows == null ? "none" : rows.size()) + " rows for " + completions.size()
+                    + " completions");
         double[] out = new double[completions.size()];
         for (int i = 0; i < out.length; i++) {
             BigDecimal expected = expectedAnswer(rows.get(i), answerField, i);
@@ -62,12 +66,15 @@ public final class Gsm8kAnswerReward implements RewardFunction {
     /** The reference number of a GSM8K {@code answer} text: after its last {@code ####}, commas removed. */
     public static BigDecimal referenceAnswer(String answer) {
         int at = answer.lastIndexOf(MARKER);
-        if (at < 0) throw new IllegalArgumentException("GSM8K answer has no '#### <number>' line: \"" + RewardException.snippet(answer) + "\"");
+        if (at < 0)
+            throw new IllegalArgumentException(
+                    "GSM8K answer has no '#### <number>' line: \"" + RewardException.snippet(answer) + "\"");
         String tail = answer.substring(at + MARKER.length()).strip().replace(",", "");
         try {
             return new BigDecimal(tail);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("GSM8K answer's '####' is followed by \"" + RewardException.snippet(tail) + "\", not a number");
+            throw new IllegalArgumentException(
+                    "GSM8K answer's '####' is followed by \"" + RewardException.snippet(tail) + "\", not a number");
         }
     }
 
@@ -87,7 +94,8 @@ public final class Gsm8kAnswerReward implements RewardFunction {
 
     private static BigDecimal expectedAnswer(JsonNode row, String field, int index) {
         if (row == null || !row.hasNonNull(field) || !row.get(field).isTextual())
-            throw new IllegalArgumentException("dataset row " + index + " has no text column '" + field + "' (GSM8K's reference answer)");
+            throw new IllegalArgumentException(
+                    "dataset row " + index + " has no text column '" + field + "' (GSM8K's reference answer)");
         return referenceAnswer(row.get(field).asText());
     }
 

@@ -24,8 +24,9 @@ public final class HeldOut {
         Collections.shuffle(shuffled, r);
         if (fraction == 0) return List.of(shuffled, List.of());
         if (all.size() < 2)
-            throw new IllegalArgumentException("eval_fraction " + fraction + " holds out part of each class, but there is only " + all.size()
-                    + " " + what + " example; add examples or pass eval_fraction 0");
+            throw new IllegalArgumentException(
+                    "eval_fraction " + fraction + " holds out part of each class, but there is only " + all.size() + " "
+                            + what + " example; add examples or pass eval_fraction 0");
         int held = (int) Math.max(1, Math.min(all.size() - 1, Math.round(fraction * all.size())));
         return List.of(shuffled.subList(held, shuffled.size()), shuffled.subList(0, held));
     }

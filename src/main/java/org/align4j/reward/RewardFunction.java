@@ -55,7 +55,8 @@ public interface RewardFunction {
             @Override
             public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
                 double[] r = new double[completions.size()];
-                for (int i = 0; i < r.length; i++) r[i] = f.score(prompts.get(i), completions.get(i), rows == null ? null : rows.get(i));
+                for (int i = 0; i < r.length; i++)
+                    r[i] = f.score(prompts.get(i), completions.get(i), rows == null ? null : rows.get(i));
                 return r;
             }
         };

@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.align4j.model.Checkpoints;
-import org.align4j.model.ModelConfig;
 import org.align4j.model.ClassifierBatch;
+import org.align4j.model.ModelConfig;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
 
@@ -50,7 +50,8 @@ public final class RewardModelReward implements RewardFunction, AutoCloseable {
         } catch (IOException | RuntimeException e) {
             if (model != null) model.close();
             tok.close();
-            if (e instanceof IllegalArgumentException) throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+            if (e instanceof IllegalArgumentException)
+                throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
             throw e;
         }
     }
@@ -61,15 +62,19 @@ public final class RewardModelReward implements RewardFunction, AutoCloseable {
         if (batchSize < 1) throw new IllegalArgumentException("reward model batch size must be >= 1, got " + batchSize);
         ModelConfig c = model.config();
         if (!c.isSequenceClassification() || c.numLabels() != 1)
-            throw new IllegalArgumentException("a reward model must be a *ForSequenceClassification with num_labels=1 (got "
-                    + (c.isSequenceClassification() ? "num_labels=" + c.numLabels() : "a causal LM") + "); train one with the reward command");
+            throw new IllegalArgumentException(
+                    "a reward model must be a *ForSequenceClassification with num_labels=1 (got "
+                            + (c.isSequenceClassification() ? "num_labels=" + c.numLabels() : "a causal LM")
+                            + "); train one with the reward command");
         if (tok.vocabSize() > c.vocabSize())
-            throw new IllegalArgumentException("the tokenizer has " + tok.vocabSize() + " tokens but the reward model's vocab_size is " + c.vocabSize()
-                    + "; this tokenizer does not belong to this model");
+            throw new IllegalArgumentException(
+                    "the tokenizer has " + tok.vocabSize() + " tokens but the reward model's vocab_size is "
+                            + c.vocabSize() + "; this tokenizer does not belong to this model");
         this.name = name;
         this.model = model;
         this.tok = tok;
-        // transformers pools at the last token that is not config.pad_token_id; a config without one is padded with the tokenizer's pad id
+        // transformers pools at the last token that is not config.pad_token_id; a config without one is padded with the
+        // tokenizer's pad id
         this.padId = c.padTokenId() != null ? c.padTokenId() : tok.padTokenId();
         this.batchSize = batchSize;
         Object e = tok.specialTokens().get("eos_token");
@@ -90,7 +95,8 @@ public final class RewardModelReward implements RewardFunction, AutoCloseable {
     @Override
     public double[] score(List<String> prompts, List<String> completions, List<JsonNode> rows) {
         if (prompts.size() != completions.size())
-            throw new IllegalArgumentException(name + ": " + prompts.size() + " prompts for " + completions.size() + " completions");
+            throw new IllegalArgumentException(
+                    name + ": " + prompts.size() + " prompts for " + completions.size() + " completions");
         List<long[]> seqs = new ArrayList<>(completions.size());
         for (int i = 0; i < completions.size(); i++) seqs.add(encode(prompts.get(i), completions.get(i)));
         float[] r = scoreIds(seqs);
@@ -110,9 +116,11 @@ public final class RewardModelReward implements RewardFunction, AutoCloseable {
     }
 
     private float[] scoreBatch(List<long[]> mb) {
-        for (long[] seq : mb) if (seq.length == 0) throw new IllegalArgumentException(name + ": an empty sequence cannot be scored");
+        for (long[] seq : mb)
+            if (seq.length == 0) throw new IllegalArgumentException(name + ": an empty sequence cannot be scored");
         // the reward command's batch layout and pooling (the last token that is not pad_token_id); the loss is unused
-        return ClassifierBatch.forward(model, mb, padId, ClassifierBatch.Mode.NO_GRAD, r -> r.sum()).scores();
+        return ClassifierBatch.forward(model, mb, padId, ClassifierBatch.Mode.NO_GRAD, r -> r.sum())
+                .scores();
     }
 
     @Override

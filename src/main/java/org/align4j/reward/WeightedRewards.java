@@ -27,24 +27,28 @@ public final class WeightedRewards {
 
     /** @param weights one finite weight per function, or null for 1.0 each */
     public WeightedRewards(List<RewardFunction> functions, List<Double> weights) {
-        if (functions == null || functions.isEmpty()) throw new IllegalArgumentException("GRPO needs at least one reward function");
+        if (functions == null || functions.isEmpty())
+            throw new IllegalArgumentException("GRPO needs at least one reward function");
         Set<String> names = new HashSet<>();
         for (RewardFunction f : functions) {
             if (f == null) throw new IllegalArgumentException("reward function list contains null");
             if (!names.add(f.name()))
-                throw new IllegalArgumentException("two reward functions are named '" + f.name() + "'; names must be unique (they key the rewards/<name>/mean metrics)");
+                throw new IllegalArgumentException("two reward functions are named '" + f.name()
+                        + "'; names must be unique (they key the rewards/<name>/mean metrics)");
         }
         this.functions = List.copyOf(functions);
         this.weights = new double[functions.size()];
         if (weights == null) java.util.Arrays.fill(this.weights, 1.0);
         else {
             if (weights.size() != functions.size())
-                throw new IllegalArgumentException("reward_weights has " + weights.size() + " entries but there are " + functions.size() + " reward functions "
-                        + names() + "; give one weight per function, or none for 1.0 each");
+                throw new IllegalArgumentException("reward_weights has " + weights.size() + " entries but there are "
+                        + functions.size() + " reward functions " + names()
+                        + "; give one weight per function, or none for 1.0 each");
             for (int k = 0; k < weights.size(); k++) {
                 Double w = weights.get(k);
                 if (w == null || !Double.isFinite(w))
-                    throw new IllegalArgumentException("reward_weights[" + k + "] (for " + functions.get(k).name() + ") must be a finite number, got " + w);
+                    throw new IllegalArgumentException("reward_weights[" + k + "] (for "
+                            + functions.get(k).name() + ") must be a finite number, got " + w);
                 this.weights[k] = w;
             }
         }
@@ -81,9 +85,11 @@ public final class WeightedRewards {
         if (completions == null || completions.isEmpty()) throw new IllegalArgumentException("no completions to score");
         int n = completions.size();
         if (prompts == null || prompts.size() != n)
-            throw new IllegalArgumentException("got " + (prompts == null ? "no" : prompts.size()) + " prompts for " + n + " completions; pass the prompt of each completion");
+            throw new IllegalArgumentException("got " + (prompts == null ? "no" : prompts.size()) + " prompts for " + n
+                    + " completions; pass the prompt of each completion");
         if (rows == null || rows.size() != n)
-            throw new IllegalArgumentException("got " + (rows == null ? "no" : rows.size()) + " dataset rows for " + n + " completions; pass the row of each completion");
+            throw new IllegalArgumentException("got " + (rows == null ? "no" : rows.size()) + " dataset rows for " + n
+                    + " completions; pass the row of each completion");
         List<String> p = Collections.unmodifiableList(prompts), c = Collections.unmodifiableList(completions);
         List<JsonNode> r = Collections.unmodifiableList(rows);
         double[][] per = new double[functions.size()][];
@@ -97,13 +103,18 @@ public final class WeightedRewards {
                 any = true;
             }
             if (!any)
-                throw new RewardException(String.join("', '", names()), i, completions.get(i),
-                        "returned NaN (no reward) for every function", null);
+                throw new RewardException(
+                        String.join("', '", names()),
+                        i,
+                        completions.get(i),
+                        "returned NaN (no reward) for every function",
+                        null);
         }
         return new Result(names(), weights.clone(), per, total);
     }
 
-    private static double[] scoreOne(RewardFunction f, List<String> prompts, List<String> completions, List<JsonNode> rows) {
+    private static double[] scoreOne(
+            RewardFunction f, List<String> prompts, List<String> completions, List<JsonNode> rows) {
         double[] v;
         try {
             v = f.score(prompts, completions, rows);
@@ -111,17 +122,34 @@ public final class WeightedRewards {
             throw locate(f, prompts, completions, rows, e);
         }
         if (v == null || v.length != completions.size())
-            throw new RewardException(f.name(), -1, null, "returned " + (v == null ? "null" : v.length + " values") + " for " + completions.size() + " completions", null);
+            throw new RewardException(
+                    f.name(),
+                    -1,
+                    null,
+                    "returned " + (v == null ? "null" : v.length + " values") + " for " + completions.size()
+                            + " completions",
+                    null);
         for (int i = 0; i < v.length; i++) {
-            if (Double.isInfinite(v[i])) throw new RewardException(f.name(), i, completions.get(i), "returned " + v[i], null);
+            if (Double.isInfinite(v[i]))
+                throw new RewardException(f.name(), i, completions.get(i), "returned " + v[i], null);
             if (Double.isNaN(v[i]) && !f.mayReturnNaN())
-                throw new RewardException(f.name(), i, completions.get(i), "returned NaN but does not declare NaN as \"no reward\" (RewardFunction.mayReturnNaN)", null);
+                throw new RewardException(
+                        f.name(),
+                        i,
+                        completions.get(i),
+                        "returned NaN but does not declare NaN as \"no reward\" (RewardFunction.mayReturnNaN)",
+                        null);
         }
         return v;
     }
 
     /** The batch call threw: score the rows one at a time to name the completion that fails. */
-    private static RewardException locate(RewardFunction f, List<String> prompts, List<String> completions, List<JsonNode> rows, RuntimeException batchError) {
+    private static RewardException locate(
+            RewardFunction f,
+            List<String> prompts,
+            List<String> completions,
+            List<JsonNode> rows,
+            RuntimeException batchError) {
         for (int i = 0; i < completions.size(); i++) {
             try {
                 f.score(prompts.subList(i, i + 1), completions.subList(i, i + 1), rows.subList(i, i + 1));
@@ -129,7 +157,12 @@ public final class WeightedRewards {
                 return new RewardException(f.name(), i, completions.get(i), "threw " + e, e);
             }
         }
-        return new RewardException(f.name(), -1, null, "threw " + batchError + " on the batch (each row alone scored without error)", batchError);
+        return new RewardException(
+                f.name(),
+                -1,
+                null,
+                "threw " + batchError + " on the batch (each row alone scored without error)",
+                batchError);
     }
 
     /**
@@ -153,7 +186,8 @@ public final class WeightedRewards {
         public Map<String, Double> metrics(int groupSize, String scaleRewards) {
             boolean batch = "batch".equals(scaleRewards);
             if (!batch && !"group".equals(scaleRewards) && !"none".equals(scaleRewards))
-                throw new IllegalArgumentException("scale_rewards '" + scaleRewards + "' is unknown; valid: group, batch, none");
+                throw new IllegalArgumentException(
+                        "scale_rewards '" + scaleRewards + "' is unknown; valid: group, batch, none");
             Map<String, Double> m = new LinkedHashMap<>();
             for (int k = 0; k < names.size(); k++) {
                 m.put("rewards/" + names.get(k) + "/mean", nanMean(perFunction[k]));

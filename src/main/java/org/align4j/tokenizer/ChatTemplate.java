@@ -25,78 +25,76 @@ import org.align4j.tokenizer.jinja.JinjaException;
  */
 public final class ChatTemplate {
 
-  /** Thrown when a template cannot be rendered; the message names the problem and line. */
-  public static final class ChatTemplateException extends TokenizerException {
+    /** Thrown when a template cannot be rendered; the message names the problem and line. */
+    public static final class ChatTemplateException extends TokenizerException {
 
-    private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 1L;
 
-    ChatTemplateException(String message, Throwable cause) {
-      super(message, cause);
+        ChatTemplateException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
-  }
 
-  private final String source;
-  private final String origin;
+    private final String source;
+    private final String origin;
 
-  /**
-   * @param source the jinja2 template text
-   * @param origin where it came from (a file name), used in error messages
-   */
-  public ChatTemplate(String source, String origin) {
-    this.source = Objects.requireNonNull(source, "source");
-    this.origin = origin == null ? "chat template" : origin;
-  }
-
-  public ChatTemplate(String source) {
-    this(source, null);
-  }
-
-  public String source() {
-    return source;
-  }
-
-  /** Renders with exactly these template variables. */
-  public String render(Map<String, ?> variables) {
-    try {
-      return JinjaEngine.render(source, variables);
-    } catch (JinjaException e) {
-      throw new ChatTemplateException(origin + ": " + e.getMessage(), e);
+    /**
+     * @param source the jinja2 template text
+     * @param origin where it came from (a file name), used in error messages
+     */
+    public ChatTemplate(String source, String origin) {
+        this.source = Objects.requireNonNull(source, "source");
+        this.origin = origin == null ? "chat template" : origin;
     }
-  }
 
-  /**
-   * Renders a conversation as transformers' {@code apply_chat_template(messages, tools=...,
-   * add_generation_prompt=..., **kwargs)} does: the variables are {@code messages},
-   * {@code tools} (None when absent), {@code documents} (None when absent), {@code
-   * add_generation_prompt}, the tokenizer's special tokens, then {@code extraVars} (e.g.
-   * {@code enable_thinking}); {@code tools} and {@code documents} may be given in extraVars.
-   */
-  public String apply(
-    List<? extends Map<String, ?>> messages,
-    boolean addGenerationPrompt,
-    Map<String, ?> specialTokens,
-    Map<String, ?> extraVars
-  ) {
-    Objects.requireNonNull(messages, "messages");
-    Map<String, Object> vars = new LinkedHashMap<>();
-    Map<String, ?> extra = extraVars == null ? Map.of() : extraVars;
-    if (extra.containsKey("messages") || extra.containsKey("add_generation_prompt")) {
-      throw new IllegalArgumentException(
-        "extraVars must not set 'messages' or 'add_generation_prompt'; pass them as arguments"
-      );
+    public ChatTemplate(String source) {
+        this(source, null);
     }
-    vars.put("messages", messages);
-    vars.put("tools", extra.get("tools"));
-    vars.put("documents", extra.get("documents"));
-    vars.put("add_generation_prompt", addGenerationPrompt);
-    if (specialTokens != null) {
-      vars.putAll(specialTokens);
+
+    public String source() {
+        return source;
     }
-    for (Map.Entry<String, ?> e : extra.entrySet()) {
-      if (!e.getKey().equals("tools") && !e.getKey().equals("documents")) {
-        vars.put(e.getKey(), e.getValue());
-      }
+
+    /** Renders with exactly these template variables. */
+    public String render(Map<String, ?> variables) {
+        try {
+            return JinjaEngine.render(source, variables);
+        } catch (JinjaException e) {
+            throw new ChatTemplateException(origin + ": " + e.getMessage(), e);
+        }
     }
-    return render(vars);
-  }
+
+    /**
+     * Renders a conversation as transformers' {@code apply_chat_template(messages, tools=...,
+     * add_generation_prompt=..., **kwargs)} does: the variables are {@code messages},
+     * {@code tools} (None when absent), {@code documents} (None when absent), {@code
+     * add_generation_prompt}, the tokenizer's special tokens, then {@code extraVars} (e.g.
+     * {@code enable_thinking}); {@code tools} and {@code documents} may be given in extraVars.
+     */
+    public String apply(
+            List<? extends Map<String, ?>> messages,
+            boolean addGenerationPrompt,
+            Map<String, ?> specialTokens,
+            Map<String, ?> extraVars) {
+        Objects.requireNonNull(messages, "messages");
+        Map<String, Object> vars = new LinkedHashMap<>();
+        Map<String, ?> extra = extraVars == null ? Map.of() : extraVars;
+        if (extra.containsKey("messages") || extra.containsKey("add_generation_prompt")) {
+            throw new IllegalArgumentException(
+                    "extraVars must not set 'messages' or 'add_generation_prompt'; pass them as arguments");
+        }
+        vars.put("messages", messages);
+        vars.put("tools", extra.get("tools"));
+        vars.put("documents", extra.get("documents"));
+        vars.put("add_generation_prompt", addGenerationPrompt);
+        if (specialTokens != null) {
+            vars.putAll(specialTokens);
+        }
+        for (Map.Entry<String, ?> e : extra.entrySet()) {
+            if (!e.getKey().equals("tools") && !e.getKey().equals("documents")) {
+                vars.put(e.getKey(), e.getValue());
+            }
+        }
+        return render(vars);
+    }
 }

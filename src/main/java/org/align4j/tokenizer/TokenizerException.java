@@ -6,13 +6,13 @@ package org.align4j.tokenizer;
  */
 public class TokenizerException extends IllegalArgumentException {
 
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public TokenizerException(String message) {
-    super(message);
-  }
+    public TokenizerException(String message) {
+        super(message);
+    }
 
-  public TokenizerException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    public TokenizerException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

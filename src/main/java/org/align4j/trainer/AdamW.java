@@ -33,7 +33,8 @@ import org.bytedeco.pytorch.global.torch;
  * rmsnorm, ".norm." or "_norm"). Parameters whose {@code grad()} is undefined are skipped.
  */
 public final class AdamW implements AutoCloseable {
-    private static final Pattern NO_DECAY = Pattern.compile("bias|layernorm|rmsnorm|(?:^|\\.)norm(?:$|\\.)|_norm(?:$|\\.)");
+    private static final Pattern NO_DECAY =
+            Pattern.compile("bias|layernorm|rmsnorm|(?:^|\\.)norm(?:$|\\.)|_norm(?:$|\\.)");
 
     private final Map<String, Tensor> params;
     private final Map<String, Tensor> expAvg = new LinkedHashMap<>(), expAvgSq = new LinkedHashMap<>();
@@ -71,7 +72,8 @@ public final class AdamW implements AutoCloseable {
     public void step(double lr) {
         step++;
         double bc1 = 1 - Math.pow(beta1, step), bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-        try (NoGradGuard g = new NoGradGuard(); PointerScope s = new PointerScope()) {
+        try (NoGradGuard g = new NoGradGuard();
+                PointerScope s = new PointerScope()) {
             for (var e : params.entrySet()) {
                 Tensor p = e.getValue(), grad = p.grad();
                 if (grad == null || grad.isNull() || !grad.defined()) continue;
@@ -91,7 +93,8 @@ public final class AdamW implements AutoCloseable {
      * clipping (what transformers logs as grad_norm).
      */
     public double clipStepAndZero(org.align4j.model.Transformer model, double maxGradNorm, double lr) {
-        double norm = org.bytedeco.pytorch.global.torch.clip_grad_norm_(model.parameterVector(), maxGradNorm, 2.0, false);
+        double norm =
+                org.bytedeco.pytorch.global.torch.clip_grad_norm_(model.parameterVector(), maxGradNorm, 2.0, false);
         step(lr);
         zeroGrad();
         return norm;
@@ -101,7 +104,8 @@ public final class AdamW implements AutoCloseable {
     public void zeroGrad() {
         for (Tensor p : params.values()) {
             Tensor grad = p.grad();
-            if (grad != null && !grad.isNull() && grad.defined()) p.mutable_grad().reset();
+            if (grad != null && !grad.isNull() && grad.defined())
+                p.mutable_grad().reset();
         }
     }
 
@@ -120,12 +124,15 @@ public final class AdamW implements AutoCloseable {
 
     /** Restores what {@link #save} wrote; every parameter's moments must be there with the right shape. */
     public void load(Path file) throws IOException {
-        try (SafetensorsFile f = SafetensorsFile.open(file); NoGradGuard g = new NoGradGuard(); PointerScope s = new PointerScope()) {
+        try (SafetensorsFile f = SafetensorsFile.open(file);
+                NoGradGuard g = new NoGradGuard();
+                PointerScope s = new PointerScope()) {
             for (String name : params.keySet()) {
                 copyInto(f, "exp_avg." + name, expAvg.get(name));
                 copyInto(f, "exp_avg_sq." + name, expAvgSq.get(name));
             }
-            if (!f.tensors().containsKey("step")) throw new org.align4j.io.CheckpointException(file, "step", "missing; not an align4j AdamW state file");
+            if (!f.tensors().containsKey("step"))
+                throw new org.align4j.io.CheckpointException(file, "step", "missing; not an align4j AdamW state file");
             step = f.data("step").get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0);
         }
     }
@@ -137,10 +144,15 @@ public final class AdamW implements AutoCloseable {
 
     private static void copyInto(SafetensorsFile f, String name, Tensor target) throws IOException {
         var info = f.tensors().get(name);
-        if (info == null) throw new org.align4j.io.CheckpointException(f.path(), name, "missing from the optimizer state; it does not belong to this model");
+        if (info == null)
+            throw new org.align4j.io.CheckpointException(
+                    f.path(), name, "missing from the optimizer state; it does not belong to this model");
         if (!java.util.Arrays.equals(info.shape(), Tensors.shape(target)))
-            throw new org.align4j.io.CheckpointException(f.path(), name, "has shape " + java.util.Arrays.toString(info.shape())
-                    + ", the parameter has " + java.util.Arrays.toString(Tensors.shape(target)));
+            throw new org.align4j.io.CheckpointException(
+                    f.path(),
+                    name,
+                    "has shape " + java.util.Arrays.toString(info.shape()) + ", the parameter has "
+                            + java.util.Arrays.toString(Tensors.shape(target)));
         target.copy_(Tensors.fromSegment(f.data(name), torch.ScalarType.Float, info.shape(), true));
     }
 

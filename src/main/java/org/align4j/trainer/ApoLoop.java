@@ -60,13 +60,29 @@ public final class ApoLoop {
      * @param alignReward aligns against this function instead of the round's reward model (e.g. a hidden gold reward, for
      *        an upper bound on what alignment can reach), or null for the reward model; the rounds' reward models are still trained and measured
      */
-    public record Config(int rounds, boolean apo, boolean rmFromBase, ApoLoss.Config apoLoss, SamplingParams apoSampling, RewardConfig rm,
-            String alignMethod, TrainingArgs align, List<Double> alignLearningRates, int alignGenerations, SamplingParams alignSampling,
-            DpoLoss.Config dpoLoss, GrpoLoss.Config grpoLoss, RewardFunction extraReward, RewardFunction alignReward) {
+    public record Config(
+            int rounds,
+            boolean apo,
+            boolean rmFromBase,
+            ApoLoss.Config apoLoss,
+            SamplingParams apoSampling,
+            RewardConfig rm,
+            String alignMethod,
+            TrainingArgs align,
+            List<Double> alignLearningRates,
+            int alignGenerations,
+            SamplingParams alignSampling,
+            DpoLoss.Config dpoLoss,
+            GrpoLoss.Config grpoLoss,
+            RewardFunction extraReward,
+            RewardFunction alignReward) {
         public Config {
             if (rounds < 1) throw new IllegalArgumentException("apo_rounds must be >= 1, got " + rounds);
-            if (!List.of("rjs", "dpo", "grpo").contains(alignMethod)) throw new IllegalArgumentException("align_method '" + alignMethod + "' is unknown; use rjs, dpo or grpo");
-            if (alignLearningRates.isEmpty()) throw new IllegalArgumentException("give at least one alignment learning rate");
+            if (!List.of("rjs", "dpo", "grpo").contains(alignMethod))
+                throw new IllegalArgumentException(
+                        "align_method '" + alignMethod + "' is unknown; use rjs, dpo or grpo");
+            if (alignLearningRates.isEmpty())
+                throw new IllegalArgumentException("give at least one alignment learning rate");
         }
     }
 
@@ -80,10 +96,22 @@ public final class ApoLoop {
      * model starts from; {@code rmBase}: the base reward model's folder (trained beforehand on the
      * human pairs); both need a tokenizer. Returns the final policy's folder.
      */
-    public static Path run(Path outDir, Path sftDir, Path rmBaseLm, Path rmBase, Tokenizer tok, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> heldOut,
-            List<Gold> gold, List<List<Rollouts.Prompt>> alignPromptsPerRound, Config c, Measure measure) throws IOException {
+    public static Path run(
+            Path outDir,
+            Path sftDir,
+            Path rmBaseLm,
+            Path rmBase,
+            Tokenizer tok,
+            List<RewardTrainer.Pair> human,
+            List<RewardTrainer.Pair> heldOut,
+            List<Gold> gold,
+            List<List<Rollouts.Prompt>> alignPromptsPerRound,
+            Config c,
+            Measure measure)
+            throws IOException {
         Files.createDirectories(outDir);
-        try (Transformer policy = Checkpoints.load(sftDir); RewardModelReward rm = RewardModelReward.load(rmBase, 64)) {
+        try (Transformer policy = Checkpoints.load(sftDir);
+                RewardModelReward rm = RewardModelReward.load(rmBase, 64)) {
             measure.round(0, policy, rm);
         }
         Path current = sftDir, previousRm = rmBase;
@@ -92,15 +120,34 @@ public final class ApoLoop {
             if (c.apo()) {
                 rmDir = dir.resolve("rm");
                 List<RewardTrainer.Pair> apoPairs;
-                try (Transformer policy = Checkpoints.load(current); RewardModelReward enc = RewardModelReward.load(rmBase, 64)) {
+                try (Transformer policy = Checkpoints.load(current);
+                        RewardModelReward enc = RewardModelReward.load(rmBase, 64)) {
                     apoPairs = apoPairs(policy, tok, enc, gold, c, round);
                 }
-                trainRewardModel(c.rmFromBase() ? null : previousRm, rmBaseLm, rmDir, human, apoPairs, heldOut, c, tok.padTokenId(), round);
+                trainRewardModel(
+                        c.rmFromBase() ? null : previousRm,
+                        rmBaseLm,
+                        rmDir,
+                        human,
+                        apoPairs,
+                        heldOut,
+                        c,
+                        tok.padTokenId(),
+                        round);
                 previousRm = rmDir;
             }
             Path next = dir.resolve("policy");
-            try (Transformer policy = Checkpoints.load(current); RewardModelReward rm = RewardModelReward.load(rmDir, 64)) {
-                align(policy, rm, tok, alignPromptsPerRound.get((round - 1) % alignPromptsPerRound.size()), next, sftDir, c, round);
+            try (Transformer policy = Checkpoints.load(current);
+                    RewardModelReward rm = RewardModelReward.load(rmDir, 64)) {
+                align(
+                        policy,
+                        rm,
+                        tok,
+                        alignPromptsPerRound.get((round - 1) % alignPromptsPerRound.size()),
+                        next,
+                        sftDir,
+                        c,
+                        round);
                 measure.round(round, policy, rm);
             }
             copyTokenizer(sftDir, next);
@@ -110,67 +157,162 @@ public final class ApoLoop {
     }
 
     /** D_APO: apo_sample_num samples per gold query at the APO temperature; the gold answer is preferred to each (tools/apo_data_converter.py). */
-    static List<RewardTrainer.Pair> apoPairs(Transformer policy, Tokenizer tok, RewardModelReward enc, List<Gold> gold, Config c, int round) {
+    static List<RewardTrainer.Pair> apoPairs(
+            Transformer policy, Tokenizer tok, RewardModelReward enc, List<Gold> gold, Config c, int round) {
         int k = c.apoLoss().apoSampleNum();
         List<Rollouts.Prompt> prompts = new ArrayList<>();
         for (Gold g : gold) prompts.add(new Rollouts.Prompt(g.ids(tok), g.prompt(), null));
         SamplingParams p = c.apoSampling();
-        List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, prompts, k, new SamplingParams(p.temperature(), p.topK(), p.topP(), p.maxNewTokens(), p.seed() + round));
+        List<Rollouts.Rollout> rolls = Rollouts.sample(
+                policy,
+                tok,
+                prompts,
+                k,
+                new SamplingParams(p.temperature(), p.topK(), p.topP(), p.maxNewTokens(), p.seed() + round));
         List<long[]> golds = new ArrayList<>();
         List<List<long[]>> samples = new ArrayList<>();
         for (int q = 0; q < gold.size(); q++) {
             golds.add(enc.encode(gold.get(q).prompt(), gold.get(q).response()));
             List<long[]> mine = new ArrayList<>();
-            for (int j = 0; j < k; j++) mine.add(enc.encode(gold.get(q).prompt(), rolls.get(q * k + j).completionText()));
+            for (int j = 0; j < k; j++)
+                mine.add(enc.encode(gold.get(q).prompt(), rolls.get(q * k + j).completionText()));
             samples.add(mine);
         }
         return ApoRewardTrainer.apoPairs(golds, samples);
     }
 
     /** A reward model from {@code continueFrom} (a reward model) or else from the base LM with a fresh head, trained on human + APO pairs, saved in {@code dir}. */
-    static void trainRewardModel(Path continueFrom, Path baseLm, Path dir, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> apo,
-            List<RewardTrainer.Pair> heldOut, Config c, long pad, int round) throws IOException {
-        RewardConfig cfg = c.rm().withArgs(withDirAndSeed(c.rm().args(), dir, c.rm().args().seed() + round));
+    static void trainRewardModel(
+            Path continueFrom,
+            Path baseLm,
+            Path dir,
+            List<RewardTrainer.Pair> human,
+            List<RewardTrainer.Pair> apo,
+            List<RewardTrainer.Pair> heldOut,
+            Config c,
+            long pad,
+            int round)
+            throws IOException {
+        RewardConfig cfg =
+                c.rm().withArgs(withDirAndSeed(c.rm().args(), dir, c.rm().args().seed() + round));
         try (Transformer source = Checkpoints.load(continueFrom != null ? continueFrom : baseLm);
-                Transformer rm = continueFrom != null ? source : RewardTrainer.rewardModel(source, pad, cfg.args().seed())) {
-            ApoRewardTrainer.train(rm, human, apo, heldOut, c.apoLoss(), cfg, pad, Map.of("stage", "apo reward model", "round", round));
+                Transformer rm = continueFrom != null
+                        ? source
+                        : RewardTrainer.rewardModel(source, pad, cfg.args().seed())) {
+            ApoRewardTrainer.train(
+                    rm,
+                    human,
+                    apo,
+                    heldOut,
+                    c.apoLoss(),
+                    cfg,
+                    pad,
+                    Map.of("stage", "apo reward model", "round", round));
         }
         copyTokenizer(baseLm, dir);
     }
 
     /** One alignment round against {@code rm} (plus the extra reward); the policy is trained in place and saved in {@code outDir}. */
-    static void align(Transformer policy, RewardModelReward rm, Tokenizer tok, List<Rollouts.Prompt> prompts, Path outDir, Path refDir, Config c, int round)
+    static void align(
+            Transformer policy,
+            RewardModelReward rm,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            Path outDir,
+            Path refDir,
+            Config c,
+            int round)
             throws IOException {
-        double lr = c.alignLearningRates().get(Math.min(round, c.alignLearningRates().size()) - 1);
-        TrainingArgs a = withDirAndSeed(c.align(), outDir, c.align().seed() + round).withSteps(c.align().maxSteps(), c.align().perDeviceTrainBatchSize(),
-                c.align().gradientAccumulationSteps(), lr);
+        double lr = c.alignLearningRates()
+                .get(Math.min(round, c.alignLearningRates().size()) - 1);
+        TrainingArgs a = withDirAndSeed(c.align(), outDir, c.align().seed() + round)
+                .withSteps(
+                        c.align().maxSteps(),
+                        c.align().perDeviceTrainBatchSize(),
+                        c.align().gradientAccumulationSteps(),
+                        lr);
         SamplingParams s = c.alignSampling();
         RewardFunction main = c.alignReward() != null ? c.alignReward() : rm;
-        WeightedRewards rewards = new WeightedRewards(c.extraReward() == null ? List.of(main) : List.of(main, c.extraReward()), null);
+        WeightedRewards rewards =
+                new WeightedRewards(c.extraReward() == null ? List.of(main) : List.of(main, c.extraReward()), null);
         Map<String, Object> resolved = Map.of("stage", "align", "method", c.alignMethod(), "round", round);
         switch (c.alignMethod()) {
-            case "rjs" -> RjsTrainer.train(policy, tok, prompts, rewards, new RjsTrainer.Config(a, c.alignGenerations(), s, 1, null, 64), resolved);
+            case "rjs" ->
+                RjsTrainer.train(
+                        policy,
+                        tok,
+                        prompts,
+                        rewards,
+                        new RjsTrainer.Config(a, c.alignGenerations(), s, 1, null, 64),
+                        resolved);
             case "dpo" -> {
                 try (Transformer ref = Checkpoints.load(refDir)) {
-                    OnlineDpoTrainer.train(policy, ref, tok, prompts, rewards,
-                            new OnlineDpoTrainer.Config(DpoConfig.defaults(a).withLoss(c.dpoLoss()), c.alignGenerations(), s, null), resolved);
+                    OnlineDpoTrainer.train(
+                            policy,
+                            ref,
+                            tok,
+                            prompts,
+                            rewards,
+                            new OnlineDpoTrainer.Config(
+                                    DpoConfig.defaults(a).withLoss(c.dpoLoss()), c.alignGenerations(), s, null),
+                            resolved);
                 }
             }
-            case "grpo" -> GrpoTrainer.train(policy, null, tok, prompts, rewards, new GrpoConfig(a, c.grpoLoss(), c.alignGenerations(), s.temperature(), s.topP(),
-                    s.topK(), s.maxNewTokens(), "group", false, 1, false, false, 1, null), resolved);
+            case "grpo" ->
+                GrpoTrainer.train(
+                        policy,
+                        null,
+                        tok,
+                        prompts,
+                        rewards,
+                        new GrpoConfig(
+                                a,
+                                c.grpoLoss(),
+                                c.alignGenerations(),
+                                s.temperature(),
+                                s.topP(),
+                                s.topK(),
+                                s.maxNewTokens(),
+                                "group",
+                                false,
+                                1,
+                                false,
+                                false,
+                                1,
+                                null),
+                        resolved);
             default -> throw new IllegalStateException("bug: align_method " + c.alignMethod());
         }
     }
 
     /** The same settings writing to {@code dir} with {@code seed}, overwriting (each round has its own fresh folder). */
     static TrainingArgs withDirAndSeed(TrainingArgs a, Path dir, long seed) {
-        return new TrainingArgs(dir, a.learningRate(), a.perDeviceTrainBatchSize(), a.gradientAccumulationSteps(), a.maxSteps(), a.numTrainEpochs(), a.loggingSteps(),
-                a.saveSteps(), seed, a.lrSchedulerType(), a.warmupRatio(), a.warmupSteps(), a.weightDecay(), a.maxGradNorm(), true, null, a.reportTo(),
+        return new TrainingArgs(
+                dir,
+                a.learningRate(),
+                a.perDeviceTrainBatchSize(),
+                a.gradientAccumulationSteps(),
+                a.maxSteps(),
+                a.numTrainEpochs(),
+                a.loggingSteps(),
+                a.saveSteps(),
+                seed,
+                a.lrSchedulerType(),
+                a.warmupRatio(),
+                a.warmupSteps(),
+                a.weightDecay(),
+                a.maxGradNorm(),
+                true,
+                null,
+                a.reportTo(),
                 a.gradientCheckpointing());
     }
 
     public static void copyTokenizer(Path from, Path to) throws IOException {
-        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"})
-            if (Files.exists(from.resolve(f))) Files.copy(from.resolve(f), to.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        for (String f :
+                new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"
+                })
+            if (Files.exists(from.resolve(f)))
+                Files.copy(from.resolve(f), to.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 }

@@ -7,8 +7,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.align4j.loss.ApoLoss;
-import org.align4j.model.Lora;
 import org.align4j.model.ClassifierBatch;
+import org.align4j.model.Lora;
 import org.align4j.model.Transformer;
 
 /**
@@ -66,19 +66,24 @@ public final class ApoRewardTrainer {
      * @param goldSequences one golden sequence per query
      * @param sampleSequencesPerQuery the policy samples of each query, in the same query order
      */
-    public static List<RewardTrainer.Pair> apoPairs(List<long[]> goldSequences, List<List<long[]>> sampleSequencesPerQuery) {
+    public static List<RewardTrainer.Pair> apoPairs(
+            List<long[]> goldSequences, List<List<long[]>> sampleSequencesPerQuery) {
         if (goldSequences.size() != sampleSequencesPerQuery.size())
-            throw new IllegalArgumentException("APO pairs: " + goldSequences.size() + " golden sequences but samples for " + sampleSequencesPerQuery.size()
+            throw new IllegalArgumentException("APO pairs: " + goldSequences.size()
+                    + " golden sequences but samples for " + sampleSequencesPerQuery.size()
                     + " queries; give one list of samples per golden sequence, in the same order");
         List<RewardTrainer.Pair> out = new ArrayList<>();
         for (int q = 0; q < goldSequences.size(); q++) {
             long[] gold = goldSequences.get(q);
             List<long[]> samples = sampleSequencesPerQuery.get(q);
-            if (gold == null || gold.length == 0) throw new IllegalArgumentException("APO pairs: query " + q + " has an empty golden sequence");
-            if (samples == null || samples.isEmpty()) throw new IllegalArgumentException("APO pairs: query " + q + " has no policy samples");
+            if (gold == null || gold.length == 0)
+                throw new IllegalArgumentException("APO pairs: query " + q + " has an empty golden sequence");
+            if (samples == null || samples.isEmpty())
+                throw new IllegalArgumentException("APO pairs: query " + q + " has no policy samples");
             for (int k = 0; k < samples.size(); k++) {
                 long[] s = samples.get(k);
-                if (s == null || s.length == 0) throw new IllegalArgumentException("APO pairs: sample " + k + " of query " + q + " is empty");
+                if (s == null || s.length == 0)
+                    throw new IllegalArgumentException("APO pairs: sample " + k + " of query " + q + " is empty");
                 out.add(new RewardTrainer.Pair(gold, s));
             }
         }
@@ -92,32 +97,55 @@ public final class ApoRewardTrainer {
      * reward centering: pairs with a non-zero margin and a non-zero center_rewards_coefficient are
      * refused rather than ignored.
      */
-    public static TrainResult train(Transformer rm, List<RewardTrainer.Pair> human, List<RewardTrainer.Pair> apo, List<RewardTrainer.Pair> evalHuman,
-            ApoLoss.Config loss, RewardConfig cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
-        if (loss == null) throw new IllegalArgumentException("APO: loss config is null (use ApoLoss.Config.defaults())");
+    public static TrainResult train(
+            Transformer rm,
+            List<RewardTrainer.Pair> human,
+            List<RewardTrainer.Pair> apo,
+            List<RewardTrainer.Pair> evalHuman,
+            ApoLoss.Config loss,
+            RewardConfig cfg,
+            long padId,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
+        if (loss == null)
+            throw new IllegalArgumentException("APO: loss config is null (use ApoLoss.Config.defaults())");
         RewardTrainer.checkRewardModel(rm, padId);
         if (Lora.attached(rm)) throw new IllegalArgumentException(RewardTrainer.LORA_UNSUPPORTED);
         if (cfg.centerRewardsCoefficient() != 0)
             throw new IllegalArgumentException("APO: center_rewards_coefficient " + cfg.centerRewardsCoefficient()
                     + " is not part of APO's objective (ApoLoss has no centering term); set it to 0 (None)");
-        if (human.isEmpty() && apo.isEmpty()) throw new IllegalArgumentException("APO: both the human pairs (D_P) and the APO pairs (D_APO) are empty");
+        if (human.isEmpty() && apo.isEmpty())
+            throw new IllegalArgumentException("APO: both the human pairs (D_P) and the APO pairs (D_APO) are empty");
         checkNoMargins(human, "human");
         checkNoMargins(apo, "APO");
         if (evalHuman != null) checkNoMargins(evalHuman, "eval");
         List<Item> items = new ArrayList<>();
-        if (!human.isEmpty()) for (RewardTrainer.Pair p : RewardTrainer.withinMaxLength(human, cfg.maxLength(), "human train")) items.add(new Item(p, false));
-        if (!apo.isEmpty()) for (RewardTrainer.Pair p : RewardTrainer.withinMaxLength(apo, cfg.maxLength(), "APO train")) items.add(new Item(p, true));
-        List<RewardTrainer.Pair> evalData = evalHuman == null || evalHuman.isEmpty() ? List.of() : RewardTrainer.withinMaxLength(evalHuman, cfg.maxLength(), "eval");
+        if (!human.isEmpty())
+            for (RewardTrainer.Pair p : RewardTrainer.withinMaxLength(human, cfg.maxLength(), "human train"))
+                items.add(new Item(p, false));
+        if (!apo.isEmpty())
+            for (RewardTrainer.Pair p : RewardTrainer.withinMaxLength(apo, cfg.maxLength(), "APO train"))
+                items.add(new Item(p, true));
+        List<RewardTrainer.Pair> evalData = evalHuman == null || evalHuman.isEmpty()
+                ? List.of()
+                : RewardTrainer.withinMaxLength(evalHuman, cfg.maxLength(), "eval");
         boolean checkpointed = cfg.args().gradientCheckpointing();
         TrainLoop.MicroBatch<Item> step = (mb, window, training) -> {
             long windowApo = windowApoPairs(window);
             Scored s = microBatch(rm, mb, padId, window.rows() - windowApo, windowApo, loss, checkpointed);
             return metrics(s, loss.apoLossType());
         };
-        TrainLoop.Evaluation evaluation = evalData.isEmpty() ? null
+        TrainLoop.Evaluation evaluation = evalData.isEmpty()
+                ? null
                 : new TrainLoop.Evaluation(cfg.evalInterval(), () -> RewardTrainer.evaluate(rm, evalData, cfg, padId));
-        return TrainLoop.train("apo", rm, new TrainLoop.Rows<>(items, ApoRewardTrainer::countWeight, ApoRewardTrainer::tokens), cfg.args(), evaluation,
-                resolvedConfig, step);
+        return TrainLoop.train(
+                "apo",
+                rm,
+                new TrainLoop.Rows<>(items, ApoRewardTrainer::countWeight, ApoRewardTrainer::tokens),
+                cfg.args(),
+                evaluation,
+                resolvedConfig,
+                step);
     }
 
     /** TrainLoop's target-token count of an item, used as a pair counter: 1 per item plus 1 per APO item (see the class comment). */
@@ -128,7 +156,8 @@ public final class ApoRewardTrainer {
     /** The APO pairs of a window whose target tokens were counted with {@link #countWeight}. */
     static long windowApoPairs(TrainLoop.Window w) {
         long apo = w.chosenTokens() - w.rows();
-        if (apo < 0 || apo > w.rows()) throw new IllegalStateException("bug: window " + w + " was not counted with ApoRewardTrainer.countWeight");
+        if (apo < 0 || apo > w.rows())
+            throw new IllegalStateException("bug: window " + w + " was not counted with ApoRewardTrainer.countWeight");
         return apo;
     }
 
@@ -138,7 +167,10 @@ public final class ApoRewardTrainer {
 
     /** Per-pair sums of one micro-batch, each logged divided by its kind's pair count (human/loss and apo/loss unweighted). */
     static StepSums metrics(Scored s, String apoLossType) {
-        StepSums m = StepSums.empty().withLoss(s.loss()).count("human_pairs", s.humanChosen().length).count("apo_pairs", s.gold().length);
+        StepSums m = StepSums.empty()
+                .withLoss(s.loss())
+                .count("human_pairs", s.humanChosen().length)
+                .count("apo_pairs", s.gold().length);
         double correct = 0, margin = 0, bt = 0;
         for (int i = 0; i < s.humanChosen().length; i++) {
             double d = (double) s.humanChosen()[i] - s.humanRejected()[i];
@@ -153,8 +185,12 @@ public final class ApoRewardTrainer {
             gap += d;
             term += ApoLoss.RANKING.equals(apoLossType) ? softplus(-d) : -d;
         }
-        m.add("human/loss", bt, "human_pairs").add("human/accuracy", correct, "human_pairs").add("human/margin", margin, "human_pairs");
-        m.add("apo/loss", term, "apo_pairs").add("apo/accuracy", won, "apo_pairs").add("apo/gold_sample_gap", gap, "apo_pairs");
+        m.add("human/loss", bt, "human_pairs")
+                .add("human/accuracy", correct, "human_pairs")
+                .add("human/margin", margin, "human_pairs");
+        m.add("apo/loss", term, "apo_pairs")
+                .add("apo/accuracy", won, "apo_pairs")
+                .add("apo/gold_sample_gap", gap, "apo_pairs");
         return m;
     }
 
@@ -168,7 +204,14 @@ public final class ApoRewardTrainer {
      * {@link ApoLoss#loss} with the window's pair counts, so the micro-batches of a window add up
      * to the window's total. Gradients accumulate into the parameters.
      */
-    static Scored microBatch(Transformer model, List<Item> mb, long padId, long windowHumanPairs, long windowApoPairs, ApoLoss.Config c, boolean checkpointed) {
+    static Scored microBatch(
+            Transformer model,
+            List<Item> mb,
+            long padId,
+            long windowHumanPairs,
+            long windowApoPairs,
+            ApoLoss.Config c,
+            boolean checkpointed) {
         // human items first, then APO items: each kind is then one contiguous slice of the rewards
         List<Item> ordered = new ArrayList<>(mb.size());
         for (Item i : mb) if (!i.apo()) ordered.add(i);
@@ -182,16 +225,35 @@ public final class ApoRewardTrainer {
         for (Item i : ordered) rows.add(i.pair().rejected());
         long tokens = 0;
         for (long[] r : rows) tokens += r.length;
-        ClassifierBatch.Forward f = ClassifierBatch.forward(model, rows, padId, ClassifierBatch.mode(true, checkpointed),
-                r -> ApoLoss.loss(r.narrow(0, 0, h), r.narrow(0, b, h), r.narrow(0, h, a), r.narrow(0, b + h, a), c, windowHumanPairs, windowApoPairs));
+        ClassifierBatch.Forward f = ClassifierBatch.forward(
+                model,
+                rows,
+                padId,
+                ClassifierBatch.mode(true, checkpointed),
+                r -> ApoLoss.loss(
+                        r.narrow(0, 0, h),
+                        r.narrow(0, b, h),
+                        r.narrow(0, h, a),
+                        r.narrow(0, b + h, a),
+                        c,
+                        windowHumanPairs,
+                        windowApoPairs));
         float[] r = f.scores();
-        return new Scored(Arrays.copyOfRange(r, 0, h), Arrays.copyOfRange(r, b, b + h), Arrays.copyOfRange(r, h, b), Arrays.copyOfRange(r, b + h, 2 * b), f.loss(), tokens);
+        return new Scored(
+                Arrays.copyOfRange(r, 0, h),
+                Arrays.copyOfRange(r, b, b + h),
+                Arrays.copyOfRange(r, h, b),
+                Arrays.copyOfRange(r, b + h, 2 * b),
+                f.loss(),
+                tokens);
     }
 
     private static void checkNoMargins(List<RewardTrainer.Pair> pairs, String split) {
         for (int i = 0; i < pairs.size(); i++)
             if (pairs.get(i).margin() != 0)
-                throw new IllegalArgumentException("APO: " + split + " pair " + i + " has margin " + pairs.get(i).margin()
-                        + "; APO's Bradley-Terry term has no margin column (drop it, or train with the plain reward command)");
+                throw new IllegalArgumentException(
+                        "APO: " + split + " pair " + i + " has margin "
+                                + pairs.get(i).margin()
+                                + "; APO's Bradley-Terry term has no margin column (drop it, or train with the plain reward command)");
     }
 }

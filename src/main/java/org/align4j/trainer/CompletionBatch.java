@@ -32,11 +32,24 @@ public final class CompletionBatch {
      * @param correct (N) detached: completion tokens whose argmax prediction is right
      * @param logSumP2 (N, T-1) detached log(sum_v p_v^2) per position (WPO), or null when not asked for
      */
-    public record Output(Tensor logps, Tensor lengths, Tensor tokenLogps, Tensor logitsSum, Tensor entropySum, Tensor correct, Tensor logSumP2) {
+    public record Output(
+            Tensor logps,
+            Tensor lengths,
+            Tensor tokenLogps,
+            Tensor logitsSum,
+            Tensor entropySum,
+            Tensor correct,
+            Tensor logSumP2) {
         /** Rows [from, from + n) of every per-row tensor. */
         public Output rows(int from, int n) {
-            return new Output(logps.narrow(0, from, n), lengths.narrow(0, from, n), tokenLogps.narrow(0, from, n), logitsSum.narrow(0, from, n),
-                    entropySum.narrow(0, from, n), correct.narrow(0, from, n), logSumP2 == null ? null : logSumP2.narrow(0, from, n));
+            return new Output(
+                    logps.narrow(0, from, n),
+                    lengths.narrow(0, from, n),
+                    tokenLogps.narrow(0, from, n),
+                    logitsSum.narrow(0, from, n),
+                    entropySum.narrow(0, from, n),
+                    correct.narrow(0, from, n),
+                    logSumP2 == null ? null : logSumP2.narrow(0, from, n));
         }
     }
 
@@ -45,9 +58,12 @@ public final class CompletionBatch {
     /** Builds the padded batch; call inside a PointerScope. Prompts must be non-empty (the first completion token needs context). */
     public static Inputs inputs(List<long[]> prompts, List<long[]> completions, long padId) {
         int n = prompts.size(), t = 0;
-        if (completions.size() != n) throw new IllegalArgumentException(n + " prompts but " + completions.size() + " completions");
+        if (completions.size() != n)
+            throw new IllegalArgumentException(n + " prompts but " + completions.size() + " completions");
         for (int r = 0; r < n; r++) {
-            if (prompts.get(r).length == 0) throw new IllegalArgumentException("row " + r + ": empty prompt (a completion's first token needs context)");
+            if (prompts.get(r).length == 0)
+                throw new IllegalArgumentException(
+                        "row " + r + ": empty prompt (a completion's first token needs context)");
             if (completions.get(r).length == 0) throw new IllegalArgumentException("row " + r + ": empty completion");
             t = Math.max(t, prompts.get(r).length + completions.get(r).length);
         }
@@ -64,7 +80,8 @@ public final class CompletionBatch {
             Arrays.fill(mask, r * (t - 1) + p.length - 1, r * (t - 1) + p.length - 1 + c.length, 1f);
             tokens += p.length + c.length;
         }
-        return new Inputs(Tensors.longs(ids, n, t), Tensors.longs(attn, n, t), Tensors.floats(mask, n, t - 1), n, t, tokens);
+        return new Inputs(
+                Tensors.longs(ids, n, t), Tensors.longs(attn, n, t), Tensors.floats(mask, n, t - 1), n, t, tokens);
     }
 
     /** A micro-batch of B pairs as 2B rows, chosen completions first then rejected (TRL's concatenated forward). */
@@ -86,13 +103,15 @@ public final class CompletionBatch {
      * The same with logits divided by the sampling temperature first, as TRL's GRPOTrainer scores
      * its rollouts (log-probs and entropy of the distribution the tokens were sampled from).
      */
-    public static Output fromHidden(Transformer model, Tensor hidden, Inputs in, boolean withLogSumP2, double temperature) {
+    public static Output fromHidden(
+            Transformer model, Tensor hidden, Inputs in, boolean withLogSumP2, double temperature) {
         int t = in.length();
         Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (N, T-1, V)
         if (temperature != 1.0) logits = logits.div(Tensors.scalar(temperature));
         Tensor labels = in.ids().narrow(1, 1, t - 1);
         Tensor mask = in.completionMask();
-        // log p(label) = logit[label] - logsumexp(logits) (LogProbs.tokenLogps), with the logsumexp kept for the metrics below
+        // log p(label) = logit[label] - logsumexp(logits) (LogProbs.tokenLogps), with the logsumexp kept for the
+        // metrics below
         Tensor lseGrad = logits.logsumexp(new long[] {-1}, true); // (N, T-1, 1)
         Tensor tokenLogps = logits.gather(-1, labels.unsqueeze(-1)).sub(lseGrad).squeeze(-1); // (N, T-1)
         Tensor logps = Tensors.sum(tokenLogps.mul(mask), 1); // (N)
@@ -103,9 +122,18 @@ public final class CompletionBatch {
             // entropy = logsumexp(z) - sum_v p_v z_v with p = exp(z - logsumexp(z)): one pass, no second normalisation
             Tensor entropy = lse.squeeze(-1).sub(Tensors.sum(d.sub(lse).exp().mul(d), -1));
             Tensor entropySum = Tensors.sum(entropy.mul(mask), 1);
-            Tensor correct = Tensors.sum(d.argmax(new LongOptional(-1), false).eq(labels).to(torch.ScalarType.Float).mul(mask), 1);
+            Tensor correct = Tensors.sum(
+                    d.argmax(new LongOptional(-1), false)
+                            .eq(labels)
+                            .to(torch.ScalarType.Float)
+                            .mul(mask),
+                    1);
             // log sum_v p_v^2 = logsumexp(2 z) - 2 logsumexp(z)
-            Tensor logSumP2 = withLogSumP2 ? d.mul(Tensors.scalar(2.0)).logsumexp(new long[] {-1}, false).sub(lse.squeeze(-1).mul(Tensors.scalar(2.0))) : null;
+            Tensor logSumP2 = withLogSumP2
+                    ? d.mul(Tensors.scalar(2.0))
+                            .logsumexp(new long[] {-1}, false)
+                            .sub(lse.squeeze(-1).mul(Tensors.scalar(2.0)))
+                    : null;
             return new Output(logps, lengths, tokenLogps, logitsSum, entropySum, correct, logSumP2);
         }
     }

@@ -27,34 +27,60 @@ public final class CpoTrainer {
 
     public record Config(TrainingArgs args, CpoLoss.Config loss, int evalSteps) {}
 
-    public static TrainResult train(Transformer policy, List<PreferencePair> train, List<PreferencePair> eval, Config cfg, long padId,
-            Map<String, Object> resolvedConfig) throws IOException {
-        TrainLoop.MicroBatch<PreferencePair> step = (mb, window, training) -> microBatch(policy, mb, cfg, padId, window, training);
-        return TrainLoop.train("cpo", policy, new TrainLoop.Rows<>(train, p -> p.chosen().length, TrainLoop::pairTokens), cfg.args(),
-                TrainLoop.evaluation(eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), p -> p.chosen().length, step), resolvedConfig, step);
+    public static TrainResult train(
+            Transformer policy,
+            List<PreferencePair> train,
+            List<PreferencePair> eval,
+            Config cfg,
+            long padId,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
+        TrainLoop.MicroBatch<PreferencePair> step =
+                (mb, window, training) -> microBatch(policy, mb, cfg, padId, window, training);
+        return TrainLoop.train(
+                "cpo",
+                policy,
+                new TrainLoop.Rows<>(train, p -> p.chosen().length, TrainLoop::pairTokens),
+                cfg.args(),
+                TrainLoop.evaluation(
+                        eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), p -> p.chosen().length, step),
+                resolvedConfig,
+                step);
     }
 
     /** loss = sum_pairs(preference loss) / window pairs + cpo_alpha * chosen NLL / window chosen tokens. */
-    static StepSums microBatch(Transformer policy, List<PreferencePair> mb, Config cfg, long padId, TrainLoop.Window window, boolean train) {
+    static StepSums microBatch(
+            Transformer policy,
+            List<PreferencePair> mb,
+            Config cfg,
+            long padId,
+            TrainLoop.Window window,
+            boolean train) {
         int b = mb.size();
         CpoLoss.Config lc = cfg.loss();
         boolean average = CpoLoss.averagesTokens(lc);
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.pairs(mb, padId);
             StepSums[] sums = new StepSums[1];
-            double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
-                CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
-                CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
-                Tensor lpC = average ? c.logps().div(c.lengths()) : c.logps(), lpR = average ? r.logps().div(r.lengths()) : r.logps(); // (B)
-                Tensor nllSum = c.logps().sum().neg();
-                Tensor l = CpoLoss.perPair(lpC, lpR, lc).sum().div(Tensors.scalar((double) window.rows()));
-                if (lc.cpoAlpha() != 0) l = l.add(nllSum.mul(Tensors.scalar(lc.cpoAlpha() / window.chosenTokens())));
-                try (NoGradGuard g = new NoGradGuard()) {
-                    sums[0] = StepSums.pairs(c, r, rewards(lpC, lc), rewards(lpR, lc), lpC, lpR, in.tokens())
-                            .add("nll_loss", lc.cpoAlpha() == 0 ? 0.0 : nllSum.item_double(), StepSums.CHOSEN_TOKENS); // TRL logs 0 when the term is off
-                }
-                return l;
-            });
+            double loss =
+                    TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+                        CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
+                        CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
+                        Tensor lpC = average ? c.logps().div(c.lengths()) : c.logps(),
+                                lpR = average ? r.logps().div(r.lengths()) : r.logps(); // (B)
+                        Tensor nllSum = c.logps().sum().neg();
+                        Tensor l = CpoLoss.perPair(lpC, lpR, lc).sum().div(Tensors.scalar((double) window.rows()));
+                        if (lc.cpoAlpha() != 0)
+                            l = l.add(nllSum.mul(Tensors.scalar(lc.cpoAlpha() / window.chosenTokens())));
+                        try (NoGradGuard g = new NoGradGuard()) {
+                            sums[0] = StepSums.pairs(c, r, rewards(lpC, lc), rewards(lpR, lc), lpC, lpR, in.tokens())
+                                    .add(
+                                            "nll_loss",
+                                            lc.cpoAlpha() == 0 ? 0.0 : nllSum.item_double(),
+                                            StepSums.CHOSEN_TOKENS); // TRL logs 0 when the term is off
+                        }
+                        return l;
+                    });
             return sums[0].withLoss(loss);
         }
     }
@@ -62,7 +88,11 @@ public final class CpoTrainer {
     /** TRL's logged rewards: beta * lp, or beta * u with AlphaPO's u = (1 - exp(-alpha lp)) / alpha when alpha != 0. Detached (B). */
     static Tensor rewards(Tensor lp, CpoLoss.Config lc) {
         Tensor x = lp.detach();
-        if (lc.alpha() != 0) x = torch.exp(x.mul(Tensors.scalar(-lc.alpha()))).neg().add(Tensors.scalar(1.0)).div(Tensors.scalar(lc.alpha()));
+        if (lc.alpha() != 0)
+            x = torch.exp(x.mul(Tensors.scalar(-lc.alpha())))
+                    .neg()
+                    .add(Tensors.scalar(1.0))
+                    .div(Tensors.scalar(lc.alpha()));
         return x.mul(Tensors.scalar(lc.beta()));
     }
 }

@@ -46,7 +46,8 @@ final class DataCursor {
             order = permutation(size, seed, epoch);
         }
         List<T> out = new ArrayList<>();
-        for (int i = batchInEpoch * batch; i < Math.min(size, (batchInEpoch + 1) * batch); i++) out.add(rows.get(order[i]));
+        for (int i = batchInEpoch * batch; i < Math.min(size, (batchInEpoch + 1) * batch); i++)
+            out.add(rows.get(order[i]));
         batchInEpoch++;
         return out;
     }
@@ -59,7 +60,8 @@ final class DataCursor {
     }
 
     /** Sum of {@code tokens} over the first {@code microBatches} micro-batches of a run: where num_tokens stands after a resume. */
-    static <T> long tokensBefore(List<T> rows, int batch, long seed, long microBatches, java.util.function.ToLongFunction<T> tokens) {
+    static <T> long tokensBefore(
+            List<T> rows, int batch, long seed, long microBatches, java.util.function.ToLongFunction<T> tokens) {
         DataCursor c = new DataCursor(rows.size(), batch, seed, 0, 0);
         long n = 0;
         for (long i = 0; i < microBatches; i++) for (T r : c.next(rows)) n += tokens.applyAsLong(r);

@@ -19,23 +19,39 @@ import org.align4j.loss.DpoLoss;
  * @param refSync TR-DPO (TRL's sync_ref_model): every {@code everySteps} optimizer steps the reference becomes
  *     alpha·policy + (1 − alpha)·reference (Gorbatovski et al., arXiv 2404.09656); null = off
  */
-public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps,
-        Double ldAlpha, RefSync refSync) {
+public record DpoConfig(
+        TrainingArgs args,
+        DpoLoss.Config loss,
+        boolean referenceFree,
+        boolean useWeighting,
+        boolean precomputeRefLogProbs,
+        int evalSteps,
+        Double ldAlpha,
+        RefSync refSync) {
     /** TRL's ref_model_mixup_alpha (default 0.6) and ref_model_sync_steps (default 512). */
     public record RefSync(double alpha, int everySteps) {
         public RefSync {
-            if (!(alpha >= 0 && alpha <= 1)) throw new IllegalArgumentException("ref_model_mixup_alpha must be in [0, 1], got " + alpha);
-            if (everySteps < 1) throw new IllegalArgumentException("ref_model_sync_steps must be >= 1, got " + everySteps);
+            if (!(alpha >= 0 && alpha <= 1))
+                throw new IllegalArgumentException("ref_model_mixup_alpha must be in [0, 1], got " + alpha);
+            if (everySteps < 1)
+                throw new IllegalArgumentException("ref_model_sync_steps must be >= 1, got " + everySteps);
         }
     }
 
     public DpoConfig {
         if (evalSteps < 0) throw new IllegalArgumentException("eval_steps must be >= 0, got " + evalSteps);
         if (ldAlpha != null && (!(ldAlpha >= 0) || ldAlpha.isInfinite()))
-            throw new IllegalArgumentException("ld_alpha must be a number >= 0 (the paper uses 0..1; 1 is plain DPO), got " + ldAlpha);
+            throw new IllegalArgumentException(
+                    "ld_alpha must be a number >= 0 (the paper uses 0..1; 1 is plain DPO), got " + ldAlpha);
     }
 
-    public DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
+    public DpoConfig(
+            TrainingArgs args,
+            DpoLoss.Config loss,
+            boolean referenceFree,
+            boolean useWeighting,
+            boolean precomputeRefLogProbs,
+            int evalSteps) {
         this(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, null, null);
     }
 
@@ -52,14 +68,18 @@ public record DpoConfig(TrainingArgs args, DpoLoss.Config loss, boolean referenc
     }
 
     public DpoConfig withLoss(DpoLoss.Config loss) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
+        return new DpoConfig(
+                args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
     }
 
     public DpoConfig withArgs(TrainingArgs args) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
+        return new DpoConfig(
+                args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
     }
 
-    public DpoConfig withOptions(boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
-        return new DpoConfig(args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
+    public DpoConfig withOptions(
+            boolean referenceFree, boolean useWeighting, boolean precomputeRefLogProbs, int evalSteps) {
+        return new DpoConfig(
+                args, loss, referenceFree, useWeighting, precomputeRefLogProbs, evalSteps, ldAlpha, refSync);
     }
 }

@@ -10,7 +10,6 @@ import org.align4j.engine.Tensors;
 import org.align4j.loss.DpoLoss;
 import org.align4j.loss.LengthDesensitized;
 import org.align4j.loss.PairLogps;
-import org.align4j.model.Lora;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -37,15 +36,33 @@ public final class DpoTrainer {
     /** A pair and, with precompute_ref_log_probs, its reference log-probs (NaN when scored on the fly). */
     record Item(PreferencePair pair, float refChosen, float refRejected) {}
 
-    public static TrainResult train(Transformer policy, Transformer refModel, List<PreferencePair> train, List<PreferencePair> eval,
-            DpoConfig cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(
+            Transformer policy,
+            Transformer refModel,
+            List<PreferencePair> train,
+            List<PreferencePair> eval,
+            DpoConfig cfg,
+            long padId,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
         int batch = cfg.args().perDeviceTrainBatchSize();
-        List<Item> trainItems = items(ref, train, cfg.precomputeRefLogProbs(), batch, padId), evalItems = items(ref, eval, cfg.precomputeRefLogProbs(), batch, padId);
-        TrainLoop.MicroBatch<Item> plain = (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
-        TrainLoop.MicroBatch<Item> step = cfg.refSync() == null ? plain : syncingReference(policy, refModel, cfg, plain);
-        return TrainLoop.train("dpo", policy, new TrainLoop.Rows<>(trainItems, it -> it.pair().chosen().length, it -> TrainLoop.pairTokens(it.pair())), cfg.args(),
-                TrainLoop.evaluation(evalItems, cfg.evalSteps(), batch, it -> it.pair().chosen().length, step), resolvedConfig, step);
+        List<Item> trainItems = items(ref, train, cfg.precomputeRefLogProbs(), batch, padId),
+                evalItems = items(ref, eval, cfg.precomputeRefLogProbs(), batch, padId);
+        TrainLoop.MicroBatch<Item> plain =
+                (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
+        TrainLoop.MicroBatch<Item> step =
+                cfg.refSync() == null ? plain : syncingReference(policy, refModel, cfg, plain);
+        return TrainLoop.train(
+                "dpo",
+                policy,
+                new TrainLoop.Rows<>(
+                        trainItems, it -> it.pair().chosen().length, it -> TrainLoop.pairTokens(it.pair())),
+                cfg.args(),
+                TrainLoop.evaluation(
+                        evalItems, cfg.evalSteps(), batch, it -> it.pair().chosen().length, step),
+                resolvedConfig,
+                step);
     }
 
     /**
@@ -53,26 +70,37 @@ public final class DpoTrainer {
      * weights become alpha·policy + (1 − alpha)·reference, so the step after sees the moved reference. Done before
      * the first training micro-batch of such a step; evaluation batches never move it.
      */
-    private static TrainLoop.MicroBatch<Item> syncingReference(Transformer policy, Transformer refModel, DpoConfig cfg, TrainLoop.MicroBatch<Item> inner) {
+    private static TrainLoop.MicroBatch<Item> syncingReference(
+            Transformer policy, Transformer refModel, DpoConfig cfg, TrainLoop.MicroBatch<Item> inner) {
         DpoConfig.RefSync sync = cfg.refSync();
         if (refModel == null || cfg.referenceFree())
-            throw new IllegalArgumentException("sync_ref_model needs a reference model of its own (not reference_free, not LoRA's adapters-off base)");
+            throw new IllegalArgumentException(
+                    "sync_ref_model needs a reference model of its own (not reference_free, not LoRA's adapters-off base)");
         if (cfg.precomputeRefLogProbs())
-            throw new IllegalArgumentException("sync_ref_model moves the reference, so its log-probs cannot be precomputed; drop precompute_ref_log_probs");
+            throw new IllegalArgumentException(
+                    "sync_ref_model moves the reference, so its log-probs cannot be precomputed; drop precompute_ref_log_probs");
         if (cfg.args().resumeFromCheckpoint() != null)
-            throw new IllegalArgumentException("sync_ref_model with resume_from_checkpoint is not supported yet: checkpoints do not hold the moved reference");
+            throw new IllegalArgumentException(
+                    "sync_ref_model with resume_from_checkpoint is not supported yet: checkpoints do not hold the moved reference");
         for (var e : policy.parameters().entrySet()) {
             Tensor r = refModel.parameters().get(e.getKey());
             if (r == null || !java.util.Arrays.equals(r.shape(), e.getValue().shape()))
-                throw new IllegalArgumentException("sync_ref_model mixes the policy into the reference, but the reference has no parameter " + e.getKey()
-                        + " of the policy's shape; use a reference of the same architecture");
+                throw new IllegalArgumentException(
+                        "sync_ref_model mixes the policy into the reference, but the reference has no parameter "
+                                + e.getKey() + " of the policy's shape; use a reference of the same architecture");
         }
         int[] syncedAt = {0};
         return (mb, window, training) -> {
-            if (training && window.step() > 0 && window.step() % sync.everySteps() == 0 && syncedAt[0] != window.step()) {
-                try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            if (training
+                    && window.step() > 0
+                    && window.step() % sync.everySteps() == 0
+                    && syncedAt[0] != window.step()) {
+                try (PointerScope s = new PointerScope();
+                        NoGradGuard g = new NoGradGuard()) {
                     for (var e : refModel.parameters().entrySet())
-                        e.getValue().mul_(Tensors.scalar(1 - sync.alpha())).add_(policy.parameters().get(e.getKey()).mul(Tensors.scalar(sync.alpha())));
+                        e.getValue()
+                                .mul_(Tensors.scalar(1 - sync.alpha()))
+                                .add_(policy.parameters().get(e.getKey()).mul(Tensors.scalar(sync.alpha())));
                 }
                 syncedAt[0] = window.step();
             }
@@ -81,9 +109,13 @@ public final class DpoTrainer {
     }
 
     /** Loss and metrics over held-out pairs, without a graph. */
-    public static Map<String, Double> evaluate(Transformer policy, Transformer refModel, List<PreferencePair> eval, DpoConfig cfg, long padId) {
+    public static Map<String, Double> evaluate(
+            Transformer policy, Transformer refModel, List<PreferencePair> eval, DpoConfig cfg, long padId) {
         Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
-        return TrainLoop.evaluate(items(ref, eval, false, 0, padId), cfg.args().perDeviceTrainBatchSize(), it -> it.pair().chosen().length,
+        return TrainLoop.evaluate(
+                items(ref, eval, false, 0, padId),
+                cfg.args().perDeviceTrainBatchSize(),
+                it -> it.pair().chosen().length,
                 (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training));
     }
 
@@ -91,35 +123,57 @@ public final class DpoTrainer {
      * One micro-batch of B pairs: the loss is sum_pairs(weighted per-pair loss) / window pairs, plus
      * the "sft" weight times the chosen completions' NLL / window chosen tokens (RPO).
      */
-    static StepSums microBatch(Transformer policy, Reference ref, List<Item> mb, DpoConfig cfg, long padId, TrainLoop.Window window, boolean train) {
+    static StepSums microBatch(
+            Transformer policy,
+            Reference ref,
+            List<Item> mb,
+            DpoConfig cfg,
+            long padId,
+            TrainLoop.Window window,
+            boolean train) {
         int b = mb.size();
         DpoLoss.Config lc = cfg.loss();
         double sftWeight = DpoLoss.sftWeight(lc);
         try (PointerScope scope = new PointerScope()) {
-            CompletionBatch.Inputs in = CompletionBatch.pairs(mb.stream().map(Item::pair).toList(), padId);
+            CompletionBatch.Inputs in =
+                    CompletionBatch.pairs(mb.stream().map(Item::pair).toList(), padId);
             Tensor refLogps = Float.isNaN(mb.get(0).refChosen()) ? ref.logps(in) : precomputed(mb); // (2B)
-            Tensor maskC = in.completionMask().narrow(0, 0, b), maskR = in.completionMask().narrow(0, b, b);
+            Tensor maskC = in.completionMask().narrow(0, 0, b),
+                    maskR = in.completionMask().narrow(0, b, b);
             StepSums[] sums = new StepSums[1];
-            double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
-                CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, cfg.useWeighting());
-                CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
-                // LD-DPO: the policy's log-probs past the pair's shared length count with weight ld_alpha (the NLL term keeps plain sums)
-                Tensor pc = c.logps(), pr = r.logps();
-                if (cfg.ldAlpha() != null) {
-                    Tensor shared = torch.minimum(c.lengths(), r.lengths()); // (B) l_p
-                    pc = LengthDesensitized.logps(c.tokenLogps(), maskC, shared, cfg.ldAlpha());
-                    pr = LengthDesensitized.logps(r.tokenLogps(), maskR, shared, cfg.ldAlpha());
-                }
-                PairLogps lp = new PairLogps(pc, pr, refLogps.narrow(0, 0, b), refLogps.narrow(0, b, b), c.lengths(), r.lengths());
-                Tensor perPair = DpoLoss.perPair(lp, lc); // (B)
-                if (cfg.useWeighting()) perPair = perPair.mul(DpoLoss.wpoWeights(c.tokenLogps(), c.logSumP2(), maskC, r.tokenLogps(), r.logSumP2(), maskR));
-                Tensor l = perPair.sum().div(Tensors.scalar((double) window.rows()));
-                if (sftWeight != 0) l = l.add(c.logps().sum().neg().mul(Tensors.scalar(sftWeight / window.chosenTokens())));
-                try (NoGradGuard g = new NoGradGuard()) {
-                    sums[0] = StepSums.pairs(c, r, DpoLoss.chosenRewards(lp, lc.beta()), DpoLoss.rejectedRewards(lp, lc.beta()), pc, pr, in.tokens());
-                }
-                return l;
-            });
+            double loss =
+                    TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+                        CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, cfg.useWeighting());
+                        CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
+                        // LD-DPO: the policy's log-probs past the pair's shared length count with weight ld_alpha (the
+                        // NLL term keeps plain sums)
+                        Tensor pc = c.logps(), pr = r.logps();
+                        if (cfg.ldAlpha() != null) {
+                            Tensor shared = torch.minimum(c.lengths(), r.lengths()); // (B) l_p
+                            pc = LengthDesensitized.logps(c.tokenLogps(), maskC, shared, cfg.ldAlpha());
+                            pr = LengthDesensitized.logps(r.tokenLogps(), maskR, shared, cfg.ldAlpha());
+                        }
+                        PairLogps lp = new PairLogps(
+                                pc, pr, refLogps.narrow(0, 0, b), refLogps.narrow(0, b, b), c.lengths(), r.lengths());
+                        Tensor perPair = DpoLoss.perPair(lp, lc); // (B)
+                        if (cfg.useWeighting())
+                            perPair = perPair.mul(DpoLoss.wpoWeights(
+                                    c.tokenLogps(), c.logSumP2(), maskC, r.tokenLogps(), r.logSumP2(), maskR));
+                        Tensor l = perPair.sum().div(Tensors.scalar((double) window.rows()));
+                        if (sftWeight != 0)
+                            l = l.add(c.logps().sum().neg().mul(Tensors.scalar(sftWeight / window.chosenTokens())));
+                        try (NoGradGuard g = new NoGradGuard()) {
+                            sums[0] = StepSums.pairs(
+                                    c,
+                                    r,
+                                    DpoLoss.chosenRewards(lp, lc.beta()),
+                                    DpoLoss.rejectedRewards(lp, lc.beta()),
+                                    pc,
+                                    pr,
+                                    in.tokens());
+                        }
+                        return l;
+                    });
             return sums[0].withLoss(loss);
         }
     }

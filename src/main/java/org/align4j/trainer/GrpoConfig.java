@@ -21,21 +21,41 @@ import org.align4j.loss.GrpoLoss;
  *     sample more prompts until the batch is full, at most {@code maxSamplingRounds} generation rounds
  * @param chord CHORD's expert SFT term, or null
  */
-public record GrpoConfig(TrainingArgs args, GrpoLoss.Config loss, int numGenerations, double temperature, double topP, int topK, int maxCompletionLength,
-        String scaleRewards, boolean leaveOneOut, int numIterations, boolean maskTruncatedCompletions, boolean dynamicSampling, int maxSamplingRounds,
+public record GrpoConfig(
+        TrainingArgs args,
+        GrpoLoss.Config loss,
+        int numGenerations,
+        double temperature,
+        double topP,
+        int topK,
+        int maxCompletionLength,
+        String scaleRewards,
+        boolean leaveOneOut,
+        int numIterations,
+        boolean maskTruncatedCompletions,
+        boolean dynamicSampling,
+        int maxSamplingRounds,
         Chord chord) {
 
     public GrpoConfig {
-        if (numGenerations < 2) throw new IllegalArgumentException("num_generations must be >= 2 (advantages compare samples of the same prompt), got " + numGenerations);
+        if (numGenerations < 2)
+            throw new IllegalArgumentException(
+                    "num_generations must be >= 2 (advantages compare samples of the same prompt), got "
+                            + numGenerations);
         int perStep = args.perDeviceTrainBatchSize() * args.gradientAccumulationSteps();
         if (perStep % numGenerations != 0)
-            throw new IllegalArgumentException("per_device_train_batch_size x gradient_accumulation_steps = " + perStep + " completions per step must be divisible by num_generations "
-                    + numGenerations + " (each prompt's samples form one group)");
+            throw new IllegalArgumentException("per_device_train_batch_size x gradient_accumulation_steps = " + perStep
+                    + " completions per step must be divisible by num_generations " + numGenerations
+                    + " (each prompt's samples form one group)");
         if (numIterations < 1) throw new IllegalArgumentException("num_iterations must be >= 1, got " + numIterations);
-        if (maxSamplingRounds < 1) throw new IllegalArgumentException("max_sampling_rounds must be >= 1, got " + maxSamplingRounds);
-        if (!GrpoLoss.SCALE_REWARDS.contains(scaleRewards)) throw new IllegalArgumentException("scale_rewards '" + scaleRewards + "' is unknown; valid: " + GrpoLoss.SCALE_REWARDS);
+        if (maxSamplingRounds < 1)
+            throw new IllegalArgumentException("max_sampling_rounds must be >= 1, got " + maxSamplingRounds);
+        if (!GrpoLoss.SCALE_REWARDS.contains(scaleRewards))
+            throw new IllegalArgumentException(
+                    "scale_rewards '" + scaleRewards + "' is unknown; valid: " + GrpoLoss.SCALE_REWARDS);
         if (maxCompletionLength != loss.maxCompletionLength())
-            throw new IllegalArgumentException("bug: max_completion_length " + maxCompletionLength + " differs from the loss config's " + loss.maxCompletionLength());
+            throw new IllegalArgumentException("bug: max_completion_length " + maxCompletionLength
+                    + " differs from the loss config's " + loss.maxCompletionLength());
     }
 
     /** Prompts per optimizer step. */
@@ -48,11 +68,19 @@ public record GrpoConfig(TrainingArgs args, GrpoLoss.Config loss, int numGenerat
      * token weights (detached) when {@code usePhi}; {@code expertPerStep} expert sequences per
      * optimizer step (Trinity's expert_data_ratio times the batch).
      */
-    public record Chord(List<Sequence> expert, int expertPerStep, int muWarmupSteps, int muDecaySteps, double muPeak, double muValley, boolean usePhi,
+    public record Chord(
+            List<Sequence> expert,
+            int expertPerStep,
+            int muWarmupSteps,
+            int muDecaySteps,
+            double muPeak,
+            double muValley,
+            boolean usePhi,
             double cutoffProb) {
         public Chord {
             if (expert.isEmpty()) throw new IllegalArgumentException("CHORD needs expert data (chord_dataset_name)");
-            if (expertPerStep < 1) throw new IllegalArgumentException("CHORD's expert rows per step must be >= 1, got " + expertPerStep);
+            if (expertPerStep < 1)
+                throw new IllegalArgumentException("CHORD's expert rows per step must be >= 1, got " + expertPerStep);
         }
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,26 +37,49 @@ public final class GrpoTrainer {
     /** One generation batch: the kept rollouts, their advantages and completion masks, and what was logged about them. */
     private record Generation(List<Rollouts.Rollout> rollouts, double[] advantages, Map<String, Double> metrics) {}
 
-    public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, GrpoConfig cfg,
-            Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(
+            Transformer policy,
+            Transformer refModel,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            WeightedRewards rewards,
+            GrpoConfig cfg,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         return train(policy, refModel, tok, prompts, rewards, cfg, null, resolvedConfig);
     }
 
-    public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, GrpoConfig cfg,
-            OnlineEval eval, Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(
+            Transformer policy,
+            Transformer refModel,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            WeightedRewards rewards,
+            GrpoConfig cfg,
+            OnlineEval eval,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         if (prompts.isEmpty()) throw new IllegalArgumentException("grpo: the prompt set is empty");
         TrainingArgs a = cfg.args();
         Reference ref = cfg.loss().beta() > 0 ? new Reference(policy, refModel, false, "grpo (beta > 0)") : null;
-        int totalSteps = a.maxSteps() > 0 ? a.maxSteps() : (int) Math.ceil(a.numTrainEpochs() * Math.max(1, prompts.size() / cfg.promptsPerStep())) * cfg.numIterations();
+        int totalSteps = a.maxSteps() > 0
+                ? a.maxSteps()
+                : (int) Math.ceil(a.numTrainEpochs() * Math.max(1, prompts.size() / cfg.promptsPerStep()))
+                        * cfg.numIterations();
         LrSchedule schedule = a.schedule(totalSteps);
         EntropyMonitor monitor = new EntropyMonitor();
         policy.requiresGrad(true);
         try (AdamW opt = AdamW.withDefaults(policy.trainableParameters(), a.weightDecay())) {
             TrainCheckpoints.State state = TrainCheckpoints.start("grpo", a, policy, opt);
             // the prompt cursor moves once per generation batch (more with dynamic sampling)
-            DataCursor prompts0 = new DataCursor(prompts.size(), cfg.promptsPerStep(), a.seed(), state.epoch(), state.batchInEpoch());
-            DataCursor expertCursor = cfg.chord() == null ? null : new DataCursor(cfg.chord().expert().size(), cfg.chord().expertPerStep(), a.seed() + 1, 0, 0);
-            if (expertCursor != null) for (int s = 0; s < state.globalStep(); s++) expertCursor.next(cfg.chord().expert()); // replay to the resumed step
+            DataCursor prompts0 =
+                    new DataCursor(prompts.size(), cfg.promptsPerStep(), a.seed(), state.epoch(), state.batchInEpoch());
+            DataCursor expertCursor = cfg.chord() == null
+                    ? null
+                    : new DataCursor(cfg.chord().expert().size(), cfg.chord().expertPerStep(), a.seed() + 1, 0, 0);
+            if (expertCursor != null)
+                for (int s = 0; s < state.globalStep(); s++)
+                    expertCursor.next(cfg.chord().expert()); // replay to the resumed step
             long numTokens = 0;
             Generation gen = null;
             float[][] oldLogps = null;
@@ -66,11 +88,22 @@ public final class GrpoTrainer {
                     int iteration = step % cfg.numIterations();
                     if (gen == null || iteration == 0) {
                         gen = generate(policy, tok, prompts, prompts0, rewards, cfg, step);
-                        oldLogps = cfg.numIterations() > 1 ? tokenLogpsNoGrad(policy, gen, tok.padTokenId(), cfg.temperature(), a.perDeviceTrainBatchSize()) : null;
+                        oldLogps = cfg.numIterations() > 1
+                                ? tokenLogpsNoGrad(
+                                        policy, gen, tok.padTokenId(), cfg.temperature(), a.perDeviceTrainBatchSize())
+                                : null;
                     }
                     Map<String, Double> m = new LinkedHashMap<>(gen.metrics());
-                    double mu = cfg.chord() == null ? 0 : ChordLoss.mu(step, cfg.chord().muWarmupSteps(), cfg.chord().muDecaySteps(), cfg.chord().muPeak(), cfg.chord().muValley());
-                    double loss = policyTerm(policy, ref, gen, oldLogps, cfg, tok.padTokenId(), 1 - mu, iteration == 0, m);
+                    double mu = cfg.chord() == null
+                            ? 0
+                            : ChordLoss.mu(
+                                    step,
+                                    cfg.chord().muWarmupSteps(),
+                                    cfg.chord().muDecaySteps(),
+                                    cfg.chord().muPeak(),
+                                    cfg.chord().muValley());
+                    double loss =
+                            policyTerm(policy, ref, gen, oldLogps, cfg, tok.padTokenId(), 1 - mu, iteration == 0, m);
                     if (cfg.chord() != null) {
                         List<Sequence> expert = expertCursor.next(cfg.chord().expert());
                         double sft = expertTerm(policy, expert, cfg, tok.padTokenId(), mu);
@@ -79,23 +112,44 @@ public final class GrpoTrainer {
                         m.put("chord/sft_loss", mu == 0 ? 0 : sft / mu);
                     }
                     if (!Double.isFinite(loss))
-                        throw new IllegalStateException("grpo step " + (step + 1) + ": loss is " + loss + "; lower learning_rate, or check the rewards (nothing was applied or saved from this step)");
+                        throw new IllegalStateException(
+                                "grpo step " + (step + 1) + ": loss is " + loss
+                                        + "; lower learning_rate, or check the rewards (nothing was applied or saved from this step)");
                     m.put("loss", loss);
                     double lr = schedule.at(step);
                     double gradNorm = opt.clipStepAndZero(policy, a.maxGradNorm(), lr);
-                    long tokens = gen.rollouts().stream().mapToLong(r -> r.prompt().ids().length + r.completion().length).sum();
+                    long tokens = gen.rollouts().stream()
+                            .mapToLong(r -> r.prompt().ids().length + r.completion().length)
+                            .sum();
                     if (iteration == 0) numTokens += tokens;
                     var verdict = monitor.observe(step + 1, m.get("entropy"));
                     m.put("entropy_collapse", verdict.flagged() ? 1.0 : 0.0);
-                    if (verdict.flagged() && verdict.step() == step + 1) System.err.println("grpo: " + verdict.message());
+                    if (verdict.flagged() && verdict.step() == step + 1)
+                        System.err.println("grpo: " + verdict.message());
                     int done = step + 1;
                     log.add(m, iteration == 0 ? tokens : 0);
                     log.maybeLog(done, prompts0.epochFloat(), lr, gradNorm, numTokens);
                     if (eval != null && eval.due(done, totalSteps))
-                        log.logEval(done, prompts0.epochFloat(), eval.run(policy, tok, rewards, cfg.numGenerations(), samplingParams(cfg, 0), cfg.scaleRewards(),
-                                cfg.promptsPerStep(), cfg.args().seed(), done));
+                        log.logEval(
+                                done,
+                                prompts0.epochFloat(),
+                                eval.run(
+                                        policy,
+                                        tok,
+                                        rewards,
+                                        cfg.numGenerations(),
+                                        samplingParams(cfg, 0),
+                                        cfg.scaleRewards(),
+                                        cfg.promptsPerStep(),
+                                        cfg.args().seed(),
+                                        done));
                     if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done < totalSteps)
-                        TrainCheckpoints.save(a.outputDir(), policy, opt, new TrainCheckpoints.State(done, prompts0.epoch(), prompts0.batchInEpoch(), a.seed()), resolvedConfig);
+                        TrainCheckpoints.save(
+                                a.outputDir(),
+                                policy,
+                                opt,
+                                new TrainCheckpoints.State(done, prompts0.epoch(), prompts0.batchInEpoch(), a.seed()),
+                                resolvedConfig);
                 }
                 policy.requiresGrad(false);
                 TrainCheckpoints.saveFinal(policy, a.outputDir(), resolvedConfig);
@@ -112,8 +166,14 @@ public final class GrpoTrainer {
      * kept or max_sampling_rounds is reached; a batch that stays short trains on what it kept (or,
      * if nothing, on the first round, whose zero advantages then contribute only the KL term).
      */
-    private static Generation generate(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, DataCursor cursor, WeightedRewards rewards,
-            GrpoConfig cfg, int step) {
+    private static Generation generate(
+            Transformer policy,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            DataCursor cursor,
+            WeightedRewards rewards,
+            GrpoConfig cfg,
+            int step) {
         int g = cfg.numGenerations();
         List<Rollouts.Rollout> kept = new ArrayList<>(), firstRound = null;
         List<Double> keptRewards = new ArrayList<>();
@@ -124,7 +184,8 @@ public final class GrpoTrainer {
         try {
             do {
                 long seed = cfg.args().seed() * 1_000_003L + step * 7_919L + rounds;
-                List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, cursor.next(prompts), g, samplingParams(cfg, seed));
+                List<Rollouts.Rollout> rolls =
+                        Rollouts.sample(policy, tok, cursor.next(prompts), g, samplingParams(cfg, seed));
                 rewards.setStep(step);
                 WeightedRewards.Result res = Rollouts.score(rewards, rolls);
                 if (rounds == 0) {
@@ -134,7 +195,8 @@ public final class GrpoTrainer {
                     firstRound = rolls;
                     firstRewards = res.total();
                 }
-                boolean[] flat = cfg.dynamicSampling() ? GrpoLoss.zeroStdGroups(res.total(), g) : new boolean[rolls.size() / g];
+                boolean[] flat =
+                        cfg.dynamicSampling() ? GrpoLoss.zeroStdGroups(res.total(), g) : new boolean[rolls.size() / g];
                 for (int grp = 0; grp < flat.length && kept.size() < cfg.promptsPerStep() * g; grp++) {
                     if (flat[grp]) continue;
                     for (int i = grp * g; i < (grp + 1) * g; i++) {
@@ -143,7 +205,9 @@ public final class GrpoTrainer {
                     }
                 }
                 rounds++;
-            } while (cfg.dynamicSampling() && kept.size() < cfg.promptsPerStep() * g && rounds < cfg.maxSamplingRounds());
+            } while (cfg.dynamicSampling()
+                    && kept.size() < cfg.promptsPerStep() * g
+                    && rounds < cfg.maxSamplingRounds());
         } finally {
             policy.requiresGrad(true);
         }
@@ -166,7 +230,6 @@ public final class GrpoTrainer {
         return new SamplingParams(cfg.temperature(), cfg.topK(), cfg.topP(), cfg.maxCompletionLength(), seed);
     }
 
-
     /** Micro-batch {@code k} of a generation batch as a padded batch (prompt + completion rows). */
     private static CompletionBatch.Inputs inputs(List<Rollouts.Rollout> mb, long padId) {
         List<long[]> p = new ArrayList<>(), c = new ArrayList<>();
@@ -178,11 +241,18 @@ public final class GrpoTrainer {
     }
 
     /** pi_old: each micro-batch's per-position log-probs before the first update, kept as float arrays (N_mb x (T-1)). */
-    private static float[][] tokenLogpsNoGrad(Transformer policy, Generation gen, long padId, double temperature, int batch) {
+    private static float[][] tokenLogpsNoGrad(
+            Transformer policy, Generation gen, long padId, double temperature, int batch) {
         List<float[]> out = new ArrayList<>();
         for (int from = 0; from < gen.rollouts().size(); from += batch) {
             try (PointerScope s = new PointerScope()) {
-                out.add(Tensors.toFloats(CompletionBatch.tokenLogpsNoGrad(policy, inputs(gen.rollouts().subList(from, Math.min(gen.rollouts().size(), from + batch)), padId), temperature)));
+                out.add(Tensors.toFloats(CompletionBatch.tokenLogpsNoGrad(
+                        policy,
+                        inputs(
+                                gen.rollouts()
+                                        .subList(from, Math.min(gen.rollouts().size(), from + batch)),
+                                padId),
+                        temperature)));
             }
         }
         return out.toArray(float[][]::new);
@@ -193,13 +263,31 @@ public final class GrpoTrainer {
      * back-propagated micro-batch by micro-batch; adds kl, entropy, clip_ratio/* and (on a fresh
      * generation) the sampling mismatch to {@code m}. Returns the loss value.
      */
-    private static double policyTerm(Transformer policy, Reference ref, Generation gen, float[][] oldLogps, GrpoConfig cfg, long padId, double weight,
-            boolean fresh, Map<String, Double> m) {
+    private static double policyTerm(
+            Transformer policy,
+            Reference ref,
+            Generation gen,
+            float[][] oldLogps,
+            GrpoConfig cfg,
+            long padId,
+            double weight,
+            boolean fresh,
+            Map<String, Double> m) {
         int batch = cfg.args().perDeviceTrainBatchSize(), n = gen.rollouts().size(), micro = (n + batch - 1) / batch;
         long active = 0; // dapo's denominator: active completion tokens of the whole generation batch
-        for (Rollouts.Rollout r : gen.rollouts()) if (!cfg.maskTruncatedCompletions() || r.terminated()) active += r.completion().length;
+        for (Rollouts.Rollout r : gen.rollouts())
+            if (!cfg.maskTruncatedCompletions() || r.terminated()) active += r.completion().length;
         final long windowTokens = Math.max(1, active);
-        double loss = 0, klSum = 0, tokens = 0, entropySum = 0, lengthSum = 0, low = 0, high = 0, region = 0, lowMin = Double.MAX_VALUE, highMax = 0;
+        double loss = 0,
+                klSum = 0,
+                tokens = 0,
+                entropySum = 0,
+                lengthSum = 0,
+                low = 0,
+                high = 0,
+                region = 0,
+                lowMin = Double.MAX_VALUE,
+                highMax = 0;
         double diffSum = 0, diffMax = 0, diffCount = 0;
         for (int k = 0; k < micro; k++) {
             int from = k * batch, to = Math.min(n, from + batch);
@@ -208,12 +296,19 @@ public final class GrpoTrainer {
                 CompletionBatch.Inputs in = inputs(mb, padId);
                 int t = in.length();
                 // completion mask, with truncated completions masked out when mask_truncated_completions
-                float[] keep = new float[mb.size()], adv = new float[mb.size()], sampled = new float[mb.size() * (t - 1)];
+                float[] keep = new float[mb.size()],
+                        adv = new float[mb.size()],
+                        sampled = new float[mb.size() * (t - 1)];
                 for (int i = 0; i < mb.size(); i++) {
                     Rollouts.Rollout r = mb.get(i);
                     keep[i] = !cfg.maskTruncatedCompletions() || r.terminated() ? 1f : 0f;
                     adv[i] = (float) gen.advantages()[from + i];
-                    System.arraycopy(r.samplingLogps(), 0, sampled, i * (t - 1) + r.prompt().ids().length - 1, r.completion().length);
+                    System.arraycopy(
+                            r.samplingLogps(),
+                            0,
+                            sampled,
+                            i * (t - 1) + r.prompt().ids().length - 1,
+                            r.completion().length);
                 }
                 Tensor mask = in.completionMask().mul(Tensors.floats(keep, mb.size(), 1));
                 Tensor advT = Tensors.floats(adv, mb.size());
@@ -224,7 +319,15 @@ public final class GrpoTrainer {
                 loss += TrainLoop.forwardBackward(policy, in, true, cfg.args().gradientCheckpointing(), hidden -> {
                     CompletionBatch.Output o = CompletionBatch.fromHidden(policy, hidden, in, false, cfg.temperature());
                     Tensor logps = o.tokenLogps();
-                    out[0] = GrpoLoss.compute(logps, old == null ? logps.detach() : old, refLogps, advT, mask, cfg.loss(), windowTokens, micro);
+                    out[0] = GrpoLoss.compute(
+                            logps,
+                            old == null ? logps.detach() : old,
+                            refLogps,
+                            advT,
+                            mask,
+                            cfg.loss(),
+                            windowTokens,
+                            micro);
                     stats[0] = o;
                     return weight == 1 ? out[0].loss() : out[0].loss().mul(Tensors.scalar(weight));
                 });
@@ -240,7 +343,11 @@ public final class GrpoTrainer {
                     entropySum += stats[0].entropySum().sum().item_double();
                     lengthSum += stats[0].lengths().sum().item_double();
                     if (fresh) { // recorded at sampling vs recomputed now, on the completion tokens
-                        Tensor diff = stats[0].tokenLogps().detach().sub(Tensors.floats(sampled, mb.size(), t - 1)).abs().mul(in.completionMask());
+                        Tensor diff = stats[0].tokenLogps()
+                                .detach()
+                                .sub(Tensors.floats(sampled, mb.size(), t - 1))
+                                .abs()
+                                .mul(in.completionMask());
                         diffSum += diff.sum().item_double();
                         diffMax = Math.max(diffMax, diff.max().item_double());
                         diffCount += in.completionMask().sum().item_double();
@@ -283,7 +390,8 @@ public final class GrpoTrainer {
             CompletionBatch.Inputs in = CompletionBatch.inputs(p, comp, padId);
             return TrainLoop.forwardBackward(policy, in, true, cfg.args().gradientCheckpointing(), hidden -> {
                 CompletionBatch.Output o = CompletionBatch.fromHidden(policy, hidden, in, false);
-                return ChordLoss.sft(o.tokenLogps(), in.completionMask(), c.usePhi(), c.cutoffProb(), windowTokens).mul(Tensors.scalar(mu));
+                return ChordLoss.sft(o.tokenLogps(), in.completionMask(), c.usePhi(), c.cutoffProb(), windowTokens)
+                        .mul(Tensors.scalar(mu));
             });
         }
     }

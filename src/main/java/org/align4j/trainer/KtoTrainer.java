@@ -30,23 +30,52 @@ public final class KtoTrainer {
     /** TRL's KTOConfig: learning_rate 1e-6, beta 0.1, desirable/undesirable weights 1. */
     public record Config(TrainingArgs args, KtoLoss.Config loss, int evalSteps) {}
 
-    public static TrainResult train(Transformer policy, Transformer refModel, List<UnpairedExample> train, List<UnpairedExample> eval, Config cfg,
-            long padId, Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(
+            Transformer policy,
+            Transformer refModel,
+            List<UnpairedExample> train,
+            List<UnpairedExample> eval,
+            Config cfg,
+            long padId,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         if (cfg.args().perDeviceTrainBatchSize() < 2 && cfg.loss().lossType().equals("kto"))
-            throw new IllegalArgumentException("kto needs per_device_train_batch_size >= 2: the KL reference point pairs each prompt with another row's completion");
+            throw new IllegalArgumentException(
+                    "kto needs per_device_train_batch_size >= 2: the KL reference point pairs each prompt with another row's completion");
         Reference ref = new Reference(policy, refModel, false, "kto");
-        long desirable = train.stream().filter(UnpairedExample::desirable).count(), undesirable = train.size() - desirable;
-        double ratio = cfg.loss().desirableWeight() * desirable / Math.max(1e-9, cfg.loss().undesirableWeight() * undesirable);
-        if (ratio < 1 || ratio > 4.0 / 3.0) // TRL's warning: the paper recommends desirable_weight * n_D / (undesirable_weight * n_U) in [1, 4/3]
-            System.err.printf("kto: desirable_weight*n_desirable / (undesirable_weight*n_undesirable) = %.3f is outside [1, 4/3] (%d desirable, %d undesirable rows); "
-                    + "consider adjusting desirable_weight/undesirable_weight%n", ratio, desirable, undesirable);
-        TrainLoop.MicroBatch<UnpairedExample> step = (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
-        return TrainLoop.train("kto", policy, new TrainLoop.Rows<>(train, e -> e.completion().length, e -> e.prompt().length + e.completion().length), cfg.args(),
-                TrainLoop.evaluation(eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), e -> e.completion().length, step), resolvedConfig, step);
+        long desirable = train.stream().filter(UnpairedExample::desirable).count(),
+                undesirable = train.size() - desirable;
+        double ratio = cfg.loss().desirableWeight()
+                * desirable
+                / Math.max(1e-9, cfg.loss().undesirableWeight() * undesirable);
+        if (ratio < 1 || ratio > 4.0 / 3.0) // TRL's warning: the paper recommends desirable_weight * n_D /
+            // (undesirable_weight * n_U) in [1, 4/3]
+            System.err.printf(
+                    "kto: desirable_weight*n_desirable / (undesirable_weight*n_undesirable) = %.3f is outside [1, 4/3] (%d desirable, %d undesirable rows); "
+                            + "consider adjusting desirable_weight/undesirable_weight%n",
+                    ratio, desirable, undesirable);
+        TrainLoop.MicroBatch<UnpairedExample> step =
+                (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
+        return TrainLoop.train(
+                "kto",
+                policy,
+                new TrainLoop.Rows<>(train, e -> e.completion().length, e -> e.prompt().length + e.completion().length),
+                cfg.args(),
+                TrainLoop.evaluation(
+                        eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), e -> e.completion().length, step),
+                resolvedConfig,
+                step);
     }
 
     /** loss = sum of per-row KTO losses / window rows (TRL: mean over the batch's desirable and undesirable rows). */
-    static StepSums microBatch(Transformer policy, Reference ref, List<UnpairedExample> mb, Config cfg, long padId, TrainLoop.Window window, boolean train) {
+    static StepSums microBatch(
+            Transformer policy,
+            Reference ref,
+            List<UnpairedExample> mb,
+            Config cfg,
+            long padId,
+            TrainLoop.Window window,
+            boolean train) {
         int b = mb.size();
         KtoLoss.Config lc = cfg.loss();
         List<long[]> prompts = new ArrayList<>(), completions = new ArrayList<>(), klCompletions = new ArrayList<>();
@@ -69,21 +98,27 @@ public final class KtoTrainer {
                 klPolicy = klRef = Tensors.floats(new float[b], b); // apo_zero_unpaired has no reference point
             }
             StepSums[] sums = new StepSums[1];
-            double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
-                CompletionBatch.Output out = CompletionBatch.fromHidden(policy, hidden, in, false);
-                KtoLoss.Output k = KtoLoss.compute(out.logps(), refLogps, desirable, klPolicy, klRef, lc);
-                Tensor l = k.perExample().sum().div(Tensors.scalar((double) window.rows()));
-                try (NoGradGuard g = new NoGradGuard()) {
-                    float[] lp = Tensors.toFloats(out.logps().detach()), rl = Tensors.toFloats(refLogps);
-                    StepSums s = StepSums.empty().inputTokens(in.tokens()).add("kl", k.z0(), "micro_batches").count("micro_batches", 1);
-                    for (int i = 0; i < b; i++) {
-                        String side = label[i] == 1f ? "chosen" : "rejected", count = "count/" + side;
-                        s.count(count, 1).add("rewards/" + side, lc.beta() * (lp[i] - rl[i]), count).add("logps/" + side, lp[i], count);
-                    }
-                    sums[0] = s;
-                }
-                return l;
-            });
+            double loss =
+                    TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+                        CompletionBatch.Output out = CompletionBatch.fromHidden(policy, hidden, in, false);
+                        KtoLoss.Output k = KtoLoss.compute(out.logps(), refLogps, desirable, klPolicy, klRef, lc);
+                        Tensor l = k.perExample().sum().div(Tensors.scalar((double) window.rows()));
+                        try (NoGradGuard g = new NoGradGuard()) {
+                            float[] lp = Tensors.toFloats(out.logps().detach()), rl = Tensors.toFloats(refLogps);
+                            StepSums s = StepSums.empty()
+                                    .inputTokens(in.tokens())
+                                    .add("kl", k.z0(), "micro_batches")
+                                    .count("micro_batches", 1);
+                            for (int i = 0; i < b; i++) {
+                                String side = label[i] == 1f ? "chosen" : "rejected", count = "count/" + side;
+                                s.count(count, 1)
+                                        .add("rewards/" + side, lc.beta() * (lp[i] - rl[i]), count)
+                                        .add("logps/" + side, lp[i], count);
+                            }
+                            sums[0] = s;
+                        }
+                        return l;
+                    });
             return sums[0].withLoss(loss);
         }
     }

@@ -54,14 +54,23 @@ public final class LmDiscriminatorTrainer {
      */
     public record Settings(TrainingArgs args, double evalFraction, int maxLength) {
         public Settings {
-            if (!(evalFraction >= 0 && evalFraction < 1)) throw new IllegalArgumentException("eval_fraction must be in [0, 1), got " + evalFraction);
+            if (!(evalFraction >= 0 && evalFraction < 1))
+                throw new IllegalArgumentException("eval_fraction must be in [0, 1), got " + evalFraction);
             if (maxLength < 2) throw new IllegalArgumentException("max_length must be >= 2, got " + maxLength);
         }
     }
 
     /** What the run did: examples given and dropped, class weights, final metrics (eval null without a held-out split). */
-    public record Report(int expertExamples, int policyExamples, int dropped, BalancedBce.Weights weights, double finalTrainLoss,
-            DiscriminatorMetrics train, DiscriminatorMetrics eval, double trainSeconds, TrainResult run) {}
+    public record Report(
+            int expertExamples,
+            int policyExamples,
+            int dropped,
+            BalancedBce.Weights weights,
+            double finalTrainLoss,
+            DiscriminatorMetrics train,
+            DiscriminatorMetrics eval,
+            double trainSeconds,
+            TrainResult run) {}
 
     /** The trained discriminator (it owns the model and tokenizer) and its report. */
     public record Result(LmDiscriminator discriminator, Report report) implements AutoCloseable {
@@ -76,10 +85,16 @@ public final class LmDiscriminatorTrainer {
      * output folder of {@code s.args()}; a folder that already holds a discriminator is replaced only with
      * overwrite_output_dir.
      */
-    public static Result train(Path baseModel, List<Discriminator.Example> expert, List<Discriminator.Example> policy, Settings s,
-            Map<String, Object> resolvedConfig) throws IOException {
+    public static Result train(
+            Path baseModel,
+            List<Discriminator.Example> expert,
+            List<Discriminator.Example> policy,
+            Settings s,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         if (expert.isEmpty() || policy.isEmpty())
-            throw new IllegalArgumentException("training the discriminator needs expert and policy examples, got " + expert.size() + " expert and " + policy.size() + " policy");
+            throw new IllegalArgumentException("training the discriminator needs expert and policy examples, got "
+                    + expert.size() + " expert and " + policy.size() + " policy");
         prepareFolder(s.args());
         Tokenizer tok = Tokenizer.load(baseModel);
         Transformer model;
@@ -102,42 +117,76 @@ public final class LmDiscriminatorTrainer {
     private static void prepareFolder(TrainingArgs a) throws IOException {
         if (!Files.exists(a.outputDir().resolve(Discriminator.CONFIG_FILE))) return;
         if (!a.overwriteOutputDir())
-            throw new IOException("output_dir " + a.outputDir() + " already holds a discriminator; pass --overwrite_output_dir true or choose another folder");
+            throw new IOException("output_dir " + a.outputDir()
+                    + " already holds a discriminator; pass --overwrite_output_dir true or choose another folder");
         AtomicFiles.deleteRecursively(a.outputDir());
     }
 
-    private static Report fit(LmDiscriminator d, Transformer model, long padId, Path baseModel, List<Discriminator.Example> expert,
-            List<Discriminator.Example> policy, Settings s, Map<String, Object> resolvedConfig) throws IOException {
+    private static Report fit(
+            LmDiscriminator d,
+            Transformer model,
+            long padId,
+            Path baseModel,
+            List<Discriminator.Example> expert,
+            List<Discriminator.Example> policy,
+            Settings s,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         TrainingArgs a = s.args();
         Random split = new Random(a.seed());
         List<List<Discriminator.Example>> expertSplit = HeldOut.split(expert, s.evalFraction(), split, "expert");
         List<List<Discriminator.Example>> policySplit = HeldOut.split(policy, s.evalFraction(), split, "policy");
-        List<Row> trainAll = rows(d, expertSplit.get(0), policySplit.get(0)), evalAll = rows(d, expertSplit.get(1), policySplit.get(1));
-        List<Row> train = withinMaxLength(trainAll, s.maxLength(), "training"), eval = withinMaxLength(evalAll, s.maxLength(), "held-out");
+        List<Row> trainAll = rows(d, expertSplit.get(0), policySplit.get(0)),
+                evalAll = rows(d, expertSplit.get(1), policySplit.get(1));
+        List<Row> train = withinMaxLength(trainAll, s.maxLength(), "training"),
+                eval = withinMaxLength(evalAll, s.maxLength(), "held-out");
         int dropped = trainAll.size() - train.size() + evalAll.size() - eval.size();
         long trainExpert = train.stream().filter(Row::expert).count();
         if (dropped > 0 && (trainExpert == 0 || trainExpert == train.size()))
-            throw new IllegalArgumentException("after dropping examples longer than max_length " + s.maxLength() + ", the training split has " + trainExpert
-                    + " expert and " + (train.size() - trainExpert) + " policy examples; raise max_length");
+            throw new IllegalArgumentException("after dropping examples longer than max_length " + s.maxLength()
+                    + ", the training split has " + trainExpert + " expert and " + (train.size() - trainExpert)
+                    + " policy examples; raise max_length");
         BalancedBce.Weights w = BalancedBce.Weights.of(trainExpert, train.size() - trainExpert);
         int batch = a.perDeviceTrainBatchSize();
-        TrainLoop.MicroBatch<Row> step = (mb, window, training) -> logged(model, mb, padId, w, window.rows(), ClassifierBatch.mode(training, a.gradientCheckpointing()));
+        TrainLoop.MicroBatch<Row> step = (mb, window, training) ->
+                logged(model, mb, padId, w, window.rows(), ClassifierBatch.mode(training, a.gradientCheckpointing()));
         int stepsPerEpoch = Math.max(1, (train.size() + batch - 1) / batch / a.gradientAccumulationSteps());
-        TrainLoop.Evaluation evaluation = eval.isEmpty() ? null : new TrainLoop.Evaluation(stepsPerEpoch, () -> evalRow(score(model, eval, padId, batch, w)));
+        TrainLoop.Evaluation evaluation = eval.isEmpty()
+                ? null
+                : new TrainLoop.Evaluation(stepsPerEpoch, () -> evalRow(score(model, eval, padId, batch, w)));
         long t0 = System.nanoTime();
-        TrainResult run = TrainLoop.train("discriminator", model, new TrainLoop.Rows<>(train, r -> r.ids().length, r -> r.ids().length), a, evaluation,
-                resolvedConfig, step);
+        TrainResult run = TrainLoop.train(
+                "discriminator",
+                model,
+                new TrainLoop.Rows<>(train, r -> r.ids().length, r -> r.ids().length),
+                a,
+                evaluation,
+                resolvedConfig,
+                step);
         double seconds = (System.nanoTime() - t0) / 1e9;
         Scored trainScores = score(model, train, padId, batch, w);
-        DiscriminatorMetrics trainMetrics = trainScores.metrics(), evalMetrics = eval.isEmpty() ? null : score(model, eval, padId, batch, w).metrics();
-        Report report = new Report(expert.size(), policy.size(), dropped, w, trainScores.loss(), trainMetrics, evalMetrics, seconds, run);
+        DiscriminatorMetrics trainMetrics = trainScores.metrics(),
+                evalMetrics =
+                        eval.isEmpty()
+                                ? null
+                                : score(model, eval, padId, batch, w).metrics();
+        Report report = new Report(
+                expert.size(), policy.size(), dropped, w, trainScores.loss(), trainMetrics, evalMetrics, seconds, run);
         TrainCheckpoints.copyTokenizerFiles(baseModel, a.outputDir(), false);
-        LmDiscriminator.writeConfig(a.outputDir(), model.config(), baseModel.toString(), s.maxLength(), trainingJson(s, report), trainMetrics, evalMetrics);
+        LmDiscriminator.writeConfig(
+                a.outputDir(),
+                model.config(),
+                baseModel.toString(),
+                s.maxLength(),
+                trainingJson(s, report),
+                trainMetrics,
+                evalMetrics);
         return report;
     }
 
     /** Expert rows first, then policy rows, each encoded as the discriminator reads it. */
-    private static List<Row> rows(LmDiscriminator d, List<Discriminator.Example> expert, List<Discriminator.Example> policy) {
+    private static List<Row> rows(
+            LmDiscriminator d, List<Discriminator.Example> expert, List<Discriminator.Example> policy) {
         List<Row> out = new ArrayList<>(expert.size() + policy.size());
         for (Discriminator.Example e : expert) out.add(new Row(d.encode(e.prompt(), e.response()), true));
         for (Discriminator.Example e : policy) out.add(new Row(d.encode(e.prompt(), e.response()), false));
@@ -148,14 +197,23 @@ public final class LmDiscriminatorTrainer {
     static List<Row> withinMaxLength(List<Row> rows, int maxLength, String split) {
         List<Row> kept = rows.stream().filter(r -> r.ids().length <= maxLength).toList();
         if (kept.size() < rows.size())
-            System.err.printf("discriminator: dropped %d of %d %s examples longer than max_length %d tokens%n", rows.size() - kept.size(), rows.size(), split, maxLength);
+            System.err.printf(
+                    "discriminator: dropped %d of %d %s examples longer than max_length %d tokens%n",
+                    rows.size() - kept.size(), rows.size(), split, maxLength);
         return kept;
     }
 
     /** One micro-batch through the loss: what a training step (or nothing, without a graph) logs. */
-    private static StepSums logged(Transformer model, List<Row> mb, long padId, BalancedBce.Weights w, int windowRows, ClassifierBatch.Mode mode) {
+    private static StepSums logged(
+            Transformer model,
+            List<Row> mb,
+            long padId,
+            BalancedBce.Weights w,
+            int windowRows,
+            ClassifierBatch.Mode mode) {
         boolean[] y = labels(mb);
-        ClassifierBatch.Forward f = ClassifierBatch.forward(model, ids(mb), padId, mode, z -> BalancedBce.windowShare(z, y, w, windowRows));
+        ClassifierBatch.Forward f =
+                ClassifierBatch.forward(model, ids(mb), padId, mode, z -> BalancedBce.windowShare(z, y, w, windowRows));
         double correct = 0, sumExpert = 0, sumPolicy = 0, nExpert = 0;
         for (int i = 0; i < y.length; i++) {
             float z = f.scores()[i];
@@ -165,8 +223,14 @@ public final class LmDiscriminatorTrainer {
                 nExpert++;
             } else sumPolicy += z;
         }
-        return StepSums.empty().withLoss(f.loss()).count("rows", y.length).count("expert_rows", nExpert).count("policy_rows", y.length - nExpert)
-                .add("accuracy", correct, "rows").add("mean_logit_expert", sumExpert, "expert_rows").add("mean_logit_policy", sumPolicy, "policy_rows");
+        return StepSums.empty()
+                .withLoss(f.loss())
+                .count("rows", y.length)
+                .count("expert_rows", nExpert)
+                .count("policy_rows", y.length - nExpert)
+                .add("accuracy", correct, "rows")
+                .add("mean_logit_expert", sumExpert, "expert_rows")
+                .add("mean_logit_policy", sumPolicy, "policy_rows");
     }
 
     /** Logits of a whole set (no graph) with its labels and its mean class-weighted loss. */
@@ -183,7 +247,12 @@ public final class LmDiscriminatorTrainer {
         for (int from = 0; from < rows.size(); from += batch) {
             List<Row> mb = rows.subList(from, Math.min(rows.size(), from + batch));
             boolean[] y = labels(mb);
-            ClassifierBatch.Forward f = ClassifierBatch.forward(model, ids(mb), padId, ClassifierBatch.Mode.NO_GRAD, t -> BalancedBce.windowShare(t, y, w, rows.size()));
+            ClassifierBatch.Forward f = ClassifierBatch.forward(
+                    model,
+                    ids(mb),
+                    padId,
+                    ClassifierBatch.Mode.NO_GRAD,
+                    t -> BalancedBce.windowShare(t, y, w, rows.size()));
             loss += f.loss();
             for (int i = 0; i < mb.size(); i++) z[from + i] = f.scores()[i];
         }
@@ -217,8 +286,10 @@ public final class LmDiscriminatorTrainer {
         TrainingArgs a = s.args();
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("loss", "class-balanced binary cross-entropy with logits (BalancedBce), label 1 = expert");
-        t.put("optimizer", "AdamW (libtorch), betas (0.9, 0.999), eps 1e-8, weight decay on all but biases and norms, "
-                + a.lrSchedulerType() + " schedule, max_grad_norm " + a.maxGradNorm());
+        t.put(
+                "optimizer",
+                "AdamW (libtorch), betas (0.9, 0.999), eps 1e-8, weight decay on all but biases and norms, "
+                        + a.lrSchedulerType() + " schedule, max_grad_norm " + a.maxGradNorm());
         t.put("epochs", a.numTrainEpochs());
         t.put("learning_rate", a.learningRate());
         t.put("batch_size", a.perDeviceTrainBatchSize());

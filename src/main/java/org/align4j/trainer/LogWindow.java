@@ -31,7 +31,8 @@ final class LogWindow implements AutoCloseable {
         this.log = MetricsLog.open(args.outputDir(), resumedStep);
         TensorBoardWriter w = null;
         try {
-            if (args.reportTo().equals("tensorboard")) w = new TensorBoardWriter(args.outputDir().resolve("runs"));
+            if (args.reportTo().equals("tensorboard"))
+                w = new TensorBoardWriter(args.outputDir().resolve("runs"));
         } catch (IOException | RuntimeException e) {
             log.close();
             throw e;
@@ -67,8 +68,15 @@ final class LogWindow implements AutoCloseable {
         write(row);
         sums.clear();
         double secs = (System.nanoTime() - startNanos) / 1e9;
-        System.err.printf("%s: step %d/%d  loss %.4f  lr %.2e  %.0f tokens/s  ETA %.0fs%n", command, done, totalSteps, (double) row.get("loss"), lr,
-                tokensSinceStart / secs, secs / (done - firstStep) * (totalSteps - done));
+        System.err.printf(
+                "%s: step %d/%d  loss %.4f  lr %.2e  %.0f tokens/s  ETA %.0fs%n",
+                command,
+                done,
+                totalSteps,
+                (double) row.get("loss"),
+                lr,
+                tokensSinceStart / secs,
+                secs / (done - firstStep) * (totalSteps - done));
     }
 
     /** An evaluation row: {step, epoch, eval_<name>...}. */
@@ -76,10 +84,15 @@ final class LogWindow implements AutoCloseable {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", done);
         row.put("epoch", epoch);
-        for (var e : metrics.entrySet()) row.put(e.getKey().startsWith("eval_") ? e.getKey() : "eval_" + e.getKey(), e.getValue());
+        for (var e : metrics.entrySet())
+            row.put(e.getKey().startsWith("eval_") ? e.getKey() : "eval_" + e.getKey(), e.getValue());
         write(row);
-        if (row.containsKey("eval_loss")) System.err.printf("%s: eval at step %d  loss %.4f%n", command, done, (double) row.get("eval_loss"));
-        else System.err.printf("%s: eval at step %d  reward %.4f%n", command, done, (double) row.getOrDefault("eval_reward", Double.NaN));
+        if (row.containsKey("eval_loss"))
+            System.err.printf("%s: eval at step %d  loss %.4f%n", command, done, (double) row.get("eval_loss"));
+        else
+            System.err.printf(
+                    "%s: eval at step %d  reward %.4f%n",
+                    command, done, (double) row.getOrDefault("eval_reward", Double.NaN));
     }
 
     private void write(Map<String, Object> row) throws IOException {

@@ -13,19 +13,24 @@ package org.align4j.trainer;
  * </ul>
  */
 public record LrSchedule(String type, double peak, int warmupSteps, int totalSteps) {
-    public static final java.util.List<String> TYPES = java.util.List.of("linear", "cosine", "constant", "constant_with_warmup");
+    public static final java.util.List<String> TYPES =
+            java.util.List.of("linear", "cosine", "constant", "constant_with_warmup");
 
     public LrSchedule {
-        if (!TYPES.contains(type)) throw new IllegalArgumentException("lr_scheduler_type '" + type + "' is not supported; use one of " + TYPES);
+        if (!TYPES.contains(type))
+            throw new IllegalArgumentException(
+                    "lr_scheduler_type '" + type + "' is not supported; use one of " + TYPES);
         if (warmupSteps < 0) throw new IllegalArgumentException("warmup_steps must be >= 0, got " + warmupSteps);
-        if (totalSteps < 1) throw new IllegalArgumentException("the schedule needs at least one training step, got " + totalSteps);
+        if (totalSteps < 1)
+            throw new IllegalArgumentException("the schedule needs at least one training step, got " + totalSteps);
     }
 
     /**
      * transformers' rule: warmup_steps if set, else ceil(warmup_ratio * total).
      */
     public static int warmupSteps(int warmupSteps, double warmupRatio, int totalSteps) {
-        if (warmupRatio < 0 || warmupRatio > 1) throw new IllegalArgumentException("warmup_ratio must be in [0, 1], got " + warmupRatio);
+        if (warmupRatio < 0 || warmupRatio > 1)
+            throw new IllegalArgumentException("warmup_ratio must be in [0, 1], got " + warmupRatio);
         return warmupSteps > 0 ? warmupSteps : (int) Math.ceil(warmupRatio * totalSteps);
     }
 
@@ -40,7 +45,8 @@ public record LrSchedule(String type, double peak, int warmupSteps, int totalSte
         return switch (type) {
             case "constant" -> 1.0;
             case "constant_with_warmup" -> warming ? warm : 1.0;
-            case "linear" -> warming ? warm : Math.max(0.0, (double) (totalSteps - step) / Math.max(1, totalSteps - warmupSteps));
+            case "linear" ->
+                warming ? warm : Math.max(0.0, (double) (totalSteps - step) / Math.max(1, totalSteps - warmupSteps));
             case "cosine" -> {
                 if (warming) yield warm;
                 double progress = (double) (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);

@@ -46,10 +46,12 @@ public final class MetricsLog implements AutoCloseable {
             }
             Files.write(file, keep, StandardCharsets.UTF_8);
         } else if (Files.exists(file)) {
-            throw new IOException(file + " already exists: this output_dir holds another run; use resume_from_checkpoint, "
-                    + "another output_dir, or --overwrite_output_dir true");
+            throw new IOException(
+                    file + " already exists: this output_dir holds another run; use resume_from_checkpoint, "
+                            + "another output_dir, or --overwrite_output_dir true");
         }
-        return new MetricsLog(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+        return new MetricsLog(Files.newBufferedWriter(
+                file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND));
     }
 
     public void log(Map<String, Object> row) throws IOException {
@@ -60,7 +62,8 @@ public final class MetricsLog implements AutoCloseable {
 
     public static List<JsonNode> read(Path outputDir) throws IOException {
         List<JsonNode> rows = new ArrayList<>();
-        for (String line : Files.readAllLines(outputDir.resolve(FILE), StandardCharsets.UTF_8)) if (!line.isBlank()) rows.add(JSON.readTree(line));
+        for (String line : Files.readAllLines(outputDir.resolve(FILE), StandardCharsets.UTF_8))
+            if (!line.isBlank()) rows.add(JSON.readTree(line));
         return rows;
     }
 

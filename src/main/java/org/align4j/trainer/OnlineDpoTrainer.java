@@ -58,11 +58,15 @@ public final class OnlineDpoTrainer {
      */
     public record Config(DpoConfig dpo, int numGenerations, SamplingParams sampling, Double missingEosPenalty) {
         public Config {
-            if (numGenerations < 2) throw new IllegalArgumentException("online DPO pairs completions: num_generations must be >= 2, got " + numGenerations);
+            if (numGenerations < 2)
+                throw new IllegalArgumentException(
+                        "online DPO pairs completions: num_generations must be >= 2, got " + numGenerations);
             if (dpo.precomputeRefLogProbs())
-                throw new IllegalArgumentException("precompute_ref_log_probs does not apply to online DPO: its pairs are sampled during training");
+                throw new IllegalArgumentException(
+                        "precompute_ref_log_probs does not apply to online DPO: its pairs are sampled during training");
             if (missingEosPenalty != null && !(missingEosPenalty >= 0 && Double.isFinite(missingEosPenalty)))
-                throw new IllegalArgumentException("missing_eos_penalty must be a finite number >= 0, got " + missingEosPenalty);
+                throw new IllegalArgumentException(
+                        "missing_eos_penalty must be a finite number >= 0, got " + missingEosPenalty);
         }
     }
 
@@ -72,14 +76,29 @@ public final class OnlineDpoTrainer {
     /** One micro-batch of prompts: its rollouts, their scores (totals after the EOS penalty) and pairs. */
     private record Batch(List<Rollouts.Rollout> rollouts, WeightedRewards.Result scores, Pairing pairing) {}
 
-    public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg,
-            Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(
+            Transformer policy,
+            Transformer refModel,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            WeightedRewards rewards,
+            Config cfg,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         return train(policy, refModel, tok, prompts, rewards, cfg, null, resolvedConfig);
     }
 
     /** The same with held-out prompts sampled and scored every eval_steps ({@link OnlineEval}); null for none. */
-    public static TrainResult train(Transformer policy, Transformer refModel, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg,
-            OnlineEval eval, Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(
+            Transformer policy,
+            Transformer refModel,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            WeightedRewards rewards,
+            Config cfg,
+            OnlineEval eval,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         DpoConfig dc = cfg.dpo();
         TrainingArgs a = dc.args();
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
@@ -89,7 +108,8 @@ public final class OnlineDpoTrainer {
         LrSchedule schedule = a.schedule(totalSteps);
         try (AdamW opt = AdamW.withDefaults(policy.trainableParameters(), a.weightDecay())) {
             TrainCheckpoints.State state = TrainCheckpoints.start(COMMAND, a, policy, opt);
-            DataCursor cursor = new DataCursor(prompts.size(), a.perDeviceTrainBatchSize(), a.seed(), state.epoch(), state.batchInEpoch());
+            DataCursor cursor = new DataCursor(
+                    prompts.size(), a.perDeviceTrainBatchSize(), a.seed(), state.epoch(), state.batchInEpoch());
             long numTokens = state.globalStep() == 0 ? 0 : resumedTokens(TrainCheckpoints.resumePath(a));
             try (LogWindow log = new LogWindow(COMMAND, a, state.globalStep(), totalSteps)) {
                 for (int step = state.globalStep(); step < totalSteps; step++) {
@@ -97,7 +117,8 @@ public final class OnlineDpoTrainer {
                     policy.requiresGrad(false); // sample in eval mode (no LoRA dropout), without a graph
                     List<Batch> batches = new ArrayList<>();
                     for (int m = 0; m < window.size(); m++)
-                        batches.add(generate(policy, tok, window.get(m), rewards, cfg, sampleSeed(a.seed(), step, m, acc)));
+                        batches.add(
+                                generate(policy, tok, window.get(m), rewards, cfg, sampleSeed(a.seed(), step, m, acc)));
                     policy.requiresGrad(true);
                     int pairs = 0;
                     long chosenTokens = 0, stepTokens = 0;
@@ -114,16 +135,19 @@ public final class OnlineDpoTrainer {
                         StepSums sums = StepSums.empty();
                         for (Batch b : batches) {
                             if (b.pairing().pairs().isEmpty()) continue;
-                            List<DpoTrainer.Item> items = DpoTrainer.items(ref, b.pairing().pairs(), false, 0, padId);
+                            List<DpoTrainer.Item> items =
+                                    DpoTrainer.items(ref, b.pairing().pairs(), false, 0, padId);
                             sums = sums.plus(DpoTrainer.microBatch(policy, ref, items, dc, padId, w, true));
                         }
                         if (!Double.isFinite(sums.loss()))
-                            throw new IllegalStateException(COMMAND + " step " + (step + 1) + ": loss is " + sums.loss()
-                                    + "; lower learning_rate (or beta), or check the rewards (nothing was applied or saved from this step)");
+                            throw new IllegalStateException(
+                                    COMMAND + " step " + (step + 1) + ": loss is " + sums.loss()
+                                            + "; lower learning_rate (or beta), or check the rewards (nothing was applied or saved from this step)");
                         gradNorm = opt.clipStepAndZero(policy, a.maxGradNorm(), lr);
                         metrics.putAll(sums.metrics());
                     } else {
-                        System.err.printf("%s step %d: every prompt's rewards tie; no pair, no update%n", COMMAND, step + 1);
+                        System.err.printf(
+                                "%s step %d: every prompt's rewards tie; no pair, no update%n", COMMAND, step + 1);
                     }
                     metrics.putAll(sampleMetrics(batches, rewards, cfg.numGenerations()));
                     numTokens += stepTokens;
@@ -131,10 +155,26 @@ public final class OnlineDpoTrainer {
                     log.add(metrics, stepTokens);
                     log.maybeLog(done, cursor.epochFloat(), lr, gradNorm, numTokens);
                     if (eval != null && eval.due(done, totalSteps))
-                        log.logEval(done, cursor.epochFloat(), eval.run(policy, tok, rewards, cfg.numGenerations(), cfg.sampling(), "group", a.perDeviceTrainBatchSize(),
-                                a.seed(), done));
+                        log.logEval(
+                                done,
+                                cursor.epochFloat(),
+                                eval.run(
+                                        policy,
+                                        tok,
+                                        rewards,
+                                        cfg.numGenerations(),
+                                        cfg.sampling(),
+                                        "group",
+                                        a.perDeviceTrainBatchSize(),
+                                        a.seed(),
+                                        done));
                     if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done != totalSteps) {
-                        Path cp = TrainCheckpoints.save(a.outputDir(), policy, opt, new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), a.seed()), resolvedConfig);
+                        Path cp = TrainCheckpoints.save(
+                                a.outputDir(),
+                                policy,
+                                opt,
+                                new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), a.seed()),
+                                resolvedConfig);
                         HfJson.writeJson(cp.resolve(STATE_FILE), Map.of("num_tokens", numTokens), false);
                     }
                 }
@@ -153,13 +193,21 @@ public final class OnlineDpoTrainer {
     }
 
     /** Samples, scores and pairs one micro-batch of prompts. */
-    private static Batch generate(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg, long seed) {
-        List<Rollouts.Rollout> rs = Rollouts.sample(policy, tok, prompts, cfg.numGenerations(), cfg.sampling().withSeed(seed));
+    private static Batch generate(
+            Transformer policy,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            WeightedRewards rewards,
+            Config cfg,
+            long seed) {
+        List<Rollouts.Rollout> rs = Rollouts.sample(
+                policy, tok, prompts, cfg.numGenerations(), cfg.sampling().withSeed(seed));
         WeightedRewards.Result scored = Rollouts.score(rewards, rs);
         double[] total = scored.total().clone();
         if (cfg.missingEosPenalty() != null)
             for (int i = 0; i < total.length; i++) if (!rs.get(i).terminated()) total[i] -= cfg.missingEosPenalty();
-        WeightedRewards.Result s = new WeightedRewards.Result(scored.names(), scored.weights(), scored.perFunction(), total);
+        WeightedRewards.Result s =
+                new WeightedRewards.Result(scored.names(), scored.weights(), scored.perFunction(), total);
         return new Batch(rs, s, pair(rs, total, cfg.numGenerations()));
     }
 
@@ -168,7 +216,8 @@ public final class OnlineDpoTrainer {
      * highest reward, rejected = the first with the lowest; a group whose rewards are all equal is a tie.
      */
     static Pairing pair(List<Rollouts.Rollout> rollouts, double[] totals, int g) {
-        if (rollouts.size() % g != 0) throw new IllegalArgumentException(rollouts.size() + " rollouts do not form groups of " + g);
+        if (rollouts.size() % g != 0)
+            throw new IllegalArgumentException(rollouts.size() + " rollouts do not form groups of " + g);
         List<PreferencePair> pairs = new ArrayList<>();
         List<Double> chosen = new ArrayList<>(), rejected = new ArrayList<>();
         int ties = 0;
@@ -182,11 +231,18 @@ public final class OnlineDpoTrainer {
                 ties++;
                 continue;
             }
-            pairs.add(new PreferencePair(rollouts.get(from).prompt().ids(), rollouts.get(hi).completion(), rollouts.get(lo).completion()));
+            pairs.add(new PreferencePair(
+                    rollouts.get(from).prompt().ids(),
+                    rollouts.get(hi).completion(),
+                    rollouts.get(lo).completion()));
             chosen.add(totals[hi]);
             rejected.add(totals[lo]);
         }
-        return new Pairing(pairs, chosen.stream().mapToDouble(Double::doubleValue).toArray(), rejected.stream().mapToDouble(Double::doubleValue).toArray(), ties);
+        return new Pairing(
+                pairs,
+                chosen.stream().mapToDouble(Double::doubleValue).toArray(),
+                rejected.stream().mapToDouble(Double::doubleValue).toArray(),
+                ties);
     }
 
     /** The step's sampling metrics over all its micro-batches (see the class comment). */
@@ -198,21 +254,28 @@ public final class OnlineDpoTrainer {
         for (Batch b : batches) {
             all.addAll(b.rollouts());
             totals.add(b.scores().total());
-            per.add(java.util.stream.Stream.of(b.scores().perFunction()).flatMapToDouble(java.util.Arrays::stream).toArray());
+            per.add(java.util.stream.Stream.of(b.scores().perFunction())
+                    .flatMapToDouble(java.util.Arrays::stream)
+                    .toArray());
             for (double v : b.pairing().chosenRewards()) chosen += v;
             for (double v : b.pairing().rejectedRewards()) rejected += v;
             pairs += b.pairing().pairs().size();
             ties += b.pairing().ties();
         }
-        Map<String, Double> m = new LinkedHashMap<>(RjsTrainer.concat(rewards, per, totals, all.size()).metrics(g, "group"));
+        Map<String, Double> m = new LinkedHashMap<>(
+                RjsTrainer.concat(rewards, per, totals, all.size()).metrics(g, "group"));
         m.remove("frac_reward_zero_std"); // frac_ties says it for pairing (exact equality)
         if (pairs > 0) {
             m.put("reward/chosen", chosen / pairs);
             m.put("reward/rejected", rejected / pairs);
         }
         m.put("frac_ties", (double) ties / (all.size() / g));
-        m.put("val/contain_eos_token", all.stream().filter(Rollouts.Rollout::terminated).count() / (double) all.size());
-        m.put("completions/mean_length", all.stream().mapToInt(r -> r.completion().length).average().orElse(0));
+        m.put(
+                "val/contain_eos_token",
+                all.stream().filter(Rollouts.Rollout::terminated).count() / (double) all.size());
+        m.put(
+                "completions/mean_length",
+                all.stream().mapToInt(r -> r.completion().length).average().orElse(0));
         return m;
     }
 

@@ -33,7 +33,15 @@ public record OnlineEval(List<Rollouts.Prompt> prompts, int everySteps) {
      * The metrics (without the eval_ prefix, which the log adds) after {@code done} steps: prompts sampled {@code chunk}
      * at a time with {@code sampling} (its seed replaced by one fixed per step and chunk, so reruns score the same samples).
      */
-    Map<String, Double> run(Transformer policy, Tokenizer tok, WeightedRewards rewards, int g, SamplingParams sampling, String scaleRewards, int chunk, long seed,
+    Map<String, Double> run(
+            Transformer policy,
+            Tokenizer tok,
+            WeightedRewards rewards,
+            int g,
+            SamplingParams sampling,
+            String scaleRewards,
+            int chunk,
+            long seed,
             int done) {
         List<Rollouts.Rollout> all = new ArrayList<>();
         int per = Math.max(1, chunk);
@@ -41,7 +49,11 @@ public record OnlineEval(List<Rollouts.Prompt> prompts, int everySteps) {
         try {
             for (int from = 0; from < prompts.size(); from += per) {
                 long s = seed * 2_000_003L + done * 7_919L + from;
-                all.addAll(Rollouts.sample(policy, tok, prompts.subList(from, Math.min(prompts.size(), from + per)), g,
+                all.addAll(Rollouts.sample(
+                        policy,
+                        tok,
+                        prompts.subList(from, Math.min(prompts.size(), from + per)),
+                        g,
                         sampling.withSeed(s)));
             }
         } finally {

@@ -31,11 +31,25 @@ public final class OrpoTrainer {
     /** @param beta TRL's ORPOConfig beta, default 0.1 */
     public record Config(TrainingArgs args, double beta, int evalSteps) {}
 
-    public static TrainResult train(Transformer policy, List<PreferencePair> train, List<PreferencePair> eval, Config cfg, long padId,
-            Map<String, Object> resolvedConfig) throws IOException {
-        TrainLoop.MicroBatch<PreferencePair> step = (mb, window, training) -> microBatch(policy, mb, cfg, padId, window, training);
-        return TrainLoop.train("orpo", policy, new TrainLoop.Rows<>(train, OrpoTrainer::nllTokens, TrainLoop::pairTokens), cfg.args(),
-                TrainLoop.evaluation(eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), OrpoTrainer::nllTokens, step), resolvedConfig, step);
+    public static TrainResult train(
+            Transformer policy,
+            List<PreferencePair> train,
+            List<PreferencePair> eval,
+            Config cfg,
+            long padId,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
+        TrainLoop.MicroBatch<PreferencePair> step =
+                (mb, window, training) -> microBatch(policy, mb, cfg, padId, window, training);
+        return TrainLoop.train(
+                "orpo",
+                policy,
+                new TrainLoop.Rows<>(train, OrpoTrainer::nllTokens, TrainLoop::pairTokens),
+                cfg.args(),
+                TrainLoop.evaluation(
+                        eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), OrpoTrainer::nllTokens, step),
+                resolvedConfig,
+                step);
     }
 
     /** Predicted tokens of a chosen row (prompt and completion, the first token excepted): the NLL's denominator. */
@@ -44,28 +58,53 @@ public final class OrpoTrainer {
     }
 
     /** loss = chosen-row NLL / window NLL tokens + sum_pairs(-beta logsigmoid(log odds)) / window pairs. */
-    static StepSums microBatch(Transformer policy, List<PreferencePair> mb, Config cfg, long padId, TrainLoop.Window window, boolean train) {
+    static StepSums microBatch(
+            Transformer policy,
+            List<PreferencePair> mb,
+            Config cfg,
+            long padId,
+            TrainLoop.Window window,
+            boolean train) {
         int b = mb.size();
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.pairs(mb, padId);
             StepSums[] sums = new StepSums[1];
-            double loss = TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
-                CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
-                CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
-                Tensor avgC = c.logps().div(c.lengths()), avgR = r.logps().div(r.lengths()); // (B)
-                OrpoLoss.Output or = OrpoLoss.compute(avgC, avgR, cfg.beta());
-                Tensor realC = in.attention().narrow(0, 0, b).narrow(1, 1, in.length() - 1).to(torch.ScalarType.Float); // (B, T-1)
-                Tensor nllSum = c.tokenLogps().mul(realC).sum().neg();
-                Tensor l = nllSum.div(Tensors.scalar((double) window.chosenTokens())).add(or.perPair().sum().div(Tensors.scalar((double) window.rows())));
-                try (NoGradGuard g = new NoGradGuard()) {
-                    Tensor beta = Tensors.floats(new float[] {(float) cfg.beta()}, 1);
-                    sums[0] = StepSums.pairs(c, r, avgC.detach().mul(beta), avgR.detach().mul(beta), avgC, avgR, in.tokens())
-                            .add("nll_loss", nllSum.item_double(), "nll_tokens").count("nll_tokens", realC.sum().item_double())
-                            .add("log_odds_ratio", torch.log_sigmoid(or.logOdds()).sum().item_double(), StepSums.PAIRS)
-                            .add("log_odds_chosen", or.logOdds().sum().item_double(), StepSums.PAIRS);
-                }
-                return l;
-            });
+            double loss =
+                    TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+                        CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
+                        CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
+                        Tensor avgC = c.logps().div(c.lengths()),
+                                avgR = r.logps().div(r.lengths()); // (B)
+                        OrpoLoss.Output or = OrpoLoss.compute(avgC, avgR, cfg.beta());
+                        Tensor realC = in.attention()
+                                .narrow(0, 0, b)
+                                .narrow(1, 1, in.length() - 1)
+                                .to(torch.ScalarType.Float); // (B, T-1)
+                        Tensor nllSum = c.tokenLogps().mul(realC).sum().neg();
+                        Tensor l = nllSum.div(Tensors.scalar((double) window.chosenTokens()))
+                                .add(or.perPair().sum().div(Tensors.scalar((double) window.rows())));
+                        try (NoGradGuard g = new NoGradGuard()) {
+                            Tensor beta = Tensors.floats(new float[] {(float) cfg.beta()}, 1);
+                            sums[0] = StepSums.pairs(
+                                            c,
+                                            r,
+                                            avgC.detach().mul(beta),
+                                            avgR.detach().mul(beta),
+                                            avgC,
+                                            avgR,
+                                            in.tokens())
+                                    .add("nll_loss", nllSum.item_double(), "nll_tokens")
+                                    .count("nll_tokens", realC.sum().item_double())
+                                    .add(
+                                            "log_odds_ratio",
+                                            torch.log_sigmoid(or.logOdds())
+                                                    .sum()
+                                                    .item_double(),
+                                            StepSums.PAIRS)
+                                    .add("log_odds_chosen", or.logOdds().sum().item_double(), StepSums.PAIRS);
+                        }
+                        return l;
+                    });
             return sums[0].withLoss(loss);
         }
     }

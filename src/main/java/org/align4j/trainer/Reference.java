@@ -15,8 +15,9 @@ import org.bytedeco.pytorch.Tensor;
 record Reference(Transformer policy, Transformer model, boolean free, String command) {
     Reference {
         if (!free && model == null && !Lora.attached(policy))
-            throw new IllegalArgumentException(command + " needs a reference model: pass the initial policy (a second load of model_name_or_path) "
-                    + "or ref_model_name_or_path, train LoRA adapters (the base with adapters off is the reference), or set reference_free");
+            throw new IllegalArgumentException(
+                    command + " needs a reference model: pass the initial policy (a second load of model_name_or_path) "
+                            + "or ref_model_name_or_path, train LoRA adapters (the base with adapters off is the reference), or set reference_free");
     }
 
     /** Summed completion log-probs (N) of a batch, without a graph. */

@@ -16,14 +16,23 @@ import java.nio.file.Path;
  * @param perDeviceEvalBatchSize pairs scored together during evaluation
  * @param eceBins equal-width confidence bins of {@code eval_ece}
  */
-public record RewardConfig(TrainingArgs args, double centerRewardsCoefficient, int maxLength, int evalSteps, int perDeviceEvalBatchSize, int eceBins) {
+public record RewardConfig(
+        TrainingArgs args,
+        double centerRewardsCoefficient,
+        int maxLength,
+        int evalSteps,
+        int perDeviceEvalBatchSize,
+        int eceBins) {
     public static final double DEFAULT_LEARNING_RATE = 1e-4;
 
     public RewardConfig {
         if (centerRewardsCoefficient < 0 || !Double.isFinite(centerRewardsCoefficient))
-            throw new IllegalArgumentException("center_rewards_coefficient must be a finite number >= 0, got " + centerRewardsCoefficient);
+            throw new IllegalArgumentException(
+                    "center_rewards_coefficient must be a finite number >= 0, got " + centerRewardsCoefficient);
         if (maxLength < 2) throw new IllegalArgumentException("max_length must be >= 2, got " + maxLength);
-        if (perDeviceEvalBatchSize < 1) throw new IllegalArgumentException("per_device_eval_batch_size must be >= 1, got " + perDeviceEvalBatchSize);
+        if (perDeviceEvalBatchSize < 1)
+            throw new IllegalArgumentException(
+                    "per_device_eval_batch_size must be >= 1, got " + perDeviceEvalBatchSize);
         if (eceBins < 1) throw new IllegalArgumentException("ece bins must be >= 1, got " + eceBins);
     }
 
@@ -35,7 +44,8 @@ public record RewardConfig(TrainingArgs args, double centerRewardsCoefficient, i
     /** TrainingArguments defaults with RewardConfig's learning rate, writing to {@code outputDir}. */
     public static RewardConfig defaults(Path outputDir) {
         TrainingArgs a = TrainingArgs.defaults(outputDir);
-        return of(a.withSteps(a.maxSteps(), a.perDeviceTrainBatchSize(), a.gradientAccumulationSteps(), DEFAULT_LEARNING_RATE));
+        return of(a.withSteps(
+                a.maxSteps(), a.perDeviceTrainBatchSize(), a.gradientAccumulationSteps(), DEFAULT_LEARNING_RATE));
     }
 
     public RewardConfig withArgs(TrainingArgs a) {

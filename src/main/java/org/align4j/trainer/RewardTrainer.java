@@ -12,9 +12,9 @@ import java.util.Map;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.BradleyTerryLoss;
 import org.align4j.loss.Calibration;
+import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Lora;
 import org.align4j.model.ModelConfig;
-import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GeneratorOptional;
@@ -50,7 +50,8 @@ public final class RewardTrainer {
      */
     public record Pair(long[] chosen, long[] rejected, float margin) {
         public Pair {
-            if (chosen.length == 0 || rejected.length == 0) throw new IllegalArgumentException("a preference pair needs non-empty chosen and rejected sequences");
+            if (chosen.length == 0 || rejected.length == 0)
+                throw new IllegalArgumentException("a preference pair needs non-empty chosen and rejected sequences");
             if (!Float.isFinite(margin)) throw new IllegalArgumentException("margin must be finite, got " + margin);
         }
 
@@ -64,12 +65,18 @@ public final class RewardTrainer {
     /** One micro-batch's rewards (chosen[i] and rejected[i] belong to pair i), its loss contribution and real tokens. */
     record Scored(float[] chosen, float[] rejected, double loss, long tokens) {}
 
-    static final String LORA_UNSUPPORTED = "use_peft (LoRA) is not supported for reward models yet: the score head must be trained and saved "
-            + "beside the adapters (PEFT's modules_to_save), which align4j's adapter files do not hold; train all weights (use_peft false)";
+    static final String LORA_UNSUPPORTED =
+            "use_peft (LoRA) is not supported for reward models yet: the score head must be trained and saved "
+                    + "beside the adapters (PEFT's modules_to_save), which align4j's adapter files do not hold; train all weights (use_peft false)";
 
     /** transformers' class for each model_type. */
-    private static final Map<String, String> CLASSIFIERS = Map.of("llama", "LlamaForSequenceClassification",
-            "qwen2", "Qwen2ForSequenceClassification", "qwen3", "Qwen3ForSequenceClassification");
+    private static final Map<String, String> CLASSIFIERS = Map.of(
+            "llama",
+            "LlamaForSequenceClassification",
+            "qwen2",
+            "Qwen2ForSequenceClassification",
+            "qwen3",
+            "Qwen3ForSequenceClassification");
 
     private RewardTrainer() {}
 
@@ -86,9 +93,12 @@ public final class RewardTrainer {
      */
     public static Transformer rewardModel(Transformer source, long padId, long seed) {
         ModelConfig c = source.config();
-        if (Lora.attached(source)) throw new IllegalArgumentException("the model has LoRA adapters; build the reward model from the plain base (merge the adapters first)");
+        if (Lora.attached(source))
+            throw new IllegalArgumentException(
+                    "the model has LoRA adapters; build the reward model from the plain base (merge the adapters first)");
         if (c.isSequenceClassification() && c.numLabels() != 1)
-            throw new IllegalArgumentException("the model has num_labels=" + c.numLabels() + ", but a reward model outputs one scalar (num_labels=1); "
+            throw new IllegalArgumentException("the model has num_labels=" + c.numLabels()
+                    + ", but a reward model outputs one scalar (num_labels=1); "
                     + "start from a causal LM or a one-label classifier");
         ObjectNode raw = c.raw().deepCopy();
         if (!c.isSequenceClassification()) {
@@ -97,7 +107,9 @@ public final class RewardTrainer {
             raw.putObject("label2id").put("LABEL_0", 0);
             raw.remove("num_labels");
         }
-        if (padId < 0 || padId >= c.vocabSize()) throw new IllegalArgumentException("pad id " + padId + " is outside the vocabulary (vocab_size " + c.vocabSize() + ")");
+        if (padId < 0 || padId >= c.vocabSize())
+            throw new IllegalArgumentException(
+                    "pad id " + padId + " is outside the vocabulary (vocab_size " + c.vocabSize() + ")");
         raw.put("pad_token_id", (int) padId);
         // TRL loads the model in float32 unless told otherwise, trains and saves it so
         raw.put("torch_dtype", "float32");
@@ -106,13 +118,15 @@ public final class RewardTrainer {
         double std = raw.path("initializer_range").asDouble(0.02);
         LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
         org.bytedeco.pytorch.Generator gen = torch.createCPUGenerator(seed);
-        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        try (PointerScope s = new PointerScope();
+                NoGradGuard g = new NoGradGuard()) {
             for (var e : Transformer.expectedShapes(rc).entrySet()) {
                 Tensor from = source.parameters().get(e.getKey());
                 Tensor t;
                 if (from != null) t = from.detach().clone();
                 else if (e.getKey().equals("score.weight"))
-                    t = torch.randn(e.getValue(), new GeneratorOptional(gen), new TensorOptions(torch.ScalarType.Float)).mul(Tensors.scalar(std));
+                    t = torch.randn(e.getValue(), new GeneratorOptional(gen), new TensorOptions(torch.ScalarType.Float))
+                            .mul(Tensors.scalar(std));
                 else throw new IllegalStateException("bug: the source model has no " + e.getKey());
                 params.put(e.getKey(), Tensors.keep(s, t));
             }
@@ -129,18 +143,28 @@ public final class RewardTrainer {
      * The checkpoint in {@code dir} as a reward model ({@link #rewardModel} with {@code tok}'s pad id); a causal LM's
      * weights are freed once converted. {@code command} prefixes the note printed for a causal LM.
      */
-    public static Transformer loadRewardModel(Path dir, org.align4j.tokenizer.Tokenizer tok, long seed, String command) throws IOException {
+    public static Transformer loadRewardModel(Path dir, org.align4j.tokenizer.Tokenizer tok, long seed, String command)
+            throws IOException {
         try (Transformer source = org.align4j.model.Checkpoints.load(dir)) {
             if (tok.vocabSize() > source.config().vocabSize())
-                throw new IllegalArgumentException(dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is "
-                        + source.config().vocabSize() + "; this tokenizer does not belong to this model");
+                throw new IllegalArgumentException(
+                        dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is "
+                                + source.config().vocabSize() + "; this tokenizer does not belong to this model");
             if (!source.config().isSequenceClassification())
-                System.err.println(command + ": " + dir + " is a causal LM; training a fresh score head (num_labels 1) on its backbone");
+                System.err.println(command + ": " + dir
+                        + " is a causal LM; training a fresh score head (num_labels 1) on its backbone");
             return rewardModel(source, tok.padTokenId(), seed);
         }
     }
 
-    public static TrainResult train(Transformer model, List<Pair> train, List<Pair> eval, RewardConfig rc, long padId, Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(
+            Transformer model,
+            List<Pair> train,
+            List<Pair> eval,
+            RewardConfig rc,
+            long padId,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         TrainingArgs cfg = rc.args();
         checkRewardModel(model, padId);
         if (Lora.attached(model)) throw new IllegalArgumentException(LORA_UNSUPPORTED);
@@ -148,14 +172,29 @@ public final class RewardTrainer {
         List<Pair> evalData = eval == null ? List.of() : withinMaxLength(eval, rc.maxLength(), "eval");
         // TRL averages these over the micro-batches of the logging interval
         TrainLoop.MicroBatch<Pair> step = (mb, window, training) -> {
-            Scored s = microBatch(model, mb, padId, window.rows(), rc.centerRewardsCoefficient(), cfg.gradientCheckpointing());
+            Scored s = microBatch(
+                    model, mb, padId, window.rows(), rc.centerRewardsCoefficient(), cfg.gradientCheckpointing());
             BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
-            return StepSums.empty().withLoss(s.loss()).count("micro_batches", 1).add("min_reward", m.minReward(), "micro_batches")
-                    .add("mean_reward", m.meanReward(), "micro_batches").add("max_reward", m.maxReward(), "micro_batches")
-                    .add("accuracy", m.accuracy(), "micro_batches").add("margin", m.margin(), "micro_batches");
+            return StepSums.empty()
+                    .withLoss(s.loss())
+                    .count("micro_batches", 1)
+                    .add("min_reward", m.minReward(), "micro_batches")
+                    .add("mean_reward", m.meanReward(), "micro_batches")
+                    .add("max_reward", m.maxReward(), "micro_batches")
+                    .add("accuracy", m.accuracy(), "micro_batches")
+                    .add("margin", m.margin(), "micro_batches");
         };
-        TrainLoop.Evaluation evaluation = evalData.isEmpty() ? null : new TrainLoop.Evaluation(rc.evalInterval(), () -> evaluate(model, evalData, rc, padId));
-        return TrainLoop.train("reward", model, new TrainLoop.Rows<>(data, RewardTrainer::tokens, RewardTrainer::tokens), cfg, evaluation, resolvedConfig, step);
+        TrainLoop.Evaluation evaluation = evalData.isEmpty()
+                ? null
+                : new TrainLoop.Evaluation(rc.evalInterval(), () -> evaluate(model, evalData, rc, padId));
+        return TrainLoop.train(
+                "reward",
+                model,
+                new TrainLoop.Rows<>(data, RewardTrainer::tokens, RewardTrainer::tokens),
+                cfg,
+                evaluation,
+                resolvedConfig,
+                step);
     }
 
     private static long tokens(Pair p) {
@@ -176,7 +215,13 @@ public final class RewardTrainer {
         try (NoGradGuard g = new NoGradGuard()) {
             for (int i = 0; i < n; i += rc.perDeviceEvalBatchSize()) {
                 List<Pair> mb = pairs.subList(i, Math.min(n, i + rc.perDeviceEvalBatchSize()));
-                Scored s = score(model, mb, padId, 1, rc.centerRewardsCoefficient(), ClassifierBatch.Mode.NO_GRAD); // window 1: the summed loss
+                Scored s = score(
+                        model,
+                        mb,
+                        padId,
+                        1,
+                        rc.centerRewardsCoefficient(),
+                        ClassifierBatch.Mode.NO_GRAD); // window 1: the summed loss
                 lossSum += s.loss();
                 System.arraycopy(s.chosen(), 0, chosen, i, mb.size());
                 System.arraycopy(s.rejected(), 0, rejected, i, mb.size());
@@ -201,11 +246,18 @@ public final class RewardTrainer {
      * micro-batches of a window add up to the window's mean. Gradients accumulate into the
      * parameters; returns the rewards and the loss contribution.
      */
-    static Scored microBatch(Transformer model, List<Pair> mb, long padId, int windowPairs, double centerRewardsCoefficient, boolean checkpointed) {
+    static Scored microBatch(
+            Transformer model,
+            List<Pair> mb,
+            long padId,
+            int windowPairs,
+            double centerRewardsCoefficient,
+            boolean checkpointed) {
         return score(model, mb, padId, windowPairs, centerRewardsCoefficient, ClassifierBatch.mode(true, checkpointed));
     }
 
-    private static Scored score(Transformer model, List<Pair> mb, long padId, int windowPairs, double center, ClassifierBatch.Mode mode) {
+    private static Scored score(
+            Transformer model, List<Pair> mb, long padId, int windowPairs, double center, ClassifierBatch.Mode mode) {
         int b = mb.size();
         List<long[]> rows = new ArrayList<>(2 * b);
         for (Pair p : mb) rows.add(p.chosen()); // rows 0..B-1 chosen, B..2B-1 rejected (TRL's collator order)
@@ -224,7 +276,8 @@ public final class RewardTrainer {
                 Tensor perPair = BradleyTerryLoss.perPair(r.narrow(0, 0, b), r.narrow(0, b, b), marginT, center); // (B)
                 return perPair.sum().div(Tensors.scalar((double) windowPairs));
             });
-            return new Scored(Arrays.copyOfRange(f.scores(), 0, b), Arrays.copyOfRange(f.scores(), b, 2 * b), f.loss(), tokens);
+            return new Scored(
+                    Arrays.copyOfRange(f.scores(), 0, b), Arrays.copyOfRange(f.scores(), b, 2 * b), f.loss(), tokens);
         }
     }
 
@@ -232,21 +285,30 @@ public final class RewardTrainer {
     static void checkRewardModel(Transformer model, long padId) {
         ModelConfig c = model.config();
         if (!c.isSequenceClassification() || c.numLabels() != 1)
-            throw new IllegalArgumentException("a reward model must be a *ForSequenceClassification with num_labels=1 (got "
-                    + (c.isSequenceClassification() ? "num_labels=" + c.numLabels() : "a causal LM") + "); build it with RewardTrainer.rewardModel");
+            throw new IllegalArgumentException(
+                    "a reward model must be a *ForSequenceClassification with num_labels=1 (got "
+                            + (c.isSequenceClassification() ? "num_labels=" + c.numLabels() : "a causal LM")
+                            + "); build it with RewardTrainer.rewardModel");
         if (c.padTokenId() == null || c.padTokenId() != padId)
-            throw new IllegalArgumentException("the model's config.json has pad_token_id " + c.padTokenId() + " but batches are padded with " + padId
-                    + "; transformers pools at the last token that is not pad_token_id, so they must agree (RewardTrainer.rewardModel sets it)");
+            throw new IllegalArgumentException(
+                    "the model's config.json has pad_token_id " + c.padTokenId() + " but batches are padded with "
+                            + padId
+                            + "; transformers pools at the last token that is not pad_token_id, so they must agree (RewardTrainer.rewardModel sets it)");
     }
 
     /** TRL drops (does not truncate) pairs whose chosen or rejected sequence exceeds max_length. */
     static List<Pair> withinMaxLength(List<Pair> pairs, int maxLength, String split) {
         if (pairs.isEmpty()) throw new IllegalArgumentException("the " + split + " set is empty");
-        List<Pair> kept = pairs.stream().filter(p -> p.chosen().length <= maxLength && p.rejected().length <= maxLength).toList();
+        List<Pair> kept = pairs.stream()
+                .filter(p -> p.chosen().length <= maxLength && p.rejected().length <= maxLength)
+                .toList();
         if (kept.isEmpty())
-            throw new IllegalArgumentException("every " + split + " pair is longer than max_length " + maxLength + " tokens; raise max_length");
+            throw new IllegalArgumentException(
+                    "every " + split + " pair is longer than max_length " + maxLength + " tokens; raise max_length");
         if (kept.size() < pairs.size())
-            System.err.printf("reward: dropped %d of %d %s pairs longer than max_length %d (as TRL does)%n", pairs.size() - kept.size(), pairs.size(), split, maxLength);
+            System.err.printf(
+                    "reward: dropped %d of %d %s pairs longer than max_length %d (as TRL does)%n",
+                    pairs.size() - kept.size(), pairs.size(), split, maxLength);
         return kept;
     }
 }

@@ -66,24 +66,41 @@ public final class RjsTrainer {
      * @param rewardThreshold keep a prompt's best only when its reward is greater than this; null keeps every prompt's best
      * @param generationBatchSize prompts sampled together (each with numGenerations rows)
      */
-    public record Config(TrainingArgs args, int numGenerations, SamplingParams sampling, int rounds, Double rewardThreshold, int generationBatchSize) {
+    public record Config(
+            TrainingArgs args,
+            int numGenerations,
+            SamplingParams sampling,
+            int rounds,
+            Double rewardThreshold,
+            int generationBatchSize) {
         public Config {
-            if (numGenerations < 1) throw new IllegalArgumentException("num_generations must be >= 1, got " + numGenerations);
+            if (numGenerations < 1)
+                throw new IllegalArgumentException("num_generations must be >= 1, got " + numGenerations);
             if (rounds < 1) throw new IllegalArgumentException("rjs_rounds must be >= 1, got " + rounds);
-            if (generationBatchSize < 1) throw new IllegalArgumentException("generation batch size must be >= 1 prompt, got " + generationBatchSize);
-            if (rewardThreshold != null && !Double.isFinite(rewardThreshold)) throw new IllegalArgumentException("rjs_reward_threshold must be finite, got " + rewardThreshold);
+            if (generationBatchSize < 1)
+                throw new IllegalArgumentException(
+                        "generation batch size must be >= 1 prompt, got " + generationBatchSize);
+            if (rewardThreshold != null && !Double.isFinite(rewardThreshold))
+                throw new IllegalArgumentException("rjs_reward_threshold must be finite, got " + rewardThreshold);
         }
     }
 
     /** A kept sample: the prompt, the sampled completion ids and text, its total reward and its index among the prompt's samples. */
-    public record Selected(Rollouts.Prompt prompt, long[] completion, String completionText, double reward, int sample) {}
+    public record Selected(
+            Rollouts.Prompt prompt, long[] completion, String completionText, double reward, int sample) {}
 
     /** One round: the kept samples, its metrics (as written to rjs_rounds.jsonl) and its SFT run. */
     public record Round(int round, List<Selected> selected, Map<String, Object> metrics, TrainResult sft) {}
 
     /** Runs every round on {@code policy} in place and returns them; the final model is in output_dir. */
-    public static List<Round> train(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg,
-            Map<String, Object> resolvedConfig) throws IOException {
+    public static List<Round> train(
+            Transformer policy,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            WeightedRewards rewards,
+            Config cfg,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         return train(policy, tok, prompts, rewards, cfg, null, resolvedConfig);
     }
 
@@ -91,12 +108,23 @@ public final class RjsTrainer {
      * The same with held-out prompts ({@link OnlineEval}) sampled and scored after every round's SFT, their metrics
      * added to the round's row as {@code eval_*}; null for none.
      */
-    public static List<Round> train(Transformer policy, Tokenizer tok, List<Rollouts.Prompt> prompts, WeightedRewards rewards, Config cfg, OnlineEval eval,
-            Map<String, Object> resolvedConfig) throws IOException {
+    public static List<Round> train(
+            Transformer policy,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            WeightedRewards rewards,
+            Config cfg,
+            OnlineEval eval,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         TrainingArgs a = cfg.args();
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
-        if (a.resumeFromCheckpoint() != null && !a.resumeFromCheckpoint().isBlank() && !a.resumeFromCheckpoint().equals("false"))
-            throw new IllegalArgumentException(COMMAND + " cannot resume_from_checkpoint: rerun the run, or start a new one from an intermediate round's model (output_dir/round-K)");
+        if (a.resumeFromCheckpoint() != null
+                && !a.resumeFromCheckpoint().isBlank()
+                && !a.resumeFromCheckpoint().equals("false"))
+            throw new IllegalArgumentException(
+                    COMMAND
+                            + " cannot resume_from_checkpoint: rerun the run, or start a new one from an intermediate round's model (output_dir/round-K)");
         prepareOutputDir(a.outputDir(), a.overwriteOutputDir());
         int batchesPerRound = (prompts.size() + cfg.generationBatchSize() - 1) / cfg.generationBatchSize();
         List<Round> rounds = new ArrayList<>();
@@ -106,9 +134,11 @@ public final class RjsTrainer {
             List<Rollouts.Rollout> samples = new ArrayList<>();
             List<double[]> perFunction = new ArrayList<>(), totals = new ArrayList<>();
             for (int b = 0; b < batchesPerRound; b++) {
-                List<Rollouts.Prompt> batch = prompts.subList(b * cfg.generationBatchSize(), Math.min(prompts.size(), (b + 1) * cfg.generationBatchSize()));
+                List<Rollouts.Prompt> batch = prompts.subList(
+                        b * cfg.generationBatchSize(), Math.min(prompts.size(), (b + 1) * cfg.generationBatchSize()));
                 long seed = a.seed() + (long) (r - 1) * batchesPerRound + b;
-                List<Rollouts.Rollout> rs = Rollouts.sample(policy, tok, batch, cfg.numGenerations(), cfg.sampling().withSeed(seed));
+                List<Rollouts.Rollout> rs = Rollouts.sample(
+                        policy, tok, batch, cfg.numGenerations(), cfg.sampling().withSeed(seed));
                 WeightedRewards.Result scored = Rollouts.score(rewards, rs);
                 samples.addAll(rs);
                 totals.add(scored.total());
@@ -142,21 +172,58 @@ public final class RjsTrainer {
             m.put("empty_samples", empty);
             m.put("prompts_without_non_empty_sample", prompts.size() - withBest);
             m.put("kept", kept.size());
-            m.put("kept_mean_reward", kept.isEmpty() ? Double.NaN : kept.stream().mapToDouble(Selected::reward).average().orElseThrow());
-            System.err.printf("%s round %d/%d: mean reward %.4f over %d samples, mean best %.4f, kept %d of %d prompts (%d empty samples)%n", COMMAND, r,
-                    cfg.rounds(), (double) m.get("reward"), samples.size(), (double) m.get("best_reward"), kept.size(), prompts.size(), empty);
+            m.put(
+                    "kept_mean_reward",
+                    kept.isEmpty()
+                            ? Double.NaN
+                            : kept.stream()
+                                    .mapToDouble(Selected::reward)
+                                    .average()
+                                    .orElseThrow());
+            System.err.printf(
+                    "%s round %d/%d: mean reward %.4f over %d samples, mean best %.4f, kept %d of %d prompts (%d empty samples)%n",
+                    COMMAND,
+                    r,
+                    cfg.rounds(),
+                    (double) m.get("reward"),
+                    samples.size(),
+                    (double) m.get("best_reward"),
+                    kept.size(),
+                    prompts.size(),
+                    empty);
             if (kept.isEmpty())
-                throw new IllegalStateException(COMMAND + " round " + r + ": no sample was kept (" + (withBest == 0 ? "every sample is empty" : "no best reward is above rjs_reward_threshold "
-                        + cfg.rewardThreshold()) + "); lower or drop rjs_reward_threshold, raise num_generations or max_completion_length, or check the reward functions. "
+                throw new IllegalStateException(COMMAND + " round " + r + ": no sample was kept ("
+                        + (withBest == 0
+                                ? "every sample is empty"
+                                : "no best reward is above rjs_reward_threshold " + cfg.rewardThreshold())
+                        + "); lower or drop rjs_reward_threshold, raise num_generations or max_completion_length, or check the reward functions. "
                         + "The samples are in " + roundDir.resolve("samples.jsonl"));
-            List<Sequence> data = kept.stream().map(k -> Sequence.promptCompletion(k.prompt().ids(), k.completion())).toList();
+            List<Sequence> data = kept.stream()
+                    .map(k -> Sequence.promptCompletion(k.prompt().ids(), k.completion()))
+                    .toList();
             Path sftDir = r < cfg.rounds() ? roundDir : a.outputDir();
             TrainResult sft = SftTrainer.train(policy, data, sftArgs(a, sftDir), tok.padTokenId(), resolvedConfig);
             m.put("sft_steps", sft.globalStep());
-            m.put("sft_first_loss", sft.logged().isEmpty() ? Double.NaN : sft.logged().get(0).get("loss"));
-            m.put("sft_last_loss", sft.logged().isEmpty() ? Double.NaN : sft.logged().get(sft.logged().size() - 1).get("loss"));
+            m.put(
+                    "sft_first_loss",
+                    sft.logged().isEmpty() ? Double.NaN : sft.logged().get(0).get("loss"));
+            m.put(
+                    "sft_last_loss",
+                    sft.logged().isEmpty()
+                            ? Double.NaN
+                            : sft.logged().get(sft.logged().size() - 1).get("loss"));
             if (eval != null)
-                eval.run(policy, tok, rewards, cfg.numGenerations(), cfg.sampling(), "group", cfg.generationBatchSize(), a.seed(), r).forEach((k, v) -> m.put("eval_" + k, v));
+                eval.run(
+                                policy,
+                                tok,
+                                rewards,
+                                cfg.numGenerations(),
+                                cfg.sampling(),
+                                "group",
+                                cfg.generationBatchSize(),
+                                a.seed(),
+                                r)
+                        .forEach((k, v) -> m.put("eval_" + k, v));
             appendRow(a.outputDir().resolve(ROUNDS_FILE), m);
             rounds.add(new Round(r, List.copyOf(kept), m, sft));
         }
@@ -180,7 +247,8 @@ public final class RjsTrainer {
     }
 
     /** The results of several generation batches as one (function-major per-function values, batch-major samples). */
-    static WeightedRewards.Result concat(WeightedRewards rewards, List<double[]> perFunctionFlat, List<double[]> totals, int n) {
+    static WeightedRewards.Result concat(
+            WeightedRewards rewards, List<double[]> perFunctionFlat, List<double[]> totals, int n) {
         int k = rewards.names().size();
         double[][] per = new double[k][n];
         double[] total = new double[n];
@@ -200,9 +268,25 @@ public final class RjsTrainer {
 
     /** A round's SFT settings: the run's, writing to {@code dir}, always a fresh run there. */
     private static TrainingArgs sftArgs(TrainingArgs a, Path dir) {
-        return new TrainingArgs(dir, a.learningRate(), a.perDeviceTrainBatchSize(), a.gradientAccumulationSteps(), a.maxSteps(), a.numTrainEpochs(),
-                a.loggingSteps(), a.saveSteps(), a.seed(), a.lrSchedulerType(), a.warmupRatio(), a.warmupSteps(), a.weightDecay(), a.maxGradNorm(),
-                false, null, a.reportTo(), a.gradientCheckpointing());
+        return new TrainingArgs(
+                dir,
+                a.learningRate(),
+                a.perDeviceTrainBatchSize(),
+                a.gradientAccumulationSteps(),
+                a.maxSteps(),
+                a.numTrainEpochs(),
+                a.loggingSteps(),
+                a.saveSteps(),
+                a.seed(),
+                a.lrSchedulerType(),
+                a.warmupRatio(),
+                a.warmupSteps(),
+                a.weightDecay(),
+                a.maxGradNorm(),
+                false,
+                null,
+                a.reportTo(),
+                a.gradientCheckpointing());
     }
 
     /** A fresh output_dir: an earlier run there (rounds file, metrics, a model, round-K folders) is an error unless overwrite_output_dir. */
@@ -212,19 +296,30 @@ public final class RjsTrainer {
             try (Stream<Path> s = Files.list(out)) {
                 earlier = s.anyMatch(p -> {
                     String n = p.getFileName().toString();
-                    return n.equals(ROUNDS_FILE) || n.equals(MetricsLog.FILE) || n.equals("config.json") || n.matches("round-\\d+");
+                    return n.equals(ROUNDS_FILE)
+                            || n.equals(MetricsLog.FILE)
+                            || n.equals("config.json")
+                            || n.matches("round-\\d+");
                 });
             }
             if (earlier) {
                 if (!overwrite)
-                    throw new IOException("output_dir " + out + " already holds a run; pass --overwrite_output_dir true or choose another output_dir");
+                    throw new IOException("output_dir " + out
+                            + " already holds a run; pass --overwrite_output_dir true or choose another output_dir");
                 AtomicFiles.deleteRecursively(out);
             }
         }
         Files.createDirectories(out);
     }
 
-    private static void writeSamples(Path roundDir, List<Rollouts.Rollout> samples, double[] totals, boolean[] kept, int n, List<Selected> selected) throws IOException {
+    private static void writeSamples(
+            Path roundDir,
+            List<Rollouts.Rollout> samples,
+            double[] totals,
+            boolean[] kept,
+            int n,
+            List<Selected> selected)
+            throws IOException {
         try (BufferedWriter w = Files.newBufferedWriter(roundDir.resolve("samples.jsonl"), StandardCharsets.UTF_8)) {
             for (int i = 0; i < samples.size(); i++) {
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -251,6 +346,11 @@ public final class RjsTrainer {
     }
 
     private static void appendRow(Path file, Map<String, Object> row) throws IOException {
-        Files.writeString(file, JSON.writeValueAsString(row) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        Files.writeString(
+                file,
+                JSON.writeValueAsString(row) + "\n",
+                StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
     }
 }

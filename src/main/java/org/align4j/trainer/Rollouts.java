@@ -30,21 +30,29 @@ public final class Rollouts {
      * @param samplingLogps the log-prob of each completion token when it was sampled
      * @param terminated true when it ended on a stop id, false when max_completion_length cut it
      */
-    public record Rollout(Prompt prompt, long[] completion, float[] samplingLogps, boolean terminated, String completionText) {}
+    public record Rollout(
+            Prompt prompt, long[] completion, float[] samplingLogps, boolean terminated, String completionText) {}
 
     /**
      * {@code numGenerations} completions per prompt, prompt-major: rows g*G .. g*G+G-1 are the group of
      * prompt g (the groups GRPO's advantages are taken over). Stops at the tokenizer's stop ids
      * (EOS and generation_config's eos_token_id list).
      */
-    public static List<Rollout> sample(Transformer policy, Tokenizer tok, List<Prompt> prompts, int numGenerations, SamplingParams params) {
-        if (numGenerations < 1) throw new IllegalArgumentException("num_generations must be >= 1, got " + numGenerations);
+    public static List<Rollout> sample(
+            Transformer policy, Tokenizer tok, List<Prompt> prompts, int numGenerations, SamplingParams params) {
+        if (numGenerations < 1)
+            throw new IllegalArgumentException("num_generations must be >= 1, got " + numGenerations);
         List<long[]> batch = new ArrayList<>();
         for (Prompt p : prompts) for (int g = 0; g < numGenerations; g++) batch.add(p.ids());
         Generator.Result r = Generator.generate(policy, batch, params, tok.stopTokenIds(), tok.padTokenId());
         List<Rollout> out = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++)
-            out.add(new Rollout(prompts.get(i / numGenerations), r.tokens()[i], r.logps()[i], r.stopped()[i], tok.decode(r.tokens()[i], true)));
+            out.add(new Rollout(
+                    prompts.get(i / numGenerations),
+                    r.tokens()[i],
+                    r.logps()[i],
+                    r.stopped()[i],
+                    tok.decode(r.tokens()[i], true)));
         return out;
     }
 

@@ -2,18 +2,14 @@
 package org.align4j.trainer;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.align4j.data.PackedSequence;
 import org.align4j.data.Sequence;
 import org.align4j.engine.Tensors;
-import org.align4j.model.Checkpoints;
 import org.align4j.model.LogProbs;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
@@ -34,15 +30,31 @@ public final class SftTrainer {
     private SftTrainer() {}
 
     /** Trains on one sequence per row, right-padded into micro-batches; evaluates on {@code eval} (may be empty) every eval_steps. */
-    public static TrainResult train(Transformer model, List<Sequence> data, List<Sequence> eval, int evalSteps, TrainingArgs cfg, long padId,
-            Map<String, Object> resolvedConfig) throws IOException {
-        TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> sums(microBatch(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing(), training),
+    public static TrainResult train(
+            Transformer model,
+            List<Sequence> data,
+            List<Sequence> eval,
+            int evalSteps,
+            TrainingArgs cfg,
+            long padId,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
+        TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> sums(
+                microBatch(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing(), training),
                 mb.stream().mapToLong(Sequence::targets).sum());
-        return TrainLoop.train("sft", model, new TrainLoop.Rows<>(data, Sequence::targets, Sequence::length), cfg,
-                TrainLoop.evaluation(eval, evalSteps, cfg.perDeviceTrainBatchSize(), Sequence::targets, step), resolvedConfig, step);
+        return TrainLoop.train(
+                "sft",
+                model,
+                new TrainLoop.Rows<>(data, Sequence::targets, Sequence::length),
+                cfg,
+                TrainLoop.evaluation(eval, evalSteps, cfg.perDeviceTrainBatchSize(), Sequence::targets, step),
+                resolvedConfig,
+                step);
     }
 
-    public static TrainResult train(Transformer model, List<Sequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult train(
+            Transformer model, List<Sequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig)
+            throws IOException {
         return train(model, data, List.of(), 0, cfg, padId, resolvedConfig);
     }
 
@@ -53,22 +65,43 @@ public final class SftTrainer {
      * is back-propagated ({@link org.align4j.reward.AnchorRewardTerm}), scaled by the micro-batch's
      * share of the window. Prompts are each sequence's context before its first target token.
      */
-    public record Anchoring(org.align4j.reward.RewardFunction anchor, org.align4j.tokenizer.Tokenizer tok, int rollouts,
+    public record Anchoring(
+            org.align4j.reward.RewardFunction anchor,
+            org.align4j.tokenizer.Tokenizer tok,
+            int rollouts,
             org.align4j.generate.SamplingParams sampling) {}
 
-    public static TrainResult trainAnchored(Transformer model, List<Sequence> data, TrainingArgs cfg, long padId, Anchoring a, Map<String, Object> resolvedConfig)
+    public static TrainResult trainAnchored(
+            Transformer model,
+            List<Sequence> data,
+            TrainingArgs cfg,
+            long padId,
+            Anchoring a,
+            Map<String, Object> resolvedConfig)
             throws IOException {
         TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> {
-            StepSums s = sums(microBatch(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing(), training), mb.stream().mapToLong(Sequence::targets).sum());
+            StepSums s = sums(
+                    microBatch(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing(), training),
+                    mb.stream().mapToLong(Sequence::targets).sum());
             if (!training) return s;
             double term = anchorTerm(model, mb, a, window, padId);
-            return s.withLoss(s.loss() + term).add("aapa/anchor_term", term, "micro_batches").count("micro_batches", 1);
+            return s.withLoss(s.loss() + term)
+                    .add("aapa/anchor_term", term, "micro_batches")
+                    .count("micro_batches", 1);
         };
-        return TrainLoop.train("sft", model, new TrainLoop.Rows<>(data, Sequence::targets, Sequence::length), cfg, null, resolvedConfig, step);
+        return TrainLoop.train(
+                "sft",
+                model,
+                new TrainLoop.Rows<>(data, Sequence::targets, Sequence::length),
+                cfg,
+                null,
+                resolvedConfig,
+                step);
     }
 
     /** The anchor's REINFORCE term for one micro-batch's prompts, back-propagated; returns its (window-scaled) value. */
-    private static double anchorTerm(Transformer model, List<Sequence> mb, Anchoring a, TrainLoop.Window window, long padId) {
+    private static double anchorTerm(
+            Transformer model, List<Sequence> mb, Anchoring a, TrainLoop.Window window, long padId) {
         List<Rollouts.Prompt> prompts = new ArrayList<>();
         for (Sequence s : mb) {
             int first = 1;
@@ -80,14 +113,26 @@ public final class SftTrainer {
         List<Rollouts.Rollout> rolls;
         try {
             var sp = a.sampling();
-            rolls = Rollouts.sample(model, a.tok(), prompts, a.rollouts(),
-                    new org.align4j.generate.SamplingParams(sp.temperature(), sp.topK(), sp.topP(), sp.maxNewTokens(), sp.seed() * 1_000_003L + window.step()));
+            rolls = Rollouts.sample(
+                    model,
+                    a.tok(),
+                    prompts,
+                    a.rollouts(),
+                    new org.align4j.generate.SamplingParams(
+                            sp.temperature(),
+                            sp.topK(),
+                            sp.topP(),
+                            sp.maxNewTokens(),
+                            sp.seed() * 1_000_003L + window.step()));
         } finally {
             model.requiresGrad(true);
         }
         a.anchor().setStep(window.step());
-        double[] rewards = a.anchor().score(rolls.stream().map(r -> r.prompt().text()).toList(), rolls.stream().map(Rollouts.Rollout::completionText).toList(),
-                java.util.Collections.nCopies(rolls.size(), null));
+        double[] rewards = a.anchor()
+                .score(
+                        rolls.stream().map(r -> r.prompt().text()).toList(),
+                        rolls.stream().map(Rollouts.Rollout::completionText).toList(),
+                        java.util.Collections.nCopies(rolls.size(), null));
         List<long[]> ps = new ArrayList<>(), cs = new ArrayList<>();
         for (Rollouts.Rollout r : rolls) {
             ps.add(r.prompt().ids());
@@ -98,7 +143,8 @@ public final class SftTrainer {
             CompletionBatch.Inputs in = CompletionBatch.inputs(ps, cs, padId);
             return TrainLoop.forwardBackward(model, in, true, false, hidden -> {
                 CompletionBatch.Output o = CompletionBatch.fromHidden(model, hidden, in, false);
-                return org.align4j.reward.AnchorRewardTerm.reinforce(o.logps(), rewards).mul(Tensors.scalar(share));
+                return org.align4j.reward.AnchorRewardTerm.reinforce(o.logps(), rewards)
+                        .mul(Tensors.scalar(share));
             });
         }
     }
@@ -108,15 +154,32 @@ public final class SftTrainer {
      * with their own position ids and block-diagonal attention, so the loss and gradients equal
      * those of the examples unpacked.
      */
-    public static TrainResult trainPacked(Transformer model, List<PackedSequence> data, TrainingArgs cfg, long padId, Map<String, Object> resolvedConfig) throws IOException {
+    public static TrainResult trainPacked(
+            Transformer model,
+            List<PackedSequence> data,
+            TrainingArgs cfg,
+            long padId,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
         TrainLoop.MicroBatch<PackedSequence> step = (mb, window, training) -> sums(
-                microBatchPacked(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing()), mb.stream().mapToLong(PackedSequence::targets).sum());
-        return TrainLoop.train("sft", model, new TrainLoop.Rows<>(data, PackedSequence::targets, PackedSequence::length), cfg, null, resolvedConfig, step);
+                microBatchPacked(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing()),
+                mb.stream().mapToLong(PackedSequence::targets).sum());
+        return TrainLoop.train(
+                "sft",
+                model,
+                new TrainLoop.Rows<>(data, PackedSequence::targets, PackedSequence::length),
+                cfg,
+                null,
+                resolvedConfig,
+                step);
     }
 
     /** TRL's SFT metrics from {loss, correct argmax predictions}: mean_token_accuracy over the target tokens. */
     private static StepSums sums(double[] lossAndCorrect, long targets) {
-        return StepSums.empty().withLoss(lossAndCorrect[0]).add("mean_token_accuracy", lossAndCorrect[1], "targets").count("targets", targets);
+        return StepSums.empty()
+                .withLoss(lossAndCorrect[0])
+                .add("mean_token_accuracy", lossAndCorrect[1], "targets")
+                .count("targets", targets);
     }
 
     /**
@@ -124,7 +187,8 @@ public final class SftTrainer {
      * predictions}. The loss is sum(-log p * mask) / windowTargets so accumulated micro-batches add
      * up to the mean over the whole window.
      */
-    static double[] microBatch(Transformer model, List<Sequence> mb, long padId, long windowTargets, boolean checkpointed, boolean train) {
+    static double[] microBatch(
+            Transformer model, List<Sequence> mb, long padId, long windowTargets, boolean checkpointed, boolean train) {
         int b = mb.size(), t = mb.stream().mapToInt(Sequence::length).max().orElseThrow();
         long[] ids = new long[b * t], attn = new long[b * t];
         float[] mask = new float[b * (t - 1)];
@@ -138,8 +202,15 @@ public final class SftTrainer {
         }
         try (PointerScope s = new PointerScope()) {
             Tensor idsT = Tensors.longs(ids, b, t), attnT = Tensors.longs(attn, b, t);
-            return lossAndBackward(model, idsT, Tensors.floats(mask, b, t - 1), windowTargets, checkpointed, train,
-                    fn -> model.forwardBackwardCheckpointed(idsT, attnT, fn), () -> model.forward(idsT, attnT, null));
+            return lossAndBackward(
+                    model,
+                    idsT,
+                    Tensors.floats(mask, b, t - 1),
+                    windowTargets,
+                    checkpointed,
+                    train,
+                    fn -> model.forwardBackwardCheckpointed(idsT, attnT, fn),
+                    () -> model.forward(idsT, attnT, null));
         }
     }
 
@@ -147,8 +218,10 @@ public final class SftTrainer {
      * {@link #microBatch} for packed rows: explicit position ids and segment ids (block-diagonal
      * causal attention); right padding forms one more segment whose tokens are never targets.
      */
-    static double[] microBatchPacked(Transformer model, List<PackedSequence> mb, long padId, long windowTargets, boolean checkpointed) {
-        int b = mb.size(), t = mb.stream().mapToInt(PackedSequence::length).max().orElseThrow();
+    static double[] microBatchPacked(
+            Transformer model, List<PackedSequence> mb, long padId, long windowTargets, boolean checkpointed) {
+        int b = mb.size(),
+                t = mb.stream().mapToInt(PackedSequence::length).max().orElseThrow();
         long[] ids = new long[b * t], pos = new long[b * t], seg = new long[b * t];
         float[] mask = new float[b * (t - 1)];
         Arrays.fill(ids, padId);
@@ -164,14 +237,28 @@ public final class SftTrainer {
         }
         try (PointerScope s = new PointerScope()) {
             Tensor idsT = Tensors.longs(ids, b, t), posT = Tensors.longs(pos, b, t), segT = Tensors.longs(seg, b, t);
-            return lossAndBackward(model, idsT, Tensors.floats(mask, b, t - 1), windowTargets, checkpointed, true,
-                    fn -> model.forwardBackwardCheckpointedPacked(idsT, posT, segT, fn), () -> model.forwardPacked(idsT, posT, segT));
+            return lossAndBackward(
+                    model,
+                    idsT,
+                    Tensors.floats(mask, b, t - 1),
+                    windowTargets,
+                    checkpointed,
+                    true,
+                    fn -> model.forwardBackwardCheckpointedPacked(idsT, posT, segT, fn),
+                    () -> model.forwardPacked(idsT, posT, segT));
         }
     }
 
     /** Masked next-token NLL over (B, T-1) positions, back-propagated when {@code train}; {loss, correct argmax predictions}. */
-    private static double[] lossAndBackward(Transformer model, Tensor idsT, Tensor maskT, long windowTargets, boolean checkpointed, boolean train,
-            Function<Function<Tensor, Tensor>, Double> checkpointedRun, java.util.function.Supplier<Tensor> forward) {
+    private static double[] lossAndBackward(
+            Transformer model,
+            Tensor idsT,
+            Tensor maskT,
+            long windowTargets,
+            boolean checkpointed,
+            boolean train,
+            Function<Function<Tensor, Tensor>, Double> checkpointedRun,
+            java.util.function.Supplier<Tensor> forward) {
         long t = idsT.size(1);
         Tensor labels = idsT.narrow(1, 1, t - 1);
         double[] correct = {0};
@@ -180,7 +267,11 @@ public final class SftTrainer {
             Tensor lp = LogProbs.tokenLogps(logits, labels); // (B, T-1)
             try (NoGradGuard g = new NoGradGuard()) {
                 Tensor argmax = logits.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
-                correct[0] = argmax.eq(labels).to(torch.ScalarType.Float).mul(maskT).sum().item_float();
+                correct[0] = argmax.eq(labels)
+                        .to(torch.ScalarType.Float)
+                        .mul(maskT)
+                        .sum()
+                        .item_float();
             }
             return lp.mul(maskT).sum().neg().div(Tensors.scalar((double) windowTargets));
         };

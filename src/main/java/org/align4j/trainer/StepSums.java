@@ -13,7 +13,10 @@ import org.bytedeco.pytorch.global.torch;
  * KTO. {@code loss} is already normalised to the step and is added up as is.
  */
 final class StepSums {
-    static final String PAIRS = "pairs", CHOSEN_TOKENS = "chosen_tokens", REJECTED_TOKENS = "rejected_tokens", TOKENS = "completion_tokens";
+    static final String PAIRS = "pairs",
+            CHOSEN_TOKENS = "chosen_tokens",
+            REJECTED_TOKENS = "rejected_tokens",
+            TOKENS = "completion_tokens";
 
     private double loss;
     private long inputTokens;
@@ -26,23 +29,43 @@ final class StepSums {
      * chosen rows {@code c}, rejected rows {@code r} and the method's implicit rewards (B) (DPO:
      * beta (logp - ref logp); CPO and ORPO: beta times the policy log-prob they use).
      */
-    static StepSums pairs(CompletionBatch.Output c, CompletionBatch.Output r, Tensor chosenRewards, Tensor rejectedRewards,
-            Tensor chosenLogps, Tensor rejectedLogps, long inputTokens) {
+    static StepSums pairs(
+            CompletionBatch.Output c,
+            CompletionBatch.Output r,
+            Tensor chosenRewards,
+            Tensor rejectedRewards,
+            Tensor chosenLogps,
+            Tensor rejectedLogps,
+            long inputTokens) {
         StepSums s = new StepSums();
         s.inputTokens = inputTokens;
         s.count(PAIRS, c.logps().size(0));
-        double chosenTokens = c.lengths().sum().item_double(), rejectedTokens = r.lengths().sum().item_double();
-        s.count(CHOSEN_TOKENS, chosenTokens).count(REJECTED_TOKENS, rejectedTokens).count(TOKENS, chosenTokens + rejectedTokens);
-        double rc = chosenRewards.sum().item_double(), rr = rejectedRewards.sum().item_double();
+        double chosenTokens = c.lengths().sum().item_double(),
+                rejectedTokens = r.lengths().sum().item_double();
+        s.count(CHOSEN_TOKENS, chosenTokens)
+                .count(REJECTED_TOKENS, rejectedTokens)
+                .count(TOKENS, chosenTokens + rejectedTokens);
+        double rc = chosenRewards.sum().item_double(),
+                rr = rejectedRewards.sum().item_double();
         s.add("rewards/chosen", rc, PAIRS);
         s.add("rewards/rejected", rr, PAIRS);
-        s.add("rewards/accuracies", chosenRewards.gt(rejectedRewards).to(torch.ScalarType.Float).sum().item_double(), PAIRS); // strict, as TRL
+        s.add(
+                "rewards/accuracies",
+                chosenRewards
+                        .gt(rejectedRewards)
+                        .to(torch.ScalarType.Float)
+                        .sum()
+                        .item_double(),
+                PAIRS); // strict, as TRL
         s.add("rewards/margins", rc - rr, PAIRS);
         s.add("logps/chosen", chosenLogps.detach().sum().item_double(), PAIRS);
         s.add("logps/rejected", rejectedLogps.detach().sum().item_double(), PAIRS);
         s.add("logits/chosen", c.logitsSum().sum().item_double(), CHOSEN_TOKENS);
         s.add("logits/rejected", r.logitsSum().sum().item_double(), REJECTED_TOKENS);
-        s.add("entropy", c.entropySum().sum().item_double() + r.entropySum().sum().item_double(), TOKENS);
+        s.add(
+                "entropy",
+                c.entropySum().sum().item_double() + r.entropySum().sum().item_double(),
+                TOKENS);
         s.add("mean_token_accuracy", c.correct().sum().item_double(), CHOSEN_TOKENS);
         return s;
     }
@@ -100,8 +123,10 @@ final class StepSums {
             double n = counts.getOrDefault(countOf.get(k), 0.0);
             if (n > 0) m.put(k, v / n);
         });
-        if (!m.containsKey("rewards/margins") && m.containsKey("rewards/chosen") && m.containsKey("rewards/rejected")) // KTO: difference of class means
-            m.put("rewards/margins", m.get("rewards/chosen") - m.get("rewards/rejected"));
+        if (!m.containsKey("rewards/margins")
+                && m.containsKey("rewards/chosen")
+                && m.containsKey("rewards/rejected")) // KTO: difference of class means
+        m.put("rewards/margins", m.get("rewards/chosen") - m.get("rewards/rejected"));
         return m;
     }
 }

@@ -44,7 +44,10 @@ public final class TensorBoardWriter implements AutoCloseable {
             String tag = e.getKey().startsWith("eval_") ? "eval/" + e.getKey().substring(5) : "train/" + e.getKey();
             writeBytes(value, 1, tag.getBytes(StandardCharsets.UTF_8));
             writeTag(value, 2, 5); // float, fixed32
-            value.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(n.floatValue()).array());
+            value.write(ByteBuffer.allocate(4)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putFloat(n.floatValue())
+                    .array());
             ByteArrayOutputStream summary = new ByteArrayOutputStream();
             writeBytes(summary, 1, value.toByteArray());
             ByteArrayOutputStream ev = new ByteArrayOutputStream();
@@ -58,7 +61,10 @@ public final class TensorBoardWriter implements AutoCloseable {
     }
 
     private void record(byte[] data) throws IOException {
-        byte[] len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(data.length).array();
+        byte[] len = ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(data.length)
+                .array();
         out.write(len);
         out.write(le32(maskedCrc(len)));
         out.write(data);
@@ -91,7 +97,10 @@ public final class TensorBoardWriter implements AutoCloseable {
 
     private static void writeDouble(ByteArrayOutputStream o, int field, double v) {
         writeTag(o, field, 1);
-        o.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putDouble(v).array());
+        o.writeBytes(ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putDouble(v)
+                .array());
     }
 
     private static void writeBytes(ByteArrayOutputStream o, int field, byte[] b) {

@@ -34,16 +34,31 @@ public final class TrainCheckpoints {
 
     private TrainCheckpoints() {}
 
-    public static Path save(Path outputDir, Transformer model, AdamW opt, State state, Map<String, Object> config) throws IOException {
+    public static Path save(Path outputDir, Transformer model, AdamW opt, State state, Map<String, Object> config)
+            throws IOException {
         Path target = outputDir.resolve("checkpoint-" + state.globalStep());
-        AtomicFiles.writeDirAtomically(target, tmp -> {
-            if (org.align4j.model.Lora.attached(model)) org.align4j.model.Lora.saveAdapter(model, tmp, "", true); // the base is frozen
-            else Checkpoints.save(model, tmp, "float32", true);
-            opt.save(tmp.resolve("optimizer.safetensors"), false);
-            HfJson.writeJson(tmp.resolve("trainer_state.json"), Map.of("global_step", state.globalStep(), "epoch", state.epoch(),
-                    "batch_in_epoch", state.batchInEpoch(), "seed", state.seed()), false);
-            HfJson.writeJson(tmp.resolve("training_args.json"), config, false);
-        }, false);
+        AtomicFiles.writeDirAtomically(
+                target,
+                tmp -> {
+                    if (org.align4j.model.Lora.attached(model))
+                        org.align4j.model.Lora.saveAdapter(model, tmp, "", true); // the base is frozen
+                    else Checkpoints.save(model, tmp, "float32", true);
+                    opt.save(tmp.resolve("optimizer.safetensors"), false);
+                    HfJson.writeJson(
+                            tmp.resolve("trainer_state.json"),
+                            Map.of(
+                                    "global_step",
+                                    state.globalStep(),
+                                    "epoch",
+                                    state.epoch(),
+                                    "batch_in_epoch",
+                                    state.batchInEpoch(),
+                                    "seed",
+                                    state.seed()),
+                            false);
+                    HfJson.writeJson(tmp.resolve("training_args.json"), config, false);
+                },
+                false);
         return target;
     }
 
@@ -51,7 +66,8 @@ public final class TrainCheckpoints {
     public static Optional<Path> latest(Path outputDir) throws IOException {
         if (!Files.isDirectory(outputDir)) return Optional.empty();
         try (Stream<Path> s = Files.list(outputDir)) {
-            return s.filter(p -> Files.isDirectory(p) && NAME.matcher(p.getFileName().toString()).matches())
+            return s.filter(p -> Files.isDirectory(p)
+                            && NAME.matcher(p.getFileName().toString()).matches())
                     .max(Comparator.comparingInt(TrainCheckpoints::stepOf));
         }
     }
@@ -64,11 +80,16 @@ public final class TrainCheckpoints {
 
     public static State loadState(Path checkpoint) throws IOException {
         Path file = checkpoint.resolve("trainer_state.json");
-        if (!Files.isRegularFile(file)) throw new IOException(checkpoint + " has no trainer_state.json: not a complete align4j checkpoint");
+        if (!Files.isRegularFile(file))
+            throw new IOException(checkpoint + " has no trainer_state.json: not a complete align4j checkpoint");
         JsonNode s = HfJson.readJson(file);
         for (String key : new String[] {"global_step", "epoch", "batch_in_epoch", "seed"})
             if (!s.hasNonNull(key)) throw new IOException(file + ": missing '" + key + "'");
-        return new State(s.get("global_step").asInt(), s.get("epoch").asInt(), s.get("batch_in_epoch").asInt(), s.get("seed").asLong());
+        return new State(
+                s.get("global_step").asInt(),
+                s.get("epoch").asInt(),
+                s.get("batch_in_epoch").asInt(),
+                s.get("seed").asLong());
     }
 
     /** The checkpoint that resume_from_checkpoint names ("latest"/"true": the newest in output_dir), or null for a fresh run. */
@@ -76,7 +97,9 @@ public final class TrainCheckpoints {
         String r = args.resumeFromCheckpoint();
         if (r == null || r.isBlank() || r.equals("false")) return null;
         if (r.equals("latest") || r.equals("true"))
-            return latest(args.outputDir()).orElseThrow(() -> new IOException("resume_from_checkpoint=" + r + " but " + args.outputDir() + " has no checkpoint-N folder"));
+            return latest(args.outputDir())
+                    .orElseThrow(() -> new IOException("resume_from_checkpoint=" + r + " but " + args.outputDir()
+                            + " has no checkpoint-N folder"));
         Path p = Path.of(r);
         if (!Files.isDirectory(p)) throw new IOException("resume_from_checkpoint " + p + " is not a directory");
         return p;
@@ -100,8 +123,10 @@ public final class TrainCheckpoints {
         if (org.align4j.model.Lora.attached(model)) {
             org.align4j.model.Lora.restoreAdapterValues(model, checkpoint);
         } else {
-            try (Transformer saved = Checkpoints.load(checkpoint); org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-                for (var e : model.parameters().entrySet()) e.getValue().copy_(saved.parameters().get(e.getKey()));
+            try (Transformer saved = Checkpoints.load(checkpoint);
+                    org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                for (var e : model.parameters().entrySet())
+                    e.getValue().copy_(saved.parameters().get(e.getKey()));
             }
         }
         opt.load(checkpoint.resolve("optimizer.safetensors"));
@@ -109,7 +134,8 @@ public final class TrainCheckpoints {
     }
 
     /** The final model in output_dir: PEFT adapter files with LoRA, else the full HF checkpoint in the model's dtype; plus training_args.json. */
-    public static void saveFinal(Transformer model, Path outputDir, Map<String, Object> resolvedConfig) throws IOException {
+    public static void saveFinal(Transformer model, Path outputDir, Map<String, Object> resolvedConfig)
+            throws IOException {
         if (org.align4j.model.Lora.attached(model)) org.align4j.model.Lora.saveAdapter(model, outputDir, "", true);
         else Checkpoints.save(model, outputDir, String.valueOf(model.config().torchDtype()), true);
         HfJson.writeJson(outputDir.resolve("training_args.json"), resolvedConfig, true);
@@ -119,10 +145,18 @@ public final class TrainCheckpoints {
      * The tokenizer files of {@code modelDir} beside the final model in {@code outputDir}, so that it loads as a complete
      * Hugging Face model folder; a sequence classifier gets no {@code generation_config.json}, as transformers saves none.
      */
-    public static void copyTokenizerFiles(Path modelDir, Path outputDir, boolean withGenerationConfig) throws IOException {
-        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "generation_config.json"})
+    public static void copyTokenizerFiles(Path modelDir, Path outputDir, boolean withGenerationConfig)
+            throws IOException {
+        for (String f : new String[] {
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "chat_template.jinja",
+            "generation_config.json"
+        })
             if ((withGenerationConfig || !f.equals("generation_config.json")) && Files.exists(modelDir.resolve(f)))
-                Files.copy(modelDir.resolve(f), outputDir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(
+                        modelDir.resolve(f), outputDir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Start of a run: resume from the checkpoint resume_from_checkpoint names, or prepare a fresh output_dir. */

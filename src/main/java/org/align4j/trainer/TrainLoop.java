@@ -47,8 +47,15 @@ final class TrainLoop {
     /** Evaluation every {@code everySteps} steps (0: only at the end); null = no eval set. */
     record Evaluation(int everySteps, Supplier<Map<String, Double>> run) {}
 
-    static <T> TrainResult train(String command, Transformer model, Rows<T> data, TrainingArgs a, Evaluation eval, Map<String, Object> resolvedConfig,
-            MicroBatch<T> microBatch) throws IOException {
+    static <T> TrainResult train(
+            String command,
+            Transformer model,
+            Rows<T> data,
+            TrainingArgs a,
+            Evaluation eval,
+            Map<String, Object> resolvedConfig,
+            MicroBatch<T> microBatch)
+            throws IOException {
         List<T> train = data.rows();
         if (train.isEmpty()) throw new IllegalArgumentException(command + ": the training set is empty");
         int totalSteps = a.totalSteps(train.size());
@@ -56,20 +63,31 @@ final class TrainLoop {
         model.requiresGrad(true);
         try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), a.weightDecay())) {
             TrainCheckpoints.State state = TrainCheckpoints.start(command, a, model, opt);
-            DataCursor cursor = new DataCursor(train.size(), a.perDeviceTrainBatchSize(), a.seed(), state.epoch(), state.batchInEpoch());
-            long numTokens = DataCursor.tokensBefore(train, a.perDeviceTrainBatchSize(), a.seed(), state.globalStep() * a.gradientAccumulationSteps(), data.inputTokens());
+            DataCursor cursor = new DataCursor(
+                    train.size(), a.perDeviceTrainBatchSize(), a.seed(), state.epoch(), state.batchInEpoch());
+            long numTokens = DataCursor.tokensBefore(
+                    train,
+                    a.perDeviceTrainBatchSize(),
+                    a.seed(),
+                    state.globalStep() * a.gradientAccumulationSteps(),
+                    data.inputTokens());
             try (LogWindow log = new LogWindow(command, a, state.globalStep(), totalSteps)) {
                 for (int step = state.globalStep(); step < totalSteps; step++) {
                     List<List<T>> window = cursor.window(train, a.gradientAccumulationSteps());
                     List<T> all = window.stream().flatMap(List::stream).toList();
-                    Window w = new Window(all.size(), all.stream().mapToLong(data.targetTokens()).sum(), step);
+                    Window w = new Window(
+                            all.size(),
+                            all.stream().mapToLong(data.targetTokens()).sum(),
+                            step);
                     if (w.chosenTokens() == 0)
-                        throw new IllegalStateException(command + " step " + (step + 1) + ": no target tokens in the batch (every loss mask is empty); check the data");
+                        throw new IllegalStateException(command + " step " + (step + 1)
+                                + ": no target tokens in the batch (every loss mask is empty); check the data");
                     StepSums sums = StepSums.empty();
                     for (List<T> mb : window) sums = sums.plus(microBatch.run(mb, w, true));
                     if (!Double.isFinite(sums.loss()))
-                        throw new IllegalStateException(command + " step " + (step + 1) + ": loss is " + sums.loss()
-                                + "; lower learning_rate (or beta), or check the data (nothing was applied or saved from this step)");
+                        throw new IllegalStateException(
+                                command + " step " + (step + 1) + ": loss is " + sums.loss()
+                                        + "; lower learning_rate (or beta), or check the data (nothing was applied or saved from this step)");
                     double lr = schedule.at(step);
                     double gradNorm = opt.clipStepAndZero(model, a.maxGradNorm(), lr);
                     long stepTokens = all.stream().mapToLong(data.inputTokens()).sum();
@@ -81,7 +99,12 @@ final class TrainLoop {
                     if (eval != null && (last || (eval.everySteps() > 0 && done % eval.everySteps() == 0)))
                         log.logEval(done, cursor.epochFloat(), eval.run().get());
                     if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && !last)
-                        TrainCheckpoints.save(a.outputDir(), model, opt, new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), a.seed()), resolvedConfig);
+                        TrainCheckpoints.save(
+                                a.outputDir(),
+                                model,
+                                opt,
+                                new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), a.seed()),
+                                resolvedConfig);
                 }
                 model.requiresGrad(false);
                 TrainCheckpoints.saveFinal(model, a.outputDir(), resolvedConfig);
@@ -93,8 +116,11 @@ final class TrainLoop {
     }
 
     /** Evaluation of {@code eval} through the trainer's own micro-batch function (no graph), or null when there is no eval set. */
-    static <T> Evaluation evaluation(List<T> eval, int everySteps, int batch, ToLongFunction<T> targetTokens, MicroBatch<T> microBatch) {
-        return eval.isEmpty() ? null : new Evaluation(everySteps, () -> evaluate(eval, batch, targetTokens, microBatch));
+    static <T> Evaluation evaluation(
+            List<T> eval, int everySteps, int batch, ToLongFunction<T> targetTokens, MicroBatch<T> microBatch) {
+        return eval.isEmpty()
+                ? null
+                : new Evaluation(everySteps, () -> evaluate(eval, batch, targetTokens, microBatch));
     }
 
     /** Every token a preference pair feeds the model: the prompt twice, then both completions. */
@@ -103,10 +129,12 @@ final class TrainLoop {
     }
 
     /** Loss and metrics over a held-out set without a graph; eval_loss is normalised over the whole set. */
-    static <T> Map<String, Double> evaluate(List<T> eval, int batch, ToLongFunction<T> chosenTokens, MicroBatch<T> microBatch) {
+    static <T> Map<String, Double> evaluate(
+            List<T> eval, int batch, ToLongFunction<T> chosenTokens, MicroBatch<T> microBatch) {
         Window w = new Window(eval.size(), eval.stream().mapToLong(chosenTokens).sum());
         StepSums sums = StepSums.empty();
-        for (int from = 0; from < eval.size(); from += batch) sums = sums.plus(microBatch.run(eval.subList(from, Math.min(eval.size(), from + batch)), w, false));
+        for (int from = 0; from < eval.size(); from += batch)
+            sums = sums.plus(microBatch.run(eval.subList(from, Math.min(eval.size(), from + batch)), w, false));
         return sums.metrics();
     }
 
@@ -115,11 +143,17 @@ final class TrainLoop {
      * when not training, with layer-wise recomputation when gradient_checkpointing is on, else a
      * plain forward and backward. Returns the loss value.
      */
-    static double forwardBackward(Transformer policy, CompletionBatch.Inputs in, boolean train, boolean checkpointed,
+    static double forwardBackward(
+            Transformer policy,
+            CompletionBatch.Inputs in,
+            boolean train,
+            boolean checkpointed,
             java.util.function.Function<org.bytedeco.pytorch.Tensor, org.bytedeco.pytorch.Tensor> lossFromHidden) {
         if (!train) {
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-                return lossFromHidden.apply(policy.forward(in.ids(), in.attention(), null)).item_double();
+                return lossFromHidden
+                        .apply(policy.forward(in.ids(), in.attention(), null))
+                        .item_double();
             }
         }
         if (checkpointed) return policy.forwardBackwardCheckpointed(in.ids(), in.attention(), lossFromHidden);

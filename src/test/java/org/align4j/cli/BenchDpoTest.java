@@ -31,7 +31,20 @@ class BenchDpoTest {
 
     @Test
     void dpoTimesEveryTrainerStepAndReportsTheMedianOfTheTimedOnes(@TempDir Path tmp) throws Exception {
-        JsonNode r = bench(tmp, "--mode", "dpo", "--size", "llama-tiny", "--batch", "2", "--seq", "13", "--iters", "2", "--warmup", "1");
+        JsonNode r = bench(
+                tmp,
+                "--mode",
+                "dpo",
+                "--size",
+                "llama-tiny",
+                "--batch",
+                "2",
+                "--seq",
+                "13",
+                "--iters",
+                "2",
+                "--warmup",
+                "1");
         assertEquals("dpo", r.get("mode").asText());
         assertEquals(6, r.get("prompt_len").asInt(), "prompt = seq / 2");
         assertEquals(7, r.get("completion_len").asInt(), "completion = the rest");
@@ -42,7 +55,10 @@ class BenchDpoTest {
         double stepsPerS = r.get("steps_per_s").asDouble();
         assertEquals(1000 / median, stepsPerS, 1e-3 * stepsPerS);
         // 2 pairs = 4 rows of 13 tokens per step
-        assertEquals(4 * 13 * stepsPerS, r.get("tokens_per_s").asDouble(), 1e-3 * r.get("tokens_per_s").asDouble());
+        assertEquals(
+                4 * 13 * stepsPerS,
+                r.get("tokens_per_s").asDouble(),
+                1e-3 * r.get("tokens_per_s").asDouble());
         // the reference is an identical copy, so every pair's margin is 0 before the first update: -log sigmoid(0)
         assertEquals(Math.log(2), r.get("first_loss").asDouble(), 1e-6);
         assertTrue(Double.isFinite(r.get("last_loss").asDouble()));
@@ -50,25 +66,40 @@ class BenchDpoTest {
 
     @Test
     void dpoMemoryRunsOneLoraStepWithAdaptersOffAsReference(@TempDir Path tmp) throws Exception {
-        JsonNode r = bench(tmp, "--mode", "dpo_memory", "--size", "llama-tiny", "--batch", "1", "--seq", "12", "--gradient_checkpointing", "false");
+        JsonNode r = bench(
+                tmp,
+                "--mode",
+                "dpo_memory",
+                "--size",
+                "llama-tiny",
+                "--batch",
+                "1",
+                "--seq",
+                "12",
+                "--gradient_checkpointing",
+                "false");
         assertEquals("dpo_memory", r.get("mode").asText());
         assertFalse(r.get("gradient_checkpointing").asBoolean());
         // r 16 on q_proj (64 -> 64) and v_proj (64 -> 2 kv heads x 16 = 32) in 2 layers: A (16, in) + B (out, 16)
         long perLayer = (16 * 64 + 64 * 16) + (16 * 64 + 32 * 16);
         assertEquals(2 * perLayer, r.get("trainable_params").asLong());
-        double before = r.get("rss_before_step_gib").asDouble(), peak = r.get("peak_rss_gib").asDouble();
+        double before = r.get("rss_before_step_gib").asDouble(),
+                peak = r.get("peak_rss_gib").asDouble();
         assertTrue(before > 0, "resident set before the step " + before);
-        if (r.get("peak_is_step_only").asBoolean()) assertTrue(peak >= before, "peak " + peak + " < resident set before " + before);
+        if (r.get("peak_is_step_only").asBoolean())
+            assertTrue(peak >= before, "peak " + peak + " < resident set before " + before);
         // B starts at zero, so the adapted policy equals the adapters-off reference: margin 0, loss ln 2
         assertEquals(Math.log(2), r.get("loss").asDouble(), 1e-6);
     }
 
     @Test
     void dpoNeedsATimedStepAndAPromptAndCompletionToken(@TempDir Path tmp) {
-        CliException noIters = assertThrows(CliException.class,
+        CliException noIters = assertThrows(
+                CliException.class,
                 () -> BenchCommand.run(new String[] {"--mode", "dpo", "--size", "llama-tiny", "--iters", "0"}));
         assertTrue(noIters.getMessage().contains("--iters"), noIters.getMessage());
-        CliException shortSeq = assertThrows(CliException.class,
+        CliException shortSeq = assertThrows(
+                CliException.class,
                 () -> BenchCommand.run(new String[] {"--mode", "dpo", "--size", "llama-tiny", "--seq", "1"}));
         assertTrue(shortSeq.getMessage().contains("--seq"), shortSeq.getMessage());
     }

@@ -33,13 +33,18 @@ import org.junit.jupiter.api.io.TempDir;
 class DiscriminatorCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private static void writeJsonl(Path file, List<String> prompts, List<String> completions, boolean messages) throws Exception {
+    private static void writeJsonl(Path file, List<String> prompts, List<String> completions, boolean messages)
+            throws Exception {
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < completions.size(); i++) {
             Map<String, Object> row = new LinkedHashMap<>();
             boolean asMessages = messages && i % 2 == 0; // mix both shapes
             row.put("prompt", asMessages ? List.of(Map.of("role", "user", "content", prompts.get(i))) : prompts.get(i));
-            row.put("completion", asMessages ? List.of(Map.of("role", "assistant", "content", completions.get(i))) : completions.get(i));
+            row.put(
+                    "completion",
+                    asMessages
+                            ? List.of(Map.of("role", "assistant", "content", completions.get(i)))
+                            : completions.get(i));
             lines.add(JSON.writeValueAsString(row));
         }
         Files.write(file, lines);
@@ -50,8 +55,21 @@ class DiscriminatorCommandTest {
         Path expert = tmp.resolve("expert.jsonl"), policy = tmp.resolve("rollouts.jsonl"), out = tmp.resolve("disc");
         writeJsonl(expert, DiscriminatorTestData.prompts(30, 1), DiscriminatorTestData.expert(30, 2), true);
         writeJsonl(policy, DiscriminatorTestData.prompts(30, 3), DiscriminatorTestData.policy(30, 4), false);
-        String[] args = {"discriminator", "--expert_dataset_name", expert.toString(), "--policy_dataset_name", policy.toString(), "--output_dir", out.toString(),
-                "--eval_fraction", "0.2", "--epochs", "20", "--seed", "3"};
+        String[] args = {
+            "discriminator",
+            "--expert_dataset_name",
+            expert.toString(),
+            "--policy_dataset_name",
+            policy.toString(),
+            "--output_dir",
+            out.toString(),
+            "--eval_fraction",
+            "0.2",
+            "--epochs",
+            "20",
+            "--seed",
+            "3"
+        };
         var run = runPrinting(args);
         String printed = run.getValue();
         assertEquals(0, run.getKey());
@@ -60,8 +78,14 @@ class DiscriminatorCommandTest {
             Discriminator.Report r = d.report();
             assertEquals(30, r.expertExamples());
             assertEquals(6, r.eval().expert(), "round(0.2 · 30) held out per class");
-            assertTrue(r.eval().accuracy() > 0.9 && r.eval().rocAuc() > 0.9, r.eval().toString());
-            assertTrue(printed.contains(String.format("accuracy %.4f, ROC-AUC %.4f", r.eval().accuracy(), r.eval().rocAuc())), printed);
+            assertTrue(
+                    r.eval().accuracy() > 0.9 && r.eval().rocAuc() > 0.9,
+                    r.eval().toString());
+            assertTrue(
+                    printed.contains(String.format(
+                            "accuracy %.4f, ROC-AUC %.4f",
+                            r.eval().accuracy(), r.eval().rocAuc())),
+                    printed);
             assertEquals("logistic", d.head().type());
             assertEquals(3, d.config().seed());
         }
@@ -72,11 +96,29 @@ class DiscriminatorCommandTest {
     void rowsNeedACompletion(@TempDir Path tmp) throws Exception {
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"prompt\": \"q\", \"response\": \"a\"}\n");
-        DatasetException e = assertThrows(DatasetException.class, () -> DiscriminatorCommand.run(new String[] {"--expert_dataset_name", bad.toString(),
-                "--policy_dataset_name", bad.toString(), "--output_dir", tmp.resolve("o").toString()}));
+        DatasetException e = assertThrows(
+                DatasetException.class,
+                () -> DiscriminatorCommand.run(new String[] {
+                    "--expert_dataset_name",
+                    bad.toString(),
+                    "--policy_dataset_name",
+                    bad.toString(),
+                    "--output_dir",
+                    tmp.resolve("o").toString()
+                }));
         assertTrue(e.getMessage().contains("completion") && e.getMessage().contains("bad.jsonl:1"), e.getMessage());
-        assertThrows(CliException.class, () -> DiscriminatorCommand.run(new String[] {"--expert_dataset_name", bad.toString(),
-                "--policy_dataset_name", bad.toString(), "--output_dir", tmp.resolve("o").toString(), "--head", "svm"}));
+        assertThrows(
+                CliException.class,
+                () -> DiscriminatorCommand.run(new String[] {
+                    "--expert_dataset_name",
+                    bad.toString(),
+                    "--policy_dataset_name",
+                    bad.toString(),
+                    "--output_dir",
+                    tmp.resolve("o").toString(),
+                    "--head",
+                    "svm"
+                }));
         assertEquals(0, Main.run(new String[] {"discriminator", "--help"}), "discriminator is a registered command");
     }
 
@@ -101,15 +143,39 @@ class DiscriminatorCommandTest {
         Path expert = tmp.resolve("expert.jsonl"), policy = tmp.resolve("rollouts.jsonl"), out = tmp.resolve("disc");
         writeJsonl(expert, DiscriminatorTestData.prompts(16, 1), DiscriminatorTestData.expert(16, 2), true);
         writeJsonl(policy, DiscriminatorTestData.prompts(16, 3), DiscriminatorTestData.policy(16, 4), false);
-        var r = runPrinting("discriminator", "--discriminator_type", "causal_lm", "--model_name_or_path", Golden.resourceDir("golden/qwen3-tiny").toString(),
-                "--expert_dataset_name", expert.toString(), "--policy_dataset_name", policy.toString(), "--output_dir", out.toString(),
-                "--epochs", "4", "--learning_rate", "3e-3", "--eval_fraction", "0.25", "--max_length", "300", "--seed", "5");
+        var r = runPrinting(
+                "discriminator",
+                "--discriminator_type",
+                "causal_lm",
+                "--model_name_or_path",
+                Golden.resourceDir("golden/qwen3-tiny").toString(),
+                "--expert_dataset_name",
+                expert.toString(),
+                "--policy_dataset_name",
+                policy.toString(),
+                "--output_dir",
+                out.toString(),
+                "--epochs",
+                "4",
+                "--learning_rate",
+                "3e-3",
+                "--eval_fraction",
+                "0.25",
+                "--max_length",
+                "300",
+                "--seed",
+                "5");
         assertEquals(0, r.getKey());
         JsonNode dj = HfJson.readJson(out.resolve(Discriminator.CONFIG_FILE)), ev = dj.get("eval_metrics");
         assertEquals("causal_lm", dj.get("kind").asText());
         assertEquals(4, ev.get("expert").asInt(), "round(0.25 · 16) expert examples held out");
         assertTrue(ev.get("accuracy").asDouble() >= 0.8 && ev.get("roc_auc").asDouble() >= 0.9, ev.toString());
-        assertTrue(r.getValue().contains(String.format("held-out accuracy %.4f, ROC-AUC %.4f", ev.get("accuracy").asDouble(), ev.get("roc_auc").asDouble())), r.getValue());
+        assertTrue(
+                r.getValue()
+                        .contains(String.format(
+                                "held-out accuracy %.4f, ROC-AUC %.4f",
+                                ev.get("accuracy").asDouble(), ev.get("roc_auc").asDouble())),
+                r.getValue());
         JsonNode t = dj.get("training");
         assertEquals(3e-3, t.get("learning_rate").asDouble());
         assertEquals(4.0, t.get("epochs").asDouble());
@@ -117,28 +183,58 @@ class DiscriminatorCommandTest {
         assertEquals(300, t.get("max_length").asInt());
         JsonNode args = JSON.readTree(out.resolve("training_args.json").toFile());
         assertEquals("causal_lm", args.get("discriminator_type").asText());
-        assertFalse(args.has("head") || args.has("encoder_batch_size"), "the other kind's keys are not recorded: " + args);
+        assertFalse(
+                args.has("head") || args.has("encoder_batch_size"), "the other kind's keys are not recorded: " + args);
         try (AnchorDiscriminator d = AnchorDiscriminator.open(out)) {
             assertEquals(AnchorDiscriminator.CAUSAL_LM, d.kind());
-            double[] z = d.logits(List.of("Q?", "Q?"), List.of("#### 17", DiscriminatorTestData.policy(1, 99).get(0)));
+            double[] z = d.logits(
+                    List.of("Q?", "Q?"),
+                    List.of("#### 17", DiscriminatorTestData.policy(1, 99).get(0)));
             assertTrue(z[0] > 0 && z[1] < 0, java.util.Arrays.toString(z));
         }
-        assertEquals(2, Main.run(new String[] {"discriminator", "--discriminator_type", "causal_lm", "--model_name_or_path", "m", "--expert_dataset_name",
-                expert.toString(), "--policy_dataset_name", policy.toString(), "--output_dir", out.toString()}), "an existing output_dir is refused");
+        assertEquals(
+                2,
+                Main.run(new String[] {
+                    "discriminator",
+                    "--discriminator_type",
+                    "causal_lm",
+                    "--model_name_or_path",
+                    "m",
+                    "--expert_dataset_name",
+                    expert.toString(),
+                    "--policy_dataset_name",
+                    policy.toString(),
+                    "--output_dir",
+                    out.toString()
+                }),
+                "an existing output_dir is refused");
     }
 
     @Test
     void keysOfTheOtherKindAndAMissingModelAreErrorsThatNameTheKey(@TempDir Path tmp) {
-        List<String> common = List.of("--expert_dataset_name", "e.jsonl", "--policy_dataset_name", "p.jsonl", "--output_dir", tmp.resolve("o").toString());
+        List<String> common = List.of(
+                "--expert_dataset_name",
+                "e.jsonl",
+                "--policy_dataset_name",
+                "p.jsonl",
+                "--output_dir",
+                tmp.resolve("o").toString());
         java.util.function.Function<List<String>, String> error = extra -> {
             List<String> a = new ArrayList<>(common);
             a.addAll(extra);
-            return assertThrows(CliException.class, () -> DiscriminatorCommand.run(a.toArray(String[]::new))).getMessage();
+            return assertThrows(CliException.class, () -> DiscriminatorCommand.run(a.toArray(String[]::new)))
+                    .getMessage();
         };
         String e = error.apply(List.of("--discriminator_type", "causal_lm"));
         assertTrue(e.contains("--model_name_or_path is required for discriminator_type causal_lm"), e);
         for (String key : List.of("head", "hidden_size", "include_prompt", "encoder_batch_size")) {
-            e = error.apply(List.of("--discriminator_type", "causal_lm", "--model_name_or_path", "m", "--" + key, key.equals("head") ? "logistic" : key.equals("include_prompt") ? "true" : "16"));
+            e = error.apply(List.of(
+                    "--discriminator_type",
+                    "causal_lm",
+                    "--model_name_or_path",
+                    "m",
+                    "--" + key,
+                    key.equals("head") ? "logistic" : key.equals("include_prompt") ? "true" : "16"));
             assertTrue(e.contains("--" + key + " applies to discriminator_type sentence_encoder only"), e);
         }
         for (String key : List.of("model_name_or_path", "max_length")) {
@@ -147,7 +243,11 @@ class DiscriminatorCommandTest {
         }
         e = error.apply(List.of("--discriminator_type", "bert"));
         assertTrue(e.contains("discriminator_type 'bert' is unknown"), e);
-        e = error.apply(List.of("--discriminator_type", "causal_lm", "--model_name_or_path", tmp.resolve("nowhere").toString()));
+        e = error.apply(List.of(
+                "--discriminator_type",
+                "causal_lm",
+                "--model_name_or_path",
+                tmp.resolve("nowhere").toString()));
         assertTrue(e.contains("is not a directory"), e);
     }
 }

@@ -39,9 +39,25 @@ class OnlineCommandsTest {
     }
 
     private static String[] args(Path data, Path out, String... extra) {
-        List<String> a = new ArrayList<>(List.of("--model_name_or_path", model(), "--dataset_name", data.toString(), "--output_dir", out.toString(),
-                "--max_steps", "1", "--per_device_train_batch_size", "2", "--logging_steps", "1", "--learning_rate", "1e-3",
-                "--num_generations", "2", "--max_completion_length", "8"));
+        List<String> a = new ArrayList<>(List.of(
+                "--model_name_or_path",
+                model(),
+                "--dataset_name",
+                data.toString(),
+                "--output_dir",
+                out.toString(),
+                "--max_steps",
+                "1",
+                "--per_device_train_batch_size",
+                "2",
+                "--logging_steps",
+                "1",
+                "--learning_rate",
+                "1e-3",
+                "--num_generations",
+                "2",
+                "--max_completion_length",
+                "8"));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }
@@ -49,23 +65,48 @@ class OnlineCommandsTest {
     @Test
     void rjsKeepsTheBestOfGsm8kPlusLengthRewardsForTwoRoundsAndWritesAHfModel(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("rjs");
-        RjsCommand.run(args(data, out, "--reward_funcs", "gsm8k_answer,length", "--reward_weights", "1.0,2.0", "--length_target_chars", "0",
-                "--length_penalty_per_char", "0.01", "--rjs_rounds", "2"));
+        RjsCommand.run(args(
+                data,
+                out,
+                "--reward_funcs",
+                "gsm8k_answer,length",
+                "--reward_weights",
+                "1.0,2.0",
+                "--length_target_chars",
+                "0",
+                "--length_penalty_per_char",
+                "0.01",
+                "--rjs_rounds",
+                "2"));
         List<JsonNode> rounds = jsonl(out.resolve("rjs_rounds.jsonl"));
         assertEquals(2, rounds.size());
-        for (JsonNode r : rounds) assertTrue(r.has("rewards/gsm8k_answer/mean") && r.has("rewards/length/mean") && r.get("kept").asInt() >= 1, r.toString());
+        for (JsonNode r : rounds)
+            assertTrue(
+                    r.has("rewards/gsm8k_answer/mean")
+                            && r.has("rewards/length/mean")
+                            && r.get("kept").asInt() >= 1,
+                    r.toString());
         for (int k = 1; k <= 2; k++) {
             List<JsonNode> samples = jsonl(out.resolve("round-" + k + "/samples.jsonl"));
             assertEquals(8, samples.size(), "4 prompts x 2 samples");
             for (JsonNode s : samples) { // total = 1 * gsm8k correctness + 2 * (-0.01 per character)
                 String c = s.get("completion").asText();
-                double correct = new Gsm8kAnswerReward().score(List.of(""), List.of(c), List.of(JSON.readTree("{\"answer\": \"#### 4\"}")))[0];
-                assertEquals(correct - 2 * 0.01 * c.codePointCount(0, c.length()), s.get("reward").asDouble(), 1e-9, s.toString());
+                double correct = new Gsm8kAnswerReward()
+                        .score(List.of(""), List.of(c), List.of(JSON.readTree("{\"answer\": \"#### 4\"}")))[0];
+                assertEquals(
+                        correct - 2 * 0.01 * c.codePointCount(0, c.length()),
+                        s.get("reward").asDouble(),
+                        1e-9,
+                        s.toString());
             }
-            assertTrue(samples.stream().anyMatch(s -> s.get("prompt").asText().startsWith("<|im_start|>user\nWhat is 3+1?")),
+            assertTrue(
+                    samples.stream()
+                            .anyMatch(s -> s.get("prompt").asText().startsWith("<|im_start|>user\nWhat is 3+1?")),
                     "a conversational prompt reaches the rewards as its rendered template text");
         }
-        assertTrue(Files.exists(out.resolve("round-1/config.json")) && Files.exists(out.resolve("metrics.jsonl")) && Files.exists(out.resolve("tokenizer.json")));
+        assertTrue(Files.exists(out.resolve("round-1/config.json"))
+                && Files.exists(out.resolve("metrics.jsonl"))
+                && Files.exists(out.resolve("tokenizer.json")));
         try (Transformer m = Checkpoints.load(out)) {
             assertTrue(m.numParameters() > 0);
         }
@@ -74,14 +115,36 @@ class OnlineCommandsTest {
     @Test
     void onlineDpoTrainsWithARewardModelAndWithGsm8kRewards(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("rm");
-        OnlineDpoCommand.run(args(data, out, "--max_steps", "2", "--reward_funcs", "reward_model", "--reward_model_name_or_path",
-                Golden.resourceDir("golden/qwen3-tiny-rm").toString(), "--loss_type", "ipo", "--beta", "0.2"));
+        OnlineDpoCommand.run(args(
+                data,
+                out,
+                "--max_steps",
+                "2",
+                "--reward_funcs",
+                "reward_model",
+                "--reward_model_name_or_path",
+                Golden.resourceDir("golden/qwen3-tiny-rm").toString(),
+                "--loss_type",
+                "ipo",
+                "--beta",
+                "0.2"));
         List<JsonNode> rows = jsonl(out.resolve("metrics.jsonl"));
         assertEquals(2, rows.size());
         JsonNode first = rows.get(0);
-        for (String k : new String[] {"loss", "reward", "reward/chosen", "reward/rejected", "frac_ties", "rewards/reward_model/mean", "rewards/margins", "logps/chosen"})
-            assertTrue(first.has(k) && Double.isFinite(first.get(k).asDouble()), "missing " + k + ": " + first);
-        assertTrue(first.get("reward/chosen").asDouble() > first.get("reward/rejected").asDouble(), first.toString());
+        for (String k : new String[] {
+            "loss",
+            "reward",
+            "reward/chosen",
+            "reward/rejected",
+            "frac_ties",
+            "rewards/reward_model/mean",
+            "rewards/margins",
+            "logps/chosen"
+        }) assertTrue(first.has(k) && Double.isFinite(first.get(k).asDouble()), "missing " + k + ": " + first);
+        assertTrue(
+                first.get("reward/chosen").asDouble()
+                        > first.get("reward/rejected").asDouble(),
+                first.toString());
         // ipo at policy == reference: (0 - 1/(2 beta))^2
         assertEquals(Math.pow(1 / (2 * 0.2), 2), first.get("loss").asDouble(), 1e-4);
         JsonNode saved = JSON.readTree(out.resolve("training_args.json").toFile());
@@ -91,15 +154,35 @@ class OnlineCommandsTest {
         }
 
         Path out2 = tmp.resolve("gsm8k");
-        OnlineDpoCommand.run(args(data, out2, "--reward_funcs", "gsm8k_answer,length", "--length_target_chars", "0", "--missing_eos_penalty", "0.5"));
+        OnlineDpoCommand.run(args(
+                data,
+                out2,
+                "--reward_funcs",
+                "gsm8k_answer,length",
+                "--length_target_chars",
+                "0",
+                "--missing_eos_penalty",
+                "0.5"));
         JsonNode g = jsonl(out2.resolve("metrics.jsonl")).get(0);
-        assertTrue(g.has("rewards/length/mean") && Double.isFinite(g.get("loss").asDouble()), "lengths differ, so prompts pair: " + g);
+        assertTrue(
+                g.has("rewards/length/mean") && Double.isFinite(g.get("loss").asDouble()),
+                "lengths differ, so prompts pair: " + g);
     }
 
     @Test
     void rjsScoresHeldOutPromptsAfterEveryRound(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("run");
-        RjsCommand.run(args(data, out, "--reward_funcs", "length", "--length_target_chars", "0", "--rjs_rounds", "2", "--eval_dataset_name", data.toString()));
+        RjsCommand.run(args(
+                data,
+                out,
+                "--reward_funcs",
+                "length",
+                "--length_target_chars",
+                "0",
+                "--rjs_rounds",
+                "2",
+                "--eval_dataset_name",
+                data.toString()));
         List<JsonNode> rounds = jsonl(out.resolve("rjs_rounds.jsonl"));
         assertEquals(2, rounds.size());
         for (JsonNode r : rounds)
@@ -110,8 +193,19 @@ class OnlineCommandsTest {
     @Test
     void onlineDpoScoresHeldOutPromptsAtTheEndUnderEvalNames(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("run");
-        OnlineDpoCommand.run(args(data, out, "--max_steps", "2", "--reward_funcs", "length", "--length_target_chars", "0", "--eval_dataset_name", data.toString(),
-                "--eval_steps", "0"));
+        OnlineDpoCommand.run(args(
+                data,
+                out,
+                "--max_steps",
+                "2",
+                "--reward_funcs",
+                "length",
+                "--length_target_chars",
+                "0",
+                "--eval_dataset_name",
+                data.toString(),
+                "--eval_steps",
+                "0"));
         List<JsonNode> rows = jsonl(out.resolve("metrics.jsonl"));
         List<JsonNode> evals = rows.stream().filter(r -> r.has("eval_reward")).toList();
         assertEquals(1, evals.size(), "eval_steps 0: only at the end");
@@ -126,15 +220,28 @@ class OnlineCommandsTest {
     @Test
     void badRewardSettingsAndUnsupportedKeysAreClearErrors(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS);
-        CliException unknown = assertThrows(CliException.class, () -> RjsCommand.run(args(data, tmp.resolve("a"), "--reward_funcs", "gsm8k_answer,bleu")));
-        assertTrue(unknown.getMessage().contains("bleu") && unknown.getMessage().contains("reward_model"), unknown.getMessage());
-        CliException noPath = assertThrows(CliException.class, () -> OnlineDpoCommand.run(args(data, tmp.resolve("b"), "--reward_funcs", "reward_model")));
+        CliException unknown = assertThrows(
+                CliException.class,
+                () -> RjsCommand.run(args(data, tmp.resolve("a"), "--reward_funcs", "gsm8k_answer,bleu")));
+        assertTrue(
+                unknown.getMessage().contains("bleu") && unknown.getMessage().contains("reward_model"),
+                unknown.getMessage());
+        CliException noPath = assertThrows(
+                CliException.class,
+                () -> OnlineDpoCommand.run(args(data, tmp.resolve("b"), "--reward_funcs", "reward_model")));
         assertTrue(noPath.getMessage().contains("reward_model_name_or_path"), noPath.getMessage());
-        CliException weights = assertThrows(CliException.class, () -> RjsCommand.run(args(data, tmp.resolve("c"), "--reward_funcs", "length", "--reward_weights", "1,2")));
+        CliException weights = assertThrows(
+                CliException.class,
+                () -> RjsCommand.run(
+                        args(data, tmp.resolve("c"), "--reward_funcs", "length", "--reward_weights", "1,2")));
         assertTrue(weights.getMessage().contains("reward_weights"), weights.getMessage());
-        CliException one = assertThrows(CliException.class, () -> OnlineDpoCommand.run(args(data, tmp.resolve("e"), "--reward_funcs", "length", "--num_generations", "1")));
+        CliException one = assertThrows(
+                CliException.class,
+                () -> OnlineDpoCommand.run(
+                        args(data, tmp.resolve("e"), "--reward_funcs", "length", "--num_generations", "1")));
         assertTrue(one.getMessage().contains("num_generations"), one.getMessage());
-        assertThrows(CliException.class, () -> RjsCommand.run(args(data, tmp.resolve("f"))), "reward_funcs is required");
+        assertThrows(
+                CliException.class, () -> RjsCommand.run(args(data, tmp.resolve("f"))), "reward_funcs is required");
         assertEquals(0, Main.run(new String[] {"rjs", "--help"}));
         assertEquals(0, Main.run(new String[] {"online_dpo", "--help"}));
     }

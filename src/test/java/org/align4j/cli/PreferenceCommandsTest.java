@@ -39,22 +39,42 @@ class PreferenceCommandsTest {
     }
 
     private static String[] args(Path data, Path out, String... extra) {
-        List<String> a = new ArrayList<>(List.of("--model_name_or_path", model().toString(), "--dataset_name", data.toString(), "--output_dir", out.toString(),
-                "--max_steps", "2", "--per_device_train_batch_size", "2", "--logging_steps", "1", "--learning_rate", "1e-3"));
+        List<String> a = new ArrayList<>(List.of(
+                "--model_name_or_path",
+                model().toString(),
+                "--dataset_name",
+                data.toString(),
+                "--output_dir",
+                out.toString(),
+                "--max_steps",
+                "2",
+                "--per_device_train_batch_size",
+                "2",
+                "--logging_steps",
+                "1",
+                "--learning_rate",
+                "1e-3"));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }
 
     @Test
-    void dpoTrainsOnPlainConversationalAndImplicitPromptRowsWithEvalAndWritesAHfModel(@TempDir Path tmp) throws Exception {
+    void dpoTrainsOnPlainConversationalAndImplicitPromptRowsWithEvalAndWritesAHfModel(@TempDir Path tmp)
+            throws Exception {
         Path data = Files.writeString(tmp.resolve("pairs.jsonl"), PAIRS), out = tmp.resolve("dpo");
         DpoCommand.run(args(data, out, "--eval_dataset_name", data.toString(), "--rpo_alpha", "0.5"));
         List<JsonNode> rows = metrics(out);
-        assertTrue(rows.get(0).has("rewards/margins") && rows.get(0).has("logps/chosen"), rows.get(0).toString());
+        assertTrue(
+                rows.get(0).has("rewards/margins") && rows.get(0).has("logps/chosen"),
+                rows.get(0).toString());
         // policy == reference at step 1: the sigmoid part is ln 2; rpo_alpha adds 0.5 * the chosen NLL of an untrained
         // 320-token model (about ln 320 = 5.8 per token), so the logged loss must sit well above ln 2
-        assertTrue(rows.get(0).get("loss").asDouble() > Math.log(2) + 1.0, "rpo_alpha's NLL term is missing: " + rows.get(0));
-        assertTrue(rows.stream().anyMatch(r -> r.has("eval_loss") && r.has("eval_rewards/accuracies")), "an eval row at the end: " + rows);
+        assertTrue(
+                rows.get(0).get("loss").asDouble() > Math.log(2) + 1.0,
+                "rpo_alpha's NLL term is missing: " + rows.get(0));
+        assertTrue(
+                rows.stream().anyMatch(r -> r.has("eval_loss") && r.has("eval_rewards/accuracies")),
+                "an eval row at the end: " + rows);
         JsonNode saved = JSON.readTree(out.resolve("training_args.json").toFile());
         assertEquals(0.5, saved.get("rpo_alpha").asDouble(), 0.0, "the resolved config is saved beside the model");
         assertTrue(Files.exists(out.resolve("tokenizer.json")));
@@ -79,20 +99,26 @@ class PreferenceCommandsTest {
                 per_device_train_batch_size: 2
                 """.formatted(model(), data, out));
         DpoCommand.run(new String[] {"--config", recipe.toString()});
-        assertTrue(Files.exists(out.resolve("adapter_model.safetensors")) && Files.exists(out.resolve("adapter_config.json")));
-        assertEquals(0.7 * Math.log(2) + 0.3 * Math.pow(1 / (2 * 0.2), 2), metrics(out).get(0).get("loss").asDouble(), 1e-5,
+        assertTrue(Files.exists(out.resolve("adapter_model.safetensors"))
+                && Files.exists(out.resolve("adapter_config.json")));
+        assertEquals(
+                0.7 * Math.log(2) + 0.3 * Math.pow(1 / (2 * 0.2), 2),
+                metrics(out).get(0).get("loss").asDouble(),
+                1e-5,
                 "adapters start at B = 0: policy == reference, so sigmoid gives ln 2 and ipo (0 - 1/(2 beta))^2");
     }
 
     @Test
     void unknownLossTypesAndMalformedRowsAreNamed(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("pairs.jsonl"), PAIRS);
-        CliException e = assertThrows(CliException.class, () -> DpoCommand.run(args(data, tmp.resolve("a"), "--loss_type", "sigmod")));
+        CliException e = assertThrows(
+                CliException.class, () -> DpoCommand.run(args(data, tmp.resolve("a"), "--loss_type", "sigmod")));
         assertTrue(e.getMessage().contains("sigmod") && e.getMessage().contains("hinge"), e.getMessage());
         Path bad = Files.writeString(tmp.resolve("bad.jsonl"), PAIRS + "{\"prompt\": \"6+6=\", \"chosen\": \"12\"}\n");
         DatasetException d = assertThrows(DatasetException.class, () -> DpoCommand.run(args(bad, tmp.resolve("b"))));
         assertTrue(d.getMessage().contains("bad.jsonl:5"), d.getMessage());
-        DpoCommand.run(args(bad, tmp.resolve("c"), "--skip_invalid_rows", "true")); // skips the row and trains on the rest
+        DpoCommand.run(
+                args(bad, tmp.resolve("c"), "--skip_invalid_rows", "true")); // skips the row and trains on the rest
         assertEquals(2, metrics(tmp.resolve("c")).size());
     }
 

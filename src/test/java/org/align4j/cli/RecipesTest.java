@@ -45,28 +45,46 @@ class RecipesTest {
                     apo = true;
                 }
                 case "grpo" -> {
-                    new GrpoLoss.Config(o.string("loss_type"), o.number("epsilon"), null, null, o.number("beta"), o.string("importance_sampling_level"),
+                    new GrpoLoss.Config(
+                            o.string("loss_type"),
+                            o.number("epsilon"),
+                            null,
+                            null,
+                            o.number("beta"),
+                            o.string("importance_sampling_level"),
                             o.integer("max_completion_length"));
-                    assertTrue(OnlineOptions.BUILT_INS.containsAll(o.strings("reward_funcs")), r + ": " + o.strings("reward_funcs"));
+                    assertTrue(
+                            OnlineOptions.BUILT_INS.containsAll(o.strings("reward_funcs")),
+                            r + ": " + o.strings("reward_funcs"));
                     aapaGrpo |= o.strings("reward_funcs").contains("aapa_anchor") && o.has("aapa_discriminator_path");
                 }
                 case "discriminator" -> discriminator = true;
                 case "sft" -> aapaSft |= o.has("aapa_discriminator_path");
                 default -> fail(r + ": no validation for command " + command);
             }
-            boolean hasData = Main.SPECS.get(command).stream().anyMatch(sp -> sp.key().equals("dataset_name"));
-            if (hasData && o.has("dataset_name") && o.path("dataset_name").toString().startsWith("../shared"))
-                Golden.shared(o.path("dataset_name").toString().substring("../shared/".length())); // fails loudly when missing
+            boolean hasData =
+                    Main.SPECS.get(command).stream().anyMatch(sp -> sp.key().equals("dataset_name"));
+            if (hasData
+                    && o.has("dataset_name")
+                    && o.path("dataset_name").toString().startsWith("../shared"))
+                Golden.shared(o.path("dataset_name")
+                        .toString()
+                        .substring("../shared/".length())); // fails loudly when missing
             if (hasData && o.has("model_name_or_path")) {
                 String model = o.path("model_name_or_path").toString();
-                assertFalse(model.matches("[\\w.-]+/[\\w.-]+") && !model.startsWith("models/"), r + ": model_name_or_path must be a local folder, not a hub id");
+                assertFalse(
+                        model.matches("[\\w.-]+/[\\w.-]+") && !model.startsWith("models/"),
+                        r + ": model_name_or_path must be a local folder, not a hub id");
             }
         }
-        assertTrue(apo && aapaGrpo && discriminator && aapaSft, "an APO recipe and AAPA's stages: discriminator, anchored SFT, anchored GRPO");
+        assertTrue(
+                apo && aapaGrpo && discriminator && aapaSft,
+                "an APO recipe and AAPA's stages: discriminator, anchored SFT, anchored GRPO");
     }
 
     /** The apo command's own validation of its keys (loss, rounds, align method, learning rates). */
     private static void checkApo(Options o) {
-        ApoCommand.config(o, TrainingOptions.parse(o), org.align4j.trainer.RewardConfig.defaults(Path.of("unused")), true, null);
+        ApoCommand.config(
+                o, TrainingOptions.parse(o), org.align4j.trainer.RewardConfig.defaults(Path.of("unused")), true, null);
     }
 }

@@ -44,7 +44,8 @@ class RewardCommandTest {
     }
 
     @Test
-    void rewardTrainsFromJsonlEvaluatesAndWritesASequenceClassifierWithItsTokenizer(@TempDir Path tmp) throws Exception {
+    void rewardTrainsFromJsonlEvaluatesAndWritesASequenceClassifierWithItsTokenizer(@TempDir Path tmp)
+            throws Exception {
         Path data = tmp.resolve("pairs.jsonl"), evalData = tmp.resolve("eval.jsonl"), out = tmp.resolve("run");
         Files.writeString(data, """
                 {"prompt": "Is the sky blue?", "chosen": " Yes.", "rejected": " No.", "margin": 1.0}
@@ -57,21 +58,52 @@ class RewardCommandTest {
                 {"prompt": "Water is", "chosen": " wet.", "rejected": " dry."}
                 {"prompt": "The cat", "chosen": " sat.", "rejected": " flew."}
                 """);
-        RewardCommand.run(new String[] {"--model_name_or_path", rm().toString(), "--dataset_name", data.toString(), "--output_dir", out.toString(),
-                "--max_steps", "3", "--per_device_train_batch_size", "2", "--logging_steps", "1", "--learning_rate", "1e-3",
-                "--center_rewards_coefficient", "0.01", "--eval_dataset_name", evalData.toString(), "--eval_steps", "2"});
+        RewardCommand.run(new String[] {
+            "--model_name_or_path",
+            rm().toString(),
+            "--dataset_name",
+            data.toString(),
+            "--output_dir",
+            out.toString(),
+            "--max_steps",
+            "3",
+            "--per_device_train_batch_size",
+            "2",
+            "--logging_steps",
+            "1",
+            "--learning_rate",
+            "1e-3",
+            "--center_rewards_coefficient",
+            "0.01",
+            "--eval_dataset_name",
+            evalData.toString(),
+            "--eval_steps",
+            "2"
+        });
         List<JsonNode> metrics = readJsonl(out.resolve("metrics.jsonl"));
-        List<JsonNode> train = metrics.stream().filter(r -> r.has("loss")).toList(), eval = metrics.stream().filter(r -> r.has("eval_loss")).toList();
+        List<JsonNode> train = metrics.stream().filter(r -> r.has("loss")).toList(),
+                eval = metrics.stream().filter(r -> r.has("eval_loss")).toList();
         assertEquals(3, train.size());
-        assertTrue(Double.isFinite(train.get(2).get("loss").asDouble()) && train.get(2).has("accuracy") && train.get(2).has("margin"));
-        assertEquals(List.of(2, 3), eval.stream().map(r -> r.get("step").asInt()).toList());
+        assertTrue(Double.isFinite(train.get(2).get("loss").asDouble())
+                && train.get(2).has("accuracy")
+                && train.get(2).has("margin"));
+        assertEquals(
+                List.of(2, 3), eval.stream().map(r -> r.get("step").asInt()).toList());
         assertTrue(eval.get(1).has("eval_ece") && eval.get(1).has("eval_accuracy"));
         JsonNode config = JSON.readTree(out.resolve("config.json").toFile());
-        assertEquals("Qwen3ForSequenceClassification", config.get("architectures").get(0).asText());
+        assertEquals(
+                "Qwen3ForSequenceClassification",
+                config.get("architectures").get(0).asText());
         assertEquals(256, config.get("pad_token_id").asInt());
-        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "training_args.json"}) assertTrue(Files.exists(out.resolve(f)), f);
-        assertFalse(Files.exists(out.resolve("generation_config.json")), "a sequence classifier has no generation config");
-        assertEquals(0.01, JSON.readTree(out.resolve("training_args.json").toFile()).get("center_rewards_coefficient").asDouble());
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "training_args.json"})
+            assertTrue(Files.exists(out.resolve(f)), f);
+        assertFalse(
+                Files.exists(out.resolve("generation_config.json")), "a sequence classifier has no generation config");
+        assertEquals(
+                0.01,
+                JSON.readTree(out.resolve("training_args.json").toFile())
+                        .get("center_rewards_coefficient")
+                        .asDouble());
         try (Transformer m = Checkpoints.load(out)) {
             assertEquals(1, m.config().numLabels());
         }
@@ -85,14 +117,27 @@ class RewardCommandTest {
                 {"prompt": "a", "chosen": "good", "rejected": "bad"}
                 {"prompt": "b", "chosen": "fine", "rejected": "awful"}
                 """);
-        RewardCommand.run(new String[] {"--model_name_or_path", lm.toString(), "--dataset_name", data.toString(), "--output_dir", out.toString(), "--max_steps", "1"});
+        RewardCommand.run(new String[] {
+            "--model_name_or_path",
+            lm.toString(),
+            "--dataset_name",
+            data.toString(),
+            "--output_dir",
+            out.toString(),
+            "--max_steps",
+            "1"
+        });
         JsonNode config = JSON.readTree(out.resolve("config.json").toFile());
-        assertEquals("LlamaForSequenceClassification", config.get("architectures").get(0).asText());
+        assertEquals(
+                "LlamaForSequenceClassification",
+                config.get("architectures").get(0).asText());
         assertEquals("float32", config.get("torch_dtype").asText());
         try (Transformer m = Checkpoints.load(out)) {
-            assertTrue(m.parameters().containsKey("score.weight") && !m.parameters().containsKey("lm_head.weight"));
+            assertTrue(m.parameters().containsKey("score.weight")
+                    && !m.parameters().containsKey("lm_head.weight"));
         }
-        assertArrayEquals(configBefore, Files.readAllBytes(lm.resolve("config.json")), "the input model is not modified");
+        assertArrayEquals(
+                configBefore, Files.readAllBytes(lm.resolve("config.json")), "the input model is not modified");
         assertEquals(0, Main.run(new String[] {"reward", "--help"}), "reward is a registered command");
     }
 
@@ -100,7 +145,9 @@ class RewardCommandTest {
     void rowsAreTokenizedAsTrlDoes() throws Exception {
         try (Tokenizer tok = Tokenizer.load(rm())) {
             // plain strings: prompt + response, EOS appended unless already there
-            RewardTrainer.Pair p = RewardCommand.pair(tok, row("{\"prompt\": \"Q: \", \"chosen\": \"yes\", \"rejected\": \"no<|im_end|>\", \"margin\": 1.5}"));
+            RewardTrainer.Pair p = RewardCommand.pair(
+                    tok,
+                    row("{\"prompt\": \"Q: \", \"chosen\": \"yes\", \"rejected\": \"no<|im_end|>\", \"margin\": 1.5}"));
             long[] q = tok.encode("Q: yes");
             long[] expected = Arrays.copyOf(q, q.length + 1);
             expected[q.length] = 258;
@@ -113,8 +160,12 @@ class RewardCommandTest {
             // conversations: prompt + response messages through the chat template, no generation prompt
             RewardTrainer.Pair c = RewardCommand.pair(tok, row("""
                     {"prompt": [{"role": "user", "content": "hi"}], "chosen": [{"role": "assistant", "content": "yo"}], "rejected": [{"role": "assistant", "content": "no"}]}"""));
-            assertArrayEquals(tok.encodeNoSpecial("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n"), c.chosen());
-            assertArrayEquals(tok.encodeNoSpecial("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nno<|im_end|>\n"), c.rejected());
+            assertArrayEquals(
+                    tok.encodeNoSpecial("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n"),
+                    c.chosen());
+            assertArrayEquals(
+                    tok.encodeNoSpecial("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nno<|im_end|>\n"),
+                    c.rejected());
             assertEquals(0f, c.margin());
         }
     }
@@ -122,21 +173,42 @@ class RewardCommandTest {
     @Test
     void badRowsAndUnsupportedKeysAreNamed(@TempDir Path tmp) throws Exception {
         try (Tokenizer tok = Tokenizer.load(rm())) {
-            DatasetException e = assertThrows(DatasetException.class, () -> RewardCommand.pair(tok, row("{\"chosen\": \"a\", \"rejected\": [{\"role\": \"user\", \"content\": \"b\"}]}")));
-            assertTrue(e.getMessage().contains("rows.jsonl:1") && e.getMessage().contains("all be strings"), e.getMessage());
+            DatasetException e = assertThrows(
+                    DatasetException.class,
+                    () -> RewardCommand.pair(
+                            tok, row("{\"chosen\": \"a\", \"rejected\": [{\"role\": \"user\", \"content\": \"b\"}]}")));
+            assertTrue(
+                    e.getMessage().contains("rows.jsonl:1") && e.getMessage().contains("all be strings"),
+                    e.getMessage());
             e = assertThrows(DatasetException.class, () -> RewardCommand.pair(tok, row("{\"chosen\": \"a\"}")));
             assertTrue(e.getMessage().contains("'rejected'"), e.getMessage());
-            e = assertThrows(DatasetException.class, () -> RewardCommand.pair(tok, row("{\"chosen\": \"a\", \"rejected\": \"b\", \"margin\": \"big\"}")));
+            e = assertThrows(
+                    DatasetException.class,
+                    () -> RewardCommand.pair(
+                            tok, row("{\"chosen\": \"a\", \"rejected\": \"b\", \"margin\": \"big\"}")));
             assertTrue(e.getMessage().contains("'margin' must be a number"), e.getMessage());
         }
         Path data = tmp.resolve("pairs.jsonl");
-        Files.writeString(data, "{\"chosen\": \"a\", \"rejected\": \"b\", \"margin\": 1}\n{\"chosen\": \"c\", \"rejected\": \"d\"}\n");
-        String[] base = {"--model_name_or_path", rm().toString(), "--dataset_name", data.toString(), "--output_dir", tmp.resolve("o").toString(), "--max_steps", "1"};
+        Files.writeString(
+                data,
+                "{\"chosen\": \"a\", \"rejected\": \"b\", \"margin\": 1}\n{\"chosen\": \"c\", \"rejected\": \"d\"}\n");
+        String[] base = {
+            "--model_name_or_path",
+            rm().toString(),
+            "--dataset_name",
+            data.toString(),
+            "--output_dir",
+            tmp.resolve("o").toString(),
+            "--max_steps",
+            "1"
+        };
         DatasetException e = assertThrows(DatasetException.class, () -> RewardCommand.run(base));
         assertTrue(e.getMessage().contains("pairs.jsonl:2") && e.getMessage().contains("margin"), e.getMessage());
-        CliException peft = assertThrows(CliException.class, () -> RewardCommand.run(concat(base, "--use_peft", "true")));
+        CliException peft =
+                assertThrows(CliException.class, () -> RewardCommand.run(concat(base, "--use_peft", "true")));
         assertTrue(peft.getMessage().contains("use_peft"), peft.getMessage());
-        CliException dropout = assertThrows(CliException.class, () -> RewardCommand.run(concat(base, "--disable_dropout", "false")));
+        CliException dropout =
+                assertThrows(CliException.class, () -> RewardCommand.run(concat(base, "--disable_dropout", "false")));
         assertTrue(dropout.getMessage().contains("disable_dropout"), dropout.getMessage());
         assertFalse(Files.exists(tmp.resolve("o")), "refused runs write nothing");
     }

@@ -35,7 +35,8 @@ class SftCommandTest {
     /** A Hugging Face style folder: data/train-00000-of-00001.parquet with a list-of-struct messages column; row 3 starts with an assistant turn. */
     private static Path chatFolder(Path tmp) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("chat/data"));
-        try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement st = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement()) {
             st.execute("""
                     COPY (SELECT * FROM (VALUES
                       ([{'role': 'user', 'content': '1+1='}, {'role': 'assistant', 'content': '2'}]),
@@ -70,18 +71,46 @@ class SftCommandTest {
     @Test
     void parquetConversationsTrainWithAssistantOnlyLossPackingAndSkippedRows(@TempDir Path tmp) throws Exception {
         Path data = chatFolder(tmp), out = tmp.resolve("run");
-        String log = run("--model_name_or_path", model(), "--dataset_name", data.toString(), "--output_dir", out.toString(),
-                "--assistant_only_loss", "true", "--packing", "true", "--max_length", "64", "--skip_invalid_rows", "true",
-                "--max_steps", "2", "--per_device_train_batch_size", "1", "--logging_steps", "1", "--learning_rate", "1e-3");
+        String log = run(
+                "--model_name_or_path",
+                model(),
+                "--dataset_name",
+                data.toString(),
+                "--output_dir",
+                out.toString(),
+                "--assistant_only_loss",
+                "true",
+                "--packing",
+                "true",
+                "--max_length",
+                "64",
+                "--skip_invalid_rows",
+                "true",
+                "--max_steps",
+                "2",
+                "--per_device_train_batch_size",
+                "1",
+                "--logging_steps",
+                "1",
+                "--learning_rate",
+                "1e-3");
         assertTrue(log.contains("sft: 3 rows from"), log);
-        assertTrue(log.contains("1 invalid row(s) skipped; first: ") && log.contains("train-00000-of-00001.parquet:3")
-                && log.contains("messages[0] is an assistant turn"), log);
+        assertTrue(
+                log.contains("1 invalid row(s) skipped; first: ")
+                        && log.contains("train-00000-of-00001.parquet:3")
+                        && log.contains("messages[0] is an assistant turn"),
+                log);
         assertTrue(log.contains("packed 3 sequences into 2 rows of up to 64 tokens"), log);
         List<JsonNode> m = metrics(out);
         assertEquals(2, m.size());
-        for (JsonNode r : m) assertTrue(Double.isFinite(r.get("loss").asDouble()) && r.get("loss").asDouble() > 0, r.toString());
+        for (JsonNode r : m)
+            assertTrue(
+                    Double.isFinite(r.get("loss").asDouble()) && r.get("loss").asDouble() > 0, r.toString());
         JsonNode saved = JSON.readTree(out.resolve("training_args.json").toFile());
-        assertTrue(saved.get("assistant_only_loss").asBoolean() && saved.get("packing").asBoolean(), saved.toString());
+        assertTrue(
+                saved.get("assistant_only_loss").asBoolean()
+                        && saved.get("packing").asBoolean(),
+                saved.toString());
         try (Transformer t = Checkpoints.load(out)) {
             assertTrue(t.numParameters() > 0);
         }
@@ -90,32 +119,100 @@ class SftCommandTest {
     @Test
     void withoutSkipInvalidRowsTheFirstBadRowStopsTheRun(@TempDir Path tmp) throws Exception {
         Path data = chatFolder(tmp);
-        DatasetException e = assertThrows(DatasetException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
-                "--output_dir", tmp.resolve("o").toString(), "--assistant_only_loss", "true", "--max_steps", "1"));
-        assertTrue(e.getMessage().contains("train-00000-of-00001.parquet:3") && e.getMessage().contains("messages[0]"), e.getMessage());
-        e = assertThrows(DatasetException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
-                "--dataset_train_split", "test", "--output_dir", tmp.resolve("o").toString(), "--max_steps", "1"));
-        assertTrue(e.getMessage().contains("no files for split 'test'") && e.getMessage().contains("[data, train]"), e.getMessage());
+        DatasetException e = assertThrows(
+                DatasetException.class,
+                () -> run(
+                        "--model_name_or_path",
+                        model(),
+                        "--dataset_name",
+                        data.toString(),
+                        "--output_dir",
+                        tmp.resolve("o").toString(),
+                        "--assistant_only_loss",
+                        "true",
+                        "--max_steps",
+                        "1"));
+        assertTrue(
+                e.getMessage().contains("train-00000-of-00001.parquet:3")
+                        && e.getMessage().contains("messages[0]"),
+                e.getMessage());
+        e = assertThrows(
+                DatasetException.class,
+                () -> run(
+                        "--model_name_or_path",
+                        model(),
+                        "--dataset_name",
+                        data.toString(),
+                        "--dataset_train_split",
+                        "test",
+                        "--output_dir",
+                        tmp.resolve("o").toString(),
+                        "--max_steps",
+                        "1"));
+        assertTrue(
+                e.getMessage().contains("no files for split 'test'")
+                        && e.getMessage().contains("[data, train]"),
+                e.getMessage());
     }
 
     @Test
     void textFieldAndTruncationKeysAreHonouredAndCheckedForTypos(@TempDir Path tmp) throws Exception {
         Path data = tmp.resolve("lm.jsonl");
-        Files.writeString(data, "{\"body\": \"a long language modeling text that will be cut\"}\n{\"body\": \"short\"}\n");
+        Files.writeString(
+                data, "{\"body\": \"a long language modeling text that will be cut\"}\n{\"body\": \"short\"}\n");
         Path out = tmp.resolve("run");
-        String log = run("--model_name_or_path", model(), "--dataset_name", data.toString(), "--output_dir", out.toString(), "--dataset_text_field", "body",
-                "--max_length", "8", "--truncation_mode", "keep_end", "--max_steps", "1", "--per_device_train_batch_size", "2");
+        String log = run(
+                "--model_name_or_path",
+                model(),
+                "--dataset_name",
+                data.toString(),
+                "--output_dir",
+                out.toString(),
+                "--dataset_text_field",
+                "body",
+                "--max_length",
+                "8",
+                "--truncation_mode",
+                "keep_end",
+                "--max_steps",
+                "1",
+                "--per_device_train_batch_size",
+                "2");
         assertTrue(log.contains("sft: 2 rows from") && log.contains("1 truncated to max_length 8, keep_end"), log);
-        // one batch of both rows; num_tokens counts every token fed, as TRL's (attention-mask sum): the cut row's 8 and the short row's own
+        // one batch of both rows; num_tokens counts every token fed, as TRL's (attention-mask sum): the cut row's 8 and
+        // the short row's own
         try (org.align4j.tokenizer.Tokenizer tok = org.align4j.tokenizer.Tokenizer.load(Path.of(model()))) {
             int shortTokens = tok.encode("short").length + 1; // its tokens + EOS
             assertEquals(8 + shortTokens, metrics(out).get(0).get("num_tokens").asInt());
         }
-        CliException c = assertThrows(CliException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
-                "--output_dir", tmp.resolve("o").toString(), "--truncation_mode", "keep_middle"));
+        CliException c = assertThrows(
+                CliException.class,
+                () -> run(
+                        "--model_name_or_path",
+                        model(),
+                        "--dataset_name",
+                        data.toString(),
+                        "--output_dir",
+                        tmp.resolve("o").toString(),
+                        "--truncation_mode",
+                        "keep_middle"));
         assertTrue(c.getMessage().contains("keep_start or keep_end"), c.getMessage());
-        c = assertThrows(CliException.class, () -> run("--model_name_or_path", model(), "--dataset_name", data.toString(),
-                "--output_dir", tmp.resolve("o").toString(), "--packing", "true", "--packing_strategy", "wrapped"));
-        assertTrue(c.getMessage().contains("packing_strategy 'wrapped'") && c.getMessage().contains("bfd"), c.getMessage());
+        c = assertThrows(
+                CliException.class,
+                () -> run(
+                        "--model_name_or_path",
+                        model(),
+                        "--dataset_name",
+                        data.toString(),
+                        "--output_dir",
+                        tmp.resolve("o").toString(),
+                        "--packing",
+                        "true",
+                        "--packing_strategy",
+                        "wrapped"));
+        assertTrue(
+                c.getMessage().contains("packing_strategy 'wrapped'")
+                        && c.getMessage().contains("bfd"),
+                c.getMessage());
     }
 }

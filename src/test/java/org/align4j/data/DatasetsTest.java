@@ -24,7 +24,8 @@ class DatasetsTest {
 
     /** Writes a parquet file with DuckDB: {@code select} is any SELECT. */
     static void parquet(Path file, String select) throws Exception {
-        try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement st = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement()) {
             st.execute("COPY (" + select + ") TO '" + file.toString().replace("'", "''") + "' (FORMAT parquet)");
         }
     }
@@ -85,10 +86,13 @@ class DatasetsTest {
         Files.writeString(tmp.resolve(".cache/train.jsonl"), "{\"text\": \"hidden\"}\n");
         Files.writeString(tmp.resolve("README.md"), "# not data");
         List<Row> train = Datasets.read(tmp, "train");
-        assertEquals(List.of("a", "b", "c"), train.stream().map(r -> r.text("text")).toList());
+        assertEquals(
+                List.of("a", "b", "c"), train.stream().map(r -> r.text("text")).toList());
         assertEquals(1, train.get(2).line());
         assertTrue(train.get(2).file().endsWith("train-00001-of-00002.parquet"));
-        assertEquals(List.of("t"), Datasets.read(tmp, "test").stream().map(r -> r.text("text")).toList());
+        assertEquals(
+                List.of("t"),
+                Datasets.read(tmp, "test").stream().map(r -> r.text("text")).toList());
         // a folder named after the split
         Path byFolder = tmp.resolve("other");
         Files.createDirectories(byFolder.resolve("validation"));
@@ -126,7 +130,8 @@ class DatasetsTest {
         e = assertThrows(DatasetException.class, () -> Datasets.read(corrupt, "train"));
         assertTrue(e.getMessage().contains("corrupt.parquet"), e.getMessage());
         e = assertThrows(DatasetException.class, () -> Datasets.read(tmp.resolve("absent.jsonl"), "train"));
-        assertTrue(e.getMessage().contains("absent.jsonl") && e.getMessage().contains("does not exist"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("absent.jsonl") && e.getMessage().contains("does not exist"), e.getMessage());
     }
 
     @Test
@@ -135,10 +140,16 @@ class DatasetsTest {
         parquet(f, "SELECT 'p' AS prompt, 1 AS completion UNION ALL SELECT 'q', 2");
         Row row = Datasets.read(f, "train").get(1);
         DatasetException e = assertThrows(DatasetException.class, () -> row.require("chosen"));
-        assertTrue(e.getMessage().contains("rows.parquet:2") && e.getMessage().contains("'chosen'") && e.getMessage().contains("[prompt, completion]"),
+        assertTrue(
+                e.getMessage().contains("rows.parquet:2")
+                        && e.getMessage().contains("'chosen'")
+                        && e.getMessage().contains("[prompt, completion]"),
                 e.getMessage());
         e = assertThrows(DatasetException.class, () -> row.text("completion"));
-        assertTrue(e.getMessage().contains("rows.parquet:2") && e.getMessage().contains("'completion' must be a string") && e.getMessage().contains("number"),
+        assertTrue(
+                e.getMessage().contains("rows.parquet:2")
+                        && e.getMessage().contains("'completion' must be a string")
+                        && e.getMessage().contains("number"),
                 e.getMessage());
     }
 }

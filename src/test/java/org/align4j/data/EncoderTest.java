@@ -61,15 +61,21 @@ class EncoderTest {
 
     @Test
     void textRowsTrainOnEveryTokenAndAnAppendedEos(@TempDir Path tmp) throws Exception {
-        List<Row> r = rows(tmp, "{\"text\": \"hello world\"}", "{\"text\": \"ends with eos<|im_end|>\"}", "{\"body\": \"x\"}");
+        List<Row> r = rows(
+                tmp, "{\"text\": \"hello world\"}", "{\"text\": \"ends with eos<|im_end|>\"}", "{\"body\": \"x\"}");
         Sequence s = encoder().sft(r.get(0));
         assertArrayEquals(concat(tok.encode("hello world"), new long[] {eos}), s.inputIds());
         for (float m : s.targetMask()) assertEquals(1f, m);
         assertEquals(s.length() - 1, s.targets(), "every token but the first is predicted");
         Sequence ended = encoder().sft(r.get(1));
-        assertArrayEquals(tok.encode("ends with eos<|im_end|>"), ended.inputIds(), "no second EOS after a text that already ends with it");
-        Sequence custom = new Encoder(tok, Truncation.none(), new Encoder.SftOptions("body", true, false)).sft(r.get(2));
-        assertArrayEquals(concat(tok.encode("x"), new long[] {eos}), custom.inputIds(), "dataset_text_field picks the field");
+        assertArrayEquals(
+                tok.encode("ends with eos<|im_end|>"),
+                ended.inputIds(),
+                "no second EOS after a text that already ends with it");
+        Sequence custom =
+                new Encoder(tok, Truncation.none(), new Encoder.SftOptions("body", true, false)).sft(r.get(2));
+        assertArrayEquals(
+                concat(tok.encode("x"), new long[] {eos}), custom.inputIds(), "dataset_text_field picks the field");
     }
 
     @Test
@@ -88,8 +94,14 @@ class EncoderTest {
         Row r = row(tmp, """
                 {"prompt": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}], "completion": [{"role": "assistant", "content": "hello"}]}""");
         Sequence s = encoder().sft(r);
-        assertEquals(List.of("<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"), contextRuns(tok, s));
-        assertEquals(List.of("hello<|im_end|>\n"), targetRuns(tok, s), "the completion is the template's text after the prompt; no extra EOS");
+        assertEquals(
+                List.of(
+                        "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"),
+                contextRuns(tok, s));
+        assertEquals(
+                List.of("hello<|im_end|>\n"),
+                targetRuns(tok, s),
+                "the completion is the template's text after the prompt; no extra EOS");
     }
 
     @Test
@@ -97,30 +109,46 @@ class EncoderTest {
         Row r = row(tmp, """
                 {"messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
                               {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]}""");
-        String rendered = "<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n"
-                + "<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\na2<|im_end|>\n";
+        String rendered =
+                "<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n"
+                        + "<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\na2<|im_end|>\n";
         Sequence all = encoder().sft(r);
         assertEquals(rendered, tok.decode(all.inputIds(), false));
         assertEquals(all.length() - 1, all.targets(), "assistant_only_loss false (TRL's default): every token");
         Sequence assistant = sft(true, true).sft(r);
         assertArrayEquals(all.inputIds(), assistant.inputIds());
-        assertEquals(List.of("a1<|im_end|>", "a2<|im_end|>"), targetRuns(tok, assistant),
+        assertEquals(
+                List.of("a1<|im_end|>", "a2<|im_end|>"),
+                targetRuns(tok, assistant),
                 "exactly each assistant turn's content and its end-of-turn token");
-        assertEquals(List.of("<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\n",
-                "\n<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n", "\n"), contextRuns(tok, assistant));
+        assertEquals(
+                List.of(
+                        "<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\n",
+                        "\n<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n",
+                        "\n"),
+                contextRuns(tok, assistant));
     }
 
     @Test
     void assistantOnlyLossOnConversationalPromptCompletionKeepsTheAssistantPart(@TempDir Path tmp) throws Exception {
         Row r = row(tmp, """
                 {"prompt": [{"role": "user", "content": "hi"}], "completion": [{"role": "assistant", "content": "yo"}]}""");
-        assertEquals(List.of("yo<|im_end|>"), targetRuns(tok, sft(true, true).sft(r)), "completion mask AND assistant mask");
+        assertEquals(
+                List.of("yo<|im_end|>"), targetRuns(tok, sft(true, true).sft(r)), "completion mask AND assistant mask");
         assertEquals(List.of("yo<|im_end|>"), targetRuns(tok, sft(false, true).sft(r)));
-        DatasetException e = assertThrows(DatasetException.class, () -> sft(true, true).sft(row(tmp, "{\"prompt\": \"a\", \"completion\": \"b\"}")));
-        assertTrue(e.getMessage().contains("rows.jsonl:1") && e.getMessage().contains("assistant_only_loss needs conversational"), e.getMessage());
+        DatasetException e = assertThrows(
+                DatasetException.class,
+                () -> sft(true, true).sft(row(tmp, "{\"prompt\": \"a\", \"completion\": \"b\"}")));
+        assertTrue(
+                e.getMessage().contains("rows.jsonl:1")
+                        && e.getMessage().contains("assistant_only_loss needs conversational"),
+                e.getMessage());
         e = assertThrows(DatasetException.class, () -> sft(true, true).sft(row(tmp, "{\"text\": \"a\"}")));
         assertTrue(e.getMessage().contains("assistant_only_loss needs conversational"), e.getMessage());
-        e = assertThrows(DatasetException.class, () -> sft(true, true).sft(row(tmp, "{\"messages\": [{\"role\": \"user\", \"content\": \"only a question\"}]}")));
+        e = assertThrows(
+                DatasetException.class,
+                () -> sft(true, true)
+                        .sft(row(tmp, "{\"messages\": [{\"role\": \"user\", \"content\": \"only a question\"}]}")));
         assertTrue(e.getMessage().contains("no assistant message"), e.getMessage());
     }
 
@@ -130,29 +158,43 @@ class EncoderTest {
         Path dir = Files.createDirectories(tmp.resolve("tok"));
         Path golden = Golden.resourceDir("golden/llama-tiny");
         Files.copy(golden.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
-        String config = Files.readString(golden.resolve("tokenizer_config.json")).replace("\"chat_template\": \"", "\"chat_template\": \"{{ messages|length }}");
+        String config = Files.readString(golden.resolve("tokenizer_config.json"))
+                .replace("\"chat_template\": \"", "\"chat_template\": \"{{ messages|length }}");
         Files.writeString(dir.resolve("tokenizer_config.json"), config);
         try (Tokenizer counting = Tokenizer.load(dir)) {
-            Row r = row(tmp, "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}");
-            DatasetException e = assertThrows(DatasetException.class,
+            Row r = row(
+                    tmp,
+                    "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}");
+            DatasetException e = assertThrows(
+                    DatasetException.class,
                     () -> new Encoder(counting, Truncation.none(), new Encoder.SftOptions("text", true, true)).sft(r));
-            assertTrue(e.getMessage().contains("rows.jsonl:1") && e.getMessage().contains("not prefix-preserving at messages[1]"), e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("rows.jsonl:1")
+                            && e.getMessage().contains("not prefix-preserving at messages[1]"),
+                    e.getMessage());
         }
     }
 
     @Test
     void sftRefusesOtherShapesNamingTheRow(@TempDir Path tmp) throws Exception {
-        DatasetException e = assertThrows(DatasetException.class, () -> encoder().sft(row(tmp, "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\"}")));
+        DatasetException e = assertThrows(
+                DatasetException.class,
+                () -> encoder().sft(row(tmp, "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\"}")));
         assertTrue(e.getMessage().contains("rows.jsonl:1") && e.getMessage().contains("preference"), e.getMessage());
-        e = assertThrows(DatasetException.class, () -> encoder().sft(row(tmp, "{\"question\": \"q\", \"answer\": \"a\"}")));
-        assertTrue(e.getMessage().contains("[question, answer]") && e.getMessage().contains("prompt-completion ('prompt', 'completion')"), e.getMessage());
+        e = assertThrows(
+                DatasetException.class, () -> encoder().sft(row(tmp, "{\"question\": \"q\", \"answer\": \"a\"}")));
+        assertTrue(
+                e.getMessage().contains("[question, answer]")
+                        && e.getMessage().contains("prompt-completion ('prompt', 'completion')"),
+                e.getMessage());
     }
 
     // ------------------------------------------------------------------ preference, unpaired, prompt-only
 
     @Test
     void plainPreferencePairsEndWithEos(@TempDir Path tmp) throws Exception {
-        PreferencePair p = encoder().preference(row(tmp, "{\"prompt\": \"Q:\", \"chosen\": \" yes\", \"rejected\": \" no way\"}"));
+        PreferencePair p =
+                encoder().preference(row(tmp, "{\"prompt\": \"Q:\", \"chosen\": \" yes\", \"rejected\": \" no way\"}"));
         assertArrayEquals(tok.encode("Q:"), p.prompt());
         assertArrayEquals(concat(ids(" yes"), new long[] {eos}), p.chosen());
         assertArrayEquals(concat(ids(" no way"), new long[] {eos}), p.rejected());
@@ -161,7 +203,11 @@ class EncoderTest {
     @Test
     void theImplicitPromptIsTheSharedStartAsInTrlsExtractPrompt(@TempDir Path tmp) throws Exception {
         // strings: the common prefix, with the space before the first difference moved to the completions
-        PreferencePair p = encoder().preference(row(tmp, "{\"chosen\": \"Human: hi Assistant: hello\", \"rejected\": \"Human: hi Assistant: go away\"}"));
+        PreferencePair p = encoder()
+                .preference(
+                        row(
+                                tmp,
+                                "{\"chosen\": \"Human: hi Assistant: hello\", \"rejected\": \"Human: hi Assistant: go away\"}"));
         assertEquals("Human: hi Assistant:", tok.decode(p.prompt(), false));
         assertEquals(" hello<|im_end|>", tok.decode(p.chosen(), false));
         assertEquals(" go away<|im_end|>", tok.decode(p.rejected(), false));
@@ -172,8 +218,13 @@ class EncoderTest {
         assertEquals("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", tok.decode(c.prompt(), false));
         assertEquals("hello<|im_end|>\n", tok.decode(c.chosen(), false));
         assertEquals("go away<|im_end|>\n", tok.decode(c.rejected(), false));
-        DatasetException e = assertThrows(DatasetException.class, () -> encoder().preference(row(tmp, "{\"chosen\": \"abc\", \"rejected\": \"xyz\"}")));
-        assertTrue(e.getMessage().contains("rows.jsonl:1") && e.getMessage().contains("implicit prompt") && e.getMessage().contains("add a 'prompt'"),
+        DatasetException e = assertThrows(
+                DatasetException.class,
+                () -> encoder().preference(row(tmp, "{\"chosen\": \"abc\", \"rejected\": \"xyz\"}")));
+        assertTrue(
+                e.getMessage().contains("rows.jsonl:1")
+                        && e.getMessage().contains("implicit prompt")
+                        && e.getMessage().contains("add a 'prompt'"),
                 e.getMessage());
     }
 
@@ -184,25 +235,36 @@ class EncoderTest {
         assertArrayEquals(ids("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n"), p.prompt());
         assertArrayEquals(ids("4<|im_end|>\n"), p.chosen());
         assertArrayEquals(ids("5<|im_end|>\n"), p.rejected());
-        DatasetException e = assertThrows(DatasetException.class, () -> encoder().preference(row(tmp, """
+        DatasetException e =
+                assertThrows(DatasetException.class, () -> encoder().preference(row(tmp, """
                 {"prompt": "plain", "chosen": [{"role": "assistant", "content": "4"}], "rejected": [{"role": "assistant", "content": "5"}]}""")));
         assertTrue(e.getMessage().contains("both be strings or both be message lists"), e.getMessage());
     }
 
     @Test
     void unpairedRowsNeedABooleanLabel(@TempDir Path tmp) throws Exception {
-        List<Row> r = rows(tmp, "{\"prompt\": \"Q\", \"completion\": \" good\", \"label\": true}", "{\"prompt\": \"Q\", \"completion\": \" bad\", \"label\": false}",
-                "{\"prompt\": \"Q\", \"completion\": \" x\", \"label\": \"yes\"}", "{\"prompt\": \"Q\", \"label\": true}");
+        List<Row> r = rows(
+                tmp,
+                "{\"prompt\": \"Q\", \"completion\": \" good\", \"label\": true}",
+                "{\"prompt\": \"Q\", \"completion\": \" bad\", \"label\": false}",
+                "{\"prompt\": \"Q\", \"completion\": \" x\", \"label\": \"yes\"}",
+                "{\"prompt\": \"Q\", \"label\": true}");
         UnpairedExample good = encoder().unpaired(r.get(0));
         assertTrue(good.desirable());
         assertArrayEquals(tok.encode("Q"), good.prompt());
         assertArrayEquals(concat(ids(" good"), new long[] {eos}), good.completion());
         assertFalse(encoder().unpaired(r.get(1)).desirable());
-        DatasetException e = assertThrows(DatasetException.class, () -> encoder().unpaired(r.get(2)));
-        assertTrue(e.getMessage().contains("rows.jsonl:3") && e.getMessage().contains("'label' must be true or false") && e.getMessage().contains("a string"),
+        DatasetException e =
+                assertThrows(DatasetException.class, () -> encoder().unpaired(r.get(2)));
+        assertTrue(
+                e.getMessage().contains("rows.jsonl:3")
+                        && e.getMessage().contains("'label' must be true or false")
+                        && e.getMessage().contains("a string"),
                 e.getMessage());
         e = assertThrows(DatasetException.class, () -> encoder().unpaired(r.get(3)));
-        assertTrue(e.getMessage().contains("rows.jsonl:4") && e.getMessage().contains("missing field 'completion'"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("rows.jsonl:4") && e.getMessage().contains("missing field 'completion'"),
+                e.getMessage());
     }
 
     @Test
@@ -219,7 +281,8 @@ class EncoderTest {
 
     @Test
     void malformedFieldsAreNamedWithFileLineAndField(@TempDir Path tmp) throws Exception {
-        List<Row> r = rows(tmp,
+        List<Row> r = rows(
+                tmp,
                 "{\"prompt\": 3, \"completion\": \"x\"}",
                 "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"content\": \"a\"}]}",
                 "{\"messages\": [{\"role\": \"user\", \"content\": [\"image\", \"text\"]}]}",
@@ -236,14 +299,19 @@ class EncoderTest {
         };
         for (int i = 0; i < expected.length; i++) {
             Row row = r.get(i);
-            DatasetException e = assertThrows(DatasetException.class, () -> encoder().sft(row), "row " + (i + 1));
-            assertTrue(e.getMessage().startsWith(tmp.resolve("rows.jsonl") + ":" + (i + 1) + ":") && e.getMessage().contains(expected[i][1]), e.getMessage());
+            DatasetException e =
+                    assertThrows(DatasetException.class, () -> encoder().sft(row), "row " + (i + 1));
+            assertTrue(
+                    e.getMessage().startsWith(tmp.resolve("rows.jsonl") + ":" + (i + 1) + ":")
+                            && e.getMessage().contains(expected[i][1]),
+                    e.getMessage());
         }
     }
 
     @Test
     void encodeAllStopsAtTheFirstBadRowOrSkipsAndCountsThem(@TempDir Path tmp) throws Exception {
-        List<Row> r = rows(tmp,
+        List<Row> r = rows(
+                tmp,
                 "{\"prompt\": \"a\", \"completion\": \"b\"}",
                 "{\"prompt\": \"a\"}",
                 "{\"text\": \"fine\"}",
@@ -256,9 +324,15 @@ class EncoderTest {
         assertEquals(3, out.items().size());
         assertEquals(2, out.skipped());
         assertEquals(2, out.errors().size());
-        assertTrue(out.errors().get(0).contains("rows.jsonl:2") && out.errors().get(1).contains("rows.jsonl:4"), out.errors().toString());
+        assertTrue(
+                out.errors().get(0).contains("rows.jsonl:2")
+                        && out.errors().get(1).contains("rows.jsonl:4"),
+                out.errors().toString());
         assertArrayEquals(enc.sft(r.get(2)).inputIds(), out.items().get(1).inputIds(), "kept rows stay in order");
-        assertTrue(out.summary(1).startsWith("2 invalid row(s) skipped; first: ") && !out.summary(1).contains("rows.jsonl:4"), out.summary(1));
+        assertTrue(
+                out.summary(1).startsWith("2 invalid row(s) skipped; first: ")
+                        && !out.summary(1).contains("rows.jsonl:4"),
+                out.summary(1));
         assertEquals("", Encoder.encodeAll(r.subList(0, 1), enc::sft, true).summary(3));
     }
 
@@ -269,7 +343,9 @@ class EncoderTest {
         Files.copy(golden.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
         Files.writeString(dir.resolve("tokenizer_config.json"), "{\"eos_token\": \"<|im_end|>\"}");
         try (Tokenizer plain = Tokenizer.load(dir)) {
-            List<Row> r = rows(tmp, "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}");
+            List<Row> r = rows(
+                    tmp,
+                    "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}");
             Encoder enc = new Encoder(plain, Truncation.none());
             TokenizerException e = assertThrows(TokenizerException.class, () -> Encoder.encodeAll(r, enc::sft, true));
             assertTrue(e.getMessage().contains("no chat template"), e.getMessage());

@@ -72,10 +72,14 @@ class Gsm8kConversationTest {
             String q = r.text("question"), a = r.text("answer");
             Sequence s = enc.sft(conversation(r));
             String where = r.where();
-            assertEquals("<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n" + THINK + a + "<|im_end|>\n", tok.decode(s.inputIds(), false),
+            assertEquals(
+                    "<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n" + THINK + a + "<|im_end|>\n",
+                    tok.decode(s.inputIds(), false),
                     where + ": the Qwen3 rendering");
             assertEquals(List.of(THINK + a + "<|im_end|>"), targetRuns(tok, s), where + ": targets");
-            assertEquals(List.of("<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n", "\n"), contextRuns(tok, s),
+            assertEquals(
+                    List.of("<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n", "\n"),
+                    contextRuns(tok, s),
                     where + ": no user or template token is a target");
             assertEquals(tok.encodeNoSpecial(THINK + a + "<|im_end|>").length, s.targets(), where + ": target count");
         }
@@ -88,9 +92,15 @@ class Gsm8kConversationTest {
         for (int i = 0; i + 1 < 16; i += 2) {
             Row first = gsm8k.get(i), second = gsm8k.get(i + 1);
             Sequence s = assistantOnly().sft(conversation(first, second));
-            assertEquals(List.of(first.text("answer") + "<|im_end|>", THINK + second.text("answer") + "<|im_end|>"), targetRuns(tok, s));
-            assertEquals(List.of("<|im_start|>user\n" + first.text("question") + "<|im_end|>\n<|im_start|>assistant\n",
-                    "\n<|im_start|>user\n" + second.text("question") + "<|im_end|>\n<|im_start|>assistant\n", "\n"), contextRuns(tok, s));
+            assertEquals(
+                    List.of(first.text("answer") + "<|im_end|>", THINK + second.text("answer") + "<|im_end|>"),
+                    targetRuns(tok, s));
+            assertEquals(
+                    List.of(
+                            "<|im_start|>user\n" + first.text("question") + "<|im_end|>\n<|im_start|>assistant\n",
+                            "\n<|im_start|>user\n" + second.text("question") + "<|im_end|>\n<|im_start|>assistant\n",
+                            "\n"),
+                    contextRuns(tok, s));
         }
     }
 
@@ -102,26 +112,41 @@ class Gsm8kConversationTest {
 
     /** A random Qwen3-shaped model whose vocabulary is the real Qwen3 one (151936 rows, as Qwen3 checkpoints have). */
     private static Transformer tinyQwen3() throws Exception {
-        ObjectNode c = (ObjectNode) JSON.readTree(Golden.resourceDir("golden/qwen3-tiny").resolve("config.json").toFile());
-        c.put("vocab_size", 151936).put("hidden_size", 32).put("intermediate_size", 64).put("num_attention_heads", 2).put("num_key_value_heads", 1)
-                .put("head_dim", 16).put("num_hidden_layers", 2).put("tie_word_embeddings", true).put("max_position_embeddings", 1024);
+        ObjectNode c = (ObjectNode) JSON.readTree(
+                Golden.resourceDir("golden/qwen3-tiny").resolve("config.json").toFile());
+        c.put("vocab_size", 151936)
+                .put("hidden_size", 32)
+                .put("intermediate_size", 64)
+                .put("num_attention_heads", 2)
+                .put("num_key_value_heads", 1)
+                .put("head_dim", 16)
+                .put("num_hidden_layers", 2)
+                .put("tie_word_embeddings", true)
+                .put("max_position_embeddings", 1024);
         c.put("eos_token_id", tok.eosTokenId()).putNull("bos_token_id");
         return ModelPresets.randomInit(ModelConfig.fromJson(c, "tiny qwen3 for GSM8K"), 5);
     }
 
     @Test
     void aTinyQwen3ModelTrainsOnGsm8kConversationsWithFiniteLoss(@TempDir Path tmp) throws Exception {
-        Encoder enc = new Encoder(tok, Truncation.maxLength(160, "keep_start"), new Encoder.SftOptions("text", true, true));
+        Encoder enc =
+                new Encoder(tok, Truncation.maxLength(160, "keep_start"), new Encoder.SftOptions("text", true, true));
         List<Row> conversations = new ArrayList<>();
         for (Row r : gsm8k.subList(0, 32)) conversations.add(conversation(r));
         Encoded<Sequence> encoded = Encoder.encodeAll(conversations, enc::sft, false);
         assertEquals(32, encoded.items().size());
         // the 6 shortest keep the run small: the (B, T, 151936) logits dominate its cost
-        List<Sequence> data = encoded.items().stream().sorted(java.util.Comparator.comparingInt(Sequence::length)).limit(6).toList();
+        List<Sequence> data = encoded.items().stream()
+                .sorted(java.util.Comparator.comparingInt(Sequence::length))
+                .limit(6)
+                .toList();
         for (Sequence s : data) assertTrue(s.length() <= 160 && s.targets() > 0);
         try (Transformer m = tinyQwen3()) {
-            TrainingArgs args = TrainingArgs.defaults(tmp).withSteps(3, 2, 1, 3e-3).withLogging(1, 0);
-            List<Double> losses = SftTrainer.train(m, data, args, tok.padTokenId(), Map.of()).logged().stream().map(row -> (Double) row.get("loss")).toList();
+            TrainingArgs args =
+                    TrainingArgs.defaults(tmp).withSteps(3, 2, 1, 3e-3).withLogging(1, 0);
+            List<Double> losses = SftTrainer.train(m, data, args, tok.padTokenId(), Map.of()).logged().stream()
+                    .map(row -> (Double) row.get("loss"))
+                    .toList();
             assertEquals(3, losses.size());
             for (double l : losses) assertTrue(Double.isFinite(l), "loss " + losses);
             // weights ~ N(0, 0.02) give nearly uniform next-token distributions: the first loss is ~ ln |V|

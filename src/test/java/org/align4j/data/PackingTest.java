@@ -33,8 +33,10 @@ class PackingTest {
     void examplesGoLongestFirstIntoTheTightestRowThatFits() {
         // lengths 5, 6, 2, 3, 4, 2 into rows of 8, by hand:
         // 6 (tag 1) opens row A (room 2); 5 (tag 0) opens row B (room 3); 4 (tag 4) opens row C (room 4);
-        // 3 (tag 3) fits B exactly (room 3 is the tightest >= 3); 2 (tag 2) fits A exactly; 2 (tag 5) goes to C (room 4)
-        List<Sequence> ex = List.of(example(0, 5), example(1, 6), example(2, 2), example(3, 3), example(4, 4), example(5, 2));
+        // 3 (tag 3) fits B exactly (room 3 is the tightest >= 3); 2 (tag 2) fits A exactly; 2 (tag 5) goes to C (room
+        // 4)
+        List<Sequence> ex =
+                List.of(example(0, 5), example(1, 6), example(2, 2), example(3, 3), example(4, 4), example(5, 2));
         List<PackedSequence> rows = Packing.bestFitDecreasing(ex, 8);
         assertEquals(3, rows.size());
         assertEquals(List.of(1, 2), tags(rows.get(0)));
@@ -56,13 +58,17 @@ class PackingTest {
         assertArrayEquals(new long[] {1, 2, 3, 4, 5, 6, 7}, p.inputIds());
         assertArrayEquals(new long[] {0, 1, 2, 0, 1, 2, 3}, p.positionIds());
         assertArrayEquals(new long[] {0, 0, 0, 1, 1, 1, 1}, p.segmentIds());
-        assertArrayEquals(new float[] {0, 0, 1, 0, 1, 1, 1}, p.targetMask(), "token 4 would be predicted from the other example's last token");
+        assertArrayEquals(
+                new float[] {0, 0, 1, 0, 1, 1, 1},
+                p.targetMask(),
+                "token 4 would be predicted from the other example's last token");
         assertEquals(a.targets() + b.targets(), p.targets(), "packing keeps exactly the examples' own targets");
     }
 
     @Test
     void anExampleLongerThanTheRowIsRefused() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Packing.bestFitDecreasing(List.of(example(0, 9)), 8));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Packing.bestFitDecreasing(List.of(example(0, 9)), 8));
         assertTrue(e.getMessage().contains("9 tokens") && e.getMessage().contains("max_length 8"), e.getMessage());
     }
 }

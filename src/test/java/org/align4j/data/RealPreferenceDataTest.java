@@ -50,16 +50,25 @@ class RealPreferenceDataTest {
                 long[] c = k == 0 ? p.chosen() : p.rejected();
                 assertEquals(tok.eosTokenId(), c[c.length - 1], r.where() + " " + side + " ends with EOS");
                 rest[k] = tok.decode(Arrays.copyOf(c, c.length - 1), false);
-                assertEquals(nfc(r.text(side)), prompt + rest[k], r.where() + ": prompt + " + side + " is the original text");
+                assertEquals(
+                        nfc(r.text(side)),
+                        prompt + rest[k],
+                        r.where() + ": prompt + " + side + " is the original text");
             }
             // the prompt is the whole shared start: the endings differ at once, or right after a shared space;
             // or, when one text is a prefix of the other, TRL's split leaves the shorter one its last character
             int skip = rest[0].startsWith(" ") && rest[1].startsWith(" ") ? 1 : 0;
-            String shorter = rest[0].length() <= rest[1].length() ? rest[0] : rest[1], longer = shorter == rest[0] ? rest[1] : rest[0];
+            String shorter = rest[0].length() <= rest[1].length() ? rest[0] : rest[1],
+                    longer = shorter == rest[0] ? rest[1] : rest[0];
             boolean prefixCase = shorter.codePointCount(0, shorter.length()) == 1 && longer.startsWith(shorter);
-            assertTrue(prefixCase || rest[0].length() > skip && rest[1].length() > skip && rest[0].codePointAt(skip) != rest[1].codePointAt(skip),
+            assertTrue(
+                    prefixCase
+                            || rest[0].length() > skip
+                                    && rest[1].length() > skip
+                                    && rest[0].codePointAt(skip) != rest[1].codePointAt(skip),
                     r.where() + ": the endings '" + rest[0].substring(0, Math.min(20, rest[0].length())) + "' and '"
-                            + rest[1].substring(0, Math.min(20, rest[1].length())) + "' share a start the prompt left out");
+                            + rest[1].substring(0, Math.min(20, rest[1].length()))
+                            + "' share a start the prompt left out");
         }
     }
 
@@ -71,7 +80,9 @@ class RealPreferenceDataTest {
         json.putArray("chosen").addObject().put("role", "assistant").put("content", r.text("answer"));
         json.putArray("rejected").addObject().put("role", "assistant").put("content", "#### 0");
         PreferencePair p = new Encoder(tok, Truncation.none()).preference(new Row(json, r.file(), r.line()));
-        assertEquals("<|im_start|>user\n" + r.text("question") + "<|im_end|>\n<|im_start|>assistant\n", tok.decode(p.prompt(), false));
+        assertEquals(
+                "<|im_start|>user\n" + r.text("question") + "<|im_end|>\n<|im_start|>assistant\n",
+                tok.decode(p.prompt(), false));
         assertEquals("<think>\n\n</think>\n\n" + r.text("answer") + "<|im_end|>\n", tok.decode(p.chosen(), false));
         assertEquals("<think>\n\n</think>\n\n#### 0<|im_end|>\n", tok.decode(p.rejected(), false));
     }

@@ -25,7 +25,10 @@ class TruncationTest {
     @Test
     void thePromptKeepsItsEndAndTheCompletionItsStart() {
         Truncation t = new Truncation(1000, 3, 2, "keep_start");
-        assertArrayEquals(new long[] {103, 104, 105}, t.prompt(range(100, 6)), "left truncation: the tokens nearest the completion stay");
+        assertArrayEquals(
+                new long[] {103, 104, 105},
+                t.prompt(range(100, 6)),
+                "left truncation: the tokens nearest the completion stay");
         assertArrayEquals(new long[] {200, 201}, t.completion(range(200, 5)));
         long[] short_ = range(100, 2);
         assertSame(short_, t.prompt(short_), "nothing to cut: the same array");
@@ -51,7 +54,10 @@ class TruncationTest {
         assertArrayEquals(range(200, 3), start[1], "keep_start: each completion to max_length - prompt");
         assertArrayEquals(r, start[2], "the short completion already fits");
         long[][] end = Truncation.maxLength(7, "keep_end").promptAndCompletions(p, c, r);
-        assertArrayEquals(range(102, 2), end[0], "keep_end: prompt tokens dropped from its start until prompt + longer completion fit");
+        assertArrayEquals(
+                range(102, 2),
+                end[0],
+                "keep_end: prompt tokens dropped from its start until prompt + longer completion fit");
         assertArrayEquals(c, end[1]);
         assertArrayEquals(r, end[2]);
         // all three steps: prompt 6 -> last 4, completion 5 -> first 4, then max_length 6 keeps the start
@@ -62,17 +68,29 @@ class TruncationTest {
 
     @Test
     void aPairWithNothingLeftIsRefusedSayingWhichLimitToChange() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Truncation.maxLength(4, "keep_start").promptAndCompletions(range(100, 4), range(200, 2)));
-        assertTrue(e.getMessage().contains("leaves no room") && e.getMessage().contains("max_prompt_length"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> Truncation.maxLength(4, "keep_end").promptAndCompletions(range(100, 2), range(200, 4)));
-        assertTrue(e.getMessage().contains("at least one prompt token") && e.getMessage().contains("max_completion_length"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("leaves no room") && e.getMessage().contains("max_prompt_length"),
+                e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Truncation.maxLength(4, "keep_end").promptAndCompletions(range(100, 2), range(200, 4)));
+        assertTrue(
+                e.getMessage().contains("at least one prompt token")
+                        && e.getMessage().contains("max_completion_length"),
+                e.getMessage());
     }
 
     @Test
     void badSettingsAreRefused() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Truncation.maxLength(10, "keep_middle"));
-        assertTrue(e.getMessage().contains("keep_start or keep_end") && e.getMessage().contains("keep_middle"), e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Truncation.maxLength(10, "keep_middle"));
+        assertTrue(
+                e.getMessage().contains("keep_start or keep_end")
+                        && e.getMessage().contains("keep_middle"),
+                e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Truncation.maxLength(1, "keep_start"));
         assertThrows(IllegalArgumentException.class, () -> new Truncation(10, 0, null, "keep_start"));
         assertThrows(IllegalArgumentException.class, () -> new Truncation(10, null, 0, "keep_start"));
@@ -82,7 +100,8 @@ class TruncationTest {
     void sftRowsAreCutAndCountedAndARowLeftWithoutTargetsIsInvalid(@TempDir Path tmp) throws Exception {
         try (Tokenizer tok = DataFixtures.tinyTokenizer()) {
             Row r = row(tmp, "{\"prompt\": \"abcdef\", \"completion\": \"ghij\"}");
-            long[] p = tok.encode("abcdef"), c = DataFixtures.concat(tok.encodeNoSpecial("ghij"), new long[] {tok.eosTokenId()});
+            long[] p = tok.encode("abcdef"),
+                    c = DataFixtures.concat(tok.encodeNoSpecial("ghij"), new long[] {tok.eosTokenId()});
             int n = p.length + c.length;
             Encoder start = new Encoder(tok, Truncation.maxLength(n - 2, "keep_start"));
             Sequence s = start.sft(r);
@@ -94,9 +113,15 @@ class TruncationTest {
             assertEquals(c.length, end.targets());
             // the prompt limit applies before max_length
             Sequence limited = new Encoder(tok, new Truncation(1000, 2, null, "keep_start")).sft(r);
-            assertArrayEquals(DataFixtures.concat(Arrays.copyOfRange(p, p.length - 2, p.length), c), limited.inputIds());
-            DatasetException e = assertThrows(DatasetException.class, () -> new Encoder(tok, Truncation.maxLength(p.length, "keep_start")).sft(r));
-            assertTrue(e.getMessage().contains("rows.jsonl:1") && e.getMessage().contains("no loss tokens are left after truncation"), e.getMessage());
+            assertArrayEquals(
+                    DataFixtures.concat(Arrays.copyOfRange(p, p.length - 2, p.length), c), limited.inputIds());
+            DatasetException e = assertThrows(
+                    DatasetException.class,
+                    () -> new Encoder(tok, Truncation.maxLength(p.length, "keep_start")).sft(r));
+            assertTrue(
+                    e.getMessage().contains("rows.jsonl:1")
+                            && e.getMessage().contains("no loss tokens are left after truncation"),
+                    e.getMessage());
         }
     }
 }

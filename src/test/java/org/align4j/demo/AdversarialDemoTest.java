@@ -22,19 +22,26 @@ class AdversarialDemoTest {
     @Test
     void everyMethodRunsItsRoundsAndIsMeasuredFromTheSameSftStart(@TempDir Path tmp) throws Exception {
         // a stand-in anchor (no sentence encoder here): rewards answers that end in a digit
-        AdversarialDemo.Settings s = new AdversarialDemo.Settings(tmp, 7, 1, 30, 6, 2, 40, 0.2, 8, 0.5,
-                ctx -> new FormatReward("aapa_anchor", "\\d\\z"));
+        AdversarialDemo.Settings s = new AdversarialDemo.Settings(
+                tmp, 7, 1, 30, 6, 2, 40, 0.2, 8, 0.5, ctx -> new FormatReward("aapa_anchor", "\\d\\z"));
         List<AdversarialDemo.Row> rows = AdversarialDemo.run(s);
         Set<String> methods = rows.stream().map(AdversarialDemo.Row::method).collect(Collectors.toSet());
         assertEquals(Set.of("rjs", "apo-rjs", "dpo", "apo-dpo", "grpo", "grpo+aapa", "rjs-gold", "grpo-gold"), methods);
         assertEquals(16, rows.size(), "round 0 and round 1 of each method");
         AdversarialDemo.Row sft = rows.get(0);
         for (AdversarialDemo.Row r : rows) {
-            assertTrue(r.goldGreedy() >= -1 && r.goldGreedy() <= 1 && r.rmHeldOutAccuracy() >= 0 && r.rmHeldOutAccuracy() <= 1, r.toString());
+            assertTrue(
+                    r.goldGreedy() >= -1
+                            && r.goldGreedy() <= 1
+                            && r.rmHeldOutAccuracy() >= 0
+                            && r.rmHeldOutAccuracy() <= 1,
+                    r.toString());
             // every method starts from the same SFT policy and base reward model
             if (r.round() == 0) assertEquals(sft.goldGreedy(), r.goldGreedy(), 0.0);
         }
-        assertTrue(Files.exists(tmp.resolve("apo-rjs/round-1/rm/model.safetensors")), "APO retrains its reward model each round");
+        assertTrue(
+                Files.exists(tmp.resolve("apo-rjs/round-1/rm/model.safetensors")),
+                "APO retrains its reward model each round");
         assertTrue(Files.notExists(tmp.resolve("rjs/round-1/rm")), "the baseline keeps the base reward model");
         try (Transformer p = Checkpoints.load(tmp.resolve("grpo+aapa/round-1/policy"))) {
             assertTrue(p.numParameters() > 0);
@@ -47,17 +54,26 @@ class AdversarialDemoTest {
         assertEquals(1.0, ArithmeticTask.goldReward(p, "42"), 0.0);
         assertEquals(1.0 - 6 * ArithmeticTask.VERBOSITY_PENALTY, ArithmeticTask.goldReward(p, "42 is it"), 1e-12);
         assertEquals(0.0, ArithmeticTask.goldReward(p, "41"), 0.0);
-        assertEquals(-ArithmeticTask.VERBOSITY_PENALTY, ArithmeticTask.goldReward(p, "4 2"), 1e-12, "a wrong first number, one extra character");
+        assertEquals(
+                -ArithmeticTask.VERBOSITY_PENALTY,
+                ArithmeticTask.goldReward(p, "4 2"),
+                1e-12,
+                "a wrong first number, one extra character");
         ArithmeticTask t = new ArithmeticTask(50, 100, 1);
-        long flipped = t.humanPairs(1000, 0.2, 3).stream().filter(x -> !x.chosen().equals(x.problem().answer())).count();
+        long flipped = t.humanPairs(1000, 0.2, 3).stream()
+                .filter(x -> !x.chosen().equals(x.problem().answer()))
+                .count();
         assertTrue(flipped > 150 && flipped < 250, "about 20% of the labels are flipped: " + flipped);
     }
 
     @Test
     void theGoldRewardFunctionReadsTheProblemFromThePromptAndDemonstrationsCarryChatterAtTheirShare() {
-        double[] r = ArithmeticTask.goldRewardFunction().score(List.of("23+19=", "2+2=", "7+0="), List.of("42", "5", "7 ok"), null);
+        double[] r = ArithmeticTask.goldRewardFunction()
+                .score(List.of("23+19=", "2+2=", "7+0="), List.of("42", "5", "7 ok"), null);
         assertArrayEquals(new double[] {1.0, 0.0, 1.0 - 3 * ArithmeticTask.VERBOSITY_PENALTY}, r, 1e-12);
-        assertThrows(IllegalArgumentException.class, () -> ArithmeticTask.goldRewardFunction().score(List.of("hello"), List.of("1"), null));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ArithmeticTask.goldRewardFunction().score(List.of("hello"), List.of("1"), null));
         java.util.Random rng = new java.util.Random(5);
         ArithmeticTask.Problem p = new ArithmeticTask.Problem(23, 19);
         int verbose = 0;

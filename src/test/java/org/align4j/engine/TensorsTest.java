@@ -28,7 +28,8 @@ class TensorsTest {
             assertArrayEquals(new long[] {3, 1, 2}, Tensors.toLongs(Tensors.longs(new long[] {3, 1, 2}, 3)));
             // rms([3, 4]) = sqrt(12.5); libtorch's rms_norm is reachable and right
             float[] normed = Tensors.toFloats(torch.rms_norm(Tensors.floats(new float[] {3f, 4f}, 2), 2));
-            assertArrayEquals(new float[] {(float) (3 / Math.sqrt(12.5)), (float) (4 / Math.sqrt(12.5))}, normed, 1e-6f);
+            assertArrayEquals(
+                    new float[] {(float) (3 / Math.sqrt(12.5)), (float) (4 / Math.sqrt(12.5))}, normed, 1e-6f);
         }
     }
 }

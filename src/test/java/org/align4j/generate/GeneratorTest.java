@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
 /** Sampling semantics (transformers' warpers) and the generator's contract. */
 class GeneratorTest {
     private static final long PAD = 256;
-    private static final List<long[]> PROMPTS = List.of(new long[] {72, 101, 108, 108, 111}, new long[] {49, 43, 49, 61});
+    private static final List<long[]> PROMPTS =
+            List.of(new long[] {72, 101, 108, 108, 111}, new long[] {49, 43, 49, 61});
     private static Transformer model;
 
     @BeforeAll
@@ -38,8 +39,10 @@ class GeneratorTest {
     @Test
     void topK1AndATinyNucleusAreGreedy() {
         Generator.Result greedy = Generator.generate(model, PROMPTS, SamplingParams.greedy(8), new int[0], PAD);
-        Generator.Result topK1 = Generator.generate(model, PROMPTS, new SamplingParams(1.0, 1, 1.0, 8, 7), new int[0], PAD);
-        Generator.Result topP = Generator.generate(model, PROMPTS, new SamplingParams(1.0, 0, 1e-6, 8, 7), new int[0], PAD);
+        Generator.Result topK1 =
+                Generator.generate(model, PROMPTS, new SamplingParams(1.0, 1, 1.0, 8, 7), new int[0], PAD);
+        Generator.Result topP =
+                Generator.generate(model, PROMPTS, new SamplingParams(1.0, 0, 1e-6, 8, 7), new int[0], PAD);
         for (int r = 0; r < PROMPTS.size(); r++) {
             assertArrayEquals(greedy.tokens()[r], topK1.tokens()[r]);
             assertArrayEquals(greedy.tokens()[r], topP.tokens()[r]);
@@ -54,24 +57,32 @@ class GeneratorTest {
         Generator.Result r3 = Generator.generate(model, PROMPTS, b, new int[0], PAD);
         assertArrayEquals(r1.tokens()[0], r2.tokens()[0]);
         assertArrayEquals(r1.tokens()[1], r2.tokens()[1]);
-        assertFalse(java.util.Arrays.equals(r1.tokens()[0], r3.tokens()[0]) && java.util.Arrays.equals(r1.tokens()[1], r3.tokens()[1]));
+        assertFalse(java.util.Arrays.equals(r1.tokens()[0], r3.tokens()[0])
+                && java.util.Arrays.equals(r1.tokens()[1], r3.tokens()[1]));
     }
 
     @Test
     void sampledLogprobsAreTheTemperatureScaledDistributionAtTheSampledToken() {
         // the full-recompute log-prob of each sampled token under softmax(logits / T)
         double temp = 0.7;
-        Generator.Result res = Generator.generate(model, PROMPTS, new SamplingParams(temp, 0, 1.0, 6, 5), new int[0], PAD);
-        try (PointerScope s = new PointerScope(); org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+        Generator.Result res =
+                Generator.generate(model, PROMPTS, new SamplingParams(temp, 0, 1.0, 6, 5), new int[0], PAD);
+        try (PointerScope s = new PointerScope();
+                org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
             for (int r = 0; r < PROMPTS.size(); r++) {
                 long[] p = PROMPTS.get(r), all = java.util.Arrays.copyOf(p, p.length + res.tokens()[r].length);
                 System.arraycopy(res.tokens()[r], 0, all, p.length, res.tokens()[r].length);
-                Tensor logits = model.logits(model.forward(Tensors.longs(all, 1, all.length), null, null)).div(Tensors.scalar(temp));
+                Tensor logits = model.logits(model.forward(Tensors.longs(all, 1, all.length), null, null))
+                        .div(Tensors.scalar(temp));
                 float[] lp = Tensors.toFloats(logits.log_softmax(-1)); // (1, T, V)
                 int v = model.config().vocabSize();
                 for (int j = 0; j < res.tokens()[r].length; j++) {
                     int pos = p.length - 1 + j;
-                    assertEquals(lp[pos * v + (int) res.tokens()[r][j]], res.logps()[r][j], 2e-5, "row " + r + " token " + j);
+                    assertEquals(
+                            lp[pos * v + (int) res.tokens()[r][j]],
+                            res.logps()[r][j],
+                            2e-5,
+                            "row " + r + " token " + j);
                 }
             }
         }
@@ -85,7 +96,10 @@ class GeneratorTest {
         assertTrue(stopped.stopped()[0]);
         int firstStop = 0;
         while (greedy.tokens()[0][firstStop] != stop) firstStop++;
-        assertArrayEquals(java.util.Arrays.copyOf(greedy.tokens()[0], firstStop + 1), stopped.tokens()[0], "up to and including the stop id");
+        assertArrayEquals(
+                java.util.Arrays.copyOf(greedy.tokens()[0], firstStop + 1),
+                stopped.tokens()[0],
+                "up to and including the stop id");
         boolean row1HasStop = java.util.Arrays.stream(greedy.tokens()[1]).anyMatch(t -> t == stop);
         if (!row1HasStop) {
             assertFalse(stopped.stopped()[1]);
@@ -112,7 +126,8 @@ class GeneratorTest {
 
     @Test
     void badSamplingSettingsAreNamed() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SamplingParams(-1, 0, 1, 4, 0));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> new SamplingParams(-1, 0, 1, 4, 0));
         assertTrue(e.getMessage().contains("temperature"));
         e = assertThrows(IllegalArgumentException.class, () -> new SamplingParams(1, 0, 1.5, 4, 0));
         assertTrue(e.getMessage().contains("top_p"));

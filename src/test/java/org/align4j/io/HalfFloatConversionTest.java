@@ -15,7 +15,8 @@ class HalfFloatConversionTest {
 
     private float[] readBack(String dtype, int... bits) throws IOException {
         int n = bits.length;
-        String header = "{\"t\":{\"dtype\":\"" + dtype + "\",\"shape\":[" + n + "],\"data_offsets\":[0," + 2 * n + "]}}";
+        String header =
+                "{\"t\":{\"dtype\":\"" + dtype + "\",\"shape\":[" + n + "],\"data_offsets\":[0," + 2 * n + "]}}";
         Path p = write(tmp.resolve(dtype + ".safetensors"), paddedFile(header, u16(bits)));
         try (SafetensorsFile f = SafetensorsFile.open(p)) {
             return f.toFloats("t");
@@ -24,17 +25,17 @@ class HalfFloatConversionTest {
 
     @Test
     void bf16BitPatternsWidenExactly() throws IOException {
-        float[] v = readBack("BF16",
-                0x3F80,  // 1.0
-                0xC020,  // -2.5
-                0x0000,  // +0
-                0x8000,  // -0
-                0x0001,  // smallest subnormal: 2^-133
-                0x007F,  // largest subnormal: 127 * 2^-133
-                0x0080,  // smallest normal: 2^-126
-                0x7F7F,  // largest finite: (2 - 2^-7) * 2^127
-                0x7F80,  // +inf
-                0xFF80,  // -inf
+        float[] v = readBack(
+                "BF16", 0x3F80, // 1.0
+                0xC020, // -2.5
+                0x0000, // +0
+                0x8000, // -0
+                0x0001, // smallest subnormal: 2^-133
+                0x007F, // largest subnormal: 127 * 2^-133
+                0x0080, // smallest normal: 2^-126
+                0x7F7F, // largest finite: (2 - 2^-7) * 2^127
+                0x7F80, // +inf
+                0xFF80, // -inf
                 0x7FC0); // NaN
         assertEquals(1.0f, v[0]);
         assertEquals(-2.5f, v[1]);
@@ -52,18 +53,18 @@ class HalfFloatConversionTest {
 
     @Test
     void f16BitPatternsWidenExactly() throws IOException {
-        float[] v = readBack("F16",
-                0x3C00,  // 1.0
-                0xC100,  // -2.5
-                0x0000,  // +0
-                0x8000,  // -0
-                0x0001,  // smallest subnormal: 2^-24
-                0x03FF,  // largest subnormal: 1023 * 2^-24
-                0x0400,  // smallest normal: 2^-14
-                0x7BFF,  // largest finite: 65504
-                0x3555,  // 0.33325195 = 1365 * 2^-12
-                0x7C00,  // +inf
-                0xFC00,  // -inf
+        float[] v = readBack(
+                "F16", 0x3C00, // 1.0
+                0xC100, // -2.5
+                0x0000, // +0
+                0x8000, // -0
+                0x0001, // smallest subnormal: 2^-24
+                0x03FF, // largest subnormal: 1023 * 2^-24
+                0x0400, // smallest normal: 2^-14
+                0x7BFF, // largest finite: 65504
+                0x3555, // 0.33325195 = 1365 * 2^-12
+                0x7C00, // +inf
+                0xFC00, // -inf
                 0x7E00); // NaN
         assertEquals(1.0f, v[0]);
         assertEquals(-2.5f, v[1]);

@@ -90,51 +90,81 @@ class SafetensorsBadFileTest {
     @Test
     void entryFieldsOfWrongTypes() throws IOException {
         assertTensor(assertRejected(badEntry("[1]", 0), "header entry must be an object"), "w");
-        assertTensor(assertRejected(badEntry("{\"dtype\":32,\"shape\":[2],\"data_offsets\":[0,8]}", 8),
-                "'dtype' must be a string"), "w");
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}", 8),
-                "'shape' must be an array"), "w");
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}", 8),
-                "shape[0] must be a non-negative integer"), "w");
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}", 8),
-                "shape[0] must be a non-negative integer"), "w");
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}", 8),
-                "'data_offsets' must be an array [begin, end]"), "w");
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,99999999999999999999]}", 8),
-                "data_offsets[1] must be a non-negative integer"), "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":32,\"shape\":[2],\"data_offsets\":[0,8]}", 8), "'dtype' must be a string"),
+                "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}", 8),
+                        "'shape' must be an array"),
+                "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}", 8),
+                        "shape[0] must be a non-negative integer"),
+                "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}", 8),
+                        "shape[0] must be a non-negative integer"),
+                "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}", 8),
+                        "'data_offsets' must be an array [begin, end]"),
+                "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,99999999999999999999]}", 8),
+                        "data_offsets[1] must be a non-negative integer"),
+                "w");
     }
 
     @Test
     void metadataNotAStringMap() throws IOException {
-        assertRejected(bad(paddedFile("{\"__metadata__\":{\"step\":5}," + W + "}", new byte[8])),
+        assertRejected(
+                bad(paddedFile("{\"__metadata__\":{\"step\":5}," + W + "}", new byte[8])),
                 "__metadata__ value for key 'step' must be a string");
-        assertRejected(bad(paddedFile("{\"__metadata__\":[]," + W + "}", new byte[8])),
+        assertRejected(
+                bad(paddedFile("{\"__metadata__\":[]," + W + "}", new byte[8])),
                 "__metadata__ must be an object of strings");
     }
 
     @Test
     void negativeDim() throws IOException {
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":[2,-1],\"data_offsets\":[0,8]}", 8),
-                "shape[1] is negative (-1)"), "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":[2,-1],\"data_offsets\":[0,8]}", 8),
+                        "shape[1] is negative (-1)"),
+                "w");
     }
 
     @Test
     void unknownDtype() throws IOException {
-        CheckpointException e = assertRejected(badEntry("{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}", 2),
-                "unsupported dtype 'F8_E4M3'", "BF16");
+        CheckpointException e = assertRejected(
+                badEntry("{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}", 2),
+                "unsupported dtype 'F8_E4M3'",
+                "BF16");
         assertTensor(e, "w");
     }
 
     @Test
     void offsetsBeginAfterEnd() throws IOException {
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}", 8),
-                "begin 8 is after end 0"), "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}", 8),
+                        "begin 8 is after end 0"),
+                "w");
     }
 
     @Test
     void offsetsEndPastDataSection() throws IOException {
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}", 8),
-                "end 16 is past the end of the data section (8 bytes)"), "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}", 8),
+                        "end 16 is past the end of the data section (8 bytes)"),
+                "w");
     }
 
     @Test
@@ -146,14 +176,20 @@ class SafetensorsBadFileTest {
 
     @Test
     void byteSizeDisagreesWithShapeAndDtype() throws IOException {
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"BF16\",\"shape\":[2,3],\"data_offsets\":[0,8]}", 8),
-                "span 8 bytes but shape [2,3] of BF16 needs 12"), "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"BF16\",\"shape\":[2,3],\"data_offsets\":[0,8]}", 8),
+                        "span 8 bytes but shape [2,3] of BF16 needs 12"),
+                "w");
     }
 
     @Test
     void shapeWhoseByteCountOverflows() throws IOException {
-        assertTensor(assertRejected(badEntry("{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}", 8),
-                "overflows"), "w");
+        assertTensor(
+                assertRejected(
+                        badEntry("{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}", 8),
+                        "overflows"),
+                "w");
     }
 
     @Test
@@ -168,12 +204,16 @@ class SafetensorsBadFileTest {
     void gapBetweenTensors() throws IOException {
         String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                 + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}";
-        assertTensor(assertRejected(bad(paddedFile(header, new byte[12])), "starts at byte 8", "'a' ends at 4", "contiguous"), "b");
+        assertTensor(
+                assertRejected(
+                        bad(paddedFile(header, new byte[12])), "starts at byte 8", "'a' ends at 4", "contiguous"),
+                "b");
     }
 
     @Test
     void trailingBytesAfterLastTensor() throws IOException {
-        assertRejected(bad(paddedFile("{" + W + "}", new byte[12])), "data section has 12 bytes but the tensors cover only 8");
+        assertRejected(
+                bad(paddedFile("{" + W + "}", new byte[12])), "data section has 12 bytes but the tensors cover only 8");
     }
 
     @Test

@@ -25,26 +25,25 @@ class SafetensorsRoundTripTest {
 
     /** The expected bytes of test_serialization in huggingface/safetensors safetensors/src/tensor.rs. */
     static final int[] OFFICIAL_ATTN0 = {
-        64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100,
-        116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34,
-        58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115,
-        101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63,
-        0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64};
+        64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58,
+        34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116,
+        97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63,
+        0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64
+    };
 
     /** test_serialization_forced_alignement: a 65-byte header padded with 7 spaces. */
     static final int[] OFFICIAL_ATTN0_PADDED = {
-        72, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 48, 34, 58, 123, 34, 100, 116,
-        121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58,
-        91, 49, 44, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102,
-        115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 32, 32, 32, 32, 32,
-        32, 32, 0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0,
-        160, 64};
+        72, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34,
+        70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97,
+        116, 97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 32, 32, 32, 32, 32,
+        32, 32, 0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64
+    };
 
     /** test_empty with metadata {"framework": "pt"}. */
     static final int[] OFFICIAL_EMPTY_WITH_METADATA = {
-        40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95,
-        95, 34, 58, 123, 34, 102, 114, 97, 109, 101, 119, 111, 114, 107, 34, 58, 34, 112,
-        116, 34, 125, 125, 32, 32, 32, 32, 32};
+        40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102,
+        114, 97, 109, 101, 119, 111, 114, 107, 34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32
+    };
 
     static byte[] bytes(int[] v) {
         byte[] b = new byte[v.length];
@@ -55,11 +54,13 @@ class SafetensorsRoundTripTest {
     @Test
     void writerReproducesTheOfficialLibrarysTestVectorsByteForByte() throws IOException {
         Path a = tmp.resolve("a.safetensors");
-        SafetensorsWriter.write(a, List.of(TensorBlob.ofFloats("attn.0", new float[] {0, 1, 2, 3, 4, 5}, 1, 2, 3)), null);
+        SafetensorsWriter.write(
+                a, List.of(TensorBlob.ofFloats("attn.0", new float[] {0, 1, 2, 3, 4, 5}, 1, 2, 3)), null);
         assertArrayEquals(bytes(OFFICIAL_ATTN0), Files.readAllBytes(a));
 
         Path b = tmp.resolve("b.safetensors");
-        SafetensorsWriter.write(b, List.of(TensorBlob.ofFloats("attn0", new float[] {0, 1, 2, 3, 4, 5}, 1, 1, 2, 3)), Map.of());
+        SafetensorsWriter.write(
+                b, List.of(TensorBlob.ofFloats("attn0", new float[] {0, 1, 2, 3, 4, 5}, 1, 1, 2, 3)), Map.of());
         assertArrayEquals(bytes(OFFICIAL_ATTN0_PADDED), Files.readAllBytes(b));
 
         Path c = tmp.resolve("c.safetensors");
@@ -68,7 +69,8 @@ class SafetensorsRoundTripTest {
 
         Path d = tmp.resolve("d.safetensors");
         SafetensorsWriter.write(d, List.of(), null);
-        assertArrayEquals(bytes(new int[] {8, 0, 0, 0, 0, 0, 0, 0, '{', '}', 32, 32, 32, 32, 32, 32}), Files.readAllBytes(d));
+        assertArrayEquals(
+                bytes(new int[] {8, 0, 0, 0, 0, 0, 0, 0, '{', '}', 32, 32, 32, 32, 32, 32}), Files.readAllBytes(d));
     }
 
     @Test
@@ -99,8 +101,8 @@ class SafetensorsRoundTripTest {
                 i64(7, -1),
                 f32(1.0f, -2.5f, 0.1f, Float.MAX_VALUE),
                 f32(42.0f),
-                u16(0x3F80, 0xC020, 0x3C00),   // bf16 1.0, -2.5, 2^-7
-                u16(0x3C00, 0x7BFF),           // f16 1.0, 65504
+                u16(0x3F80, 0xC020, 0x3C00), // bf16 1.0, -2.5, 2^-7
+                u16(0x3C00, 0x7BFF), // f16 1.0, 65504
                 new byte[] {1, 0, 1});
         return paddedFile(header, data);
     }
@@ -109,7 +111,9 @@ class SafetensorsRoundTripTest {
     void mixedDtypeFileReadsExactValuesAndMetadataInHeaderOrder() throws IOException {
         Path p = write(tmp.resolve("mixed.safetensors"), mixedDtypeFixture());
         try (SafetensorsFile f = SafetensorsFile.open(p)) {
-            assertEquals(List.of("step", "a.weight", "b", "norm", "half", "mask"), new ArrayList<>(f.tensors().keySet()));
+            assertEquals(
+                    List.of("step", "a.weight", "b", "norm", "half", "mask"),
+                    new ArrayList<>(f.tensors().keySet()));
             assertEquals(Map.of("format", "pt", "note", "é"), f.metadata());
             assertEquals(List.of("format", "note"), new ArrayList<>(f.metadata().keySet()));
             MemorySegment step = f.data("step");
@@ -125,7 +129,8 @@ class SafetensorsRoundTripTest {
             assertTrue(f.data("norm").isReadOnly());
             assertThrows(IllegalArgumentException.class, () -> f.toFloats("step"));
             IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> f.data("nope"));
-            assertTrue(missing.getMessage().contains(p.toString()) && missing.getMessage().contains("nope"));
+            assertTrue(missing.getMessage().contains(p.toString())
+                    && missing.getMessage().contains("nope"));
         }
     }
 
@@ -177,29 +182,39 @@ class SafetensorsRoundTripTest {
                 // although Java's String.compareTo (UTF-16: FF21 > D83D) would put it after
                 TensorBlob.of("\uD83D\uDE00", DType.BOOL, new long[] {0}, new byte[0]),
                 TensorBlob.of("\uFF21", DType.BOOL, new long[] {0}, new byte[0])));
-        assertEquals(List.of("i64", "f64", "f32", "i32", "bf16", "f16", "i16", "i8", "u", "bool", "\uFF21", "\uD83D\uDE00"),
+        assertEquals(
+                List.of("i64", "f64", "f32", "i32", "bf16", "f16", "i16", "i8", "u", "bool", "\uFF21", "\uD83D\uDE00"),
                 ordered.stream().map(TensorBlob::name).toList());
 
-        byte[] header = SafetensorsWriter.header(List.of(TensorBlob.of("a\"b\\c\n\u0001é", DType.U8, new long[] {1}, new byte[1])), null);
+        byte[] header = SafetensorsWriter.header(
+                List.of(TensorBlob.of("a\"b\\c\n\u0001é", DType.U8, new long[] {1}, new byte[1])), null);
         String text = new String(header, StandardCharsets.UTF_8);
-        assertEquals("{\"a\\\"b\\\\c\\n\\u0001é\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", text.stripTrailing());
+        assertEquals(
+                "{\"a\\\"b\\\\c\\n\\u0001é\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+                text.stripTrailing());
         assertEquals(0, header.length % 8);
     }
 
     @Test
     void duplicateNamesAreRejectedBeforeWriting() {
         Path out = tmp.resolve("dup.safetensors");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(out,
-                List.of(TensorBlob.ofFloats("w", new float[1], 1), TensorBlob.ofFloats("w", new float[1], 1)), null));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> SafetensorsWriter.write(
+                        out,
+                        List.of(TensorBlob.ofFloats("w", new float[1], 1), TensorBlob.ofFloats("w", new float[1], 1)),
+                        null));
         assertTrue(e.getMessage().contains("'w'"));
         assertFalse(Files.exists(out));
     }
 
     @Test
     void blobWhoseBytesDoNotMatchItsShapeIsRejected() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TensorBlob.of("w", DType.F32, new long[] {2, 3}, new byte[20]));
-        assertTrue(e.getMessage().contains("'w'") && e.getMessage().contains("24") && e.getMessage().contains("20"));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> TensorBlob.of("w", DType.F32, new long[] {2, 3}, new byte[20]));
+        assertTrue(e.getMessage().contains("'w'")
+                && e.getMessage().contains("24")
+                && e.getMessage().contains("20"));
     }
 
     @Test
@@ -217,7 +232,8 @@ class SafetensorsRoundTripTest {
         Path out = tmp.resolve("native.safetensors");
         try (var arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment mem = arena.allocate(24);
-            for (int i = 0; i < 6; i++) mem.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, i);
+            for (int i = 0; i < 6; i++)
+                mem.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, i);
             SafetensorsWriter.write(out, List.of(new TensorBlob("attn.0", DType.F32, new long[] {1, 2, 3}, mem)), null);
         }
         assertArrayEquals(bytes(OFFICIAL_ATTN0), Files.readAllBytes(out));

@@ -42,8 +42,13 @@ class ShardedSafetensorsTest {
         Path dir = tmp.resolve("out");
         // limit 32: [16+16] then the 40-byte tensor alone (emitted at once, before the open shard), then [8+8]
         ShardedSafetensors.writeSharded(dir, model(), 32, PT);
-        assertEquals(List.of("model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
-                "model-00003-of-00003.safetensors", "model.safetensors.index.json"), names(dir));
+        assertEquals(
+                List.of(
+                        "model-00001-of-00003.safetensors",
+                        "model-00002-of-00003.safetensors",
+                        "model-00003-of-00003.safetensors",
+                        "model.safetensors.index.json"),
+                names(dir));
         String index = Files.readString(dir.resolve("model.safetensors.index.json"));
         assertEquals("""
                 {
@@ -69,7 +74,9 @@ class ShardedSafetensorsTest {
                     expected[i] = b.data().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i);
                 assertArrayEquals(expected, st.toFloats(b.name()), b.name());
             }
-            assertEquals(dir.resolve("model-00001-of-00003.safetensors"), st.fileOf("model.layers.0.big.weight").path());
+            assertEquals(
+                    dir.resolve("model-00001-of-00003.safetensors"),
+                    st.fileOf("model.layers.0.big.weight").path());
             assertEquals(PT, st.fileOf("lm_head.weight").metadata());
             assertThrows(IllegalArgumentException.class, () -> st.data("nope"));
         }
@@ -90,8 +97,8 @@ class ShardedSafetensorsTest {
     void writeShardedRefusesExistingWeightsWithoutOverwriteAndReplacesStaleShardsWithIt() throws IOException {
         Path dir = tmp.resolve("out");
         ShardedSafetensors.writeSharded(dir, model(), 32, PT);
-        FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
-                () -> ShardedSafetensors.writeSharded(dir, model(), 1_000, PT));
+        FileAlreadyExistsException e = assertThrows(
+                FileAlreadyExistsException.class, () -> ShardedSafetensors.writeSharded(dir, model(), 1_000, PT));
         assertTrue(e.getMessage().contains("overwrite=true"), e.getMessage());
         assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
 
@@ -113,7 +120,8 @@ class ShardedSafetensorsTest {
 
     private Path folder(String weightMapJson, String... shardNameAndHeader) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("m"));
-        Files.writeString(dir.resolve("model.safetensors.index.json"),
+        Files.writeString(
+                dir.resolve("model.safetensors.index.json"),
                 "{\"metadata\": {\"total_size\": 8}, \"weight_map\": " + weightMapJson + "}\n");
         for (int i = 0; i < shardNameAndHeader.length; i += 2) {
             String header = shardNameAndHeader[i + 1];
@@ -124,7 +132,8 @@ class ShardedSafetensorsTest {
     }
 
     private static CheckpointException assertFolderRejected(Path dir, Path named, String tensor, String... fragments) {
-        CheckpointException e = assertThrows(CheckpointException.class, () -> ShardedSafetensors.open(dir).close());
+        CheckpointException e = assertThrows(
+                CheckpointException.class, () -> ShardedSafetensors.open(dir).close());
         assertMessage(e, named, fragments);
         if (tensor != null) assertTrue(e.getMessage().contains("tensor '" + tensor + "'"), e.getMessage());
         return e;
@@ -132,7 +141,8 @@ class ShardedSafetensorsTest {
 
     @Test
     void indexedFolderWithConsistentShardsOpens() throws IOException {
-        Path dir = folder("{\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}", "s1.safetensors", A, "s2.safetensors", B);
+        Path dir = folder(
+                "{\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}", "s1.safetensors", A, "s2.safetensors", B);
         try (ShardedSafetensors st = ShardedSafetensors.open(dir)) {
             assertEquals(List.of("a", "b"), new ArrayList<>(st.tensors().keySet()));
         }
@@ -141,22 +151,34 @@ class ShardedSafetensorsTest {
     @Test
     void missingShardIsNamed() throws IOException {
         Path dir = folder("{\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}", "s1.safetensors", A);
-        assertFolderRejected(dir, dir.resolve("model.safetensors.index.json"), "b",
+        assertFolderRejected(
+                dir,
+                dir.resolve("model.safetensors.index.json"),
+                "b",
                 "shard " + dir.resolve("s2.safetensors") + " is missing");
     }
 
     @Test
     void tensorListedInIndexButAbsentFromItsShard() throws IOException {
         Path dir = folder("{\"a\": \"s1.safetensors\", \"b\": \"s1.safetensors\"}", "s1.safetensors", A);
-        assertFolderRejected(dir, dir.resolve("model.safetensors.index.json"), "b",
+        assertFolderRejected(
+                dir,
+                dir.resolve("model.safetensors.index.json"),
+                "b",
                 "puts it in shard " + dir.resolve("s1.safetensors") + ", which does not contain it");
     }
 
     @Test
     void tensorInTwoShards() throws IOException {
-        Path dir = folder("{\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}", "s1.safetensors", A, "s2.safetensors", AB);
-        assertFolderRejected(dir, dir.resolve("model.safetensors.index.json"), "a", "appears in two shards",
-                dir.resolve("s1.safetensors").toString(), dir.resolve("s2.safetensors").toString());
+        Path dir = folder(
+                "{\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}", "s1.safetensors", A, "s2.safetensors", AB);
+        assertFolderRejected(
+                dir,
+                dir.resolve("model.safetensors.index.json"),
+                "a",
+                "appears in two shards",
+                dir.resolve("s1.safetensors").toString(),
+                dir.resolve("s2.safetensors").toString());
     }
 
     @Test
@@ -181,8 +203,10 @@ class ShardedSafetensorsTest {
     @Test
     void malformedIndexJsonNamesLineAndColumn() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("m"));
-        Files.writeString(dir.resolve("model.safetensors.index.json"), "{\n  \"weight_map\": {\n    \"a\": \"s1\",,\n  }\n}\n");
-        assertFolderRejected(dir, dir.resolve("model.safetensors.index.json"), null, "malformed JSON at line 3, column");
+        Files.writeString(
+                dir.resolve("model.safetensors.index.json"), "{\n  \"weight_map\": {\n    \"a\": \"s1\",,\n  }\n}\n");
+        assertFolderRejected(
+                dir, dir.resolve("model.safetensors.index.json"), null, "malformed JSON at line 3, column");
     }
 
     @Test

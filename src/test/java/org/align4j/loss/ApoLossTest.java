@@ -17,27 +17,40 @@ class ApoLossTest {
 
     private static ApoLoss.Config config(String golden) {
         String type = golden.startsWith("diff") ? ApoLoss.DIFF : ApoLoss.RANKING;
-        return golden.contains("custom") ? new ApoLoss.Config(0.5, 0.3, 2, type) : new ApoLoss.Config(1.0, 0.1, 4, type);
+        return golden.contains("custom")
+                ? new ApoLoss.Config(0.5, 0.3, 2, type)
+                : new ApoLoss.Config(1.0, 0.1, 4, type);
     }
 
     @Test
     void lossAndGradientsOfAWholeWindowMatchPyTorch() throws Exception {
         try (Golden g = Golden.open("apo")) {
-            float[] hc = g.floats("loss.human_chosen"), hr = g.floats("loss.human_rejected"), gold = g.floats("loss.gold"), sample = g.floats("loss.sample");
-            for (String name : new String[] {"ranking_default", "diff_default", "ranking_custom", "diff_custom", "ranking_human_only"}) {
+            float[] hc = g.floats("loss.human_chosen"),
+                    hr = g.floats("loss.human_rejected"),
+                    gold = g.floats("loss.gold"),
+                    sample = g.floats("loss.sample");
+            for (String name : new String[] {
+                "ranking_default", "diff_default", "ranking_custom", "diff_custom", "ranking_human_only"
+            }) {
                 boolean humanOnly = name.endsWith("human_only");
                 int a = humanOnly ? 0 : gold.length;
                 try (PointerScope s = new PointerScope()) {
-                    Tensor[] x = {Tensors.floats(hc, hc.length).requires_grad_(true), Tensors.floats(hr, hr.length).requires_grad_(true),
-                            Tensors.floats(gold, gold.length).requires_grad_(true), Tensors.floats(sample, sample.length).requires_grad_(true)};
-                    Tensor loss = ApoLoss.loss(x[0], x[1], x[2].narrow(0, 0, a), x[3].narrow(0, 0, a), config(name), hc.length, a);
+                    Tensor[] x = {
+                        Tensors.floats(hc, hc.length).requires_grad_(true),
+                        Tensors.floats(hr, hr.length).requires_grad_(true),
+                        Tensors.floats(gold, gold.length).requires_grad_(true),
+                        Tensors.floats(sample, sample.length).requires_grad_(true)
+                    };
+                    Tensor loss = ApoLoss.loss(
+                            x[0], x[1], x[2].narrow(0, 0, a), x[3].narrow(0, 0, a), config(name), hc.length, a);
                     loss.backward();
                     String p = "loss." + name + ".";
                     Golden.assertClose(p + "loss", g.floats(p + "loss"), Tensors.toFloats(loss), 1e-6, 1e-5);
                     String[] inputs = {"human_chosen", "human_rejected", "gold", "sample"};
                     for (int i = 0; i < 4; i++) {
                         float[] grad = humanOnly && i >= 2 ? new float[gold.length] : Tensors.toFloats(x[i].grad());
-                        Golden.assertClose(p + "grad_" + inputs[i], g.floats(p + "grad_" + inputs[i]), grad, 1e-7, 1e-5);
+                        Golden.assertClose(
+                                p + "grad_" + inputs[i], g.floats(p + "grad_" + inputs[i]), grad, 1e-7, 1e-5);
                     }
                 }
             }
@@ -50,25 +63,49 @@ class ApoLossTest {
         // accumulate into the same leaves, as micro-batches accumulate into the parameters
         int[][] parts = {{0, 2, 0, 3}, {2, 5, 3, 3}, {5, 5, 3, 7}};
         try (Golden g = Golden.open("apo")) {
-            float[] hc = g.floats("loss.human_chosen"), hr = g.floats("loss.human_rejected"), gold = g.floats("loss.gold"), sample = g.floats("loss.sample");
+            float[] hc = g.floats("loss.human_chosen"),
+                    hr = g.floats("loss.human_rejected"),
+                    gold = g.floats("loss.gold"),
+                    sample = g.floats("loss.sample");
             for (String type : new String[] {"ranking", "diff"}) {
                 try (PointerScope s = new PointerScope()) {
-                    Tensor[] x = {Tensors.floats(hc, 5).requires_grad_(true), Tensors.floats(hr, 5).requires_grad_(true),
-                            Tensors.floats(gold, 7).requires_grad_(true), Tensors.floats(sample, 7).requires_grad_(true)};
+                    Tensor[] x = {
+                        Tensors.floats(hc, 5).requires_grad_(true),
+                        Tensors.floats(hr, 5).requires_grad_(true),
+                        Tensors.floats(gold, 7).requires_grad_(true),
+                        Tensors.floats(sample, 7).requires_grad_(true)
+                    };
                     double total = 0;
                     for (int k = 0; k < parts.length; k++) {
                         int[] q = parts[k];
-                        Tensor mb = ApoLoss.loss(x[0].narrow(0, q[0], q[1] - q[0]), x[1].narrow(0, q[0], q[1] - q[0]), x[2].narrow(0, q[2], q[3] - q[2]),
-                                x[3].narrow(0, q[2], q[3] - q[2]), config(type + "_default"), 5, 7);
-                        Golden.assertClose(type + " mb" + k, g.floats("loss." + type + "_split.mb" + k), new float[] {(float) mb.item_double()}, 1e-6, 1e-5);
+                        Tensor mb = ApoLoss.loss(
+                                x[0].narrow(0, q[0], q[1] - q[0]),
+                                x[1].narrow(0, q[0], q[1] - q[0]),
+                                x[2].narrow(0, q[2], q[3] - q[2]),
+                                x[3].narrow(0, q[2], q[3] - q[2]),
+                                config(type + "_default"),
+                                5,
+                                7);
+                        Golden.assertClose(
+                                type + " mb" + k,
+                                g.floats("loss." + type + "_split.mb" + k),
+                                new float[] {(float) mb.item_double()},
+                                1e-6,
+                                1e-5);
                         mb.backward();
                         total += mb.item_double();
                     }
                     String p = "loss." + type + "_default.";
-                    assertEquals(g.floats(p + "loss")[0], total, 1e-6, type + ": the shares add up to the window total");
+                    assertEquals(
+                            g.floats(p + "loss")[0], total, 1e-6, type + ": the shares add up to the window total");
                     String[] inputs = {"human_chosen", "human_rejected", "gold", "sample"};
                     for (int i = 0; i < 4; i++)
-                        Golden.assertClose(type + " accumulated grad_" + inputs[i], g.floats(p + "grad_" + inputs[i]), Tensors.toFloats(x[i].grad()), 1e-7, 1e-5);
+                        Golden.assertClose(
+                                type + " accumulated grad_" + inputs[i],
+                                g.floats(p + "grad_" + inputs[i]),
+                                Tensors.toFloats(x[i].grad()),
+                                1e-7,
+                                1e-5);
                 }
             }
         }
@@ -76,7 +113,10 @@ class ApoLossTest {
 
     @Test
     void closedFormEachTermAveragedOverItsOwnPairsThenWeighted() {
-        double[] hc = {1.5, -0.25, 3.0}, hr = {0.5, 0.75, -2.0}, gold = {0.2, 45.0, -1.0, 2.5, -30.0}, sample = {0.9, -1.0, -1.5, 2.5, 20.0};
+        double[] hc = {1.5, -0.25, 3.0},
+                hr = {0.5, 0.75, -2.0},
+                gold = {0.2, 45.0, -1.0, 2.5, -30.0},
+                sample = {0.9, -1.0, -1.5, 2.5, 20.0};
         for (String type : new String[] {ApoLoss.RANKING, ApoLoss.DIFF}) {
             ApoLoss.Config c = new ApoLoss.Config(0.8, 0.2, 4, type);
             // the micro-batch holds all its pairs, but the window is larger: 6 human and 8 APO pairs
@@ -104,7 +144,12 @@ class ApoLossTest {
                 double[][] want = {gc, gr, gg, gs};
                 for (int i = 0; i < 4; i++) {
                     float[] got = Tensors.toFloats(x[i].grad());
-                    for (int k = 0; k < got.length; k++) assertEquals(want[i][k], got[k], 1e-7 + 1e-5 * Math.abs(want[i][k]), type + " grad " + i + "[" + k + "]");
+                    for (int k = 0; k < got.length; k++)
+                        assertEquals(
+                                want[i][k],
+                                got[k],
+                                1e-7 + 1e-5 * Math.abs(want[i][k]),
+                                type + " grad " + i + "[" + k + "]");
                 }
             }
         }
@@ -120,7 +165,8 @@ class ApoLossTest {
         // one human pair and one APO pair, each alone in its kind: total = BT + 0.025 * APO_term
         try (PointerScope s = new PointerScope()) {
             double hd = 0.3, ad = -0.7;
-            double got = ApoLoss.loss(Closed.t(hd), Closed.t(0), Closed.t(ad), Closed.t(0), d, 1, 1).item_double();
+            double got = ApoLoss.loss(Closed.t(hd), Closed.t(0), Closed.t(ad), Closed.t(0), d, 1, 1)
+                    .item_double();
             assertEquals(-Closed.logSig(hd) + 0.025 * -Closed.logSig(ad), got, 1e-6);
         }
     }
@@ -129,27 +175,48 @@ class ApoLossTest {
     void aWindowWithoutPairsOfAKindContributesNothingForThatTerm() {
         try (PointerScope s = new PointerScope()) {
             Tensor empty = Closed.t();
-            double humanOnly = ApoLoss.loss(Closed.t(1.0, -2.0), Closed.t(0.0, 0.5), empty, empty, CUSTOM_RANKING, 2, 0).item_double();
+            double humanOnly = ApoLoss.loss(Closed.t(1.0, -2.0), Closed.t(0.0, 0.5), empty, empty, CUSTOM_RANKING, 2, 0)
+                    .item_double();
             assertEquals(0.5 * (-Closed.logSig(1.0) - Closed.logSig(-2.5)) / 2, humanOnly, 1e-6);
-            double apoOnly = ApoLoss.loss(empty, empty, Closed.t(2.0), Closed.t(3.0), CUSTOM_RANKING, 0, 1).item_double();
+            double apoOnly = ApoLoss.loss(empty, empty, Closed.t(2.0), Closed.t(3.0), CUSTOM_RANKING, 0, 1)
+                    .item_double();
             assertEquals(0.3 / 2 * -Closed.logSig(-1.0), apoOnly, 1e-6);
-            assertEquals(0.0, ApoLoss.loss(empty, empty, empty, empty, CUSTOM_RANKING, 3, 4).item_double(), 0.0, "a micro-batch with no pairs adds 0");
+            assertEquals(
+                    0.0,
+                    ApoLoss.loss(empty, empty, empty, empty, CUSTOM_RANKING, 3, 4)
+                            .item_double(),
+                    0.0,
+                    "a micro-batch with no pairs adds 0");
         }
     }
 
     @Test
     void badConfigsAndWindowsAreRefusedWithTheKeyName() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ApoLoss.Config(-1, 0.1, 4, "ranking")).getMessage().contains("rm_kl_coeff"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ApoLoss.Config(1, Double.NaN, 4, "ranking")).getMessage().contains("apo_loss_coeff"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ApoLoss.Config(1, 0.1, 0, "ranking")).getMessage().contains("apo_sample_num"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ApoLoss.Config(1, 0.1, 4, "wgan")).getMessage().contains("apo_loss_type"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ApoLoss.Config(-1, 0.1, 4, "ranking"))
+                .getMessage()
+                .contains("rm_kl_coeff"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ApoLoss.Config(1, Double.NaN, 4, "ranking"))
+                .getMessage()
+                .contains("apo_loss_coeff"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ApoLoss.Config(1, 0.1, 0, "ranking"))
+                .getMessage()
+                .contains("apo_sample_num"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ApoLoss.Config(1, 0.1, 4, "wgan"))
+                .getMessage()
+                .contains("apo_loss_type"));
         try (PointerScope s = new PointerScope()) {
             Tensor two = Closed.t(1, 2), one = Closed.t(1);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ApoLoss.loss(two, two, one, one, ApoLoss.Config.defaults(), 1, 1));
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ApoLoss.loss(two, two, one, one, ApoLoss.Config.defaults(), 1, 1));
             assertTrue(e.getMessage().contains("whole accumulation window"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> ApoLoss.loss(two, one, one, one, ApoLoss.Config.defaults(), 2, 1));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ApoLoss.loss(two, one, one, one, ApoLoss.Config.defaults(), 2, 1));
             assertTrue(e.getMessage().contains("same length"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> ApoLoss.loss(two, two, one, one, ApoLoss.Config.defaults(), 2, 0));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ApoLoss.loss(two, two, one, one, ApoLoss.Config.defaults(), 2, 0));
             assertTrue(e.getMessage().contains("APO pairs"), e.getMessage());
         }
     }

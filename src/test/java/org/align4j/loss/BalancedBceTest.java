@@ -45,11 +45,17 @@ class BalancedBceTest {
 
     @Test
     void microBatchSharesAndGradientsMatchPyTorchAndAddUpToTheWindowMean() throws Exception {
-        JsonNode g = new ObjectMapper().readTree(Golden.resourceDir("golden/bce").resolve("expected.json").toFile());
-        BalancedBce.Weights w = BalancedBce.Weights.of(g.get("n_expert").asLong(), g.get("n_policy").asLong());
+        JsonNode g = new ObjectMapper()
+                .readTree(Golden.resourceDir("golden/bce")
+                        .resolve("expected.json")
+                        .toFile());
+        BalancedBce.Weights w = BalancedBce.Weights.of(
+                g.get("n_expert").asLong(), g.get("n_policy").asLong());
         assertEquals(g.get("weight_expert").asDouble(), w.expert(), 1e-15);
         assertEquals(g.get("weight_policy").asDouble(), w.policy(), 1e-15);
-        double atol = g.get("tolerance").get("atol").asDouble(), rtol = g.get("tolerance").get("rtol").asDouble(), total = 0;
+        double atol = g.get("tolerance").get("atol").asDouble(),
+                rtol = g.get("tolerance").get("rtol").asDouble(),
+                total = 0;
         int windowRows = g.get("window_rows").asInt();
         for (JsonNode mb : g.get("micro_batches")) {
             int n = mb.get("labels").size();
@@ -65,12 +71,22 @@ class BalancedBceTest {
                 Tensor share = BalancedBce.windowShare(zt, expert, w, windowRows);
                 share.backward();
                 Golden.assertClose("per_example", floats(mb.get("per_example")), Tensors.toFloats(per), atol, rtol);
-                Golden.assertClose("share", new float[] {(float) mb.get("share").asDouble()}, new float[] {(float) share.item_double()}, atol, rtol);
-                Golden.assertClose("grad_logits", floats(mb.get("grad_logits")), Tensors.toFloats(zt.grad()), 1e-7, rtol);
+                Golden.assertClose(
+                        "share",
+                        new float[] {(float) mb.get("share").asDouble()},
+                        new float[] {(float) share.item_double()},
+                        atol,
+                        rtol);
+                Golden.assertClose(
+                        "grad_logits", floats(mb.get("grad_logits")), Tensors.toFloats(zt.grad()), 1e-7, rtol);
                 total += share.item_double();
             }
         }
-        assertEquals(g.get("window_loss").asDouble(), total, 1e-5 * g.get("window_loss").asDouble(), "the micro-batch shares add up to the window mean");
+        assertEquals(
+                g.get("window_loss").asDouble(),
+                total,
+                1e-5 * g.get("window_loss").asDouble(),
+                "the micro-batch shares add up to the window mean");
     }
 
     @Test
@@ -88,9 +104,14 @@ class BalancedBceTest {
         assertTrue(e.getMessage().contains("0 expert"), e.getMessage());
         try (PointerScope s = new PointerScope()) {
             Tensor z = Closed.t(1, 2, 3);
-            e = assertThrows(IllegalArgumentException.class, () -> BalancedBce.perExample(z, new boolean[] {true, false}, BalancedBce.Weights.of(1, 1)));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> BalancedBce.perExample(z, new boolean[] {true, false}, BalancedBce.Weights.of(1, 1)));
             assertTrue(e.getMessage().contains("3 elements, expected 2"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> BalancedBce.windowShare(z, new boolean[] {true, false, true}, BalancedBce.Weights.of(1, 1), 2));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> BalancedBce.windowShare(
+                            z, new boolean[] {true, false, true}, BalancedBce.Weights.of(1, 1), 2));
             assertTrue(e.getMessage().contains("window has 2 rows"), e.getMessage());
         }
     }

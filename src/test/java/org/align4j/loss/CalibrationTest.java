@@ -46,6 +46,8 @@ class CalibrationTest {
     void badInputsAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> Calibration.expectedCalibrationError(new double[0], 10));
         assertThrows(IllegalArgumentException.class, () -> Calibration.expectedCalibrationError(new double[] {1}, 0));
-        assertThrows(IllegalArgumentException.class, () -> Calibration.expectedCalibrationError(new double[] {Double.NaN}, 10));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Calibration.expectedCalibrationError(new double[] {Double.NaN}, 10));
     }
 }

@@ -22,12 +22,23 @@ class ChordLossTest {
         assertEquals(0.0, ChordLoss.mu(0, w, d, peak, valley));
         assertEquals(0.4, ChordLoss.mu(5, w, d, peak, valley), 1e-15);
         assertEquals(peak, ChordLoss.mu(10, w, d, peak, valley), 1e-15, "cos(0) = 1: the peak at the end of warm-up");
-        assertEquals((peak + valley) / 2, ChordLoss.mu(20, w, d, peak, valley), 1e-15, "half-way through the decay: cos(π/2) = 0");
-        assertEquals(valley + (peak - valley) * 0.5 * (1 + Math.cos(Math.PI / 4)), ChordLoss.mu(15, w, d, peak, valley), 1e-15);
+        assertEquals(
+                (peak + valley) / 2,
+                ChordLoss.mu(20, w, d, peak, valley),
+                1e-15,
+                "half-way through the decay: cos(π/2) = 0");
+        assertEquals(
+                valley + (peak - valley) * 0.5 * (1 + Math.cos(Math.PI / 4)),
+                ChordLoss.mu(15, w, d, peak, valley),
+                1e-15);
         assertEquals(valley, ChordLoss.mu(30, w, d, peak, valley));
         assertEquals(valley, ChordLoss.mu(1000, w, d, peak, valley));
-        for (int s : new int[] {0, 7, 100000}) assertEquals(0.1, ChordLoss.mu(s, 0, 0, 0.1, 0.1), "Trinity defaults: constant 0.1");
-        assertEquals(0.05, ChordLoss.mu(0, 0, 0, 0.9, 0.05), "no warm-up, no decay: valley from the start (Trinity's branch order)");
+        for (int s : new int[] {0, 7, 100000})
+            assertEquals(0.1, ChordLoss.mu(s, 0, 0, 0.1, 0.1), "Trinity defaults: constant 0.1");
+        assertEquals(
+                0.05,
+                ChordLoss.mu(0, 0, 0, 0.9, 0.05),
+                "no warm-up, no decay: valley from the start (Trinity's branch order)");
     }
 
     @Test
@@ -71,7 +82,8 @@ class ChordLossTest {
                         assertEquals(e[0], Tensors.toFloats(loss)[0], 1e-6 * Math.abs(e[0]), what);
                         loss.backward();
                         float[] g = Tensors.toFloats(logps.grad());
-                        for (int k = 0; k < 6; k++) assertEquals(e[k + 1], g[k], 1e-7 + 1e-6 * Math.abs(e[k + 1]), what + " grad " + k);
+                        for (int k = 0; k < 6; k++)
+                            assertEquals(e[k + 1], g[k], 1e-7 + 1e-6 * Math.abs(e[k + 1]), what + " grad " + k);
                     }
                 }
     }
@@ -96,7 +108,8 @@ class ChordLossTest {
             Tensor a = GrpoLossTest.t2(LOGP), b = GrpoLossTest.t2(dirty);
             a.set_requires_grad(true);
             b.set_requires_grad(true);
-            Tensor la = ChordLoss.sft(a, GrpoLossTest.t2(MASK), true, 1.0, 4), lb = ChordLoss.sft(b, GrpoLossTest.t2(MASK), true, 1.0, 4);
+            Tensor la = ChordLoss.sft(a, GrpoLossTest.t2(MASK), true, 1.0, 4),
+                    lb = ChordLoss.sft(b, GrpoLossTest.t2(MASK), true, 1.0, 4);
             assertEquals(Tensors.toFloats(la)[0], Tensors.toFloats(lb)[0], 0.0);
             lb.backward();
             Closed.assertAllFinite("grad", b.grad());
@@ -107,7 +120,9 @@ class ChordLossTest {
     void sftArgumentErrors() {
         try (PointerScope s = new PointerScope()) {
             Tensor lp = GrpoLossTest.t2(LOGP), m = GrpoLossTest.t2(MASK);
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> ChordLoss.sft(lp, m, true, 1.0, 3)).getMessage().contains("own 4"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> ChordLoss.sft(lp, m, true, 1.0, 3))
+                    .getMessage()
+                    .contains("own 4"));
             assertThrows(IllegalArgumentException.class, () -> ChordLoss.sft(lp, m, true, 0.0, 4));
             assertThrows(IllegalArgumentException.class, () -> ChordLoss.sft(lp, m, true, 1.2, 4));
             assertThrows(IllegalArgumentException.class, () -> ChordLoss.sft(lp, m, true, 1.0, 0));

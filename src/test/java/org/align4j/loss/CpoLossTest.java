@@ -25,12 +25,15 @@ class CpoLossTest {
         double beta = c.beta(), eps = c.labelSmoothing(), a = c.alpha();
         for (int i = 0; i < w.length; i++) {
             // AlphaPO reward (1 - p^-α)/α with p = e^lp, written literally
-            double z = a != 0 ? (1 - Math.pow(Math.exp(w[i]), -a)) / a - (1 - Math.pow(Math.exp(l[i]), -a)) / a : w[i] - l[i];
+            double z = a != 0
+                    ? (1 - Math.pow(Math.exp(w[i]), -a)) / a - (1 - Math.pow(Math.exp(l[i]), -a)) / a
+                    : w[i] - l[i];
             out[i] = switch (c.lossType()) {
                 case "sigmoid" -> -(1 - eps) * logSig(beta * z) - eps * logSig(-beta * z);
                 case "hinge" -> Math.max(0, 1 - beta * z);
                 case "ipo" -> Math.pow(z - 1 / (2 * beta), 2);
-                case "simpo", "alphapo" -> -(1 - eps) * logSig(beta * z - c.simpoGamma()) - eps * logSig(-(beta * z - c.simpoGamma()));
+                case "simpo", "alphapo" ->
+                    -(1 - eps) * logSig(beta * z - c.simpoGamma()) - eps * logSig(-(beta * z - c.simpoGamma()));
                 default -> throw new AssertionError(c.lossType());
             };
         }
@@ -39,10 +42,20 @@ class CpoLossTest {
 
     @Test
     void everyLossTypeMatchesItsClosedForm() {
-        CpoLoss.Config[] configs = {CpoLoss.Config.defaults(), new CpoLoss.Config("sigmoid", 0.2, 0.1, 0.5, 0, 1), new CpoLoss.Config("hinge", 0.1, 0, 0.5, 0, 1),
-                new CpoLoss.Config("ipo", 0.1, 0, 0.5, 0, 1), CpoLoss.Config.simpo(2.0, 1.0), new CpoLoss.Config("simpo", 2.5, 0.1, 0.5, 0, 0),
-                CpoLoss.Config.alphapo(0.25, 2.5, 1.0), CpoLoss.Config.alphapo(-0.5, 2.0, 0.5), CpoLoss.Config.alphapo(0.0, 2.0, 0.5),
-                new CpoLoss.Config("sigmoid", 0.1, 0, 0.5, 0.02, 1), new CpoLoss.Config("hinge", 0.1, 0, 0.5, -0.01, 1), new CpoLoss.Config("ipo", 0.1, 0, 0.5, 0.3, 1)};
+        CpoLoss.Config[] configs = {
+            CpoLoss.Config.defaults(),
+            new CpoLoss.Config("sigmoid", 0.2, 0.1, 0.5, 0, 1),
+            new CpoLoss.Config("hinge", 0.1, 0, 0.5, 0, 1),
+            new CpoLoss.Config("ipo", 0.1, 0, 0.5, 0, 1),
+            CpoLoss.Config.simpo(2.0, 1.0),
+            new CpoLoss.Config("simpo", 2.5, 0.1, 0.5, 0, 0),
+            CpoLoss.Config.alphapo(0.25, 2.5, 1.0),
+            CpoLoss.Config.alphapo(-0.5, 2.0, 0.5),
+            CpoLoss.Config.alphapo(0.0, 2.0, 0.5),
+            new CpoLoss.Config("sigmoid", 0.1, 0, 0.5, 0.02, 1),
+            new CpoLoss.Config("hinge", 0.1, 0, 0.5, -0.01, 1),
+            new CpoLoss.Config("ipo", 0.1, 0, 0.5, 0.3, 1)
+        };
         for (CpoLoss.Config c : configs) {
             boolean avg = CpoLoss.averagesTokens(c);
             double[] w = avg ? AVG_W : SUM_W, l = avg ? AVG_L : SUM_L;
@@ -93,13 +106,18 @@ class CpoLossTest {
 
     @Test
     void configIsChecked() {
-        assertMessage(() -> new CpoLoss.Config("dpo", 0.1, 0, 0.5, 0, 1), "CPO loss_type 'dpo' is unknown", "sigmoid, hinge, ipo, simpo, alphapo");
+        assertMessage(
+                () -> new CpoLoss.Config("dpo", 0.1, 0, 0.5, 0, 1),
+                "CPO loss_type 'dpo' is unknown",
+                "sigmoid, hinge, ipo, simpo, alphapo");
         assertMessage(() -> new CpoLoss.Config("simpo", 0, 0, 0.5, 0, 1), "CPO beta must be a finite number > 0");
         assertMessage(() -> new CpoLoss.Config("simpo", 2, 0.5, 0.5, 0, 1), "label_smoothing must be in [0, 0.5)");
         assertMessage(() -> new CpoLoss.Config("simpo", 2, 0, Double.NaN, 0, 1), "simpo_gamma must be finite");
         assertMessage(() -> new CpoLoss.Config("simpo", 2, 0, 0.5, 0, -1), "cpo_alpha must be a finite number >= 0");
         try (PointerScope s = new PointerScope()) {
-            assertMessage(() -> CpoLoss.perPair(t(-1, -2), t(-1, -2, -3), CpoLoss.Config.defaults()), "CPO rejected log-probs has 3 elements, expected 2");
+            assertMessage(
+                    () -> CpoLoss.perPair(t(-1, -2), t(-1, -2, -3), CpoLoss.Config.defaults()),
+                    "CPO rejected log-probs has 3 elements, expected 2");
         }
     }
 }

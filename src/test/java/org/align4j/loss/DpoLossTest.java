@@ -114,9 +114,25 @@ class DpoLossTest {
 
     @Test
     void fDivergenceScoresFeedTheLosses() {
-        String[][] fdivs = {{"forward_kl", "0.5"}, {"js_divergence", "0.5"}, {"alpha_divergence", "0.5"}, {"alpha_divergence", "0.2"}, {"alpha_divergence", "1.0"}};
+        String[][] fdivs = {
+            {"forward_kl", "0.5"},
+            {"js_divergence", "0.5"},
+            {"alpha_divergence", "0.5"},
+            {"alpha_divergence", "0.2"},
+            {"alpha_divergence", "1.0"}
+        };
         for (String[] f : fdivs)
-            for (String type : List.of("sigmoid", "hinge", "ipo", "nca_pair", "bco_pair", "sppo_hard", "apo_zero", "apo_down", "discopop", "sigmoid_norm")) {
+            for (String type : List.of(
+                    "sigmoid",
+                    "hinge",
+                    "ipo",
+                    "nca_pair",
+                    "bco_pair",
+                    "sppo_hard",
+                    "apo_zero",
+                    "apo_down",
+                    "discopop",
+                    "sigmoid_norm")) {
                 double coef = Double.parseDouble(f[1]);
                 try (PointerScope s = new PointerScope()) {
                     Tensor loss = DpoLoss.perPair(pairs(), config(type, 0.1, 0.0, f[0], coef, 0.05));
@@ -128,7 +144,11 @@ class DpoLossTest {
     @Test
     void cdpoSmoothsTheSigmoidLoss() {
         try (PointerScope s = new PointerScope()) {
-            assertNear("cDPO eps 0.2", expected("sigmoid", 0.1, 0.2, "reverse_kl", 0.5, 0.05), DpoLoss.perPair(pairs(), config("sigmoid", 0.1, 0.2)), 1e-6);
+            assertNear(
+                    "cDPO eps 0.2",
+                    expected("sigmoid", 0.1, 0.2, "reverse_kl", 0.5, 0.05),
+                    DpoLoss.perPair(pairs(), config("sigmoid", 0.1, 0.2)),
+                    1e-6);
             // zero margin: cDPO is still log 2 whatever eps is
             assertEquals(Math.log(2), Tensors.toFloats(DpoLoss.perPair(pairs(), config("sigmoid", 0.1, 0.2)))[2], 1e-6);
         }
@@ -155,8 +175,10 @@ class DpoLossTest {
     @Test
     void lossTypesAreWeightedAndSftIsLeftToTheTrainer() {
         try (PointerScope s = new PointerScope()) {
-            DpoLoss.Config mix = new DpoLoss.Config(List.of("sigmoid", "sft", "hinge"), List.of(0.3, 0.7, 2.0), 0.1, 0, "reverse_kl", 0.5, 0.05);
-            double[] sigm = expected("sigmoid", 0.1, 0, "reverse_kl", 0.5, 0.05), hinge = expected("hinge", 0.1, 0, "reverse_kl", 0.5, 0.05);
+            DpoLoss.Config mix = new DpoLoss.Config(
+                    List.of("sigmoid", "sft", "hinge"), List.of(0.3, 0.7, 2.0), 0.1, 0, "reverse_kl", 0.5, 0.05);
+            double[] sigm = expected("sigmoid", 0.1, 0, "reverse_kl", 0.5, 0.05),
+                    hinge = expected("hinge", 0.1, 0, "reverse_kl", 0.5, 0.05);
             double[] want = new double[4];
             for (int i = 0; i < 4; i++) want[i] = 0.3 * sigm[i] + 2.0 * hinge[i];
             assertNear("0.3 sigmoid + 2 hinge", want, DpoLoss.perPair(pairs(), mix), 1e-6);
@@ -184,41 +206,65 @@ class DpoLossTest {
         try (PointerScope s = new PointerScope()) {
             for (String type : List.of("aot", "aot_unpaired")) {
                 Tensor loss = DpoLoss.perPair(pairs(), config(type, 0.1, 0.1));
-                assertNear(type + " per sorted position", expected(type, 0.1, 0.1, "reverse_kl", 0.5, 0.05), loss, 1e-6);
+                assertNear(
+                        type + " per sorted position", expected(type, 0.1, 0.1, "reverse_kl", 0.5, 0.05), loss, 1e-6);
                 // reordering the pairs of the batch changes nothing: the losses belong to sorted positions
                 int[] perm = {2, 0, 3, 1};
-                PairLogps shuffled = new PairLogps(t(permute(CHOSEN, perm)), t(permute(REJECTED, perm)), t(permute(REF_CHOSEN, perm)), t(permute(REF_REJECTED, perm)));
-                assertNear(type + " after shuffling the batch", d(loss), DpoLoss.perPair(shuffled, config(type, 0.1, 0.1)), 0);
+                PairLogps shuffled = new PairLogps(
+                        t(permute(CHOSEN, perm)),
+                        t(permute(REJECTED, perm)),
+                        t(permute(REF_CHOSEN, perm)),
+                        t(permute(REF_REJECTED, perm)));
+                assertNear(
+                        type + " after shuffling the batch",
+                        d(loss),
+                        DpoLoss.perPair(shuffled, config(type, 0.1, 0.1)),
+                        0);
             }
             // sorted policy margins {-4.75, 2.75, 7.5, 29.5} meet sorted reference margins {-0.75, 2.75, 4.5, 20}
             double z0 = 0.1 * (-4.75 - -0.75);
             assertEquals(-logSig(z0), Tensors.toFloats(DpoLoss.perPair(pairs(), config("aot", 0.1, 0)))[0], 1e-6);
             // sigmoid, by contrast, follows the pairs when they are reordered
             int[] perm = {2, 0, 3, 1};
-            PairLogps shuffled = new PairLogps(t(permute(CHOSEN, perm)), t(permute(REJECTED, perm)), t(permute(REF_CHOSEN, perm)), t(permute(REF_REJECTED, perm)));
-            assertNear("sigmoid after shuffling", permute(d(DpoLoss.perPair(pairs(), DpoLoss.Config.defaults())), perm),
-                    DpoLoss.perPair(shuffled, DpoLoss.Config.defaults()), 0);
-            assertFalse(Arrays.equals(Tensors.toFloats(DpoLoss.perPair(pairs(), DpoLoss.Config.defaults())), Tensors.toFloats(DpoLoss.perPair(shuffled, DpoLoss.Config.defaults()))));
+            PairLogps shuffled = new PairLogps(
+                    t(permute(CHOSEN, perm)),
+                    t(permute(REJECTED, perm)),
+                    t(permute(REF_CHOSEN, perm)),
+                    t(permute(REF_REJECTED, perm)));
+            assertNear(
+                    "sigmoid after shuffling",
+                    permute(d(DpoLoss.perPair(pairs(), DpoLoss.Config.defaults())), perm),
+                    DpoLoss.perPair(shuffled, DpoLoss.Config.defaults()),
+                    0);
+            assertFalse(Arrays.equals(
+                    Tensors.toFloats(DpoLoss.perPair(pairs(), DpoLoss.Config.defaults())),
+                    Tensors.toFloats(DpoLoss.perPair(shuffled, DpoLoss.Config.defaults()))));
         }
     }
 
     @Test
     void hugeMarginsStayFiniteInValueAndGradient() {
         // |βΔ| ~ 1000: a naive log(σ(z)) or exp(-z) overflows float32 long before this
-        double[] c = {-1, -5000, -40, -3}, r = {-5000, -1, -40, -4000}, rc = {-5000, -1, -40, -3500}, rr = {-1, -5000, -40, -2};
+        double[] c = {-1, -5000, -40, -3},
+                r = {-5000, -1, -40, -4000},
+                rc = {-5000, -1, -40, -3500},
+                rr = {-1, -5000, -40, -2};
         for (String fdiv : DpoLoss.F_DIVERGENCE_TYPES)
             for (String type : DpoLoss.LOSS_TYPES) {
                 if (type.equals("sft")) continue;
-                // under forward_kl / alpha_divergence the scores reach ±e^80 (the clamp), whose square is beyond float32
+                // under forward_kl / alpha_divergence the scores reach ±e^80 (the clamp), whose square is beyond
+                // float32
                 boolean squared = type.equals("ipo") || type.equals("sppo_hard");
                 if (squared && (fdiv.equals("forward_kl") || fdiv.equals("alpha_divergence"))) continue;
                 double eps = type.equals("exo_pair") ? 1e-3 : type.equals("robust") ? 0.1 : 0.0;
                 try (PointerScope s = new PointerScope()) {
-                    PairLogps p = new PairLogps(leaf(c), leaf(r), leaf(rc), leaf(rr), t(300, 250, 9, 100), t(280, 50, 9, 400));
+                    PairLogps p = new PairLogps(
+                            leaf(c), leaf(r), leaf(rc), leaf(rr), t(300, 250, 9, 100), t(280, 50, 9, 400));
                     Tensor loss = DpoLoss.perPair(p, config(type, 0.1, eps, fdiv, 0.5, 0.05));
                     assertAllFinite(type + " " + fdiv + " value", loss);
                     loss.mean().backward();
-                    for (Tensor x : List.of(p.chosen(), p.rejected(), p.refChosen(), p.refRejected())) assertAllFinite(type + " " + fdiv + " gradient", x.grad());
+                    for (Tensor x : List.of(p.chosen(), p.rejected(), p.refChosen(), p.refRejected()))
+                        assertAllFinite(type + " " + fdiv + " gradient", x.grad());
                 }
             }
         try (PointerScope s = new PointerScope()) {
@@ -244,10 +290,17 @@ class DpoLossTest {
             assertNear("clamped: no gradient", new double[1], p.chosen().grad(), 0);
             // alpha_divergence, coef 0.5 (TRL's own clamp): the exponent -0.5ℓ passes 80 below ℓ = -160
             PairLogps q = new PairLogps(t(-200), t(-180), t(-10), t(-10));
-            assertEquals(Math.log(2), Tensors.toFloats(DpoLoss.perPair(q, config("sigmoid", 0.1, 0, "alpha_divergence", 0.5, 0.05)))[0], 1e-6);
+            assertEquals(
+                    Math.log(2),
+                    Tensors.toFloats(DpoLoss.perPair(q, config("sigmoid", 0.1, 0, "alpha_divergence", 0.5, 0.05)))[0],
+                    1e-6);
             PairLogps unclamped = new PairLogps(t(-100), t(-80), t(-10), t(-10)); // exponents 45 and 35: no clamp
             double z = 0.1 * (Math.exp(45) - Math.exp(35)) / -0.5;
-            assertEquals(-logSig(z), Tensors.toFloats(DpoLoss.perPair(unclamped, config("sigmoid", 0.1, 0, "alpha_divergence", 0.5, 0.05)))[0], 1e-5 * Math.abs(z));
+            assertEquals(
+                    -logSig(z),
+                    Tensors.toFloats(
+                            DpoLoss.perPair(unclamped, config("sigmoid", 0.1, 0, "alpha_divergence", 0.5, 0.05)))[0],
+                    1e-5 * Math.abs(z));
         }
     }
 
@@ -258,10 +311,12 @@ class DpoLossTest {
             Tensor tok = Tensors.floats(new float[] {Float.NaN, -1.0f, -0.5f, -2f, -3f, -4f}, 2, 3);
             Tensor lsp2 = Tensors.floats(new float[] {0f, -0.25f, -0.75f, -1f, -1f, -1f}, 2, 3);
             Tensor mask = Tensors.floats(new float[] {0f, 1f, 1f, 0f, 0f, 0f}, 2, 3);
-            Tensor rejTok = Tensors.floats(new float[] {-0.2f, -0.4f, -0.6f, -0.1f, -0.1f, Float.NEGATIVE_INFINITY}, 2, 3);
+            Tensor rejTok =
+                    Tensors.floats(new float[] {-0.2f, -0.4f, -0.6f, -0.1f, -0.1f, Float.NEGATIVE_INFINITY}, 2, 3);
             Tensor rejMask = Tensors.floats(new float[] {1f, 1f, 1f, 1f, 1f, 0f}, 2, 3);
             Tensor w = DpoLoss.wpoWeights(tok, lsp2, mask, rejTok, lsp2, rejMask);
-            double c0 = Math.exp(((-1.0 + 0.25) + (-0.5 + 0.75)) / 2), r0 = Math.exp(((-0.2 - 0) + (-0.4 + 0.25) + (-0.6 + 0.75)) / 3);
+            double c0 = Math.exp(((-1.0 + 0.25) + (-0.5 + 0.75)) / 2),
+                    r0 = Math.exp(((-0.2 - 0) + (-0.4 + 0.25) + (-0.6 + 0.75)) / 3);
             double r1 = Math.exp(((-0.1 + 1) + (-0.1 + 1)) / 2);
             assertNear("WPO", new double[] {c0 * r0, 1.0 * r1}, w, 1e-7);
         }
@@ -270,22 +325,32 @@ class DpoLossTest {
     @Test
     void configRejectsWhatTrlWouldMisuse() {
         assertMessage(() -> config("kto_pair", 0.1, 0), "'kto_pair' is unknown", "sigmoid, hinge, ipo");
-        assertMessage(() -> new DpoLoss.Config(List.of("sigmoid", "ipo"), List.of(1.0), 0.1, 0, "reverse_kl", 0.5, 0.05), "loss_weights has 1 entries but loss_type has 2");
+        assertMessage(
+                () -> new DpoLoss.Config(List.of("sigmoid", "ipo"), List.of(1.0), 0.1, 0, "reverse_kl", 0.5, 0.05),
+                "loss_weights has 1 entries but loss_type has 2");
         assertMessage(() -> config("exo_pair", 0.1, 0), "exo_pair needs label_smoothing in (0, 1)");
         assertMessage(() -> config("robust", 0.1, 0.5), "robust needs label_smoothing in [0, 0.5)");
         assertMessage(() -> config("sigmoid", 0.0, 0), "beta must be a finite number > 0");
         assertMessage(() -> config("sigmoid", 0.1, 1.0), "label_smoothing must be in [0, 1)");
-        assertMessage(() -> config("sigmoid", 0.1, 0, "kl", 0.5, 0.05), "f_divergence_type 'kl' is unknown", "reverse_kl, forward_kl, js_divergence, alpha_divergence");
-        assertMessage(() -> config("discopop", 0.1, 0, "reverse_kl", 0.5, 0), "discopop_tau must be a finite number > 0");
+        assertMessage(
+                () -> config("sigmoid", 0.1, 0, "kl", 0.5, 0.05),
+                "f_divergence_type 'kl' is unknown",
+                "reverse_kl, forward_kl, js_divergence, alpha_divergence");
+        assertMessage(
+                () -> config("discopop", 0.1, 0, "reverse_kl", 0.5, 0), "discopop_tau must be a finite number > 0");
         assertMessage(() -> new DpoLoss.Config(List.of(), null, 0.1, 0, "reverse_kl", 0.5, 0.05), "loss_type is empty");
-        assertMessage(() -> new DpoLoss.Config(List.of("sigmoid"), List.of(-1.0), 0.1, 0, "reverse_kl", 0.5, 0.05), "loss_weights[0] (for sigmoid) must be a finite number >= 0");
+        assertMessage(
+                () -> new DpoLoss.Config(List.of("sigmoid"), List.of(-1.0), 0.1, 0, "reverse_kl", 0.5, 0.05),
+                "loss_weights[0] (for sigmoid) must be a finite number >= 0");
         DpoLoss.Config defaults = DpoLoss.Config.defaults();
         assertEquals(List.of("sigmoid"), defaults.lossTypes());
         assertEquals(0.1, defaults.beta());
         assertEquals("reverse_kl", defaults.fDivergenceType());
         try (PointerScope s = new PointerScope()) {
             PairLogps noLengths = new PairLogps(t(CHOSEN), t(REJECTED), t(REF_CHOSEN), t(REF_REJECTED));
-            assertMessage(() -> DpoLoss.perPair(noLengths, config("ipo", 0.1, 0)), "chosenLengths (needed by ipo / sigmoid_norm) is missing");
+            assertMessage(
+                    () -> DpoLoss.perPair(noLengths, config("ipo", 0.1, 0)),
+                    "chosenLengths (needed by ipo / sigmoid_norm) is missing");
             PairLogps ragged = new PairLogps(t(CHOSEN), t(-1, -2), t(REF_CHOSEN), t(REF_REJECTED));
             assertMessage(() -> DpoLoss.perPair(ragged, defaults), "PairLogps.rejected has 2 elements, expected 4");
         }
@@ -293,7 +358,8 @@ class DpoLossTest {
 
     static void assertMessage(Runnable r, String... parts) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
-        for (String p : parts) assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' lacks '" + p + "'");
+        for (String p : parts)
+            assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' lacks '" + p + "'");
     }
 
     static double[] permute(double[] x, int[] perm) {

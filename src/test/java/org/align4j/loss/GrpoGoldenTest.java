@@ -28,7 +28,9 @@ import org.junit.jupiter.api.TestFactory;
  * loss type and importance-sampling level, delta, k3 KL, on-policy ratios; CHORD's SFT term and μ schedule.
  */
 class GrpoGoldenTest {
-    private static final String[] STATS = {"kl_sum", "low", "high", "region", "masked_tokens", "clip_units", "low_min", "high_max"};
+    private static final String[] STATS = {
+        "kl_sum", "low", "high", "region", "masked_tokens", "clip_units", "low_min", "high_max"
+    };
     private static Golden golden;
     private static JsonNode meta;
 
@@ -46,13 +48,17 @@ class GrpoGoldenTest {
     @TestFactory
     Stream<DynamicTest> advantagesMatchTrl() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : meta.path("advantage_cases")) tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> {
-            String name = c.path("name").asText(), set = c.path("inputs").asText();
-            double[] a = GrpoLoss.advantages(doubles(golden.floats(set + ".rewards")), c.path("num_generations").asInt(), c.path("scale_rewards").asText(),
-                    c.path("leave_one_out").asBoolean());
-            String key = name + ".advantages";
-            assertClose(key, golden.floats(key), floats(a), golden.atol(key, 0), golden.rtol(key, 0));
-        }));
+        for (JsonNode c : meta.path("advantage_cases"))
+            tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> {
+                String name = c.path("name").asText(), set = c.path("inputs").asText();
+                double[] a = GrpoLoss.advantages(
+                        doubles(golden.floats(set + ".rewards")),
+                        c.path("num_generations").asInt(),
+                        c.path("scale_rewards").asText(),
+                        c.path("leave_one_out").asBoolean());
+                String key = name + ".advantages";
+                assertClose(key, golden.floats(key), floats(a), golden.atol(key, 0), golden.rtol(key, 0));
+            }));
         assertEquals(12, tests.size(), "2 reward sets x 3 scale_rewards x {GRPO, RLOO}");
         return tests.stream();
     }
@@ -66,13 +72,16 @@ class GrpoGoldenTest {
             assertEquals(expected.length, zero.length, set);
             for (int i = 0; i < zero.length; i++) assertEquals(expected[i] == 1f, zero[i], set + " group " + i);
         }
-        assertTrue(GrpoLoss.zeroStdGroups(doubles(golden.floats("adv.a.rewards")), 4)[1], "adv.a's second group is all 0.5");
+        assertTrue(
+                GrpoLoss.zeroStdGroups(doubles(golden.floats("adv.a.rewards")), 4)[1],
+                "adv.a's second group is all 0.5");
     }
 
     @TestFactory
     Stream<DynamicTest> lossMatchesTrl() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : meta.path("loss_cases")) tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> checkLoss(c)));
+        for (JsonNode c : meta.path("loss_cases"))
+            tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> checkLoss(c)));
         assertTrue(tests.size() >= 17, "expected.json lists " + tests.size() + " loss cases");
         return tests.stream();
     }
@@ -82,28 +91,55 @@ class GrpoGoldenTest {
         List<String> names = new ArrayList<>();
         for (JsonNode c : meta.path("loss_cases")) names.add(c.path("name").asText());
         for (String t : GrpoLoss.LOSS_TYPES)
-            for (String level : GrpoLoss.IMPORTANCE_SAMPLING_LEVELS) assertTrue(names.contains(t + "_" + level), "no golden case " + t + "_" + level);
+            for (String level : GrpoLoss.IMPORTANCE_SAMPLING_LEVELS)
+                assertTrue(names.contains(t + "_" + level), "no golden case " + t + "_" + level);
     }
 
     private static void checkLoss(JsonNode c) {
         String name = "loss." + c.path("name").asText();
         JsonNode cfg = c.path("config");
-        GrpoLoss.Config gc = new GrpoLoss.Config(cfg.path("loss_type").asText(), cfg.path("epsilon").asDouble(), nullableDouble(cfg.path("epsilon_high")),
-                nullableDouble(cfg.path("delta")), cfg.path("beta").asDouble(), cfg.path("importance_sampling_level").asText(),
+        GrpoLoss.Config gc = new GrpoLoss.Config(
+                cfg.path("loss_type").asText(),
+                cfg.path("epsilon").asDouble(),
+                nullableDouble(cfg.path("epsilon_high")),
+                nullableDouble(cfg.path("delta")),
+                cfg.path("beta").asDouble(),
+                cfg.path("importance_sampling_level").asText(),
                 cfg.path("max_completion_length").asInt());
         try (PointerScope s = new PointerScope()) {
             Tensor logps = tensor("loss.logps");
             logps.set_requires_grad(true);
             Tensor old = c.path("on_policy").asBoolean() ? logps.detach() : tensor("loss.old_logps");
             Tensor ref = gc.beta() > 0 ? tensor("loss.ref_logps") : null;
-            GrpoLoss.Output out = GrpoLoss.compute(logps, old, ref, tensor("loss.advantages"), tensor("loss.mask"), gc, cfg.path("window_tokens").asLong(),
+            GrpoLoss.Output out = GrpoLoss.compute(
+                    logps,
+                    old,
+                    ref,
+                    tensor("loss.advantages"),
+                    tensor("loss.mask"),
+                    gc,
+                    cfg.path("window_tokens").asLong(),
                     cfg.path("accumulation_steps").asInt());
-            assertClose(name + ".loss", golden.floats(name + ".loss"), Tensors.toFloats(out.loss()), golden.atol(name + ".loss", 0), golden.rtol(name + ".loss", 0));
+            assertClose(
+                    name + ".loss",
+                    golden.floats(name + ".loss"),
+                    Tensors.toFloats(out.loss()),
+                    golden.atol(name + ".loss", 0),
+                    golden.rtol(name + ".loss", 0));
             out.loss().backward();
             String g = name + ".grad.logps";
             assertClose(g, golden.floats(g), Tensors.toFloats(logps.grad()), golden.atol(g, 0), golden.rtol(g, 0));
             float[] st = golden.floats(name + ".stats");
-            double[] got = {out.klSum(), out.lowClipped(), out.highClipped(), out.regionClipped(), out.maskedTokens(), out.clipUnits(), out.lowMin(), out.highMax()};
+            double[] got = {
+                out.klSum(),
+                out.lowClipped(),
+                out.highClipped(),
+                out.regionClipped(),
+                out.maskedTokens(),
+                out.clipUnits(),
+                out.lowMin(),
+                out.highMax()
+            };
             for (int i = 0; i < STATS.length; i++) {
                 if (i >= 1 && i <= 5) assertEquals(st[i], got[i], 0.0, name + " " + STATS[i] + " (a count: exact)");
                 else assertEquals(st[i], got[i], 1e-6 + 1e-5 * Math.abs(st[i]), name + " " + STATS[i]);
@@ -117,25 +153,38 @@ class GrpoGoldenTest {
         float[] tok = golden.floats("loss.dapo_token.stats"), beta = golden.floats("loss.dapo_beta.stats");
         assertTrue(tok[1] > 0 && tok[2] > 0, "token-level case clips on both sides");
         assertTrue(beta[0] > 0, "beta case has a KL sum");
-        assertFalse(golden.floats("loss.dapo_delta.loss")[0] == golden.floats("loss.dapo_token.loss")[0], "delta changes the loss");
+        assertFalse(
+                golden.floats("loss.dapo_delta.loss")[0] == golden.floats("loss.dapo_token.loss")[0],
+                "delta changes the loss");
     }
 
     @TestFactory
     Stream<DynamicTest> chordSftMatchesTrinity() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : meta.path("chord_cases")) tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> {
-            String name = c.path("name").asText();
-            try (PointerScope s = new PointerScope()) {
-                Tensor logps = tensor("chord.logps");
-                logps.set_requires_grad(true);
-                Tensor loss = ChordLoss.sft(logps, tensor("chord.mask"), c.path("use_phi").asBoolean(), c.path("cutoff_prob").asDouble(),
-                        c.path("window_expert_tokens").asLong());
-                assertClose(name + ".loss", golden.floats(name + ".loss"), Tensors.toFloats(loss), golden.atol(name + ".loss", 0), golden.rtol(name + ".loss", 0));
-                loss.backward();
-                String g = name + ".grad.logps";
-                assertClose(g, golden.floats(g), Tensors.toFloats(logps.grad()), golden.atol(g, 0), golden.rtol(g, 0));
-            }
-        }));
+        for (JsonNode c : meta.path("chord_cases"))
+            tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> {
+                String name = c.path("name").asText();
+                try (PointerScope s = new PointerScope()) {
+                    Tensor logps = tensor("chord.logps");
+                    logps.set_requires_grad(true);
+                    Tensor loss = ChordLoss.sft(
+                            logps,
+                            tensor("chord.mask"),
+                            c.path("use_phi").asBoolean(),
+                            c.path("cutoff_prob").asDouble(),
+                            c.path("window_expert_tokens").asLong());
+                    assertClose(
+                            name + ".loss",
+                            golden.floats(name + ".loss"),
+                            Tensors.toFloats(loss),
+                            golden.atol(name + ".loss", 0),
+                            golden.rtol(name + ".loss", 0));
+                    loss.backward();
+                    String g = name + ".grad.logps";
+                    assertClose(
+                            g, golden.floats(g), Tensors.toFloats(logps.grad()), golden.atol(g, 0), golden.rtol(g, 0));
+                }
+            }));
         assertEquals(8, tests.size(), "phi on/off x cutoff 1/0.6 x two windows");
         return tests.stream();
     }
@@ -145,7 +194,12 @@ class GrpoGoldenTest {
         int n = 0;
         for (JsonNode m : meta.path("mu")) {
             double expected = m.path("mu").asDouble();
-            double got = ChordLoss.mu(m.path("step").asInt(), m.path("warmup").asInt(), m.path("decay").asInt(), m.path("peak").asDouble(), m.path("valley").asDouble());
+            double got = ChordLoss.mu(
+                    m.path("step").asInt(),
+                    m.path("warmup").asInt(),
+                    m.path("decay").asInt(),
+                    m.path("peak").asDouble(),
+                    m.path("valley").asDouble());
             assertEquals(expected, got, 1e-15, "mu at " + m);
             n++;
         }

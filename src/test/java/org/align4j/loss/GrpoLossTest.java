@@ -14,11 +14,15 @@ import org.junit.jupiter.api.Test;
 
 /** GrpoLoss against closed forms written here in plain doubles (algorithms.md section 4), and its argument checks. */
 class GrpoLossTest {
-    // N = 3 completions, T = 4; row 2 has one token, row 1 three. Ratios exp(logp − old) are chosen to land on both sides
+    // N = 3 completions, T = 4; row 2 has one token, row 1 three. Ratios exp(logp − old) are chosen to land on both
+    // sides
     // of the clip range [0.8, 1.28] and above delta = 1.4, with advantages of both signs.
     static final double[][] LOGP = {{-1.0, -0.5, -2.0, -0.3}, {-0.2, -1.5, -0.7, -9.0}, {-3.0, -9.0, -9.0, -9.0}};
-    static final double[][] OLD = {{-1.0 - Math.log(1.5), -0.5 - Math.log(0.7), -2.0 - Math.log(1.1), -0.3 - Math.log(0.9)},
-            {-0.2 - Math.log(0.6), -1.5 - Math.log(1.6), -0.7 - Math.log(0.95), -1.0}, {-3.0 - Math.log(1.2), -2.0, -2.0, -2.0}};
+    static final double[][] OLD = {
+        {-1.0 - Math.log(1.5), -0.5 - Math.log(0.7), -2.0 - Math.log(1.1), -0.3 - Math.log(0.9)},
+        {-0.2 - Math.log(0.6), -1.5 - Math.log(1.6), -0.7 - Math.log(0.95), -1.0},
+        {-3.0 - Math.log(1.2), -2.0, -2.0, -2.0}
+    };
     static final double[][] REF = {{-1.3, -0.2, -2.5, -0.1}, {-0.6, -1.0, -0.9, -4.0}, {-2.0, -4.0, -4.0, -4.0}};
     static final double[][] MASK = {{1, 1, 1, 1}, {1, 1, 1, 0}, {1, 0, 0, 0}};
     static final double[] ADV = {0.9, -1.2, 0.5};
@@ -67,13 +71,16 @@ class GrpoLossTest {
                 double value, slope;
                 if (c.lossType().equals("cispo")) {
                     // −sg(min(ρ, ε_high))·A·logπ: the clipped weight is a constant, so the slope is −min(ρ, ε_high)·A
-                    double ratio = c.sequenceLevel() ? Math.exp(sumLog / Math.max(count, 1)) : Math.exp(logp[i][j] - old[i][j]);
+                    double ratio = c.sequenceLevel()
+                            ? Math.exp(sumLog / Math.max(count, 1))
+                            : Math.exp(logp[i][j] - old[i][j]);
                     double weight = Math.min(ratio, c.epsilonHighOrDefault());
                     value = -weight * ADV[i] * logp[i][j];
                     slope = -weight * ADV[i];
                 } else if (c.sequenceLevel()) {
                     value = seq[0];
-                    // l_i is shared by the row's tokens: d/dlogπ_t of Σ_t' w_t'·l_i = (Σ w)·l_i'·m_t/Σ m  (dρ_i/dlogπ_t = ρ_i·m_t/Σ m)
+                    // l_i is shared by the row's tokens: d/dlogπ_t of Σ_t' w_t'·l_i = (Σ w)·l_i'·m_t/Σ m  (dρ_i/dlogπ_t
+                    // = ρ_i·m_t/Σ m)
                     slope = rowWeight * seq[1] * MASK[i][j] / Math.max(count, 1) / w[j];
                 } else {
                     double[] tok = tokenLossAndSlope(Math.exp(logp[i][j] - old[i][j]), ADV[i], lo, hi, c.delta());
@@ -130,13 +137,22 @@ class GrpoLossTest {
                         try (PointerScope s = new PointerScope()) {
                             Tensor logps = t2(LOGP);
                             logps.set_requires_grad(true);
-                            GrpoLoss.Output out = GrpoLoss.compute(logps, t2(OLD), beta > 0 ? t2(REF) : null, Closed.t(ADV), t2(MASK), c, window, acc);
-                            assertEquals(e[0][0], Tensors.toFloats(out.loss())[0], 1e-6 + 1e-5 * Math.abs(e[0][0]), what + " loss");
+                            GrpoLoss.Output out = GrpoLoss.compute(
+                                    logps, t2(OLD), beta > 0 ? t2(REF) : null, Closed.t(ADV), t2(MASK), c, window, acc);
+                            assertEquals(
+                                    e[0][0],
+                                    Tensors.toFloats(out.loss())[0],
+                                    1e-6 + 1e-5 * Math.abs(e[0][0]),
+                                    what + " loss");
                             out.loss().backward();
                             float[] g = Tensors.toFloats(logps.grad());
                             for (int i = 0; i < LOGP.length; i++)
                                 for (int j = 0; j < LOGP[0].length; j++)
-                                    assertEquals(e[i + 1][j], g[i * 4 + j], 1e-7 + 1e-5 * Math.abs(e[i + 1][j]), what + " grad[" + i + "][" + j + "]");
+                                    assertEquals(
+                                            e[i + 1][j],
+                                            g[i * 4 + j],
+                                            1e-7 + 1e-5 * Math.abs(e[i + 1][j]),
+                                            what + " grad[" + i + "][" + j + "]");
                         }
                     }
     }
@@ -144,8 +160,10 @@ class GrpoLossTest {
     @Test
     void tokenLevelClipCountsFollowTrl() {
         try (PointerScope s = new PointerScope()) {
-            GrpoLoss.Output out = GrpoLoss.compute(t2(LOGP), t2(OLD), null, Closed.t(ADV), t2(MASK), config("dapo", "token", null, 0.0), 8, 1);
-            // A > 0 rows 0 and 2: ratios 1.5 and 1.2 -> only 1.5 > 1.28 is high-clipped; A < 0 row 1: ratio 0.6 < 0.8 low-clipped
+            GrpoLoss.Output out = GrpoLoss.compute(
+                    t2(LOGP), t2(OLD), null, Closed.t(ADV), t2(MASK), config("dapo", "token", null, 0.0), 8, 1);
+            // A > 0 rows 0 and 2: ratios 1.5 and 1.2 -> only 1.5 > 1.28 is high-clipped; A < 0 row 1: ratio 0.6 < 0.8
+            // low-clipped
             assertEquals(1, out.lowClipped());
             assertEquals(1, out.highClipped());
             assertEquals(2, out.regionClipped());
@@ -161,8 +179,10 @@ class GrpoLossTest {
     @Test
     void sequenceLevelCountsSequences() {
         try (PointerScope s = new PointerScope()) {
-            GrpoLoss.Output out = GrpoLoss.compute(t2(LOGP), t2(OLD), null, Closed.t(ADV), t2(MASK), config("dapo", "sequence", null, 0.0), 8, 1);
-            // geometric-mean ratios: row 0 (1.5·0.7·1.1·0.9)^(1/4) = 1.0097, row 1 (0.6·1.6·0.95)^(1/3) = 0.9697, row 2 1.2: none clipped
+            GrpoLoss.Output out = GrpoLoss.compute(
+                    t2(LOGP), t2(OLD), null, Closed.t(ADV), t2(MASK), config("dapo", "sequence", null, 0.0), 8, 1);
+            // geometric-mean ratios: row 0 (1.5·0.7·1.1·0.9)^(1/4) = 1.0097, row 1 (0.6·1.6·0.95)^(1/3) = 0.9697, row 2
+            // 1.2: none clipped
             assertEquals(0, out.regionClipped());
             assertEquals(3, out.clipUnits(), "TRL averages over sequences at sequence level");
             assertEquals(8, out.maskedTokens());
@@ -179,7 +199,8 @@ class GrpoLossTest {
                 expected += MASK[i][j] * (Math.exp(d) - d - 1);
             }
         try (PointerScope s = new PointerScope()) {
-            GrpoLoss.Output out = GrpoLoss.compute(t2(LOGP), t2(OLD), t2(REF), Closed.t(ADV), t2(MASK), config("bnpo", "token", null, beta), 8, 1);
+            GrpoLoss.Output out = GrpoLoss.compute(
+                    t2(LOGP), t2(OLD), t2(REF), Closed.t(ADV), t2(MASK), config("bnpo", "token", null, beta), 8, 1);
             assertEquals(expected, out.klSum(), 1e-5 * expected);
             assertEquals(expected / 8, out.klMean(), 1e-5 * expected);
         }
@@ -192,14 +213,17 @@ class GrpoLossTest {
         try (PointerScope s = new PointerScope()) {
             Tensor logps = t2(LOGP);
             logps.set_requires_grad(true);
-            GrpoLoss.Output out = GrpoLoss.compute(logps, logps.detach(), null, Closed.t(ADV), t2(MASK), GrpoLoss.Config.defaults(), window, 1);
+            GrpoLoss.Output out = GrpoLoss.compute(
+                    logps, logps.detach(), null, Closed.t(ADV), t2(MASK), GrpoLoss.Config.defaults(), window, 1);
             double expected = -(ADV[0] * 4 + ADV[1] * 3 + ADV[2] * 1) / window;
             assertEquals(expected, Tensors.toFloats(out.loss())[0], 1e-6);
             assertEquals(0, out.regionClipped());
             out.loss().backward();
             float[] g = Tensors.toFloats(logps.grad());
             for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 4; j++) assertEquals(-(float) ADV[i] * MASK[i][j] / window, g[i * 4 + j], 1e-7, "grad[" + i + "][" + j + "]");
+                for (int j = 0; j < 4; j++)
+                    assertEquals(
+                            -(float) ADV[i] * MASK[i][j] / window, g[i * 4 + j], 1e-7, "grad[" + i + "][" + j + "]");
         }
     }
 
@@ -239,26 +263,60 @@ class GrpoLossTest {
         for (String type : new String[] {"dapo", "grpo", "dr_grpo"})
             try (PointerScope s = new PointerScope()) {
                 GrpoLoss.Config c = config(type, "token", null, 0.0);
-                double[][] lp = {LOGP[0], LOGP[1], LOGP[0], LOGP[2]}, old = {OLD[0], OLD[1], OLD[1], OLD[2]}, mask = {MASK[0], MASK[1], MASK[1], MASK[2]};
+                double[][] lp = {LOGP[0], LOGP[1], LOGP[0], LOGP[2]},
+                        old = {OLD[0], OLD[1], OLD[1], OLD[2]},
+                        mask = {MASK[0], MASK[1], MASK[1], MASK[2]};
                 double[] adv = {ADV[0], ADV[1], -0.3, ADV[2]};
-                double whole = Tensors.toFloats(GrpoLoss.compute(t2(lp), t2(old), null, Closed.t(adv), t2(mask), c, 11, 1).loss())[0];
-                double first = Tensors.toFloats(GrpoLoss.compute(t2(new double[][] {lp[0], lp[1]}), t2(new double[][] {old[0], old[1]}), null,
-                        Closed.t(adv[0], adv[1]), t2(new double[][] {mask[0], mask[1]}), c, 11, 2).loss())[0];
-                double second = Tensors.toFloats(GrpoLoss.compute(t2(new double[][] {lp[2], lp[3]}), t2(new double[][] {old[2], old[3]}), null,
-                        Closed.t(adv[2], adv[3]), t2(new double[][] {mask[2], mask[3]}), c, 11, 2).loss())[0];
+                double whole =
+                        Tensors.toFloats(GrpoLoss.compute(t2(lp), t2(old), null, Closed.t(adv), t2(mask), c, 11, 1)
+                                .loss())[0];
+                double first = Tensors.toFloats(GrpoLoss.compute(
+                                t2(new double[][] {lp[0], lp[1]}),
+                                t2(new double[][] {old[0], old[1]}),
+                                null,
+                                Closed.t(adv[0], adv[1]),
+                                t2(new double[][] {mask[0], mask[1]}),
+                                c,
+                                11,
+                                2)
+                        .loss())[0];
+                double second = Tensors.toFloats(GrpoLoss.compute(
+                                t2(new double[][] {lp[2], lp[3]}),
+                                t2(new double[][] {old[2], old[3]}),
+                                null,
+                                Closed.t(adv[2], adv[3]),
+                                t2(new double[][] {mask[2], mask[3]}),
+                                c,
+                                11,
+                                2)
+                        .loss())[0];
                 assertEquals(whole, first + second, 1e-6, type);
             }
     }
 
     @Test
     void configValidation() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("sapo", 0.2, null, null, 0, "token", 512)).getMessage()
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> new GrpoLoss.Config("sapo", 0.2, null, null, 0, "token", 512))
+                .getMessage()
                 .contains("dapo, grpo, bnpo, dr_grpo"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", 0.2, null, 1.0, 0, "token", 512)).getMessage().contains("delta"));
-        assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", -0.1, null, null, 0, "token", 512));
-        assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", 0.2, Double.NaN, null, 0, "token", 512));
-        assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", 0.2, null, null, -1, "token", 512));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", 0.2, null, null, 0, "seq", 512)).getMessage()
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> new GrpoLoss.Config("dapo", 0.2, null, 1.0, 0, "token", 512))
+                .getMessage()
+                .contains("delta"));
+        assertThrows(
+                IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", -0.1, null, null, 0, "token", 512));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new GrpoLoss.Config("dapo", 0.2, Double.NaN, null, 0, "token", 512));
+        assertThrows(
+                IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", 0.2, null, null, -1, "token", 512));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> new GrpoLoss.Config("dapo", 0.2, null, null, 0, "seq", 512))
+                .getMessage()
                 .contains("sequence"));
         assertThrows(IllegalArgumentException.class, () -> new GrpoLoss.Config("dapo", 0.2, null, null, 0, "token", 0));
         GrpoLoss.Config d = GrpoLoss.Config.defaults();
@@ -273,17 +331,42 @@ class GrpoLossTest {
         try (PointerScope s = new PointerScope()) {
             GrpoLoss.Config c = GrpoLoss.Config.defaults();
             Tensor lp = t2(LOGP), old = t2(OLD), mask = t2(MASK), adv = Closed.t(ADV);
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> GrpoLoss.compute(lp, old, null, adv, mask, c, 5, 1)).getMessage()
+            assertTrue(assertThrows(
+                            IllegalArgumentException.class, () -> GrpoLoss.compute(lp, old, null, adv, mask, c, 5, 1))
+                    .getMessage()
                     .contains("less than this micro-batch's own 8"));
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> GrpoLoss.compute(lp, old, null, adv, mask, config("dapo", "token", null, 0.1), 8, 1))
-                    .getMessage().contains("refLogps"));
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> GrpoLoss.compute(lp, t2(new double[][] {{1, 2}}), null, adv, mask, c, 8, 1)).getMessage()
+            assertTrue(assertThrows(
+                            IllegalArgumentException.class,
+                            () -> GrpoLoss.compute(lp, old, null, adv, mask, config("dapo", "token", null, 0.1), 8, 1))
+                    .getMessage()
+                    .contains("refLogps"));
+            assertTrue(assertThrows(
+                            IllegalArgumentException.class,
+                            () -> GrpoLoss.compute(lp, t2(new double[][] {{1, 2}}), null, adv, mask, c, 8, 1))
+                    .getMessage()
                     .contains("shape"));
-            assertThrows(IllegalArgumentException.class, () -> GrpoLoss.compute(lp, old, null, Closed.t(1, 2), mask, c, 8, 1));
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> GrpoLoss.compute(lp, old, null, adv, t2(new double[][] {{1, 0.5, 1, 1}, {1, 1, 1, 0}, {1, 0, 0, 0}}), c, 8, 1))
-                    .getMessage().contains("0 and 1"));
-            assertThrows(IllegalArgumentException.class, () -> GrpoLoss.compute(lp, old, null, Closed.t(Double.NaN, 0, 0), mask, c, 8, 1));
-            assertThrows(IllegalArgumentException.class, () -> GrpoLoss.compute(lp, old, null, adv, mask, config("grpo", "token", null, 0), 8, 0));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> GrpoLoss.compute(lp, old, null, Closed.t(1, 2), mask, c, 8, 1));
+            assertTrue(assertThrows(
+                            IllegalArgumentException.class,
+                            () -> GrpoLoss.compute(
+                                    lp,
+                                    old,
+                                    null,
+                                    adv,
+                                    t2(new double[][] {{1, 0.5, 1, 1}, {1, 1, 1, 0}, {1, 0, 0, 0}}),
+                                    c,
+                                    8,
+                                    1))
+                    .getMessage()
+                    .contains("0 and 1"));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> GrpoLoss.compute(lp, old, null, Closed.t(Double.NaN, 0, 0), mask, c, 8, 1));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> GrpoLoss.compute(lp, old, null, adv, mask, config("grpo", "token", null, 0), 8, 0));
         }
     }
 
@@ -294,14 +377,19 @@ class GrpoLossTest {
         double[] r = {1, 0, 0, 1, 3, 3, 3, 3};
         // group 0: mean 0.5, Bessel std sqrt(4·0.25/3); group 1: all equal -> 0
         double s0 = Math.sqrt(1.0 / 3);
-        assertArrayEquals(new double[] {0.5 / (s0 + 1e-4), -0.5 / (s0 + 1e-4), -0.5 / (s0 + 1e-4), 0.5 / (s0 + 1e-4), 0, 0, 0, 0},
-                GrpoLoss.advantages(r, 4, "group", false), 1e-12);
-        assertArrayEquals(new double[] {0.5, -0.5, -0.5, 0.5, 0, 0, 0, 0}, GrpoLoss.advantages(r, 4, "none", false), 1e-12);
+        assertArrayEquals(
+                new double[] {0.5 / (s0 + 1e-4), -0.5 / (s0 + 1e-4), -0.5 / (s0 + 1e-4), 0.5 / (s0 + 1e-4), 0, 0, 0, 0},
+                GrpoLoss.advantages(r, 4, "group", false),
+                1e-12);
+        assertArrayEquals(
+                new double[] {0.5, -0.5, -0.5, 0.5, 0, 0, 0, 0}, GrpoLoss.advantages(r, 4, "none", false), 1e-12);
         double mean = 1.75, ss = 0;
         for (double v : r) ss += (v - mean) * (v - mean);
         double sb = Math.sqrt(ss / 7);
-        assertArrayEquals(new double[] {0.5 / (sb + 1e-4), -0.5 / (sb + 1e-4), -0.5 / (sb + 1e-4), 0.5 / (sb + 1e-4), 0, 0, 0, 0},
-                GrpoLoss.advantages(r, 4, "batch", false), 1e-12);
+        assertArrayEquals(
+                new double[] {0.5 / (sb + 1e-4), -0.5 / (sb + 1e-4), -0.5 / (sb + 1e-4), 0.5 / (sb + 1e-4), 0, 0, 0, 0},
+                GrpoLoss.advantages(r, 4, "batch", false),
+                1e-12);
     }
 
     @Test
@@ -314,9 +402,15 @@ class GrpoLossTest {
         double[] grpo = GrpoLoss.advantages(r, 3, "none", false);
         for (int i = 0; i < r.length; i++) assertEquals(1.5 * grpo[i], none[i], 1e-12);
         double s0 = 1.0; // std of {2, 0, 1}
-        assertArrayEquals(new double[] {1.5 / (s0 + 1e-4), -1.5 / (s0 + 1e-4), 0, 0, 0, 0}, GrpoLoss.advantages(r, 3, "group", true), 1e-12);
+        assertArrayEquals(
+                new double[] {1.5 / (s0 + 1e-4), -1.5 / (s0 + 1e-4), 0, 0, 0, 0},
+                GrpoLoss.advantages(r, 3, "group", true),
+                1e-12);
         double sa = Math.sqrt((1.5 * 1.5 * 2) / 5); // std of the advantages, whose mean is 0
-        assertArrayEquals(new double[] {1.5 / (sa + 1e-4), -1.5 / (sa + 1e-4), 0, 0, 0, 0}, GrpoLoss.advantages(r, 3, "batch", true), 1e-12);
+        assertArrayEquals(
+                new double[] {1.5 / (sa + 1e-4), -1.5 / (sa + 1e-4), 0, 0, 0, 0},
+                GrpoLoss.advantages(r, 3, "batch", true),
+                1e-12);
     }
 
     @Test
@@ -327,9 +421,15 @@ class GrpoLossTest {
 
     @Test
     void advantageErrors() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> GrpoLoss.advantages(new double[] {1, 2, 3}, 2, "group", false)).getMessage()
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> GrpoLoss.advantages(new double[] {1, 2, 3}, 2, "group", false))
+                .getMessage()
                 .contains("groups of num_generations = 2"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> GrpoLoss.advantages(new double[] {1, Double.NaN}, 2, "group", false)).getMessage()
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> GrpoLoss.advantages(new double[] {1, Double.NaN}, 2, "group", false))
+                .getMessage()
                 .contains("nansum"));
         assertThrows(IllegalArgumentException.class, () -> GrpoLoss.advantages(new double[] {1, 2}, 2, "std", false));
         assertThrows(IllegalArgumentException.class, () -> GrpoLoss.advantages(new double[] {1, 2}, 1, "none", true));

@@ -38,7 +38,8 @@ class KtoLossTest {
         try (PointerScope s = new PointerScope()) {
             // kl_policy - kl_ref = {2, 1, 4, -1, 0.5}: mean 1.3
             Tensor klp = leaf(-30, -41, -26, -50, -35.5), klr = leaf(-32, -42, -30, -49, -36);
-            KtoLoss.Output out = KtoLoss.compute(leaf(POLICY), leaf(REF), t(DESIRABLE), klp, klr, KtoLoss.Config.defaults());
+            KtoLoss.Output out =
+                    KtoLoss.compute(leaf(POLICY), leaf(REF), t(DESIRABLE), klp, klr, KtoLoss.Config.defaults());
             assertEquals(1.3, out.z0(), 1e-6);
             assertNear("kto z0 = 1.3", expected(1.3, 0.1, 1, 1), out.perExample(), 1e-7);
             out.perExample().mean().backward();
@@ -69,7 +70,8 @@ class KtoLossTest {
     @Test
     void apoZeroUnpairedHasNoBaseline() {
         try (PointerScope s = new PointerScope()) {
-            KtoLoss.Output out = KtoLoss.compute(t(POLICY), t(REF), t(DESIRABLE), null, null, new KtoLoss.Config("apo_zero_unpaired", 0.1, 1, 1));
+            KtoLoss.Output out = KtoLoss.compute(
+                    t(POLICY), t(REF), t(DESIRABLE), null, null, new KtoLoss.Config("apo_zero_unpaired", 0.1, 1, 1));
             assertEquals(0.0, out.z0());
             double[] want = new double[POLICY.length];
             for (int i = 0; i < want.length; i++) {
@@ -101,7 +103,8 @@ class KtoLossTest {
     void hugeRewardsStayFinite() {
         try (PointerScope s = new PointerScope()) {
             Tensor policy = leaf(-3, -3), ref = leaf(-5000, -5000);
-            KtoLoss.Output out = KtoLoss.compute(policy, ref, t(1, 0), t(-10, -10), t(-9, -9), KtoLoss.Config.defaults());
+            KtoLoss.Output out =
+                    KtoLoss.compute(policy, ref, t(1, 0), t(-10, -10), t(-9, -9), KtoLoss.Config.defaults());
             assertNear("βr ≈ 500", new double[] {0, 1}, out.perExample(), 1e-6);
             out.perExample().mean().backward();
             assertAllFinite("gradient", policy.grad());
@@ -110,14 +113,23 @@ class KtoLossTest {
 
     @Test
     void configAndInputsAreChecked() {
-        assertMessage(() -> new KtoLoss.Config("bco", 0.1, 1, 1), "KTO loss_type 'bco' is unknown", "kto, apo_zero_unpaired");
+        assertMessage(
+                () -> new KtoLoss.Config("bco", 0.1, 1, 1), "KTO loss_type 'bco' is unknown", "kto, apo_zero_unpaired");
         assertMessage(() -> new KtoLoss.Config("kto", -0.1, 1, 1), "KTO beta must be a finite number > 0");
         assertMessage(() -> new KtoLoss.Config("kto", 0.1, -1, 1), "desirable_weight must be a finite number >= 0");
         assertEquals(new KtoLoss.Config("kto", 0.1, 1.0, 1.0), KtoLoss.Config.defaults());
         try (PointerScope s = new PointerScope()) {
-            assertMessage(() -> KtoLoss.compute(t(POLICY), t(REF), t(1, 0, 0.5, 1, 0), t(-1), t(-1), KtoLoss.Config.defaults()), "must be 1 (desirable) or 0");
-            assertMessage(() -> KtoLoss.compute(t(POLICY), t(REF), t(DESIRABLE), null, null, KtoLoss.Config.defaults()), "klPolicy", "is missing");
-            assertMessage(() -> KtoLoss.compute(t(POLICY), t(-1, -2), t(DESIRABLE), t(-1), t(-1), KtoLoss.Config.defaults()), "reference log-probs has 2 elements, expected 5");
+            assertMessage(
+                    () -> KtoLoss.compute(
+                            t(POLICY), t(REF), t(1, 0, 0.5, 1, 0), t(-1), t(-1), KtoLoss.Config.defaults()),
+                    "must be 1 (desirable) or 0");
+            assertMessage(
+                    () -> KtoLoss.compute(t(POLICY), t(REF), t(DESIRABLE), null, null, KtoLoss.Config.defaults()),
+                    "klPolicy",
+                    "is missing");
+            assertMessage(
+                    () -> KtoLoss.compute(t(POLICY), t(-1, -2), t(DESIRABLE), t(-1), t(-1), KtoLoss.Config.defaults()),
+                    "reference log-probs has 2 elements, expected 5");
         }
     }
 }

@@ -16,7 +16,9 @@ class LengthDesensitizedTest {
     private static Tensor matrix(JsonNode rows, boolean grad) {
         int n = rows.size(), t = rows.get(0).size();
         float[] f = new float[n * t];
-        for (int i = 0; i < n; i++) for (int j = 0; j < t; j++) f[i * t + j] = (float) rows.get(i).get(j).asDouble();
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < t; j++)
+                f[i * t + j] = (float) rows.get(i).get(j).asDouble();
         Tensor x = Tensors.floats(f, n, t);
         if (grad) x.set_requires_grad(true);
         return x;
@@ -31,33 +33,54 @@ class LengthDesensitizedTest {
     @Test
     void theTokensPastTheSharedLengthCountWithWeightAlpha() {
         try (PointerScope s = new PointerScope()) {
-            // row 0: prompt token, then completion -1, -2, -3 (3 tokens); row 1: two prompt tokens, completion -4 (1 token), padding
+            // row 0: prompt token, then completion -1, -2, -3 (3 tokens); row 1: two prompt tokens, completion -4 (1
+            // token), padding
             Tensor logps = Tensors.floats(new float[] {-9, -1, -2, -3, -9, -9, -4, -9}, 2, 4);
             Tensor mask = Tensors.floats(new float[] {0, 1, 1, 1, 0, 0, 1, 0}, 2, 4);
             Tensor shared = Closed.t(1, 1); // l_p = min(3, 1)
-            Closed.assertNear("alpha 0.25", new double[] {-1 + 0.25 * (-2 - 3), -4}, LengthDesensitized.logps(logps, mask, shared, 0.25), 1e-6);
-            Closed.assertNear("alpha 1 = plain sums", new double[] {-6, -4}, LengthDesensitized.logps(logps, mask, shared, 1.0), 1e-6);
-            Closed.assertNear("alpha 0 = the shared part only", new double[] {-1, -4}, LengthDesensitized.logps(logps, mask, shared, 0.0), 1e-6);
+            Closed.assertNear(
+                    "alpha 0.25",
+                    new double[] {-1 + 0.25 * (-2 - 3), -4},
+                    LengthDesensitized.logps(logps, mask, shared, 0.25),
+                    1e-6);
+            Closed.assertNear(
+                    "alpha 1 = plain sums",
+                    new double[] {-6, -4},
+                    LengthDesensitized.logps(logps, mask, shared, 1.0),
+                    1e-6);
+            Closed.assertNear(
+                    "alpha 0 = the shared part only",
+                    new double[] {-1, -4},
+                    LengthDesensitized.logps(logps, mask, shared, 0.0),
+                    1e-6);
             assertThrows(IllegalArgumentException.class, () -> LengthDesensitized.logps(logps, mask, shared, -0.1));
-            assertThrows(IllegalArgumentException.class, () -> LengthDesensitized.logps(logps, mask, shared, Double.NaN));
+            assertThrows(
+                    IllegalArgumentException.class, () -> LengthDesensitized.logps(logps, mask, shared, Double.NaN));
         }
     }
 
     @Test
     void valuesAndGradientsMatchPyTorchWithPromptsOfDifferentLengths() throws Exception {
-        JsonNode g = new ObjectMapper().readTree(Golden.resourceDir("golden/ld").resolve("expected.json").toFile());
+        JsonNode g = new ObjectMapper()
+                .readTree(
+                        Golden.resourceDir("golden/ld").resolve("expected.json").toFile());
         double atol = g.get("tolerance").get("atol").asDouble();
         for (JsonNode c : g.get("cases")) {
             try (PointerScope s = new PointerScope()) {
                 Tensor x = matrix(g.get("token_logps"), true), mask = matrix(g.get("mask"), false);
                 Tensor shared = Closed.t(vector(c.get("public_lengths")));
-                Tensor y = LengthDesensitized.logps(x, mask, shared, c.get("alpha").asDouble());
+                Tensor y =
+                        LengthDesensitized.logps(x, mask, shared, c.get("alpha").asDouble());
                 Closed.assertNear("alpha " + c.get("alpha") + " logps", vector(c.get("logps")), y, atol);
                 y.mul(Closed.t(vector(g.get("upstream")))).sum().backward();
                 double[] grad = new double[x.size(0) == 0 ? 0 : (int) (x.size(0) * x.size(1))];
                 int k = 0;
                 for (JsonNode row : c.get("grad_token_logps")) for (JsonNode v : row) grad[k++] = v.asDouble();
-                Closed.assertNear("alpha " + c.get("alpha") + " d/d token_logps", grad, x.grad().reshape(-1), atol);
+                Closed.assertNear(
+                        "alpha " + c.get("alpha") + " d/d token_logps",
+                        grad,
+                        x.grad().reshape(-1),
+                        atol);
             }
         }
     }

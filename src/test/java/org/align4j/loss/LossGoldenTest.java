@@ -46,7 +46,8 @@ class LossGoldenTest {
     @TestFactory
     Stream<DynamicTest> everyCaseMatchesPyTorch() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : meta.path("cases")) tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> check(c)));
+        for (JsonNode c : meta.path("cases"))
+            tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> check(c)));
         assertTrue(tests.size() >= 100, "expected.json lists " + tests.size() + " cases");
         return tests.stream();
     }
@@ -59,21 +60,34 @@ class LossGoldenTest {
                 String name = "dpo." + fdiv + "." + type;
                 assertTrue(golden.has(name + ".loss"), "golden has no case " + name);
             }
-        for (String type : CpoLoss.LOSS_TYPES) assertTrue(golden.has("cpo." + type + ".loss") || golden.has("cpo." + type + "_defaults.loss"), type);
+        for (String type : CpoLoss.LOSS_TYPES)
+            assertTrue(golden.has("cpo." + type + ".loss") || golden.has("cpo." + type + "_defaults.loss"), type);
     }
 
     @Test
     void wpoWeightsMatchPyTorch() {
         try (PointerScope s = new PointerScope()) {
-            Tensor w = DpoLoss.wpoWeights(tensor("wpo.chosen.token_logps", false), tensor("wpo.chosen.log_sum_p2", false), tensor("wpo.chosen.mask", false),
-                    tensor("wpo.rejected.token_logps", false), tensor("wpo.rejected.log_sum_p2", false), tensor("wpo.rejected.mask", false));
-            assertClose("wpo.weights", golden.floats("wpo.weights"), Tensors.toFloats(w), golden.atol("wpo.weights", 0), golden.rtol("wpo.weights", 0));
+            Tensor w = DpoLoss.wpoWeights(
+                    tensor("wpo.chosen.token_logps", false),
+                    tensor("wpo.chosen.log_sum_p2", false),
+                    tensor("wpo.chosen.mask", false),
+                    tensor("wpo.rejected.token_logps", false),
+                    tensor("wpo.rejected.log_sum_p2", false),
+                    tensor("wpo.rejected.mask", false));
+            assertClose(
+                    "wpo.weights",
+                    golden.floats("wpo.weights"),
+                    Tensors.toFloats(w),
+                    golden.atol("wpo.weights", 0),
+                    golden.rtol("wpo.weights", 0));
             assertTrue(!w.requires_grad(), "WPO weights carry no gradient");
         }
     }
 
     private static void check(JsonNode c) {
-        String name = c.path("name").asText(), kind = c.path("kind").asText(), set = c.path("inputs").asText();
+        String name = c.path("name").asText(),
+                kind = c.path("kind").asText(),
+                set = c.path("inputs").asText();
         JsonNode cfg = c.path("config");
         try (PointerScope s = new PointerScope()) {
             Map<String, Tensor> in = new LinkedHashMap<>();
@@ -82,24 +96,50 @@ class LossGoldenTest {
             switch (kind) {
                 case "dpo" -> {
                     for (String n : DPO_INPUTS) in.put(n, tensor(set + "." + n, true));
-                    PairLogps p = new PairLogps(in.get("chosen"), in.get("rejected"), in.get("ref_chosen"), in.get("ref_rejected"),
-                            tensor(set + ".chosen_lengths", false), tensor(set + ".rejected_lengths", false));
+                    PairLogps p = new PairLogps(
+                            in.get("chosen"),
+                            in.get("rejected"),
+                            in.get("ref_chosen"),
+                            in.get("ref_rejected"),
+                            tensor(set + ".chosen_lengths", false),
+                            tensor(set + ".rejected_lengths", false));
                     loss = DpoLoss.perPair(p, dpoConfig(cfg));
                     gradNames = DPO_INPUTS;
                 }
                 case "kto" -> {
-                    for (String n : List.of("policy", "ref", "kl_policy", "kl_ref")) in.put(n, tensor(set + "." + n, true));
-                    KtoLoss.Config kc = new KtoLoss.Config(cfg.path("loss_type").asText(), cfg.path("beta").asDouble(), cfg.path("desirable_weight").asDouble(),
+                    for (String n : List.of("policy", "ref", "kl_policy", "kl_ref"))
+                        in.put(n, tensor(set + "." + n, true));
+                    KtoLoss.Config kc = new KtoLoss.Config(
+                            cfg.path("loss_type").asText(),
+                            cfg.path("beta").asDouble(),
+                            cfg.path("desirable_weight").asDouble(),
                             cfg.path("undesirable_weight").asDouble());
-                    KtoLoss.Output out = KtoLoss.compute(in.get("policy"), in.get("ref"), tensor(set + ".desirable", false), in.get("kl_policy"), in.get("kl_ref"), kc);
-                    assertEquals(golden.floats(name + ".z0")[0], out.z0(), 1e-5 * Math.max(1, Math.abs(out.z0())), name + " z0");
+                    KtoLoss.Output out = KtoLoss.compute(
+                            in.get("policy"),
+                            in.get("ref"),
+                            tensor(set + ".desirable", false),
+                            in.get("kl_policy"),
+                            in.get("kl_ref"),
+                            kc);
+                    assertEquals(
+                            golden.floats(name + ".z0")[0],
+                            out.z0(),
+                            1e-5 * Math.max(1, Math.abs(out.z0())),
+                            name + " z0");
                     loss = out.perExample();
                     gradNames = List.of("policy", "ref");
                 }
                 case "orpo" -> {
                     for (String n : List.of("chosen", "rejected")) in.put(n, tensor(set + "." + n, true));
-                    OrpoLoss.Output out = OrpoLoss.compute(in.get("chosen"), in.get("rejected"), cfg.path("beta").asDouble());
-                    assertClose(name + " log_odds", golden.floats(name + ".log_odds"), Tensors.toFloats(out.logOdds()), golden.atol(name + ".log_odds", 0),
+                    OrpoLoss.Output out = OrpoLoss.compute(
+                            in.get("chosen"),
+                            in.get("rejected"),
+                            cfg.path("beta").asDouble());
+                    assertClose(
+                            name + " log_odds",
+                            golden.floats(name + ".log_odds"),
+                            Tensors.toFloats(out.logOdds()),
+                            golden.atol(name + ".log_odds", 0),
                             golden.rtol(name + ".log_odds", 0));
                     assertTrue(!out.logOdds().requires_grad(), "ORPO log odds are detached");
                     loss = out.perPair();
@@ -107,15 +147,28 @@ class LossGoldenTest {
                 }
                 case "cpo" -> {
                     for (String n : List.of("chosen", "rejected")) in.put(n, tensor(set + "." + n, true));
-                    CpoLoss.Config cc = new CpoLoss.Config(cfg.path("loss_type").asText(), cfg.path("beta").asDouble(), cfg.path("label_smoothing").asDouble(),
-                            cfg.path("simpo_gamma").asDouble(), cfg.path("alpha").asDouble(), cfg.path("cpo_alpha").asDouble());
-                    assertEquals(set.equals("cpo.avgs"), CpoLoss.averagesTokens(cc), name + ": averagesTokens must match the golden's input set");
+                    CpoLoss.Config cc = new CpoLoss.Config(
+                            cfg.path("loss_type").asText(),
+                            cfg.path("beta").asDouble(),
+                            cfg.path("label_smoothing").asDouble(),
+                            cfg.path("simpo_gamma").asDouble(),
+                            cfg.path("alpha").asDouble(),
+                            cfg.path("cpo_alpha").asDouble());
+                    assertEquals(
+                            set.equals("cpo.avgs"),
+                            CpoLoss.averagesTokens(cc),
+                            name + ": averagesTokens must match the golden's input set");
                     loss = CpoLoss.perPair(in.get("chosen"), in.get("rejected"), cc);
                     gradNames = List.of("chosen", "rejected");
                 }
                 default -> throw new AssertionError("unknown kind " + kind + " in " + name);
             }
-            assertClose(name + " loss", golden.floats(name + ".loss"), Tensors.toFloats(loss), golden.atol(name + ".loss", 0), golden.rtol(name + ".loss", 0));
+            assertClose(
+                    name + " loss",
+                    golden.floats(name + ".loss"),
+                    Tensors.toFloats(loss),
+                    golden.atol(name + ".loss", 0),
+                    golden.rtol(name + ".loss", 0));
             loss.mean().backward();
             for (String n : gradNames) {
                 String key = name + ".grad." + n;
@@ -124,9 +177,13 @@ class LossGoldenTest {
                 assertClose(key, golden.floats(key), Tensors.toFloats(grad), golden.atol(key, 0), golden.rtol(key, 0));
             }
             if (kind.equals("kto")) // z0 is detached: the mismatched log-probs get no gradient
-                for (String n : List.of("kl_policy", "kl_ref")) {
+            for (String n : List.of("kl_policy", "kl_ref")) {
                     Tensor grad = in.get(n).grad();
-                    assertTrue(!grad.defined() || Tensors.toFloats(grad.abs().max()).length == 1 && Tensors.toFloats(grad.abs().max())[0] == 0f, n + " got a gradient");
+                    assertTrue(
+                            !grad.defined()
+                                    || Tensors.toFloats(grad.abs().max()).length == 1
+                                            && Tensors.toFloats(grad.abs().max())[0] == 0f,
+                            n + " got a gradient");
                 }
         }
     }
@@ -136,8 +193,14 @@ class LossGoldenTest {
         for (JsonNode t : cfg.path("loss_type")) types.add(t.asText());
         List<Double> weights = new ArrayList<>();
         for (JsonNode w : cfg.path("loss_weights")) weights.add(w.asDouble());
-        return new DpoLoss.Config(types, weights, cfg.path("beta").asDouble(), cfg.path("label_smoothing").asDouble(), cfg.path("f_divergence_type").asText(),
-                cfg.path("f_alpha_divergence_coef").asDouble(), cfg.path("discopop_tau").asDouble());
+        return new DpoLoss.Config(
+                types,
+                weights,
+                cfg.path("beta").asDouble(),
+                cfg.path("label_smoothing").asDouble(),
+                cfg.path("f_divergence_type").asText(),
+                cfg.path("f_alpha_divergence_coef").asDouble(),
+                cfg.path("discopop_tau").asDouble());
     }
 
     private static Tensor tensor(String name, boolean requiresGrad) {

@@ -31,7 +31,12 @@ class OrpoLossTest {
             Tensor c = leaf(CHOSEN), r = leaf(REJECTED);
             double beta = 0.2;
             OrpoLoss.Output out = OrpoLoss.compute(c, r, beta);
-            double[] lw = d(c), ll = d(r), logOdds = new double[lw.length], loss = new double[lw.length], gw = new double[lw.length], gl = new double[lw.length];
+            double[] lw = d(c),
+                    ll = d(r),
+                    logOdds = new double[lw.length],
+                    loss = new double[lw.length],
+                    gw = new double[lw.length],
+                    gl = new double[lw.length];
             for (int i = 0; i < lw.length; i++) {
                 logOdds[i] = (lw[i] - ll[i]) - (log1mexp(lw[i]) - log1mexp(ll[i]));
                 loss[i] = -beta * logSig(logOdds[i]);
@@ -60,8 +65,11 @@ class OrpoLossTest {
             float[] naive = Tensors.toFloats(t(x).exp().neg().log1p());
             assertTrue(Math.abs(naive[0] - exact) > 1e-2, "naive float32 form unexpectedly accurate: " + naive[0]);
             // both branches and far below: e^x underflows, log(1 - e^x) -> 0
-            assertNear("log1mexp", new double[] {log1mexp(-0.5), log1mexp(-0.9), log1mexp(-80), 0.0},
-                    OrpoLoss.log1mexp(t(-0.5, -0.9, -80, -200)), 1e-7);
+            assertNear(
+                    "log1mexp",
+                    new double[] {log1mexp(-0.5), log1mexp(-0.9), log1mexp(-80), 0.0},
+                    OrpoLoss.log1mexp(t(-0.5, -0.9, -80, -200)),
+                    1e-7);
         }
     }
 
@@ -77,7 +85,9 @@ class OrpoLossTest {
             assertAllFinite("d/d chosen", c.grad());
             assertAllFinite("d/d rejected", r.grad());
             float[] lo = Tensors.toFloats(out.logOdds());
-            assertTrue(lo[0] > 60 && lo[1] < -60, "a certain chosen response has a huge positive log odds: " + lo[0] + ", " + lo[1]);
+            assertTrue(
+                    lo[0] > 60 && lo[1] < -60,
+                    "a certain chosen response has a huge positive log odds: " + lo[0] + ", " + lo[1]);
             assertEquals(0f, lo[2], 1e-6f, "equal inputs: zero log odds");
         }
     }
@@ -85,9 +95,13 @@ class OrpoLossTest {
     @Test
     void inputsAreChecked() {
         try (PointerScope s = new PointerScope()) {
-            assertMessage(() -> OrpoLoss.compute(t(-1, -2), t(-1), 0.1), "ORPO average rejected log-probs has 1 elements, expected 2");
+            assertMessage(
+                    () -> OrpoLoss.compute(t(-1, -2), t(-1), 0.1),
+                    "ORPO average rejected log-probs has 1 elements, expected 2");
             assertMessage(() -> OrpoLoss.compute(t(-1), t(-1), -0.1), "ORPO beta must be a finite number >= 0");
-            assertMessage(() -> OrpoLoss.compute(Tensors.floats(new float[] {-1, -2}, 1, 2), t(-1), 0.1), "must have shape (B,)");
+            assertMessage(
+                    () -> OrpoLoss.compute(Tensors.floats(new float[] {-1, -2}, 1, 2), t(-1), 0.1),
+                    "must have shape (B,)");
         }
     }
 }

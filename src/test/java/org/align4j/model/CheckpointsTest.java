@@ -25,10 +25,13 @@ class CheckpointsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A copy of llama-tiny whose weights are rewritten by {@code edit} (name -> blob list) and config by {@code cfg}. */
-    private static Path variant(Path tmp, java.util.function.Consumer<List<TensorBlob>> edit, java.util.function.Consumer<ObjectNode> cfg) throws Exception {
+    private static Path variant(
+            Path tmp, java.util.function.Consumer<List<TensorBlob>> edit, java.util.function.Consumer<ObjectNode> cfg)
+            throws Exception {
         Path src = Golden.resourceDir("golden/llama-tiny"), dir = tmp.resolve("m");
         Files.createDirectories(dir);
-        ObjectNode config = (ObjectNode) JSON.readTree(src.resolve("config.json").toFile());
+        ObjectNode config =
+                (ObjectNode) JSON.readTree(src.resolve("config.json").toFile());
         cfg.accept(config);
         Files.writeString(dir.resolve("config.json"), config.toPrettyString());
         try (SafetensorsFile f = SafetensorsFile.open(src.resolve("model.safetensors"))) {
@@ -44,22 +47,30 @@ class CheckpointsTest {
     void aMissingLmHeadNamesTheTensorAndSuggestsTying(@TempDir Path tmp) throws Exception {
         Path dir = variant(tmp, b -> b.removeIf(t -> t.name().equals("lm_head.weight")), c -> {});
         CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.load(dir));
-        assertTrue(e.getMessage().contains("lm_head.weight") && e.getMessage().contains("tie_word_embeddings"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("lm_head.weight") && e.getMessage().contains("tie_word_embeddings"),
+                e.getMessage());
     }
 
     @Test
     void aTensorOfTheWrongShapeForTheConfigNamesBothShapes(@TempDir Path tmp) throws Exception {
         Path dir = variant(tmp, b -> {}, c -> c.put("intermediate_size", 128));
         CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.load(dir));
-        assertTrue(e.getMessage().contains("model.layers.0.mlp.gate_proj.weight") && e.getMessage().contains("[160, 64]")
-                && e.getMessage().contains("[128, 64]") && e.getMessage().contains("model.safetensors"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("model.layers.0.mlp.gate_proj.weight")
+                        && e.getMessage().contains("[160, 64]")
+                        && e.getMessage().contains("[128, 64]")
+                        && e.getMessage().contains("model.safetensors"),
+                e.getMessage());
     }
 
     @Test
     void aTensorTheConfigDoesNotExplainIsRefused(@TempDir Path tmp) throws Exception {
         Path dir = variant(tmp, b -> {}, c -> c.put("num_hidden_layers", 1));
         CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.load(dir));
-        assertTrue(e.getMessage().contains("model.layers.1.") && e.getMessage().contains("config does not account for"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("model.layers.1.") && e.getMessage().contains("config does not account for"),
+                e.getMessage());
     }
 
     @Test
@@ -70,7 +81,10 @@ class CheckpointsTest {
         Path gpt2 = variant(tmp.resolve("b"), b -> {}, c -> c.put("model_type", "gpt2"));
         e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.load(gpt2));
         assertTrue(e.getMessage().contains("gpt2") && e.getMessage().contains("llama"), e.getMessage());
-        Path yarn = variant(tmp.resolve("c"), b -> {}, c -> c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 4.0));
+        Path yarn = variant(
+                tmp.resolve("c"),
+                b -> {},
+                c -> c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 4.0));
         e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.load(yarn));
         assertTrue(e.getMessage().contains("rope_scaling.rope_type 'yarn'"), e.getMessage());
     }
@@ -80,11 +94,16 @@ class CheckpointsTest {
         try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/llama-tiny"))) {
             Checkpoints.save(m, tmp, "float32", false);
             byte[] before = Files.readAllBytes(tmp.resolve("model.safetensors"));
-            CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.save(m, tmp, "float32", false));
+            CheckpointException e =
+                    assertThrows(CheckpointException.class, () -> Checkpoints.save(m, tmp, "float32", false));
             assertTrue(e.getMessage().contains("already holds a model"), e.getMessage());
             assertEquals(before.length, Files.readAllBytes(tmp.resolve("model.safetensors")).length);
             Checkpoints.save(m, tmp, "bfloat16", true);
-            assertEquals("bfloat16", JSON.readTree(tmp.resolve("config.json").toFile()).get("torch_dtype").asText());
+            assertEquals(
+                    "bfloat16",
+                    JSON.readTree(tmp.resolve("config.json").toFile())
+                            .get("torch_dtype")
+                            .asText());
         }
     }
 
@@ -94,7 +113,8 @@ class CheckpointsTest {
             Checkpoints.save(m, tmp, "bfloat16", false);
             try (Transformer back = Checkpoints.load(tmp)) {
                 float[] a = org.align4j.engine.Tensors.toFloats(m.parameters().get("model.norm.weight"));
-                float[] b = org.align4j.engine.Tensors.toFloats(back.parameters().get("model.norm.weight"));
+                float[] b =
+                        org.align4j.engine.Tensors.toFloats(back.parameters().get("model.norm.weight"));
                 for (int i = 0; i < a.length; i++) {
                     int bits = Float.floatToRawIntBits(a[i]);
                     // round to nearest even on the upper 16 bits, as torch's float -> bfloat16 does

@@ -27,7 +27,8 @@ class GradientCheckpointingTest {
 
     private static Map<String, float[]> grads(Transformer m) {
         Map<String, float[]> g = new LinkedHashMap<>();
-        for (var e : m.trainableParameters().entrySet()) g.put(e.getKey(), Tensors.toFloats(e.getValue().grad()));
+        for (var e : m.trainableParameters().entrySet())
+            g.put(e.getKey(), Tensors.toFloats(e.getValue().grad()));
         return g;
     }
 
@@ -37,7 +38,8 @@ class GradientCheckpointingTest {
         String name = spec.replace("+lora", "");
         Map<String, float[]> plain, recomputed;
         double plainLoss, recomputedLoss;
-        try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/" + name)); PointerScope s = new PointerScope()) {
+        try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/" + name));
+                PointerScope s = new PointerScope()) {
             if (spec.endsWith("+lora")) Lora.attach(m, new Lora.Config(4, 8, 0, List.of("q_proj", "up_proj")), 3);
             m.requiresGrad(true);
             Tensor ids = Tensors.longs(IDS, 2, 8), mask = Tensors.longs(MASK, 2, 8);
@@ -51,6 +53,7 @@ class GradientCheckpointingTest {
         }
         assertEquals(plainLoss, recomputedLoss, 1e-7);
         assertEquals(plain.keySet(), recomputed.keySet());
-        for (var e : plain.entrySet()) assertClose(spec + " " + e.getKey(), e.getValue(), recomputed.get(e.getKey()), 1e-7, 1e-5);
+        for (var e : plain.entrySet())
+            assertClose(spec + " " + e.getKey(), e.getValue(), recomputed.get(e.getKey()), 1e-7, 1e-5);
     }
 }

@@ -17,8 +17,8 @@ import org.align4j.engine.Tensors;
 import org.align4j.io.HfJson;
 import org.align4j.io.SafetensorsFile;
 import org.align4j.testing.Golden;
-import org.align4j.trainer.TrainingArgs;
 import org.align4j.trainer.SftTrainer;
+import org.align4j.trainer.TrainingArgs;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -34,18 +34,28 @@ class LoraTest {
     }
 
     private static float[] logits(Transformer m) {
-        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        try (PointerScope s = new PointerScope();
+                NoGradGuard g = new NoGradGuard()) {
             return Tensors.toFloats(m.logits(m.forward(Tensors.longs(IDS, 1, IDS.length), null, null)));
         }
     }
 
     /** Gives every B a random value so the adapters do something. */
     private static void randomizeB(Transformer m, long seed) {
-        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        try (PointerScope s = new PointerScope();
+                NoGradGuard g = new NoGradGuard()) {
             org.bytedeco.pytorch.Generator gen = org.bytedeco.pytorch.global.torch.createCPUGenerator(seed);
             for (Lora.Pair p : m.adapters().values())
-                p.b().copy_(org.bytedeco.pytorch.global.torch.randn(Tensors.shape(p.b()), new org.bytedeco.pytorch.GeneratorOptional(gen),
-                        new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float)).mul(Tensors.scalar(0.1)));
+                p.b().copy_(org.bytedeco
+                        .pytorch
+                        .global
+                        .torch
+                        .randn(
+                                Tensors.shape(p.b()),
+                                new org.bytedeco.pytorch.GeneratorOptional(gen),
+                                new org.bytedeco.pytorch.TensorOptions(
+                                        org.bytedeco.pytorch.global.torch.ScalarType.Float))
+                        .mul(Tensors.scalar(0.1)));
             gen.close();
         }
     }
@@ -90,8 +100,16 @@ class LoraTest {
         assertEquals(8.0, cfg.get("lora_alpha").asDouble());
         try (SafetensorsFile f = SafetensorsFile.open(tmp.resolve("adapter_model.safetensors"))) {
             assertTrue(f.tensors().containsKey("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"));
-            assertArrayEquals(new long[] {64, 4}, f.tensors().get("base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight").shape());
-            assertArrayEquals(new long[] {4, 160}, f.tensors().get("base_model.model.model.layers.0.mlp.down_proj.lora_A.weight").shape());
+            assertArrayEquals(
+                    new long[] {64, 4},
+                    f.tensors()
+                            .get("base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight")
+                            .shape());
+            assertArrayEquals(
+                    new long[] {4, 160},
+                    f.tensors()
+                            .get("base_model.model.model.layers.0.mlp.down_proj.lora_A.weight")
+                            .shape());
         }
         try (Transformer m = tiny()) {
             Lora.loadAdapter(m, tmp);
@@ -106,18 +124,23 @@ class LoraTest {
             for (var e : m.parameters().entrySet()) base.put(e.getKey(), Tensors.toFloats(e.getValue()));
             Lora.attach(m, CFG, 1);
             List<Sequence> data = org.align4j.trainer.SftTrainerTestAccess.arithmetic(8, 1);
-            SftTrainer.train(m, data, TrainingArgs.defaults(tmp).withSteps(3, 4, 1, 1e-2).withLogging(1, 0), 256, Map.of());
-            for (var e : m.parameters().entrySet()) assertArrayEquals(base.get(e.getKey()), Tensors.toFloats(e.getValue()), e.getKey() + " is frozen");
+            SftTrainer.train(
+                    m, data, TrainingArgs.defaults(tmp).withSteps(3, 4, 1, 1e-2).withLogging(1, 0), 256, Map.of());
+            for (var e : m.parameters().entrySet())
+                assertArrayEquals(base.get(e.getKey()), Tensors.toFloats(e.getValue()), e.getKey() + " is frozen");
             Tensor b0 = m.adapters().values().iterator().next().b();
             assertTrue(Tensors.toFloats(b0.abs().sum())[0] > 0, "lora_B moved away from zero");
-            assertTrue(java.nio.file.Files.exists(tmp.resolve("adapter_model.safetensors")), "the run's output is the PEFT adapter");
+            assertTrue(
+                    java.nio.file.Files.exists(tmp.resolve("adapter_model.safetensors")),
+                    "the run's output is the PEFT adapter");
         }
     }
 
     @Test
     void badTargetModulesAreNamed() throws Exception {
         try (Transformer m = tiny()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Lora.attach(m, new Lora.Config(4, 8, 0, List.of("qkv")), 1));
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> Lora.attach(m, new Lora.Config(4, 8, 0, List.of("qkv")), 1));
             assertTrue(e.getMessage().contains("'qkv'") && e.getMessage().contains("q_proj"), e.getMessage());
         }
     }

@@ -24,7 +24,9 @@ class PackedForwardTest {
     void eachPackedExampleMatchesItsOwnForward(String name) throws Exception {
         Random rng = new Random(7);
         int[] lengths = {5, 7, 3}; // row 0 packs examples 0 and 1; row 1 holds example 2 and 9 padding tokens
-        List<long[]> examples = Arrays.stream(lengths).mapToObj(n -> rng.longs(n, 0, 320).toArray()).toList();
+        List<long[]> examples = Arrays.stream(lengths)
+                .mapToObj(n -> rng.longs(n, 0, 320).toArray())
+                .toList();
         int t = 12;
         long[] ids = new long[2 * t], pos = new long[2 * t], seg = new long[2 * t];
         Arrays.fill(ids, 256);
@@ -41,8 +43,11 @@ class PackedForwardTest {
             pos[t + i] = i < 3 ? i : i - 3;
             seg[t + i] = i < 3 ? 0 : 1; // padding is a segment of its own
         }
-        try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/" + name)); NoGradGuard g = new NoGradGuard(); PointerScope s = new PointerScope()) {
-            Tensor packed = m.forwardPacked(Tensors.longs(ids, 2, t), Tensors.longs(pos, 2, t), Tensors.longs(seg, 2, t)); // (2, 12, H)
+        try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/" + name));
+                NoGradGuard g = new NoGradGuard();
+                PointerScope s = new PointerScope()) {
+            Tensor packed = m.forwardPacked(
+                    Tensors.longs(ids, 2, t), Tensors.longs(pos, 2, t), Tensors.longs(seg, 2, t)); // (2, 12, H)
             int[][] where = {{0, 0}, {0, 5}, {1, 0}}; // (row, offset) of each example
             for (int e = 0; e < 3; e++) {
                 long[] x = examples.get(e);

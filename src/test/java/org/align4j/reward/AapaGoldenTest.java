@@ -19,7 +19,10 @@ import org.junit.jupiter.api.Test;
  */
 class AapaGoldenTest {
     private static JsonNode golden() throws Exception {
-        return new ObjectMapper().readTree(Golden.resourceDir("golden/aapa").resolve("expected.json").toFile());
+        return new ObjectMapper()
+                .readTree(Golden.resourceDir("golden/aapa")
+                        .resolve("expected.json")
+                        .toFile());
     }
 
     private static double[] doubles(JsonNode a) {
@@ -52,7 +55,15 @@ class AapaGoldenTest {
                 assertEquals(c.get("logits").get(i).asDouble(), z, 1e-12, type + " logit " + i);
                 double w = y[i] > 0 ? n / (2 * n1) : n / (2 * (n - n1));
                 loss += w * (DiscriminatorTrainer.softplus(z) - y[i] * z) / n;
-                DiscriminatorHead.addGradient(type, d, hidden, theta, row(g.get("x"), i), pre, w * (DiscriminatorTrainer.sigmoid(z) - y[i]) / n, grad);
+                DiscriminatorHead.addGradient(
+                        type,
+                        d,
+                        hidden,
+                        theta,
+                        row(g.get("x"), i),
+                        pre,
+                        w * (DiscriminatorTrainer.sigmoid(z) - y[i]) / n,
+                        grad);
             }
             assertEquals(c.get("bce").asDouble(), loss, 1e-12, type + " bce");
             double[] expected = doubles(c.get("grad"));
@@ -78,7 +89,8 @@ class AapaGoldenTest {
             term.backward();
             assertEquals(r.get("value").asDouble(), term.item_double(), 1e-5);
             float[] grad = Tensors.toFloats(t.grad());
-            for (int i = 0; i < grad.length; i++) assertEquals(r.get("grad").get(i).asDouble(), grad[i], 1e-7, "grad " + i);
+            for (int i = 0; i < grad.length; i++)
+                assertEquals(r.get("grad").get(i).asDouble(), grad[i], 1e-7, "grad " + i);
         }
     }
 }

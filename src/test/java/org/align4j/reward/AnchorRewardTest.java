@@ -42,7 +42,9 @@ class AnchorRewardTest {
         public void close() {}
 
         static float[] features(String t) {
-            return new float[] {t.length() / 10f, (float) t.chars().filter(c -> c == '#').count()};
+            return new float[] {
+                t.length() / 10f, (float) t.chars().filter(c -> c == '#').count()
+            };
         }
     }
 
@@ -51,15 +53,33 @@ class AnchorRewardTest {
     /** z = −0.5·len/10 + 1.25·#'s + 0.75, written as the discriminator command writes a logistic head. */
     static Discriminator handWritten(Path dir) throws Exception {
         java.nio.file.Files.createDirectories(dir);
-        SafetensorsWriter.write(dir.resolve(Discriminator.HEAD_FILE),
-                List.of(TensorBlob.ofFloats("out.weight", new float[] {W0, W1}, 1, 2), TensorBlob.ofFloats("out.bias", new float[] {B}, 1)), Map.of());
+        SafetensorsWriter.write(
+                dir.resolve(Discriminator.HEAD_FILE),
+                List.of(
+                        TensorBlob.ofFloats("out.weight", new float[] {W0, W1}, 1, 2),
+                        TensorBlob.ofFloats("out.bias", new float[] {B}, 1)),
+                Map.of());
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("format", "align4j-aapa-discriminator");
         j.put("format_version", 1);
         j.put("encoder", Map.of("name", "test/counting", "dimension", 2));
         j.put("input", Map.of("include_prompt", false));
         j.put("head", Map.of("type", "logistic", "input_dim", 2, "hidden_size", 0));
-        j.put("training", Map.of("epochs", 1, "learning_rate", 0.1, "batch_size", 1, "weight_decay", 0.0, "seed", 1, "eval_fraction", 0.0));
+        j.put(
+                "training",
+                Map.of(
+                        "epochs",
+                        1,
+                        "learning_rate",
+                        0.1,
+                        "batch_size",
+                        1,
+                        "weight_decay",
+                        0.0,
+                        "seed",
+                        1,
+                        "eval_fraction",
+                        0.0));
         HfJson.writeJson(dir.resolve(Discriminator.CONFIG_FILE), j, false);
         return Discriminator.load(dir, new CountingEncoder());
     }
@@ -105,18 +125,28 @@ class AnchorRewardTest {
             r.setStep(step);
             double lambda = step >= 4 ? 0.3 : 0.3 * step / 4;
             double[] got = r.score(prompts, completions, rows);
-            for (int i = 0; i < 3; i++) assertEquals(lambda * z(completions.get(i)), got[i], 1e-12, "step " + step + " completion " + i);
+            for (int i = 0; i < 3; i++)
+                assertEquals(lambda * z(completions.get(i)), got[i], 1e-12, "step " + step + " completion " + i);
         }
         AnchorReward ls = new AnchorReward(d, AnchorSchedule.constant(0.5), AnchorReward.Signal.LOG_SIGMOID);
         double[] got = ls.score(prompts, completions, rows);
-        for (int i = 0; i < 3; i++) assertEquals(0.5 * Math.log(1 / (1 + Math.exp(-z(completions.get(i))))), got[i], 1e-12, "log σ(z), completion " + i);
+        for (int i = 0; i < 3; i++)
+            assertEquals(
+                    0.5 * Math.log(1 / (1 + Math.exp(-z(completions.get(i))))),
+                    got[i],
+                    1e-12,
+                    "log σ(z), completion " + i);
 
         // beside another reward in WeightedRewards: total = w_k·r_k summed
         r.setStep(10);
         WeightedRewards wr = new WeightedRewards(List.of(new LengthReward("length", 5, 0.1), r), List.of(1.0, 1.0));
         WeightedRewards.Result res = wr.score(prompts, completions, rows);
         for (int i = 0; i < 3; i++)
-            assertEquals(-0.1 * Math.max(0, completions.get(i).length() - 5) + 0.3 * z(completions.get(i)), res.total()[i], 1e-12, "total " + i);
+            assertEquals(
+                    -0.1 * Math.max(0, completions.get(i).length() - 5) + 0.3 * z(completions.get(i)),
+                    res.total()[i],
+                    1e-12,
+                    "total " + i);
         assertThrows(IllegalArgumentException.class, () -> r.setStep(-1));
     }
 
@@ -129,9 +159,12 @@ class AnchorRewardTest {
                 return "test/other";
             }
         };
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Discriminator.load(tmp.resolve("d"), other));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Discriminator.load(tmp.resolve("d"), other));
         assertEquals(true, e.getMessage().contains("test/counting"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> Discriminator.load(tmp.resolve("missing"), new CountingEncoder()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Discriminator.load(tmp.resolve("missing"), new CountingEncoder()));
     }
 
     /** −(1/N) Σ (aᵢ − ā) logpᵢ and its gradient −(aᵢ − ā)/N. */
@@ -162,7 +195,8 @@ class AnchorRewardTest {
             loss.backward();
             assertArrayEquals(new float[] {0f, 0f}, Tensors.toFloats(lp.grad()), 0f);
             assertThrows(IllegalArgumentException.class, () -> AnchorRewardTerm.reinforce(lp, new double[] {1, 2, 3}));
-            assertThrows(IllegalArgumentException.class, () -> AnchorRewardTerm.reinforce(lp, new double[] {1, Double.NaN}));
+            assertThrows(
+                    IllegalArgumentException.class, () -> AnchorRewardTerm.reinforce(lp, new double[] {1, Double.NaN}));
         }
     }
 }

@@ -30,7 +30,10 @@ class DiscriminatorCoTrainingTest {
 
     private static Discriminator withExpert(Path dir) throws Exception {
         Discriminator d = AnchorRewardTest.handWritten(dir);
-        SafetensorsWriter.write(dir.resolve(Discriminator.EXPERT_FILE), List.of(TensorBlob.ofFloats("embeddings", EXPERT_X, 1, 2)), Map.of());
+        SafetensorsWriter.write(
+                dir.resolve(Discriminator.EXPERT_FILE),
+                List.of(TensorBlob.ofFloats("embeddings", EXPERT_X, 1, 2)),
+                Map.of());
         return Discriminator.load(dir, new AnchorRewardTest.CountingEncoder());
     }
 
@@ -41,9 +44,11 @@ class DiscriminatorCoTrainingTest {
     @Test
     void oneUpdateIsTheClosedFormFirstAdamWStep(@TempDir Path tmp) throws Exception {
         Discriminator d = withExpert(tmp.resolve("d"));
-        List<String> responses = List.of("blah blah blah", "#", "a much longer rambling answer"), prompts = List.of("p", "p", "p");
+        List<String> responses = List.of("blah blah blah", "#", "a much longer rambling answer"),
+                prompts = List.of("p", "p", "p");
         double lr = 0.05;
-        AnchorDiscriminator.CoTrainStats st = d.coTrain(prompts, responses, new AnchorDiscriminator.CoTraining(lr, 1, 1, 7));
+        AnchorDiscriminator.CoTrainStats st =
+                d.coTrain(prompts, responses, new AnchorDiscriminator.CoTraining(lr, 1, 1, 7));
         // the batch: the one expert embedding drawn 3 times (label 1), then the 3 responses (label 0); class weights 1
         List<float[]> x = new ArrayList<>();
         for (int i = 0; i < 3; i++) x.add(EXPERT_X);
@@ -52,7 +57,11 @@ class DiscriminatorCoTrainingTest {
         double loss = 0;
         int right = 0;
         for (int i = 0; i < 6; i++) {
-            double y = i < 3 ? 1 : 0, z = (double) AnchorRewardTest.W0 * x.get(i)[0] + (double) AnchorRewardTest.W1 * x.get(i)[1] + AnchorRewardTest.B;
+            double y = i < 3 ? 1 : 0,
+                    z =
+                            (double) AnchorRewardTest.W0 * x.get(i)[0]
+                                    + (double) AnchorRewardTest.W1 * x.get(i)[1]
+                                    + AnchorRewardTest.B;
             loss += (Math.log1p(Math.exp(z)) - y * z) / 6;
             if ((z > 0) == (y == 1)) right++;
             double e = (sigmoid(z) - y) / 6;
@@ -64,8 +73,10 @@ class DiscriminatorCoTrainingTest {
         assertEquals(right / 6.0, st.accuracy(), 0.0);
         assertEquals(1, st.updates());
         // Adam's first bias-corrected step is lr·g/(|g| + ε); the hand-written head has weight decay 0
-        float[] before = {AnchorRewardTest.W0, AnchorRewardTest.W1, AnchorRewardTest.B}, after = d.head().parameters();
-        for (int p = 0; p < 3; p++) assertEquals(before[p] - lr * g[p] / (Math.abs(g[p]) + 1e-8), after[p], 1e-6, "parameter " + p);
+        float[] before = {AnchorRewardTest.W0, AnchorRewardTest.W1, AnchorRewardTest.B},
+                after = d.head().parameters();
+        for (int p = 0; p < 3; p++)
+            assertEquals(before[p] - lr * g[p] / (Math.abs(g[p]) + 1e-8), after[p], 1e-6, "parameter " + p);
         assertTrue(d.coTrained());
     }
 
@@ -86,12 +97,17 @@ class DiscriminatorCoTrainingTest {
     @Test
     void anchorScoresWithTheDiscriminatorBeforeItsUpdateEveryNStepsOncePerStep(@TempDir Path tmp) throws Exception {
         Discriminator d = withExpert(tmp.resolve("d"));
-        AnchorReward a = new AnchorReward(d, AnchorSchedule.constant(1.0)).withCoTraining(new AnchorDiscriminator.CoTraining(0.05, 1, 2, 1));
+        AnchorReward a = new AnchorReward(d, AnchorSchedule.constant(1.0))
+                .withCoTraining(new AnchorDiscriminator.CoTraining(0.05, 1, 2, 1));
         List<String> prompts = List.of("p", "p"), responses = List.of("## drifted text", "plain");
         assertFalse(a.metrics().containsKey("aapa/cotrain_loss"), "no update yet");
         double[] expected = d.logits(prompts, responses);
         a.setStep(0);
-        assertArrayEquals(expected, a.score(prompts, responses, null), 0.0, "rewards come from the head before this batch's update");
+        assertArrayEquals(
+                expected,
+                a.score(prompts, responses, null),
+                0.0,
+                "rewards come from the head before this batch's update");
         assertEquals(1.0, a.metrics().get("aapa/cotrain_updates"));
         float[] afterStep0 = d.head().parameters();
         a.score(prompts, responses, null); // the same step again: no second update
@@ -117,15 +133,22 @@ class DiscriminatorCoTrainingTest {
         assertEquals(1, j.path("co_training").path("updates").asInt());
         assertEquals(AnchorDiscriminator.SENTENCE_ENCODER, j.path("kind").asText());
         assertTrue(Files.exists(out.resolve(Discriminator.EXPERT_FILE)));
-        back.coTrain(List.of("p"), List.of("## drifted"), new AnchorDiscriminator.CoTraining(0.05, 1, 1, 1)); // reads the saved experts
+        back.coTrain(
+                List.of("p"),
+                List.of("## drifted"),
+                new AnchorDiscriminator.CoTraining(0.05, 1, 1, 1)); // reads the saved experts
     }
 
     @Test
     void aFolderWithoutExpertEmbeddingsRefusesCoTrainingWithTheFix(@TempDir Path tmp) throws Exception {
         Discriminator d = AnchorRewardTest.handWritten(tmp.resolve("old"));
-        var e = assertThrows(IllegalArgumentException.class,
+        var e = assertThrows(
+                IllegalArgumentException.class,
                 () -> d.coTrain(List.of("p"), List.of("x"), new AnchorDiscriminator.CoTraining(0.05, 1, 1, 1)));
-        assertTrue(e.getMessage().contains(Discriminator.EXPERT_FILE) && e.getMessage().contains("retrain"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(Discriminator.EXPERT_FILE)
+                        && e.getMessage().contains("retrain"),
+                e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new AnchorDiscriminator.CoTraining(0, 1, 1, 1));
         assertThrows(IllegalArgumentException.class, () -> new AnchorDiscriminator.CoTraining(0.1, 0, 1, 1));
         assertThrows(IllegalArgumentException.class, () -> new AnchorDiscriminator.CoTraining(0.1, 1, 0, 1));
@@ -142,9 +165,13 @@ class DiscriminatorCoTrainingTest {
         Discriminator d = Discriminator.train(new AnchorRewardTest.CountingEncoder(), expert, policy, c);
         d.save(tmp.resolve("d"), false);
         try (var f = org.align4j.io.SafetensorsFile.open(tmp.resolve("d").resolve(Discriminator.EXPERT_FILE))) {
-            assertArrayEquals(new long[] {9, 2}, f.info("embeddings").shape(), "the 9 expert examples of the training split (1 of 10 held out)");
+            assertArrayEquals(
+                    new long[] {9, 2},
+                    f.info("embeddings").shape(),
+                    "the 9 expert examples of the training split (1 of 10 held out)");
             float[] flat = f.toFloats("embeddings");
-            for (int i = 0; i < 9; i++) assertTrue(flat[2 * i + 1] >= 1, "row " + i + " is an expert embedding (has '#')");
+            for (int i = 0; i < 9; i++)
+                assertTrue(flat[2 * i + 1] >= 1, "row " + i + " is an expert embedding (has '#')");
         }
     }
 
@@ -160,7 +187,8 @@ class DiscriminatorCoTrainingTest {
             }
         };
         Discriminator d = Discriminator.load(tmp.resolve("d"), counting);
-        AnchorReward a = new AnchorReward(d, AnchorSchedule.constant(1.0)).withCoTraining(new AnchorDiscriminator.CoTraining(0.05, 1, 2, 1));
+        AnchorReward a = new AnchorReward(d, AnchorSchedule.constant(1.0))
+                .withCoTraining(new AnchorDiscriminator.CoTraining(0.05, 1, 2, 1));
         List<String> prompts = List.of("p", "p"), responses = List.of("## drifted text", "plain");
         double[] expected = d.logits(prompts, responses);
         calls[0] = 0;

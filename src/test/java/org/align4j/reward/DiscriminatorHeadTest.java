@@ -46,7 +46,8 @@ class DiscriminatorHeadTest {
         float[][] x = {{1, 0, 2}, {0.5f, -1, 0}, {2, 2, -1}, {-1, 0.25f, 3}};
         boolean[] y = {true, true, true, false};
         double lr = 0.05;
-        DiscriminatorTrainer.Fit fit = DiscriminatorTrainer.fit(x, y, 3, new DiscriminatorConfig("logistic", 1, 1, lr, 4, 0.5, 1, 0, false));
+        DiscriminatorTrainer.Fit fit =
+                DiscriminatorTrainer.fit(x, y, 3, new DiscriminatorConfig("logistic", 1, 1, lr, 4, 0.5, 1, 0, false));
         assertEquals(4 / 6.0, fit.weightExpert(), 1e-15);
         assertEquals(2.0, fit.weightPolicy(), 1e-15);
         double[] g = new double[4];
@@ -56,8 +57,14 @@ class DiscriminatorHeadTest {
             g[3] += dz;
         }
         float[] theta = fit.head().parameters();
-        for (int p = 0; p < 4; p++) assertEquals((float) (-lr * g[p] / (Math.abs(g[p]) + 1e-8)), theta[p], 1e-7, "θ[" + p + "] (decay of 0 is 0)");
-        assertEquals(Math.log(2), fit.lastEpochLoss(), 1e-12, "at z = 0 every BCE term is log 2 and the balanced weights average to 1");
+        for (int p = 0; p < 4; p++)
+            assertEquals(
+                    (float) (-lr * g[p] / (Math.abs(g[p]) + 1e-8)), theta[p], 1e-7, "θ[" + p + "] (decay of 0 is 0)");
+        assertEquals(
+                Math.log(2),
+                fit.lastEpochLoss(),
+                1e-12,
+                "at z = 0 every BCE term is log 2 and the balanced weights average to 1");
     }
 
     @Test
@@ -65,10 +72,19 @@ class DiscriminatorHeadTest {
         // two identical steps' worth of data; with decay the second step starts from θ₁(1 − lr·λ) on the weights
         float[][] x = {{1, 2}, {-1, 0.5f}};
         boolean[] y = {true, false};
-        float[] noDecay = DiscriminatorTrainer.fit(x, y, 2, new DiscriminatorConfig("logistic", 1, 2, 0.1, 2, 0, 1, 0, false)).head().parameters();
-        float[] decay = DiscriminatorTrainer.fit(x, y, 2, new DiscriminatorConfig("logistic", 1, 2, 0.1, 2, 1.0, 1, 0, false)).head().parameters();
+        float[] noDecay = DiscriminatorTrainer.fit(
+                        x, y, 2, new DiscriminatorConfig("logistic", 1, 2, 0.1, 2, 0, 1, 0, false))
+                .head()
+                .parameters();
+        float[] decay = DiscriminatorTrainer.fit(
+                        x, y, 2, new DiscriminatorConfig("logistic", 1, 2, 0.1, 2, 1.0, 1, 0, false))
+                .head()
+                .parameters();
         // step 1 is the same (θ₀ = 0); step 2: decay shifts each weight by −lr·λ·θ₁ = −0.1·θ₁, the bias not at all
-        float[] one = DiscriminatorTrainer.fit(x, y, 2, new DiscriminatorConfig("logistic", 1, 1, 0.1, 2, 0, 1, 0, false)).head().parameters();
+        float[] one = DiscriminatorTrainer.fit(
+                        x, y, 2, new DiscriminatorConfig("logistic", 1, 1, 0.1, 2, 0, 1, 0, false))
+                .head()
+                .parameters();
         for (int k = 0; k < 2; k++) assertEquals(noDecay[k] - 0.1 * one[k], decay[k], 1e-6, "weight " + k);
         assertEquals(noDecay[2], decay[2], 0f, "bias is not decayed");
     }
@@ -84,7 +100,8 @@ class DiscriminatorHeadTest {
         }
         float[][] x = xs.toArray(new float[0][]);
         for (String type : List.of("logistic", "mlp")) {
-            DiscriminatorTrainer.Fit fit = DiscriminatorTrainer.fit(x, y, 2, new DiscriminatorConfig(type, 8, 50, 1e-2, 16, 0, 3, 0, false));
+            DiscriminatorTrainer.Fit fit =
+                    DiscriminatorTrainer.fit(x, y, 2, new DiscriminatorConfig(type, 8, 50, 1e-2, 16, 0, 3, 0, false));
             double[] z = new double[200];
             for (int i = 0; i < 200; i++) z[i] = fit.head().logit(x[i]);
             DiscriminatorMetrics m = DiscriminatorMetrics.of(z, y);
@@ -117,7 +134,8 @@ class DiscriminatorHeadTest {
             assertEquals(wins / pairs, DiscriminatorMetrics.rocAuc(s, pos), 1e-12, "trial " + trial);
         }
         assertTrue(Double.isNaN(DiscriminatorMetrics.rocAuc(new double[] {1, 2}, new boolean[] {true, true})));
-        DiscriminatorMetrics m = DiscriminatorMetrics.of(new double[] {0.5, -1, 0.0, 2}, new boolean[] {true, false, true, false});
+        DiscriminatorMetrics m =
+                DiscriminatorMetrics.of(new double[] {0.5, -1, 0.0, 2}, new boolean[] {true, false, true, false});
         assertEquals(0.5, m.accuracy(), "z = 0 counts as policy: right on 0.5 and −1, wrong on 0.0 and 2");
         assertEquals(0.25, m.meanLogitExpert(), 1e-15);
         assertEquals(0.5, m.meanLogitPolicy(), 1e-15);

@@ -21,23 +21,32 @@ import org.junit.jupiter.api.io.TempDir;
 class DiscriminatorTest {
     static final SentenceEncoder ENC = SentenceEncoderTestSupport.memoMiniLm();
     static final int N = 48;
-    static final List<Discriminator.Example> EXPERT = DiscriminatorTestData.examples(DiscriminatorTestData.prompts(N, 1), DiscriminatorTestData.expert(N, 2));
-    static final List<Discriminator.Example> POLICY = DiscriminatorTestData.examples(DiscriminatorTestData.prompts(N, 3), DiscriminatorTestData.policy(N, 4));
+    static final List<Discriminator.Example> EXPERT =
+            DiscriminatorTestData.examples(DiscriminatorTestData.prompts(N, 1), DiscriminatorTestData.expert(N, 2));
+    static final List<Discriminator.Example> POLICY =
+            DiscriminatorTestData.examples(DiscriminatorTestData.prompts(N, 3), DiscriminatorTestData.policy(N, 4));
     static final DiscriminatorConfig CFG = new DiscriminatorConfig("logistic", 32, 30, 1e-2, 16, 0.01, 7L, 0.25, false);
 
     @Test
     void logisticHeadSeparatesTheStylesOnHeldOutData() {
         Discriminator d = Discriminator.train(ENC, EXPERT, POLICY, CFG);
         Discriminator.Report r = d.report();
-        System.err.printf("discriminator (logistic): held-out accuracy %.3f, ROC-AUC %.3f, train accuracy %.3f, embed %.1f s, train %.2f s%n",
+        System.err.printf(
+                "discriminator (logistic): held-out accuracy %.3f, ROC-AUC %.3f, train accuracy %.3f, embed %.1f s, train %.2f s%n",
                 r.eval().accuracy(), r.eval().rocAuc(), r.train().accuracy(), r.embedSeconds(), r.trainSeconds());
         assertEquals(12, r.eval().expert(), "round(0.25 · 48) held out per class");
         assertEquals(12, r.eval().policy());
         assertTrue(r.eval().accuracy() > 0.9, "held-out accuracy " + r.eval().accuracy());
         assertTrue(r.eval().rocAuc() > 0.9, "held-out ROC-AUC " + r.eval().rocAuc());
-        assertTrue(r.eval().meanLogitExpert() > 0 && r.eval().meanLogitPolicy() < 0, "expert logits positive, policy negative: " + r.eval());
+        assertTrue(
+                r.eval().meanLogitExpert() > 0 && r.eval().meanLogitPolicy() < 0,
+                "expert logits positive, policy negative: " + r.eval());
         // fresh texts of each style, never seen
-        double[] z = d.logits(List.of("", ""), List.of("17 + 25 = 42\n#### 42", "Hmm, I wonder about that. There are many ways to see it, and numbers are fascinating."));
+        double[] z = d.logits(
+                List.of("", ""),
+                List.of(
+                        "17 + 25 = 42\n#### 42",
+                        "Hmm, I wonder about that. There are many ways to see it, and numbers are fascinating."));
         assertTrue(z[0] > 0 && z[1] < 0, Arrays.toString(z));
         assertEquals(z[0], d.logit("", "17 + 25 = 42\n#### 42"), 1e-12, "single and batched logits agree");
     }
@@ -46,7 +55,9 @@ class DiscriminatorTest {
     void mlpHeadSeparatesTheStylesToo() {
         Discriminator d = Discriminator.train(ENC, EXPERT, POLICY, CFG.withHead("mlp", 32));
         Discriminator.Report r = d.report();
-        System.err.printf("discriminator (mlp 32): held-out accuracy %.3f, ROC-AUC %.3f%n", r.eval().accuracy(), r.eval().rocAuc());
+        System.err.printf(
+                "discriminator (mlp 32): held-out accuracy %.3f, ROC-AUC %.3f%n",
+                r.eval().accuracy(), r.eval().rocAuc());
         assertEquals(32, d.head().hiddenSize());
         assertTrue(r.eval().accuracy() > 0.9, "held-out accuracy " + r.eval().accuracy());
         assertTrue(r.eval().rocAuc() > 0.9, "held-out ROC-AUC " + r.eval().rocAuc());
@@ -54,35 +65,57 @@ class DiscriminatorTest {
 
     @Test
     void trainingIsDeterministicFromTheSeed() {
-        float[] a = Discriminator.train(ENC, EXPERT.subList(0, 16), POLICY.subList(0, 16), CFG).head().parameters();
-        float[] b = Discriminator.train(ENC, EXPERT.subList(0, 16), POLICY.subList(0, 16), CFG).head().parameters();
+        float[] a = Discriminator.train(ENC, EXPERT.subList(0, 16), POLICY.subList(0, 16), CFG)
+                .head()
+                .parameters();
+        float[] b = Discriminator.train(ENC, EXPERT.subList(0, 16), POLICY.subList(0, 16), CFG)
+                .head()
+                .parameters();
         assertArrayEquals(a, b);
     }
 
     @Test
     void saveLoadRoundTripGivesIdenticalLogits(@TempDir Path tmp) throws Exception {
         for (String head : List.of("logistic", "mlp")) {
-            Discriminator d = Discriminator.train(ENC, EXPERT.subList(0, 20), POLICY.subList(0, 20), CFG.withHead(head, 32));
+            Discriminator d =
+                    Discriminator.train(ENC, EXPERT.subList(0, 20), POLICY.subList(0, 20), CFG.withHead(head, 32));
             Path dir = tmp.resolve(head);
             d.save(dir, false);
-            List<String> prompts = List.of("p1", "p2", "p3"), texts = List.of("#### 3", "Let me think about apples for a while.", "");
+            List<String> prompts = List.of("p1", "p2", "p3"),
+                    texts = List.of("#### 3", "Let me think about apples for a while.", "");
             Discriminator back = Discriminator.load(dir, ENC);
-            assertArrayEquals(d.logits(prompts, texts), back.logits(prompts, texts), 0.0, head + ": bit-identical logits after reload");
+            assertArrayEquals(
+                    d.logits(prompts, texts),
+                    back.logits(prompts, texts),
+                    0.0,
+                    head + ": bit-identical logits after reload");
             assertArrayEquals(d.head().parameters(), back.head().parameters());
             assertEquals(d.config(), back.config());
             assertEquals(d.report().eval(), back.report().eval(), "held-out metrics survive the round trip");
 
             JsonNode j = HfJson.readJson(dir.resolve(Discriminator.CONFIG_FILE));
-            assertEquals(MiniLmSentenceEncoder.NAME, j.path("encoder").path("name").asText());
+            assertEquals(
+                    MiniLmSentenceEncoder.NAME, j.path("encoder").path("name").asText());
             assertEquals(384, j.path("head").path("input_dim").asInt());
             assertEquals(head, j.path("head").path("type").asText());
-            assertEquals(d.report().eval().rocAuc(), j.path("eval_metrics").path("roc_auc").asDouble());
+            assertEquals(
+                    d.report().eval().rocAuc(),
+                    j.path("eval_metrics").path("roc_auc").asDouble());
             try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(Discriminator.HEAD_FILE))) {
                 Map<String, long[]> expected = head.equals("mlp")
-                        ? Map.of("hidden.weight", new long[] {32, 384}, "hidden.bias", new long[] {32}, "out.weight", new long[] {1, 32}, "out.bias", new long[] {1})
+                        ? Map.of(
+                                "hidden.weight",
+                                new long[] {32, 384},
+                                "hidden.bias",
+                                new long[] {32},
+                                "out.weight",
+                                new long[] {1, 32},
+                                "out.bias",
+                                new long[] {1})
                         : Map.of("out.weight", new long[] {1, 384}, "out.bias", new long[] {1});
                 assertEquals(expected.keySet(), f.tensors().keySet());
-                for (var e : expected.entrySet()) assertArrayEquals(e.getValue(), f.info(e.getKey()).shape(), e.getKey());
+                for (var e : expected.entrySet())
+                    assertArrayEquals(e.getValue(), f.info(e.getKey()).shape(), e.getKey());
             }
             assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> d.save(dir, false));
         }
@@ -98,7 +131,12 @@ class DiscriminatorTest {
     void rejectsEmptyClassesAndTooFewToHoldOut() {
         assertThrows(IllegalArgumentException.class, () -> Discriminator.train(ENC, List.of(), POLICY, CFG));
         assertThrows(IllegalArgumentException.class, () -> Discriminator.train(ENC, EXPERT.subList(0, 1), POLICY, CFG));
-        assertNotNull(Discriminator.train(ENC, EXPERT.subList(0, 1), POLICY.subList(0, 1),
-                new DiscriminatorConfig("logistic", 1, 1, 1e-2, 4, 0, 1, 0.0, false)).report().train());
+        assertNotNull(Discriminator.train(
+                        ENC,
+                        EXPERT.subList(0, 1),
+                        POLICY.subList(0, 1),
+                        new DiscriminatorConfig("logistic", 1, 1, 1e-2, 4, 0, 1, 0.0, false))
+                .report()
+                .train());
     }
 }

@@ -75,7 +75,8 @@ class EntropyMonitorTest {
         }
         assertEquals(EntropyMonitor.expectedGroupRewardVariance(p, g), sum / trials, 0.002);
         assertEquals(0.3 * 0.7 * 7 / 8, EntropyMonitor.expectedGroupRewardVariance(0.3, 8), 1e-15);
-        assertEquals(0.0, EntropyMonitor.expectedGroupRewardVariance(0.4, 1), "one rollout has no within-group variance");
+        assertEquals(
+                0.0, EntropyMonitor.expectedGroupRewardVariance(0.4, 1), "one rollout has no within-group variance");
     }
 
     @Test
@@ -83,7 +84,8 @@ class EntropyMonitorTest {
         assertEquals(0.083, EntropyMonitor.passRateThreshold(8), 5e-4, "the paper's p*(8)");
         assertEquals(0.159, EntropyMonitor.passRateThreshold(4), 5e-4);
         assertEquals(0.042, EntropyMonitor.passRateThreshold(16), 5e-4);
-        for (int g : new int[] {1, 2, 8, 64}) assertEquals(0.5, EntropyMonitor.allFailGroupProbability(EntropyMonitor.passRateThreshold(g), g), 1e-12);
+        for (int g : new int[] {1, 2, 8, 64})
+            assertEquals(0.5, EntropyMonitor.allFailGroupProbability(EntropyMonitor.passRateThreshold(g), g), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> EntropyMonitor.passRateThreshold(0));
         assertThrows(IllegalArgumentException.class, () -> EntropyMonitor.expectedGroupRewardVariance(1.5, 8));
     }

@@ -40,7 +40,8 @@ class Gsm8kAnswerRewardTest {
             BigDecimal ref = Gsm8kAnswerReward.referenceAnswer(answer);
             if (answer.substring(answer.lastIndexOf("####")).contains(",")) withCommas++;
             solutions.add(answer); // the reference solution, "#### n" line included, is a correct completion
-            wrong.add(answer.substring(0, answer.lastIndexOf("####")) + "#### " + ref.add(BigDecimal.ONE).toPlainString());
+            wrong.add(answer.substring(0, answer.lastIndexOf("####")) + "#### "
+                    + ref.add(BigDecimal.ONE).toPlainString());
         }
         assertTrue(withCommas > 0, "some references use thousands separators (e.g. 1,080)");
         double[] right = reward.score(Collections.nCopies(rows.size(), "q"), solutions, rows);
@@ -62,20 +63,37 @@ class Gsm8kAnswerRewardTest {
                 break;
             }
         assertTrue(commas != null, "train.jsonl has a row answering 1,080");
-        List<String> completions = List.of("She sold 48 + 24 = 72 clips.", "The answer is 72.00", "48/2 = 24, so 48+24 = 73", "#### 72 (from 48 + 24)",
-                "Total: $1,080.", "1080", "It is 1,080 minus 1 = 1,079", "no idea");
+        List<String> completions = List.of(
+                "She sold 48 + 24 = 72 clips.",
+                "The answer is 72.00",
+                "48/2 = 24, so 48+24 = 73",
+                "#### 72 (from 48 + 24)",
+                "Total: $1,080.",
+                "1080",
+                "It is 1,080 minus 1 = 1,079",
+                "no idea");
         List<JsonNode> rs = List.of(natalia, natalia, natalia, natalia, commas, commas, commas, commas);
-        assertArrayEquals(new double[] {1, 1, 0, 1, 1, 1, 0, 0}, reward.score(Collections.nCopies(8, "q"), completions, rs));
+        assertArrayEquals(
+                new double[] {1, 1, 0, 1, 1, 1, 0, 0}, reward.score(Collections.nCopies(8, "q"), completions, rs));
     }
 
     @Test
     void predictedAnswerRules() {
         assertEquals(0, new BigDecimal("-5").compareTo(Gsm8kAnswerReward.predictedAnswer("the change is -5")));
-        assertEquals(0, new BigDecimal("5").compareTo(Gsm8kAnswerReward.predictedAnswer("10-5")), "a minus after a digit is subtraction");
-        assertEquals(0, new BigDecimal("3").compareTo(Gsm8kAnswerReward.predictedAnswer("#### 3 apples, not 4")), "first number after the last ####");
+        assertEquals(
+                0,
+                new BigDecimal("5").compareTo(Gsm8kAnswerReward.predictedAnswer("10-5")),
+                "a minus after a digit is subtraction");
+        assertEquals(
+                0,
+                new BigDecimal("3").compareTo(Gsm8kAnswerReward.predictedAnswer("#### 3 apples, not 4")),
+                "first number after the last ####");
         assertEquals(0, new BigDecimal("2.5").compareTo(Gsm8kAnswerReward.predictedAnswer("x = 2.5.")));
         assertEquals(0, new BigDecimal("1234567").compareTo(Gsm8kAnswerReward.predictedAnswer("1,234,567")));
-        assertEquals(0, new BigDecimal("34").compareTo(Gsm8kAnswerReward.predictedAnswer("12,34")), "not a thousands group: two numbers");
+        assertEquals(
+                0,
+                new BigDecimal("34").compareTo(Gsm8kAnswerReward.predictedAnswer("12,34")),
+                "not a thousands group: two numbers");
         assertNull(Gsm8kAnswerReward.predictedAnswer("#### unknown"));
         assertNull(Gsm8kAnswerReward.predictedAnswer(""));
     }
@@ -83,9 +101,15 @@ class Gsm8kAnswerRewardTest {
     @Test
     void rowsWithoutAReferenceAreErrors() {
         ObjectNode row = JSON.createObjectNode().put("answer", "no marker here");
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> reward.score(List.of("q"), List.of("1"), List.of(row))).getMessage().contains("####"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class, () -> reward.score(List.of("q"), List.of("1"), List.of(row)))
+                .getMessage()
+                .contains("####"));
         ObjectNode noColumn = JSON.createObjectNode().put("question", "q");
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> reward.score(List.of("q"), List.of("1"), List.of(noColumn))).getMessage()
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> reward.score(List.of("q"), List.of("1"), List.of(noColumn)))
+                .getMessage()
                 .contains("'answer'"));
         assertThrows(IllegalArgumentException.class, () -> reward.score(List.of("q"), List.of("1"), List.of()));
         assertThrows(IllegalArgumentException.class, () -> Gsm8kAnswerReward.referenceAnswer("#### seven"));

@@ -27,8 +27,12 @@ class LmDiscriminatorTest {
     private static Path folder(Path tmp, String kind, String format) throws Exception {
         Path rm = Golden.resourceDir("golden/qwen3-tiny-rm"), dir = tmp.resolve(kind + "-" + format);
         Files.createDirectories(dir);
-        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) Files.copy(rm.resolve(f), dir.resolve(f));
-        HfJson.writeJson(dir.resolve(Discriminator.CONFIG_FILE), Map.of("format", format, "format_version", 1, "kind", kind), false);
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"))
+            Files.copy(rm.resolve(f), dir.resolve(f));
+        HfJson.writeJson(
+                dir.resolve(Discriminator.CONFIG_FILE),
+                Map.of("format", format, "format_version", 1, "kind", kind),
+                false);
         return dir;
     }
 
@@ -37,18 +41,23 @@ class LmDiscriminatorTest {
         Path dir = folder(tmp, AnchorDiscriminator.CAUSAL_LM, Discriminator.FORMAT);
         List<String> prompts = List.of("Q: 2+2? ", "", "Tell me a story. ");
         List<String> responses = List.of("#### 4", "Well, it depends.", "Once upon a time<|im_end|>");
-        try (AnchorDiscriminator d = AnchorDiscriminator.open(dir); RewardModelReward rm = RewardModelReward.load(dir, 2)) {
+        try (AnchorDiscriminator d = AnchorDiscriminator.open(dir);
+                RewardModelReward rm = RewardModelReward.load(dir, 2)) {
             assertTrue(d instanceof LmDiscriminator, d.getClass().getName());
             assertEquals(AnchorDiscriminator.CAUSAL_LM, d.kind());
             double[] z = d.logits(prompts, responses), r = rm.score(prompts, responses, null);
             assertArrayEquals(r, z, 1e-6);
-            assertTrue(Arrays.stream(z).distinct().count() == 3, "three different texts, three different logits: " + Arrays.toString(z));
+            assertTrue(
+                    Arrays.stream(z).distinct().count() == 3,
+                    "three different texts, three different logits: " + Arrays.toString(z));
             // always prompt + response + EOS, the text the trainer encodes; no second EOS
             try (Tokenizer tok = Tokenizer.load(dir)) {
                 long[] q = tok.encode("Q: 2+2? #### 4"), expected = Arrays.copyOf(q, q.length + 1);
                 expected[q.length] = 258;
                 assertArrayEquals(expected, ((LmDiscriminator) d).encode("Q: 2+2? ", "#### 4"));
-                assertArrayEquals(tok.encode("Once upon a time<|im_end|>"), ((LmDiscriminator) d).encode(null, "Once upon a time<|im_end|>"));
+                assertArrayEquals(
+                        tok.encode("Once upon a time<|im_end|>"),
+                        ((LmDiscriminator) d).encode(null, "Once upon a time<|im_end|>"));
             }
             assertThrows(IllegalArgumentException.class, () -> d.logits(List.of("a"), List.of("b", "c")));
         }
@@ -56,20 +65,27 @@ class LmDiscriminatorTest {
 
     @Test
     void coTrainingIsRefusedWithTheInterfacesMessage(@TempDir Path tmp) throws Exception {
-        try (AnchorDiscriminator d = AnchorDiscriminator.open(folder(tmp, AnchorDiscriminator.CAUSAL_LM, Discriminator.FORMAT))) {
-            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+        try (AnchorDiscriminator d =
+                AnchorDiscriminator.open(folder(tmp, AnchorDiscriminator.CAUSAL_LM, Discriminator.FORMAT))) {
+            UnsupportedOperationException e = assertThrows(
+                    UnsupportedOperationException.class,
                     () -> d.coTrain(List.of("q"), List.of("a"), new AnchorDiscriminator.CoTraining(1e-3, 1, 1, 0)));
-            assertEquals("the causal_lm discriminator cannot be co-trained; co-training is implemented for the sentence_encoder kind "
-                    + "(drop aapa_cotrain or train a sentence_encoder discriminator)", e.getMessage());
+            assertEquals(
+                    "the causal_lm discriminator cannot be co-trained; co-training is implemented for the sentence_encoder kind "
+                            + "(drop aapa_cotrain or train a sentence_encoder discriminator)",
+                    e.getMessage());
         }
     }
 
     @Test
     void aFolderOfAnotherFormatOrKindIsRefused(@TempDir Path tmp) throws Exception {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> LmDiscriminator.open(folder(tmp, AnchorDiscriminator.CAUSAL_LM, "something-else")));
         assertTrue(e.getMessage().contains("format is 'something-else'"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> LmDiscriminator.open(folder(tmp, AnchorDiscriminator.SENTENCE_ENCODER, Discriminator.FORMAT)));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> LmDiscriminator.open(folder(tmp, AnchorDiscriminator.SENTENCE_ENCODER, Discriminator.FORMAT)));
         assertTrue(e.getMessage().contains("kind is 'sentence_encoder'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> LmDiscriminator.open(tmp.resolve("missing")));
         assertTrue(e.getMessage().contains("has no discriminator.json"), e.getMessage());

@@ -20,6 +20,7 @@ class MiniLmSentenceEncoderTest {
      * BERT-uncased WordPiece ids from the same reference.
      */
     static final String S1 = "This is an example sentence", S2 = "Each sentence is converted.";
+
     static final double[] REF1 = {0.06765693, 0.06349593, 0.04871314, 0.07930495, 0.03744806, 0.00265273};
     static final double[] REF2 = {0.07853645, 0.08856265, -0.00209270, -0.00717247, -0.01252624, 0.01881747};
 
@@ -67,15 +68,29 @@ class MiniLmSentenceEncoderTest {
 
     @Test
     void similarSentencesAreCloserThanUnrelatedOnes() {
-        float[][] e = ENC.embed(List.of("A man is eating food.", "A man is eating a piece of bread.", "The stock market fell sharply today.",
-                "How do I bake a chocolate cake?", "What is a good recipe for chocolate cake?", "The train leaves at noon."));
-        assertTrue(cos(e[0], e[1]) > cos(e[0], e[2]) + 0.2, "eating/eating " + cos(e[0], e[1]) + " vs eating/stocks " + cos(e[0], e[2]));
-        assertTrue(cos(e[3], e[4]) > cos(e[3], e[5]) + 0.2, "cake/cake " + cos(e[3], e[4]) + " vs cake/train " + cos(e[3], e[5]));
+        float[][] e = ENC.embed(List.of(
+                "A man is eating food.",
+                "A man is eating a piece of bread.",
+                "The stock market fell sharply today.",
+                "How do I bake a chocolate cake?",
+                "What is a good recipe for chocolate cake?",
+                "The train leaves at noon."));
+        assertTrue(
+                cos(e[0], e[1]) > cos(e[0], e[2]) + 0.2,
+                "eating/eating " + cos(e[0], e[1]) + " vs eating/stocks " + cos(e[0], e[2]));
+        assertTrue(
+                cos(e[3], e[4]) > cos(e[3], e[5]) + 0.2,
+                "cake/cake " + cos(e[3], e[4]) + " vs cake/train " + cos(e[3], e[5]));
     }
 
     @Test
     void batchCompositionChangesVectorsOnlyByRounding() {
-        List<String> texts = List.of(S1, "short", "a considerably longer sentence that forces padding on the others in its batch", "#### 12", "");
+        List<String> texts = List.of(
+                S1,
+                "short",
+                "a considerably longer sentence that forces padding on the others in its batch",
+                "#### 12",
+                "");
         float[][] together = ENC.embed(texts);
         for (int i = 0; i < texts.size(); i++) {
             float[] alone = ENC.embed(List.of(texts.get(i)))[0];
@@ -84,19 +99,24 @@ class MiniLmSentenceEncoderTest {
         try (MiniLmSentenceEncoder small = new MiniLmSentenceEncoder(2, 1)) {
             float[][] pairs = small.embed(texts);
             for (int i = 0; i < texts.size(); i++)
-                for (int d = 0; d < 384; d++) assertEquals(together[i][d], pairs[i][d], 1e-5, "batch size 2, text " + i + " dim " + d);
+                for (int d = 0; d < 384; d++)
+                    assertEquals(together[i][d], pairs[i][d], 1e-5, "batch size 2, text " + i + " dim " + d);
         }
     }
 
     @Test
     void timing() {
         List<String> texts = new ArrayList<>();
-        for (int i = 0; i < 64; i++) texts.add("Natalia sold " + i + " clips in April and half as many in May. How many clips did she sell altogether? #### " + (i * 3 / 2));
+        for (int i = 0; i < 64; i++)
+            texts.add("Natalia sold " + i
+                    + " clips in April and half as many in May. How many clips did she sell altogether? #### "
+                    + (i * 3 / 2));
         ENC.embed(texts.subList(0, 8)); // warm-up
         long start = System.nanoTime();
         float[][] e = ENC.embed(texts);
         double ms = (System.nanoTime() - start) / 1e6;
-        System.err.printf("MiniLM: %d sentences of ~30 tokens in %.0f ms = %.2f ms/sentence%n", e.length, ms, ms / e.length);
+        System.err.printf(
+                "MiniLM: %d sentences of ~30 tokens in %.0f ms = %.2f ms/sentence%n", e.length, ms, ms / e.length);
         assertEquals(64, e.length);
     }
 

@@ -48,8 +48,14 @@ class RewardModelRewardTest {
             try (RewardModelReward rm = RewardModelReward.load(rmDir(), 8)) {
                 all = rm.scoreIds(rows);
             }
-            Golden.assertClose("rm scores, batch 1", expected, one, g.atol("rm_rewards", 1e-4), g.rtol("rm_rewards", 1e-4));
-            Golden.assertClose("rm scores, one padded batch", expected, all, g.atol("rm_rewards", 1e-4), g.rtol("rm_rewards", 1e-4));
+            Golden.assertClose(
+                    "rm scores, batch 1", expected, one, g.atol("rm_rewards", 1e-4), g.rtol("rm_rewards", 1e-4));
+            Golden.assertClose(
+                    "rm scores, one padded batch",
+                    expected,
+                    all,
+                    g.atol("rm_rewards", 1e-4),
+                    g.rtol("rm_rewards", 1e-4));
             Golden.assertClose("padding changes nothing", one, all, 1e-5, 0);
         }
     }
@@ -60,13 +66,16 @@ class RewardModelRewardTest {
         List<String> completions = List.of(" 4", " five, I think", " world<|im_end|>", " 7 #### 7", "");
         List<JsonNode> rows = Collections.nCopies(5, null);
         double[] direct = new double[5];
-        try (Tokenizer tok = Tokenizer.load(rmDir()); Transformer model = Checkpoints.load(rmDir())) {
+        try (Tokenizer tok = Tokenizer.load(rmDir());
+                Transformer model = Checkpoints.load(rmDir())) {
             for (int i = 0; i < 5; i++) {
                 String text = prompts.get(i) + completions.get(i);
                 long[] ids = text.endsWith("<|im_end|>") ? tok.encode(text) : append(tok.encode(text), EOS);
                 assertEquals(EOS, ids[ids.length - 1], "every scored sequence ends with EOS");
-                try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) { // one unpadded row: the score at its last position
-                    direct[i] = Tensors.toFloats(model.scores(model.forward(Tensors.longs(ids, 1, ids.length), null, null), null))[0];
+                try (PointerScope s = new PointerScope();
+                        NoGradGuard ng = new NoGradGuard()) { // one unpadded row: the score at its last position
+                    direct[i] = Tensors.toFloats(
+                            model.scores(model.forward(Tensors.longs(ids, 1, ids.length), null, null), null))[0];
                 }
             }
         }
@@ -77,13 +86,20 @@ class RewardModelRewardTest {
                 for (int i = 0; i < 5; i++) assertEquals(direct[i], got[i], 1e-5, "batch " + batch + ", row " + i);
             }
         }
-        assertTrue(Math.abs(direct[0] - direct[1]) > 1e-6, "different completions score differently: " + Arrays.toString(direct));
+        assertTrue(
+                Math.abs(direct[0] - direct[1]) > 1e-6,
+                "different completions score differently: " + Arrays.toString(direct));
     }
 
     @Test
     void aCausalLmIsRefusedWithTheReason() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RewardModelReward.load(Golden.resourceDir("golden/llama-tiny"), 4));
-        assertTrue(e.getMessage().contains("ForSequenceClassification") && e.getMessage().contains("llama-tiny"), e.getMessage());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> RewardModelReward.load(Golden.resourceDir("golden/llama-tiny"), 4));
+        assertTrue(
+                e.getMessage().contains("ForSequenceClassification")
+                        && e.getMessage().contains("llama-tiny"),
+                e.getMessage());
     }
 
     @Test

@@ -49,7 +49,9 @@ class WeightedRewardsTest {
     @Test
     void totalsAndMetricsMatchTrl() throws IOException {
         try (Golden golden = Golden.open("grpo")) {
-            JsonNode m = new ObjectMapper().readTree(golden.dir().resolve("expected.json").toFile()).path("metrics");
+            JsonNode m = new ObjectMapper()
+                    .readTree(golden.dir().resolve("expected.json").toFile())
+                    .path("metrics");
             float[] perFunc = golden.floats("metrics.per_func"); // (N, 2) row-major
             int n = perFunc.length / 2;
             double[] f0 = new double[n], f1 = new double[n];
@@ -57,8 +59,11 @@ class WeightedRewardsTest {
                 f0[i] = perFunc[2 * i];
                 f1[i] = perFunc[2 * i + 1];
             }
-            WeightedRewards w = new WeightedRewards(List.of(Fixed.of("f0", false, f0), Fixed.of("f1", true, f1)), List.of(m.path("weights").get(0).asDouble(),
-                    m.path("weights").get(1).asDouble()));
+            WeightedRewards w = new WeightedRewards(
+                    List.of(Fixed.of("f0", false, f0), Fixed.of("f1", true, f1)),
+                    List.of(
+                            m.path("weights").get(0).asDouble(),
+                            m.path("weights").get(1).asDouble()));
             WeightedRewards.Result r = score(w, n);
             float[] total = golden.floats("metrics.total");
             for (int i = 0; i < n; i++) assertEquals(total[i], r.total()[i], 1e-6, "total " + i);
@@ -72,10 +77,14 @@ class WeightedRewardsTest {
                     assertEquals(want.path(k).asDouble(), got.get(k), 1e-7, scale + " " + k);
                 });
             }
-            assertEquals(0.5, r.metrics(g, "group").get("frac_reward_zero_std"), "the golden has one all-equal group of two");
+            assertEquals(
+                    0.5,
+                    r.metrics(g, "group").get("frac_reward_zero_std"),
+                    "the golden has one all-equal group of two");
             double[] flat = new double[8];
             java.util.Arrays.fill(flat, m.path("flat_batch").path("value").asDouble());
-            Map<String, Double> fm = score(new WeightedRewards(List.of(Fixed.of("c", false, flat)), null), 8).metrics(g, "batch");
+            Map<String, Double> fm = score(new WeightedRewards(List.of(Fixed.of("c", false, flat)), null), 8)
+                    .metrics(g, "batch");
             assertEquals(m.path("flat_batch").path("reward_std").asDouble(), fm.get("reward_std"));
             assertEquals(m.path("flat_batch").path("frac_reward_zero_std").asDouble(), fm.get("frac_reward_zero_std"));
         }
@@ -83,7 +92,8 @@ class WeightedRewardsTest {
 
     @Test
     void weightsDefaultToOneAndNaNIsLeftOut() {
-        WeightedRewards w = new WeightedRewards(List.of(Fixed.of("a", false, 1, 2, 3), Fixed.of("b", true, 10, Double.NaN, -1)), null);
+        WeightedRewards w = new WeightedRewards(
+                List.of(Fixed.of("a", false, 1, 2, 3), Fixed.of("b", true, 10, Double.NaN, -1)), null);
         assertArrayEquals(new double[] {1, 1}, w.weights());
         WeightedRewards.Result r = score(w, 3);
         assertArrayEquals(new double[] {11, 2, 2}, r.total(), 0.0);
@@ -121,17 +131,22 @@ class WeightedRewardsTest {
                 return new double[] {0};
             }
         };
-        RewardException e = assertThrows(RewardException.class, () -> score(new WeightedRewards(List.of(batchOnly), null), 3));
+        RewardException e =
+                assertThrows(RewardException.class, () -> score(new WeightedRewards(List.of(batchOnly), null), 3));
         assertEquals(-1, e.row());
         assertTrue(e.getMessage().contains("batch too large"));
     }
 
     @Test
     void badValuesAreRewardExceptions() {
-        RewardException nan = assertThrows(RewardException.class, () -> score(new WeightedRewards(List.of(Fixed.of("strict", false, 1, Double.NaN)), null), 2));
+        RewardException nan = assertThrows(
+                RewardException.class,
+                () -> score(new WeightedRewards(List.of(Fixed.of("strict", false, 1, Double.NaN)), null), 2));
         assertEquals(1, nan.row());
         assertTrue(nan.getMessage().contains("mayReturnNaN"));
-        RewardException inf = assertThrows(RewardException.class, () -> score(new WeightedRewards(List.of(Fixed.of("inf", true, Double.POSITIVE_INFINITY, 0)), null), 2));
+        RewardException inf = assertThrows(
+                RewardException.class,
+                () -> score(new WeightedRewards(List.of(Fixed.of("inf", true, Double.POSITIVE_INFINITY, 0)), null), 2));
         assertEquals(0, inf.row());
         RewardFunction shortList = new RewardFunction() {
             public String name() {
@@ -142,9 +157,18 @@ class WeightedRewardsTest {
                 return new double[1];
             }
         };
-        assertTrue(assertThrows(RewardException.class, () -> score(new WeightedRewards(List.of(shortList), null), 3)).getMessage().contains("1 values for 3"));
-        RewardException none = assertThrows(RewardException.class,
-                () -> score(new WeightedRewards(List.of(Fixed.of("x", true, 1, Double.NaN), Fixed.of("y", true, Double.NaN, Double.NaN)), null), 2));
+        assertTrue(assertThrows(RewardException.class, () -> score(new WeightedRewards(List.of(shortList), null), 3))
+                .getMessage()
+                .contains("1 values for 3"));
+        RewardException none = assertThrows(
+                RewardException.class,
+                () -> score(
+                        new WeightedRewards(
+                                List.of(
+                                        Fixed.of("x", true, 1, Double.NaN),
+                                        Fixed.of("y", true, Double.NaN, Double.NaN)),
+                                null),
+                        2));
         assertEquals(1, none.row());
         assertTrue(none.getMessage().contains("every function"));
     }
@@ -153,7 +177,10 @@ class WeightedRewardsTest {
     void longCompletionsAreQuotedShort() {
         String longText = "0:" + "x".repeat(500);
         RewardFunction f = new Fixed("f", false, c -> Double.NaN);
-        RewardException e = assertThrows(RewardException.class, () -> new WeightedRewards(List.of(f), null).score(List.of("p"), List.of(longText), Collections.singletonList(null)));
+        RewardException e = assertThrows(
+                RewardException.class,
+                () -> new WeightedRewards(List.of(f), null)
+                        .score(List.of("p"), List.of(longText), Collections.singletonList(null)));
         assertTrue(e.getMessage().contains("x".repeat(198) + "…\")"), e.getMessage());
         assertTrue(e.getMessage().length() < 400);
     }
@@ -161,13 +188,22 @@ class WeightedRewardsTest {
     @Test
     void constructorAndArgumentChecks() {
         assertThrows(IllegalArgumentException.class, () -> new WeightedRewards(List.of(), null));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new WeightedRewards(List.of(Fixed.of("a", false, 1), Fixed.of("a", false, 1)), null)).getMessage()
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> new WeightedRewards(List.of(Fixed.of("a", false, 1), Fixed.of("a", false, 1)), null))
+                .getMessage()
                 .contains("unique"));
-        assertThrows(IllegalArgumentException.class, () -> new WeightedRewards(List.of(Fixed.of("a", false, 1)), List.of(1.0, 2.0)));
-        assertThrows(IllegalArgumentException.class, () -> new WeightedRewards(List.of(Fixed.of("a", false, 1)), List.of(Double.NaN)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new WeightedRewards(List.of(Fixed.of("a", false, 1)), List.of(1.0, 2.0)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new WeightedRewards(List.of(Fixed.of("a", false, 1)), List.of(Double.NaN)));
         WeightedRewards w = new WeightedRewards(List.of(Fixed.of("a", false, 1, 2)), List.of(-0.5));
         assertArrayEquals(new double[] {-0.5, -1.0}, score(w, 2).total(), 0.0);
-        assertThrows(IllegalArgumentException.class, () -> w.score(List.of("p"), completions(2), Collections.nCopies(2, null)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> w.score(List.of("p"), completions(2), Collections.nCopies(2, null)));
         assertThrows(IllegalArgumentException.class, () -> score(w, 2).metrics(3, "group"));
         assertThrows(IllegalArgumentException.class, () -> score(w, 2).metrics(2, "std"));
     }

@@ -39,7 +39,9 @@ public final class Golden implements AutoCloseable {
     /** A test resource directory; fails loudly (never skips) when it is missing. */
     public static Path resourceDir(String relative) {
         Path p = Path.of("src/test/resources").resolve(relative);
-        if (!Files.isDirectory(p)) fail("missing test resource " + p.toAbsolutePath() + ": regenerate with /usr/bin/python3 tools/golden/make_goldens.py");
+        if (!Files.isDirectory(p))
+            fail("missing test resource " + p.toAbsolutePath()
+                    + ": regenerate with /usr/bin/python3 tools/golden/make_goldens.py");
         return p;
     }
 
@@ -47,7 +49,9 @@ public final class Golden implements AutoCloseable {
     public static Path shared(String relative) {
         String root = System.getProperty("align4j.shared", "../shared");
         Path p = Path.of(root).resolve(relative);
-        if (!Files.exists(p)) fail("missing shared resource " + p.toAbsolutePath() + " (the project expects ../shared beside it; see README)");
+        if (!Files.exists(p))
+            fail("missing shared resource " + p.toAbsolutePath()
+                    + " (the project expects ../shared beside it; see README)");
         return p;
     }
 
@@ -98,7 +102,9 @@ public final class Golden implements AutoCloseable {
     }
 
     private void requireTensor(String name) {
-        if (!expected.tensors().containsKey(name)) fail(dir + "/expected.safetensors has no tensor " + name + "; has " + expected.tensors().keySet());
+        if (!expected.tensors().containsKey(name))
+            fail(dir + "/expected.safetensors has no tensor " + name + "; has "
+                    + expected.tensors().keySet());
     }
 
     /** |a - e| <= atol + rtol * |e| everywhere (torch.allclose), reporting the worst element. */
@@ -117,8 +123,9 @@ public final class Golden implements AutoCloseable {
             }
         }
         if (worst >= 0)
-            fail(String.format("%s: element %d expected %.8g got %.8g (max |diff| %.3g, atol %.1g, rtol %.1g)", what, worst,
-                    expected[worst], actual[worst], maxDiff, atol, rtol));
+            fail(String.format(
+                    "%s: element %d expected %.8g got %.8g (max |diff| %.3g, atol %.1g, rtol %.1g)",
+                    what, worst, expected[worst], actual[worst], maxDiff, atol, rtol));
     }
 
     @Override

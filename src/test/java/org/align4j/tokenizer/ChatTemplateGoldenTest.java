@@ -21,50 +21,48 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ChatTemplateGoldenTest {
 
-  private static Tokenizer qwen3;
+    private static Tokenizer qwen3;
 
-  @BeforeAll
-  static void load() {
-    qwen3 = Tokenizer.load(SharedFiles.qwen3Dir());
-  }
-
-  @AfterAll
-  static void close() {
-    if (qwen3 != null) {
-      qwen3.close();
+    @BeforeAll
+    static void load() {
+        qwen3 = Tokenizer.load(SharedFiles.qwen3Dir());
     }
-  }
 
-  @SuppressWarnings("unchecked")
-  static Stream<Arguments> cases() {
-    Map<String, Object> g = SharedFiles.golden("qwen3_chat_goldens.json");
-    return ((List<Map<String, Object>>) g.get("cases")).stream()
-      .map(c -> Arguments.of(c.get("name"), c));
-  }
-
-  @Test
-  void goldensWereRenderedFromTheRealTemplate() throws Exception {
-    Path config = SharedFiles.qwen3Dir().resolve("tokenizer_config.json");
-    JsonNode real = SharedFiles.JSON.readTree(config.toFile());
-    Map<String, Object> g = SharedFiles.golden("qwen3_chat_goldens.json");
-    assertEquals(real.get("chat_template").asText(), g.get("template_source"),
-      "qwen3_chat_goldens.json is stale: regenerate it with tools/chat_template/render_goldens.py");
-    assertEquals(g.get("special_tokens"), qwen3.specialTokens());
-  }
-
-  @ParameterizedTest(name = "{0}")
-  @MethodSource("cases")
-  @SuppressWarnings("unchecked")
-  void rendersLikeTransformers(String name, Map<String, Object> c) {
-    Map<String, Object> extra = new LinkedHashMap<>((Map<String, Object>) c.get("extra"));
-    if (c.containsKey("tools")) {
-      extra.put("tools", c.get("tools"));
+    @AfterAll
+    static void close() {
+        if (qwen3 != null) {
+            qwen3.close();
+        }
     }
-    String got = qwen3.applyChatTemplate(
-      (List<Map<String, Object>>) c.get("messages"),
-      (Boolean) c.get("add_generation_prompt"),
-      extra
-    );
-    assertEquals(c.get("expected"), got, name);
-  }
+
+    @SuppressWarnings("unchecked")
+    static Stream<Arguments> cases() {
+        Map<String, Object> g = SharedFiles.golden("qwen3_chat_goldens.json");
+        return ((List<Map<String, Object>>) g.get("cases")).stream().map(c -> Arguments.of(c.get("name"), c));
+    }
+
+    @Test
+    void goldensWereRenderedFromTheRealTemplate() throws Exception {
+        Path config = SharedFiles.qwen3Dir().resolve("tokenizer_config.json");
+        JsonNode real = SharedFiles.JSON.readTree(config.toFile());
+        Map<String, Object> g = SharedFiles.golden("qwen3_chat_goldens.json");
+        assertEquals(
+                real.get("chat_template").asText(),
+                g.get("template_source"),
+                "qwen3_chat_goldens.json is stale: regenerate it with tools/chat_template/render_goldens.py");
+        assertEquals(g.get("special_tokens"), qwen3.specialTokens());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    @SuppressWarnings("unchecked")
+    void rendersLikeTransformers(String name, Map<String, Object> c) {
+        Map<String, Object> extra = new LinkedHashMap<>((Map<String, Object>) c.get("extra"));
+        if (c.containsKey("tools")) {
+            extra.put("tools", c.get("tools"));
+        }
+        String got = qwen3.applyChatTemplate(
+                (List<Map<String, Object>>) c.get("messages"), (Boolean) c.get("add_generation_prompt"), extra);
+        assertEquals(c.get("expected"), got, name);
+    }
 }

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** AdamW and the schedule against torch.optim.AdamW + transformers' linear warm-up schedule. */
 class AdamWTest {
-    private static final List<String> NAMES = List.of("model.layers.0.mlp.up_proj.weight", "model.layers.0.self_attn.q_proj.bias", "model.norm.weight");
+    private static final List<String> NAMES =
+            List.of("model.layers.0.mlp.up_proj.weight", "model.layers.0.self_attn.q_proj.bias", "model.norm.weight");
 
     @Test
     void decayGroupsFollowTransformersTrainer() {
@@ -36,18 +37,36 @@ class AdamWTest {
     @Test
     void fiveStepsMatchTorchAdamWWithLinearWarmup(@TempDir Path tmp) throws Exception {
         Path file = Golden.resourceDir("golden/optim").resolve("expected.safetensors");
-        try (SafetensorsFile g = SafetensorsFile.open(file); PointerScope s = new PointerScope()) {
+        try (SafetensorsFile g = SafetensorsFile.open(file);
+                PointerScope s = new PointerScope()) {
             Map<String, Tensor> params = new LinkedHashMap<>();
-            for (String n : NAMES) params.put(n, Tensors.floats(g.toFloats("init." + n), g.tensors().get("init." + n).shape()).set_requires_grad(true));
+            for (String n : NAMES)
+                params.put(
+                        n,
+                        Tensors.floats(
+                                        g.toFloats("init." + n),
+                                        g.tensors().get("init." + n).shape())
+                                .set_requires_grad(true));
             LrSchedule schedule = new LrSchedule("linear", 1e-2, 2, 5);
             float[] expectedLr = g.toFloats("lr");
             try (AdamW opt = AdamW.withDefaults(params, 0.1)) {
                 for (int step = 0; step < 5; step++) {
                     assertEquals(expectedLr[step], schedule.at(step), 1e-9, "lr at step " + step);
-                    for (String n : NAMES) params.get(n).mutable_grad().put(Tensors.floats(g.toFloats("grad." + step + "." + n), g.tensors().get("init." + n).shape()));
+                    for (String n : NAMES)
+                        params.get(n)
+                                .mutable_grad()
+                                .put(Tensors.floats(
+                                        g.toFloats("grad." + step + "." + n),
+                                        g.tensors().get("init." + n).shape()));
                     opt.step(schedule.at(step));
                     opt.zeroGrad();
-                    for (String n : NAMES) assertClose("step " + step + " " + n, g.toFloats("after." + step + "." + n), Tensors.toFloats(params.get(n)), 1e-6, 1e-6);
+                    for (String n : NAMES)
+                        assertClose(
+                                "step " + step + " " + n,
+                                g.toFloats("after." + step + "." + n),
+                                Tensors.toFloats(params.get(n)),
+                                1e-6,
+                                1e-6);
                     if (step == 2) { // save and restore mid-run: the rest must still match
                         opt.save(tmp.resolve("optimizer.safetensors"), false);
                         opt.load(tmp.resolve("optimizer.safetensors"));
@@ -67,7 +86,8 @@ class AdamWTest {
         assertEquals(1.0, cos.at(60), 1e-12); // halfway through the decay: cos(pi/2)
         assertEquals(2.0 * 0.5 * (1 + Math.cos(Math.PI * 0.75)), cos.at(85), 1e-12);
         LrSchedule lin = new LrSchedule("linear", 1.0, 0, 4);
-        assertArrayEquals(new double[] {1.0, 0.75, 0.5, 0.25}, new double[] {lin.at(0), lin.at(1), lin.at(2), lin.at(3)}, 1e-12);
+        assertArrayEquals(
+                new double[] {1.0, 0.75, 0.5, 0.25}, new double[] {lin.at(0), lin.at(1), lin.at(2), lin.at(3)}, 1e-12);
         assertEquals(3, LrSchedule.warmupSteps(0, 0.03, 100), "ceil(0.03 * 100)");
         assertEquals(7, LrSchedule.warmupSteps(7, 0.5, 100), "warmup_steps wins over warmup_ratio");
     }

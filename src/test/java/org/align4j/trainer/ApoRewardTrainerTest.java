@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.evalRows;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
+import static org.align4j.trainer.TrainerFixtures.trainRows;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.align4j.trainer.TrainerFixtures.snapshot;
-import static org.align4j.trainer.TrainerFixtures.trainRows;
-import static org.align4j.trainer.TrainerFixtures.evalRows;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -34,8 +34,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** APO reward-model training on the tiny golden Qwen3 reward model (byte-level ids, pad 256, eos 258). */
 class ApoRewardTrainerTest {
     private static final long PAD = 256, EOS = 258;
-    private static final String[] GRAD_NAMES = {"score.weight", "model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.down_proj.weight",
-            "model.embed_tokens.weight"};
+    private static final String[] GRAD_NAMES = {
+        "score.weight",
+        "model.layers.0.self_attn.q_proj.weight",
+        "model.layers.1.mlp.down_proj.weight",
+        "model.embed_tokens.weight"
+    };
 
     private static Transformer tinyRm() throws IOException {
         try (Transformer stored = Checkpoints.load(Golden.resourceDir("golden/qwen3-tiny-rm"))) {
@@ -44,7 +48,9 @@ class ApoRewardTrainerTest {
     }
 
     private static RewardConfig config(Path out, int steps, int batch, int accumulation) {
-        return RewardConfig.of(TrainingArgs.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, 0));
+        return RewardConfig.of(TrainingArgs.defaults(out)
+                .withSteps(steps, batch, accumulation, 1e-3)
+                .withLogging(1, 0));
     }
 
     private static long[] seq(long[] prompt, long[] response) {
@@ -83,7 +89,8 @@ class ApoRewardTrainerTest {
 
     /** One unpadded sequence's reward straight from the model (Transformer.forward, score at its last position). */
     private static double reward(Transformer m, long[] ids) {
-        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        try (PointerScope s = new PointerScope();
+                NoGradGuard g = new NoGradGuard()) {
             return Tensors.toFloats(m.scores(m.forward(Tensors.longs(ids, 1, ids.length), null, null), null))[0];
         }
     }
@@ -101,8 +108,10 @@ class ApoRewardTrainerTest {
     @Test
     void aMixedMicroBatchMatchesPyTorchRewardsLossAndGradients() throws Exception {
         try (Golden g = Golden.open("apo")) {
-            List<long[]> hc = g.ragged("step.human_chosen_ids", "step.human_chosen_lens"), hr = g.ragged("step.human_rejected_ids", "step.human_rejected_lens");
-            List<long[]> gold = g.ragged("step.gold_ids", "step.gold_lens"), sample = g.ragged("step.sample_ids", "step.sample_lens");
+            List<long[]> hc = g.ragged("step.human_chosen_ids", "step.human_chosen_lens"),
+                    hr = g.ragged("step.human_rejected_ids", "step.human_rejected_lens");
+            List<long[]> gold = g.ragged("step.gold_ids", "step.gold_lens"),
+                    sample = g.ragged("step.sample_ids", "step.sample_lens");
             // interleaved on purpose: the micro-batch routes each item by its flag, whatever the order
             List<ApoRewardTrainer.Item> mb = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
@@ -114,16 +123,32 @@ class ApoRewardTrainerTest {
                     String how = " (" + type + (checkpointed ? ", gradient checkpointing)" : ")");
                     try (Transformer m = tinyRm()) {
                         m.requiresGrad(true);
-                        ApoRewardTrainer.Scored s = ApoRewardTrainer.microBatch(m, mb, PAD, 3, 4, new ApoLoss.Config(0.7, 0.5, 2, type), checkpointed);
-                        Golden.assertClose("human chosen" + how, g.floats("step.rewards_human_chosen"), s.humanChosen(), 1e-4, 1e-4);
-                        Golden.assertClose("human rejected" + how, g.floats("step.rewards_human_rejected"), s.humanRejected(), 1e-4, 1e-4);
+                        ApoRewardTrainer.Scored s = ApoRewardTrainer.microBatch(
+                                m, mb, PAD, 3, 4, new ApoLoss.Config(0.7, 0.5, 2, type), checkpointed);
+                        Golden.assertClose(
+                                "human chosen" + how,
+                                g.floats("step.rewards_human_chosen"),
+                                s.humanChosen(),
+                                1e-4,
+                                1e-4);
+                        Golden.assertClose(
+                                "human rejected" + how,
+                                g.floats("step.rewards_human_rejected"),
+                                s.humanRejected(),
+                                1e-4,
+                                1e-4);
                         Golden.assertClose("gold" + how, g.floats("step.rewards_gold"), s.gold(), 1e-4, 1e-4);
                         Golden.assertClose("sample" + how, g.floats("step.rewards_sample"), s.sample(), 1e-4, 1e-4);
                         float want = g.floats("step." + type + ".loss")[0];
                         assertEquals(want, s.loss(), 1e-5 + 1e-4 * Math.abs(want), "loss" + how);
                         for (String n : GRAD_NAMES) {
                             try (PointerScope sc = new PointerScope()) {
-                                Golden.assertClose("grad " + n + how, g.floats("step." + type + ".grad." + n), Tensors.toFloats(m.parameters().get(n).grad()), 1e-5, 1e-3);
+                                Golden.assertClose(
+                                        "grad " + n + how,
+                                        g.floats("step." + type + ".grad." + n),
+                                        Tensors.toFloats(m.parameters().get(n).grad()),
+                                        1e-5,
+                                        1e-3);
                             }
                         }
                     }
@@ -170,25 +195,52 @@ class ApoRewardTrainerTest {
         double before, withApo, without;
         try (Transformer m = tinyRm()) {
             before = meanGap(m, apo);
-            ApoRewardTrainer.train(m, human, apo, null, new ApoLoss.Config(1.0, 1.0, 1, ApoLoss.RANKING), config(tmp.resolve("apo"), 6, 16, 1), PAD, Map.of());
+            ApoRewardTrainer.train(
+                    m,
+                    human,
+                    apo,
+                    null,
+                    new ApoLoss.Config(1.0, 1.0, 1, ApoLoss.RANKING),
+                    config(tmp.resolve("apo"), 6, 16, 1),
+                    PAD,
+                    Map.of());
             withApo = meanGap(m, apo);
         }
         try (Transformer m = tinyRm()) { // the same run with the APO term switched off
-            ApoRewardTrainer.train(m, human, apo, null, new ApoLoss.Config(1.0, 0.0, 1, ApoLoss.RANKING), config(tmp.resolve("off"), 6, 16, 1), PAD, Map.of());
+            ApoRewardTrainer.train(
+                    m,
+                    human,
+                    apo,
+                    null,
+                    new ApoLoss.Config(1.0, 0.0, 1, ApoLoss.RANKING),
+                    config(tmp.resolve("off"), 6, 16, 1),
+                    PAD,
+                    Map.of());
             without = meanGap(m, apo);
         }
-        System.err.printf("APO synthetic: mean r_gold - r_sample before %.4f, after 6 steps with the APO term %.4f, without %.4f%n", before, withApo, without);
+        System.err.printf(
+                "APO synthetic: mean r_gold - r_sample before %.4f, after 6 steps with the APO term %.4f, without %.4f%n",
+                before, withApo, without);
         assertTrue(withApo > before + 0.5, "the gap must grow: before " + before + ", after " + withApo);
-        assertTrue(withApo > without + 0.5, "the APO term must be what widens the gap: with " + withApo + ", without " + without);
+        assertTrue(
+                withApo > without + 0.5,
+                "the APO term must be what widens the gap: with " + withApo + ", without " + without);
         List<JsonNode> rows = trainRows(tmp.resolve("apo"));
-        assertTrue(rows.get(rows.size() - 1).get("apo/gold_sample_gap").asDouble() > rows.get(0).get("apo/gold_sample_gap").asDouble(),
+        assertTrue(
+                rows.get(rows.size() - 1).get("apo/gold_sample_gap").asDouble()
+                        > rows.get(0).get("apo/gold_sample_gap").asDouble(),
                 "the logged gap rises too");
-        assertEquals(1.0, rows.get(rows.size() - 1).get("apo/accuracy").asDouble(), 0.0, "every gold scored above its samples by the end");
+        assertEquals(
+                1.0,
+                rows.get(rows.size() - 1).get("apo/accuracy").asDouble(),
+                0.0,
+                "every gold scored above its samples by the end");
     }
 
     @Test
     void oneMicroBatchOfEightTrainsLikeEightMicroBatchesOfOne(@TempDir Path tmp) throws Exception {
-        // 8 human + 8 APO items: a window of 8 mixes the kinds unevenly, and some micro-batches of one hold no pair of a kind
+        // 8 human + 8 APO items: a window of 8 mixes the kinds unevenly, and some micro-batches of one hold no pair of
+        // a kind
         List<RewardTrainer.Pair> human = RewardTrainerTest.yesNo(8, 25, false), apo = goldVsSamples(4, 2, 26);
         ApoLoss.Config c = new ApoLoss.Config(1.0, 0.4, 2, ApoLoss.DIFF);
         Map<String, float[]> a, b;
@@ -206,11 +258,18 @@ class ApoRewardTrainerTest {
             assertEquals(la.get(i).get("loss").asDouble(), lb.get(i).get("loss").asDouble(), 1e-6, "loss" + at);
             double ga = la.get(i).get("grad_norm").asDouble();
             assertEquals(ga, lb.get(i).get("grad_norm").asDouble(), 1e-5 * ga, "grad_norm" + at);
-            for (String k : new String[] {"human/accuracy", "apo/accuracy"}) assertEquals(la.get(i).get(k).asDouble(), lb.get(i).get(k).asDouble(), 1e-12, k + at);
-            assertEquals(la.get(i).get("apo/gold_sample_gap").asDouble(), lb.get(i).get("apo/gold_sample_gap").asDouble(), 1e-5);
-            assertEquals(la.get(i).get("num_tokens").asLong(), lb.get(i).get("num_tokens").asLong());
+            for (String k : new String[] {"human/accuracy", "apo/accuracy"})
+                assertEquals(la.get(i).get(k).asDouble(), lb.get(i).get(k).asDouble(), 1e-12, k + at);
+            assertEquals(
+                    la.get(i).get("apo/gold_sample_gap").asDouble(),
+                    lb.get(i).get("apo/gold_sample_gap").asDouble(),
+                    1e-5);
+            assertEquals(
+                    la.get(i).get("num_tokens").asLong(),
+                    lb.get(i).get("num_tokens").asLong());
         }
-        // padded together vs alone differs by float32 rounding only; AdamW amplifies it for near-zero gradients (see RewardTrainerTest)
+        // padded together vs alone differs by float32 rounding only; AdamW amplifies it for near-zero gradients (see
+        // RewardTrainerTest)
         for (var e : a.entrySet()) Golden.assertClose(e.getKey(), e.getValue(), b.get(e.getKey()), 3e-5, 1e-5);
     }
 
@@ -223,11 +282,20 @@ class ApoRewardTrainerTest {
             plain = snapshot(m);
         }
         try (Transformer m = tinyRm()) { // every step sees all 16 items; the 8 APO pairs weigh 0
-            ApoRewardTrainer.train(m, human, apo, null, new ApoLoss.Config(1.0, 0.0, 4, ApoLoss.RANKING), config(tmp.resolve("apo"), 3, 16, 1), PAD, Map.of());
+            ApoRewardTrainer.train(
+                    m,
+                    human,
+                    apo,
+                    null,
+                    new ApoLoss.Config(1.0, 0.0, 4, ApoLoss.RANKING),
+                    config(tmp.resolve("apo"), 3, 16, 1),
+                    PAD,
+                    Map.of());
             // AdamW moves every element by about lr (1e-3) whatever its gradient's size, so an element whose
             // gradient is near the float32 rounding of padding 32 rows instead of 16 can drift by a tenth of lr
             // in 3 steps; the gradients themselves are compared tightly below
-            for (var e : snapshot(m).entrySet()) Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 2e-4, 1e-5);
+            for (var e : snapshot(m).entrySet())
+                Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 2e-4, 1e-5);
         }
         // one micro-batch's gradient: the APO items add exactly nothing
         List<ApoRewardTrainer.Item> items = new ArrayList<>();
@@ -235,16 +303,27 @@ class ApoRewardTrainerTest {
         for (RewardTrainer.Pair p : human) items.add(new ApoRewardTrainer.Item(p, false));
         Map<String, float[]> btGrad = new LinkedHashMap<>();
         double btLoss;
-        try (Transformer m = tinyRm(); PointerScope s = new PointerScope()) {
+        try (Transformer m = tinyRm();
+                PointerScope s = new PointerScope()) {
             m.requiresGrad(true);
             btLoss = RewardTrainer.microBatch(m, human, PAD, 8, 0.0, false).loss();
-            for (var e : m.parameters().entrySet()) btGrad.put(e.getKey(), Tensors.toFloats(e.getValue().grad()));
+            for (var e : m.parameters().entrySet())
+                btGrad.put(e.getKey(), Tensors.toFloats(e.getValue().grad()));
         }
-        try (Transformer m = tinyRm(); PointerScope s = new PointerScope()) {
+        try (Transformer m = tinyRm();
+                PointerScope s = new PointerScope()) {
             m.requiresGrad(true);
-            double loss = ApoRewardTrainer.microBatch(m, items, PAD, 8, 8, new ApoLoss.Config(1.0, 0.0, 4, ApoLoss.RANKING), false).loss();
+            double loss = ApoRewardTrainer.microBatch(
+                            m, items, PAD, 8, 8, new ApoLoss.Config(1.0, 0.0, 4, ApoLoss.RANKING), false)
+                    .loss();
             assertEquals(btLoss, loss, 1e-6);
-            for (var e : m.parameters().entrySet()) Golden.assertClose("grad " + e.getKey(), btGrad.get(e.getKey()), Tensors.toFloats(e.getValue().grad()), 1e-6, 1e-5);
+            for (var e : m.parameters().entrySet())
+                Golden.assertClose(
+                        "grad " + e.getKey(),
+                        btGrad.get(e.getKey()),
+                        Tensors.toFloats(e.getValue().grad()),
+                        1e-6,
+                        1e-5);
         }
         List<JsonNode> bt = trainRows(tmp.resolve("bt")), ap = trainRows(tmp.resolve("apo"));
         for (int i = 0; i < 3; i++) {
@@ -252,51 +331,88 @@ class ApoRewardTrainerTest {
             assertEquals(bt.get(i).get("loss").asDouble(), ap.get(i).get("loss").asDouble(), 1e-6, "loss" + at);
             double g = bt.get(i).get("grad_norm").asDouble();
             assertEquals(g, ap.get(i).get("grad_norm").asDouble(), 1e-5 * g, "grad_norm" + at);
-            assertEquals(bt.get(i).get("accuracy").asDouble(), ap.get(i).get("human/accuracy").asDouble(), 1e-12, "accuracy" + at);
-            assertEquals(bt.get(i).get("margin").asDouble(), ap.get(i).get("human/margin").asDouble(), 1e-5, "margin" + at);
-            assertEquals(bt.get(i).get("loss").asDouble(), ap.get(i).get("human/loss").asDouble(), 1e-5, "human/loss is the BT mean" + at);
+            assertEquals(
+                    bt.get(i).get("accuracy").asDouble(),
+                    ap.get(i).get("human/accuracy").asDouble(),
+                    1e-12,
+                    "accuracy" + at);
+            assertEquals(
+                    bt.get(i).get("margin").asDouble(),
+                    ap.get(i).get("human/margin").asDouble(),
+                    1e-5,
+                    "margin" + at);
+            assertEquals(
+                    bt.get(i).get("loss").asDouble(),
+                    ap.get(i).get("human/loss").asDouble(),
+                    1e-5,
+                    "human/loss is the BT mean" + at);
         }
     }
 
     @Test
     void metricsAreLoggedAndHeldOutHumanPairsEvaluatedEveryEvalStepsAndAtTheEnd(@TempDir Path tmp) throws Exception {
-        List<RewardTrainer.Pair> human = RewardTrainerTest.yesNo(8, 29, false), apo = goldVsSamples(2, 4, 30), eval = RewardTrainerTest.yesNo(6, 31, false);
+        List<RewardTrainer.Pair> human = RewardTrainerTest.yesNo(8, 29, false),
+                apo = goldVsSamples(2, 4, 30),
+                eval = RewardTrainerTest.yesNo(6, 31, false);
         RewardConfig cfg = config(tmp, 3, 4, 1).withEval(2, 4);
         try (Transformer m = tinyRm()) {
             Map<String, float[]> before = snapshot(m);
-            TrainResult r = ApoRewardTrainer.train(m, human, apo, eval, ApoLoss.Config.defaults(), cfg, PAD, Map.of("apo_loss_coeff", 0.1));
-            for (var e : snapshot(m).entrySet()) assertFalse(Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
+            TrainResult r = ApoRewardTrainer.train(
+                    m, human, apo, eval, ApoLoss.Config.defaults(), cfg, PAD, Map.of("apo_loss_coeff", 0.1));
+            for (var e : snapshot(m).entrySet())
+                assertFalse(Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
             assertEquals(3, r.globalStep());
             List<JsonNode> rows = trainRows(tmp);
             assertEquals(3, rows.size());
             for (JsonNode row : rows) {
-                for (String k : new String[] {"step", "epoch", "loss", "learning_rate", "grad_norm", "num_tokens"}) assertTrue(row.has(k), "row lacks " + k + ": " + row);
-                assertTrue(Double.isFinite(row.get("loss").asDouble()) && row.get("loss").asDouble() > 0);
-                // a window of 4 out of 8 + 8 may miss a kind; every step here holds at least one pair (the metrics of a missing kind are left out)
+                for (String k : new String[] {"step", "epoch", "loss", "learning_rate", "grad_norm", "num_tokens"})
+                    assertTrue(row.has(k), "row lacks " + k + ": " + row);
+                assertTrue(Double.isFinite(row.get("loss").asDouble())
+                        && row.get("loss").asDouble() > 0);
+                // a window of 4 out of 8 + 8 may miss a kind; every step here holds at least one pair (the metrics of a
+                // missing kind are left out)
                 assertTrue(row.has("human/accuracy") || row.has("apo/accuracy"), row.toString());
             }
-            assertTrue(rows.stream().anyMatch(x -> x.has("apo/gold_sample_gap") && x.has("apo/loss")), "some step logs the APO metrics");
-            assertTrue(rows.stream().anyMatch(x -> x.has("human/margin") && x.has("human/loss")), "some step logs the human metrics");
+            assertTrue(
+                    rows.stream().anyMatch(x -> x.has("apo/gold_sample_gap") && x.has("apo/loss")),
+                    "some step logs the APO metrics");
+            assertTrue(
+                    rows.stream().anyMatch(x -> x.has("human/margin") && x.has("human/loss")),
+                    "some step logs the human metrics");
             List<JsonNode> evals = evalRows(tmp);
-            assertEquals(List.of(2, 3), evals.stream().map(e -> e.get("step").asInt()).toList(), "eval every 2 steps and at the end");
+            assertEquals(
+                    List.of(2, 3),
+                    evals.stream().map(e -> e.get("step").asInt()).toList(),
+                    "eval every 2 steps and at the end");
             // the final eval row is RewardTrainer.evaluate of the trained model on the held-out human pairs
             Map<String, Double> now = RewardTrainer.evaluate(m, eval, cfg, PAD);
             JsonNode last = evals.get(1);
-            for (String k : new String[] {"eval_loss", "eval_accuracy", "eval_ece"}) assertEquals(now.get(k), last.get(k).asDouble(), 1e-9, k);
+            for (String k : new String[] {"eval_loss", "eval_accuracy", "eval_ece"})
+                assertEquals(now.get(k), last.get(k).asDouble(), 1e-9, k);
             double[] diff = new double[eval.size()];
-            for (int i = 0; i < eval.size(); i++) diff[i] = reward(m, eval.get(i).chosen()) - reward(m, eval.get(i).rejected());
-            assertEquals(Calibration.expectedCalibrationError(diff, 10), last.get("eval_ece").asDouble(), 1e-5);
+            for (int i = 0; i < eval.size(); i++)
+                diff[i] =
+                        reward(m, eval.get(i).chosen()) - reward(m, eval.get(i).rejected());
+            assertEquals(
+                    Calibration.expectedCalibrationError(diff, 10),
+                    last.get("eval_ece").asDouble(),
+                    1e-5);
             try (Transformer saved = Checkpoints.load(tmp)) {
                 assertTrue(saved.config().isSequenceClassification());
-                assertArrayEquals(Tensors.toFloats(m.parameters().get("score.weight")), Tensors.toFloats(saved.parameters().get("score.weight")));
+                assertArrayEquals(
+                        Tensors.toFloats(m.parameters().get("score.weight")),
+                        Tensors.toFloats(saved.parameters().get("score.weight")));
             }
         }
     }
 
     @Test
     void resumingFromACheckpointContinuesExactlyAsTheUninterruptedRun(@TempDir Path tmp) throws Exception {
-        List<RewardTrainer.Pair> human = RewardTrainerTest.yesNo(6, 33, false), apo = goldVsSamples(3, 2, 34), eval = RewardTrainerTest.yesNo(4, 35, false);
-        RewardConfig base = config(tmp.resolve("full"), 5, 4, 1).withEval(1, 2); // 12 items, 3 batches of 4: the resume crosses an epoch
+        List<RewardTrainer.Pair> human = RewardTrainerTest.yesNo(6, 33, false),
+                apo = goldVsSamples(3, 2, 34),
+                eval = RewardTrainerTest.yesNo(4, 35, false);
+        RewardConfig base = config(tmp.resolve("full"), 5, 4, 1)
+                .withEval(1, 2); // 12 items, 3 batches of 4: the resume crosses an epoch
         RewardConfig cfg = base.withArgs(base.args().withLogging(1, 2));
         ApoLoss.Config c = ApoLoss.Config.defaults();
         Map<String, float[]> full;
@@ -305,13 +421,17 @@ class ApoRewardTrainerTest {
             full = snapshot(m);
         }
         Path resumed = tmp.resolve("resumed");
-        org.align4j.io.AtomicFiles.writeDirAtomically(resumed.resolve("checkpoint-2"), d -> {
-            try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
-                for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
-            }
-        }, false);
+        org.align4j.io.AtomicFiles.writeDirAtomically(
+                resumed.resolve("checkpoint-2"),
+                d -> {
+                    try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
+                        for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
+                    }
+                },
+                false);
         try (Transformer m = tinyRm()) {
-            ApoRewardTrainer.train(m, human, apo, eval, c, cfg.withArgs(cfg.args().withResume("latest", resumed)), PAD, Map.of());
+            ApoRewardTrainer.train(
+                    m, human, apo, eval, c, cfg.withArgs(cfg.args().withResume("latest", resumed)), PAD, Map.of());
             for (var e : snapshot(m).entrySet()) assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
         }
         List<JsonNode> lf = trainRows(tmp.resolve("full")), lr = trainRows(resumed);
@@ -323,17 +443,25 @@ class ApoRewardTrainerTest {
             var namesR = new ArrayList<String>();
             r.fieldNames().forEachRemaining(namesR::add);
             assertEquals(names, namesR, "the same metrics at step " + (i + 3));
-            for (String k : names) assertEquals(f.get(k).asDouble(), r.get(k).asDouble(), 0.0, k + " at step " + (i + 3));
+            for (String k : names)
+                assertEquals(f.get(k).asDouble(), r.get(k).asDouble(), 0.0, k + " at step " + (i + 3));
         }
         List<JsonNode> ef = evalRows(tmp.resolve("full")), er = evalRows(resumed);
         assertEquals(3, er.size());
-        for (int i = 0; i < 3; i++) assertEquals(ef.get(i + 2).get("eval_loss").asDouble(), er.get(i).get("eval_loss").asDouble(), 0.0);
+        for (int i = 0; i < 3; i++)
+            assertEquals(
+                    ef.get(i + 2).get("eval_loss").asDouble(),
+                    er.get(i).get("eval_loss").asDouble(),
+                    0.0);
     }
 
     @Test
     void theWindowCountsEachKindThroughTheTargetTokenWeights() {
         RewardTrainer.Pair p = new RewardTrainer.Pair(new long[] {1, 2}, new long[] {1, 3});
-        List<ApoRewardTrainer.Item> items = List.of(new ApoRewardTrainer.Item(p, true), new ApoRewardTrainer.Item(p, false), new ApoRewardTrainer.Item(p, true));
+        List<ApoRewardTrainer.Item> items = List.of(
+                new ApoRewardTrainer.Item(p, true),
+                new ApoRewardTrainer.Item(p, false),
+                new ApoRewardTrainer.Item(p, true));
         long weights = items.stream().mapToLong(ApoRewardTrainer::countWeight).sum();
         assertEquals(2, ApoRewardTrainer.windowApoPairs(new TrainLoop.Window(items.size(), weights)));
         assertEquals(0, ApoRewardTrainer.windowApoPairs(new TrainLoop.Window(2, 2)), "human pairs only");
@@ -344,7 +472,8 @@ class ApoRewardTrainerTest {
     @Test
     void apoPairsPairEachGoldenSequenceWithEverySampleOfItsQuery() {
         long[] g0 = {1, 2, EOS}, g1 = {3, EOS}, s00 = {1, 9, EOS}, s01 = {1, 8, 8, EOS}, s10 = {3, 7, EOS};
-        List<RewardTrainer.Pair> pairs = ApoRewardTrainer.apoPairs(List.of(g0, g1), List.of(List.of(s00, s01), List.of(s10)));
+        List<RewardTrainer.Pair> pairs =
+                ApoRewardTrainer.apoPairs(List.of(g0, g1), List.of(List.of(s00, s01), List.of(s10)));
         assertEquals(3, pairs.size());
         long[][][] want = {{g0, s00}, {g0, s01}, {g1, s10}};
         for (int i = 0; i < 3; i++) {
@@ -352,29 +481,74 @@ class ApoRewardTrainerTest {
             assertArrayEquals(want[i][1], pairs.get(i).rejected());
             assertEquals(0f, pairs.get(i).margin());
         }
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ApoRewardTrainer.apoPairs(List.of(g0), List.of())).getMessage().contains("one list of samples"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ApoRewardTrainer.apoPairs(List.of(g0), List.of(List.of()))).getMessage().contains("no policy samples"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ApoRewardTrainer.apoPairs(List.of(g0), List.of(List.of(new long[0])))).getMessage().contains("empty"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ApoRewardTrainer.apoPairs(List.of(g0), List.of()))
+                .getMessage()
+                .contains("one list of samples"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> ApoRewardTrainer.apoPairs(List.of(g0), List.of(List.of())))
+                .getMessage()
+                .contains("no policy samples"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> ApoRewardTrainer.apoPairs(List.of(g0), List.of(List.of(new long[0]))))
+                .getMessage()
+                .contains("empty"));
     }
 
     @Test
     void whatApoCannotHonourIsRefusedWithTheFix(@TempDir Path tmp) throws Exception {
         List<RewardTrainer.Pair> human = RewardTrainerTest.yesNo(4, 36, false), apo = goldVsSamples(1, 2, 37);
         try (Transformer m = tinyRm()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ApoRewardTrainer.train(m, RewardTrainerTest.yesNo(4, 38, true).stream()
-                    .map(p -> new RewardTrainer.Pair(p.chosen(), p.rejected(), 1f)).toList(), apo, null, ApoLoss.Config.defaults(), config(tmp, 1, 4, 1), PAD, Map.of()));
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ApoRewardTrainer.train(
+                            m,
+                            RewardTrainerTest.yesNo(4, 38, true).stream()
+                                    .map(p -> new RewardTrainer.Pair(p.chosen(), p.rejected(), 1f))
+                                    .toList(),
+                            apo,
+                            null,
+                            ApoLoss.Config.defaults(),
+                            config(tmp, 1, 4, 1),
+                            PAD,
+                            Map.of()));
             assertTrue(e.getMessage().contains("margin"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class,
-                    () -> ApoRewardTrainer.train(m, human, apo, null, ApoLoss.Config.defaults(), config(tmp, 1, 4, 1).withCenterRewards(0.01), PAD, Map.of()));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ApoRewardTrainer.train(
+                            m,
+                            human,
+                            apo,
+                            null,
+                            ApoLoss.Config.defaults(),
+                            config(tmp, 1, 4, 1).withCenterRewards(0.01),
+                            PAD,
+                            Map.of()));
             assertTrue(e.getMessage().contains("center_rewards_coefficient"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> ApoRewardTrainer.train(m, List.of(), List.of(), null, ApoLoss.Config.defaults(), config(tmp, 1, 4, 1), PAD, Map.of()));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ApoRewardTrainer.train(
+                            m,
+                            List.of(),
+                            List.of(),
+                            null,
+                            ApoLoss.Config.defaults(),
+                            config(tmp, 1, 4, 1),
+                            PAD,
+                            Map.of()));
             assertTrue(e.getMessage().contains("empty"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> ApoRewardTrainer.train(m, human, apo, null, ApoLoss.Config.defaults(), config(tmp, 1, 4, 1), 258, Map.of()));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ApoRewardTrainer.train(
+                            m, human, apo, null, ApoLoss.Config.defaults(), config(tmp, 1, 4, 1), 258, Map.of()));
             assertTrue(e.getMessage().contains("pad_token_id"), e.getMessage());
         }
         try (Transformer lm = Checkpoints.load(Golden.resourceDir("golden/llama-tiny"))) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> ApoRewardTrainer.train(lm, human, apo, null, ApoLoss.Config.defaults(), config(tmp, 1, 4, 1), PAD, Map.of()));
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ApoRewardTrainer.train(
+                            lm, human, apo, null, ApoLoss.Config.defaults(), config(tmp, 1, 4, 1), PAD, Map.of()));
             assertTrue(e.getMessage().contains("RewardTrainer.rewardModel"), e.getMessage());
         }
         assertFalse(Files.exists(tmp.resolve("metrics.jsonl")), "nothing written by refused runs");

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -40,7 +40,10 @@ class DpoTrainerTest {
         List<PreferencePair> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int a = rng.nextInt(50), b = rng.nextInt(50), wrong = a + b + 1 + rng.nextInt(9);
-            out.add(new PreferencePair(bytes(a + "+" + b + "="), withEos(bytes(Integer.toString(a + b))), withEos(bytes(Integer.toString(wrong)))));
+            out.add(new PreferencePair(
+                    bytes(a + "+" + b + "="),
+                    withEos(bytes(Integer.toString(a + b))),
+                    withEos(bytes(Integer.toString(wrong)))));
         }
         return out;
     }
@@ -66,42 +69,80 @@ class DpoTrainerTest {
     private static Transformer perturbed(long seed) throws IOException {
         Transformer m = tiny();
         torch.manual_seed(seed);
-        try (NoGradGuard g = new NoGradGuard(); PointerScope s = new PointerScope()) {
+        try (NoGradGuard g = new NoGradGuard();
+                PointerScope s = new PointerScope()) {
             for (var p : m.parameters().values()) p.add_(torch.randn_like(p).mul(Tensors.scalar(0.05)));
         }
         return m;
     }
 
     private static DpoConfig config(Path out, int steps, int batch, int accumulation) {
-        return DpoConfig.defaults(TrainingArgs.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, 0));
+        return DpoConfig.defaults(TrainingArgs.defaults(out)
+                .withSteps(steps, batch, accumulation, 1e-3)
+                .withLogging(1, 0));
     }
 
     private static DpoLoss.Config loss(List<String> types, List<Double> weights, double beta) {
         DpoLoss.Config d = DpoLoss.Config.defaults();
-        return new DpoLoss.Config(types, weights, beta, d.labelSmoothing(), d.fDivergenceType(), d.fAlphaDivergenceCoef(), d.discopopTau());
+        return new DpoLoss.Config(
+                types,
+                weights,
+                beta,
+                d.labelSmoothing(),
+                d.fDivergenceType(),
+                d.fAlphaDivergenceCoef(),
+                d.discopopTau());
     }
 
     @Test
-    void firstStepLogsTheUntrainedBatchUnderTrlNamesEveryParameterMovesAndTheReferenceStaysBitForBit(@TempDir Path tmp) throws Exception {
-        try (Transformer policy = tiny(); Transformer ref = tiny()) {
+    void firstStepLogsTheUntrainedBatchUnderTrlNamesEveryParameterMovesAndTheReferenceStaysBitForBit(@TempDir Path tmp)
+            throws Exception {
+        try (Transformer policy = tiny();
+                Transformer ref = tiny()) {
             Map<String, float[]> before = snapshot(policy), refBefore = snapshot(ref);
-            DpoTrainer.train(policy, ref, arithmeticPairs(16, 1), List.of(), config(tmp, 3, 4, 1), PAD, Map.of("beta", 0.1));
-            for (var e : snapshot(policy).entrySet()) assertFalse(java.util.Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
-            for (var e : snapshot(ref).entrySet()) assertArrayEquals(refBefore.get(e.getKey()), e.getValue(), "reference " + e.getKey() + " changed");
+            DpoTrainer.train(
+                    policy, ref, arithmeticPairs(16, 1), List.of(), config(tmp, 3, 4, 1), PAD, Map.of("beta", 0.1));
+            for (var e : snapshot(policy).entrySet())
+                assertFalse(
+                        java.util.Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
+            for (var e : snapshot(ref).entrySet())
+                assertArrayEquals(refBefore.get(e.getKey()), e.getValue(), "reference " + e.getKey() + " changed");
             List<JsonNode> rows = MetricsLog.read(tmp);
             assertEquals(3, rows.size());
             for (JsonNode r : rows)
-                for (String k : new String[] {"step", "epoch", "loss", "learning_rate", "grad_norm", "rewards/chosen", "rewards/rejected", "rewards/margins",
-                        "rewards/accuracies", "logps/chosen", "logps/rejected", "logits/chosen", "logits/rejected", "entropy", "mean_token_accuracy", "num_tokens"})
-                    assertTrue(r.has(k) && Double.isFinite(r.get(k).asDouble()), "metrics.jsonl row lacks a finite " + k + ": " + r);
+                for (String k : new String[] {
+                    "step",
+                    "epoch",
+                    "loss",
+                    "learning_rate",
+                    "grad_norm",
+                    "rewards/chosen",
+                    "rewards/rejected",
+                    "rewards/margins",
+                    "rewards/accuracies",
+                    "logps/chosen",
+                    "logps/rejected",
+                    "logits/chosen",
+                    "logits/rejected",
+                    "entropy",
+                    "mean_token_accuracy",
+                    "num_tokens"
+                })
+                    assertTrue(
+                            r.has(k) && Double.isFinite(r.get(k).asDouble()),
+                            "metrics.jsonl row lacks a finite " + k + ": " + r);
             // policy == reference before the first update: every implicit reward is 0 and -log sigmoid(0) = ln 2
             JsonNode first = rows.get(0);
             assertEquals(Math.log(2), first.get("loss").asDouble(), 1e-6);
             assertEquals(0.0, first.get("rewards/chosen").asDouble(), 0.0);
-            assertEquals(0.0, first.get("rewards/accuracies").asDouble(), 0.0, "accuracy counts strictly greater rewards");
-            assertTrue(rows.get(2).get("rewards/margins").asDouble() > 0, "the policy moves towards the chosen answers");
+            assertEquals(
+                    0.0, first.get("rewards/accuracies").asDouble(), 0.0, "accuracy counts strictly greater rewards");
+            assertTrue(
+                    rows.get(2).get("rewards/margins").asDouble() > 0, "the policy moves towards the chosen answers");
             try (Transformer saved = Checkpoints.load(tmp)) {
-                assertArrayEquals(Tensors.toFloats(policy.parameters().get("lm_head.weight")), Tensors.toFloats(saved.parameters().get("lm_head.weight")));
+                assertArrayEquals(
+                        Tensors.toFloats(policy.parameters().get("lm_head.weight")),
+                        Tensors.toFloats(saved.parameters().get("lm_head.weight")));
             }
         }
     }
@@ -111,13 +152,18 @@ class DpoTrainerTest {
         List<PreferencePair> pairs = arithmeticPairs(4, 2);
         double beta = 0.5;
         double[] pc = new double[4], pr = new double[4], rc = new double[4], rr = new double[4];
-        try (Transformer policy = tiny(); Transformer ref = perturbed(11)) {
+        try (Transformer policy = tiny();
+                Transformer ref = perturbed(11)) {
             for (int i = 0; i < 4; i++) { // unpadded, one row at a time, through LogProbs (not CompletionBatch)
                 PreferencePair p = pairs.get(i);
-                pc[i] = LogProbs.sum(LogProbs.completionTokenLogps(policy, List.of(p.prompt()), List.of(p.chosen()), PAD)[0]);
-                pr[i] = LogProbs.sum(LogProbs.completionTokenLogps(policy, List.of(p.prompt()), List.of(p.rejected()), PAD)[0]);
-                rc[i] = LogProbs.sum(LogProbs.completionTokenLogps(ref, List.of(p.prompt()), List.of(p.chosen()), PAD)[0]);
-                rr[i] = LogProbs.sum(LogProbs.completionTokenLogps(ref, List.of(p.prompt()), List.of(p.rejected()), PAD)[0]);
+                pc[i] = LogProbs.sum(
+                        LogProbs.completionTokenLogps(policy, List.of(p.prompt()), List.of(p.chosen()), PAD)[0]);
+                pr[i] = LogProbs.sum(
+                        LogProbs.completionTokenLogps(policy, List.of(p.prompt()), List.of(p.rejected()), PAD)[0]);
+                rc[i] = LogProbs.sum(
+                        LogProbs.completionTokenLogps(ref, List.of(p.prompt()), List.of(p.chosen()), PAD)[0]);
+                rr[i] = LogProbs.sum(
+                        LogProbs.completionTokenLogps(ref, List.of(p.prompt()), List.of(p.rejected()), PAD)[0]);
             }
             DpoConfig cfg = config(tmp, 1, 4, 1).withLoss(loss(List.of("sigmoid"), List.of(1.0), beta));
             DpoTrainer.train(policy, ref, pairs, List.of(), cfg, PAD, Map.of());
@@ -147,35 +193,67 @@ class DpoTrainerTest {
             Map<String, float[]> base = snapshot(policy), adapters = new LinkedHashMap<>();
             policy.trainableParameters().forEach((k, v) -> adapters.put(k, Tensors.toFloats(v)));
             DpoTrainer.train(policy, null, arithmeticPairs(8, 3), List.of(), config(tmp, 3, 4, 1), PAD, Map.of());
-            for (var e : snapshot(policy).entrySet()) assertArrayEquals(base.get(e.getKey()), e.getValue(), "base weight " + e.getKey() + " changed under LoRA");
+            for (var e : snapshot(policy).entrySet())
+                assertArrayEquals(
+                        base.get(e.getKey()), e.getValue(), "base weight " + e.getKey() + " changed under LoRA");
             for (var e : policy.trainableParameters().entrySet())
-                if (e.getKey().endsWith("lora_B.weight")) // B starts at 0 and is what the first steps move (A gets no gradient while B = 0)
-                    assertFalse(java.util.Arrays.equals(adapters.get(e.getKey()), Tensors.toFloats(e.getValue())), e.getKey() + " did not move");
-            assertEquals(Math.log(2), MetricsLog.read(tmp).get(0).get("loss").asDouble(), 1e-6, "B = 0 at init: policy == base == reference");
-            assertTrue(Files.exists(tmp.resolve("adapter_model.safetensors")), "the final LoRA model is saved in PEFT's format");
+                if (e.getKey()
+                        .endsWith(
+                                "lora_B.weight")) // B starts at 0 and is what the first steps move (A gets no gradient
+                    // while B = 0)
+                    assertFalse(
+                            java.util.Arrays.equals(adapters.get(e.getKey()), Tensors.toFloats(e.getValue())),
+                            e.getKey() + " did not move");
+            assertEquals(
+                    Math.log(2),
+                    MetricsLog.read(tmp).get(0).get("loss").asDouble(),
+                    1e-6,
+                    "B = 0 at init: policy == base == reference");
+            assertTrue(
+                    Files.exists(tmp.resolve("adapter_model.safetensors")),
+                    "the final LoRA model is saved in PEFT's format");
         }
     }
 
     @Test
     void oneMicroBatchOfEightEqualsEightMicroBatchesOfOne(@TempDir Path tmp) throws Exception {
         List<PreferencePair> pairs = arithmeticPairs(8, 4);
-        DpoLoss.Config rpo = loss(List.of("sigmoid", "sft"), List.of(1.0, 0.5), 0.1); // the sft term normalises by chosen tokens
+        DpoLoss.Config rpo =
+                loss(List.of("sigmoid", "sft"), List.of(1.0, 0.5), 0.1); // the sft term normalises by chosen tokens
         Map<String, float[]> one;
         double lossOne, normOne;
-        try (Transformer policy = tiny(); Transformer ref = perturbed(5)) {
-            DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("a"), 1, 8, 1).withLoss(rpo), PAD, Map.of());
+        try (Transformer policy = tiny();
+                Transformer ref = perturbed(5)) {
+            DpoTrainer.train(
+                    policy,
+                    ref,
+                    pairs,
+                    List.of(),
+                    config(tmp.resolve("a"), 1, 8, 1).withLoss(rpo),
+                    PAD,
+                    Map.of());
             one = snapshot(policy);
             lossOne = MetricsLog.read(tmp.resolve("a")).get(0).get("loss").asDouble();
             normOne = MetricsLog.read(tmp.resolve("a")).get(0).get("grad_norm").asDouble();
         }
-        try (Transformer policy = tiny(); Transformer ref = perturbed(5)) {
-            DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("b"), 1, 1, 8).withLoss(rpo), PAD, Map.of());
+        try (Transformer policy = tiny();
+                Transformer ref = perturbed(5)) {
+            DpoTrainer.train(
+                    policy,
+                    ref,
+                    pairs,
+                    List.of(),
+                    config(tmp.resolve("b"), 1, 1, 8).withLoss(rpo),
+                    PAD,
+                    Map.of());
             JsonNode row = MetricsLog.read(tmp.resolve("b")).get(0);
             assertEquals(lossOne, row.get("loss").asDouble(), 1e-6);
             // the gradient norm is what a wrong normalisation would change (Adam's first step is scale-invariant)
             assertEquals(normOne, row.get("grad_norm").asDouble(), 1e-6 * normOne);
-            // weights: Adam's first step moves each by about lr = 1e-3; float reordering may flip near-zero gradients' steps slightly
-            for (var e : snapshot(policy).entrySet()) Golden.assertClose(e.getKey(), one.get(e.getKey()), e.getValue(), 2e-5, 0);
+            // weights: Adam's first step moves each by about lr = 1e-3; float reordering may flip near-zero gradients'
+            // steps slightly
+            for (var e : snapshot(policy).entrySet())
+                Golden.assertClose(e.getKey(), one.get(e.getKey()), e.getValue(), 2e-5, 0);
         }
     }
 
@@ -184,21 +262,30 @@ class DpoTrainerTest {
         List<PreferencePair> pairs = arithmeticPairs(8, 6);
         Map<String, float[]> plain;
         List<JsonNode> plainRows;
-        try (Transformer policy = tiny(); Transformer ref = perturbed(7)) {
+        try (Transformer policy = tiny();
+                Transformer ref = perturbed(7)) {
             DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("a"), 3, 4, 1), PAD, Map.of());
             plain = snapshot(policy);
             plainRows = MetricsLog.read(tmp.resolve("a"));
         }
-        try (Transformer policy = tiny(); Transformer ref = perturbed(7)) {
+        try (Transformer policy = tiny();
+                Transformer ref = perturbed(7)) {
             DpoConfig cfg = config(tmp.resolve("b"), 3, 4, 1);
             cfg = cfg.withArgs(cfg.args().withGradientCheckpointing(true)).withOptions(false, false, true, 0);
             DpoTrainer.train(policy, ref, pairs, List.of(), cfg, PAD, Map.of());
             List<JsonNode> rows = MetricsLog.read(tmp.resolve("b"));
             for (int i = 0; i < 3; i++) {
-                assertEquals(plainRows.get(i).get("loss").asDouble(), rows.get(i).get("loss").asDouble(), 1e-6);
-                assertEquals(plainRows.get(i).get("grad_norm").asDouble(), rows.get(i).get("grad_norm").asDouble(), 1e-5 * plainRows.get(i).get("grad_norm").asDouble());
+                assertEquals(
+                        plainRows.get(i).get("loss").asDouble(),
+                        rows.get(i).get("loss").asDouble(),
+                        1e-6);
+                assertEquals(
+                        plainRows.get(i).get("grad_norm").asDouble(),
+                        rows.get(i).get("grad_norm").asDouble(),
+                        1e-5 * plainRows.get(i).get("grad_norm").asDouble());
             }
-            for (var e : snapshot(policy).entrySet()) Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 5e-5, 0);
+            for (var e : snapshot(policy).entrySet())
+                Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 5e-5, 0);
         }
     }
 
@@ -208,23 +295,37 @@ class DpoTrainerTest {
         DpoConfig cfg = config(tmp.resolve("full"), 5, 4, 1);
         cfg = cfg.withArgs(cfg.args().withLogging(1, 2));
         Map<String, float[]> full;
-        try (Transformer policy = tiny(); Transformer ref = tiny()) {
+        try (Transformer policy = tiny();
+                Transformer ref = tiny()) {
             DpoTrainer.train(policy, ref, pairs, List.of(), cfg, PAD, Map.of());
             full = snapshot(policy);
         }
         Path resumed = tmp.resolve("resumed");
-        org.align4j.io.AtomicFiles.writeDirAtomically(resumed.resolve("checkpoint-2"), d -> {
-            try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
-                for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
-            }
-        }, false);
-        try (Transformer policy = tiny(); Transformer ref = tiny()) {
-            DpoTrainer.train(policy, ref, pairs, List.of(), cfg.withArgs(cfg.args().withResume("latest", resumed)), PAD, Map.of());
+        org.align4j.io.AtomicFiles.writeDirAtomically(
+                resumed.resolve("checkpoint-2"),
+                d -> {
+                    try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
+                        for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
+                    }
+                },
+                false);
+        try (Transformer policy = tiny();
+                Transformer ref = tiny()) {
+            DpoTrainer.train(
+                    policy,
+                    ref,
+                    pairs,
+                    List.of(),
+                    cfg.withArgs(cfg.args().withResume("latest", resumed)),
+                    PAD,
+                    Map.of());
             for (var e : snapshot(policy).entrySet()) assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
         }
         List<JsonNode> lf = MetricsLog.read(tmp.resolve("full")), lr = MetricsLog.read(resumed);
         assertEquals(3, lr.size());
-        for (int i = 0; i < 3; i++) assertEquals(lf.get(i + 2).get("loss").asDouble(), lr.get(i).get("loss").asDouble(), 0.0);
+        for (int i = 0; i < 3; i++)
+            assertEquals(
+                    lf.get(i + 2).get("loss").asDouble(), lr.get(i).get("loss").asDouble(), 0.0);
     }
 
     @Test
@@ -235,24 +336,40 @@ class DpoTrainerTest {
             List<JsonNode> rows = MetricsLog.read(tmp);
             JsonNode train1 = rows.get(0);
             // reference-free: rewards are beta * policy log-probs
-            assertEquals(0.1 * train1.get("logps/chosen").asDouble(), train1.get("rewards/chosen").asDouble(), 1e-6);
-            assertTrue(rows.stream().anyMatch(r -> r.has("eval_loss") && r.has("eval_rewards/accuracies") && r.get("step").asInt() == 1), "eval at step 1: " + rows);
-            assertTrue(rows.stream().filter(r -> r.has("eval_loss")).count() == 2, "eval every step (eval_steps 1): " + rows);
+            assertEquals(
+                    0.1 * train1.get("logps/chosen").asDouble(),
+                    train1.get("rewards/chosen").asDouble(),
+                    1e-6);
+            assertTrue(
+                    rows.stream()
+                            .anyMatch(r -> r.has("eval_loss")
+                                    && r.has("eval_rewards/accuracies")
+                                    && r.get("step").asInt() == 1),
+                    "eval at step 1: " + rows);
+            assertTrue(
+                    rows.stream().filter(r -> r.has("eval_loss")).count() == 2,
+                    "eval every step (eval_steps 1): " + rows);
         }
     }
 
     @Test
     void withoutAReferenceTheErrorSaysWhatToPass(@TempDir Path tmp) throws Exception {
         try (Transformer policy = tiny()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> DpoTrainer.train(policy, null, arithmeticPairs(4, 1), List.of(), config(tmp, 1, 4, 1), PAD, Map.of()));
-            assertTrue(e.getMessage().contains("reference_free") && e.getMessage().contains("ref_model_name_or_path"), e.getMessage());
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> DpoTrainer.train(
+                            policy, null, arithmeticPairs(4, 1), List.of(), config(tmp, 1, 4, 1), PAD, Map.of()));
+            assertTrue(
+                    e.getMessage().contains("reference_free") && e.getMessage().contains("ref_model_name_or_path"),
+                    e.getMessage());
         }
     }
 
     @Test
-    void ldDpoWithAlphaOneIsPlainDpoAndWithAlphaBelowOneRaisesThePolicyLogpsOfLongerResponses(@TempDir Path tmp) throws Exception {
-        // rejected answers with chatter: longer than the chosen ones, so LD-DPO has a part past the shared length to weigh
+    void ldDpoWithAlphaOneIsPlainDpoAndWithAlphaBelowOneRaisesThePolicyLogpsOfLongerResponses(@TempDir Path tmp)
+            throws Exception {
+        // rejected answers with chatter: longer than the chosen ones, so LD-DPO has a part past the shared length to
+        // weigh
         List<PreferencePair> pairs = new ArrayList<>();
         for (PreferencePair p : arithmeticPairs(8, 3)) {
             long[] body = java.util.Arrays.copyOf(p.rejected(), p.rejected().length - 1), chatter = bytes(" is it");
@@ -264,36 +381,54 @@ class DpoTrainerTest {
         List<float[]> heads = new java.util.ArrayList<>();
         for (Double alpha : new Double[] {null, 1.0, 0.5}) {
             Path out = tmp.resolve(String.valueOf(alpha));
-            try (Transformer policy = tiny(); Transformer ref = perturbed(7)) {
-                DpoTrainer.train(policy, ref, pairs, List.of(), config(out, 2, 4, 1).withLdAlpha(alpha), PAD, Map.of());
+            try (Transformer policy = tiny();
+                    Transformer ref = perturbed(7)) {
+                DpoTrainer.train(
+                        policy, ref, pairs, List.of(), config(out, 2, 4, 1).withLdAlpha(alpha), PAD, Map.of());
                 heads.add(Tensors.toFloats(policy.parameters().get("lm_head.weight")));
             }
             runs.add(MetricsLog.read(out));
         }
         for (int step = 0; step < 2; step++)
             for (String k : new String[] {"loss", "logps/chosen", "logps/rejected", "rewards/margins", "grad_norm"})
-                assertEquals(runs.get(0).get(step).get(k).asDouble(), runs.get(1).get(step).get(k).asDouble(), 1e-5, "ld_alpha 1 vs plain, step " + step + " " + k);
+                assertEquals(
+                        runs.get(0).get(step).get(k).asDouble(),
+                        runs.get(1).get(step).get(k).asDouble(),
+                        1e-5,
+                        "ld_alpha 1 vs plain, step " + step + " " + k);
         assertArrayEquals(heads.get(0), heads.get(1), 1e-6f);
         // the policy's summed log-probs are negative: down-weighting the part past the shared length raises them
-        double plain = runs.get(0).get(0).get("logps/chosen").asDouble() + runs.get(0).get(0).get("logps/rejected").asDouble();
-        double ld = runs.get(2).get(0).get("logps/chosen").asDouble() + runs.get(2).get(0).get("logps/rejected").asDouble();
+        double plain = runs.get(0).get(0).get("logps/chosen").asDouble()
+                + runs.get(0).get(0).get("logps/rejected").asDouble();
+        double ld = runs.get(2).get(0).get("logps/chosen").asDouble()
+                + runs.get(2).get(0).get("logps/rejected").asDouble();
         assertTrue(ld > plain + 1e-3, "ld_alpha 0.5 must raise the logged policy log-probs: " + ld + " vs " + plain);
         assertThrows(IllegalArgumentException.class, () -> config(tmp, 1, 1, 1).withLdAlpha(-1.0));
     }
 
     @Test
-    void trDpoMixesThePolicyIntoTheReferenceAfterEverySyncStepAndRefusesWhatItCannotDo(@TempDir Path tmp) throws Exception {
+    void trDpoMixesThePolicyIntoTheReferenceAfterEverySyncStepAndRefusesWhatItCannotDo(@TempDir Path tmp)
+            throws Exception {
         List<PreferencePair> pairs = arithmeticPairs(8, 4);
         double alpha = 0.6;
         // the policy after one step (deterministic), and the reference as it started
         Map<String, float[]> policyAfter1, ref0;
-        try (Transformer policy = tiny(); Transformer ref = perturbed(11)) {
+        try (Transformer policy = tiny();
+                Transformer ref = perturbed(11)) {
             ref0 = snapshot(ref);
             DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("one"), 1, 4, 1), PAD, Map.of());
             policyAfter1 = snapshot(policy);
         }
-        try (Transformer policy = tiny(); Transformer ref = perturbed(11)) {
-            DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("two"), 2, 4, 1).withRefSync(new DpoConfig.RefSync(alpha, 1)), PAD, Map.of());
+        try (Transformer policy = tiny();
+                Transformer ref = perturbed(11)) {
+            DpoTrainer.train(
+                    policy,
+                    ref,
+                    pairs,
+                    List.of(),
+                    config(tmp.resolve("two"), 2, 4, 1).withRefSync(new DpoConfig.RefSync(alpha, 1)),
+                    PAD,
+                    Map.of());
             // synced once, after step 1 (before step 2); step 2 moves only the policy
             for (var e : snapshot(ref).entrySet()) {
                 float[] r0 = ref0.get(e.getKey()), p1 = policyAfter1.get(e.getKey()), got = e.getValue();
@@ -301,16 +436,34 @@ class DpoTrainerTest {
                     assertEquals((1 - alpha) * r0[i] + alpha * p1[i], got[i], 1e-6, e.getKey() + "[" + i + "]");
             }
         }
-        try (Transformer policy = tiny(); Transformer ref = perturbed(11)) {
+        try (Transformer policy = tiny();
+                Transformer ref = perturbed(11)) {
             Map<String, float[]> before = snapshot(ref);
-            DpoTrainer.train(policy, ref, pairs, List.of(), config(tmp.resolve("never"), 2, 4, 1).withRefSync(new DpoConfig.RefSync(alpha, 5)), PAD, Map.of());
-            for (var e : snapshot(ref).entrySet()) assertArrayEquals(before.get(e.getKey()), e.getValue(), "no sync before step 5: " + e.getKey());
+            DpoTrainer.train(
+                    policy,
+                    ref,
+                    pairs,
+                    List.of(),
+                    config(tmp.resolve("never"), 2, 4, 1).withRefSync(new DpoConfig.RefSync(alpha, 5)),
+                    PAD,
+                    Map.of());
+            for (var e : snapshot(ref).entrySet())
+                assertArrayEquals(before.get(e.getKey()), e.getValue(), "no sync before step 5: " + e.getKey());
         }
-        try (Transformer policy = tiny(); Transformer ref = tiny()) {
+        try (Transformer policy = tiny();
+                Transformer ref = tiny()) {
             DpoConfig sync = config(tmp.resolve("bad"), 1, 4, 1).withRefSync(new DpoConfig.RefSync(alpha, 1));
-            var e = assertThrows(IllegalArgumentException.class, () -> DpoTrainer.train(policy, ref, pairs, List.of(), sync.withOptions(true, false, false, 0), PAD, Map.of()));
-            assertTrue(e.getMessage().contains("sync_ref_model") && e.getMessage().contains("reference_free"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> DpoTrainer.train(policy, ref, pairs, List.of(), sync.withOptions(false, false, true, 0), PAD, Map.of()));
+            var e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> DpoTrainer.train(
+                            policy, ref, pairs, List.of(), sync.withOptions(true, false, false, 0), PAD, Map.of()));
+            assertTrue(
+                    e.getMessage().contains("sync_ref_model") && e.getMessage().contains("reference_free"),
+                    e.getMessage());
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> DpoTrainer.train(
+                            policy, ref, pairs, List.of(), sync.withOptions(false, false, true, 0), PAD, Map.of()));
             assertTrue(e.getMessage().contains("precompute_ref_log_probs"), e.getMessage());
         }
         assertThrows(IllegalArgumentException.class, () -> new DpoConfig.RefSync(1.5, 1));

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -31,8 +31,11 @@ class GrpoTrainerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Reward: how many '7' characters the completion has; rows marked "flat" always get 0 (a group with no signal). */
-    private static final RewardFunction SEVENS = RewardFunction.perCompletion("sevens",
-            (p, c, row) -> row.path("flat").asBoolean() ? 0 : c.chars().filter(ch -> ch == '7').count());
+    private static final RewardFunction SEVENS = RewardFunction.perCompletion(
+            "sevens",
+            (p, c, row) -> row.path("flat").asBoolean()
+                    ? 0
+                    : c.chars().filter(ch -> ch == '7').count());
 
     private static Path dir() {
         return Golden.resourceDir("golden/llama-tiny");
@@ -42,12 +45,14 @@ class GrpoTrainerTest {
         List<Rollouts.Prompt> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             String text = i + "+" + (i * 3 % 10) + "=";
-            out.add(new Rollouts.Prompt(tok.encode(text), text, JSON.createObjectNode().put("flat", flatEvery > 0 && i % flatEvery == 0)));
+            out.add(new Rollouts.Prompt(
+                    tok.encode(text), text, JSON.createObjectNode().put("flat", flatEvery > 0 && i % flatEvery == 0)));
         }
         return out;
     }
 
-    private static GrpoConfig config(Path out, int steps, int iterations, double beta, boolean dynamic, GrpoConfig.Chord chord) {
+    private static GrpoConfig config(
+            Path out, int steps, int iterations, double beta, boolean dynamic, GrpoConfig.Chord chord) {
         TrainingArgs a = TrainingArgs.defaults(out).withSteps(steps, 4, 2, 1e-3).withLogging(1, 0);
         GrpoLoss.Config loss = new GrpoLoss.Config("dapo", 0.2, null, null, beta, "token", 6);
         return new GrpoConfig(a, loss, 4, 1.0, 1.0, 0, 6, "group", false, iterations, false, dynamic, 4, chord);
@@ -55,53 +60,122 @@ class GrpoTrainerTest {
 
     @Test
     void aStepLogsTrlMetricsRecomputedLogProbsMatchSamplingAndTheReferenceStaysPut(@TempDir Path tmp) throws Exception {
-        try (Tokenizer tok = Tokenizer.load(dir()); Transformer policy = Checkpoints.load(dir()); Transformer ref = Checkpoints.load(dir())) {
+        try (Tokenizer tok = Tokenizer.load(dir());
+                Transformer policy = Checkpoints.load(dir());
+                Transformer ref = Checkpoints.load(dir())) {
             Map<String, float[]> before = snapshot(policy), refBefore = snapshot(ref);
-            GrpoTrainer.train(policy, ref, tok, prompts(tok, 8, 0), new WeightedRewards(List.of(SEVENS), null), config(tmp, 2, 1, 0.04, false, null), Map.of());
+            GrpoTrainer.train(
+                    policy,
+                    ref,
+                    tok,
+                    prompts(tok, 8, 0),
+                    new WeightedRewards(List.of(SEVENS), null),
+                    config(tmp, 2, 1, 0.04, false, null),
+                    Map.of());
             List<JsonNode> rows = MetricsLog.read(tmp);
             assertEquals(2, rows.size());
             for (JsonNode r : rows) {
-                for (String k : new String[] {"loss", "grad_norm", "reward", "reward_std", "rewards/sevens/mean", "rewards/sevens/std", "frac_reward_zero_std", "kl",
-                        "entropy", "clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean", "completions/mean_length",
-                        "completions/clipped_ratio", "sampling/sampling_logp_difference/mean", "sampling/sampling_logp_difference/max", "num_tokens"})
-                    assertTrue(r.has(k) && Double.isFinite(r.get(k).asDouble()), "row lacks a finite " + k + ": " + r);
+                for (String k : new String[] {
+                    "loss",
+                    "grad_norm",
+                    "reward",
+                    "reward_std",
+                    "rewards/sevens/mean",
+                    "rewards/sevens/std",
+                    "frac_reward_zero_std",
+                    "kl",
+                    "entropy",
+                    "clip_ratio/low_mean",
+                    "clip_ratio/high_mean",
+                    "clip_ratio/region_mean",
+                    "completions/mean_length",
+                    "completions/clipped_ratio",
+                    "sampling/sampling_logp_difference/mean",
+                    "sampling/sampling_logp_difference/max",
+                    "num_tokens"
+                }) assertTrue(r.has(k) && Double.isFinite(r.get(k).asDouble()), "row lacks a finite " + k + ": " + r);
                 // the generator's KV-cached log-probs and the trainer's full forward agree to float32 noise
                 assertTrue(r.get("sampling/sampling_logp_difference/max").asDouble() < 1e-4, r.toString());
                 // num_iterations 1: pi_old is the policy itself, so the ratio is exactly 1 and nothing clips
                 assertEquals(0.0, r.get("clip_ratio/region_mean").asDouble(), 0.0);
             }
             assertEquals(0.0, rows.get(0).get("kl").asDouble(), 1e-6, "policy == reference at step 1");
-            assertTrue(rows.get(1).get("kl").asDouble() > 0, "the first update moves the policy away from the reference");
-            for (var e : snapshot(ref).entrySet()) assertArrayEquals(refBefore.get(e.getKey()), e.getValue(), "reference " + e.getKey() + " changed");
-            assertTrue(snapshot(policy).entrySet().stream().anyMatch(e -> !java.util.Arrays.equals(before.get(e.getKey()), e.getValue())));
+            assertTrue(
+                    rows.get(1).get("kl").asDouble() > 0, "the first update moves the policy away from the reference");
+            for (var e : snapshot(ref).entrySet())
+                assertArrayEquals(refBefore.get(e.getKey()), e.getValue(), "reference " + e.getKey() + " changed");
+            assertTrue(snapshot(policy).entrySet().stream()
+                    .anyMatch(e -> !java.util.Arrays.equals(before.get(e.getKey()), e.getValue())));
             try (Transformer saved = Checkpoints.load(tmp)) {
-                assertArrayEquals(Tensors.toFloats(policy.parameters().get("lm_head.weight")), Tensors.toFloats(saved.parameters().get("lm_head.weight")));
+                assertArrayEquals(
+                        Tensors.toFloats(policy.parameters().get("lm_head.weight")),
+                        Tensors.toFloats(saved.parameters().get("lm_head.weight")));
             }
         }
     }
 
     @Test
     void numIterationsReusesTheGenerationWithPiOldFromBeforeTheFirstUpdate(@TempDir Path tmp) throws Exception {
-        try (Tokenizer tok = Tokenizer.load(dir()); Transformer policy = Checkpoints.load(dir())) {
+        try (Tokenizer tok = Tokenizer.load(dir());
+                Transformer policy = Checkpoints.load(dir())) {
             GrpoConfig cfg = config(tmp, 2, 2, 0.0, false, null);
-            cfg = new GrpoConfig(cfg.args().withSteps(2, 4, 2, 5e-2), cfg.loss(), 4, 1.0, 1.0, 0, 6, "group", false, 2, false, false, 4, null);
-            GrpoTrainer.train(policy, null, tok, prompts(tok, 8, 0), new WeightedRewards(List.of(SEVENS), null), cfg, Map.of());
+            cfg = new GrpoConfig(
+                    cfg.args().withSteps(2, 4, 2, 5e-2),
+                    cfg.loss(),
+                    4,
+                    1.0,
+                    1.0,
+                    0,
+                    6,
+                    "group",
+                    false,
+                    2,
+                    false,
+                    false,
+                    4,
+                    null);
+            GrpoTrainer.train(
+                    policy, null, tok, prompts(tok, 8, 0), new WeightedRewards(List.of(SEVENS), null), cfg, Map.of());
             List<JsonNode> rows = MetricsLog.read(tmp);
-            assertEquals(rows.get(0).get("reward").asDouble(), rows.get(1).get("reward").asDouble(), 0.0, "step 2 trains on step 1's samples");
-            assertEquals(rows.get(0).get("completions/mean_length").asDouble(), rows.get(1).get("completions/mean_length").asDouble(), 0.0);
-            assertFalse(rows.get(1).has("sampling/sampling_logp_difference/mean"), "only a fresh generation is compared with its sampling log-probs");
-            assertTrue(rows.get(1).get("num_tokens").asLong() == rows.get(0).get("num_tokens").asLong(), "reused samples are not counted twice");
+            assertEquals(
+                    rows.get(0).get("reward").asDouble(),
+                    rows.get(1).get("reward").asDouble(),
+                    0.0,
+                    "step 2 trains on step 1's samples");
+            assertEquals(
+                    rows.get(0).get("completions/mean_length").asDouble(),
+                    rows.get(1).get("completions/mean_length").asDouble(),
+                    0.0);
+            assertFalse(
+                    rows.get(1).has("sampling/sampling_logp_difference/mean"),
+                    "only a fresh generation is compared with its sampling log-probs");
+            assertTrue(
+                    rows.get(1).get("num_tokens").asLong()
+                            == rows.get(0).get("num_tokens").asLong(),
+                    "reused samples are not counted twice");
         }
     }
 
     @Test
     void dynamicSamplingDropsGroupsWithoutSignalAndRefillsTheBatch(@TempDir Path tmp) throws Exception {
-        try (Tokenizer tok = Tokenizer.load(dir()); Transformer policy = Checkpoints.load(dir())) {
+        try (Tokenizer tok = Tokenizer.load(dir());
+                Transformer policy = Checkpoints.load(dir())) {
             // every second prompt is "flat" (all rewards 0): its group is dropped and another prompt is sampled instead
-            GrpoTrainer.train(policy, null, tok, prompts(tok, 16, 2), new WeightedRewards(List.of(SEVENS), null), config(tmp, 2, 1, 0.0, true, null), Map.of());
+            GrpoTrainer.train(
+                    policy,
+                    null,
+                    tok,
+                    prompts(tok, 16, 2),
+                    new WeightedRewards(List.of(SEVENS), null),
+                    config(tmp, 2, 1, 0.0, true, null),
+                    Map.of());
             for (JsonNode r : MetricsLog.read(tmp)) {
-                assertTrue(r.get("dynamic_sampling/rounds").asDouble() >= 2, "the first round has flat groups, so a second one is needed: " + r);
-                assertTrue(r.get("frac_reward_zero_std").asDouble() >= 0.5, "the logged rewards are those of the first round: " + r);
+                assertTrue(
+                        r.get("dynamic_sampling/rounds").asDouble() >= 2,
+                        "the first round has flat groups, so a second one is needed: " + r);
+                assertTrue(
+                        r.get("frac_reward_zero_std").asDouble() >= 0.5,
+                        "the logged rewards are those of the first round: " + r);
             }
         }
     }
@@ -110,13 +184,35 @@ class GrpoTrainerTest {
     void chordAddsTheExpertTermOnItsScheduleAndResumeReproducesTheRun(@TempDir Path tmp) throws Exception {
         try (Tokenizer tok = Tokenizer.load(dir())) {
             List<Sequence> expert = new ArrayList<>();
-            for (int i = 0; i < 6; i++) expert.add(Sequence.promptCompletion(tok.encode(i + "+1="), new long[] {'7', tok.eosTokenId()}));
+            for (int i = 0; i < 6; i++)
+                expert.add(Sequence.promptCompletion(tok.encode(i + "+1="), new long[] {'7', tok.eosTokenId()}));
             GrpoConfig.Chord chord = new GrpoConfig.Chord(expert, 2, 0, 2, 0.9, 0.1, true, 1.0);
             GrpoConfig cfg = config(tmp.resolve("full"), 4, 1, 0.0, false, chord);
-            cfg = new GrpoConfig(cfg.args().withLogging(1, 2), cfg.loss(), 4, 1.0, 1.0, 0, 6, "group", false, 1, false, false, 4, chord);
+            cfg = new GrpoConfig(
+                    cfg.args().withLogging(1, 2),
+                    cfg.loss(),
+                    4,
+                    1.0,
+                    1.0,
+                    0,
+                    6,
+                    "group",
+                    false,
+                    1,
+                    false,
+                    false,
+                    4,
+                    chord);
             Map<String, float[]> full;
             try (Transformer policy = Checkpoints.load(dir())) {
-                GrpoTrainer.train(policy, null, tok, prompts(tok, 8, 0), new WeightedRewards(List.of(SEVENS), null), cfg, Map.of());
+                GrpoTrainer.train(
+                        policy,
+                        null,
+                        tok,
+                        prompts(tok, 8, 0),
+                        new WeightedRewards(List.of(SEVENS), null),
+                        cfg,
+                        Map.of());
                 full = snapshot(policy);
             }
             List<JsonNode> rows = MetricsLog.read(tmp.resolve("full"));
@@ -126,18 +222,46 @@ class GrpoTrainerTest {
             assertEquals(0.1, rows.get(3).get("chord/mu").asDouble(), 1e-12);
             assertTrue(rows.get(0).get("chord/sft_loss").asDouble() > 0);
             Path resumed = tmp.resolve("resumed");
-            org.align4j.io.AtomicFiles.writeDirAtomically(resumed.resolve("checkpoint-2"), d -> {
-                try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
-                    for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
-                }
-            }, false);
+            org.align4j.io.AtomicFiles.writeDirAtomically(
+                    resumed.resolve("checkpoint-2"),
+                    d -> {
+                        try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
+                            for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
+                        }
+                    },
+                    false);
             try (Transformer policy = Checkpoints.load(dir())) {
-                GrpoTrainer.train(policy, null, tok, prompts(tok, 8, 0), new WeightedRewards(List.of(SEVENS), null),
-                        new GrpoConfig(cfg.args().withResume("latest", resumed), cfg.loss(), 4, 1.0, 1.0, 0, 6, "group", false, 1, false, false, 4, chord), Map.of());
-                for (var e : snapshot(policy).entrySet()) assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
+                GrpoTrainer.train(
+                        policy,
+                        null,
+                        tok,
+                        prompts(tok, 8, 0),
+                        new WeightedRewards(List.of(SEVENS), null),
+                        new GrpoConfig(
+                                cfg.args().withResume("latest", resumed),
+                                cfg.loss(),
+                                4,
+                                1.0,
+                                1.0,
+                                0,
+                                6,
+                                "group",
+                                false,
+                                1,
+                                false,
+                                false,
+                                4,
+                                chord),
+                        Map.of());
+                for (var e : snapshot(policy).entrySet())
+                    assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
             }
             List<JsonNode> again = MetricsLog.read(resumed);
-            for (int i = 0; i < 2; i++) assertEquals(rows.get(i + 2).get("loss").asDouble(), again.get(i).get("loss").asDouble(), 0.0);
+            for (int i = 0; i < 2; i++)
+                assertEquals(
+                        rows.get(i + 2).get("loss").asDouble(),
+                        again.get(i).get("loss").asDouble(),
+                        0.0);
         }
     }
 }

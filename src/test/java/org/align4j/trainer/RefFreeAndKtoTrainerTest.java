@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
@@ -36,13 +36,19 @@ class RefFreeAndKtoTrainerTest {
         return TrainingArgs.defaults(out).withSteps(steps, 4, 1, 1e-3).withLogging(1, 0);
     }
 
-    private static void assertTrainedAndLogged(Transformer m, Map<String, float[]> before, Path out, String... keys) throws Exception {
-        for (var e : snapshot(m).entrySet()) assertFalse(java.util.Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
+    private static void assertTrainedAndLogged(Transformer m, Map<String, float[]> before, Path out, String... keys)
+            throws Exception {
+        for (var e : snapshot(m).entrySet())
+            assertFalse(java.util.Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
         List<JsonNode> rows = MetricsLog.read(out);
         assertEquals(3, rows.size());
-        for (JsonNode r : rows) for (String k : keys) assertTrue(r.has(k) && Double.isFinite(r.get(k).asDouble()), "row lacks a finite " + k + ": " + r);
+        for (JsonNode r : rows)
+            for (String k : keys)
+                assertTrue(r.has(k) && Double.isFinite(r.get(k).asDouble()), "row lacks a finite " + k + ": " + r);
         try (Transformer saved = Checkpoints.load(out)) {
-            assertArrayEquals(Tensors.toFloats(m.parameters().get("lm_head.weight")), Tensors.toFloats(saved.parameters().get("lm_head.weight")));
+            assertArrayEquals(
+                    Tensors.toFloats(m.parameters().get("lm_head.weight")),
+                    Tensors.toFloats(saved.parameters().get("lm_head.weight")));
         }
     }
 
@@ -50,9 +56,28 @@ class RefFreeAndKtoTrainerTest {
     void simpoTrainsEveryParameterAndLogsTrlNames(@TempDir Path tmp) throws Exception {
         try (Transformer m = tiny()) {
             Map<String, float[]> before = snapshot(m);
-            CpoTrainer.train(m, DpoTrainerTest.arithmeticPairs(12, 1), List.of(), new CpoTrainer.Config(args(tmp, 3), CpoLoss.Config.simpo(0.1, 0.5), 0), PAD, Map.of());
-            assertTrainedAndLogged(m, before, tmp, "loss", "rewards/chosen", "rewards/margins", "rewards/accuracies", "logps/chosen", "nll_loss");
-            assertEquals(0.0, MetricsLog.read(tmp).get(0).get("nll_loss").asDouble(), 0.0, "SimPO has no NLL term (cpo_alpha 0), logged as 0 like TRL");
+            CpoTrainer.train(
+                    m,
+                    DpoTrainerTest.arithmeticPairs(12, 1),
+                    List.of(),
+                    new CpoTrainer.Config(args(tmp, 3), CpoLoss.Config.simpo(0.1, 0.5), 0),
+                    PAD,
+                    Map.of());
+            assertTrainedAndLogged(
+                    m,
+                    before,
+                    tmp,
+                    "loss",
+                    "rewards/chosen",
+                    "rewards/margins",
+                    "rewards/accuracies",
+                    "logps/chosen",
+                    "nll_loss");
+            assertEquals(
+                    0.0,
+                    MetricsLog.read(tmp).get(0).get("nll_loss").asDouble(),
+                    0.0,
+                    "SimPO has no NLL term (cpo_alpha 0), logged as 0 like TRL");
         }
     }
 
@@ -60,11 +85,22 @@ class RefFreeAndKtoTrainerTest {
     void orpoTrainsEveryParameterAndItsFirstLossIsNllPlusTheOddsTerm(@TempDir Path tmp) throws Exception {
         try (Transformer m = tiny()) {
             Map<String, float[]> before = snapshot(m);
-            OrpoTrainer.train(m, DpoTrainerTest.arithmeticPairs(12, 2), List.of(), new OrpoTrainer.Config(args(tmp, 3), 0.1, 0), PAD, Map.of());
-            assertTrainedAndLogged(m, before, tmp, "loss", "nll_loss", "log_odds_ratio", "log_odds_chosen", "rewards/chosen");
+            OrpoTrainer.train(
+                    m,
+                    DpoTrainerTest.arithmeticPairs(12, 2),
+                    List.of(),
+                    new OrpoTrainer.Config(args(tmp, 3), 0.1, 0),
+                    PAD,
+                    Map.of());
+            assertTrainedAndLogged(
+                    m, before, tmp, "loss", "nll_loss", "log_odds_ratio", "log_odds_chosen", "rewards/chosen");
             JsonNode first = MetricsLog.read(tmp).get(0);
             // loss = nll - beta * mean logsigmoid(log odds), from the logged parts
-            assertEquals(first.get("nll_loss").asDouble() - 0.1 * first.get("log_odds_ratio").asDouble(), first.get("loss").asDouble(), 1e-5);
+            assertEquals(
+                    first.get("nll_loss").asDouble()
+                            - 0.1 * first.get("log_odds_ratio").asDouble(),
+                    first.get("loss").asDouble(),
+                    1e-5);
         }
     }
 
@@ -75,21 +111,45 @@ class RefFreeAndKtoTrainerTest {
             rows.add(new UnpairedExample(p.prompt(), p.chosen(), true));
             rows.add(new UnpairedExample(p.prompt(), p.rejected(), false));
         }
-        try (Transformer m = tiny(); Transformer ref = tiny()) {
+        try (Transformer m = tiny();
+                Transformer ref = tiny()) {
             Map<String, float[]> before = snapshot(m), refBefore = snapshot(ref);
-            KtoTrainer.train(m, ref, rows, List.of(), new KtoTrainer.Config(args(tmp, 3), KtoLoss.Config.defaults(), 0), PAD, Map.of());
+            KtoTrainer.train(
+                    m,
+                    ref,
+                    rows,
+                    List.of(),
+                    new KtoTrainer.Config(args(tmp, 3), KtoLoss.Config.defaults(), 0),
+                    PAD,
+                    Map.of());
             assertTrainedAndLogged(m, before, tmp, "loss", "kl");
             // per-class means appear when the step had rows of that class (TRL divides by the class count)
-            assertTrue(MetricsLog.read(tmp).stream().anyMatch(r -> r.has("rewards/chosen") && r.has("rewards/rejected") && r.has("rewards/margins")
-                    && r.has("logps/chosen") && r.has("logps/rejected")), "no step logged both classes");
-            for (var e : snapshot(ref).entrySet()) assertArrayEquals(refBefore.get(e.getKey()), e.getValue(), "reference " + e.getKey() + " changed");
-            // policy == reference at the first step: every reward and the KL estimate are 0, so each loss is lambda * (1 - sigmoid(0)) = 0.5
+            assertTrue(
+                    MetricsLog.read(tmp).stream()
+                            .anyMatch(r -> r.has("rewards/chosen")
+                                    && r.has("rewards/rejected")
+                                    && r.has("rewards/margins")
+                                    && r.has("logps/chosen")
+                                    && r.has("logps/rejected")),
+                    "no step logged both classes");
+            for (var e : snapshot(ref).entrySet())
+                assertArrayEquals(refBefore.get(e.getKey()), e.getValue(), "reference " + e.getKey() + " changed");
+            // policy == reference at the first step: every reward and the KL estimate are 0, so each loss is lambda *
+            // (1 - sigmoid(0)) = 0.5
             JsonNode first = MetricsLog.read(tmp).get(0);
             assertEquals(0.5, first.get("loss").asDouble(), 1e-6);
             assertEquals(0.0, first.get("kl").asDouble(), 1e-6);
             TrainingArgs one = TrainingArgs.defaults(tmp.resolve("b")).withSteps(1, 1, 1, 1e-3);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> KtoTrainer.train(m, ref, rows, List.of(), new KtoTrainer.Config(one, KtoLoss.Config.defaults(), 0), PAD, Map.of()));
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> KtoTrainer.train(
+                            m,
+                            ref,
+                            rows,
+                            List.of(),
+                            new KtoTrainer.Config(one, KtoLoss.Config.defaults(), 0),
+                            PAD,
+                            Map.of()));
             assertTrue(e.getMessage().contains("per_device_train_batch_size"), e.getMessage());
         }
     }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.evalRows;
+import static org.align4j.trainer.TrainerFixtures.snapshot;
+import static org.align4j.trainer.TrainerFixtures.trainRows;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,9 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.align4j.trainer.TrainerFixtures.snapshot;
-import static org.align4j.trainer.TrainerFixtures.trainRows;
-import static org.align4j.trainer.TrainerFixtures.evalRows;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -46,7 +46,8 @@ class RewardTrainerTest {
         for (int i = 0; i < n; i++) {
             long[] prompt = new long[2 + rng.nextInt(6)];
             for (int j = 0; j < prompt.length; j++) prompt[j] = 97 + rng.nextInt(26);
-            out.add(new RewardTrainer.Pair(withEos(prompt, "yes"), withEos(prompt, "no"), margins ? rng.nextInt(3) * 0.5f : 0f));
+            out.add(new RewardTrainer.Pair(
+                    withEos(prompt, "yes"), withEos(prompt, "no"), margins ? rng.nextInt(3) * 0.5f : 0f));
         }
         return out;
     }
@@ -67,12 +68,15 @@ class RewardTrainerTest {
     }
 
     private static RewardConfig config(Path out, int steps, int batch, int accumulation) {
-        return RewardConfig.of(TrainingArgs.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, 0));
+        return RewardConfig.of(TrainingArgs.defaults(out)
+                .withSteps(steps, batch, accumulation, 1e-3)
+                .withLogging(1, 0));
     }
 
     /** One unpadded sequence's reward, straight from the model (the score at its last position). */
     private static float reward(Transformer m, long[] ids) {
-        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        try (PointerScope s = new PointerScope();
+                NoGradGuard g = new NoGradGuard()) {
             return Tensors.toFloats(m.scores(m.forward(Tensors.longs(ids, 1, ids.length), null, null), null))[0];
         }
     }
@@ -80,24 +84,42 @@ class RewardTrainerTest {
     @Test
     void theFirstStepMatchesPyTorchRewardsLossAndGradients() throws Exception {
         try (Golden g = Golden.open("reward")) {
-            List<long[]> chosen = g.ragged("step.chosen_ids", "step.chosen_lens"), rejected = g.ragged("step.rejected_ids", "step.rejected_lens");
+            List<long[]> chosen = g.ragged("step.chosen_ids", "step.chosen_lens"),
+                    rejected = g.ragged("step.rejected_ids", "step.rejected_lens");
             float[] margin = g.floats("step.margin");
             List<RewardTrainer.Pair> pairs = new ArrayList<>();
-            for (int i = 0; i < chosen.size(); i++) pairs.add(new RewardTrainer.Pair(chosen.get(i), rejected.get(i), margin[i]));
+            for (int i = 0; i < chosen.size(); i++)
+                pairs.add(new RewardTrainer.Pair(chosen.get(i), rejected.get(i), margin[i]));
             for (boolean checkpointed : new boolean[] {false, true}) {
                 try (Transformer m = tinyRm()) {
                     m.requiresGrad(true);
-                    RewardTrainer.Scored s = RewardTrainer.microBatch(m, pairs, PAD, pairs.size(), g.floats("step.center_coefficient")[0], checkpointed);
+                    RewardTrainer.Scored s = RewardTrainer.microBatch(
+                            m, pairs, PAD, pairs.size(), g.floats("step.center_coefficient")[0], checkpointed);
                     String how = checkpointed ? " (gradient checkpointing)" : "";
                     Golden.assertClose("rewards_chosen" + how, g.floats("step.rewards_chosen"), s.chosen(), 1e-4, 1e-4);
-                    Golden.assertClose("rewards_rejected" + how, g.floats("step.rewards_rejected"), s.rejected(), 1e-4, 1e-4);
-                    assertEquals(g.floats("step.loss")[0], s.loss(), 1e-5 + 1e-4 * Math.abs(g.floats("step.loss")[0]), "loss" + how);
+                    Golden.assertClose(
+                            "rewards_rejected" + how, g.floats("step.rewards_rejected"), s.rejected(), 1e-4, 1e-4);
+                    assertEquals(
+                            g.floats("step.loss")[0],
+                            s.loss(),
+                            1e-5 + 1e-4 * Math.abs(g.floats("step.loss")[0]),
+                            "loss" + how);
                     BradleyTerryLoss.Metrics metrics = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
                     assertEquals(g.floats("step.accuracy")[0], metrics.accuracy(), 1e-6);
                     assertEquals(g.floats("step.reward_margin")[0], metrics.margin(), 1e-4);
-                    for (String n : new String[] {"score.weight", "model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.down_proj.weight", "model.embed_tokens.weight"}) {
+                    for (String n : new String[] {
+                        "score.weight",
+                        "model.layers.0.self_attn.q_proj.weight",
+                        "model.layers.1.mlp.down_proj.weight",
+                        "model.embed_tokens.weight"
+                    }) {
                         try (PointerScope sc = new PointerScope()) {
-                            Golden.assertClose("grad " + n + how, g.floats("step.grad." + n), Tensors.toFloats(m.parameters().get(n).grad()), 1e-5, 1e-3);
+                            Golden.assertClose(
+                                    "grad " + n + how,
+                                    g.floats("step.grad." + n),
+                                    Tensors.toFloats(m.parameters().get(n).grad()),
+                                    1e-5,
+                                    1e-3);
                         }
                     }
                 }
@@ -109,26 +131,60 @@ class RewardTrainerTest {
     void lossIsFiniteLoggedUnderTrlNamesEvaluatedAndEveryParameterMoves(@TempDir Path tmp) throws Exception {
         try (Transformer m = tinyRm()) {
             Map<String, float[]> before = snapshot(m);
-            TrainResult r = RewardTrainer.train(m, yesNo(16, 1, true), yesNo(6, 9, false),
-                    config(tmp, 3, 4, 1).withEval(2, 4).withCenterRewards(0.01), PAD, Map.of("learning_rate", 1e-3));
-            for (var e : snapshot(m).entrySet()) assertFalse(Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
+            TrainResult r = RewardTrainer.train(
+                    m,
+                    yesNo(16, 1, true),
+                    yesNo(6, 9, false),
+                    config(tmp, 3, 4, 1).withEval(2, 4).withCenterRewards(0.01),
+                    PAD,
+                    Map.of("learning_rate", 1e-3));
+            for (var e : snapshot(m).entrySet())
+                assertFalse(Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
             List<JsonNode> rows = trainRows(tmp);
             assertEquals(3, rows.size());
             for (JsonNode row : rows) {
-                for (String k : new String[] {"step", "epoch", "loss", "learning_rate", "grad_norm", "num_tokens", "accuracy", "margin", "min_reward", "mean_reward", "max_reward"})
-                    assertTrue(row.has(k), "metrics.jsonl row lacks " + k + ": " + row);
-                assertTrue(Double.isFinite(row.get("loss").asDouble()) && row.get("loss").asDouble() > 0);
-                assertTrue(row.get("min_reward").asDouble() <= row.get("mean_reward").asDouble() && row.get("mean_reward").asDouble() <= row.get("max_reward").asDouble());
+                for (String k : new String[] {
+                    "step",
+                    "epoch",
+                    "loss",
+                    "learning_rate",
+                    "grad_norm",
+                    "num_tokens",
+                    "accuracy",
+                    "margin",
+                    "min_reward",
+                    "mean_reward",
+                    "max_reward"
+                }) assertTrue(row.has(k), "metrics.jsonl row lacks " + k + ": " + row);
+                assertTrue(Double.isFinite(row.get("loss").asDouble())
+                        && row.get("loss").asDouble() > 0);
+                assertTrue(row.get("min_reward").asDouble()
+                                <= row.get("mean_reward").asDouble()
+                        && row.get("mean_reward").asDouble()
+                                <= row.get("max_reward").asDouble());
             }
             List<JsonNode> evals = evalRows(tmp);
-            assertEquals(List.of(2, 3), evals.stream().map(e -> e.get("step").asInt()).toList(), "eval every 2 steps and at the end");
+            assertEquals(
+                    List.of(2, 3),
+                    evals.stream().map(e -> e.get("step").asInt()).toList(),
+                    "eval every 2 steps and at the end");
             for (JsonNode e : evals)
-                for (String k : new String[] {"epoch", "eval_loss", "eval_accuracy", "eval_margin", "eval_min_reward", "eval_mean_reward", "eval_max_reward", "eval_ece"})
-                    assertTrue(e.has(k), "eval row lacks " + k + ": " + e);
+                for (String k : new String[] {
+                    "epoch",
+                    "eval_loss",
+                    "eval_accuracy",
+                    "eval_margin",
+                    "eval_min_reward",
+                    "eval_mean_reward",
+                    "eval_max_reward",
+                    "eval_ece"
+                }) assertTrue(e.has(k), "eval row lacks " + k + ": " + e);
             assertEquals(5, r.logged().size());
             try (Transformer saved = Checkpoints.load(tmp)) { // the final model is a loadable HF sequence classifier
                 assertTrue(saved.config().isSequenceClassification());
-                assertArrayEquals(Tensors.toFloats(m.parameters().get("score.weight")), Tensors.toFloats(saved.parameters().get("score.weight")));
+                assertArrayEquals(
+                        Tensors.toFloats(m.parameters().get("score.weight")),
+                        Tensors.toFloats(saved.parameters().get("score.weight")));
             }
         }
     }
@@ -137,7 +193,8 @@ class RewardTrainerTest {
     void theFirstLoggedRowDescribesTheFirstBatchBeforeAnyUpdate(@TempDir Path tmp) throws Exception {
         List<RewardTrainer.Pair> data = yesNo(8, 2, true);
         RewardTrainer.Scored first;
-        try (Transformer m = tinyRm(); PointerScope s = new PointerScope()) {
+        try (Transformer m = tinyRm();
+                PointerScope s = new PointerScope()) {
             List<RewardTrainer.Pair> batch = new DataCursor(8, 8, 42, 0, 0).next(data);
             m.requiresGrad(true);
             first = RewardTrainer.microBatch(m, batch, PAD, batch.size(), 0.0, false);
@@ -171,18 +228,26 @@ class RewardTrainerTest {
         List<Map<String, float[]>> grads = new ArrayList<>();
         double[] losses = new double[2];
         for (int split = 0; split < 2; split++) {
-            try (Transformer m = tinyRm(); PointerScope s = new PointerScope()) {
+            try (Transformer m = tinyRm();
+                    PointerScope s = new PointerScope()) {
                 m.requiresGrad(true);
-                if (split == 0) losses[0] = RewardTrainer.microBatch(m, data, PAD, 8, 0.05, false).loss();
-                else for (RewardTrainer.Pair p : data) losses[1] += RewardTrainer.microBatch(m, List.of(p), PAD, 8, 0.05, false).loss();
+                if (split == 0)
+                    losses[0] = RewardTrainer.microBatch(m, data, PAD, 8, 0.05, false)
+                            .loss();
+                else
+                    for (RewardTrainer.Pair p : data)
+                        losses[1] += RewardTrainer.microBatch(m, List.of(p), PAD, 8, 0.05, false)
+                                .loss();
                 Map<String, float[]> g = new LinkedHashMap<>();
-                for (var e : m.parameters().entrySet()) g.put(e.getKey(), Tensors.toFloats(e.getValue().grad()));
+                for (var e : m.parameters().entrySet())
+                    g.put(e.getKey(), Tensors.toFloats(e.getValue().grad()));
                 grads.add(g);
             }
         }
         assertEquals(losses[0], losses[1], 1e-6);
         // padding 8 rows together vs none changes only float32 rounding (~1e-7 here)
-        for (String k : grads.get(0).keySet()) Golden.assertClose("grad " + k, grads.get(0).get(k), grads.get(1).get(k), 1e-6, 1e-5);
+        for (String k : grads.get(0).keySet())
+            Golden.assertClose("grad " + k, grads.get(0).get(k), grads.get(1).get(k), 1e-6, 1e-5);
     }
 
     @Test
@@ -190,18 +255,30 @@ class RewardTrainerTest {
         List<RewardTrainer.Pair> data = yesNo(16, 3, true);
         Map<String, float[]> a, b;
         try (Transformer m = tinyRm()) {
-            RewardTrainer.train(m, data, null, config(tmp.resolve("a"), 2, 8, 1).withCenterRewards(0.05), PAD, Map.of());
+            RewardTrainer.train(
+                    m, data, null, config(tmp.resolve("a"), 2, 8, 1).withCenterRewards(0.05), PAD, Map.of());
             a = snapshot(m);
         }
         try (Transformer m = tinyRm()) {
-            RewardTrainer.train(m, data, null, config(tmp.resolve("b"), 2, 1, 8).withCenterRewards(0.05), PAD, Map.of());
+            RewardTrainer.train(
+                    m, data, null, config(tmp.resolve("b"), 2, 1, 8).withCenterRewards(0.05), PAD, Map.of());
             b = snapshot(m);
         }
         List<JsonNode> la = trainRows(tmp.resolve("a")), lb = trainRows(tmp.resolve("b"));
         for (int i = 0; i < 2; i++) {
-            assertEquals(la.get(i).get("loss").asDouble(), lb.get(i).get("loss").asDouble(), 1e-6, "loss at step " + (i + 1));
-            assertEquals(la.get(i).get("accuracy").asDouble(), lb.get(i).get("accuracy").asDouble(), 1e-12, "accuracy at step " + (i + 1));
-            assertEquals(la.get(i).get("num_tokens").asLong(), lb.get(i).get("num_tokens").asLong());
+            assertEquals(
+                    la.get(i).get("loss").asDouble(),
+                    lb.get(i).get("loss").asDouble(),
+                    1e-6,
+                    "loss at step " + (i + 1));
+            assertEquals(
+                    la.get(i).get("accuracy").asDouble(),
+                    lb.get(i).get("accuracy").asDouble(),
+                    1e-12,
+                    "accuracy at step " + (i + 1));
+            assertEquals(
+                    la.get(i).get("num_tokens").asLong(),
+                    lb.get(i).get("num_tokens").asLong());
         }
         // AdamW divides each gradient by its own running size, so an element whose gradient is
         // near float32 rounding of the padded-vs-unpadded difference moves by a different fraction
@@ -220,13 +297,15 @@ class RewardTrainerTest {
         try (Transformer m = tinyRm()) {
             RewardConfig cfg = config(tmp.resolve("b"), 2, 4, 1);
             RewardTrainer.train(m, data, null, cfg.withArgs(cfg.args().withGradientCheckpointing(true)), PAD, Map.of());
-            for (var e : snapshot(m).entrySet()) Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 1e-6, 1e-5);
+            for (var e : snapshot(m).entrySet())
+                Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 1e-6, 1e-5);
         }
     }
 
     @Test
     void resumingFromACheckpointContinuesExactlyAsTheUninterruptedRun(@TempDir Path tmp) throws Exception {
-        List<RewardTrainer.Pair> data = yesNo(12, 4, true), eval = yesNo(4, 5, false); // 3 batches of 4: the resume crosses an epoch
+        List<RewardTrainer.Pair> data = yesNo(12, 4, true),
+                eval = yesNo(4, 5, false); // 3 batches of 4: the resume crosses an epoch
         RewardConfig base = config(tmp.resolve("full"), 5, 4, 1).withEval(1, 2);
         RewardConfig cfg = base.withArgs(base.args().withLogging(1, 2));
         Map<String, float[]> full;
@@ -235,11 +314,14 @@ class RewardTrainerTest {
             full = snapshot(m);
         }
         Path resumed = tmp.resolve("resumed");
-        org.align4j.io.AtomicFiles.writeDirAtomically(resumed.resolve("checkpoint-2"), d -> {
-            try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
-                for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
-            }
-        }, false);
+        org.align4j.io.AtomicFiles.writeDirAtomically(
+                resumed.resolve("checkpoint-2"),
+                d -> {
+                    try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
+                        for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
+                    }
+                },
+                false);
         try (Transformer m = tinyRm()) {
             RewardTrainer.train(m, data, eval, cfg.withArgs(cfg.args().withResume("latest", resumed)), PAD, Map.of());
             for (var e : snapshot(m).entrySet()) assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
@@ -248,12 +330,20 @@ class RewardTrainerTest {
         assertEquals(3, lr.size(), "steps 3, 4, 5 logged after the resume");
         for (int i = 0; i < 3; i++) {
             for (String k : new String[] {"loss", "accuracy", "margin", "grad_norm"})
-                assertEquals(lf.get(i + 2).get(k).asDouble(), lr.get(i).get(k).asDouble(), 0.0, k + " at step " + (i + 3));
-            assertEquals(lf.get(i + 2).get("num_tokens").asLong(), lr.get(i).get("num_tokens").asLong(), "num_tokens continues across the resume");
+                assertEquals(
+                        lf.get(i + 2).get(k).asDouble(), lr.get(i).get(k).asDouble(), 0.0, k + " at step " + (i + 3));
+            assertEquals(
+                    lf.get(i + 2).get("num_tokens").asLong(),
+                    lr.get(i).get("num_tokens").asLong(),
+                    "num_tokens continues across the resume");
         }
         List<JsonNode> ef = evalRows(tmp.resolve("full")), er = evalRows(resumed);
         assertEquals(3, er.size());
-        for (int i = 0; i < 3; i++) assertEquals(ef.get(i + 2).get("eval_loss").asDouble(), er.get(i).get("eval_loss").asDouble(), 0.0);
+        for (int i = 0; i < 3; i++)
+            assertEquals(
+                    ef.get(i + 2).get("eval_loss").asDouble(),
+                    er.get(i).get("eval_loss").asDouble(),
+                    0.0);
     }
 
     @Test
@@ -263,13 +353,16 @@ class RewardTrainerTest {
         try (Transformer m = tinyRm()) {
             RewardTrainer.train(m, yesNo(8, 10, false), null, cfg, PAD, Map.of());
             JsonNode config = HfJson.readJson(tmp.resolve("config.json"));
-            assertEquals("Qwen3ForSequenceClassification", config.get("architectures").get(0).asText());
+            assertEquals(
+                    "Qwen3ForSequenceClassification",
+                    config.get("architectures").get(0).asText());
             assertEquals(1, config.get("id2label").size());
             assertEquals(PAD, config.get("pad_token_id").asLong());
             assertEquals("float32", config.get("torch_dtype").asText(), "trained and saved in float32, as TRL does");
             try (Transformer back = Checkpoints.load(tmp)) {
                 assertEquals(1, back.config().numLabels());
-                Map<String, Double> before = RewardTrainer.evaluate(m, eval, cfg, PAD), after = RewardTrainer.evaluate(back, eval, cfg, PAD);
+                Map<String, Double> before = RewardTrainer.evaluate(m, eval, cfg, PAD),
+                        after = RewardTrainer.evaluate(back, eval, cfg, PAD);
                 assertEquals(before, after);
                 for (RewardTrainer.Pair p : eval) {
                     assertEquals(reward(m, p.chosen()), reward(back, p.chosen()), 0.0);
@@ -283,8 +376,10 @@ class RewardTrainerTest {
     void evaluationIsIndependentOfTheEvalBatchSizeAndMatchesItsDefinitions() throws Exception {
         List<RewardTrainer.Pair> eval = yesNo(7, 12, true);
         RewardConfig cfg = RewardConfig.defaults(Path.of("unused")).withCenterRewards(0.02);
-        try (Transformer m = tinyRm(); PointerScope s = new PointerScope()) {
-            Map<String, Double> one = RewardTrainer.evaluate(m, eval, cfg.withEval(0, 1), PAD), three = RewardTrainer.evaluate(m, eval, cfg.withEval(0, 3), PAD);
+        try (Transformer m = tinyRm();
+                PointerScope s = new PointerScope()) {
+            Map<String, Double> one = RewardTrainer.evaluate(m, eval, cfg.withEval(0, 1), PAD),
+                    three = RewardTrainer.evaluate(m, eval, cfg.withEval(0, 3), PAD);
             for (String k : one.keySet()) assertEquals((double) one.get(k), (double) three.get(k), 1e-5, k);
             // the same rewards scored pair by pair, the loss and ECE recomputed from them in doubles
             double loss = 0;
@@ -311,19 +406,30 @@ class RewardTrainerTest {
             assertEquals((int) PAD, rm.config().padTokenId());
             assertNull(rm.parameters().get("lm_head.weight"), "the LM head is dropped");
             for (var e : lm.parameters().entrySet())
-                if (!e.getKey().equals("lm_head.weight")) assertArrayEquals(Tensors.toFloats(e.getValue()), Tensors.toFloats(rm.parameters().get(e.getKey())), e.getKey());
+                if (!e.getKey().equals("lm_head.weight"))
+                    assertArrayEquals(
+                            Tensors.toFloats(e.getValue()),
+                            Tensors.toFloats(rm.parameters().get(e.getKey())),
+                            e.getKey());
             float[] head = Tensors.toFloats(rm.parameters().get("score.weight"));
             assertEquals(64, head.length);
             double sq = 0;
             for (float v : head) sq += v * v;
-            double std = Math.sqrt(sq / head.length); // N(0, 0.02): the sample std of 64 draws lies within +-30% with overwhelming probability
-            assertTrue(std > 0.014 && std < 0.026, "score.weight std " + std + ", expected about initializer_range 0.02");
+            double std = Math.sqrt(
+                    sq / head.length); // N(0, 0.02): the sample std of 64 draws lies within +-30% with overwhelming
+            // probability
+            assertTrue(
+                    std > 0.014 && std < 0.026, "score.weight std " + std + ", expected about initializer_range 0.02");
             assertArrayEquals(head, Tensors.toFloats(same.parameters().get("score.weight")), "same seed, same head");
-            assertFalse(Arrays.equals(head, Tensors.toFloats(other.parameters().get("score.weight"))), "another seed, another head");
+            assertFalse(
+                    Arrays.equals(head, Tensors.toFloats(other.parameters().get("score.weight"))),
+                    "another seed, another head");
             // it trains and saves as transformers' LlamaForSequenceClassification
             RewardTrainer.train(rm, yesNo(4, 13, false), null, config(tmp, 1, 4, 1), PAD, Map.of());
             JsonNode config = HfJson.readJson(tmp.resolve("config.json"));
-            assertEquals("LlamaForSequenceClassification", config.get("architectures").get(0).asText());
+            assertEquals(
+                    "LlamaForSequenceClassification",
+                    config.get("architectures").get(0).asText());
             assertEquals("LABEL_0", config.get("id2label").get("0").asText());
             try (Transformer back = Checkpoints.load(tmp)) {
                 assertNotNull(back.parameters().get("score.weight"));
@@ -334,16 +440,20 @@ class RewardTrainerTest {
     @Test
     void misconfiguredModelsAreRefusedWithTheFix(@TempDir Path tmp) throws Exception {
         try (Transformer lm = Checkpoints.load(Golden.resourceDir("golden/llama-tiny"))) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
                     () -> RewardTrainer.train(lm, yesNo(4, 1, false), null, config(tmp, 1, 4, 1), PAD, Map.of()));
             assertTrue(e.getMessage().contains("RewardTrainer.rewardModel"), e.getMessage());
         }
         try (Transformer m = tinyRm()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
                     () -> RewardTrainer.train(m, yesNo(4, 1, false), null, config(tmp, 1, 4, 1), 258, Map.of()));
             assertTrue(e.getMessage().contains("pad_token_id"), e.getMessage());
             Lora.attach(m, new Lora.Config(2, 4, 0, List.of("q_proj")), 1);
-            e = assertThrows(IllegalArgumentException.class, () -> RewardTrainer.train(m, yesNo(4, 1, false), null, config(tmp, 1, 4, 1), PAD, Map.of()));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> RewardTrainer.train(m, yesNo(4, 1, false), null, config(tmp, 1, 4, 1), PAD, Map.of()));
             assertTrue(e.getMessage().contains("use_peft"), e.getMessage());
         }
         assertFalse(Files.exists(tmp.resolve("metrics.jsonl")), "nothing written by refused runs");
@@ -353,15 +463,30 @@ class RewardTrainerTest {
     void pairsLongerThanMaxLengthAreDroppedAsTrlDoes(@TempDir Path tmp) throws Exception {
         List<RewardTrainer.Pair> data = yesNo(8, 14, false);
         int maxLen = 8; // "yes" + EOS = 4 tokens after a 2..7-token prompt
-        long fit = data.stream().filter(p -> p.chosen().length <= maxLen && p.rejected().length <= maxLen).count();
+        long fit = data.stream()
+                .filter(p -> p.chosen().length <= maxLen && p.rejected().length <= maxLen)
+                .count();
         assertTrue(fit > 0 && fit < 8, "the data must straddle max_length for this test: " + fit);
         assertEquals(fit, RewardTrainer.withinMaxLength(data, maxLen, "train").size());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RewardTrainer.withinMaxLength(data, 3, "train"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> RewardTrainer.withinMaxLength(data, 3, "train"));
         assertTrue(e.getMessage().contains("max_length"), e.getMessage());
         try (Transformer m = tinyRm()) { // one epoch over the kept pairs only
-            RewardTrainer.train(m, data, null, RewardConfig.of(TrainingArgs.defaults(tmp).withSteps(-1, 64, 1, 1e-3).withLogging(1, 0)).withMaxLength(maxLen), PAD, Map.of());
+            RewardTrainer.train(
+                    m,
+                    data,
+                    null,
+                    RewardConfig.of(TrainingArgs.defaults(tmp)
+                                    .withSteps(-1, 64, 1, 1e-3)
+                                    .withLogging(1, 0))
+                            .withMaxLength(maxLen),
+                    PAD,
+                    Map.of());
         }
-        long tokens = data.stream().filter(p -> p.chosen().length <= maxLen && p.rejected().length <= maxLen).mapToLong(p -> p.chosen().length + p.rejected().length).sum();
+        long tokens = data.stream()
+                .filter(p -> p.chosen().length <= maxLen && p.rejected().length <= maxLen)
+                .mapToLong(p -> p.chosen().length + p.rejected().length)
+                .sum();
         assertEquals(tokens, trainRows(tmp).get(0).get("num_tokens").asLong());
     }
 
@@ -370,8 +495,13 @@ class RewardTrainerTest {
         try (Transformer m = tinyRm()) {
             RewardTrainer.train(m, yesNo(4, 6, false), null, config(tmp, 1, 4, 1), PAD, Map.of());
             byte[] metrics = Files.readAllBytes(tmp.resolve("metrics.jsonl"));
-            IOException e = assertThrows(IOException.class, () -> RewardTrainer.train(m, yesNo(4, 6, false), null, config(tmp, 1, 4, 1), PAD, Map.of()));
-            assertTrue(e.getMessage().contains("already holds a run") && e.getMessage().contains("--overwrite_output_dir"), e.getMessage());
+            IOException e = assertThrows(
+                    IOException.class,
+                    () -> RewardTrainer.train(m, yesNo(4, 6, false), null, config(tmp, 1, 4, 1), PAD, Map.of()));
+            assertTrue(
+                    e.getMessage().contains("already holds a run")
+                            && e.getMessage().contains("--overwrite_output_dir"),
+                    e.getMessage());
             assertArrayEquals(metrics, Files.readAllBytes(tmp.resolve("metrics.jsonl")));
         }
     }

@@ -27,9 +27,11 @@ class SftPackingTest {
 
     private record LossAndGrads(double loss, Map<String, float[]> grads) {}
 
-    private static LossAndGrads run(boolean packed, boolean checkpointed, List<Sequence> examples, int maxLength) throws Exception {
+    private static LossAndGrads run(boolean packed, boolean checkpointed, List<Sequence> examples, int maxLength)
+            throws Exception {
         long targets = examples.stream().mapToLong(Sequence::targets).sum();
-        try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/qwen3-tiny")); PointerScope s = new PointerScope()) {
+        try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/qwen3-tiny"));
+                PointerScope s = new PointerScope()) {
             m.requiresGrad(true);
             double loss;
             if (packed) {
@@ -51,12 +53,19 @@ class SftPackingTest {
     @Test
     void packedLossAndGradientsEqualUnpackedOnes() throws Exception {
         List<Sequence> examples = SftTrainerTest.arithmetic(9, 11); // 5 to 7 tokens each
-        LossAndGrads plain = run(false, false, examples, 16), packed = run(true, false, examples, 16), packedCkpt = run(true, true, examples, 16);
+        LossAndGrads plain = run(false, false, examples, 16),
+                packed = run(true, false, examples, 16),
+                packedCkpt = run(true, true, examples, 16);
         assertEquals(plain.loss(), packed.loss(), 1e-5);
         assertEquals(plain.loss(), packedCkpt.loss(), 1e-5);
         for (var e : plain.grads().entrySet()) {
             assertClose("packed " + e.getKey(), e.getValue(), packed.grads().get(e.getKey()), 1e-5, 0);
-            assertClose("packed+checkpointing " + e.getKey(), e.getValue(), packedCkpt.grads().get(e.getKey()), 1e-5, 0);
+            assertClose(
+                    "packed+checkpointing " + e.getKey(),
+                    e.getValue(),
+                    packedCkpt.grads().get(e.getKey()),
+                    1e-5,
+                    0);
         }
     }
 
@@ -64,9 +73,11 @@ class SftPackingTest {
     void trainPackedRunsAndLogsUnderTrlNames(@TempDir Path tmp) throws Exception {
         List<PackedSequence> rows = Packing.bestFitDecreasing(SftTrainerTest.arithmetic(12, 3), 24);
         try (Transformer m = Checkpoints.load(Golden.resourceDir("golden/llama-tiny"))) {
-            TrainResult r = SftTrainer.trainPacked(m, rows, TrainingArgs.defaults(tmp).withSteps(2, 2, 1, 1e-3).withLogging(1, 0), PAD, Map.of());
+            TrainResult r = SftTrainer.trainPacked(
+                    m, rows, TrainingArgs.defaults(tmp).withSteps(2, 2, 1, 1e-3).withLogging(1, 0), PAD, Map.of());
             assertEquals(2, r.logged().size());
-            for (var row : r.logged()) assertTrue(Double.isFinite((Double) row.get("loss")) && (Double) row.get("loss") > 0, row.toString());
+            for (var row : r.logged())
+                assertTrue(Double.isFinite((Double) row.get("loss")) && (Double) row.get("loss") > 0, row.toString());
         }
     }
 }

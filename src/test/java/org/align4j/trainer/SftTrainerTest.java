@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.align4j.trainer.TrainerFixtures.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -35,7 +35,8 @@ class SftTrainerTest {
         List<Sequence> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int a = rng.nextInt(50), b = rng.nextInt(50);
-            byte[] prompt = (a + "+" + b + "=").getBytes(), answer = Integer.toString(a + b).getBytes();
+            byte[] prompt = (a + "+" + b + "=").getBytes(),
+                    answer = Integer.toString(a + b).getBytes();
             long[] p = new long[prompt.length], c = new long[answer.length + 1];
             for (int j = 0; j < prompt.length; j++) p[j] = prompt[j];
             for (int j = 0; j < answer.length; j++) c[j] = answer[j];
@@ -50,27 +51,42 @@ class SftTrainerTest {
     }
 
     private static TrainingArgs config(Path out, int steps, int batch, int accumulation) {
-        return TrainingArgs.defaults(out).withSteps(steps, batch, accumulation, 1e-3).withLogging(1, 0);
+        return TrainingArgs.defaults(out)
+                .withSteps(steps, batch, accumulation, 1e-3)
+                .withLogging(1, 0);
     }
 
     @Test
     void lossIsFiniteLoggedUnderTrlNamesAndEveryParameterMoves(@TempDir Path tmp) throws Exception {
         try (Transformer m = tiny()) {
             Map<String, float[]> before = snapshot(m);
-            SftTrainer.train(m, arithmetic(16, 1), config(tmp, 3, 4, 1).withReportTo("tensorboard"), PAD, Map.of("learning_rate", 1e-3));
+            SftTrainer.train(
+                    m,
+                    arithmetic(16, 1),
+                    config(tmp, 3, 4, 1).withReportTo("tensorboard"),
+                    PAD,
+                    Map.of("learning_rate", 1e-3));
             try (var events = Files.list(tmp.resolve("runs"))) {
-                assertTrue(events.anyMatch(f -> f.getFileName().toString().startsWith("events.out.tfevents.")), "report_to tensorboard writes event files");
+                assertTrue(
+                        events.anyMatch(f -> f.getFileName().toString().startsWith("events.out.tfevents.")),
+                        "report_to tensorboard writes event files");
             }
-            for (var e : snapshot(m).entrySet()) assertFalse(java.util.Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
+            for (var e : snapshot(m).entrySet())
+                assertFalse(
+                        java.util.Arrays.equals(before.get(e.getKey()), e.getValue()), e.getKey() + " did not move");
             List<JsonNode> rows = MetricsLog.read(tmp);
             assertEquals(3, rows.size());
             for (JsonNode r : rows) {
-                for (String k : new String[] {"step", "epoch", "loss", "learning_rate", "grad_norm", "mean_token_accuracy", "num_tokens"})
-                    assertTrue(r.has(k), "metrics.jsonl row lacks " + k + ": " + r);
-                assertTrue(Double.isFinite(r.get("loss").asDouble()) && r.get("loss").asDouble() > 0);
+                for (String k : new String[] {
+                    "step", "epoch", "loss", "learning_rate", "grad_norm", "mean_token_accuracy", "num_tokens"
+                }) assertTrue(r.has(k), "metrics.jsonl row lacks " + k + ": " + r);
+                assertTrue(Double.isFinite(r.get("loss").asDouble())
+                        && r.get("loss").asDouble() > 0);
             }
             try (Transformer saved = Checkpoints.load(tmp)) { // the final model is a loadable HF checkpoint
-                assertArrayEquals(Tensors.toFloats(m.parameters().get("lm_head.weight")), Tensors.toFloats(saved.parameters().get("lm_head.weight")));
+                assertArrayEquals(
+                        Tensors.toFloats(m.parameters().get("lm_head.weight")),
+                        Tensors.toFloats(saved.parameters().get("lm_head.weight")));
             }
         }
     }
@@ -79,10 +95,17 @@ class SftTrainerTest {
     void theFirstLoggedLossIsTheFirstBatchBeforeAnyUpdate(@TempDir Path tmp) throws Exception {
         List<Sequence> data = arithmetic(8, 2);
         double expected;
-        try (Transformer m = tiny(); PointerScope s = new PointerScope()) {
+        try (Transformer m = tiny();
+                PointerScope s = new PointerScope()) {
             List<Sequence> first = new DataCursor(8, 8, 42, 0, 0).next(data);
             m.requiresGrad(true);
-            long targets = first.stream().mapToLong(e -> { long n = 0; for (int i = 1; i < e.targetMask().length; i++) n += (long) e.targetMask()[i]; return n; }).sum();
+            long targets = first.stream()
+                    .mapToLong(e -> {
+                        long n = 0;
+                        for (int i = 1; i < e.targetMask().length; i++) n += (long) e.targetMask()[i];
+                        return n;
+                    })
+                    .sum();
             expected = SftTrainer.microBatch(m, first, PAD, targets, false, true)[0];
         }
         try (Transformer m = tiny()) {
@@ -104,7 +127,12 @@ class SftTrainerTest {
             b = snapshot(m);
         }
         List<JsonNode> la = MetricsLog.read(tmp.resolve("a")), lb = MetricsLog.read(tmp.resolve("b"));
-        for (int i = 0; i < 2; i++) assertEquals(la.get(i).get("loss").asDouble(), lb.get(i).get("loss").asDouble(), 1e-6, "loss at step " + (i + 1));
+        for (int i = 0; i < 2; i++)
+            assertEquals(
+                    la.get(i).get("loss").asDouble(),
+                    lb.get(i).get("loss").asDouble(),
+                    1e-6,
+                    "loss at step " + (i + 1));
         for (var e : a.entrySet()) Golden.assertClose(e.getKey(), e.getValue(), b.get(e.getKey()), 2e-6, 1e-5);
     }
 
@@ -118,7 +146,8 @@ class SftTrainerTest {
         }
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, config(tmp.resolve("b"), 2, 4, 1).withGradientCheckpointing(true), PAD, Map.of());
-            for (var e : snapshot(m).entrySet()) Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 1e-6, 1e-5);
+            for (var e : snapshot(m).entrySet())
+                Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 1e-6, 1e-5);
         }
     }
 
@@ -131,21 +160,27 @@ class SftTrainerTest {
             SftTrainer.train(m, data, cfg, PAD, Map.of());
             full = snapshot(m);
         }
-        assertTrue(Files.isDirectory(tmp.resolve("full/checkpoint-2")) && Files.isDirectory(tmp.resolve("full/checkpoint-4")));
+        assertTrue(Files.isDirectory(tmp.resolve("full/checkpoint-2"))
+                && Files.isDirectory(tmp.resolve("full/checkpoint-4")));
         // a second run that only has checkpoint-2 resumes from it
         Path resumed = tmp.resolve("resumed");
-        org.align4j.io.AtomicFiles.writeDirAtomically(resumed.resolve("checkpoint-2"), d -> {
-            try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
-                for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
-            }
-        }, false);
+        org.align4j.io.AtomicFiles.writeDirAtomically(
+                resumed.resolve("checkpoint-2"),
+                d -> {
+                    try (var files = Files.list(tmp.resolve("full/checkpoint-2"))) {
+                        for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
+                    }
+                },
+                false);
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, cfg.withResume("latest", resumed), PAD, Map.of());
             for (var e : snapshot(m).entrySet()) assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
         }
         List<JsonNode> lf = MetricsLog.read(tmp.resolve("full")), lr = MetricsLog.read(resumed);
         assertEquals(3, lr.size(), "steps 3, 4, 5 logged after the resume");
-        for (int i = 0; i < 3; i++) assertEquals(lf.get(i + 2).get("loss").asDouble(), lr.get(i).get("loss").asDouble(), 0.0);
+        for (int i = 0; i < 3; i++)
+            assertEquals(
+                    lf.get(i + 2).get("loss").asDouble(), lr.get(i).get("loss").asDouble(), 0.0);
     }
 
     @Test
@@ -168,8 +203,13 @@ class SftTrainerTest {
     void anExistingRunIsNotClobbered(@TempDir Path tmp) throws Exception {
         try (Transformer m = tiny()) {
             SftTrainer.train(m, arithmetic(4, 6), config(tmp, 1, 4, 1), PAD, Map.of());
-            IOException e = assertThrows(IOException.class, () -> SftTrainer.train(m, arithmetic(4, 6), config(tmp, 1, 4, 1), PAD, Map.of()));
-            assertTrue(e.getMessage().contains("already holds a run") && e.getMessage().contains("--overwrite_output_dir"), e.getMessage());
+            IOException e = assertThrows(
+                    IOException.class,
+                    () -> SftTrainer.train(m, arithmetic(4, 6), config(tmp, 1, 4, 1), PAD, Map.of()));
+            assertTrue(
+                    e.getMessage().contains("already holds a run")
+                            && e.getMessage().contains("--overwrite_output_dir"),
+                    e.getMessage());
         }
     }
 }

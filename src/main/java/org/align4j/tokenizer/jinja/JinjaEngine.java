@@ -32,156 +32,148 @@ import jinjava.javax.el.ExpressionFactory;
  */
 public final class JinjaEngine {
 
-  private static final class PyJinjava extends Jinjava {
+    private static final class PyJinjava extends Jinjava {
 
-    private final ExpressionFactory factory = new ExpressionFactoryImpl(
-      new TreeStore(new PySyntaxBuilder(), new Cache(2000)),
-      new PyTypeConverter()
-    );
+        private final ExpressionFactory factory =
+                new ExpressionFactoryImpl(new TreeStore(new PySyntaxBuilder(), new Cache(2000)), new PyTypeConverter());
 
-    PyJinjava(JinjavaConfig config) {
-      super(config);
-      getGlobalContext().registerTag(new PyTags.If());
-      getGlobalContext().registerTag(new PyTags.For());
-      getGlobalContext().registerTag(new PyTags.Set());
-      getGlobalContext().registerTag(new PyTags.Generation());
-    }
-
-    @Override
-    public ExpressionFactory getExpressionFactory() {
-      return factory;
-    }
-
-    @Override
-    public ExpressionFactory getEagerExpressionFactory() {
-      return factory;
-    }
-  }
-
-  /** Tags Jinjava has that jinja2 (as transformers configures it) does not, or that load files. */
-  private static final Set<String> DISABLED_TAGS = Set.of(
-    "cycle", "ifchanged", "print", "unless", "do", "include", "import", "from", "extends",
-    "autoescape"
-  );
-
-  private static final Jinjava JINJAVA = create();
-
-  private static Jinjava create() {
-    Map<Context.Library, Set<String>> disabled = new HashMap<>();
-    disabled.put(Context.Library.TAG, DISABLED_TAGS);
-    JinjavaConfig config = JinjavaConfig
-      .newBuilder()
-      .withTrimBlocks(true)
-      .withLstripBlocks(false) // applied by JinjaLexer with jinja2's rule
-      .withKeepTrailingNewline(true) // jinja2's trailing-newline rule is applied to the source below
-      .withNestedInterpretationEnabled(false) // never re-render text that came out of a variable
-      .withFailOnUnknownTokens(false)
-      .withEnableRecursiveMacroCalls(true)
-      .withMaxMacroRecursionDepth(100)
-      .withLegacyOverrides(
-        LegacyOverrides
-          .newBuilder()
-          .withIterateOverMapKeys(true)
-          .withUseNaturalOperatorPrecedence(true)
-          .withParseWhitespaceControlStrictly(true)
-          .withAllowAdjacentTextNodes(true)
-          .withUseTrimmingForNotesAndExpressions(true)
-          .withKeepNullableLoopValues(true)
-          .withHandleBackslashInQuotesOnly(true)
-          .build()
-      )
-      .withInterperterFactory(new PyInterpreter.Factory())
-      .withDisabled(disabled)
-      .build();
-    return new PyJinjava(config);
-  }
-
-  private JinjaEngine() {}
-
-  /**
-   * jinja2's lexer normalization: {@code \r\n} and {@code \r} become {@code \n}, and one trailing
-   * newline is dropped (keep_trailing_newline=False).
-   */
-  public static String normalizeSource(String source) {
-    return JinjaLexer.preprocess(source);
-  }
-
-  /**
-   * Renders {@code source} with {@code variables} (converted with {@link Py#toPython}; a Java
-   * null is Python None, an absent key is undefined).
-   *
-   * @throws JinjaException naming the problem and the template line
-   */
-  public static String render(String source, Map<String, ?> variables) {
-    Map<String, Object> vars = new LinkedHashMap<>();
-    for (Map.Entry<String, ?> e : variables.entrySet()) {
-      vars.put(e.getKey(), Py.toPython(e.getValue()));
-    }
-    RenderResult result;
-    String prepared = normalizeSource(source);
-    try {
-      result = JINJAVA.renderForResult(prepared, vars);
-    } catch (RuntimeException e) {
-      throw new JinjaException(describe(e), -1, e);
-    }
-    List<TemplateError> errors = result.getErrors();
-    if (!errors.isEmpty()) {
-      // the first error is the cause; later ones (e.g. printing the None a failed expression
-      // left behind) are consequences. raise_exception() wins: it is the template's own message.
-      TemplateError first = null;
-      for (TemplateError err : errors) {
-        if (pyError(err) instanceof PyGlobals.TemplateRaised) {
-          first = err;
-          break;
+        PyJinjava(JinjavaConfig config) {
+            super(config);
+            getGlobalContext().registerTag(new PyTags.If());
+            getGlobalContext().registerTag(new PyTags.For());
+            getGlobalContext().registerTag(new PyTags.Set());
+            getGlobalContext().registerTag(new PyTags.Generation());
         }
-      }
-      if (first == null) {
-        for (TemplateError err : errors) {
-          if (!(pyError(err) instanceof PyInterpreter.PrintedUndefined)) {
-            first = err;
-            break;
-          }
+
+        @Override
+        public ExpressionFactory getExpressionFactory() {
+            return factory;
         }
-      }
-      if (first == null) {
-        first = errors.get(0);
-      }
-      throw new JinjaException(message(first), first.getLineno(), first.getException());
-    }
-    return result.getOutput();
-  }
 
-  private static PyError pyError(TemplateError e) {
-    Throwable c = e.getException();
-    while (c != null) {
-      if (c instanceof PyError p) {
-        return p;
-      }
-      c = c.getCause();
+        @Override
+        public ExpressionFactory getEagerExpressionFactory() {
+            return factory;
+        }
     }
-    return null;
-  }
 
-  private static String message(TemplateError e) {
-    Throwable cause = e.getException();
-    while (cause != null) {
-      if (cause instanceof PyError) {
-        return cause.getMessage();
-      }
-      cause = cause.getCause();
-    }
-    String m = e.getMessage();
-    return m == null ? e.toString() : m;
-  }
+    /** Tags Jinjava has that jinja2 (as transformers configures it) does not, or that load files. */
+    private static final Set<String> DISABLED_TAGS =
+            Set.of("cycle", "ifchanged", "print", "unless", "do", "include", "import", "from", "extends", "autoescape");
 
-  private static String describe(Throwable e) {
-    Throwable c = e;
-    while (c != null) {
-      if (c instanceof PyError) {
-        return c.getMessage();
-      }
-      c = c.getCause();
+    private static final Jinjava JINJAVA = create();
+
+    private static Jinjava create() {
+        Map<Context.Library, Set<String>> disabled = new HashMap<>();
+        disabled.put(Context.Library.TAG, DISABLED_TAGS);
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(false) // applied by JinjaLexer with jinja2's rule
+                .withKeepTrailingNewline(true) // jinja2's trailing-newline rule is applied to the source below
+                .withNestedInterpretationEnabled(false) // never re-render text that came out of a variable
+                .withFailOnUnknownTokens(false)
+                .withEnableRecursiveMacroCalls(true)
+                .withMaxMacroRecursionDepth(100)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withIterateOverMapKeys(true)
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withAllowAdjacentTextNodes(true)
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withKeepNullableLoopValues(true)
+                        .withHandleBackslashInQuotesOnly(true)
+                        .build())
+                .withInterperterFactory(new PyInterpreter.Factory())
+                .withDisabled(disabled)
+                .build();
+        return new PyJinjava(config);
     }
-    return e.toString();
-  }
+
+    private JinjaEngine() {}
+
+    /**
+     * jinja2's lexer normalization: {@code \r\n} and {@code \r} become {@code \n}, and one trailing
+     * newline is dropped (keep_trailing_newline=False).
+     */
+    public static String normalizeSource(String source) {
+        return JinjaLexer.preprocess(source);
+    }
+
+    /**
+     * Renders {@code source} with {@code variables} (converted with {@link Py#toPython}; a Java
+     * null is Python None, an absent key is undefined).
+     *
+     * @throws JinjaException naming the problem and the template line
+     */
+    public static String render(String source, Map<String, ?> variables) {
+        Map<String, Object> vars = new LinkedHashMap<>();
+        for (Map.Entry<String, ?> e : variables.entrySet()) {
+            vars.put(e.getKey(), Py.toPython(e.getValue()));
+        }
+        RenderResult result;
+        String prepared = normalizeSource(source);
+        try {
+            result = JINJAVA.renderForResult(prepared, vars);
+        } catch (RuntimeException e) {
+            throw new JinjaException(describe(e), -1, e);
+        }
+        List<TemplateError> errors = result.getErrors();
+        if (!errors.isEmpty()) {
+            // the first error is the cause; later ones (e.g. printing the None a failed expression
+            // left behind) are consequences. raise_exception() wins: it is the template's own message.
+            TemplateError first = null;
+            for (TemplateError err : errors) {
+                if (pyError(err) instanceof PyGlobals.TemplateRaised) {
+                    first = err;
+                    break;
+                }
+            }
+            if (first == null) {
+                for (TemplateError err : errors) {
+                    if (!(pyError(err) instanceof PyInterpreter.PrintedUndefined)) {
+                        first = err;
+                        break;
+                    }
+                }
+            }
+            if (first == null) {
+                first = errors.get(0);
+            }
+            throw new JinjaException(message(first), first.getLineno(), first.getException());
+        }
+        return result.getOutput();
+    }
+
+    private static PyError pyError(TemplateError e) {
+        Throwable c = e.getException();
+        while (c != null) {
+            if (c instanceof PyError p) {
+                return p;
+            }
+            c = c.getCause();
+        }
+        return null;
+    }
+
+    private static String message(TemplateError e) {
+        Throwable cause = e.getException();
+        while (cause != null) {
+            if (cause instanceof PyError) {
+                return cause.getMessage();
+            }
+            cause = cause.getCause();
+        }
+        String m = e.getMessage();
+        return m == null ? e.toString() : m;
+    }
+
+    private static String describe(Throwable e) {
+        Throwable c = e;
+        while (c != null) {
+            if (c instanceof PyError) {
+                return c.getMessage();
+            }
+            c = c.getCause();
+        }
+        return e.toString();
+    }
 }

@@ -20,177 +20,172 @@ package org.align4j.tokenizer.jinja;
  */
 final class JinjaLexer {
 
-  private JinjaLexer() {}
+    private JinjaLexer() {}
 
-  static String preprocess(String source) {
-    String s = source.replace("\r\n", "\n").replace('\r', '\n');
-    if (s.endsWith("\n")) {
-      s = s.substring(0, s.length() - 1);
-    }
-    StringBuilder out = new StringBuilder(s.length());
-    int pos = 0;
-    boolean lineStarting = true;
-    int n = s.length();
-    while (pos < n) {
-      int start = findTagStart(s, pos);
-      if (start < 0) {
-        out.append(s, pos, n);
-        break;
-      }
-      char kind = s.charAt(start + 1); // '{', '%' or '#'
-      String text = s.substring(pos, start);
-      char sign = start + 2 < n ? s.charAt(start + 2) : 0;
-      if (sign != '-' && sign != '+' && kind != '{') {
-        int lpos = text.lastIndexOf('\n') + 1;
-        if ((lpos > 0 || lineStarting) && lpos < text.length() && isAllSpace(text, lpos)) {
-          text = text.substring(0, lpos);
+    static String preprocess(String source) {
+        String s = source.replace("\r\n", "\n").replace('\r', '\n');
+        if (s.endsWith("\n")) {
+            s = s.substring(0, s.length() - 1);
         }
-      }
-      out.append(text);
-      out.append(s, start, start + 2);
-      int bodyStart = start + 2;
-      if (sign == '+') {
-        if (kind == '{') {
-          throw new JinjaException("'{{+' is not valid jinja2 syntax", lineOf(s, start), null);
+        StringBuilder out = new StringBuilder(s.length());
+        int pos = 0;
+        boolean lineStarting = true;
+        int n = s.length();
+        while (pos < n) {
+            int start = findTagStart(s, pos);
+            if (start < 0) {
+                out.append(s, pos, n);
+                break;
+            }
+            char kind = s.charAt(start + 1); // '{', '%' or '#'
+            String text = s.substring(pos, start);
+            char sign = start + 2 < n ? s.charAt(start + 2) : 0;
+            if (sign != '-' && sign != '+' && kind != '{') {
+                int lpos = text.lastIndexOf('\n') + 1;
+                if ((lpos > 0 || lineStarting) && lpos < text.length() && isAllSpace(text, lpos)) {
+                    text = text.substring(0, lpos);
+                }
+            }
+            out.append(text);
+            out.append(s, start, start + 2);
+            int bodyStart = start + 2;
+            if (sign == '+') {
+                if (kind == '{') {
+                    throw new JinjaException("'{{+' is not valid jinja2 syntax", lineOf(s, start), null);
+                }
+                bodyStart++; // consume the '+': jinja2 keeps the whitespace, which we did
+            }
+            int end = findTagEnd(s, bodyStart, kind, start);
+            out.append(s, bodyStart, end);
+            if (kind == '%' && isRawStart(s, bodyStart, end)) {
+                int rawEnd = findEndRaw(s, end);
+                out.append(s, end, rawEnd);
+                end = rawEnd;
+            }
+            pos = end;
+            // what jinja2's end-of-tag match consumed decides whether the next text starts a line
+            lineStarting = pos < n && s.charAt(pos) == '\n' && kind != '{' || endsWithNewlineAfterMinus(s, pos, end);
         }
-        bodyStart++; // consume the '+': jinja2 keeps the whitespace, which we did
-      }
-      int end = findTagEnd(s, bodyStart, kind, start);
-      out.append(s, bodyStart, end);
-      if (kind == '%' && isRawStart(s, bodyStart, end)) {
-        int rawEnd = findEndRaw(s, end);
-        out.append(s, end, rawEnd);
-        end = rawEnd;
-      }
-      pos = end;
-      // what jinja2's end-of-tag match consumed decides whether the next text starts a line
-      lineStarting = pos < n && s.charAt(pos) == '\n' && kind != '{'
-        || endsWithNewlineAfterMinus(s, pos, end);
+        return out.toString();
     }
-    return out.toString();
-  }
 
-  /** The next "{{", "{%" or "{#" at or after pos, or -1. */
-  private static int findTagStart(String s, int pos) {
-    for (int i = pos; i + 1 < s.length(); i++) {
-      if (s.charAt(i) == '{') {
-        char c = s.charAt(i + 1);
-        if (c == '{' || c == '%' || c == '#') {
-          return i;
+    /** The next "{{", "{%" or "{#" at or after pos, or -1. */
+    private static int findTagStart(String s, int pos) {
+        for (int i = pos; i + 1 < s.length(); i++) {
+            if (s.charAt(i) == '{') {
+                char c = s.charAt(i + 1);
+                if (c == '{' || c == '%' || c == '#') {
+                    return i;
+                }
+            }
         }
-      }
+        return -1;
     }
-    return -1;
-  }
 
-  private static boolean isAllSpace(String s, int from) {
-    for (int i = from; i < s.length(); i++) {
-      if (!isPySpace(s.charAt(i))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean isPySpace(char c) {
-    return PyMethods.isSpace(c);
-  }
-
-  /** Index just after the tag's closing delimiter ("}}", "%}" or "#}"), skipping strings. */
-  private static int findTagEnd(String s, int from, char kind, int tagStart) {
-    char close = kind == '{' ? '}' : kind;
-    int i = from;
-    int n = s.length();
-    while (i < n) {
-      char c = s.charAt(i);
-      if (kind != '#' && (c == '\'' || c == '"')) {
-        int j = i + 1;
-        while (j < n && s.charAt(j) != c) {
-          if (s.charAt(j) == '\\') {
-            j++;
-          }
-          j++;
+    private static boolean isAllSpace(String s, int from) {
+        for (int i = from; i < s.length(); i++) {
+            if (!isPySpace(s.charAt(i))) {
+                return false;
+            }
         }
-        i = j + 1;
-        continue;
-      }
-      if (c == close && i + 1 < n && s.charAt(i + 1) == '}') {
-        if (i > from && s.charAt(i - 1) == '+' && kind != '{') {
-          throw new JinjaException(
-            "the '+" + close + "}' modifier (keep the newline after a tag) is not supported by align4j's template engine",
-            lineOf(s, i),
-            null
-          );
+        return true;
+    }
+
+    private static boolean isPySpace(char c) {
+        return PyMethods.isSpace(c);
+    }
+
+    /** Index just after the tag's closing delimiter ("}}", "%}" or "#}"), skipping strings. */
+    private static int findTagEnd(String s, int from, char kind, int tagStart) {
+        char close = kind == '{' ? '}' : kind;
+        int i = from;
+        int n = s.length();
+        while (i < n) {
+            char c = s.charAt(i);
+            if (kind != '#' && (c == '\'' || c == '"')) {
+                int j = i + 1;
+                while (j < n && s.charAt(j) != c) {
+                    if (s.charAt(j) == '\\') {
+                        j++;
+                    }
+                    j++;
+                }
+                i = j + 1;
+                continue;
+            }
+            if (c == close && i + 1 < n && s.charAt(i + 1) == '}') {
+                if (i > from && s.charAt(i - 1) == '+' && kind != '{') {
+                    throw new JinjaException(
+                            "the '+" + close
+                                    + "}' modifier (keep the newline after a tag) is not supported by align4j's template engine",
+                            lineOf(s, i),
+                            null);
+                }
+                return i + 2;
+            }
+            i++;
         }
-        return i + 2;
-      }
-      i++;
+        throw new JinjaException("unclosed '{" + kind + "' tag", lineOf(s, tagStart), null);
     }
-    throw new JinjaException(
-      "unclosed '{" + kind + "' tag",
-      lineOf(s, tagStart),
-      null
-    );
-  }
 
-  private static boolean isRawStart(String s, int bodyStart, int end) {
-    String body = s.substring(bodyStart, end - 2).strip();
-    if (body.startsWith("-")) {
-      body = body.substring(1).strip();
+    private static boolean isRawStart(String s, int bodyStart, int end) {
+        String body = s.substring(bodyStart, end - 2).strip();
+        if (body.startsWith("-")) {
+            body = body.substring(1).strip();
+        }
+        if (body.endsWith("-")) {
+            body = body.substring(0, body.length() - 1).strip();
+        }
+        return body.equals("raw");
     }
-    if (body.endsWith("-")) {
-      body = body.substring(0, body.length() - 1).strip();
-    }
-    return body.equals("raw");
-  }
 
-  /** Index just after the matching "{% endraw %}" tag (its text is left to Jinjava). */
-  private static int findEndRaw(String s, int from) {
-    int i = from;
-    while (true) {
-      int t = s.indexOf("{%", i);
-      if (t < 0) {
-        throw new JinjaException("missing '{% endraw %}'", lineOf(s, from), null);
-      }
-      int e = s.indexOf("%}", t + 2);
-      if (e < 0) {
-        throw new JinjaException("missing '{% endraw %}'", lineOf(s, from), null);
-      }
-      String body = s.substring(t + 2, e).strip();
-      if (body.startsWith("-") || body.startsWith("+")) {
-        body = body.substring(1).strip();
-      }
-      if (body.endsWith("-")) {
-        body = body.substring(0, body.length() - 1).strip();
-      }
-      if (body.equals("endraw")) {
-        return t; // the endraw tag itself is handled as a normal tag by the main loop
-      }
-      i = e + 2;
+    /** Index just after the matching "{% endraw %}" tag (its text is left to Jinjava). */
+    private static int findEndRaw(String s, int from) {
+        int i = from;
+        while (true) {
+            int t = s.indexOf("{%", i);
+            if (t < 0) {
+                throw new JinjaException("missing '{% endraw %}'", lineOf(s, from), null);
+            }
+            int e = s.indexOf("%}", t + 2);
+            if (e < 0) {
+                throw new JinjaException("missing '{% endraw %}'", lineOf(s, from), null);
+            }
+            String body = s.substring(t + 2, e).strip();
+            if (body.startsWith("-") || body.startsWith("+")) {
+                body = body.substring(1).strip();
+            }
+            if (body.endsWith("-")) {
+                body = body.substring(0, body.length() - 1).strip();
+            }
+            if (body.equals("endraw")) {
+                return t; // the endraw tag itself is handled as a normal tag by the main loop
+            }
+            i = e + 2;
+        }
     }
-  }
 
-  /** For "-%}" / "-}}" / "-#}": jinja2 consumed the following whitespace; did it end in "\n"? */
-  private static boolean endsWithNewlineAfterMinus(String s, int pos, int end) {
-    if (end < 3 || s.charAt(end - 3) != '-') {
-      return false;
+    /** For "-%}" / "-}}" / "-#}": jinja2 consumed the following whitespace; did it end in "\n"? */
+    private static boolean endsWithNewlineAfterMinus(String s, int pos, int end) {
+        if (end < 3 || s.charAt(end - 3) != '-') {
+            return false;
+        }
+        int i = pos;
+        boolean lastNewline = false;
+        while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
+            lastNewline = s.charAt(i) == '\n';
+            i++;
+        }
+        return lastNewline;
     }
-    int i = pos;
-    boolean lastNewline = false;
-    while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
-      lastNewline = s.charAt(i) == '\n';
-      i++;
-    }
-    return lastNewline;
-  }
 
-  private static int lineOf(String s, int offset) {
-    int line = 1;
-    for (int i = 0; i < offset && i < s.length(); i++) {
-      if (s.charAt(i) == '\n') {
-        line++;
-      }
+    private static int lineOf(String s, int offset) {
+        int line = 1;
+        for (int i = 0; i < offset && i < s.length(); i++) {
+            if (s.charAt(i) == '\n') {
+                line++;
+            }
+        }
+        return line;
     }
-    return line;
-  }
 }

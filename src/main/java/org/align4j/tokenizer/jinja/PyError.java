@@ -6,26 +6,23 @@ package org.align4j.tokenizer.jinja;
  */
 public class PyError extends RuntimeException {
 
-  private static final long serialVersionUID = 1L;
-  private final String pythonType;
+    private static final long serialVersionUID = 1L;
+    private final String pythonType;
 
-  public PyError(String pythonType, String message) {
-    super(pythonType + ": " + message);
-    this.pythonType = pythonType;
-  }
+    public PyError(String pythonType, String message) {
+        super(pythonType + ": " + message);
+        this.pythonType = pythonType;
+    }
 
-  public String pythonType() {
-    return pythonType;
-  }
+    public String pythonType() {
+        return pythonType;
+    }
 
-  static PyError undefined(String message) {
-    return new PyError("UndefinedError", message);
-  }
+    static PyError undefined(String message) {
+        return new PyError("UndefinedError", message);
+    }
 
-  static PyError noAttribute(Object base, String name) {
-    return new PyError(
-      "UndefinedError",
-      "'" + Py.typeName(base) + "' object has no attribute '" + name + "'"
-    );
-  }
+    static PyError noAttribute(Object base, String name) {
+        return new PyError("UndefinedError", "'" + Py.typeName(base) + "' object has no attribute '" + name + "'");
+    }
 }

@@ -23,543 +23,599 @@ import java.util.regex.Pattern;
  */
 final class PyFilters {
 
-  private PyFilters() {}
+    private PyFilters() {}
 
-  static final Set<String> NAMES = Set.of(
-    "tojson", "length", "count", "trim", "default", "d", "first", "last", "join", "upper", "lower",
-    "capitalize", "title", "string", "items", "list", "replace", "int", "float", "abs", "round",
-    "reverse", "map", "select", "reject", "selectattr", "rejectattr", "unique", "sort", "dictsort",
-    "indent", "safe", "sum", "min", "max", "wordcount", "center", "format", "attr", "escape", "e",
-    "forceescape"
-  );
+    static final Set<String> NAMES = Set.of(
+            "tojson",
+            "length",
+            "count",
+            "trim",
+            "default",
+            "d",
+            "first",
+            "last",
+            "join",
+            "upper",
+            "lower",
+            "capitalize",
+            "title",
+            "string",
+            "items",
+            "list",
+            "replace",
+            "int",
+            "float",
+            "abs",
+            "round",
+            "reverse",
+            "map",
+            "select",
+            "reject",
+            "selectattr",
+            "rejectattr",
+            "unique",
+            "sort",
+            "dictsort",
+            "indent",
+            "safe",
+            "sum",
+            "min",
+            "max",
+            "wordcount",
+            "center",
+            "format",
+            "attr",
+            "escape",
+            "e",
+            "forceescape");
 
-  /** jinja2 filters deliberately not implemented (rare in chat templates). */
-  static final Set<String> UNSUPPORTED = Set.of(
-    "batch", "slice", "groupby", "truncate", "wordwrap", "striptags", "urlize", "urlencode",
-    "xmlattr", "filesizeformat", "pprint", "random"
-  );
+    /** jinja2 filters deliberately not implemented (rare in chat templates). */
+    static final Set<String> UNSUPPORTED = Set.of(
+            "batch",
+            "slice",
+            "groupby",
+            "truncate",
+            "wordwrap",
+            "striptags",
+            "urlize",
+            "urlencode",
+            "xmlattr",
+            "filesizeformat",
+            "pprint",
+            "random");
 
-  static Object apply(String name, Object v, List<Object> pos, Map<String, Object> kw) {
-    PyMethods.Args a = new PyMethods.Args(name, pos, kw);
-    switch (name) {
-      case "tojson" -> {
-        a.max(4, "ensure_ascii", "indent", "separators", "sort_keys");
-        return PyJson.dumps(
-          v,
-          Py.truthy(a.get(0, "ensure_ascii", false)),
-          a.get(1, "indent", null),
-          a.get(2, "separators", null),
-          Py.truthy(a.get(3, "sort_keys", false))
-        );
-      }
-      case "length", "count" -> {
-        a.max(0);
-        return Py.len(v);
-      }
-      case "trim" -> {
-        a.max(1, "chars");
-        Object chars = a.get(0, "chars", Py.NONE);
-        return PyMethods.invoke(Py.str(v), "strip", new Object[] {chars});
-      }
-      case "default", "d" -> {
-        a.max(2, "default_value", "boolean");
-        Object dflt = a.get(0, "default_value", "");
-        boolean bool = Py.truthy(a.get(1, "boolean", false));
-        if (v == null || (bool && !Py.truthy(v))) {
-          return dflt;
+    static Object apply(String name, Object v, List<Object> pos, Map<String, Object> kw) {
+        PyMethods.Args a = new PyMethods.Args(name, pos, kw);
+        switch (name) {
+            case "tojson" -> {
+                a.max(4, "ensure_ascii", "indent", "separators", "sort_keys");
+                return PyJson.dumps(
+                        v,
+                        Py.truthy(a.get(0, "ensure_ascii", false)),
+                        a.get(1, "indent", null),
+                        a.get(2, "separators", null),
+                        Py.truthy(a.get(3, "sort_keys", false)));
+            }
+            case "length", "count" -> {
+                a.max(0);
+                return Py.len(v);
+            }
+            case "trim" -> {
+                a.max(1, "chars");
+                Object chars = a.get(0, "chars", Py.NONE);
+                return PyMethods.invoke(Py.str(v), "strip", new Object[] {chars});
+            }
+            case "default", "d" -> {
+                a.max(2, "default_value", "boolean");
+                Object dflt = a.get(0, "default_value", "");
+                boolean bool = Py.truthy(a.get(1, "boolean", false));
+                if (v == null || (bool && !Py.truthy(v))) {
+                    return dflt;
+                }
+                return v;
+            }
+            case "first" -> {
+                a.max(0);
+                List<Object> items = Py.iterate(v);
+                return items.isEmpty() ? null : items.get(0);
+            }
+            case "last" -> {
+                a.max(0);
+                if (v instanceof Map) {
+                    throw new PyError("TypeError", "'dict' object is not reversible");
+                }
+                List<Object> items = Py.iterate(v);
+                return items.isEmpty() ? null : items.get(items.size() - 1);
+            }
+            case "join" -> {
+                a.max(2, "d", "attribute");
+                String sep = Py.str(a.get(0, "d", ""));
+                Object attr = a.get(1, "attribute", Py.NONE);
+                StringBuilder sb = new StringBuilder();
+                boolean first = true;
+                for (Object o : Py.iterate(v)) {
+                    if (!first) {
+                        sb.append(sep);
+                    }
+                    first = false;
+                    sb.append(Py.str(attr == Py.NONE ? o : attribute(o, attr)));
+                }
+                return sb.toString();
+            }
+            case "upper" -> {
+                a.max(0);
+                return Py.str(v).toUpperCase(Locale.ROOT);
+            }
+            case "lower" -> {
+                a.max(0);
+                return Py.str(v).toLowerCase(Locale.ROOT);
+            }
+            case "capitalize" -> {
+                a.max(0);
+                return PyMethods.capitalize(Py.str(v));
+            }
+            case "title" -> {
+                a.max(0);
+                return jinjaTitle(Py.str(v));
+            }
+            case "string" -> {
+                a.max(0);
+                return Py.str(v);
+            }
+            case "safe" -> {
+                a.max(0);
+                return v instanceof String ? v : Py.str(v);
+            }
+            case "escape", "e", "forceescape" -> {
+                a.max(0);
+                return Py.str(v)
+                        .replace("&", "&amp;")
+                        .replace("<", "&lt;")
+                        .replace(">", "&gt;")
+                        .replace("'", "&#39;")
+                        .replace("\"", "&#34;");
+            }
+            case "items" -> {
+                a.max(0);
+                if (v == null) {
+                    return new ArrayList<>();
+                }
+                if (!(v instanceof Map) || v instanceof Namespace) {
+                    throw new PyError("TypeError", "Can only get item pairs from a mapping.");
+                }
+                return PyMethods.invoke(v, "items", new Object[0]);
+            }
+            case "list" -> {
+                a.max(0);
+                return Py.iterate(v);
+            }
+            case "replace" -> {
+                a.max(3, "old", "new", "count");
+                Object count = a.get(2, "count", Py.NONE);
+                return PyMethods.invoke(Py.str(v), "replace", new Object[] {
+                    Py.str(a.required(0, "old")), Py.str(a.required(1, "new")), count == Py.NONE ? -1L : count
+                });
+            }
+            case "int" -> {
+                a.max(2, "default", "base");
+                return toInt(v, a.get(0, "default", 0L), a.get(1, "base", 10L));
+            }
+            case "float" -> {
+                a.max(1, "default");
+                return toFloat(v, a.get(0, "default", 0.0));
+            }
+            case "abs" -> {
+                a.max(0);
+                if (Py.isInt(v) || v instanceof Boolean) {
+                    return Py.normInt(Py.bigInt(v).abs());
+                }
+                if (Py.isFloat(v)) {
+                    return Math.abs(((Number) v).doubleValue());
+                }
+                throw new PyError("TypeError", "bad operand type for abs(): '" + Py.typeName(v) + "'");
+            }
+            case "round" -> {
+                a.max(2, "precision", "method");
+                Object p = a.get(0, "precision", 0L);
+                String method = Py.str(a.get(1, "method", "common"));
+                return round(v, Py.bigInt(p).intValue(), method);
+            }
+            case "reverse" -> {
+                a.max(0);
+                if (v instanceof String s) {
+                    return Py.slice(s, null, null, -1L);
+                }
+                if (v instanceof Map) {
+                    throw new PyError("TypeError", "argument to reversed() must be a sequence");
+                }
+                List<Object> items = Py.iterate(v);
+                Collections.reverse(items);
+                return items;
+            }
+            case "map" -> {
+                return map(v, a);
+            }
+            case "select", "reject" -> {
+                List<Object> out = new ArrayList<>();
+                boolean want = name.equals("select");
+                for (Object o : Py.iterate(v)) {
+                    if (testItem(o, pos, 0) == want) {
+                        out.add(o);
+                    }
+                }
+                return out;
+            }
+            case "selectattr", "rejectattr" -> {
+                if (pos.isEmpty()) {
+                    throw new PyError("FilterArgumentError", "Missing parameter for attribute name");
+                }
+                List<Object> out = new ArrayList<>();
+                boolean want = name.equals("selectattr");
+                for (Object o : Py.iterate(v)) {
+                    Object value = attribute(o, pos.get(0));
+                    if (testItem(value, pos, 1) == want) {
+                        out.add(o);
+                    }
+                }
+                return out;
+            }
+            case "unique" -> {
+                a.max(2, "case_sensitive", "attribute");
+                boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
+                Object attr = a.get(1, "attribute", Py.NONE);
+                List<Object> out = new ArrayList<>();
+                List<Object> seen = new ArrayList<>();
+                for (Object o : Py.iterate(v)) {
+                    Object key = sortKey(attr == Py.NONE ? o : attribute(o, attr), cs);
+                    boolean dup = false;
+                    for (Object s : seen) {
+                        if (Py.eq(s, key)) {
+                            dup = true;
+                            break;
+                        }
+                    }
+                    if (!dup) {
+                        seen.add(key);
+                        out.add(o);
+                    }
+                }
+                return out;
+            }
+            case "sort" -> {
+                a.max(3, "reverse", "case_sensitive", "attribute");
+                boolean rev = Py.truthy(a.get(0, "reverse", false));
+                boolean cs = Py.truthy(a.get(1, "case_sensitive", false));
+                Object attr = a.get(2, "attribute", Py.NONE);
+                List<Object> items = Py.iterate(v);
+                Comparator<Object> cmp = (x, y) -> {
+                    Object kx = sortKey(attr == Py.NONE ? x : attribute(x, attr), cs);
+                    Object ky = sortKey(attr == Py.NONE ? y : attribute(y, attr), cs);
+                    return Py.compare(kx, ky, "<");
+                };
+                items.sort(rev ? cmp.reversed() : cmp);
+                return items;
+            }
+            case "dictsort" -> {
+                a.max(3, "case_sensitive", "by", "reverse");
+                boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
+                String by = Py.str(a.get(1, "by", "key"));
+                boolean rev = Py.truthy(a.get(2, "reverse", false));
+                int idx = switch (by) {
+                    case "key" -> 0;
+                    case "value" -> 1;
+                    default ->
+                        throw new PyError("FilterArgumentError", "You can only sort by either \"key\" or \"value\"");
+                };
+                @SuppressWarnings("unchecked")
+                List<Object> pairs = (List<Object>) apply("items", v, List.of(), Map.of());
+                Comparator<Object> cmp = (x, y) ->
+                        Py.compare(sortKey(((List<?>) x).get(idx), cs), sortKey(((List<?>) y).get(idx), cs), "<");
+                pairs.sort(rev ? cmp.reversed() : cmp);
+                return pairs;
+            }
+            case "indent" -> {
+                a.max(3, "width", "first", "blank");
+                Object w = a.get(0, "width", 4L);
+                String ind = w instanceof String s
+                        ? s
+                        : " ".repeat((int) Py.bigInt(w).longValue());
+                boolean first = Py.truthy(a.get(1, "first", false));
+                boolean blank = Py.truthy(a.get(2, "blank", false));
+                String s = Py.str(v) + "\n";
+                @SuppressWarnings("unchecked")
+                List<Object> lines = (List<Object>) PyMethods.invoke(s, "splitlines", new Object[0]);
+                String rv;
+                if (blank) {
+                    rv = String.join(
+                            "\n" + ind, lines.stream().map(Object::toString).toList());
+                } else {
+                    StringBuilder sb = new StringBuilder(lines.get(0).toString());
+                    if (lines.size() > 1) {
+                        sb.append('\n');
+                        List<String> rest = new ArrayList<>();
+                        for (Object line : lines.subList(1, lines.size())) {
+                            String l = line.toString();
+                            rest.add(l.isEmpty() ? l : ind + l);
+                        }
+                        sb.append(String.join("\n", rest));
+                    }
+                    rv = sb.toString();
+                }
+                return first ? ind + rv : rv;
+            }
+            case "sum" -> {
+                a.max(2, "attribute", "start");
+                Object attr = a.get(0, "attribute", Py.NONE);
+                Object total = a.get(1, "start", 0L);
+                for (Object o : Py.iterate(v)) {
+                    total = ((PyOps.Strict) PyOps.ADD).apply(total, attr == Py.NONE ? o : attribute(o, attr));
+                }
+                return total;
+            }
+            case "min", "max" -> {
+                a.max(2, "case_sensitive", "attribute");
+                boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
+                Object attr = a.get(1, "attribute", Py.NONE);
+                List<Object> items = Py.iterate(v);
+                if (items.isEmpty()) {
+                    return null;
+                }
+                Object best = items.get(0);
+                for (Object o : items.subList(1, items.size())) {
+                    Object ko = sortKey(attr == Py.NONE ? o : attribute(o, attr), cs);
+                    Object kb = sortKey(attr == Py.NONE ? best : attribute(best, attr), cs);
+                    int c = Py.compare(ko, kb, "<");
+                    if (name.equals("min") ? c == -1 : c == 1) {
+                        best = o;
+                    }
+                }
+                return best;
+            }
+            case "wordcount" -> {
+                a.max(0);
+                Matcher m =
+                        Pattern.compile("\\w+", Pattern.UNICODE_CHARACTER_CLASS).matcher(Py.str(v));
+                long n = 0;
+                while (m.find()) {
+                    n++;
+                }
+                return n;
+            }
+            case "center" -> {
+                a.max(1, "width");
+                return PyMethods.invoke(Py.str(v), "center", new Object[] {a.get(0, "width", 80L)});
+            }
+            case "format" -> {
+                if (!pos.isEmpty() && !kw.isEmpty()) {
+                    throw new PyError(
+                            "FilterArgumentError", "can't handle positional and keyword arguments at the same time");
+                }
+                if (!kw.isEmpty()) {
+                    throw new PyError("NotImplementedError", "format filter with keyword arguments is not supported");
+                }
+                return PyFormat.percent(Py.str(v), new PyTuple(pos));
+            }
+            case "attr" -> {
+                a.max(1);
+                if (v == null) {
+                    throw PyError.undefined("attr filter applied to an undefined value");
+                }
+                return PyAst.getAttr(v, Py.str(a.required(0, null)), null);
+            }
+            default -> {
+                if (UNSUPPORTED.contains(name)) {
+                    throw new PyError(
+                            "NotImplementedError",
+                            "the jinja2 filter '" + name + "' is not supported by align4j's template engine");
+                }
+                throw new PyError("TemplateAssertionError", "No filter named '" + name + "'.");
+            }
+        }
+    }
+
+    private static Object sortKey(Object v, boolean caseSensitive) {
+        if (!caseSensitive && v instanceof String s) {
+            return s.toLowerCase(Locale.ROOT);
         }
         return v;
-      }
-      case "first" -> {
-        a.max(0);
-        List<Object> items = Py.iterate(v);
-        return items.isEmpty() ? null : items.get(0);
-      }
-      case "last" -> {
-        a.max(0);
-        if (v instanceof Map) {
-          throw new PyError("TypeError", "'dict' object is not reversible");
+    }
+
+    /** jinja2's attribute lookup for filters: dotted paths, integer parts index lists. */
+    static Object attribute(Object o, Object attr) {
+        if (Py.isInt(attr)) {
+            return PyAst.getItem(o, attr, null);
         }
-        List<Object> items = Py.iterate(v);
-        return items.isEmpty() ? null : items.get(items.size() - 1);
-      }
-      case "join" -> {
-        a.max(2, "d", "attribute");
-        String sep = Py.str(a.get(0, "d", ""));
-        Object attr = a.get(1, "attribute", Py.NONE);
-        StringBuilder sb = new StringBuilder();
-        boolean first = true;
+        Object cur = o;
+        for (String part : Py.str(attr).split("\\.", -1)) {
+            if (cur == null) {
+                throw PyError.undefined("attribute '" + attr + "' of an undefined value");
+            }
+            Object key =
+                    part.chars().allMatch(Character::isDigit) && !part.isEmpty() ? (Object) Long.parseLong(part) : part;
+            cur = PyAst.getItem(cur, key, null);
+        }
+        return cur;
+    }
+
+    private static boolean testItem(Object value, List<Object> pos, int testAt) {
+        if (pos.size() <= testAt) {
+            return Py.truthy(value);
+        }
+        String test = Py.str(pos.get(testAt));
+        return PyTests.test(test, value, new ArrayList<>(pos.subList(testAt + 1, pos.size())), Map.of());
+    }
+
+    private static Object map(Object v, PyMethods.Args a) {
+        List<Object> out = new ArrayList<>();
+        if (a.kw.containsKey("attribute") || (a.pos.isEmpty() && !a.kw.isEmpty())) {
+            Object attr = a.kw.get("attribute");
+            if (attr == null) {
+                throw new PyError("FilterArgumentError", "map requires a filter name or attribute=");
+            }
+            Object dflt = a.kw.getOrDefault("default", MISSING);
+            for (Object o : Py.iterate(v)) {
+                Object r = attribute(o, attr);
+                out.add(r == null && dflt != MISSING ? dflt : r);
+            }
+            return out;
+        }
+        if (a.pos.isEmpty()) {
+            throw new PyError("FilterArgumentError", "map requires a filter argument");
+        }
+        String filter = Py.str(a.pos.get(0));
+        List<Object> rest = new ArrayList<>(a.pos.subList(1, a.pos.size()));
         for (Object o : Py.iterate(v)) {
-          if (!first) {
-            sb.append(sep);
-          }
-          first = false;
-          sb.append(Py.str(attr == Py.NONE ? o : attribute(o, attr)));
+            out.add(apply(filter, o, rest, a.kw));
+        }
+        return out;
+    }
+
+    private static final Object MISSING = new Object();
+
+    private static final Pattern WORD_BEGINNING = Pattern.compile("([-\\s({\\[<]+)");
+
+    /** jinja2's title filter (not str.title): capitalizes after '-', whitespace and opening brackets. */
+    static String jinjaTitle(String s) {
+        List<String> parts = new ArrayList<>();
+        Matcher m = WORD_BEGINNING.matcher(s);
+        int last = 0;
+        while (m.find()) {
+            parts.add(s.substring(last, m.start()));
+            parts.add(m.group(1));
+            last = m.end();
+        }
+        parts.add(s.substring(last));
+        StringBuilder sb = new StringBuilder();
+        for (String item : parts) {
+            if (item.isEmpty()) {
+                continue;
+            }
+            int first = item.codePointAt(0);
+            int n = Character.charCount(first);
+            sb.append(new String(Character.toChars(first)).toUpperCase(Locale.ROOT));
+            sb.append(item.substring(n).toLowerCase(Locale.ROOT));
         }
         return sb.toString();
-      }
-      case "upper" -> {
-        a.max(0);
-        return Py.str(v).toUpperCase(Locale.ROOT);
-      }
-      case "lower" -> {
-        a.max(0);
-        return Py.str(v).toLowerCase(Locale.ROOT);
-      }
-      case "capitalize" -> {
-        a.max(0);
-        return PyMethods.capitalize(Py.str(v));
-      }
-      case "title" -> {
-        a.max(0);
-        return jinjaTitle(Py.str(v));
-      }
-      case "string" -> {
-        a.max(0);
-        return Py.str(v);
-      }
-      case "safe" -> {
-        a.max(0);
-        return v instanceof String ? v : Py.str(v);
-      }
-      case "escape", "e", "forceescape" -> {
-        a.max(0);
-        return Py.str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-          .replace("'", "&#39;").replace("\"", "&#34;");
-      }
-      case "items" -> {
-        a.max(0);
-        if (v == null) {
-          return new ArrayList<>();
-        }
-        if (!(v instanceof Map) || v instanceof Namespace) {
-          throw new PyError("TypeError", "Can only get item pairs from a mapping.");
-        }
-        return PyMethods.invoke(v, "items", new Object[0]);
-      }
-      case "list" -> {
-        a.max(0);
-        return Py.iterate(v);
-      }
-      case "replace" -> {
-        a.max(3, "old", "new", "count");
-        Object count = a.get(2, "count", Py.NONE);
-        return PyMethods.invoke(Py.str(v), "replace", new Object[] {
-          Py.str(a.required(0, "old")), Py.str(a.required(1, "new")), count == Py.NONE ? -1L : count});
-      }
-      case "int" -> {
-        a.max(2, "default", "base");
-        return toInt(v, a.get(0, "default", 0L), a.get(1, "base", 10L));
-      }
-      case "float" -> {
-        a.max(1, "default");
-        return toFloat(v, a.get(0, "default", 0.0));
-      }
-      case "abs" -> {
-        a.max(0);
-        if (Py.isInt(v) || v instanceof Boolean) {
-          return Py.normInt(Py.bigInt(v).abs());
-        }
-        if (Py.isFloat(v)) {
-          return Math.abs(((Number) v).doubleValue());
-        }
-        throw new PyError("TypeError", "bad operand type for abs(): '" + Py.typeName(v) + "'");
-      }
-      case "round" -> {
-        a.max(2, "precision", "method");
-        Object p = a.get(0, "precision", 0L);
-        String method = Py.str(a.get(1, "method", "common"));
-        return round(v, Py.bigInt(p).intValue(), method);
-      }
-      case "reverse" -> {
-        a.max(0);
-        if (v instanceof String s) {
-          return Py.slice(s, null, null, -1L);
-        }
-        if (v instanceof Map) {
-          throw new PyError("TypeError", "argument to reversed() must be a sequence");
-        }
-        List<Object> items = Py.iterate(v);
-        Collections.reverse(items);
-        return items;
-      }
-      case "map" -> {
-        return map(v, a);
-      }
-      case "select", "reject" -> {
-        List<Object> out = new ArrayList<>();
-        boolean want = name.equals("select");
-        for (Object o : Py.iterate(v)) {
-          if (testItem(o, pos, 0) == want) {
-            out.add(o);
-          }
-        }
-        return out;
-      }
-      case "selectattr", "rejectattr" -> {
-        if (pos.isEmpty()) {
-          throw new PyError("FilterArgumentError", "Missing parameter for attribute name");
-        }
-        List<Object> out = new ArrayList<>();
-        boolean want = name.equals("selectattr");
-        for (Object o : Py.iterate(v)) {
-          Object value = attribute(o, pos.get(0));
-          if (testItem(value, pos, 1) == want) {
-            out.add(o);
-          }
-        }
-        return out;
-      }
-      case "unique" -> {
-        a.max(2, "case_sensitive", "attribute");
-        boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
-        Object attr = a.get(1, "attribute", Py.NONE);
-        List<Object> out = new ArrayList<>();
-        List<Object> seen = new ArrayList<>();
-        for (Object o : Py.iterate(v)) {
-          Object key = sortKey(attr == Py.NONE ? o : attribute(o, attr), cs);
-          boolean dup = false;
-          for (Object s : seen) {
-            if (Py.eq(s, key)) {
-              dup = true;
-              break;
+    }
+
+    private static Object toInt(Object v, Object dflt, Object base) {
+        v = v instanceof SafeString s ? s.toString() : v;
+        int b = (int) Py.bigInt(base).longValue();
+        try {
+            if (v instanceof String s) {
+                return parsePyInt(s, b);
             }
-          }
-          if (!dup) {
-            seen.add(key);
-            out.add(o);
-          }
-        }
-        return out;
-      }
-      case "sort" -> {
-        a.max(3, "reverse", "case_sensitive", "attribute");
-        boolean rev = Py.truthy(a.get(0, "reverse", false));
-        boolean cs = Py.truthy(a.get(1, "case_sensitive", false));
-        Object attr = a.get(2, "attribute", Py.NONE);
-        List<Object> items = Py.iterate(v);
-        Comparator<Object> cmp = (x, y) -> {
-          Object kx = sortKey(attr == Py.NONE ? x : attribute(x, attr), cs);
-          Object ky = sortKey(attr == Py.NONE ? y : attribute(y, attr), cs);
-          return Py.compare(kx, ky, "<");
-        };
-        items.sort(rev ? cmp.reversed() : cmp);
-        return items;
-      }
-      case "dictsort" -> {
-        a.max(3, "case_sensitive", "by", "reverse");
-        boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
-        String by = Py.str(a.get(1, "by", "key"));
-        boolean rev = Py.truthy(a.get(2, "reverse", false));
-        int idx = switch (by) {
-          case "key" -> 0;
-          case "value" -> 1;
-          default -> throw new PyError("FilterArgumentError", "You can only sort by either \"key\" or \"value\"");
-        };
-        @SuppressWarnings("unchecked")
-        List<Object> pairs = (List<Object>) apply("items", v, List.of(), Map.of());
-        Comparator<Object> cmp = (x, y) -> Py.compare(
-          sortKey(((List<?>) x).get(idx), cs), sortKey(((List<?>) y).get(idx), cs), "<");
-        pairs.sort(rev ? cmp.reversed() : cmp);
-        return pairs;
-      }
-      case "indent" -> {
-        a.max(3, "width", "first", "blank");
-        Object w = a.get(0, "width", 4L);
-        String ind = w instanceof String s ? s : " ".repeat((int) Py.bigInt(w).longValue());
-        boolean first = Py.truthy(a.get(1, "first", false));
-        boolean blank = Py.truthy(a.get(2, "blank", false));
-        String s = Py.str(v) + "\n";
-        @SuppressWarnings("unchecked")
-        List<Object> lines = (List<Object>) PyMethods.invoke(s, "splitlines", new Object[0]);
-        String rv;
-        if (blank) {
-          rv = String.join("\n" + ind, lines.stream().map(Object::toString).toList());
-        } else {
-          StringBuilder sb = new StringBuilder(lines.get(0).toString());
-          if (lines.size() > 1) {
-            sb.append('\n');
-            List<String> rest = new ArrayList<>();
-            for (Object line : lines.subList(1, lines.size())) {
-              String l = line.toString();
-              rest.add(l.isEmpty() ? l : ind + l);
+            if (Py.isInt(v) || v instanceof Boolean) {
+                return Py.normInt(Py.bigInt(v));
             }
-            sb.append(String.join("\n", rest));
-          }
-          rv = sb.toString();
+            if (Py.isFloat(v)) {
+                double d = ((Number) v).doubleValue();
+                if (Double.isNaN(d) || Double.isInfinite(d)) {
+                    return dflt;
+                }
+                return Py.normInt(PyOps.truncToInt(d));
+            }
+        } catch (NumberFormatException e) {
+            // fall through to int(float(value))
         }
-        return first ? ind + rv : rv;
-      }
-      case "sum" -> {
-        a.max(2, "attribute", "start");
-        Object attr = a.get(0, "attribute", Py.NONE);
-        Object total = a.get(1, "start", 0L);
-        for (Object o : Py.iterate(v)) {
-          total = ((PyOps.Strict) PyOps.ADD).apply(total, attr == Py.NONE ? o : attribute(o, attr));
+        Object f = toFloat(v, MISSING);
+        if (f == MISSING) {
+            return dflt;
         }
-        return total;
-      }
-      case "min", "max" -> {
-        a.max(2, "case_sensitive", "attribute");
-        boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
-        Object attr = a.get(1, "attribute", Py.NONE);
-        List<Object> items = Py.iterate(v);
-        if (items.isEmpty()) {
-          return null;
-        }
-        Object best = items.get(0);
-        for (Object o : items.subList(1, items.size())) {
-          Object ko = sortKey(attr == Py.NONE ? o : attribute(o, attr), cs);
-          Object kb = sortKey(attr == Py.NONE ? best : attribute(best, attr), cs);
-          int c = Py.compare(ko, kb, "<");
-          if (name.equals("min") ? c == -1 : c == 1) {
-            best = o;
-          }
-        }
-        return best;
-      }
-      case "wordcount" -> {
-        a.max(0);
-        Matcher m = Pattern.compile("\\w+", Pattern.UNICODE_CHARACTER_CLASS).matcher(Py.str(v));
-        long n = 0;
-        while (m.find()) {
-          n++;
-        }
-        return n;
-      }
-      case "center" -> {
-        a.max(1, "width");
-        return PyMethods.invoke(Py.str(v), "center", new Object[] {a.get(0, "width", 80L)});
-      }
-      case "format" -> {
-        if (!pos.isEmpty() && !kw.isEmpty()) {
-          throw new PyError("FilterArgumentError", "can't handle positional and keyword arguments at the same time");
-        }
-        if (!kw.isEmpty()) {
-          throw new PyError("NotImplementedError", "format filter with keyword arguments is not supported");
-        }
-        return PyFormat.percent(Py.str(v), new PyTuple(pos));
-      }
-      case "attr" -> {
-        a.max(1);
-        if (v == null) {
-          throw PyError.undefined("attr filter applied to an undefined value");
-        }
-        return PyAst.getAttr(v, Py.str(a.required(0, null)), null);
-      }
-      default -> {
-        if (UNSUPPORTED.contains(name)) {
-          throw new PyError(
-            "NotImplementedError",
-            "the jinja2 filter '" + name + "' is not supported by align4j's template engine"
-          );
-        }
-        throw new PyError("TemplateAssertionError", "No filter named '" + name + "'.");
-      }
-    }
-  }
-
-  private static Object sortKey(Object v, boolean caseSensitive) {
-    if (!caseSensitive && v instanceof String s) {
-      return s.toLowerCase(Locale.ROOT);
-    }
-    return v;
-  }
-
-  /** jinja2's attribute lookup for filters: dotted paths, integer parts index lists. */
-  static Object attribute(Object o, Object attr) {
-    if (Py.isInt(attr)) {
-      return PyAst.getItem(o, attr, null);
-    }
-    Object cur = o;
-    for (String part : Py.str(attr).split("\\.", -1)) {
-      if (cur == null) {
-        throw PyError.undefined("attribute '" + attr + "' of an undefined value");
-      }
-      Object key = part.chars().allMatch(Character::isDigit) && !part.isEmpty()
-        ? (Object) Long.parseLong(part) : part;
-      cur = PyAst.getItem(cur, key, null);
-    }
-    return cur;
-  }
-
-  private static boolean testItem(Object value, List<Object> pos, int testAt) {
-    if (pos.size() <= testAt) {
-      return Py.truthy(value);
-    }
-    String test = Py.str(pos.get(testAt));
-    return PyTests.test(test, value, new ArrayList<>(pos.subList(testAt + 1, pos.size())), Map.of());
-  }
-
-  private static Object map(Object v, PyMethods.Args a) {
-    List<Object> out = new ArrayList<>();
-    if (a.kw.containsKey("attribute") || (a.pos.isEmpty() && !a.kw.isEmpty())) {
-      Object attr = a.kw.get("attribute");
-      if (attr == null) {
-        throw new PyError("FilterArgumentError", "map requires a filter name or attribute=");
-      }
-      Object dflt = a.kw.getOrDefault("default", MISSING);
-      for (Object o : Py.iterate(v)) {
-        Object r = attribute(o, attr);
-        out.add(r == null && dflt != MISSING ? dflt : r);
-      }
-      return out;
-    }
-    if (a.pos.isEmpty()) {
-      throw new PyError("FilterArgumentError", "map requires a filter argument");
-    }
-    String filter = Py.str(a.pos.get(0));
-    List<Object> rest = new ArrayList<>(a.pos.subList(1, a.pos.size()));
-    for (Object o : Py.iterate(v)) {
-      out.add(apply(filter, o, rest, a.kw));
-    }
-    return out;
-  }
-
-  private static final Object MISSING = new Object();
-
-  private static final Pattern WORD_BEGINNING = Pattern.compile("([-\\s({\\[<]+)");
-
-  /** jinja2's title filter (not str.title): capitalizes after '-', whitespace and opening brackets. */
-  static String jinjaTitle(String s) {
-    List<String> parts = new ArrayList<>();
-    Matcher m = WORD_BEGINNING.matcher(s);
-    int last = 0;
-    while (m.find()) {
-      parts.add(s.substring(last, m.start()));
-      parts.add(m.group(1));
-      last = m.end();
-    }
-    parts.add(s.substring(last));
-    StringBuilder sb = new StringBuilder();
-    for (String item : parts) {
-      if (item.isEmpty()) {
-        continue;
-      }
-      int first = item.codePointAt(0);
-      int n = Character.charCount(first);
-      sb.append(new String(Character.toChars(first)).toUpperCase(Locale.ROOT));
-      sb.append(item.substring(n).toLowerCase(Locale.ROOT));
-    }
-    return sb.toString();
-  }
-
-  private static Object toInt(Object v, Object dflt, Object base) {
-    v = v instanceof SafeString s ? s.toString() : v;
-    int b = (int) Py.bigInt(base).longValue();
-    try {
-      if (v instanceof String s) {
-        return parsePyInt(s, b);
-      }
-      if (Py.isInt(v) || v instanceof Boolean) {
-        return Py.normInt(Py.bigInt(v));
-      }
-      if (Py.isFloat(v)) {
-        double d = ((Number) v).doubleValue();
+        double d = (Double) f;
         if (Double.isNaN(d) || Double.isInfinite(d)) {
-          return dflt;
+            return dflt;
         }
         return Py.normInt(PyOps.truncToInt(d));
-      }
-    } catch (NumberFormatException e) {
-      // fall through to int(float(value))
     }
-    Object f = toFloat(v, MISSING);
-    if (f == MISSING) {
-      return dflt;
-    }
-    double d = (Double) f;
-    if (Double.isNaN(d) || Double.isInfinite(d)) {
-      return dflt;
-    }
-    return Py.normInt(PyOps.truncToInt(d));
-  }
 
-  private static Object parsePyInt(String s, int base) {
-    String t = s.strip().replace("_", "");
-    if (t.isEmpty() || !t.equals(stripPy(s).replace("_", ""))) {
-      throw new NumberFormatException(s);
-    }
-    if (base == 0 || base == 16 || base == 8 || base == 2) {
-      String lower = t.toLowerCase(Locale.ROOT);
-      String sign = "";
-      if (lower.startsWith("-") || lower.startsWith("+")) {
-        sign = lower.substring(0, 1);
-        lower = lower.substring(1);
-      }
-      if (lower.startsWith("0x") && (base == 0 || base == 16)) {
-        return Py.normInt(new BigInteger(sign + lower.substring(2), 16));
-      }
-      if (lower.startsWith("0o") && (base == 0 || base == 8)) {
-        return Py.normInt(new BigInteger(sign + lower.substring(2), 8));
-      }
-      if (lower.startsWith("0b") && (base == 0 || base == 2)) {
-        return Py.normInt(new BigInteger(sign + lower.substring(2), 2));
-      }
-      if (base == 0) {
-        base = 10;
-      }
-    }
-    return Py.normInt(new BigInteger(t, base));
-  }
-
-  private static String stripPy(String s) {
-    return (String) PyMethods.invoke(s, "strip", new Object[0]);
-  }
-
-  private static Object toFloat(Object v, Object dflt) {
-    v = v instanceof SafeString s ? s.toString() : v;
-    if (Py.isNumeric(v)) {
-      return Py.toDouble(v);
-    }
-    if (v instanceof String s) {
-      String t = stripPy(s).replace("_", "").toLowerCase(Locale.ROOT);
-      switch (t) {
-        case "inf", "+inf", "infinity", "+infinity" -> {
-          return Double.POSITIVE_INFINITY;
+    private static Object parsePyInt(String s, int base) {
+        String t = s.strip().replace("_", "");
+        if (t.isEmpty() || !t.equals(stripPy(s).replace("_", ""))) {
+            throw new NumberFormatException(s);
         }
-        case "-inf", "-infinity" -> {
-          return Double.NEGATIVE_INFINITY;
+        if (base == 0 || base == 16 || base == 8 || base == 2) {
+            String lower = t.toLowerCase(Locale.ROOT);
+            String sign = "";
+            if (lower.startsWith("-") || lower.startsWith("+")) {
+                sign = lower.substring(0, 1);
+                lower = lower.substring(1);
+            }
+            if (lower.startsWith("0x") && (base == 0 || base == 16)) {
+                return Py.normInt(new BigInteger(sign + lower.substring(2), 16));
+            }
+            if (lower.startsWith("0o") && (base == 0 || base == 8)) {
+                return Py.normInt(new BigInteger(sign + lower.substring(2), 8));
+            }
+            if (lower.startsWith("0b") && (base == 0 || base == 2)) {
+                return Py.normInt(new BigInteger(sign + lower.substring(2), 2));
+            }
+            if (base == 0) {
+                base = 10;
+            }
         }
-        case "nan", "+nan", "-nan" -> {
-          return Double.NaN;
-        }
-        default -> {
-          if (t.matches("[+-]?(\\d+\\.?\\d*([e][+-]?\\d+)?|\\.\\d+([e][+-]?\\d+)?)")) {
-            return Double.parseDouble(t);
-          }
-        }
-      }
+        return Py.normInt(new BigInteger(t, base));
     }
-    return dflt;
-  }
 
-  private static Object round(Object v, int precision, String method) {
-    if (!Py.isNumeric(v)) {
-      throw new PyError("TypeError", "type " + Py.typeName(v) + " doesn't define __round__ method");
+    private static String stripPy(String s) {
+        return (String) PyMethods.invoke(s, "strip", new Object[0]);
     }
-    if (!method.equals("common") && !method.equals("ceil") && !method.equals("floor")) {
-      throw new PyError("FilterArgumentError", "method must be common, ceil or floor");
-    }
-    if (method.equals("common") && (Py.isInt(v) || v instanceof Boolean)) {
-      BigInteger i = Py.bigInt(v);
-      if (precision >= 0) {
-        return Py.normInt(i);
-      }
-      return Py.normInt(new BigDecimal(i).setScale(precision, RoundingMode.HALF_EVEN).toBigInteger());
-    }
-    double d = Py.toDouble(v);
-    if (Double.isNaN(d) || Double.isInfinite(d)) {
-      return d;
-    }
-    if (method.equals("common")) {
-      return new BigDecimal(d).setScale(precision, RoundingMode.HALF_EVEN).doubleValue();
-    }
-    double scale = Math.pow(10, precision);
-    return (method.equals("ceil") ? Math.ceil(d * scale) : Math.floor(d * scale)) / scale;
-  }
 
-  static List<Object> keysOf(Map<?, ?> m) {
-    return new ArrayList<>(new LinkedHashMap<>(m).keySet());
-  }
+    private static Object toFloat(Object v, Object dflt) {
+        v = v instanceof SafeString s ? s.toString() : v;
+        if (Py.isNumeric(v)) {
+            return Py.toDouble(v);
+        }
+        if (v instanceof String s) {
+            String t = stripPy(s).replace("_", "").toLowerCase(Locale.ROOT);
+            switch (t) {
+                case "inf", "+inf", "infinity", "+infinity" -> {
+                    return Double.POSITIVE_INFINITY;
+                }
+                case "-inf", "-infinity" -> {
+                    return Double.NEGATIVE_INFINITY;
+                }
+                case "nan", "+nan", "-nan" -> {
+                    return Double.NaN;
+                }
+                default -> {
+                    if (t.matches("[+-]?(\\d+\\.?\\d*([e][+-]?\\d+)?|\\.\\d+([e][+-]?\\d+)?)")) {
+                        return Double.parseDouble(t);
+                    }
+                }
+            }
+        }
+        return dflt;
+    }
+
+    private static Object round(Object v, int precision, String method) {
+        if (!Py.isNumeric(v)) {
+            throw new PyError("TypeError", "type " + Py.typeName(v) + " doesn't define __round__ method");
+        }
+        if (!method.equals("common") && !method.equals("ceil") && !method.equals("floor")) {
+            throw new PyError("FilterArgumentError", "method must be common, ceil or floor");
+        }
+        if (method.equals("common") && (Py.isInt(v) || v instanceof Boolean)) {
+            BigInteger i = Py.bigInt(v);
+            if (precision >= 0) {
+                return Py.normInt(i);
+            }
+            return Py.normInt(new BigDecimal(i)
+                    .setScale(precision, RoundingMode.HALF_EVEN)
+                    .toBigInteger());
+        }
+        double d = Py.toDouble(v);
+        if (Double.isNaN(d) || Double.isInfinite(d)) {
+            return d;
+        }
+        if (method.equals("common")) {
+            return new BigDecimal(d).setScale(precision, RoundingMode.HALF_EVEN).doubleValue();
+        }
+        double scale = Math.pow(10, precision);
+        return (method.equals("ceil") ? Math.ceil(d * scale) : Math.floor(d * scale)) / scale;
+    }
+
+    static List<Object> keysOf(Map<?, ?> m) {
+        return new ArrayList<>(new LinkedHashMap<>(m).keySet());
+    }
 }

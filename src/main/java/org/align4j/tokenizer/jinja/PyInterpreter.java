@@ -9,46 +9,45 @@ import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 /** Prints values as Python's {@code str()} does; printing an undefined value is an error. */
 final class PyInterpreter extends JinjavaInterpreter {
 
-  PyInterpreter(Jinjava application, Context context, JinjavaConfig config) {
-    super(application, context, config);
-  }
-
-  PyInterpreter(JinjavaInterpreter orig) {
-    super(orig);
-  }
-
-  @Override
-  public String getAsString(Object object) {
-    if (object == null) {
-      throw new PrintedUndefined();
+    PyInterpreter(Jinjava application, Context context, JinjavaConfig config) {
+        super(application, context, config);
     }
-    return Py.str(object);
-  }
 
-  /** Printing an undefined value: an error here (jinja2 prints an empty string). */
-  static final class PrintedUndefined extends PyError {
-
-    private static final long serialVersionUID = 1L;
-
-    PrintedUndefined() {
-      super(
-        "UndefinedError",
-        "the template printed an undefined value (a missing variable, key or attribute); "
-        + "jinja2 would print an empty string, align4j refuses to drop it silently"
-      );
-    }
-  }
-
-  static final class Factory implements InterpreterFactory {
-
-    @Override
-    public JinjavaInterpreter newInstance(JinjavaInterpreter orig) {
-      return new PyInterpreter(orig);
+    PyInterpreter(JinjavaInterpreter orig) {
+        super(orig);
     }
 
     @Override
-    public JinjavaInterpreter newInstance(Jinjava application, Context context, JinjavaConfig config) {
-      return new PyInterpreter(application, context, config);
+    public String getAsString(Object object) {
+        if (object == null) {
+            throw new PrintedUndefined();
+        }
+        return Py.str(object);
     }
-  }
+
+    /** Printing an undefined value: an error here (jinja2 prints an empty string). */
+    static final class PrintedUndefined extends PyError {
+
+        private static final long serialVersionUID = 1L;
+
+        PrintedUndefined() {
+            super(
+                    "UndefinedError",
+                    "the template printed an undefined value (a missing variable, key or attribute); "
+                            + "jinja2 would print an empty string, align4j refuses to drop it silently");
+        }
+    }
+
+    static final class Factory implements InterpreterFactory {
+
+        @Override
+        public JinjavaInterpreter newInstance(JinjavaInterpreter orig) {
+            return new PyInterpreter(orig);
+        }
+
+        @Override
+        public JinjavaInterpreter newInstance(Jinjava application, Context context, JinjavaConfig config) {
+            return new PyInterpreter(application, context, config);
+        }
+    }
 }

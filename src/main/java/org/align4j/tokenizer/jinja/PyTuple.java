@@ -8,21 +8,21 @@ import java.util.List;
 /** Python's tuple: an immutable list that prints as {@code (a, b)} and never equals a list. */
 final class PyTuple extends PyList {
 
-  PyTuple(List<?> items) {
-    super(Collections.unmodifiableList(new java.util.ArrayList<Object>(items)));
-  }
+    PyTuple(List<?> items) {
+        super(Collections.unmodifiableList(new java.util.ArrayList<Object>(items)));
+    }
 
-  static PyTuple of(Object... items) {
-    return new PyTuple(Arrays.asList(items));
-  }
+    static PyTuple of(Object... items) {
+        return new PyTuple(Arrays.asList(items));
+    }
 
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof PyTuple t && Py.eq(this, t);
-  }
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PyTuple t && Py.eq(this, t);
+    }
 
-  @Override
-  public int hashCode() {
-    return toList().hashCode();
-  }
+    @Override
+    public int hashCode() {
+        return toList().hashCode();
+    }
 }

@@ -5,10 +5,10 @@ import com.hubspot.jinjava.el.TruthyTypeConverter;
 /** EL type coercions with Python truthiness. */
 final class PyTypeConverter extends TruthyTypeConverter {
 
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  @Override
-  protected Boolean coerceToBoolean(Object value) {
-    return Py.truthy(value);
-  }
+    @Override
+    protected Boolean coerceToBoolean(Object value) {
+        return Py.truthy(value);
+    }
 }
