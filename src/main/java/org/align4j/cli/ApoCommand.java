@@ -241,25 +241,19 @@ final class ApoCommand {
 
     private static TrainingArgs rmArgs(Options o, Path dir) {
         TrainingArgs a = TrainingOptions.parse(o);
-        return new TrainingArgs(
-                dir,
-                o.number("rm_learning_rate"),
-                o.integer("rm_per_device_train_batch_size"),
-                a.gradientAccumulationSteps(),
-                o.integer("rm_max_steps"),
-                o.number("rm_num_train_epochs"),
-                a.loggingSteps(),
-                0,
-                a.seed(),
-                "linear",
-                a.warmupRatio(),
-                a.warmupSteps(),
-                0.0,
-                a.maxGradNorm(),
-                true,
-                null,
-                a.reportTo(),
-                a.gradientCheckpointing());
+        return a.toBuilder()
+                .outputDir(dir)
+                .learningRate(o.number("rm_learning_rate"))
+                .perDeviceTrainBatchSize(o.integer("rm_per_device_train_batch_size"))
+                .maxSteps(o.integer("rm_max_steps"))
+                .numTrainEpochs(o.number("rm_num_train_epochs"))
+                .saveSteps(0)
+                .saveTotalLimit(null)
+                .lrSchedulerType("linear")
+                .weightDecay(0.0)
+                .overwriteOutputDir(true)
+                .resumeFromCheckpoint(null)
+                .build();
     }
 
     /**

@@ -324,10 +324,9 @@ final class BenchCommand {
         List<PreferencePair> pairs = randomPairs(policy.config(), b, t, o.longValue("seed"));
         Path dir = Files.createTempDirectory("align4j-bench-dpo-memory");
         try {
-            TrainingArgs args = TrainingArgs.defaults(dir)
-                    .withSteps(1, b, 1, 1e-6)
-                    .withLogging(1, 0)
-                    .withGradientCheckpointing(checkpointing);
+            TrainingArgs args = TrainingArgs.defaults(dir).withSteps(1, b, 1, 1e-6).withLogging(1, 0).toBuilder()
+                    .gradientCheckpointing(checkpointing)
+                    .build();
             long before = statusKiB("VmRSS");
             boolean reset = resetPeakRss();
             long start = System.nanoTime();

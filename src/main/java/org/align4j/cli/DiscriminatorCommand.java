@@ -203,25 +203,14 @@ final class DiscriminatorCommand {
         try {
             if (!(lr > 0)) throw new IllegalArgumentException("learning_rate must be a positive number, got " + lr);
             if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
-            TrainingArgs a = new TrainingArgs(
-                    out,
-                    lr,
-                    batch,
-                    1,
-                    -1,
-                    epochs,
-                    10,
-                    500,
-                    o.longValue("seed"),
-                    "linear",
-                    0.0,
-                    0,
-                    o.number("weight_decay"),
-                    1.0,
-                    o.flag("overwrite_output_dir"),
-                    null,
-                    "none",
-                    false);
+            TrainingArgs a = TrainingArgs.builder(out)
+                    .learningRate(lr)
+                    .perDeviceTrainBatchSize(batch)
+                    .numTrainEpochs(epochs)
+                    .seed(o.longValue("seed"))
+                    .weightDecay(o.number("weight_decay"))
+                    .overwriteOutputDir(o.flag("overwrite_output_dir"))
+                    .build();
             settings = new LmDiscriminatorTrainer.Settings(a, o.number("eval_fraction"), o.integer("max_length"));
         } catch (IllegalArgumentException e) {
             throw new CliException("discriminator: " + e.getMessage());

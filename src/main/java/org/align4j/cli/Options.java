@@ -144,6 +144,21 @@ public final class Options {
         }
     }
 
+    public String command() {
+        return command;
+    }
+
+    /** The paths this run reads (model, reference, datasets, discriminator, ...): the PATH values of declared keys other than the outputs. */
+    public List<Path> inputPaths() {
+        List<Path> out = new ArrayList<>();
+        for (Spec s : specs.values())
+            if (s.type() == Type.PATH
+                    && !s.key().startsWith("output")
+                    && !s.key().equals("logging_dir")
+                    && values.get(s.key()) instanceof Path p) out.add(p);
+        return out;
+    }
+
     public String string(String key) {
         return (String) get(key);
     }

@@ -11,6 +11,7 @@ import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.model.Lora;
 import org.align4j.model.Transformer;
+import org.align4j.trainer.OutputDir;
 import org.align4j.trainer.TrainingArgs;
 
 /**
@@ -33,12 +34,13 @@ final class TrainingOptions {
                 of("num_train_epochs", Type.DOUBLE, 3.0, "passes over the data"),
                 of("logging_steps", Type.INT, 10, "log every N steps (and the first)"),
                 of("save_steps", Type.INT, 500, "checkpoint every N steps (0 = never)"),
+                of("save_total_limit", Type.INT, null, "keep only the newest N checkpoints (default: all)"),
                 of("seed", Type.LONG, 42L, "data order and LoRA init"),
                 of("lr_scheduler_type", Type.STRING, "linear", "linear, cosine, constant, constant_with_warmup"),
                 of("warmup_ratio", Type.DOUBLE, 0.0, "fraction of steps to warm up"),
                 of("warmup_steps", Type.INT, 0, "warm-up steps (wins over warmup_ratio)"),
                 of("weight_decay", Type.DOUBLE, 0.0, "AdamW decoupled weight decay (not on biases and norms)"),
-                of("max_grad_norm", Type.DOUBLE, 1.0, "global gradient-norm clip"),
+                of("max_grad_norm", Type.DOUBLE, 1.0, "global gradient-norm clip (0 or less: no clipping)"),
                 of("gradient_checkpointing", Type.BOOLEAN, false, "recompute activations in backward to save memory"),
                 of("use_peft", Type.BOOLEAN, false, "train LoRA adapters instead of all weights"),
                 of("lora_r", Type.INT, 16, "LoRA rank"),
@@ -65,26 +67,42 @@ final class TrainingOptions {
         return List.copyOf(s);
     }
 
+    /**
+     * The TrainingArguments keys as {@link TrainingArgs} (a value out of range is an error naming the key), after
+     * checking that output_dir is not one of the run's inputs nor a folder holding one (README, "Output folders").
+     */
     static TrainingArgs parse(Options o) {
-        return new TrainingArgs(
-                o.path("output_dir"),
-                o.number("learning_rate"),
-                o.integer("per_device_train_batch_size"),
-                o.integer("gradient_accumulation_steps"),
-                o.integer("max_steps"),
-                o.number("num_train_epochs"),
-                o.integer("logging_steps"),
-                o.integer("save_steps"),
-                o.longValue("seed"),
-                o.string("lr_scheduler_type"),
-                o.number("warmup_ratio"),
-                o.integer("warmup_steps"),
-                o.number("weight_decay"),
-                o.number("max_grad_norm"),
-                o.flag("overwrite_output_dir"),
-                o.string("resume_from_checkpoint"),
-                o.string("report_to"),
-                o.flag("gradient_checkpointing"));
+        TrainingArgs a;
+        try {
+            a = TrainingArgs.builder(o.path("output_dir"))
+                    .learningRate(o.number("learning_rate"))
+                    .perDeviceTrainBatchSize(o.integer("per_device_train_batch_size"))
+                    .gradientAccumulationSteps(o.integer("gradient_accumulation_steps"))
+                    .maxSteps(o.integer("max_steps"))
+                    .numTrainEpochs(o.number("num_train_epochs"))
+                    .loggingSteps(o.integer("logging_steps"))
+                    .saveSteps(o.integer("save_steps"))
+                    .saveTotalLimit(o.has("save_total_limit") ? o.integer("save_total_limit") : null)
+                    .seed(o.longValue("seed"))
+                    .lrSchedulerType(o.string("lr_scheduler_type"))
+                    .warmupRatio(o.number("warmup_ratio"))
+                    .warmupSteps(o.integer("warmup_steps"))
+                    .weightDecay(o.number("weight_decay"))
+                    .maxGradNorm(o.number("max_grad_norm"))
+                    .overwriteOutputDir(o.flag("overwrite_output_dir"))
+                    .resumeFromCheckpoint(o.string("resume_from_checkpoint"))
+                    .reportTo(o.string("report_to"))
+                    .gradientCheckpointing(o.flag("gradient_checkpointing"))
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw new CliException(o.command() + ": " + e.getMessage());
+        }
+        try {
+            OutputDir.checkLocation(o.command(), a.outputDir(), o.inputPaths());
+        } catch (java.io.IOException e) {
+            throw new CliException(e.getMessage());
+        }
+        return a;
     }
 
     /** eval_steps, which defaults to logging_steps as in transformers. */

@@ -121,7 +121,10 @@ public final class AdversarialDemo {
                 SftTrainer.train(
                         policy,
                         sft,
-                        args(base, s.sftSteps(), 64, 3e-3, s.seed()).withSchedule("cosine", 0.05, 0.0),
+                        args(base, s.sftSteps(), 64, 3e-3, s.seed()).toBuilder()
+                                .lrSchedulerType("cosine")
+                                .warmupRatio(0.05)
+                                .build(),
                         pad,
                         Map.of("stage", "sft"));
             }
@@ -201,8 +204,10 @@ public final class AdversarialDemo {
             case "dpo" -> 3e-5;
             default -> 5e-5;
         };
-        RewardConfig rm = RewardConfig.of(args(Path.of("unused"), s.rmSteps(), 32, 1e-3, s.seed() + 100)
-                        .withSchedule("cosine", 0.05, 0.0))
+        RewardConfig rm = RewardConfig.of(args(Path.of("unused"), s.rmSteps(), 32, 1e-3, s.seed() + 100).toBuilder()
+                        .lrSchedulerType("cosine")
+                        .warmupRatio(0.05)
+                        .build())
                 .withEval(s.rmSteps(), 64);
         return new ApoLoop.Config(
                 s.rounds(),
@@ -238,8 +243,10 @@ public final class AdversarialDemo {
             Settings s,
             long pad)
             throws IOException {
-        RewardConfig cfg = RewardConfig.of(
-                        args(dir, s.rmSteps(), 32, 1e-3, s.seed() + 100).withSchedule("cosine", 0.05, 0.0))
+        RewardConfig cfg = RewardConfig.of(args(dir, s.rmSteps(), 32, 1e-3, s.seed() + 100).toBuilder()
+                        .lrSchedulerType("cosine")
+                        .warmupRatio(0.05)
+                        .build())
                 .withEval(s.rmSteps(), 64);
         try (Transformer lm = Checkpoints.load(sftDir);
                 Transformer rm = RewardTrainer.rewardModel(lm, pad, s.seed() + 200)) {
@@ -352,27 +359,16 @@ public final class AdversarialDemo {
     }
 
     private static TrainingArgs args(Path dir, int steps, int batch, double lr, long seed) {
-        TrainingArgs a =
-                TrainingArgs.defaults(dir).withSteps(steps, batch, 1, lr).withLogging(Math.max(1, steps / 5), 0);
-        return new TrainingArgs(
-                a.outputDir(),
-                a.learningRate(),
-                a.perDeviceTrainBatchSize(),
-                a.gradientAccumulationSteps(),
-                a.maxSteps(),
-                1.0,
-                a.loggingSteps(),
-                a.saveSteps(),
-                seed,
-                a.lrSchedulerType(),
-                a.warmupRatio(),
-                a.warmupSteps(),
-                a.weightDecay(),
-                a.maxGradNorm(),
-                true,
-                null,
-                "none",
-                false);
+        return TrainingArgs.builder(dir)
+                .maxSteps(steps)
+                .perDeviceTrainBatchSize(batch)
+                .learningRate(lr)
+                .numTrainEpochs(1.0)
+                .loggingSteps(Math.max(1, steps / 5))
+                .saveSteps(0)
+                .seed(seed)
+                .overwriteOutputDir(true)
+                .build();
     }
 
     private static long[] withEos(long[] ids, long eos) {

@@ -17,17 +17,6 @@ import org.bytedeco.pytorch.global.torch;
 public final class ClassifierBatch {
     private ClassifierBatch() {}
 
-    /** How a batch runs: without a graph (eval, scoring), forward + backward, or forward + backward with layer-wise recomputation. */
-    public enum Mode {
-        NO_GRAD,
-        BACKWARD,
-        CHECKPOINTED
-    }
-
-    public static Mode mode(boolean train, boolean checkpointed) {
-        return !train ? Mode.NO_GRAD : checkpointed ? Mode.CHECKPOINTED : Mode.BACKWARD;
-    }
-
     /** One batch through the classifier: each row's score (N) and the loss value. */
     public record Forward(float[] scores, double loss) {}
 
@@ -36,10 +25,10 @@ public final class ClassifierBatch {
      * {@code padId} after each sequence, attention (N, T) 1 on real tokens, and each row's score read at its last token
      * that is not {@code padId}, exactly as transformers' *ForSequenceClassification pools, so the saved model scores
      * the same in transformers. {@code lossOfScores} turns the scores (N) into the batch's loss (0-d), which runs
-     * backward unless {@code mode} is {@link Mode#NO_GRAD}; gradients accumulate into the parameters.
+     * backward unless {@code mode} is {@link Pass#NO_GRAD}; gradients accumulate into the parameters.
      */
     public static Forward forward(
-            Transformer model, List<long[]> rows, long padId, Mode mode, Function<Tensor, Tensor> lossOfScores) {
+            Transformer model, List<long[]> rows, long padId, Pass mode, Function<Tensor, Tensor> lossOfScores) {
         int n = rows.size(), t = 0;
         for (long[] r : rows) t = Math.max(t, r.length);
         long[] ids = new long[n * t], attn = new long[n * t];

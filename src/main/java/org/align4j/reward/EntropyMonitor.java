@@ -87,6 +87,39 @@ public final class EntropyMonitor {
         return new Verdict(false, step, first, meanTokenEntropy, drop, null);
     }
 
+    /** The monitor as JSON, for a checkpoint: the baseline, the last step observed and the flag, if raised. */
+    public com.fasterxml.jackson.databind.node.ObjectNode state() {
+        var n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        n.put("max_relative_drop", maxRelativeDrop).put("by_step", byStep).put("last_step", lastStep);
+        if (!Double.isNaN(first)) n.put("first", first);
+        if (flag != null)
+            n.putObject("flag")
+                    .put("step", flag.step())
+                    .put("current", flag.current())
+                    .put("relative_drop", flag.relativeDrop())
+                    .put("message", flag.message());
+        return n;
+    }
+
+    /** A monitor as {@link #state()} saved it. */
+    public static EntropyMonitor fromState(com.fasterxml.jackson.databind.JsonNode n) {
+        EntropyMonitor m = new EntropyMonitor(
+                n.path("max_relative_drop").asDouble(MAX_RELATIVE_DROP),
+                n.path("by_step").asInt(BY_STEP));
+        m.lastStep = n.path("last_step").asInt(Integer.MIN_VALUE);
+        if (n.has("first")) m.first = n.get("first").asDouble();
+        var f = n.path("flag");
+        if (f.isObject())
+            m.flag = new Verdict(
+                    true,
+                    f.path("step").asInt(),
+                    m.first,
+                    f.path("current").asDouble(),
+                    f.path("relative_drop").asDouble(),
+                    f.path("message").asText());
+        return m;
+    }
+
     /** The first flagging observation, or null. */
     public Verdict flagged() {
         return flag;

@@ -9,6 +9,7 @@ import java.util.List;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.ClassifierBatch;
 import org.align4j.model.ModelConfig;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
 
@@ -119,7 +120,7 @@ public final class RewardModelReward implements RewardFunction, AutoCloseable {
         for (long[] seq : mb)
             if (seq.length == 0) throw new IllegalArgumentException(name + ": an empty sequence cannot be scored");
         // the reward command's batch layout and pooling (the last token that is not pad_token_id); the loss is unused
-        return ClassifierBatch.forward(model, mb, padId, ClassifierBatch.Mode.NO_GRAD, r -> r.sum())
+        return ClassifierBatch.forward(model, mb, padId, Pass.NO_GRAD, r -> r.sum())
                 .scores();
     }
 

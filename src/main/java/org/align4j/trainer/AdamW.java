@@ -13,6 +13,7 @@ import org.align4j.io.DType;
 import org.align4j.io.SafetensorsFile;
 import org.align4j.io.SafetensorsWriter;
 import org.align4j.io.TensorBlob;
+import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -88,13 +89,14 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * The end of every trainer's step: clip the global gradient norm of {@code model} to
-     * {@code maxGradNorm}, update at {@code lr}, clear the gradients. Returns the norm before
-     * clipping (what transformers logs as grad_norm).
+     * The end of every trainer's step: clip the global gradient norm of {@code model} to {@code maxGradNorm} (when > 0;
+     * 0 or less means no clipping, as in transformers), update at {@code lr}, clear the gradients. Returns the norm
+     * before clipping (what transformers logs as grad_norm).
      */
-    public double clipStepAndZero(org.align4j.model.Transformer model, double maxGradNorm, double lr) {
-        double norm =
-                org.bytedeco.pytorch.global.torch.clip_grad_norm_(model.parameterVector(), maxGradNorm, 2.0, false);
+    public double clipStepAndZero(Transformer model, double maxGradNorm, double lr) {
+        // an infinite bound measures the norm and scales by min(1, inf / norm) = 1: nothing changes
+        double bound = maxGradNorm > 0 ? maxGradNorm : Double.POSITIVE_INFINITY;
+        double norm = torch.clip_grad_norm_(model.parameterVector(), bound, 2.0, false);
         step(lr);
         zeroGrad();
         return norm;

@@ -287,25 +287,12 @@ public final class ApoLoop {
 
     /** The same settings writing to {@code dir} with {@code seed}, overwriting (each round has its own fresh folder). */
     static TrainingArgs withDirAndSeed(TrainingArgs a, Path dir, long seed) {
-        return new TrainingArgs(
-                dir,
-                a.learningRate(),
-                a.perDeviceTrainBatchSize(),
-                a.gradientAccumulationSteps(),
-                a.maxSteps(),
-                a.numTrainEpochs(),
-                a.loggingSteps(),
-                a.saveSteps(),
-                seed,
-                a.lrSchedulerType(),
-                a.warmupRatio(),
-                a.warmupSteps(),
-                a.weightDecay(),
-                a.maxGradNorm(),
-                true,
-                null,
-                a.reportTo(),
-                a.gradientCheckpointing());
+        return a.toBuilder()
+                .outputDir(dir)
+                .seed(seed)
+                .overwriteOutputDir(true)
+                .resumeFromCheckpoint(null)
+                .build();
     }
 
     public static void copyTokenizer(Path from, Path to) throws IOException {

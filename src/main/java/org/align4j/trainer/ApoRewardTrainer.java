@@ -9,6 +9,7 @@ import java.util.Map;
 import org.align4j.loss.ApoLoss;
 import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Lora;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 
 /**
@@ -28,11 +29,8 @@ import org.align4j.model.Transformer;
  * together (by the run's seed, {@link DataCursor}), and every item is routed to its term by a
  * per-item flag (the code's {@code apo_data_mask}).
  *
- * <p>How the window's pairs of each kind are counted: {@link TrainLoop.Window#chosenTokens()} is
- * the window sum of {@link TrainLoop.Rows#targetTokens()}, which here is 2 for an APO item and 1
- * for a human item, so {@code chosenTokens - rows} is the window's APO pairs and
- * {@code rows - that} its human pairs (and chosenTokens >= rows >= 1, so TrainLoop's "no target
- * tokens" guard never fires on a window that holds only one kind).
+ * <p>The window's pairs of each kind are counted from its rows ({@link TrainLoop.Window#rows()}): the items whose
+ * flag says APO, and the rest.
  *
  * <p>Scoring follows RewardTrainer's: a micro-batch of B items is one right-padded batch of 2B rows
  * (chosen / gold first, rejected / sample after), the reward read at each row's last token that is
@@ -131,34 +129,22 @@ public final class ApoRewardTrainer {
                 : RewardTrainer.withinMaxLength(evalHuman, cfg.maxLength(), "eval");
         boolean checkpointed = cfg.args().gradientCheckpointing();
         TrainLoop.MicroBatch<Item> step = (mb, window, training) -> {
-            long windowApo = windowApoPairs(window);
-            Scored s = microBatch(rm, mb, padId, window.rows() - windowApo, windowApo, loss, checkpointed);
+            long windowApo = window.rows().stream().filter(Item::apo).count();
+            Scored s = microBatch(rm, mb, padId, window.size() - windowApo, windowApo, loss, checkpointed);
             return metrics(s, loss.apoLossType());
         };
         TrainLoop.Evaluation evaluation = evalData.isEmpty()
                 ? null
-                : new TrainLoop.Evaluation(cfg.evalInterval(), () -> RewardTrainer.evaluate(rm, evalData, cfg, padId));
+                : new TrainLoop.Evaluation(
+                        cfg.evalInterval(), done -> RewardTrainer.evaluate(rm, evalData, cfg, padId));
         return TrainLoop.train(
                 "apo",
                 rm,
-                new TrainLoop.Rows<>(items, ApoRewardTrainer::countWeight, ApoRewardTrainer::tokens),
+                new TrainLoop.Rows<>(items, ApoRewardTrainer::tokens, ApoRewardTrainer::tokens),
                 cfg.args(),
                 evaluation,
                 resolvedConfig,
                 step);
-    }
-
-    /** TrainLoop's target-token count of an item, used as a pair counter: 1 per item plus 1 per APO item (see the class comment). */
-    static long countWeight(Item i) {
-        return i.apo() ? 2 : 1;
-    }
-
-    /** The APO pairs of a window whose target tokens were counted with {@link #countWeight}. */
-    static long windowApoPairs(TrainLoop.Window w) {
-        long apo = w.chosenTokens() - w.rows();
-        if (apo < 0 || apo > w.rows())
-            throw new IllegalStateException("bug: window " + w + " was not counted with ApoRewardTrainer.countWeight");
-        return apo;
     }
 
     private static long tokens(Item i) {
@@ -229,7 +215,7 @@ public final class ApoRewardTrainer {
                 model,
                 rows,
                 padId,
-                ClassifierBatch.mode(true, checkpointed),
+                Pass.of(true, checkpointed),
                 r -> ApoLoss.loss(
                         r.narrow(0, 0, h),
                         r.narrow(0, b, h),

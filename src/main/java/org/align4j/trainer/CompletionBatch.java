@@ -3,8 +3,10 @@ package org.align4j.trainer;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 import org.align4j.engine.Tensors;
 import org.align4j.model.LogProbs;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -150,6 +152,30 @@ public final class CompletionBatch {
             Tensor logits = model.logits(hidden.narrow(1, 0, in.length() - 1));
             if (temperature != 1.0) logits = logits.div(Tensors.scalar(temperature));
             return LogProbs.tokenLogps(logits, in.ids().narrow(1, 1, in.length() - 1));
+        }
+    }
+
+    /**
+     * Runs {@code lossFromHidden} on the policy's final hidden states for {@code in} as {@code pass} says: without a
+     * graph, forward and backward, or with layer-wise recomputation. Returns the loss value.
+     */
+    static double forwardBackward(Transformer policy, Inputs in, Pass pass, Function<Tensor, Tensor> lossFromHidden) {
+        switch (pass) {
+            case NO_GRAD -> {
+                try (NoGradGuard g = new NoGradGuard()) {
+                    return lossFromHidden
+                            .apply(policy.forward(in.ids(), in.attention(), null))
+                            .item_double();
+                }
+            }
+            case CHECKPOINTED -> {
+                return policy.forwardBackwardCheckpointed(in.ids(), in.attention(), lossFromHidden);
+            }
+            default -> {
+                Tensor loss = lossFromHidden.apply(policy.forward(in.ids(), in.attention(), null));
+                loss.backward();
+                return loss.item_double();
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ import java.util.Map;
 import org.align4j.data.PreferencePair;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.CpoLoss;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -54,7 +55,7 @@ public final class CpoTrainer {
             List<PreferencePair> mb,
             Config cfg,
             long padId,
-            TrainLoop.Window window,
+            TrainLoop.Window<?> window,
             boolean train) {
         int b = mb.size();
         CpoLoss.Config lc = cfg.loss();
@@ -62,16 +63,16 @@ public final class CpoTrainer {
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.pairs(mb, padId);
             StepSums[] sums = new StepSums[1];
-            double loss =
-                    TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+            double loss = CompletionBatch.forwardBackward(
+                    policy, in, Pass.of(train, cfg.args().gradientCheckpointing()), hidden -> {
                         CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
                         CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
                         Tensor lpC = average ? c.logps().div(c.lengths()) : c.logps(),
                                 lpR = average ? r.logps().div(r.lengths()) : r.logps(); // (B)
                         Tensor nllSum = c.logps().sum().neg();
-                        Tensor l = CpoLoss.perPair(lpC, lpR, lc).sum().div(Tensors.scalar((double) window.rows()));
+                        Tensor l = CpoLoss.perPair(lpC, lpR, lc).sum().div(Tensors.scalar((double) window.size()));
                         if (lc.cpoAlpha() != 0)
-                            l = l.add(nllSum.mul(Tensors.scalar(lc.cpoAlpha() / window.chosenTokens())));
+                            l = l.add(nllSum.mul(Tensors.scalar(lc.cpoAlpha() / window.targetTokens())));
                         try (NoGradGuard g = new NoGradGuard()) {
                             sums[0] = StepSums.pairs(c, r, rewards(lpC, lc), rewards(lpR, lc), lpC, lpR, in.tokens())
                                     .add(

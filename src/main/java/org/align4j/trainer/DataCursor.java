@@ -17,10 +17,21 @@ final class DataCursor {
     private int epoch, batchInEpoch;
     private int[] order;
 
-    DataCursor(int size, int batch, long seed, int epoch, int batchInEpoch) {
+    /** A cursor at the start of epoch 0 over {@code size} rows read {@code batch} at a time. */
+    DataCursor(int size, int batch, long seed) {
+        if (size < 1) throw new IllegalArgumentException("a data cursor needs at least one row");
         this.size = size;
         this.batch = batch;
         this.seed = seed;
+        seek(0, 0);
+    }
+
+    /** Moves to batch {@code batchInEpoch} of epoch {@code epoch} (where a checkpoint says the run stood). */
+    void seek(int epoch, int batchInEpoch) {
+        int batches = (int) Math.ceilDiv((long) size, batch);
+        if (epoch < 0 || batchInEpoch < 0 || batchInEpoch > batches)
+            throw new IllegalArgumentException("data position (epoch " + epoch + ", batch " + batchInEpoch
+                    + ") is outside a data set of " + batches + " batches per epoch");
         this.epoch = epoch;
         this.batchInEpoch = batchInEpoch;
         this.order = permutation(size, seed, epoch);
@@ -39,7 +50,7 @@ final class DataCursor {
     }
 
     <T> List<T> next(List<T> rows) {
-        int batches = (size + batch - 1) / batch;
+        int batches = (int) Math.ceilDiv((long) size, batch);
         if (batchInEpoch >= batches) {
             epoch++;
             batchInEpoch = 0;
@@ -59,15 +70,6 @@ final class DataCursor {
         return w;
     }
 
-    /** Sum of {@code tokens} over the first {@code microBatches} micro-batches of a run: where num_tokens stands after a resume. */
-    static <T> long tokensBefore(
-            List<T> rows, int batch, long seed, long microBatches, java.util.function.ToLongFunction<T> tokens) {
-        DataCursor c = new DataCursor(rows.size(), batch, seed, 0, 0);
-        long n = 0;
-        for (long i = 0; i < microBatches; i++) for (T r : c.next(rows)) n += tokens.applyAsLong(r);
-        return n;
-    }
-
     int epoch() {
         return epoch;
     }
@@ -78,7 +80,7 @@ final class DataCursor {
 
     /** Fractional epochs done, as transformers logs {@code epoch}. */
     double epochFloat() {
-        int batches = (size + batch - 1) / batch;
+        int batches = (int) Math.ceilDiv((long) size, batch);
         return epoch + (double) batchInEpoch / batches;
     }
 }

@@ -10,6 +10,7 @@ import org.align4j.engine.Tensors;
 import org.align4j.loss.DpoLoss;
 import org.align4j.loss.LengthDesensitized;
 import org.align4j.loss.PairLogps;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -129,7 +130,7 @@ public final class DpoTrainer {
             List<Item> mb,
             DpoConfig cfg,
             long padId,
-            TrainLoop.Window window,
+            TrainLoop.Window<?> window,
             boolean train) {
         int b = mb.size();
         DpoLoss.Config lc = cfg.loss();
@@ -141,8 +142,8 @@ public final class DpoTrainer {
             Tensor maskC = in.completionMask().narrow(0, 0, b),
                     maskR = in.completionMask().narrow(0, b, b);
             StepSums[] sums = new StepSums[1];
-            double loss =
-                    TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+            double loss = CompletionBatch.forwardBackward(
+                    policy, in, Pass.of(train, cfg.args().gradientCheckpointing()), hidden -> {
                         CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, cfg.useWeighting());
                         CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
                         // LD-DPO: the policy's log-probs past the pair's shared length count with weight ld_alpha (the
@@ -159,9 +160,9 @@ public final class DpoTrainer {
                         if (cfg.useWeighting())
                             perPair = perPair.mul(DpoLoss.wpoWeights(
                                     c.tokenLogps(), c.logSumP2(), maskC, r.tokenLogps(), r.logSumP2(), maskR));
-                        Tensor l = perPair.sum().div(Tensors.scalar((double) window.rows()));
+                        Tensor l = perPair.sum().div(Tensors.scalar((double) window.size()));
                         if (sftWeight != 0)
-                            l = l.add(c.logps().sum().neg().mul(Tensors.scalar(sftWeight / window.chosenTokens())));
+                            l = l.add(c.logps().sum().neg().mul(Tensors.scalar(sftWeight / window.targetTokens())));
                         try (NoGradGuard g = new NoGradGuard()) {
                             sums[0] = StepSums.pairs(
                                     c,

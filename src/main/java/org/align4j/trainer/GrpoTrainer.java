@@ -11,6 +11,7 @@ import org.align4j.engine.Tensors;
 import org.align4j.generate.SamplingParams;
 import org.align4j.loss.ChordLoss;
 import org.align4j.loss.GrpoLoss;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.align4j.reward.EntropyMonitor;
 import org.align4j.reward.WeightedRewards;
@@ -66,97 +67,145 @@ public final class GrpoTrainer {
                 ? a.maxSteps()
                 : (int) Math.ceil(a.numTrainEpochs() * Math.max(1, prompts.size() / cfg.promptsPerStep()))
                         * cfg.numIterations();
-        LrSchedule schedule = a.schedule(totalSteps);
-        EntropyMonitor monitor = new EntropyMonitor();
-        policy.requiresGrad(true);
-        try (AdamW opt = AdamW.withDefaults(policy.trainableParameters(), a.weightDecay())) {
-            TrainCheckpoints.State state = TrainCheckpoints.start("grpo", a, policy, opt);
-            // the prompt cursor moves once per generation batch (more with dynamic sampling)
-            DataCursor prompts0 =
-                    new DataCursor(prompts.size(), cfg.promptsPerStep(), a.seed(), state.epoch(), state.batchInEpoch());
-            DataCursor expertCursor = cfg.chord() == null
-                    ? null
-                    : new DataCursor(cfg.chord().expert().size(), cfg.chord().expertPerStep(), a.seed() + 1, 0, 0);
-            if (expertCursor != null)
-                for (int s = 0; s < state.globalStep(); s++)
-                    expertCursor.next(cfg.chord().expert()); // replay to the resumed step
-            long numTokens = 0;
-            Generation gen = null;
-            float[][] oldLogps = null;
-            try (LogWindow log = new LogWindow("grpo", a, state.globalStep(), totalSteps)) {
-                for (int step = state.globalStep(); step < totalSteps; step++) {
-                    int iteration = step % cfg.numIterations();
-                    if (gen == null || iteration == 0) {
-                        gen = generate(policy, tok, prompts, prompts0, rewards, cfg, step);
-                        oldLogps = cfg.numIterations() > 1
-                                ? tokenLogpsNoGrad(
-                                        policy, gen, tok.padTokenId(), cfg.temperature(), a.perDeviceTrainBatchSize())
-                                : null;
-                    }
-                    Map<String, Double> m = new LinkedHashMap<>(gen.metrics());
-                    double mu = cfg.chord() == null
-                            ? 0
-                            : ChordLoss.mu(
-                                    step,
-                                    cfg.chord().muWarmupSteps(),
-                                    cfg.chord().muDecaySteps(),
-                                    cfg.chord().muPeak(),
-                                    cfg.chord().muValley());
-                    double loss =
-                            policyTerm(policy, ref, gen, oldLogps, cfg, tok.padTokenId(), 1 - mu, iteration == 0, m);
-                    if (cfg.chord() != null) {
-                        List<Sequence> expert = expertCursor.next(cfg.chord().expert());
-                        double sft = expertTerm(policy, expert, cfg, tok.padTokenId(), mu);
-                        loss += sft;
-                        m.put("chord/mu", mu);
-                        m.put("chord/sft_loss", mu == 0 ? 0 : sft / mu);
-                    }
-                    if (!Double.isFinite(loss))
-                        throw new IllegalStateException(
-                                "grpo step " + (step + 1) + ": loss is " + loss
-                                        + "; lower learning_rate, or check the rewards (nothing was applied or saved from this step)");
-                    m.put("loss", loss);
-                    double lr = schedule.at(step);
-                    double gradNorm = opt.clipStepAndZero(policy, a.maxGradNorm(), lr);
-                    long tokens = gen.rollouts().stream()
-                            .mapToLong(r -> r.prompt().ids().length + r.completion().length)
-                            .sum();
-                    if (iteration == 0) numTokens += tokens;
-                    var verdict = monitor.observe(step + 1, m.get("entropy"));
-                    m.put("entropy_collapse", verdict.flagged() ? 1.0 : 0.0);
-                    if (verdict.flagged() && verdict.step() == step + 1)
-                        System.err.println("grpo: " + verdict.message());
-                    int done = step + 1;
-                    log.add(m, iteration == 0 ? tokens : 0);
-                    log.maybeLog(done, prompts0.epochFloat(), lr, gradNorm, numTokens);
-                    if (eval != null && eval.due(done, totalSteps))
-                        log.logEval(
-                                done,
-                                prompts0.epochFloat(),
-                                eval.run(
-                                        policy,
-                                        tok,
-                                        rewards,
-                                        cfg.numGenerations(),
-                                        samplingParams(cfg, 0),
-                                        cfg.scaleRewards(),
-                                        cfg.promptsPerStep(),
-                                        cfg.args().seed(),
-                                        done));
-                    if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done < totalSteps)
-                        TrainCheckpoints.save(
-                                a.outputDir(),
-                                policy,
-                                opt,
-                                new TrainCheckpoints.State(done, prompts0.epoch(), prompts0.batchInEpoch(), a.seed()),
-                                resolvedConfig);
-                }
-                policy.requiresGrad(false);
-                TrainCheckpoints.saveFinal(policy, a.outputDir(), resolvedConfig);
-                return new TrainResult(log.logged(), totalSteps);
+        // the prompt cursor moves once per generation batch (more with dynamic sampling)
+        DataCursor promptCursor = new DataCursor(prompts.size(), cfg.promptsPerStep(), a.seed());
+        List<DataCursor> cursors = new ArrayList<>(List.of(promptCursor));
+        DataCursor expertCursor = null;
+        if (cfg.chord() != null) {
+            expertCursor =
+                    new DataCursor(cfg.chord().expert().size(), cfg.chord().expertPerStep(), a.seed() + 1);
+            cursors.add(expertCursor);
+        }
+        InFlight inFlight = new InFlight(cfg.numIterations() > 1);
+        DataCursor experts = expertCursor;
+        long padId = tok.padTokenId();
+        TrainLoop.Step step = s -> {
+            // num_iterations > 1 reuses one generation batch (and its pi_old) for that many optimizer steps
+            int iteration = s % cfg.numIterations();
+            boolean fresh = inFlight.gen == null || iteration == 0;
+            if (fresh) {
+                inFlight.gen = generate(policy, tok, prompts, promptCursor, rewards, cfg, s);
+                inFlight.oldLogps = cfg.numIterations() > 1
+                        ? tokenLogpsNoGrad(policy, inFlight.gen, padId, cfg.temperature(), a.perDeviceTrainBatchSize())
+                        : null;
             }
-        } finally {
-            policy.requiresGrad(false);
+            Generation gen = inFlight.gen;
+            Map<String, Double> m = new LinkedHashMap<>(gen.metrics());
+            GrpoConfig.Chord chord = cfg.chord();
+            double mu = chord == null
+                    ? 0
+                    : ChordLoss.mu(s, chord.muWarmupSteps(), chord.muDecaySteps(), chord.muPeak(), chord.muValley());
+            double loss = policyTerm(policy, ref, gen, inFlight.oldLogps, cfg, padId, 1 - mu, fresh, m);
+            if (chord != null) {
+                double sft = expertTerm(policy, experts.next(chord.expert()), cfg, padId, mu);
+                loss += sft;
+                m.put("chord/mu", mu);
+                m.put("chord/sft_loss", mu == 0 ? 0 : sft / mu);
+            }
+            m.put("loss", loss);
+            var verdict = inFlight.monitor.observe(s + 1, m.get("entropy"));
+            m.put("entropy_collapse", verdict.flagged() ? 1.0 : 0.0);
+            if (verdict.flagged() && verdict.step() == s + 1) System.err.println("grpo: " + verdict.message());
+            long tokens = gen.rollouts().stream()
+                    .mapToLong(r -> r.prompt().ids().length + r.completion().length)
+                    .sum();
+            return new TrainLoop.StepResult(m, fresh ? tokens : 0, true);
+        };
+        TrainLoop.Evaluation evaluation = eval == null
+                ? null
+                : new TrainLoop.Evaluation(
+                        eval.everySteps(),
+                        done -> eval.run(
+                                policy,
+                                tok,
+                                rewards,
+                                cfg.numGenerations(),
+                                samplingParams(cfg, 0),
+                                cfg.scaleRewards(),
+                                cfg.promptsPerStep(),
+                                a.seed(),
+                                done));
+        TrainLoop.Run run = new TrainLoop.Run(
+                "grpo",
+                policy,
+                a,
+                totalSteps,
+                cursors,
+                evaluation,
+                resolvedConfig,
+                inFlight,
+                TrainCheckpoints.Fingerprint.ofText(
+                        prompts.stream().map(Rollouts.Prompt::text).toList()));
+        return TrainLoop.run(run, step);
+    }
+
+    /**
+     * What a GRPO run carries from one step to the next, saved in checkpoints so a resumed run continues exactly:
+     * the generation batch being reused (num_iterations > 1) with its pi_old, and the entropy monitor.
+     */
+    private static final class InFlight implements TrainCheckpoints.Resumable {
+        private static final String FILE = "grpo_state.json";
+        private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+                new com.fasterxml.jackson.databind.ObjectMapper();
+        private final boolean reuse;
+        Generation gen;
+        float[][] oldLogps;
+        EntropyMonitor monitor = new EntropyMonitor();
+
+        InFlight(boolean reuse) {
+            this.reuse = reuse;
+        }
+
+        @Override
+        public void save(java.nio.file.Path dir) throws IOException {
+            var root = JSON.createObjectNode();
+            root.set("entropy_monitor", monitor.state());
+            if (reuse && gen != null) {
+                var g = root.putObject("generation");
+                var rows = g.putArray("rollouts");
+                for (Rollouts.Rollout r : gen.rollouts()) {
+                    var o = rows.addObject();
+                    o.set("prompt_ids", JSON.valueToTree(r.prompt().ids()));
+                    o.put("prompt", r.prompt().text());
+                    o.set("row", r.prompt().row());
+                    o.set("completion_ids", JSON.valueToTree(r.completion()));
+                    o.set("sampling_logps", JSON.valueToTree(r.samplingLogps()));
+                    o.put("terminated", r.terminated());
+                    o.put("completion", r.completionText());
+                }
+                g.set("advantages", JSON.valueToTree(gen.advantages()));
+                g.set("metrics", JSON.valueToTree(gen.metrics()));
+                g.set("old_logps", JSON.valueToTree(oldLogps));
+            }
+            org.align4j.io.HfJson.writeJson(dir.resolve(FILE), root, false);
+        }
+
+        @Override
+        public void restore(java.nio.file.Path dir) throws IOException {
+            java.nio.file.Path file = dir.resolve(FILE);
+            if (!java.nio.file.Files.isRegularFile(file))
+                throw new IOException(dir + " has no " + FILE + ": it was not saved by a grpo run");
+            var root = org.align4j.io.HfJson.readJson(file);
+            monitor = EntropyMonitor.fromState(root.path("entropy_monitor"));
+            var g = root.path("generation");
+            if (!g.isObject()) return;
+            List<Rollouts.Rollout> rollouts = new ArrayList<>();
+            for (var o : g.path("rollouts"))
+                rollouts.add(new Rollouts.Rollout(
+                        new Rollouts.Prompt(
+                                JSON.treeToValue(o.get("prompt_ids"), long[].class),
+                                o.path("prompt").asText(),
+                                o.get("row")),
+                        JSON.treeToValue(o.get("completion_ids"), long[].class),
+                        JSON.treeToValue(o.get("sampling_logps"), float[].class),
+                        o.path("terminated").asBoolean(),
+                        o.path("completion").asText()));
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            g.path("metrics")
+                    .properties()
+                    .forEach(e -> metrics.put(e.getKey(), e.getValue().asDouble()));
+            gen = new Generation(rollouts, JSON.treeToValue(g.get("advantages"), double[].class), metrics);
+            oldLogps = JSON.treeToValue(g.get("old_logps"), float[][].class);
         }
     }
 
@@ -316,21 +365,23 @@ public final class GrpoTrainer {
                 Tensor refLogps = ref == null ? null : ref.tokenLogps(in, cfg.temperature());
                 GrpoLoss.Output[] out = new GrpoLoss.Output[1];
                 CompletionBatch.Output[] stats = new CompletionBatch.Output[1];
-                loss += TrainLoop.forwardBackward(policy, in, true, cfg.args().gradientCheckpointing(), hidden -> {
-                    CompletionBatch.Output o = CompletionBatch.fromHidden(policy, hidden, in, false, cfg.temperature());
-                    Tensor logps = o.tokenLogps();
-                    out[0] = GrpoLoss.compute(
-                            logps,
-                            old == null ? logps.detach() : old,
-                            refLogps,
-                            advT,
-                            mask,
-                            cfg.loss(),
-                            windowTokens,
-                            micro);
-                    stats[0] = o;
-                    return weight == 1 ? out[0].loss() : out[0].loss().mul(Tensors.scalar(weight));
-                });
+                loss += CompletionBatch.forwardBackward(
+                        policy, in, Pass.of(true, cfg.args().gradientCheckpointing()), hidden -> {
+                            CompletionBatch.Output o =
+                                    CompletionBatch.fromHidden(policy, hidden, in, false, cfg.temperature());
+                            Tensor logps = o.tokenLogps();
+                            out[0] = GrpoLoss.compute(
+                                    logps,
+                                    old == null ? logps.detach() : old,
+                                    refLogps,
+                                    advT,
+                                    mask,
+                                    cfg.loss(),
+                                    windowTokens,
+                                    micro);
+                            stats[0] = o;
+                            return weight == 1 ? out[0].loss() : out[0].loss().mul(Tensors.scalar(weight));
+                        });
                 GrpoLoss.Output o = out[0];
                 klSum += o.klSum();
                 tokens += o.maskedTokens();
@@ -388,11 +439,13 @@ public final class GrpoTrainer {
         final long windowTokens = window;
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.inputs(p, comp, padId);
-            return TrainLoop.forwardBackward(policy, in, true, cfg.args().gradientCheckpointing(), hidden -> {
-                CompletionBatch.Output o = CompletionBatch.fromHidden(policy, hidden, in, false);
-                return ChordLoss.sft(o.tokenLogps(), in.completionMask(), c.usePhi(), c.cutoffProb(), windowTokens)
-                        .mul(Tensors.scalar(mu));
-            });
+            return CompletionBatch.forwardBackward(
+                    policy, in, Pass.of(true, cfg.args().gradientCheckpointing()), hidden -> {
+                        CompletionBatch.Output o = CompletionBatch.fromHidden(policy, hidden, in, false);
+                        return ChordLoss.sft(
+                                        o.tokenLogps(), in.completionMask(), c.usePhi(), c.cutoffProb(), windowTokens)
+                                .mul(Tensors.scalar(mu));
+                    });
         }
     }
 

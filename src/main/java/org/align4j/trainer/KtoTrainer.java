@@ -8,6 +8,7 @@ import java.util.Map;
 import org.align4j.data.UnpairedExample;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.KtoLoss;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -74,7 +75,7 @@ public final class KtoTrainer {
             List<UnpairedExample> mb,
             Config cfg,
             long padId,
-            TrainLoop.Window window,
+            TrainLoop.Window<?> window,
             boolean train) {
         int b = mb.size();
         KtoLoss.Config lc = cfg.loss();
@@ -98,11 +99,11 @@ public final class KtoTrainer {
                 klPolicy = klRef = Tensors.floats(new float[b], b); // apo_zero_unpaired has no reference point
             }
             StepSums[] sums = new StepSums[1];
-            double loss =
-                    TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+            double loss = CompletionBatch.forwardBackward(
+                    policy, in, Pass.of(train, cfg.args().gradientCheckpointing()), hidden -> {
                         CompletionBatch.Output out = CompletionBatch.fromHidden(policy, hidden, in, false);
                         KtoLoss.Output k = KtoLoss.compute(out.logps(), refLogps, desirable, klPolicy, klRef, lc);
-                        Tensor l = k.perExample().sum().div(Tensors.scalar((double) window.rows()));
+                        Tensor l = k.perExample().sum().div(Tensors.scalar((double) window.size()));
                         try (NoGradGuard g = new NoGradGuard()) {
                             float[] lp = Tensors.toFloats(out.logps().detach()), rl = Tensors.toFloats(refLogps);
                             StepSums s = StepSums.empty()

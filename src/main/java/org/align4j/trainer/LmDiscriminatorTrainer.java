@@ -12,6 +12,7 @@ import java.util.Random;
 import org.align4j.io.AtomicFiles;
 import org.align4j.loss.BalancedBce;
 import org.align4j.model.ClassifierBatch;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.align4j.reward.Discriminator;
 import org.align4j.reward.DiscriminatorMetrics;
@@ -149,11 +150,11 @@ public final class LmDiscriminatorTrainer {
         BalancedBce.Weights w = BalancedBce.Weights.of(trainExpert, train.size() - trainExpert);
         int batch = a.perDeviceTrainBatchSize();
         TrainLoop.MicroBatch<Row> step = (mb, window, training) ->
-                logged(model, mb, padId, w, window.rows(), ClassifierBatch.mode(training, a.gradientCheckpointing()));
+                logged(model, mb, padId, w, window.size(), Pass.of(training, a.gradientCheckpointing()));
         int stepsPerEpoch = Math.max(1, (train.size() + batch - 1) / batch / a.gradientAccumulationSteps());
         TrainLoop.Evaluation evaluation = eval.isEmpty()
                 ? null
-                : new TrainLoop.Evaluation(stepsPerEpoch, () -> evalRow(score(model, eval, padId, batch, w)));
+                : new TrainLoop.Evaluation(stepsPerEpoch, done -> evalRow(score(model, eval, padId, batch, w)));
         long t0 = System.nanoTime();
         TrainResult run = TrainLoop.train(
                 "discriminator",
@@ -205,12 +206,7 @@ public final class LmDiscriminatorTrainer {
 
     /** One micro-batch through the loss: what a training step (or nothing, without a graph) logs. */
     private static StepSums logged(
-            Transformer model,
-            List<Row> mb,
-            long padId,
-            BalancedBce.Weights w,
-            int windowRows,
-            ClassifierBatch.Mode mode) {
+            Transformer model, List<Row> mb, long padId, BalancedBce.Weights w, int windowRows, Pass mode) {
         boolean[] y = labels(mb);
         ClassifierBatch.Forward f =
                 ClassifierBatch.forward(model, ids(mb), padId, mode, z -> BalancedBce.windowShare(z, y, w, windowRows));
@@ -248,11 +244,7 @@ public final class LmDiscriminatorTrainer {
             List<Row> mb = rows.subList(from, Math.min(rows.size(), from + batch));
             boolean[] y = labels(mb);
             ClassifierBatch.Forward f = ClassifierBatch.forward(
-                    model,
-                    ids(mb),
-                    padId,
-                    ClassifierBatch.Mode.NO_GRAD,
-                    t -> BalancedBce.windowShare(t, y, w, rows.size()));
+                    model, ids(mb), padId, Pass.NO_GRAD, t -> BalancedBce.windowShare(t, y, w, rows.size()));
             loss += f.loss();
             for (int i = 0; i < mb.size(); i++) z[from + i] = f.scores()[i];
         }

@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.align4j.io.AtomicFiles;
 
 /**
  * {@code output_dir/metrics.jsonl}: one JSON object per logging step with {@code step},
@@ -22,13 +23,17 @@ import java.util.Map;
 public final class MetricsLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     public static final String FILE = "metrics.jsonl";
-    private final BufferedWriter out;
+    private final Path file;
+    private BufferedWriter out; // opened at the first row: a run that fails before it leaves no file behind
 
-    private MetricsLog(BufferedWriter out) {
-        this.out = out;
+    private MetricsLog(Path file) {
+        this.file = file;
     }
 
-    /** Opens for a fresh run (the file must not exist yet) or a resumed one at {@code resumedStep}. */
+    /**
+     * Opens for a fresh run (the file must not exist yet, or be empty) or a resumed one at {@code resumedStep}, whose
+     * rows past that step are dropped (written atomically: a kill during the cut loses nothing).
+     */
     public static MetricsLog open(Path outputDir, int resumedStep) throws IOException {
         Path file = outputDir.resolve(FILE);
         Files.createDirectories(outputDir);
@@ -44,17 +49,19 @@ public final class MetricsLog implements AutoCloseable {
                 }
                 if (row.path("step").asInt(Integer.MAX_VALUE) <= resumedStep) keep.add(line);
             }
-            Files.write(file, keep, StandardCharsets.UTF_8);
-        } else if (Files.exists(file)) {
+            AtomicFiles.writeAtomically(file, tmp -> Files.write(tmp, keep, StandardCharsets.UTF_8), true);
+        } else if (resumedStep == 0 && Files.exists(file) && Files.size(file) > 0) {
             throw new IOException(
                     file + " already exists: this output_dir holds another run; use resume_from_checkpoint, "
                             + "another output_dir, or --overwrite_output_dir true");
         }
-        return new MetricsLog(Files.newBufferedWriter(
-                file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+        return new MetricsLog(file);
     }
 
     public void log(Map<String, Object> row) throws IOException {
+        if (out == null)
+            out = Files.newBufferedWriter(
+                    file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         out.write(JSON.writeValueAsString(row));
         out.write('\n');
         out.flush();
@@ -69,6 +76,6 @@ public final class MetricsLog implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        out.close();
+        if (out != null) out.close();
     }
 }

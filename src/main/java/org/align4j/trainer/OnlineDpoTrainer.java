@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.PreferencePair;
 import org.align4j.generate.SamplingParams;
-import org.align4j.io.HfJson;
 import org.align4j.model.Transformer;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
@@ -36,7 +32,7 @@ import org.align4j.tokenizer.Tokenizer;
  * Sampling is seeded by seed + the micro-batch's index in the run, so a run resumed from a
  * checkpoint (float32 weights, optimizer, data position) samples and trains exactly as the
  * uninterrupted run. {@code num_tokens} counts the tokens the DPO forward reads (prompt twice,
- * chosen, rejected), as the dpo command does; a checkpoint keeps it in {@code online_dpo_state.json}.
+ * chosen, rejected), as the dpo command does.
  *
  * <p>Logged besides DPO's metrics ({@link StepSums#pairs}): {@code reward} (mean reward of all
  * samples), {@code reward_std}, {@code rewards/<name>/mean|std}, {@code reward/chosen},
@@ -45,7 +41,7 @@ import org.align4j.tokenizer.Tokenizer;
  * {@code completions/mean_length}.
  */
 public final class OnlineDpoTrainer {
-    static final String COMMAND = "online_dpo", STATE_FILE = "online_dpo_state.json";
+    static final String COMMAND = "online_dpo";
 
     private OnlineDpoTrainer() {}
 
@@ -104,87 +100,66 @@ public final class OnlineDpoTrainer {
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
         Reference ref = new Reference(policy, refModel, dc.referenceFree(), COMMAND);
         long padId = tok.padTokenId();
-        int totalSteps = a.totalSteps(prompts.size()), acc = a.gradientAccumulationSteps();
-        LrSchedule schedule = a.schedule(totalSteps);
-        try (AdamW opt = AdamW.withDefaults(policy.trainableParameters(), a.weightDecay())) {
-            TrainCheckpoints.State state = TrainCheckpoints.start(COMMAND, a, policy, opt);
-            DataCursor cursor = new DataCursor(
-                    prompts.size(), a.perDeviceTrainBatchSize(), a.seed(), state.epoch(), state.batchInEpoch());
-            long numTokens = state.globalStep() == 0 ? 0 : resumedTokens(TrainCheckpoints.resumePath(a));
-            try (LogWindow log = new LogWindow(COMMAND, a, state.globalStep(), totalSteps)) {
-                for (int step = state.globalStep(); step < totalSteps; step++) {
-                    List<List<Rollouts.Prompt>> window = cursor.window(prompts, acc);
-                    policy.requiresGrad(false); // sample in eval mode (no LoRA dropout), without a graph
-                    List<Batch> batches = new ArrayList<>();
-                    for (int m = 0; m < window.size(); m++)
-                        batches.add(
-                                generate(policy, tok, window.get(m), rewards, cfg, sampleSeed(a.seed(), step, m, acc)));
-                    policy.requiresGrad(true);
-                    int pairs = 0;
-                    long chosenTokens = 0, stepTokens = 0;
-                    for (Batch b : batches)
-                        for (PreferencePair p : b.pairing().pairs()) {
-                            pairs++;
-                            chosenTokens += p.chosen().length;
-                            stepTokens += TrainLoop.pairTokens(p);
-                        }
-                    Map<String, Double> metrics = new LinkedHashMap<>();
-                    double lr = schedule.at(step), gradNorm = 0.0;
-                    if (pairs > 0) {
-                        TrainLoop.Window w = new TrainLoop.Window(pairs, chosenTokens);
-                        StepSums sums = StepSums.empty();
-                        for (Batch b : batches) {
-                            if (b.pairing().pairs().isEmpty()) continue;
-                            List<DpoTrainer.Item> items =
-                                    DpoTrainer.items(ref, b.pairing().pairs(), false, 0, padId);
-                            sums = sums.plus(DpoTrainer.microBatch(policy, ref, items, dc, padId, w, true));
-                        }
-                        if (!Double.isFinite(sums.loss()))
-                            throw new IllegalStateException(
-                                    COMMAND + " step " + (step + 1) + ": loss is " + sums.loss()
-                                            + "; lower learning_rate (or beta), or check the rewards (nothing was applied or saved from this step)");
-                        gradNorm = opt.clipStepAndZero(policy, a.maxGradNorm(), lr);
-                        metrics.putAll(sums.metrics());
-                    } else {
-                        System.err.printf(
-                                "%s step %d: every prompt's rewards tie; no pair, no update%n", COMMAND, step + 1);
-                    }
-                    metrics.putAll(sampleMetrics(batches, rewards, cfg.numGenerations()));
-                    numTokens += stepTokens;
-                    int done = step + 1;
-                    log.add(metrics, stepTokens);
-                    log.maybeLog(done, cursor.epochFloat(), lr, gradNorm, numTokens);
-                    if (eval != null && eval.due(done, totalSteps))
-                        log.logEval(
-                                done,
-                                cursor.epochFloat(),
-                                eval.run(
-                                        policy,
-                                        tok,
-                                        rewards,
-                                        cfg.numGenerations(),
-                                        cfg.sampling(),
-                                        "group",
-                                        a.perDeviceTrainBatchSize(),
-                                        a.seed(),
-                                        done));
-                    if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done != totalSteps) {
-                        Path cp = TrainCheckpoints.save(
-                                a.outputDir(),
-                                policy,
-                                opt,
-                                new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), a.seed()),
-                                resolvedConfig);
-                        HfJson.writeJson(cp.resolve(STATE_FILE), Map.of("num_tokens", numTokens), false);
-                    }
+        int acc = a.gradientAccumulationSteps();
+        DataCursor cursor = new DataCursor(prompts.size(), a.perDeviceTrainBatchSize(), a.seed());
+        TrainLoop.Step step = s -> {
+            List<List<Rollouts.Prompt>> window = cursor.window(prompts, acc);
+            policy.requiresGrad(false); // sample in eval mode (no LoRA dropout), without a graph
+            List<Batch> batches = new ArrayList<>();
+            for (int m = 0; m < window.size(); m++)
+                batches.add(generate(policy, tok, window.get(m), rewards, cfg, sampleSeed(a.seed(), s, m, acc)));
+            policy.requiresGrad(true);
+            List<DpoTrainer.Item> all = new ArrayList<>();
+            for (Batch b : batches)
+                for (PreferencePair p : b.pairing().pairs()) all.add(new DpoTrainer.Item(p, Float.NaN, Float.NaN));
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            if (all.isEmpty()) {
+                System.err.printf("%s step %d: every prompt's rewards tie; no pair, no update%n", COMMAND, s + 1);
+            } else {
+                // one DPO window over the pairs of every micro-batch of the step
+                TrainLoop.Window<DpoTrainer.Item> w =
+                        TrainLoop.Window.of(all, it -> it.pair().chosen().length, s);
+                StepSums sums = StepSums.empty();
+                for (Batch b : batches) {
+                    if (b.pairing().pairs().isEmpty()) continue;
+                    List<DpoTrainer.Item> items =
+                            DpoTrainer.items(ref, b.pairing().pairs(), false, 0, padId);
+                    sums = sums.plus(DpoTrainer.microBatch(policy, ref, items, dc, padId, w, true));
                 }
-                policy.requiresGrad(false);
-                TrainCheckpoints.saveFinal(policy, a.outputDir(), resolvedConfig);
-                return new TrainResult(log.logged(), totalSteps);
+                metrics.putAll(sums.metrics());
             }
-        } finally {
-            policy.requiresGrad(false);
-        }
+            metrics.putAll(sampleMetrics(batches, rewards, cfg.numGenerations()));
+            long tokens = all.stream()
+                    .mapToLong(it -> TrainLoop.pairTokens(it.pair()))
+                    .sum();
+            return new TrainLoop.StepResult(metrics, tokens, !all.isEmpty());
+        };
+        TrainLoop.Evaluation evaluation = eval == null
+                ? null
+                : new TrainLoop.Evaluation(
+                        eval.everySteps(),
+                        done -> eval.run(
+                                policy,
+                                tok,
+                                rewards,
+                                cfg.numGenerations(),
+                                cfg.sampling(),
+                                "group",
+                                a.perDeviceTrainBatchSize(),
+                                a.seed(),
+                                done));
+        TrainLoop.Run run = new TrainLoop.Run(
+                COMMAND,
+                policy,
+                a,
+                a.totalSteps(prompts.size()),
+                List.of(cursor),
+                evaluation,
+                resolvedConfig,
+                null,
+                TrainCheckpoints.Fingerprint.ofText(
+                        prompts.stream().map(Rollouts.Prompt::text).toList()));
+        return TrainLoop.run(run, step);
     }
 
     /** The sampling seed of micro-batch {@code micro} of optimizer step {@code step} (0-based): seed + its index in the run. */
@@ -277,16 +252,5 @@ public final class OnlineDpoTrainer {
                 "completions/mean_length",
                 all.stream().mapToInt(r -> r.completion().length).average().orElse(0));
         return m;
-    }
-
-    /** num_tokens where a checkpoint stood (0 with a warning when the checkpoint lacks the file). */
-    private static long resumedTokens(Path checkpoint) throws IOException {
-        Path f = checkpoint.resolve(STATE_FILE);
-        if (!Files.isRegularFile(f)) {
-            System.err.println(COMMAND + ": " + checkpoint + " has no " + STATE_FILE + "; num_tokens restarts from 0");
-            return 0;
-        }
-        JsonNode n = HfJson.readJson(f);
-        return n.path("num_tokens").asLong();
     }
 }

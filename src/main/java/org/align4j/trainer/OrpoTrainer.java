@@ -7,6 +7,7 @@ import java.util.Map;
 import org.align4j.data.PreferencePair;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.OrpoLoss;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -63,14 +64,14 @@ public final class OrpoTrainer {
             List<PreferencePair> mb,
             Config cfg,
             long padId,
-            TrainLoop.Window window,
+            TrainLoop.Window<?> window,
             boolean train) {
         int b = mb.size();
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.pairs(mb, padId);
             StepSums[] sums = new StepSums[1];
-            double loss =
-                    TrainLoop.forwardBackward(policy, in, train, cfg.args().gradientCheckpointing(), hidden -> {
+            double loss = CompletionBatch.forwardBackward(
+                    policy, in, Pass.of(train, cfg.args().gradientCheckpointing()), hidden -> {
                         CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
                         CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
                         Tensor avgC = c.logps().div(c.lengths()),
@@ -81,8 +82,8 @@ public final class OrpoTrainer {
                                 .narrow(1, 1, in.length() - 1)
                                 .to(torch.ScalarType.Float); // (B, T-1)
                         Tensor nllSum = c.tokenLogps().mul(realC).sum().neg();
-                        Tensor l = nllSum.div(Tensors.scalar((double) window.chosenTokens()))
-                                .add(or.perPair().sum().div(Tensors.scalar((double) window.rows())));
+                        Tensor l = nllSum.div(Tensors.scalar((double) window.targetTokens()))
+                                .add(or.perPair().sum().div(Tensors.scalar((double) window.size())));
                         try (NoGradGuard g = new NoGradGuard()) {
                             Tensor beta = Tensors.floats(new float[] {(float) cfg.beta()}, 1);
                             sums[0] = StepSums.pairs(

@@ -15,6 +15,7 @@ import org.align4j.loss.Calibration;
 import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Lora;
 import org.align4j.model.ModelConfig;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GeneratorOptional;
@@ -173,7 +174,7 @@ public final class RewardTrainer {
         // TRL averages these over the micro-batches of the logging interval
         TrainLoop.MicroBatch<Pair> step = (mb, window, training) -> {
             Scored s = microBatch(
-                    model, mb, padId, window.rows(), rc.centerRewardsCoefficient(), cfg.gradientCheckpointing());
+                    model, mb, padId, window.size(), rc.centerRewardsCoefficient(), cfg.gradientCheckpointing());
             BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
             return StepSums.empty()
                     .withLoss(s.loss())
@@ -186,7 +187,7 @@ public final class RewardTrainer {
         };
         TrainLoop.Evaluation evaluation = evalData.isEmpty()
                 ? null
-                : new TrainLoop.Evaluation(rc.evalInterval(), () -> evaluate(model, evalData, rc, padId));
+                : new TrainLoop.Evaluation(rc.evalInterval(), done -> evaluate(model, evalData, rc, padId));
         return TrainLoop.train(
                 "reward",
                 model,
@@ -216,12 +217,7 @@ public final class RewardTrainer {
             for (int i = 0; i < n; i += rc.perDeviceEvalBatchSize()) {
                 List<Pair> mb = pairs.subList(i, Math.min(n, i + rc.perDeviceEvalBatchSize()));
                 Scored s = score(
-                        model,
-                        mb,
-                        padId,
-                        1,
-                        rc.centerRewardsCoefficient(),
-                        ClassifierBatch.Mode.NO_GRAD); // window 1: the summed loss
+                        model, mb, padId, 1, rc.centerRewardsCoefficient(), Pass.NO_GRAD); // window 1: the summed loss
                 lossSum += s.loss();
                 System.arraycopy(s.chosen(), 0, chosen, i, mb.size());
                 System.arraycopy(s.rejected(), 0, rejected, i, mb.size());
@@ -253,11 +249,11 @@ public final class RewardTrainer {
             int windowPairs,
             double centerRewardsCoefficient,
             boolean checkpointed) {
-        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, ClassifierBatch.mode(true, checkpointed));
+        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, Pass.of(true, checkpointed));
     }
 
     private static Scored score(
-            Transformer model, List<Pair> mb, long padId, int windowPairs, double center, ClassifierBatch.Mode mode) {
+            Transformer model, List<Pair> mb, long padId, int windowPairs, double center, Pass mode) {
         int b = mb.size();
         List<long[]> rows = new ArrayList<>(2 * b);
         for (Pair p : mb) rows.add(p.chosen()); // rows 0..B-1 chosen, B..2B-1 rejected (TRL's collator order)

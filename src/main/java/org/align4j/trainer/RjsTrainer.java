@@ -268,25 +268,11 @@ public final class RjsTrainer {
 
     /** A round's SFT settings: the run's, writing to {@code dir}, always a fresh run there. */
     private static TrainingArgs sftArgs(TrainingArgs a, Path dir) {
-        return new TrainingArgs(
-                dir,
-                a.learningRate(),
-                a.perDeviceTrainBatchSize(),
-                a.gradientAccumulationSteps(),
-                a.maxSteps(),
-                a.numTrainEpochs(),
-                a.loggingSteps(),
-                a.saveSteps(),
-                a.seed(),
-                a.lrSchedulerType(),
-                a.warmupRatio(),
-                a.warmupSteps(),
-                a.weightDecay(),
-                a.maxGradNorm(),
-                false,
-                null,
-                a.reportTo(),
-                a.gradientCheckpointing());
+        return a.toBuilder()
+                .outputDir(dir)
+                .overwriteOutputDir(false)
+                .resumeFromCheckpoint(null)
+                .build();
     }
 
     /** A fresh output_dir: an earlier run there (rounds file, metrics, a model, round-K folders) is an error unless overwrite_output_dir. */

@@ -11,6 +11,7 @@ import org.align4j.data.PackedSequence;
 import org.align4j.data.Sequence;
 import org.align4j.engine.Tensors;
 import org.align4j.model.LogProbs;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -40,7 +41,7 @@ public final class SftTrainer {
             Map<String, Object> resolvedConfig)
             throws IOException {
         TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> sums(
-                microBatch(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing(), training),
+                microBatch(model, mb, padId, window.targetTokens(), cfg.gradientCheckpointing(), training),
                 mb.stream().mapToLong(Sequence::targets).sum());
         return TrainLoop.train(
                 "sft",
@@ -81,7 +82,7 @@ public final class SftTrainer {
             throws IOException {
         TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> {
             StepSums s = sums(
-                    microBatch(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing(), training),
+                    microBatch(model, mb, padId, window.targetTokens(), cfg.gradientCheckpointing(), training),
                     mb.stream().mapToLong(Sequence::targets).sum());
             if (!training) return s;
             double term = anchorTerm(model, mb, a, window, padId);
@@ -101,7 +102,7 @@ public final class SftTrainer {
 
     /** The anchor's REINFORCE term for one micro-batch's prompts, back-propagated; returns its (window-scaled) value. */
     private static double anchorTerm(
-            Transformer model, List<Sequence> mb, Anchoring a, TrainLoop.Window window, long padId) {
+            Transformer model, List<Sequence> mb, Anchoring a, TrainLoop.Window<?> window, long padId) {
         List<Rollouts.Prompt> prompts = new ArrayList<>();
         for (Sequence s : mb) {
             int first = 1;
@@ -138,10 +139,10 @@ public final class SftTrainer {
             ps.add(r.prompt().ids());
             cs.add(r.completion());
         }
-        double share = (double) mb.size() / window.rows();
+        double share = (double) mb.size() / window.size();
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.inputs(ps, cs, padId);
-            return TrainLoop.forwardBackward(model, in, true, false, hidden -> {
+            return CompletionBatch.forwardBackward(model, in, Pass.of(true, false), hidden -> {
                 CompletionBatch.Output o = CompletionBatch.fromHidden(model, hidden, in, false);
                 return org.align4j.reward.AnchorRewardTerm.reinforce(o.logps(), rewards)
                         .mul(Tensors.scalar(share));
@@ -162,7 +163,7 @@ public final class SftTrainer {
             Map<String, Object> resolvedConfig)
             throws IOException {
         TrainLoop.MicroBatch<PackedSequence> step = (mb, window, training) -> sums(
-                microBatchPacked(model, mb, padId, window.chosenTokens(), cfg.gradientCheckpointing()),
+                microBatchPacked(model, mb, padId, window.targetTokens(), cfg.gradientCheckpointing()),
                 mb.stream().mapToLong(PackedSequence::targets).sum());
         return TrainLoop.train(
                 "sft",

@@ -2,51 +2,144 @@
 package org.align4j.trainer;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
+import java.util.function.IntFunction;
 import java.util.function.ToLongFunction;
+import org.align4j.data.PreferencePair;
 import org.align4j.model.Transformer;
 
 /**
- * The optimizer loop every trainer runs (SFT, reward, DPO, CPO, ORPO, KTO); each passes its own
- * micro-batch function, which holds the method. A step is:
+ * The one optimizer loop every trainer runs. A method is a {@link Step}: the forward and backward passes of one
+ * optimizer step (SFT/DPO/KTO/...: the accumulation window of micro-batches, {@link #windowed}; GRPO: generate or
+ * reuse, then the policy term; online DPO: sample, pair, then the micro-batches), which leaves the step's complete,
+ * normalised gradients in the parameters' {@code grad}. Around it the loop does the same for every method:
+ *
  * <ol>
- *   <li>read gradient_accumulation_steps micro-batches in the seeded order ({@link DataCursor});
- *   <li>run each micro-batch forward and backward with its loss scaled to the whole window
- *       (per-row losses summed and divided by the window's rows, token terms by the window's
- *       target tokens), so 1 micro-batch of 8 gives the update of 8 micro-batches of 1;
- *   <li>stop on a non-finite loss before anything is applied or saved;
- *   <li>clip, update, log (the first logged step describes the first batch before any update),
- *       evaluate and checkpoint when due.
+ *   <li>claim output_dir, or resume from a checkpoint (weights, AdamW, data cursors, num_tokens, the step's own
+ *       state), {@link TrainCheckpoints#start};
+ *   <li>per step: run the method's step; stop on a non-finite loss before anything is applied or saved; clip (when
+ *       max_grad_norm > 0) and update; count num_tokens; log (the first logged step describes the first batch before
+ *       any update); evaluate and checkpoint when due;
+ *   <li>save the final model.
  * </ol>
- * A resumed run replays the data order to continue {@code num_tokens} where it stood.
+ *
+ * The gradients are complete for the step between {@link Step#run} and the clip: that is the one place where
+ * data-parallel training reduces them across workers.
  */
-final class TrainLoop {
+public final class TrainLoop {
     private TrainLoop() {}
 
-    /** The accumulation window a micro-batch's loss is normalised to: its rows and target tokens; {@code step} is the optimizer step it belongs to (0-based). */
-    record Window(int rows, long chosenTokens, int step) {
-        Window(int rows, long chosenTokens) {
-            this(rows, chosenTokens, 0);
+    /**
+     * What one optimizer step did: its metrics (with {@code loss}, already normalised to the step), the tokens it fed
+     * the model (num_tokens), and whether it left gradients to apply (online DPO with every prompt tied leaves none,
+     * and logs no loss).
+     */
+    public record StepResult(Map<String, Double> metrics, long inputTokens, boolean update) {
+        double loss() {
+            return metrics.getOrDefault("loss", Double.NaN);
+        }
+    }
+
+    /** One optimizer step of a method (0-based {@code step}): forward and backward, gradients left in each grad. */
+    @FunctionalInterface
+    public interface Step {
+        StepResult run(int step) throws IOException;
+    }
+
+    /**
+     * A run's settings: {@code cursors} are the data orders the step reads (the first one's epoch is logged; all are
+     * saved in checkpoints), {@code resumable} is the step's own state beyond them (null for none), {@code
+     * fingerprint} describes the training data (compared on resume).
+     */
+    public record Run(
+            String command,
+            Transformer model,
+            TrainingArgs args,
+            int totalSteps,
+            List<DataCursor> cursors,
+            Evaluation eval,
+            Map<String, Object> resolvedConfig,
+            TrainCheckpoints.Resumable resumable,
+            TrainCheckpoints.Fingerprint fingerprint) {}
+
+    /** Evaluation every {@code everySteps} steps and after the last (0: only after the last), told the steps done. */
+    public record Evaluation(int everySteps, IntFunction<Map<String, Double>> run) {
+        boolean due(int done, int total) {
+            return done == total || (everySteps > 0 && done % everySteps == 0);
+        }
+    }
+
+    public static TrainResult run(Run run, Step step) throws IOException {
+        TrainingArgs a = run.args();
+        Transformer model = run.model();
+        LrSchedule schedule = a.schedule(run.totalSteps());
+        model.requiresGrad(true);
+        try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), a.weightDecay());
+                TrainCheckpoints.Session session = TrainCheckpoints.start(run, opt)) {
+            long numTokens = session.resumedNumTokens();
+            DataCursor progress = run.cursors().getFirst();
+            try (LogWindow log = new LogWindow(run.command(), a, session.resumedStep(), run.totalSteps())) {
+                for (int s = session.resumedStep(); s < run.totalSteps(); s++) {
+                    StepResult r = step.run(s);
+                    if (r.update() && !Double.isFinite(r.loss()))
+                        throw new IllegalStateException(NonFinite.message(run.command(), s + 1, r.loss(), model));
+                    double lr = schedule.at(s);
+                    // the step's gradients are complete here
+                    double gradNorm = r.update() ? opt.clipStepAndZero(model, a.maxGradNorm(), lr) : 0.0;
+                    numTokens += r.inputTokens();
+                    int done = s + 1;
+                    log.add(r.metrics(), r.inputTokens());
+                    log.maybeLog(done, progress.epochFloat(), lr, gradNorm, numTokens);
+                    if (run.eval() != null && run.eval().due(done, run.totalSteps()))
+                        log.logEval(
+                                done, progress.epochFloat(), run.eval().run().apply(done));
+                    if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done < run.totalSteps())
+                        session.save(done, numTokens);
+                }
+                model.requiresGrad(false);
+                session.saveFinal();
+                return new TrainResult(log.logged(), run.totalSteps());
+            }
+        } finally {
+            model.requiresGrad(false);
+        }
+    }
+
+    // ---- the step of the offline trainers: an accumulation window of micro-batches
+
+    /**
+     * The accumulation window a micro-batch's loss is normalised to: all the rows of the optimizer step and their
+     * target tokens (what a token-mean term divides by); {@code step} is the optimizer step (0-based).
+     */
+    public record Window<T>(List<T> rows, long targetTokens, int step) {
+        static <T> Window<T> of(List<T> rows, ToLongFunction<T> targetTokens, int step) {
+            return new Window<>(rows, rows.stream().mapToLong(targetTokens).sum(), step);
+        }
+
+        int size() {
+            return rows.size();
         }
     }
 
     /** One micro-batch: forward, loss scaled to {@code window}, backward when {@code train}; returns what to log. */
-    interface MicroBatch<T> {
-        StepSums run(List<T> rows, Window window, boolean train);
+    public interface MicroBatch<T> {
+        StepSums run(List<T> rows, Window<T> window, boolean train);
     }
 
     /**
-     * The training rows and how to count them: {@code targetTokens} are the tokens a token-mean
-     * term divides by (SFT targets, chosen completion tokens), {@code inputTokens} what num_tokens
-     * counts (every token fed to the model).
+     * The training rows and how to count them: {@code targetTokens} are the tokens a token-mean term divides by (SFT
+     * targets, chosen completion tokens), {@code inputTokens} what num_tokens counts (every token fed to the model).
      */
-    record Rows<T>(List<T> rows, ToLongFunction<T> targetTokens, ToLongFunction<T> inputTokens) {}
+    public record Rows<T>(List<T> rows, ToLongFunction<T> targetTokens, ToLongFunction<T> inputTokens) {}
 
-    /** Evaluation every {@code everySteps} steps (0: only at the end); null = no eval set. */
-    record Evaluation(int everySteps, Supplier<Map<String, Double>> run) {}
-
+    /**
+     * The offline trainers' run (SFT, reward, DPO, CPO, ORPO, KTO, the APO reward model, the LM discriminator): each
+     * step reads gradient_accumulation_steps micro-batches in the seeded order and runs each with its loss scaled to
+     * the whole window (per-row losses summed and divided by the window's rows, token terms by its target tokens), so
+     * 1 micro-batch of 8 gives the update of 8 micro-batches of 1.
+     */
     static <T> TrainResult train(
             String command,
             Transformer model,
@@ -56,63 +149,37 @@ final class TrainLoop {
             Map<String, Object> resolvedConfig,
             MicroBatch<T> microBatch)
             throws IOException {
-        List<T> train = data.rows();
-        if (train.isEmpty()) throw new IllegalArgumentException(command + ": the training set is empty");
-        int totalSteps = a.totalSteps(train.size());
-        LrSchedule schedule = a.schedule(totalSteps);
-        model.requiresGrad(true);
-        try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), a.weightDecay())) {
-            TrainCheckpoints.State state = TrainCheckpoints.start(command, a, model, opt);
-            DataCursor cursor = new DataCursor(
-                    train.size(), a.perDeviceTrainBatchSize(), a.seed(), state.epoch(), state.batchInEpoch());
-            long numTokens = DataCursor.tokensBefore(
-                    train,
-                    a.perDeviceTrainBatchSize(),
-                    a.seed(),
-                    state.globalStep() * a.gradientAccumulationSteps(),
-                    data.inputTokens());
-            try (LogWindow log = new LogWindow(command, a, state.globalStep(), totalSteps)) {
-                for (int step = state.globalStep(); step < totalSteps; step++) {
-                    List<List<T>> window = cursor.window(train, a.gradientAccumulationSteps());
-                    List<T> all = window.stream().flatMap(List::stream).toList();
-                    Window w = new Window(
-                            all.size(),
-                            all.stream().mapToLong(data.targetTokens()).sum(),
-                            step);
-                    if (w.chosenTokens() == 0)
-                        throw new IllegalStateException(command + " step " + (step + 1)
-                                + ": no target tokens in the batch (every loss mask is empty); check the data");
-                    StepSums sums = StepSums.empty();
-                    for (List<T> mb : window) sums = sums.plus(microBatch.run(mb, w, true));
-                    if (!Double.isFinite(sums.loss()))
-                        throw new IllegalStateException(
-                                command + " step " + (step + 1) + ": loss is " + sums.loss()
-                                        + "; lower learning_rate (or beta), or check the data (nothing was applied or saved from this step)");
-                    double lr = schedule.at(step);
-                    double gradNorm = opt.clipStepAndZero(model, a.maxGradNorm(), lr);
-                    long stepTokens = all.stream().mapToLong(data.inputTokens()).sum();
-                    numTokens += stepTokens;
-                    int done = step + 1;
-                    log.add(sums.metrics(), stepTokens);
-                    log.maybeLog(done, cursor.epochFloat(), lr, gradNorm, numTokens);
-                    boolean last = done == totalSteps;
-                    if (eval != null && (last || (eval.everySteps() > 0 && done % eval.everySteps() == 0)))
-                        log.logEval(done, cursor.epochFloat(), eval.run().get());
-                    if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && !last)
-                        TrainCheckpoints.save(
-                                a.outputDir(),
-                                model,
-                                opt,
-                                new TrainCheckpoints.State(done, cursor.epoch(), cursor.batchInEpoch(), a.seed()),
-                                resolvedConfig);
-                }
-                model.requiresGrad(false);
-                TrainCheckpoints.saveFinal(model, a.outputDir(), resolvedConfig);
-                return new TrainResult(log.logged(), totalSteps);
-            }
-        } finally {
-            model.requiresGrad(false);
-        }
+        List<T> rows = data.rows();
+        if (rows.isEmpty()) throw new IllegalArgumentException(command + ": the training set is empty");
+        DataCursor cursor = new DataCursor(rows.size(), a.perDeviceTrainBatchSize(), a.seed());
+        Run run = new Run(
+                command,
+                model,
+                a,
+                a.totalSteps(rows.size()),
+                List.of(cursor),
+                eval,
+                resolvedConfig,
+                null,
+                TrainCheckpoints.Fingerprint.of(rows, data.inputTokens(), data.targetTokens()));
+        return run(run, windowed(command, data, cursor, a.gradientAccumulationSteps(), microBatch));
+    }
+
+    /** The step that runs one accumulation window of {@code data} from {@code cursor}. */
+    static <T> Step windowed(String command, Rows<T> data, DataCursor cursor, int accumulation, MicroBatch<T> mb) {
+        return step -> {
+            List<List<T>> microBatches = cursor.window(data.rows(), accumulation);
+            List<T> all = new ArrayList<>();
+            microBatches.forEach(all::addAll);
+            Window<T> w = Window.of(all, data.targetTokens(), step);
+            if (w.targetTokens() == 0)
+                throw new IllegalStateException(command + " step " + (step + 1)
+                        + ": no target tokens in the batch (every loss mask is empty); check the data");
+            StepSums sums = StepSums.empty();
+            for (List<T> rows : microBatches) sums = sums.plus(mb.run(rows, w, true));
+            return new StepResult(
+                    sums.metrics(), all.stream().mapToLong(data.inputTokens()).sum(), true);
+        };
     }
 
     /** Evaluation of {@code eval} through the trainer's own micro-batch function (no graph), or null when there is no eval set. */
@@ -120,45 +187,21 @@ final class TrainLoop {
             List<T> eval, int everySteps, int batch, ToLongFunction<T> targetTokens, MicroBatch<T> microBatch) {
         return eval.isEmpty()
                 ? null
-                : new Evaluation(everySteps, () -> evaluate(eval, batch, targetTokens, microBatch));
-    }
-
-    /** Every token a preference pair feeds the model: the prompt twice, then both completions. */
-    static long pairTokens(org.align4j.data.PreferencePair p) {
-        return 2L * p.prompt().length + p.chosen().length + p.rejected().length;
+                : new Evaluation(everySteps, done -> evaluate(eval, batch, targetTokens, microBatch));
     }
 
     /** Loss and metrics over a held-out set without a graph; eval_loss is normalised over the whole set. */
     static <T> Map<String, Double> evaluate(
-            List<T> eval, int batch, ToLongFunction<T> chosenTokens, MicroBatch<T> microBatch) {
-        Window w = new Window(eval.size(), eval.stream().mapToLong(chosenTokens).sum());
+            List<T> eval, int batch, ToLongFunction<T> targetTokens, MicroBatch<T> microBatch) {
+        Window<T> w = Window.of(eval, targetTokens, 0);
         StepSums sums = StepSums.empty();
         for (int from = 0; from < eval.size(); from += batch)
             sums = sums.plus(microBatch.run(eval.subList(from, Math.min(eval.size(), from + batch)), w, false));
         return sums.metrics();
     }
 
-    /**
-     * Runs {@code lossFromHidden} on the policy's final hidden states for {@code in}: without a graph
-     * when not training, with layer-wise recomputation when gradient_checkpointing is on, else a
-     * plain forward and backward. Returns the loss value.
-     */
-    static double forwardBackward(
-            Transformer policy,
-            CompletionBatch.Inputs in,
-            boolean train,
-            boolean checkpointed,
-            java.util.function.Function<org.bytedeco.pytorch.Tensor, org.bytedeco.pytorch.Tensor> lossFromHidden) {
-        if (!train) {
-            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-                return lossFromHidden
-                        .apply(policy.forward(in.ids(), in.attention(), null))
-                        .item_double();
-            }
-        }
-        if (checkpointed) return policy.forwardBackwardCheckpointed(in.ids(), in.attention(), lossFromHidden);
-        org.bytedeco.pytorch.Tensor loss = lossFromHidden.apply(policy.forward(in.ids(), in.attention(), null));
-        loss.backward();
-        return loss.item_double();
+    /** Every token a preference pair feeds the model: the prompt twice, then both completions. */
+    static long pairTokens(PreferencePair p) {
+        return 2L * p.prompt().length + p.chosen().length + p.rejected().length;
     }
 }

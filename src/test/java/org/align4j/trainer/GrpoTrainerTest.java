@@ -37,6 +37,14 @@ class GrpoTrainerTest {
                     ? 0
                     : c.chars().filter(ch -> ch == '7').count());
 
+    /**
+     * Reward: a spread of the completion's characters over [0, 1); two completions of a group get the same value only
+     * when they are equal (mod 997), so a group of sampled completions has reward variance, and an update, whatever
+     * the kernels sample.
+     */
+    private static final RewardFunction SPREAD =
+            RewardFunction.perCompletion("spread", (p, c, row) -> Math.floorMod(c.hashCode(), 997) / 997.0);
+
     private static Path dir() {
         return Golden.resourceDir("golden/llama-tiny");
     }
@@ -69,7 +77,7 @@ class GrpoTrainerTest {
                     ref,
                     tok,
                     prompts(tok, 8, 0),
-                    new WeightedRewards(List.of(SEVENS), null),
+                    new WeightedRewards(List.of(SPREAD), null),
                     config(tmp, 2, 1, 0.04, false, null),
                     Map.of());
             List<JsonNode> rows = MetricsLog.read(tmp);
@@ -80,8 +88,8 @@ class GrpoTrainerTest {
                     "grad_norm",
                     "reward",
                     "reward_std",
-                    "rewards/sevens/mean",
-                    "rewards/sevens/std",
+                    "rewards/spread/mean",
+                    "rewards/spread/std",
                     "frac_reward_zero_std",
                     "kl",
                     "entropy",
@@ -100,6 +108,9 @@ class GrpoTrainerTest {
                 assertEquals(0.0, r.get("clip_ratio/region_mean").asDouble(), 0.0);
             }
             assertEquals(0.0, rows.get(0).get("kl").asDouble(), 1e-6, "policy == reference at step 1");
+            assertTrue(
+                    rows.get(0).get("frac_reward_zero_std").asDouble() < 1,
+                    "some group has reward variance, so step 1 has a policy gradient: " + rows.get(0));
             assertTrue(
                     rows.get(1).get("kl").asDouble() > 0, "the first update moves the policy away from the reference");
             for (var e : snapshot(ref).entrySet())

@@ -40,8 +40,13 @@ class LmDiscriminatorTrainerTest {
     }
 
     private static TrainingArgs args(Path out, int epochs, double lr) {
-        return new TrainingArgs(
-                out, lr, 8, 1, -1, epochs, 1, 500, 7, "linear", 0.0, 0, 0.01, 1.0, false, null, "none", false);
+        return TrainingArgs.builder(out)
+                .learningRate(lr)
+                .numTrainEpochs(epochs)
+                .loggingSteps(1)
+                .seed(7)
+                .weightDecay(0.01)
+                .build();
     }
 
     @Test

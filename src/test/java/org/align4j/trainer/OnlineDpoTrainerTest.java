@@ -179,7 +179,7 @@ class OnlineDpoTrainerTest {
                         }
                     },
                     false);
-            assertTrue(Files.exists(resumed.resolve("checkpoint-2/" + OnlineDpoTrainer.STATE_FILE)));
+            assertTrue(Files.exists(resumed.resolve("checkpoint-2/" + TrainCheckpoints.STATE_FILE)));
             try (Transformer policy = Checkpoints.load(RjsTrainerTest.modelDir());
                     Transformer ref = Checkpoints.load(RjsTrainerTest.modelDir())) {
                 OnlineDpoTrainer.Config cfg = config(tmp.resolve("full"), 4, 2, 1, 2);

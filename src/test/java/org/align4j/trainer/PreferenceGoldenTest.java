@@ -235,8 +235,8 @@ class PreferenceGoldenTest {
         }
     }
 
-    private static TrainLoop.Window window(int rows, long chosenTokens) {
-        return new TrainLoop.Window(rows, chosenTokens);
+    private static <T> TrainLoop.Window<T> window(int rows, long targetTokens) {
+        return new TrainLoop.Window<>(java.util.Collections.nCopies(rows, null), targetTokens, 0);
     }
 
     private static void check(String what, double expected, double actual, JsonNode tol) {

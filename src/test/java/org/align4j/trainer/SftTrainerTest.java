@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.assertSameGradients;
 import static org.align4j.trainer.TrainerFixtures.snapshot;
+import static org.align4j.trainer.TrainerFixtures.stepGradients;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -63,7 +65,7 @@ class SftTrainerTest {
             SftTrainer.train(
                     m,
                     arithmetic(16, 1),
-                    config(tmp, 3, 4, 1).withReportTo("tensorboard"),
+                    config(tmp, 3, 4, 1).toBuilder().reportTo("tensorboard").build(),
                     PAD,
                     Map.of("learning_rate", 1e-3));
             try (var events = Files.list(tmp.resolve("runs"))) {
@@ -97,7 +99,7 @@ class SftTrainerTest {
         double expected;
         try (Transformer m = tiny();
                 PointerScope s = new PointerScope()) {
-            List<Sequence> first = new DataCursor(8, 8, 42, 0, 0).next(data);
+            List<Sequence> first = new DataCursor(8, 8, 42).next(data);
             m.requiresGrad(true);
             long targets = first.stream()
                     .mapToLong(e -> {
@@ -117,37 +119,45 @@ class SftTrainerTest {
     @Test
     void oneMicroBatchOfEightEqualsEightMicroBatchesOfOne(@TempDir Path tmp) throws Exception {
         List<Sequence> data = arithmetic(16, 3);
-        Map<String, float[]> a, b;
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, config(tmp.resolve("a"), 2, 8, 1), PAD, Map.of());
-            a = snapshot(m);
         }
         try (Transformer m = tiny()) {
             SftTrainer.train(m, data, config(tmp.resolve("b"), 2, 1, 8), PAD, Map.of());
-            b = snapshot(m);
         }
         List<JsonNode> la = MetricsLog.read(tmp.resolve("a")), lb = MetricsLog.read(tmp.resolve("b"));
-        for (int i = 0; i < 2; i++)
-            assertEquals(
-                    la.get(i).get("loss").asDouble(),
-                    lb.get(i).get("loss").asDouble(),
-                    1e-6,
-                    "loss at step " + (i + 1));
-        for (var e : a.entrySet()) Golden.assertClose(e.getKey(), e.getValue(), b.get(e.getKey()), 2e-6, 1e-5);
+        // only step 1 is equal by construction: step 2 starts from weights AdamW moved by lr-sized amounts wherever a
+        // gradient is float32 noise (the gradients themselves are compared below)
+        assertEquals(
+                la.get(1).get("num_tokens").asLong(),
+                lb.get(1).get("num_tokens").asLong());
+        for (int i = 0; i < 1; i++) {
+            String at = " at step " + (i + 1);
+            assertEquals(la.get(i).get("loss").asDouble(), lb.get(i).get("loss").asDouble(), 1e-6, "loss" + at);
+            double g = la.get(i).get("grad_norm").asDouble();
+            assertEquals(g, lb.get(i).get("grad_norm").asDouble(), 1e-5 * g, "grad_norm" + at);
+        }
+        // the gradients themselves, before any update: equal up to summation order
+        try (Transformer m = tiny()) {
+            assertSameGradients(
+                    stepGradients(m, data, 8, 1, sft(m, false)), stepGradients(m, data, 1, 8, sft(m, false)));
+        }
+    }
+
+    /** SFT's micro-batch as SftTrainer.train runs it. */
+    private static TrainLoop.MicroBatch<Sequence> sft(Transformer m, boolean checkpointed) {
+        return (mb, w, train) -> {
+            double loss = SftTrainer.microBatch(m, mb, PAD, w.targetTokens(), checkpointed, train)[0];
+            return StepSums.empty().withLoss(loss);
+        };
     }
 
     @Test
-    void gradientCheckpointingTrainsToTheSameWeights(@TempDir Path tmp) throws Exception {
+    void gradientCheckpointingGivesTheSameGradients() throws Exception {
         List<Sequence> data = arithmetic(8, 7);
-        Map<String, float[]> plain;
         try (Transformer m = tiny()) {
-            SftTrainer.train(m, data, config(tmp.resolve("a"), 2, 4, 1), PAD, Map.of());
-            plain = snapshot(m);
-        }
-        try (Transformer m = tiny()) {
-            SftTrainer.train(m, data, config(tmp.resolve("b"), 2, 4, 1).withGradientCheckpointing(true), PAD, Map.of());
-            for (var e : snapshot(m).entrySet())
-                Golden.assertClose(e.getKey(), plain.get(e.getKey()), e.getValue(), 1e-6, 1e-5);
+            assertSameGradients(
+                    stepGradients(m, data, 4, 2, sft(m, false)), stepGradients(m, data, 4, 2, sft(m, true)));
         }
     }
 

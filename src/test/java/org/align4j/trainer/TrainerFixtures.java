@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.align4j.engine.Tensors;
 import org.align4j.model.Transformer;
+import org.bytedeco.pytorch.Tensor;
 
 /** Helpers the trainer tests share: parameter snapshots and the train / eval rows of a run's metrics.jsonl. */
 final class TrainerFixtures {
@@ -19,6 +20,54 @@ final class TrainerFixtures {
         Map<String, float[]> s = new LinkedHashMap<>();
         for (var e : m.parameters().entrySet()) s.put(e.getKey(), Tensors.toFloats(e.getValue()));
         return s;
+    }
+
+    /**
+     * The gradients one optimizer step leaves before clipping: the loop's own windowed step (step 0: the first
+     * {@code accumulation} micro-batches of {@code batch} rows in the seeded order) run once on {@code m}, read out,
+     * then cleared. What an accumulation test should compare: AdamW divides each element by its own running size, so
+     * weights after an update turn float32 reordering noise in near-zero gradients into lr-sized differences.
+     */
+    static <T> Map<String, float[]> stepGradients(
+            Transformer m, List<T> rows, int batch, int accumulation, TrainLoop.MicroBatch<T> mb) throws IOException {
+        m.requiresGrad(true);
+        try {
+            TrainLoop.Rows<T> data = new TrainLoop.Rows<>(rows, r -> 1, r -> 1);
+            TrainLoop.windowed("test", data, new DataCursor(rows.size(), batch, 42), accumulation, mb)
+                    .run(0);
+            Map<String, float[]> g = new LinkedHashMap<>();
+            for (var e : m.trainableParameters().entrySet()) {
+                Tensor grad = e.getValue().grad();
+                if (grad != null && !grad.isNull() && grad.defined()) g.put(e.getKey(), Tensors.toFloats(grad));
+                if (grad != null && !grad.isNull() && grad.defined())
+                    e.getValue().mutable_grad().reset();
+            }
+            return g;
+        } finally {
+            m.requiresGrad(false);
+        }
+    }
+
+    /**
+     * The same gradients up to float32 summation order: per tensor, |a - b| <= 1e-4 * max|a|, and not all zero. The
+     * bound holds for any kernel (AVX2, AVX-512 or scalar sums of the same terms in another order differ by a few
+     * float32 epsilons of the terms' size); a wrong normalisation is off by a factor, far outside it.
+     */
+    static void assertSameGradients(Map<String, float[]> a, Map<String, float[]> b) {
+        org.junit.jupiter.api.Assertions.assertEquals(a.keySet(), b.keySet(), "the same parameters have gradients");
+        double largest = 0;
+        for (var e : a.entrySet()) {
+            float[] x = e.getValue(), y = b.get(e.getKey());
+            double max = 0;
+            for (float v : x) max = Math.max(max, Math.abs(v));
+            largest = Math.max(largest, max);
+            double tol = 1e-4 * max;
+            for (int i = 0; i < x.length; i++)
+                if (!(Math.abs(x[i] - y[i]) <= tol))
+                    org.junit.jupiter.api.Assertions.fail(e.getKey() + "[" + i + "]: " + x[i] + " vs " + y[i]
+                            + " (|diff| " + Math.abs(x[i] - y[i]) + " > 1e-4 x max|g| = " + tol + ")");
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(largest > 0, "every gradient is zero: the comparison says nothing");
     }
 
     /** The training rows of a run's metrics.jsonl (those with a loss). */
