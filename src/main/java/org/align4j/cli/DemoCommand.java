@@ -15,7 +15,6 @@ import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.demo.AdversarialDemo;
 import org.align4j.demo.DemoReport;
-import org.align4j.io.AtomicFiles;
 
 /**
  * {@code demo}: the main job on an embedded default, no files needed ({@link AdversarialDemo}):
@@ -41,12 +40,19 @@ final class DemoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("demo", SPECS, args);
         Path out = o.path("output_dir");
-        if (Files.exists(out.resolve("results.json")) || Files.exists(out.resolve("seed-" + o.longValue("seed")))) {
-            if (!o.flag("overwrite_output_dir"))
-                throw new CliException("output_dir " + out
-                        + " already holds a demo run; pass --overwrite_output_dir true or choose another --output_dir");
-            AtomicFiles.deleteRecursively(out);
+        // the demo's own files: results.json, report.html and one seed-N folder per seed (all written by it)
+        try (var claimed = org.align4j.trainer.OutputDir.claim(
+                "demo", out, o.flag("overwrite_output_dir"), false, List.of(), DemoCommand::ownArtifact)) {
+            run(o, out);
         }
+    }
+
+    private static boolean ownArtifact(Path p) {
+        String n = p.getFileName().toString();
+        return n.equals("results.json") || n.equals("report.html") || (n.matches("seed-\\d+") && Files.isDirectory(p));
+    }
+
+    private static void run(Options o, Path out) throws Exception {
         boolean quick = o.flag("quick");
         int rounds = o.has("rounds") ? o.integer("rounds") : quick ? 1 : 2;
         long t0 = System.nanoTime();

@@ -145,6 +145,7 @@ final class DiscriminatorCommand {
                                 : AnchorDiscriminator.CAUSAL_LM)
                         + " only; drop it for " + kind);
         Path out = o.path("output_dir");
+        org.align4j.trainer.OutputDir.checkLocation("discriminator", out, o.inputPaths());
         if (Files.exists(out) && !o.flag("overwrite_output_dir"))
             throw new CliException(
                     "output_dir " + out + " already exists; choose another folder or pass --overwrite_output_dir true");

@@ -21,7 +21,8 @@ import org.align4j.generate.SamplingParams;
 final class GenerateCommand {
     static final List<Spec> SPECS = Spec.modelToJsonl(
             "local .jsonl/.json with a 'prompt' field (string or messages)",
-            of("max_new_tokens", Type.INT, 256, "tokens to generate at most per prompt"),
+            of("max_new_tokens", Type.INT, 256, "tokens to generate at most per prompt")
+                    .atLeast(1),
             of("temperature", Type.DOUBLE, 0.0, "0 = greedy; else sampling temperature"),
             of("top_k", Type.INT, 0, "keep the k most likely tokens (0 = off)"),
             of("top_p", Type.DOUBLE, 1.0, "nucleus sampling mass (1.0 = off)"),

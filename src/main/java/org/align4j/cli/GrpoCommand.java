@@ -112,21 +112,19 @@ final class GrpoCommand {
                         o.number("beta"),
                         o.string("importance_sampling_level"),
                         o.integer("max_completion_length"));
-                cfg = new GrpoConfig(
-                        targs,
-                        loss,
-                        o.integer("num_generations"),
-                        o.number("temperature"),
-                        o.number("top_p"),
-                        o.integer("top_k"),
-                        o.integer("max_completion_length"),
-                        o.string("scale_rewards"),
-                        o.flag("rloo"),
-                        o.integer("num_iterations"),
-                        o.flag("mask_truncated_completions"),
-                        o.flag("dynamic_sampling"),
-                        o.integer("max_sampling_rounds"),
-                        chord);
+                cfg = GrpoConfig.builder(targs, loss)
+                        .numGenerations(o.integer("num_generations"))
+                        .temperature(o.number("temperature"))
+                        .topP(o.number("top_p"))
+                        .topK(o.integer("top_k"))
+                        .scaleRewards(o.string("scale_rewards"))
+                        .leaveOneOut(o.flag("rloo"))
+                        .numIterations(o.integer("num_iterations"))
+                        .maskTruncatedCompletions(o.flag("mask_truncated_completions"))
+                        .dynamicSampling(o.flag("dynamic_sampling"))
+                        .maxSamplingRounds(o.integer("max_sampling_rounds"))
+                        .chord(chord)
+                        .build();
             } catch (IllegalArgumentException e) {
                 throw new CliException("grpo: " + e.getMessage());
             }

@@ -29,14 +29,22 @@ public final class Options {
         PATH
     }
 
-    /** One accepted key: its type, default (null = required unless {@code optional}) and help line. */
-    public record Spec(String key, Type type, Object defaultValue, boolean optional, String help) {
+    /**
+     * One accepted key: its type, default (null = required unless {@code optional}), help line and, for numbers, the
+     * smallest value it accepts (null: any).
+     */
+    public record Spec(String key, Type type, Object defaultValue, boolean optional, String help, Double min) {
         public static Spec required(String key, Type type, String help) {
-            return new Spec(key, type, null, false, help);
+            return new Spec(key, type, null, false, help, null);
         }
 
         public static Spec of(String key, Type type, Object dflt, String help) {
-            return new Spec(key, type, dflt, true, help);
+            return new Spec(key, type, dflt, true, help, null);
+        }
+
+        /** The same key refusing values below {@code min}. */
+        public Spec atLeast(double min) {
+            return new Spec(key, type, defaultValue, optional, help, min);
         }
 
         /** The keys of a tool that reads a model and a dataset and writes one JSONL row per input row. */
@@ -46,7 +54,8 @@ public final class Options {
                     required("dataset_name", Type.PATH, datasetHelp),
                     required("output_file", Type.PATH, "JSONL to write")));
             specs.addAll(List.of(own));
-            specs.add(of("per_device_eval_batch_size", Type.INT, 8, "rows processed together"));
+            specs.add(of("per_device_eval_batch_size", Type.INT, 8, "rows processed together")
+                    .atLeast(1));
             specs.add(of("overwrite_output", Type.BOOLEAN, false, "replace an existing output_file"));
             return List.copyOf(specs);
         }
@@ -142,6 +151,19 @@ public final class Options {
             throw new CliException(command + ": --" + key + " expects "
                     + s.type().name().toLowerCase() + ", got '" + raw + "' (from " + where + ")");
         }
+        if (values.get(key) instanceof Number n) {
+            double v = n.doubleValue();
+            if (!Double.isFinite(v))
+                throw new CliException(command + ": --" + key + " must be a finite number, got " + raw.trim()
+                        + " (from " + where + ")");
+            if (s.min() != null && v < s.min())
+                throw new CliException(command + ": --" + key + " must be >= " + fmt(s.min()) + ", got " + raw.trim()
+                        + " (from " + where + ")");
+        }
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
     }
 
     public String command() {

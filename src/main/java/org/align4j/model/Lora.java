@@ -40,7 +40,9 @@ public final class Lora {
     public record Config(int r, double alpha, double dropout, List<String> targetModules) {
         public Config {
             if (r < 1) throw new IllegalArgumentException("lora_r must be >= 1, got " + r);
-            if (dropout < 0 || dropout >= 1)
+            if (!(alpha > 0 && Double.isFinite(alpha)))
+                throw new IllegalArgumentException("lora_alpha must be a finite number > 0, got " + alpha);
+            if (!(dropout >= 0 && dropout < 1))
                 throw new IllegalArgumentException("lora_dropout must be in [0, 1), got " + dropout);
             if (targetModules.isEmpty())
                 throw new IllegalArgumentException("lora_target_modules is empty; e.g. q_proj,k_proj,v_proj,o_proj");

@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.align4j.io.AtomicFiles;
 import org.align4j.io.HfJson;
 import org.align4j.io.SafetensorsFile;
 import org.align4j.io.SafetensorsWriter;
@@ -290,28 +289,32 @@ public final class Discriminator implements AnchorDiscriminator {
         return encoder;
     }
 
-    /** Writes the folder atomically (see {@link AtomicFiles#writeDirAtomically}). */
+    /**
+     * Writes the discriminator's files into {@code dir}, each atomically, the
+     * config last, so a folder with a config holds a complete discriminator. With {@code overwrite} an earlier
+     * discriminator's files are replaced; nothing else in the folder is touched.
+     */
     public void save(Path dir, boolean overwrite) throws IOException {
-        Map<String, Object> json = toJson();
-        AtomicFiles.writeDirAtomically(
-                dir,
-                tmp -> {
-                    SafetensorsWriter.write(
-                            tmp.resolve(HEAD_FILE), head.toBlobs(), Map.of("format", "pt", "align4j", FORMAT));
-                    if (expertEmbeddings != null && expertEmbeddings.length > 0) {
-                        int d = expertEmbeddings[0].length;
-                        float[] flat = new float[expertEmbeddings.length * d];
-                        for (int i = 0; i < expertEmbeddings.length; i++)
-                            System.arraycopy(expertEmbeddings[i], 0, flat, i * d, d);
-                        SafetensorsWriter.write(
-                                tmp.resolve(EXPERT_FILE),
-                                List.of(org.align4j.io.TensorBlob.ofFloats(
-                                        "embeddings", flat, expertEmbeddings.length, d)),
-                                Map.of("format", "pt", "align4j", FORMAT));
-                    }
-                    HfJson.writeJson(tmp.resolve(CONFIG_FILE), json, false);
-                },
-                overwrite);
+        if (!overwrite && Files.exists(dir.resolve(CONFIG_FILE)))
+            throw new java.nio.file.FileAlreadyExistsException(
+                    dir.toString(), null, "already holds a discriminator; choose another folder or pass overwrite");
+        Files.createDirectories(dir);
+        Files.deleteIfExists(dir.resolve(CONFIG_FILE)); // incomplete until the new config is written
+        SafetensorsWriter.write(
+                dir.resolve(HEAD_FILE), head.toBlobs(), Map.of("format", "pt", "align4j", FORMAT), true);
+        if (expertEmbeddings != null && expertEmbeddings.length > 0) {
+            int d = expertEmbeddings[0].length;
+            float[] flat = new float[expertEmbeddings.length * d];
+            for (int i = 0; i < expertEmbeddings.length; i++) System.arraycopy(expertEmbeddings[i], 0, flat, i * d, d);
+            SafetensorsWriter.write(
+                    dir.resolve(EXPERT_FILE),
+                    List.of(org.align4j.io.TensorBlob.ofFloats("embeddings", flat, expertEmbeddings.length, d)),
+                    Map.of("format", "pt", "align4j", FORMAT),
+                    true);
+        } else {
+            Files.deleteIfExists(dir.resolve(EXPERT_FILE));
+        }
+        HfJson.writeJson(dir.resolve(CONFIG_FILE), toJson(), true);
     }
 
     private Map<String, Object> toJson() {

@@ -265,21 +265,13 @@ public final class ApoLoop {
                         tok,
                         prompts,
                         rewards,
-                        new GrpoConfig(
-                                a,
-                                c.grpoLoss(),
-                                c.alignGenerations(),
-                                s.temperature(),
-                                s.topP(),
-                                s.topK(),
-                                s.maxNewTokens(),
-                                "group",
-                                false,
-                                1,
-                                false,
-                                false,
-                                1,
-                                null),
+                        GrpoConfig.builder(a, c.grpoLoss())
+                                .numGenerations(c.alignGenerations())
+                                .temperature(s.temperature())
+                                .topP(s.topP())
+                                .topK(s.topK())
+                                .maxSamplingRounds(1)
+                                .build(),
                         resolved);
             default -> throw new IllegalStateException("bug: align_method " + c.alignMethod());
         }

@@ -28,7 +28,6 @@ public record GrpoConfig(
         double temperature,
         double topP,
         int topK,
-        int maxCompletionLength,
         String scaleRewards,
         boolean leaveOneOut,
         int numIterations,
@@ -53,14 +52,138 @@ public record GrpoConfig(
         if (!GrpoLoss.SCALE_REWARDS.contains(scaleRewards))
             throw new IllegalArgumentException(
                     "scale_rewards '" + scaleRewards + "' is unknown; valid: " + GrpoLoss.SCALE_REWARDS);
-        if (maxCompletionLength != loss.maxCompletionLength())
-            throw new IllegalArgumentException("bug: max_completion_length " + maxCompletionLength
-                    + " differs from the loss config's " + loss.maxCompletionLength());
+        if (!(temperature > 0 && Double.isFinite(temperature)))
+            throw new IllegalArgumentException("temperature must be a finite number > 0, got " + temperature);
+        if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
+        if (topK < 0) throw new IllegalArgumentException("top_k must be >= 0 (0: off), got " + topK);
+    }
+
+    /** Tokens sampled at most per completion (the loss config holds it: dr_grpo normalises by it). */
+    public int maxCompletionLength() {
+        return loss.maxCompletionLength();
     }
 
     /** Prompts per optimizer step. */
     public int promptsPerStep() {
         return args.perDeviceTrainBatchSize() * args.gradientAccumulationSteps() / numGenerations;
+    }
+
+    /** TRL's GRPOConfig defaults with {@code args} and {@code loss}: 8 generations at temperature 1.0, top_p 1.0, scale_rewards group. */
+    public static Builder builder(TrainingArgs args, GrpoLoss.Config loss) {
+        return new Builder(args, loss);
+    }
+
+    public Builder toBuilder() {
+        return new Builder(args, loss)
+                .numGenerations(numGenerations)
+                .temperature(temperature)
+                .topP(topP)
+                .topK(topK)
+                .scaleRewards(scaleRewards)
+                .leaveOneOut(leaveOneOut)
+                .numIterations(numIterations)
+                .maskTruncatedCompletions(maskTruncatedCompletions)
+                .dynamicSampling(dynamicSampling)
+                .maxSamplingRounds(maxSamplingRounds)
+                .chord(chord);
+    }
+
+    /** Builds {@link GrpoConfig} by name; unset keys keep TRL's defaults. */
+    public static final class Builder {
+        private TrainingArgs args;
+        private GrpoLoss.Config loss;
+        private int numGenerations = 8, topK, numIterations = 1, maxSamplingRounds = 4;
+        private double temperature = 1.0, topP = 1.0;
+        private String scaleRewards = "group";
+        private boolean leaveOneOut, maskTruncatedCompletions, dynamicSampling;
+        private Chord chord;
+
+        private Builder(TrainingArgs args, GrpoLoss.Config loss) {
+            this.args = args;
+            this.loss = loss;
+        }
+
+        public Builder args(TrainingArgs v) {
+            args = v;
+            return this;
+        }
+
+        public Builder loss(GrpoLoss.Config v) {
+            loss = v;
+            return this;
+        }
+
+        public Builder numGenerations(int v) {
+            numGenerations = v;
+            return this;
+        }
+
+        public Builder temperature(double v) {
+            temperature = v;
+            return this;
+        }
+
+        public Builder topP(double v) {
+            topP = v;
+            return this;
+        }
+
+        public Builder topK(int v) {
+            topK = v;
+            return this;
+        }
+
+        public Builder scaleRewards(String v) {
+            scaleRewards = v;
+            return this;
+        }
+
+        public Builder leaveOneOut(boolean v) {
+            leaveOneOut = v;
+            return this;
+        }
+
+        public Builder numIterations(int v) {
+            numIterations = v;
+            return this;
+        }
+
+        public Builder maskTruncatedCompletions(boolean v) {
+            maskTruncatedCompletions = v;
+            return this;
+        }
+
+        public Builder dynamicSampling(boolean v) {
+            dynamicSampling = v;
+            return this;
+        }
+
+        public Builder maxSamplingRounds(int v) {
+            maxSamplingRounds = v;
+            return this;
+        }
+
+        public Builder chord(Chord v) {
+            chord = v;
+            return this;
+        }
+
+        public GrpoConfig build() {
+            return new GrpoConfig(
+                    args,
+                    loss,
+                    numGenerations,
+                    temperature,
+                    topP,
+                    topK,
+                    scaleRewards,
+                    leaveOneOut,
+                    numIterations,
+                    maskTruncatedCompletions,
+                    dynamicSampling,
+                    maxSamplingRounds,
+                    chord);
+        }
     }
 
     /**

@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.align4j.io.AtomicFiles;
 import org.align4j.loss.BalancedBce;
 import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Pass;
@@ -114,13 +113,17 @@ public final class LmDiscriminatorTrainer {
         }
     }
 
-    /** An earlier discriminator in output_dir (of either kind) is refused, or deleted with overwrite_output_dir. */
+    /**
+     * An earlier discriminator in output_dir (of either kind) is refused, or with overwrite_output_dir its files are
+     * removed (the training loop then replaces the model files; nothing else in the folder is touched).
+     */
     private static void prepareFolder(TrainingArgs a) throws IOException {
         if (!Files.exists(a.outputDir().resolve(Discriminator.CONFIG_FILE))) return;
         if (!a.overwriteOutputDir())
             throw new IOException("output_dir " + a.outputDir()
                     + " already holds a discriminator; pass --overwrite_output_dir true or choose another folder");
-        AtomicFiles.deleteRecursively(a.outputDir());
+        for (String f : List.of(Discriminator.CONFIG_FILE, Discriminator.HEAD_FILE, Discriminator.EXPERT_FILE))
+            Files.deleteIfExists(a.outputDir().resolve(f));
     }
 
     private static Report fit(

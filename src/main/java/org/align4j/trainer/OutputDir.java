@@ -14,7 +14,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.align4j.io.AtomicFiles;
@@ -49,14 +52,18 @@ public final class OutputDir implements AutoCloseable {
             + "|tokenizer\\.json|tokenizer_config\\.json|special_tokens_map\\.json|chat_template\\.jinja"
             + "|training_args\\.json|metrics\\.jsonl");
 
-    private final Path dir;
-    private final FileChannel lockChannel;
+    /** Folders this process holds the lock of, with how many claims are open on each. */
+    private static final Map<Path, Integer> HELD = new HashMap<>();
+
+    private final Path dir, key;
+    private final FileChannel lockChannel; // null for a nested claim
     private final FileLock lock;
 
-    private OutputDir(Path dir, FileChannel lockChannel, FileLock lock) {
+    private OutputDir(Path dir, FileChannel lockChannel, FileLock lock, Path key) {
         this.dir = dir;
         this.lockChannel = lockChannel;
         this.lock = lock;
+        this.key = key;
     }
 
     public Path path() {
@@ -71,6 +78,17 @@ public final class OutputDir implements AutoCloseable {
      */
     public static OutputDir claim(String command, Path out, boolean overwrite, boolean resuming, List<Path> inputs)
             throws IOException {
+        return claim(command, out, overwrite, resuming, inputs, p -> false);
+    }
+
+    /**
+     * {@link #claim} for a method that writes more than a trainer's files: {@code own} says which other entries of
+     * output_dir are its artifacts (rjs: rjs_rounds.jsonl and round-K/; the demo: results.json, report.html and
+     * seed-N/), which also mark an earlier run and which overwriting removes.
+     */
+    public static OutputDir claim(
+            String command, Path out, boolean overwrite, boolean resuming, List<Path> inputs, Predicate<Path> own)
+            throws IOException {
         checkLocation(command, out, inputs);
         try {
             Files.createDirectories(out);
@@ -83,11 +101,13 @@ public final class OutputDir implements AutoCloseable {
         try {
             removeTemporaries(out);
             if (!resuming) {
-                List<Path> run = runArtifacts(out);
+                List<Path> run = new ArrayList<>(runArtifacts(out));
+                run.addAll(owned(out, own));
                 if (!run.isEmpty() && !overwrite)
                     throw new IOException(command + ": output_dir " + out + " already holds a run (" + names(run)
                             + "); pass --resume_from_checkpoint latest to continue it, --overwrite_output_dir true to"
                             + " replace align4j's files there (nothing else is touched), or choose another output_dir");
+                if (overwrite) for (Path p : run) AtomicFiles.deleteRecursively(p);
                 if (overwrite) for (Path p : artifacts(out)) AtomicFiles.deleteRecursively(p);
             }
             return claimed;
@@ -131,6 +151,14 @@ public final class OutputDir implements AutoCloseable {
             if (name.equals(MetricsLog.FILE) && Files.size(p) == 0) continue; // an empty log blocks nothing
             if (name.equals("runs") || name.equals("training_args.json") || name.startsWith("tokenizer")) continue;
             found.add(p);
+        }
+        return found;
+    }
+
+    private static List<Path> owned(Path out, Predicate<Path> own) throws IOException {
+        List<Path> found = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(out)) {
+            for (Path p : ds) if (!Files.isSymbolicLink(p) && own.test(p)) found.add(p);
         }
         return found;
     }
@@ -188,6 +216,14 @@ public final class OutputDir implements AutoCloseable {
 
     private static OutputDir lock(String command, Path out) throws IOException {
         Path file = out.resolve(LOCK_FILE);
+        Path key = out.toRealPath();
+        synchronized (HELD) {
+            // a run inside a run of this process (rjs' last round, the demo's stages) shares the outer lock
+            if (HELD.containsKey(key)) {
+                HELD.merge(key, 1, Integer::sum);
+                return new OutputDir(out, null, null, key);
+            }
+        }
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock l;
         try {
@@ -210,7 +246,10 @@ public final class OutputDir implements AutoCloseable {
         ch.truncate(0);
         ch.write(java.nio.ByteBuffer.wrap(
                 String.valueOf(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8)));
-        return new OutputDir(out, ch, l);
+        synchronized (HELD) {
+            HELD.put(key, 1);
+        }
+        return new OutputDir(out, ch, l, key);
     }
 
     private static Path real(Path p) throws IOException {
@@ -237,6 +276,10 @@ public final class OutputDir implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        synchronized (HELD) {
+            if (HELD.merge(key, -1, Integer::sum) > 0) return;
+            HELD.remove(key);
+        }
         try {
             if (lock.isValid()) lock.release();
         } finally {

@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.align4j.data.Sequence;
 import org.align4j.generate.SamplingParams;
-import org.align4j.io.AtomicFiles;
 import org.align4j.model.Transformer;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
@@ -125,7 +124,28 @@ public final class RjsTrainer {
             throw new IllegalArgumentException(
                     COMMAND
                             + " cannot resume_from_checkpoint: rerun the run, or start a new one from an intermediate round's model (output_dir/round-K)");
-        prepareOutputDir(a.outputDir(), a.overwriteOutputDir());
+        try (OutputDir claimed = OutputDir.claim(
+                COMMAND, a.outputDir(), a.overwriteOutputDir(), false, List.of(), RjsTrainer::ownArtifact)) {
+            return rounds(policy, tok, prompts, rewards, cfg, eval, resolvedConfig);
+        }
+    }
+
+    /** rjs' own files beside the last round's SFT: the rounds log and the round-K folders. */
+    private static boolean ownArtifact(Path p) {
+        String n = p.getFileName().toString();
+        return n.equals(ROUNDS_FILE) || (n.matches("round-\\d+") && Files.isDirectory(p));
+    }
+
+    private static List<Round> rounds(
+            Transformer policy,
+            Tokenizer tok,
+            List<Rollouts.Prompt> prompts,
+            WeightedRewards rewards,
+            Config cfg,
+            OnlineEval eval,
+            Map<String, Object> resolvedConfig)
+            throws IOException {
+        TrainingArgs a = cfg.args();
         int batchesPerRound = (prompts.size() + cfg.generationBatchSize() - 1) / cfg.generationBatchSize();
         List<Round> rounds = new ArrayList<>();
         for (int r = 1; r <= cfg.rounds(); r++) {
@@ -273,29 +293,6 @@ public final class RjsTrainer {
                 .overwriteOutputDir(false)
                 .resumeFromCheckpoint(null)
                 .build();
-    }
-
-    /** A fresh output_dir: an earlier run there (rounds file, metrics, a model, round-K folders) is an error unless overwrite_output_dir. */
-    private static void prepareOutputDir(Path out, boolean overwrite) throws IOException {
-        if (Files.isDirectory(out)) {
-            boolean earlier;
-            try (Stream<Path> s = Files.list(out)) {
-                earlier = s.anyMatch(p -> {
-                    String n = p.getFileName().toString();
-                    return n.equals(ROUNDS_FILE)
-                            || n.equals(MetricsLog.FILE)
-                            || n.equals("config.json")
-                            || n.matches("round-\\d+");
-                });
-            }
-            if (earlier) {
-                if (!overwrite)
-                    throw new IOException("output_dir " + out
-                            + " already holds a run; pass --overwrite_output_dir true or choose another output_dir");
-                AtomicFiles.deleteRecursively(out);
-            }
-        }
-        Files.createDirectories(out);
     }
 
     private static void writeSamples(

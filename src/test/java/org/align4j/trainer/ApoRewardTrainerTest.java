@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.assertResumedRowsEqual;
 import static org.align4j.trainer.TrainerFixtures.assertSameGradients;
 import static org.align4j.trainer.TrainerFixtures.evalRows;
 import static org.align4j.trainer.TrainerFixtures.snapshot;
@@ -437,6 +438,7 @@ class ApoRewardTrainerTest {
         }
         List<JsonNode> lf = trainRows(tmp.resolve("full")), lr = trainRows(resumed);
         assertEquals(3, lr.size(), "steps 3, 4, 5 logged after the resume");
+        assertResumedRowsEqual(tmp.resolve("full"), resumed, 3);
         for (int i = 0; i < 3; i++) {
             JsonNode f = lf.get(i + 2), r = lr.get(i);
             var names = new ArrayList<String>();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.assertResumedRowsEqual;
 import static org.align4j.trainer.TrainerFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,7 +65,12 @@ class GrpoTrainerTest {
             Path out, int steps, int iterations, double beta, boolean dynamic, GrpoConfig.Chord chord) {
         TrainingArgs a = TrainingArgs.defaults(out).withSteps(steps, 4, 2, 1e-3).withLogging(1, 0);
         GrpoLoss.Config loss = new GrpoLoss.Config("dapo", 0.2, null, null, beta, "token", 6);
-        return new GrpoConfig(a, loss, 4, 1.0, 1.0, 0, 6, "group", false, iterations, false, dynamic, 4, chord);
+        return GrpoConfig.builder(a, loss)
+                .numGenerations(4)
+                .numIterations(iterations)
+                .dynamicSampling(dynamic)
+                .chord(chord)
+                .build();
     }
 
     @Test
@@ -130,21 +137,11 @@ class GrpoTrainerTest {
         try (Tokenizer tok = Tokenizer.load(dir());
                 Transformer policy = Checkpoints.load(dir())) {
             GrpoConfig cfg = config(tmp, 2, 2, 0.0, false, null);
-            cfg = new GrpoConfig(
-                    cfg.args().withSteps(2, 4, 2, 5e-2),
-                    cfg.loss(),
-                    4,
-                    1.0,
-                    1.0,
-                    0,
-                    6,
-                    "group",
-                    false,
-                    2,
-                    false,
-                    false,
-                    4,
-                    null);
+            cfg = cfg.toBuilder()
+                    .args(cfg.args().withSteps(2, 4, 2, 5e-2))
+                    .numIterations(2)
+                    .chord(null)
+                    .build();
             GrpoTrainer.train(
                     policy, null, tok, prompts(tok, 8, 0), new WeightedRewards(List.of(SEVENS), null), cfg, Map.of());
             List<JsonNode> rows = MetricsLog.read(tmp);
@@ -199,21 +196,11 @@ class GrpoTrainerTest {
                 expert.add(Sequence.promptCompletion(tok.encode(i + "+1="), new long[] {'7', tok.eosTokenId()}));
             GrpoConfig.Chord chord = new GrpoConfig.Chord(expert, 2, 0, 2, 0.9, 0.1, true, 1.0);
             GrpoConfig cfg = config(tmp.resolve("full"), 4, 1, 0.0, false, chord);
-            cfg = new GrpoConfig(
-                    cfg.args().withLogging(1, 2),
-                    cfg.loss(),
-                    4,
-                    1.0,
-                    1.0,
-                    0,
-                    6,
-                    "group",
-                    false,
-                    1,
-                    false,
-                    false,
-                    4,
-                    chord);
+            cfg = cfg.toBuilder()
+                    .args(cfg.args().withLogging(1, 2))
+                    .numIterations(1)
+                    .chord(chord)
+                    .build();
             Map<String, float[]> full;
             try (Transformer policy = Checkpoints.load(dir())) {
                 GrpoTrainer.train(
@@ -248,31 +235,68 @@ class GrpoTrainerTest {
                         tok,
                         prompts(tok, 8, 0),
                         new WeightedRewards(List.of(SEVENS), null),
-                        new GrpoConfig(
-                                cfg.args().withResume("latest", resumed),
-                                cfg.loss(),
-                                4,
-                                1.0,
-                                1.0,
-                                0,
-                                6,
-                                "group",
-                                false,
-                                1,
-                                false,
-                                false,
-                                4,
-                                chord),
+                        cfg.toBuilder()
+                                .args(cfg.args().withResume("latest", resumed))
+                                .numIterations(1)
+                                .chord(chord)
+                                .build(),
                         Map.of());
                 for (var e : snapshot(policy).entrySet())
                     assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
             }
-            List<JsonNode> again = MetricsLog.read(resumed);
-            for (int i = 0; i < 2; i++)
-                assertEquals(
-                        rows.get(i + 2).get("loss").asDouble(),
-                        again.get(i).get("loss").asDouble(),
-                        0.0);
+            assertEquals(2, MetricsLog.read(resumed).size());
+            assertResumedRowsEqual(tmp.resolve("full"), resumed, 3);
         }
+    }
+
+    @Test
+    void resumingInsideAReusedGenerationBatchContinuesExactly(@TempDir Path tmp) throws Exception {
+        // num_iterations 2: steps 1-2 share one generation, 3-4 the next; checkpoint-1 is saved between the two
+        // updates of the first, so the resumed run must carry the batch and its pi_old over, and num_tokens with them
+        try (Tokenizer tok = Tokenizer.load(dir())) {
+            GrpoConfig base = config(tmp.resolve("full"), 4, 2, 0.04, false, null);
+            GrpoConfig cfg =
+                    base.toBuilder().args(base.args().withLogging(1, 1)).build();
+            Map<String, float[]> full;
+            try (Transformer policy = Checkpoints.load(dir());
+                    Transformer ref = Checkpoints.load(dir())) {
+                GrpoTrainer.train(policy, ref, tok, prompts(tok, 8, 0), rewards(), cfg, Map.of());
+                full = snapshot(policy);
+            }
+            Path resumed = tmp.resolve("resumed");
+            copyCheckpoint(tmp.resolve("full/checkpoint-1"), resumed.resolve("checkpoint-1"));
+            try (Transformer policy = Checkpoints.load(dir());
+                    Transformer ref = Checkpoints.load(dir())) {
+                GrpoTrainer.train(
+                        policy,
+                        ref,
+                        tok,
+                        prompts(tok, 8, 0),
+                        rewards(),
+                        cfg.toBuilder()
+                                .args(cfg.args().withResume("latest", resumed))
+                                .build(),
+                        Map.of());
+                for (var e : snapshot(policy).entrySet())
+                    assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
+            }
+            assertResumedRowsEqual(tmp.resolve("full"), resumed, 2);
+            assertTrue(MetricsLog.read(resumed).get(0).get("num_tokens").asLong() > 0, "num_tokens carried over");
+        }
+    }
+
+    private static WeightedRewards rewards() {
+        return new WeightedRewards(List.of(SPREAD), null);
+    }
+
+    private static void copyCheckpoint(Path from, Path to) throws IOException {
+        org.align4j.io.AtomicFiles.writeDirAtomically(
+                to,
+                d -> {
+                    try (var files = Files.list(from)) {
+                        for (Path f : files.toList()) Files.copy(f, d.resolve(f.getFileName()));
+                    }
+                },
+                false);
     }
 }

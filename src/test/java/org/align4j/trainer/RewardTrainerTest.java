@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.assertResumedRowsEqual;
 import static org.align4j.trainer.TrainerFixtures.assertSameGradients;
 import static org.align4j.trainer.TrainerFixtures.evalRows;
 import static org.align4j.trainer.TrainerFixtures.snapshot;
@@ -310,15 +311,7 @@ class RewardTrainerTest {
         }
         List<JsonNode> lf = trainRows(tmp.resolve("full")), lr = trainRows(resumed);
         assertEquals(3, lr.size(), "steps 3, 4, 5 logged after the resume");
-        for (int i = 0; i < 3; i++) {
-            for (String k : new String[] {"loss", "accuracy", "margin", "grad_norm"})
-                assertEquals(
-                        lf.get(i + 2).get(k).asDouble(), lr.get(i).get(k).asDouble(), 0.0, k + " at step " + (i + 3));
-            assertEquals(
-                    lf.get(i + 2).get("num_tokens").asLong(),
-                    lr.get(i).get("num_tokens").asLong(),
-                    "num_tokens continues across the resume");
-        }
+        assertResumedRowsEqual(tmp.resolve("full"), resumed, 3);
         List<JsonNode> ef = evalRows(tmp.resolve("full")), er = evalRows(resumed);
         assertEquals(3, er.size());
         for (int i = 0; i < 3; i++)

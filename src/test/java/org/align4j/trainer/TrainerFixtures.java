@@ -70,6 +70,23 @@ final class TrainerFixtures {
         org.junit.jupiter.api.Assertions.assertTrue(largest > 0, "every gradient is zero: the comparison says nothing");
     }
 
+    /**
+     * A resumed run logged exactly what the uninterrupted run logged from step {@code fromStep} on: every row (train
+     * and eval) and every field, bit for bit (it repeats the same arithmetic on the same machine). {@code resumed}'s
+     * metrics.jsonl starts after its checkpoint.
+     */
+    static void assertResumedRowsEqual(Path full, Path resumed, int fromStep) throws IOException {
+        List<String> expected = MetricsLog.read(full).stream()
+                .filter(r -> r.get("step").asInt() >= fromStep)
+                .map(JsonNode::toString)
+                .toList();
+        List<String> actual =
+                MetricsLog.read(resumed).stream().map(JsonNode::toString).toList();
+        org.junit.jupiter.api.Assertions.assertFalse(expected.isEmpty(), "no rows from step " + fromStep);
+        org.junit.jupiter.api.Assertions.assertEquals(
+                String.join("\n", expected), String.join("\n", actual), "rows from step " + fromStep);
+    }
+
     /** The training rows of a run's metrics.jsonl (those with a loss). */
     static List<JsonNode> trainRows(Path dir) throws IOException {
         return MetricsLog.read(dir).stream().filter(r -> r.has("loss")).toList();
