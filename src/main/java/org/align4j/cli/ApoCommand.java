@@ -12,6 +12,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.aapa.AnchorReward;
+import org.align4j.aapa.AnchorSchedule;
+import org.align4j.aapa.Discriminator;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.Datasets;
@@ -26,11 +29,9 @@ import org.align4j.loss.DpoLoss;
 import org.align4j.loss.GrpoLoss;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
-import org.align4j.reward.AnchorDiscriminator;
-import org.align4j.reward.AnchorReward;
-import org.align4j.reward.AnchorSchedule;
 import org.align4j.reward.RewardModelReward;
 import org.align4j.tokenizer.Tokenizer;
+import org.align4j.trainer.ApoConfig;
 import org.align4j.trainer.ApoLoop;
 import org.align4j.trainer.RewardConfig;
 import org.align4j.trainer.RewardTrainer;
@@ -161,7 +162,7 @@ final class ApoCommand {
                     RewardTrainer.train(
                             model, human, heldOut.isEmpty() ? null : heldOut, rm, tok.padTokenId(), o.resolved());
                 }
-                ApoLoop.copyTokenizer(rmLm, rmBase);
+                Checkpoints.copyTokenizerFilesForClassifier(rmLm, rmBase);
             }
             try (RewardModelReward test = o.has("test_reward_model_name_or_path")
                     ? RewardModelReward.load(o.path("test_reward_model_name_or_path"), 16)
@@ -170,13 +171,13 @@ final class ApoCommand {
                     Path dir = out.resolve(apo ? "apo" : "baseline");
                     // each side opens the discriminator afresh, so a co-trained one does not carry over from the other
                     // side
-                    try (AnchorDiscriminator disc = o.has("aapa_discriminator_path")
-                            ? AnchorDiscriminator.open(o.path("aapa_discriminator_path"))
+                    try (Discriminator disc = o.has("aapa_discriminator_path")
+                            ? Discriminator.open(o.path("aapa_discriminator_path"))
                             : null) {
                         AnchorReward anchor = disc == null
                                 ? null
                                 : OnlineOptions.anchor("apo", o, disc, AnchorSchedule.constant(o.number("aapa_coef")));
-                        ApoLoop.Config c = config(o, align, rm, apo, anchor);
+                        ApoConfig c = config(o, align, rm, apo, anchor);
                         List<Map<String, Object>> rounds = new ArrayList<>();
                         ApoLoop.run(
                                 dir,
@@ -207,7 +208,7 @@ final class ApoCommand {
         }
     }
 
-    static ApoLoop.Config config(Options o, TrainingArgs align, RewardConfig rm, boolean apo, AnchorReward anchor) {
+    static ApoConfig config(Options o, TrainingArgs align, RewardConfig rm, boolean apo, AnchorReward anchor) {
         try {
             ApoLoss.Config loss = new ApoLoss.Config(
                     o.number("rm_kl_coeff"),
@@ -218,22 +219,20 @@ final class ApoCommand {
                 throw new IllegalArgumentException(
                         "rm_init '" + o.string("rm_init") + "' is unknown; use base or continue");
             int n = o.integer("max_completion_length");
-            return new ApoLoop.Config(
-                    o.integer("apo_rounds"),
-                    apo,
-                    o.string("rm_init").equals("base"),
-                    loss,
-                    new SamplingParams(o.number("apo_temperature"), 0, 1.0, n, align.seed() * 13),
-                    rm,
-                    o.string("align_method"),
-                    align,
-                    o.doubles("align_learning_rates"),
-                    o.integer("align_num_generations"),
-                    new SamplingParams(o.number("temperature"), 0, 1.0, n, align.seed() * 17),
-                    new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), o.number("beta"), 0, "reverse_kl", 0.5, 0.05),
-                    new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", n),
-                    anchor,
-                    null);
+            return ApoConfig.builder(rm, align)
+                    .rounds(o.integer("apo_rounds"))
+                    .apo(apo)
+                    .rmFromBase(o.string("rm_init").equals("base"))
+                    .apoLoss(loss)
+                    .apoSampling(new SamplingParams(o.number("apo_temperature"), 0, 1.0, n, align.seed() * 13))
+                    .alignMethod(o.string("align_method"))
+                    .alignLearningRates(o.doubles("align_learning_rates"))
+                    .alignGenerations(o.integer("align_num_generations"))
+                    .alignSampling(new SamplingParams(o.number("temperature"), 0, 1.0, n, align.seed() * 17))
+                    .dpoLoss(DpoLoss.Config.defaults().withBeta(o.number("beta")))
+                    .grpoLoss(GrpoLoss.Config.defaults().withMaxCompletionLength(n))
+                    .extraReward(anchor)
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new CliException("apo: " + e.getMessage());
         }

@@ -8,7 +8,10 @@ import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.loss.CpoLoss;
+import org.align4j.model.Checkpoints;
+import org.align4j.trainer.CpoConfig;
 import org.align4j.trainer.CpoTrainer;
+import org.align4j.trainer.OrpoConfig;
 import org.align4j.trainer.OrpoTrainer;
 import org.align4j.trainer.TrainingArgs;
 
@@ -22,17 +25,19 @@ final class CpoCommand {
     static final List<Spec> CPO_SPECS, ORPO_SPECS;
 
     static {
+        CpoLoss.Config d = CpoLoss.Config.defaults(); // TRL's CPOConfig defaults, written once there
         List<Spec> cpo = new ArrayList<>(PreferenceData.specs());
         cpo.addAll(List.of(
-                of("beta", Type.DOUBLE, 0.1, "preference temperature"),
-                of("loss_type", Type.STRING, "sigmoid", "sigmoid, hinge, ipo, simpo or alphapo"),
-                of("label_smoothing", Type.DOUBLE, 0.0, "conservative smoothing of sigmoid and simpo"),
-                of("cpo_alpha", Type.DOUBLE, 1.0, "weight of the chosen NLL (behaviour cloning) term"),
-                of("simpo_gamma", Type.DOUBLE, 0.5, "SimPO target reward margin"),
-                of("alpha", Type.DOUBLE, 0.0, "AlphaPO reward-shape parameter (0: SimPO's log-prob reward)")));
+                of("beta", Type.DOUBLE, d.beta(), "preference temperature"),
+                of("loss_type", Type.STRING, d.lossType(), "sigmoid, hinge, ipo, simpo or alphapo"),
+                of("label_smoothing", Type.DOUBLE, d.labelSmoothing(), "conservative smoothing of sigmoid and simpo"),
+                of("cpo_alpha", Type.DOUBLE, d.cpoAlpha(), "weight of the chosen NLL (behaviour cloning) term"),
+                of("simpo_gamma", Type.DOUBLE, d.simpoGamma(), "SimPO target reward margin"),
+                of("alpha", Type.DOUBLE, d.alpha(), "AlphaPO reward-shape parameter (0: SimPO's log-prob reward)")));
         CPO_SPECS = TrainingOptions.specs(1e-6, DATA, cpo.toArray(Spec[]::new));
         List<Spec> orpo = new ArrayList<>(PreferenceData.specs());
-        orpo.add(of("beta", Type.DOUBLE, 0.1, "weight of the odds-ratio term (the paper's lambda)"));
+        orpo.add(
+                of("beta", Type.DOUBLE, OrpoConfig.DEFAULT_BETA, "weight of the odds-ratio term (the paper's lambda)"));
         ORPO_SPECS = TrainingOptions.specs(1e-6, DATA, orpo.toArray(Spec[]::new));
     }
 
@@ -59,13 +64,13 @@ final class CpoCommand {
         } catch (IllegalArgumentException e) {
             throw new CliException("cpo: " + e.getMessage());
         }
-        CpoTrainer.Config cfg = new CpoTrainer.Config(targs, loss, TrainingOptions.evalSteps(o));
+        CpoConfig cfg = new CpoConfig(targs, loss, TrainingOptions.evalSteps(o));
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
             var train = PreferenceData.pairs("cpo", o, m.tokenizer(), false);
             var eval = PreferenceData.pairs("cpo", o, m.tokenizer(), true);
             TrainingOptions.maybeAttachLora("cpo", o, m.model());
             CpoTrainer.train(m.model(), train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
-            TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            Checkpoints.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
             System.err.println("cpo: final model in " + targs.outputDir());
         }
     }
@@ -73,13 +78,13 @@ final class CpoCommand {
     static void runOrpo(String[] args) throws Exception {
         Options o = Options.parse("orpo", ORPO_SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        OrpoTrainer.Config cfg = new OrpoTrainer.Config(targs, o.number("beta"), TrainingOptions.evalSteps(o));
+        OrpoConfig cfg = new OrpoConfig(targs, o.number("beta"), TrainingOptions.evalSteps(o));
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
             var train = PreferenceData.pairs("orpo", o, m.tokenizer(), false);
             var eval = PreferenceData.pairs("orpo", o, m.tokenizer(), true);
             TrainingOptions.maybeAttachLora("orpo", o, m.model());
             OrpoTrainer.train(m.model(), train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
-            TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            Checkpoints.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
             System.err.println("orpo: final model in " + targs.outputDir());
         }
     }

@@ -14,6 +14,7 @@ import java.util.Map;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.demo.AdversarialDemo;
+import org.align4j.demo.DemoAnchor;
 import org.align4j.demo.DemoReport;
 
 /**
@@ -61,31 +62,12 @@ final class DemoCommand {
             long seed = o.longValue("seed") + k;
             System.out.printf(
                     "demo: seed %d (%s, %d round%s)%n", seed, quick ? "quick" : "full", rounds, rounds == 1 ? "" : "s");
-            AdversarialDemo.Settings s = quick
-                    ? new AdversarialDemo.Settings(
-                            out.resolve("seed-" + seed),
-                            seed,
-                            rounds,
-                            700,
-                            120,
-                            8,
-                            400,
-                            0.2,
-                            64,
-                            0.5,
-                            o.flag("aapa") ? Anchor::train : null)
-                    : new AdversarialDemo.Settings(
-                            out.resolve("seed-" + seed),
-                            seed,
-                            rounds,
-                            700,
-                            200,
-                            16,
-                            400,
-                            0.2,
-                            128,
-                            0.5,
-                            o.flag("aapa") ? Anchor::train : null);
+            AdversarialDemo.Settings s = (quick
+                            ? AdversarialDemo.Settings.quick(out.resolve("seed-" + seed), seed)
+                            : AdversarialDemo.Settings.full(out.resolve("seed-" + seed), seed))
+                    .rounds(rounds)
+                    .anchor(o.flag("aapa") ? DemoAnchor::train : null)
+                    .build();
             all.addAll(AdversarialDemo.run(s));
         }
         double minutes = (System.nanoTime() - t0) / 60e9;

@@ -11,6 +11,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.aapa.Discriminator;
+import org.align4j.aapa.DiscriminatorConfig;
+import org.align4j.aapa.DiscriminatorMetrics;
+import org.align4j.aapa.EncoderDiscriminator;
+import org.align4j.aapa.MiniLmSentenceEncoder;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.DatasetException;
@@ -18,11 +23,6 @@ import org.align4j.data.Datasets;
 import org.align4j.data.JsonRows;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.data.Messages;
-import org.align4j.reward.AnchorDiscriminator;
-import org.align4j.reward.Discriminator;
-import org.align4j.reward.DiscriminatorConfig;
-import org.align4j.reward.DiscriminatorMetrics;
-import org.align4j.reward.MiniLmSentenceEncoder;
 import org.align4j.trainer.LmDiscriminatorTrainer;
 import org.align4j.trainer.TrainingArgs;
 
@@ -74,7 +74,7 @@ final class DiscriminatorCommand {
                 of(
                         "discriminator_type",
                         Type.STRING,
-                        AnchorDiscriminator.SENTENCE_ENCODER,
+                        Discriminator.SENTENCE_ENCODER,
                         "sentence_encoder (frozen MiniLM + small head) | causal_lm (a small causal LM with a score head, trained whole)"),
                 of("head", Type.STRING, d.head(), "sentence_encoder: logistic | mlp (one ReLU hidden layer)"),
                 of(
@@ -131,58 +131,60 @@ final class DiscriminatorCommand {
         Options o = Options.parse("discriminator", SPECS, args);
         String kind = o.string("discriminator_type");
         List<String> foreign = switch (kind) {
-            case AnchorDiscriminator.SENTENCE_ENCODER -> CAUSAL_LM_KEYS;
-            case AnchorDiscriminator.CAUSAL_LM -> SENTENCE_ENCODER_KEYS;
+            case Discriminator.SENTENCE_ENCODER -> CAUSAL_LM_KEYS;
+            case Discriminator.CAUSAL_LM -> SENTENCE_ENCODER_KEYS;
             default ->
                 throw new CliException("discriminator: discriminator_type '" + kind + "' is unknown; valid: "
-                        + AnchorDiscriminator.SENTENCE_ENCODER + ", " + AnchorDiscriminator.CAUSAL_LM);
+                        + Discriminator.SENTENCE_ENCODER + ", " + Discriminator.CAUSAL_LM);
         };
         for (String k : foreign)
             if (o.given(k))
                 throw new CliException("discriminator: --" + k + " applies to discriminator_type "
-                        + (kind.equals(AnchorDiscriminator.CAUSAL_LM)
-                                ? AnchorDiscriminator.SENTENCE_ENCODER
-                                : AnchorDiscriminator.CAUSAL_LM)
+                        + (kind.equals(Discriminator.CAUSAL_LM)
+                                ? Discriminator.SENTENCE_ENCODER
+                                : Discriminator.CAUSAL_LM)
                         + " only; drop it for " + kind);
         Path out = o.path("output_dir");
         org.align4j.trainer.OutputDir.checkLocation("discriminator", out, o.inputPaths());
         if (Files.exists(out) && !o.flag("overwrite_output_dir"))
             throw new CliException(
                     "output_dir " + out + " already exists; choose another folder or pass --overwrite_output_dir true");
-        if (kind.equals(AnchorDiscriminator.CAUSAL_LM)) runCausalLm(o, out);
+        if (kind.equals(Discriminator.CAUSAL_LM)) runCausalLm(o, out);
         else runSentenceEncoder(o, out);
     }
 
     private static void runSentenceEncoder(Options o, Path out) throws Exception {
         DiscriminatorConfig cfg;
         try {
-            cfg = new DiscriminatorConfig(
-                    o.string("head"),
-                    o.integer("hidden_size"),
-                    o.integer("epochs"),
-                    o.number("learning_rate"),
-                    o.integer("per_device_train_batch_size"),
-                    o.number("weight_decay"),
-                    o.longValue("seed"),
-                    o.number("eval_fraction"),
-                    o.flag("include_prompt"));
+            cfg = DiscriminatorConfig.builder()
+                    .head(o.string("head"))
+                    .hiddenSize(o.integer("hidden_size"))
+                    .epochs(o.integer("epochs"))
+                    .learningRate(o.number("learning_rate"))
+                    .batchSize(o.integer("per_device_train_batch_size"))
+                    .weightDecay(o.number("weight_decay"))
+                    .seed(o.longValue("seed"))
+                    .evalFraction(o.number("eval_fraction"))
+                    .includePrompt(o.flag("include_prompt"))
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new CliException("discriminator: " + e.getMessage());
         }
-        List<List<Discriminator.Example>> data = read(o);
-        List<Discriminator.Example> expert = data.get(0), policy = data.get(1);
+        List<List<EncoderDiscriminator.Example>> data = read(o);
+        List<EncoderDiscriminator.Example> expert = data.get(0), policy = data.get(1);
         long t0 = System.nanoTime();
         try (MiniLmSentenceEncoder enc = new MiniLmSentenceEncoder(o.integer("encoder_batch_size"), 0)) {
             System.err.printf("discriminator: %s loaded in %.1f s%n", enc.name(), (System.nanoTime() - t0) / 1e9);
-            Discriminator d = Discriminator.train(enc, expert, policy, cfg);
-            Discriminator.Report r = d.report();
+            EncoderDiscriminator d = EncoderDiscriminator.train(enc, expert, policy, cfg);
+            EncoderDiscriminator.Report r = d.report();
             System.err.printf(
                     "discriminator: embedded %d texts in %.1f s, trained the %s head in %.1f s; last-epoch loss %.4f%n",
                     expert.size() + policy.size(), r.embedSeconds(), cfg.head(), r.trainSeconds(), r.finalTrainLoss());
-            d.save(out, o.flag("overwrite_output_dir"));
+            if (o.flag("overwrite_output_dir")) d.saveReplacing(out);
+            else d.save(out);
             printMetrics(r.train(), r.eval());
-            System.out.println("discriminator: wrote " + out.resolve(Discriminator.CONFIG_FILE) + " and "
-                    + out.resolve(Discriminator.HEAD_FILE));
+            System.out.println("discriminator: wrote " + out.resolve(EncoderDiscriminator.CONFIG_FILE) + " and "
+                    + out.resolve(EncoderDiscriminator.HEAD_FILE));
         }
     }
 
@@ -222,7 +224,7 @@ final class DiscriminatorCommand {
         resolved.put("learning_rate", lr);
         resolved.put("epochs", epochs);
         resolved.put("per_device_train_batch_size", batch);
-        List<List<Discriminator.Example>> data = read(o);
+        List<List<EncoderDiscriminator.Example>> data = read(o);
         try (LmDiscriminatorTrainer.Result r =
                 LmDiscriminatorTrainer.train(base, data.get(0), data.get(1), settings, resolved)) {
             LmDiscriminatorTrainer.Report rep = r.report();
@@ -230,15 +232,15 @@ final class DiscriminatorCommand {
                     "discriminator: trained %s in %.1f s (%d optimizer steps); final training loss %.4f%n",
                     base, rep.trainSeconds(), rep.run().globalStep(), rep.finalTrainLoss());
             printMetrics(rep.train(), rep.eval());
-            System.out.println(
-                    "discriminator: wrote the sequence classifier and " + out.resolve(Discriminator.CONFIG_FILE));
+            System.out.println("discriminator: wrote the sequence classifier and "
+                    + out.resolve(EncoderDiscriminator.CONFIG_FILE));
         }
     }
 
     /** [expert, policy] examples from the two files. */
-    private static List<List<Discriminator.Example>> read(Options o) {
-        List<Discriminator.Example> expert = examples(Datasets.read(o.path("expert_dataset_name"), "train"));
-        List<Discriminator.Example> policy = examples(Datasets.read(o.path("policy_dataset_name"), "train"));
+    private static List<List<EncoderDiscriminator.Example>> read(Options o) {
+        List<EncoderDiscriminator.Example> expert = examples(Datasets.read(o.path("expert_dataset_name"), "train"));
+        List<EncoderDiscriminator.Example> policy = examples(Datasets.read(o.path("policy_dataset_name"), "train"));
         System.err.printf(
                 "discriminator: %d expert responses from %s, %d policy rollouts from %s%n",
                 expert.size(), o.path("expert_dataset_name"), policy.size(), o.path("policy_dataset_name"));
@@ -259,10 +261,10 @@ final class DiscriminatorCommand {
                 m.accuracy(), m.rocAuc(), m.expert(), m.policy(), m.meanLogitExpert(), m.meanLogitPolicy());
     }
 
-    static List<Discriminator.Example> examples(List<Row> rows) {
-        List<Discriminator.Example> out = new ArrayList<>();
+    static List<EncoderDiscriminator.Example> examples(List<Row> rows) {
+        List<EncoderDiscriminator.Example> out = new ArrayList<>();
         for (Row r : rows)
-            out.add(new Discriminator.Example(r.has("prompt") ? text(r, "prompt") : "", text(r, "completion")));
+            out.add(new EncoderDiscriminator.Example(r.has("prompt") ? text(r, "prompt") : "", text(r, "completion")));
         return out;
     }
 

@@ -10,6 +10,7 @@ import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.PreferencePair;
 import org.align4j.loss.DpoLoss;
+import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.DpoConfig;
 import org.align4j.trainer.DpoTrainer;
@@ -24,6 +25,7 @@ final class DpoCommand {
     static final List<Spec> SPECS;
 
     static {
+        DpoLoss.Config d = DpoLoss.Config.defaults(); // TRL's DPOConfig defaults, written once there
         List<Spec> own = new ArrayList<>(PreferenceData.specs());
         own.addAll(List.of(
                 of(
@@ -31,17 +33,21 @@ final class DpoCommand {
                         Type.PATH,
                         null,
                         "reference model (default: the initial policy; with LoRA the base with adapters off)"),
-                of("beta", Type.DOUBLE, 0.1, "KL coefficient (tau for ipo)"),
-                of("loss_type", Type.STRING, "sigmoid", "one or more of " + DpoLoss.LOSS_TYPES + ", comma-separated"),
+                of("beta", Type.DOUBLE, d.beta(), "KL coefficient (tau for ipo)"),
+                of(
+                        "loss_type",
+                        Type.STRING,
+                        String.join(",", d.lossTypes()),
+                        "one or more of " + DpoLoss.LOSS_TYPES + ", comma-separated"),
                 of("loss_weights", Type.STRING, null, "one weight per loss_type (default 1 each)"),
-                of("label_smoothing", Type.DOUBLE, 0.0, "cDPO/robust/exo_pair/aot epsilon"),
+                of("label_smoothing", Type.DOUBLE, d.labelSmoothing(), "cDPO/robust/exo_pair/aot epsilon"),
                 of(
                         "f_divergence_type",
                         Type.STRING,
-                        "reverse_kl",
+                        d.fDivergenceType(),
                         "reverse_kl, forward_kl, js_divergence, alpha_divergence"),
-                of("f_alpha_divergence_coef", Type.DOUBLE, 0.5, "alpha of alpha_divergence"),
-                of("discopop_tau", Type.DOUBLE, 0.05, "DiscoPOP temperature"),
+                of("f_alpha_divergence_coef", Type.DOUBLE, d.fAlphaDivergenceCoef(), "alpha of alpha_divergence"),
+                of("discopop_tau", Type.DOUBLE, d.discopopTau(), "DiscoPOP temperature"),
                 of("rpo_alpha", Type.DOUBLE, null, "RPO: add alpha * NLL of the chosen completions"),
                 of("reference_free", Type.BOOLEAN, false, "reference log-probs taken as 0"),
                 of("use_weighting", Type.BOOLEAN, false, "WPO weighting of each pair's loss"),
@@ -120,7 +126,7 @@ final class DpoCommand {
             try (Transformer ref = TrainingOptions.loadReference("dpo", o, m.model(), cfg.referenceFree())) {
                 DpoTrainer.train(m.model(), ref, train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
             }
-            TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
+            Checkpoints.copyTokenizerFiles(modelDir, targs.outputDir());
             System.err.println("dpo: final model in " + targs.outputDir());
         }
     }

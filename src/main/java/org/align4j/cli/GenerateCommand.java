@@ -49,8 +49,7 @@ final class GenerateCommand {
             for (int i = 0; i < rows.size(); i += bs) {
                 List<long[]> batch = prompts.subList(i, Math.min(rows.size(), i + bs));
                 // each batch gets its own seed offset so results do not depend on what came before
-                SamplingParams p = new SamplingParams(
-                        params.temperature(), params.topK(), params.topP(), params.maxNewTokens(), params.seed() + i);
+                SamplingParams p = params.withSeed(params.seed() + i);
                 Generator.Result res = Generator.generate(
                         m.model(),
                         batch,

@@ -3,6 +3,7 @@ package org.align4j.cli;
 
 import static org.align4j.cli.Options.Spec.of;
 
+import java.nio.file.Path;
 import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
@@ -11,6 +12,7 @@ import org.align4j.data.Encoder;
 import org.align4j.data.Sequence;
 import org.align4j.data.Truncation;
 import org.align4j.loss.GrpoLoss;
+import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.GrpoConfig;
 import org.align4j.trainer.GrpoTrainer;
@@ -28,36 +30,44 @@ final class GrpoCommand {
     static final List<Spec> SPECS;
 
     static {
+        // TRL's GRPOConfig defaults, written once in GrpoLoss.Config and GrpoConfig's builder
+        GrpoLoss.Config l = GrpoLoss.Config.defaults();
+        GrpoConfig g =
+                GrpoConfig.builder(TrainingArgs.defaults(Path.of("output")), l).build();
         List<Spec> own = List.of(
                 of(
                         "ref_model_name_or_path",
                         Type.PATH,
                         null,
                         "reference for the KL term (default: the initial policy; with LoRA the base)"),
-                of("beta", Type.DOUBLE, 0.0, "k3 KL coefficient (0: no reference model)"),
-                of("epsilon", Type.DOUBLE, 0.2, "lower clip range"),
+                of("beta", Type.DOUBLE, l.beta(), "k3 KL coefficient (0: no reference model)"),
+                of("epsilon", Type.DOUBLE, l.epsilon(), "lower clip range"),
                 of("epsilon_high", Type.DOUBLE, null, "upper clip range (default: epsilon)"),
                 of("delta", Type.DOUBLE, null, "two-sided clip of the ratio (INTELLECT-2)"),
                 of(
                         "loss_type",
                         Type.STRING,
-                        "dapo",
+                        l.lossType(),
                         "dapo, grpo, bnpo, dr_grpo or cispo (set epsilon_high, e.g. 5.0: cispo clips the weight at epsilon_high itself)"),
-                of("scale_rewards", Type.STRING, "group", "group, batch or none"),
-                of("importance_sampling_level", Type.STRING, "token", "token, or sequence (GSPO)"),
-                of("num_iterations", Type.INT, 1, "optimizer steps per generation batch"),
+                of("scale_rewards", Type.STRING, g.scaleRewards(), "group, batch or none"),
+                of("importance_sampling_level", Type.STRING, l.importanceSamplingLevel(), "token, or sequence (GSPO)"),
+                of("num_iterations", Type.INT, g.numIterations(), "optimizer steps per generation batch"),
                 of(
                         "mask_truncated_completions",
                         Type.BOOLEAN,
-                        false,
+                        g.maskTruncatedCompletions(),
                         "exclude completions cut by max_completion_length from the loss"),
-                of("rloo", Type.BOOLEAN, false, "leave-one-out baseline instead of the group mean"),
+                of("rloo", Type.BOOLEAN, g.leaveOneOut(), "leave-one-out baseline instead of the group mean"),
                 of(
                         "dynamic_sampling",
                         Type.BOOLEAN,
-                        false,
+                        g.dynamicSampling(),
                         "DAPO: drop groups whose rewards all agree and refill the batch"),
-                of("max_sampling_rounds", Type.INT, 4, "generation rounds at most per step with dynamic_sampling"),
+                of(
+                        "max_sampling_rounds",
+                        Type.INT,
+                        g.maxSamplingRounds(),
+                        "generation rounds at most per step with dynamic_sampling"),
                 of(
                         "chord_dataset_name",
                         Type.PATH,
@@ -73,7 +83,8 @@ final class GrpoCommand {
         SPECS = TrainingOptions.specs(
                 1e-6,
                 "prompt rows (.jsonl/.json/.parquet or a folder), with the columns the reward functions read",
-                OnlineOptions.specs(8, 512, 1.0, 0, own).toArray(Spec[]::new));
+                OnlineOptions.specs(g.numGenerations(), l.maxCompletionLength(), g.temperature(), g.topK(), own)
+                        .toArray(Spec[]::new));
     }
 
     private GrpoCommand() {}
@@ -139,7 +150,7 @@ final class GrpoCommand {
                 OnlineEval eval = OnlineOptions.eval("grpo", o, m.tokenizer());
                 GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, eval, o.resolved());
             }
-            TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            Checkpoints.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
             rewards.saveCoTrainedDiscriminator("grpo", targs.outputDir());
             System.err.println("grpo: final model in " + targs.outputDir());
         }

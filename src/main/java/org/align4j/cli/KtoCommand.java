@@ -8,7 +8,9 @@ import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.loss.KtoLoss;
+import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
+import org.align4j.trainer.KtoConfig;
 import org.align4j.trainer.KtoTrainer;
 import org.align4j.trainer.TrainingArgs;
 
@@ -17,6 +19,7 @@ final class KtoCommand {
     static final List<Spec> SPECS;
 
     static {
+        KtoLoss.Config d = KtoLoss.Config.defaults(); // TRL's KTOConfig defaults
         List<Spec> own = new ArrayList<>(PreferenceData.specs());
         own.addAll(List.of(
                 of(
@@ -24,10 +27,10 @@ final class KtoCommand {
                         Type.PATH,
                         null,
                         "reference model (default: the initial policy; with LoRA the base with adapters off)"),
-                of("beta", Type.DOUBLE, 0.1, "KL coefficient"),
-                of("loss_type", Type.STRING, "kto", "kto or apo_zero_unpaired"),
-                of("desirable_weight", Type.DOUBLE, 1.0, "lambda_D, weight of desirable rows"),
-                of("undesirable_weight", Type.DOUBLE, 1.0, "lambda_U, weight of undesirable rows")));
+                of("beta", Type.DOUBLE, d.beta(), "KL coefficient"),
+                of("loss_type", Type.STRING, d.lossType(), "kto or apo_zero_unpaired"),
+                of("desirable_weight", Type.DOUBLE, d.desirableWeight(), "lambda_D, weight of desirable rows"),
+                of("undesirable_weight", Type.DOUBLE, d.undesirableWeight(), "lambda_U, weight of undesirable rows")));
         SPECS = TrainingOptions.specs(
                 1e-6,
                 "unpaired rows (prompt, completion, label) or preference rows, split in two",
@@ -49,7 +52,7 @@ final class KtoCommand {
         } catch (IllegalArgumentException e) {
             throw new CliException("kto: " + e.getMessage());
         }
-        KtoTrainer.Config cfg = new KtoTrainer.Config(targs, loss, TrainingOptions.evalSteps(o));
+        KtoConfig cfg = new KtoConfig(targs, loss, TrainingOptions.evalSteps(o));
         try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
             var train = PreferenceData.unpaired("kto", o, m.tokenizer(), false);
             var eval = PreferenceData.unpaired("kto", o, m.tokenizer(), true);
@@ -57,7 +60,7 @@ final class KtoCommand {
             try (Transformer ref = TrainingOptions.loadReference("kto", o, m.model(), false)) {
                 KtoTrainer.train(m.model(), ref, train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
             }
-            TrainingOptions.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            Checkpoints.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
             System.err.println("kto: final model in " + targs.outputDir());
         }
     }

@@ -11,44 +11,31 @@ import org.align4j.engine.NativeEnv;
 
 /** {@code ./align4j <command> [--config recipe.yaml] [--key value ...]} */
 public final class Main {
-    interface Command {
+    /** A command: what runs it and the keys it accepts (for --help and recipe checks). */
+    record Command(Runner run, List<Options.Spec> specs) {}
+
+    interface Runner {
         void run(String[] args) throws Exception;
     }
 
-    private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
-    static final Map<String, List<Options.Spec>> SPECS = new LinkedHashMap<>();
+    static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        COMMANDS.put("demo", DemoCommand::run);
-        SPECS.put("demo", DemoCommand.SPECS);
-        COMMANDS.put("generate", GenerateCommand::run);
-        SPECS.put("generate", GenerateCommand.SPECS);
-        COMMANDS.put("logprobs", LogprobsCommand::run);
-        SPECS.put("logprobs", LogprobsCommand.SPECS);
-        COMMANDS.put("sft", SftCommand::run);
-        SPECS.put("sft", SftCommand.SPECS);
-        COMMANDS.put("reward", RewardCommand::run);
-        SPECS.put("reward", RewardCommand.SPECS);
-        COMMANDS.put("dpo", DpoCommand::run);
-        SPECS.put("dpo", DpoCommand.SPECS);
-        COMMANDS.put("cpo", CpoCommand::runCpo);
-        SPECS.put("cpo", CpoCommand.CPO_SPECS);
-        COMMANDS.put("orpo", CpoCommand::runOrpo);
-        SPECS.put("orpo", CpoCommand.ORPO_SPECS);
-        COMMANDS.put("kto", KtoCommand::run);
-        SPECS.put("kto", KtoCommand.SPECS);
-        COMMANDS.put("grpo", GrpoCommand::run);
-        SPECS.put("grpo", GrpoCommand.SPECS);
-        COMMANDS.put("rjs", RjsCommand::run);
-        SPECS.put("rjs", RjsCommand.SPECS);
-        COMMANDS.put("online_dpo", OnlineDpoCommand::run);
-        SPECS.put("online_dpo", OnlineDpoCommand.SPECS);
-        COMMANDS.put("bench", BenchCommand::run);
-        SPECS.put("bench", BenchCommand.SPECS);
-        COMMANDS.put("apo", ApoCommand::run);
-        SPECS.put("apo", ApoCommand.SPECS);
-        COMMANDS.put("discriminator", DiscriminatorCommand::run);
-        SPECS.put("discriminator", DiscriminatorCommand.SPECS);
+        COMMANDS.put("demo", new Command(DemoCommand::run, DemoCommand.SPECS));
+        COMMANDS.put("generate", new Command(GenerateCommand::run, GenerateCommand.SPECS));
+        COMMANDS.put("logprobs", new Command(LogprobsCommand::run, LogprobsCommand.SPECS));
+        COMMANDS.put("sft", new Command(SftCommand::run, SftCommand.SPECS));
+        COMMANDS.put("reward", new Command(RewardCommand::run, RewardCommand.SPECS));
+        COMMANDS.put("dpo", new Command(DpoCommand::run, DpoCommand.SPECS));
+        COMMANDS.put("cpo", new Command(CpoCommand::runCpo, CpoCommand.CPO_SPECS));
+        COMMANDS.put("orpo", new Command(CpoCommand::runOrpo, CpoCommand.ORPO_SPECS));
+        COMMANDS.put("kto", new Command(KtoCommand::run, KtoCommand.SPECS));
+        COMMANDS.put("grpo", new Command(GrpoCommand::run, GrpoCommand.SPECS));
+        COMMANDS.put("rjs", new Command(RjsCommand::run, RjsCommand.SPECS));
+        COMMANDS.put("online_dpo", new Command(OnlineDpoCommand::run, OnlineDpoCommand.SPECS));
+        COMMANDS.put("apo", new Command(ApoCommand::run, ApoCommand.SPECS));
+        COMMANDS.put("discriminator", new Command(DiscriminatorCommand::run, DiscriminatorCommand.SPECS));
+        COMMANDS.put("bench", new Command(BenchCommand::run, BenchCommand.SPECS));
     }
 
     private Main() {}
@@ -73,11 +60,11 @@ public final class Main {
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         if (rest.length == 1 && rest[0].equals("--help")) {
-            System.out.println(Options.usage(args[0], SPECS.get(args[0])));
+            System.out.println(Options.usage(args[0], c.specs()));
             return 0;
         }
         try {
-            c.run(rest);
+            c.run().run(rest);
             return 0;
         } catch (CliException | DatasetException | IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());

@@ -8,8 +8,10 @@ import java.util.List;
 import java.util.Set;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
+import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.DpoConfig;
+import org.align4j.trainer.OnlineDpoConfig;
 import org.align4j.trainer.OnlineDpoTrainer;
 import org.align4j.trainer.Rollouts;
 import org.align4j.trainer.TrainingArgs;
@@ -58,11 +60,11 @@ final class OnlineDpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("online_dpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        OnlineDpoTrainer.Config cfg;
+        OnlineDpoConfig cfg;
         try {
             DpoConfig dpo = new DpoConfig(
                     targs, DpoCommand.lossConfig(o), o.flag("reference_free"), o.flag("use_weighting"), false, 0);
-            cfg = new OnlineDpoTrainer.Config(
+            cfg = new OnlineDpoConfig(
                     dpo,
                     o.integer("num_generations"),
                     OnlineOptions.sampling(o),
@@ -87,7 +89,7 @@ final class OnlineDpoCommand {
                         OnlineOptions.eval("online_dpo", o, m.tokenizer()),
                         o.resolved());
             }
-            TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
+            Checkpoints.copyTokenizerFiles(modelDir, targs.outputDir());
             rewards.saveCoTrainedDiscriminator("online_dpo", targs.outputDir());
             System.err.println("online_dpo: final model in " + targs.outputDir());
         }

@@ -10,6 +10,10 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.align4j.aapa.AnchorReward;
+import org.align4j.aapa.AnchorSchedule;
+import org.align4j.aapa.Discriminator;
+import org.align4j.aapa.EncoderDiscriminator;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.DatasetException;
@@ -18,10 +22,6 @@ import org.align4j.data.Encoded;
 import org.align4j.data.Encoder;
 import org.align4j.data.Truncation;
 import org.align4j.generate.SamplingParams;
-import org.align4j.reward.AnchorDiscriminator;
-import org.align4j.reward.AnchorReward;
-import org.align4j.reward.AnchorSchedule;
-import org.align4j.reward.Discriminator;
 import org.align4j.reward.FormatReward;
 import org.align4j.reward.Gsm8kAnswerReward;
 import org.align4j.reward.LengthReward;
@@ -109,7 +109,7 @@ final class OnlineOptions {
     }
 
     /** The reward functions and weights of reward_funcs / reward_weights; closing it frees a reward model. */
-    record Rewards(WeightedRewards weighted, RewardModelReward model, AnchorDiscriminator discriminator)
+    record Rewards(WeightedRewards weighted, RewardModelReward model, Discriminator discriminator)
             implements AutoCloseable {
         /** A co-trained discriminator changed during training: saves it to output_dir/aapa_discriminator. */
         void saveCoTrainedDiscriminator(String command, Path outputDir) throws java.io.IOException {
@@ -130,7 +130,7 @@ final class OnlineOptions {
         Set<String> seen = new HashSet<>();
         List<RewardFunction> fns = new ArrayList<>();
         RewardModelReward rm = null;
-        AnchorDiscriminator disc = null;
+        Discriminator disc = null;
         try {
             for (String name : names) {
                 if (!seen.add(name)) throw new CliException(command + ": reward_funcs names '" + name + "' twice");
@@ -157,7 +157,7 @@ final class OnlineOptions {
                                     throw new CliException(
                                             command
                                                     + ": reward_funcs has aapa_anchor but aapa_discriminator_path is not set (train one with ./align4j discriminator)");
-                                disc = AnchorDiscriminator.open(o.path("aapa_discriminator_path"));
+                                disc = Discriminator.open(o.path("aapa_discriminator_path"));
                                 yield anchor(
                                         command,
                                         o,
@@ -187,11 +187,11 @@ final class OnlineOptions {
     }
 
     /** A discriminator that co-training changed is saved to outputDir/aapa_discriminator (the original folder stays as it was). */
-    static void saveCoTrainedDiscriminator(String command, AnchorDiscriminator disc, Path outputDir)
+    static void saveCoTrainedDiscriminator(String command, Discriminator disc, Path outputDir)
             throws java.io.IOException {
-        if (disc instanceof Discriminator d && d.coTrained()) {
+        if (disc instanceof EncoderDiscriminator d && d.coTrained()) {
             Path dir = outputDir.resolve("aapa_discriminator");
-            d.save(dir, true);
+            d.saveReplacing(dir);
             System.err.println(command + ": co-trained AAPA discriminator in " + dir);
         }
     }
@@ -219,16 +219,16 @@ final class OnlineOptions {
     }
 
     /** The AAPA anchor on {@code disc}, co-trained when aapa_cotrain is set (only the sentence_encoder kind can be). */
-    static AnchorReward anchor(String command, Options o, AnchorDiscriminator disc, AnchorSchedule schedule) {
+    static AnchorReward anchor(String command, Options o, Discriminator disc, AnchorSchedule schedule) {
         AnchorReward a = new AnchorReward(disc, schedule);
         if (!o.flag("aapa_cotrain")) return a;
-        if (!disc.kind().equals(AnchorDiscriminator.SENTENCE_ENCODER))
+        if (!disc.kind().equals(Discriminator.SENTENCE_ENCODER))
             throw new CliException(
                     command + ": aapa_cotrain is set but the discriminator in " + o.path("aapa_discriminator_path")
                             + " is a " + disc.kind()
                             + " discriminator; co-training is implemented for sentence_encoder discriminators only (drop aapa_cotrain)");
         try {
-            return a.withCoTraining(new AnchorDiscriminator.CoTraining(
+            return a.withCoTraining(new Discriminator.CoTraining(
                     o.number("aapa_cotrain_learning_rate"),
                     o.integer("aapa_cotrain_steps"),
                     o.integer("aapa_cotrain_every"),

@@ -16,11 +16,11 @@ import org.align4j.data.Datasets;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.data.Messages;
 import org.align4j.loss.Calibration;
+import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
 import org.align4j.trainer.RewardConfig;
 import org.align4j.trainer.RewardTrainer;
-import org.align4j.trainer.TrainCheckpoints;
 
 /**
  * {@code reward}: a Bradley-Terry reward model with TRL's RewardConfig keys. Rows are preference
@@ -84,7 +84,7 @@ final class RewardCommand {
                     eval == null ? "" : ", " + eval.size() + " eval pairs from " + o.path("eval_dataset_name"));
             RewardTrainer.train(model, train, eval, cfg, tok.padTokenId(), o.resolved());
             // what transformers' tokenizer.save_pretrained writes beside a sequence classifier (no generation_config)
-            TrainCheckpoints.copyTokenizerFiles(modelDir, cfg.args().outputDir(), false);
+            Checkpoints.copyTokenizerFilesForClassifier(modelDir, cfg.args().outputDir());
             System.err.println("reward: final model ("
                     + model.config().raw().path("architectures").path(0).asText() + ") in "
                     + cfg.args().outputDir());

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
+import org.align4j.model.Checkpoints;
+import org.align4j.trainer.RjsConfig;
 import org.align4j.trainer.RjsTrainer;
 import org.align4j.trainer.Rollouts;
 import org.align4j.trainer.TrainingArgs;
@@ -54,9 +56,9 @@ final class RjsCommand {
         if (genBatch % n != 0)
             throw new CliException(
                     "rjs: generation_batch_size " + genBatch + " is not a multiple of num_generations " + n);
-        RjsTrainer.Config cfg;
+        RjsConfig cfg;
         try {
-            cfg = new RjsTrainer.Config(
+            cfg = new RjsConfig(
                     targs,
                     n,
                     OnlineOptions.sampling(o),
@@ -79,7 +81,7 @@ final class RjsCommand {
                     cfg,
                     OnlineOptions.eval("rjs", o, m.tokenizer()),
                     o.resolved());
-            TrainingOptions.copyTokenizerFiles(modelDir, targs.outputDir());
+            Checkpoints.copyTokenizerFiles(modelDir, targs.outputDir());
             rewards.saveCoTrainedDiscriminator("rjs", targs.outputDir());
             System.err.println("rjs: final model in " + targs.outputDir()
                     + " (per-round samples and models in round-K/, round metrics in rjs_rounds.jsonl)");

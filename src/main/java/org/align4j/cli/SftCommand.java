@@ -15,6 +15,7 @@ import org.align4j.data.PackedSequence;
 import org.align4j.data.Packing;
 import org.align4j.data.Sequence;
 import org.align4j.data.Truncation;
+import org.align4j.model.Checkpoints;
 import org.align4j.trainer.SftTrainer;
 import org.align4j.trainer.TrainingArgs;
 
@@ -113,10 +114,10 @@ final class SftCommand {
                     System.err.printf("sft: %d eval rows from %s%n", eval.size(), o.path("eval_dataset_name"));
                 }
                 if (o.has("aapa_discriminator_path")) {
-                    try (org.align4j.reward.AnchorDiscriminator d =
-                            org.align4j.reward.AnchorDiscriminator.open(o.path("aapa_discriminator_path"))) {
+                    try (org.align4j.aapa.Discriminator d =
+                            org.align4j.aapa.Discriminator.open(o.path("aapa_discriminator_path"))) {
                         var anchor = OnlineOptions.anchor(
-                                "sft", o, d, org.align4j.reward.AnchorSchedule.constant(o.number("aapa_coef")));
+                                "sft", o, d, org.align4j.aapa.AnchorSchedule.constant(o.number("aapa_coef")));
                         SftTrainer.trainAnchored(
                                 m.model(),
                                 data.items(),
@@ -142,7 +143,7 @@ final class SftCommand {
                             o.resolved());
                 }
             }
-            TrainingOptions.copyTokenizerFiles(modelDir, cfg.outputDir());
+            Checkpoints.copyTokenizerFiles(modelDir, cfg.outputDir());
             System.err.println("sft: final model in " + cfg.outputDir());
         }
     }

@@ -4,6 +4,7 @@ package org.align4j.cli;
 import static org.align4j.cli.Options.Spec.of;
 import static org.align4j.cli.Options.Spec.required;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,33 +24,54 @@ final class TrainingOptions {
 
     /** model, dataset, output and TrainingArguments keys; {@code learningRate} is the method's TRL default. */
     static List<Spec> specs(double learningRate, String datasetHelp, Spec... own) {
+        TrainingArgs d = TrainingArgs.defaults(Path.of("output")); // transformers' defaults, written once there
         List<Spec> s = new ArrayList<>(List.of(
                 required("model_name_or_path", Type.PATH, "Hugging Face model directory"),
                 required("dataset_name", Type.PATH, datasetHelp),
                 required("output_dir", Type.PATH, "where metrics.jsonl, checkpoint-N/ and the final model go"),
                 of("learning_rate", Type.DOUBLE, learningRate, "AdamW peak learning rate"),
-                of("per_device_train_batch_size", Type.INT, 8, "rows per micro-batch"),
-                of("gradient_accumulation_steps", Type.INT, 1, "micro-batches per optimizer step"),
-                of("max_steps", Type.INT, -1, "optimizer steps (overrides num_train_epochs when > 0)"),
-                of("num_train_epochs", Type.DOUBLE, 3.0, "passes over the data"),
-                of("logging_steps", Type.INT, 10, "log every N steps (and the first)"),
-                of("save_steps", Type.INT, 500, "checkpoint every N steps (0 = never)"),
+                of("per_device_train_batch_size", Type.INT, d.perDeviceTrainBatchSize(), "rows per micro-batch"),
+                of(
+                        "gradient_accumulation_steps",
+                        Type.INT,
+                        d.gradientAccumulationSteps(),
+                        "micro-batches per optimizer step"),
+                of("max_steps", Type.INT, d.maxSteps(), "optimizer steps (overrides num_train_epochs when > 0)"),
+                of("num_train_epochs", Type.DOUBLE, d.numTrainEpochs(), "passes over the data"),
+                of("logging_steps", Type.INT, d.loggingSteps(), "log every N steps (and the first)"),
+                of("save_steps", Type.INT, d.saveSteps(), "checkpoint every N steps (0 = never)"),
                 of("save_total_limit", Type.INT, null, "keep only the newest N checkpoints (default: all)"),
-                of("seed", Type.LONG, 42L, "data order and LoRA init"),
-                of("lr_scheduler_type", Type.STRING, "linear", "linear, cosine, constant, constant_with_warmup"),
-                of("warmup_ratio", Type.DOUBLE, 0.0, "fraction of steps to warm up"),
-                of("warmup_steps", Type.INT, 0, "warm-up steps (wins over warmup_ratio)"),
-                of("weight_decay", Type.DOUBLE, 0.0, "AdamW decoupled weight decay (not on biases and norms)"),
-                of("max_grad_norm", Type.DOUBLE, 1.0, "global gradient-norm clip (0 or less: no clipping)"),
-                of("gradient_checkpointing", Type.BOOLEAN, false, "recompute activations in backward to save memory"),
+                of("seed", Type.LONG, d.seed(), "data order and LoRA init"),
+                of(
+                        "lr_scheduler_type",
+                        Type.STRING,
+                        d.lrSchedulerType(),
+                        "linear, cosine, constant, constant_with_warmup"),
+                of("warmup_ratio", Type.DOUBLE, d.warmupRatio(), "fraction of steps to warm up"),
+                of("warmup_steps", Type.INT, d.warmupSteps(), "warm-up steps (wins over warmup_ratio)"),
+                of(
+                        "weight_decay",
+                        Type.DOUBLE,
+                        d.weightDecay(),
+                        "AdamW decoupled weight decay (not on biases and norms)"),
+                of("max_grad_norm", Type.DOUBLE, d.maxGradNorm(), "global gradient-norm clip (0 or less: no clipping)"),
+                of(
+                        "gradient_checkpointing",
+                        Type.BOOLEAN,
+                        d.gradientCheckpointing(),
+                        "recompute activations in backward to save memory"),
                 of("use_peft", Type.BOOLEAN, false, "train LoRA adapters instead of all weights"),
                 of("lora_r", Type.INT, 16, "LoRA rank"),
                 of("lora_alpha", Type.DOUBLE, 32.0, "LoRA alpha (scale = alpha / r)"),
                 of("lora_dropout", Type.DOUBLE, 0.05, "dropout on the LoRA input"),
                 of("lora_target_modules", Type.STRING, "q_proj,v_proj", "comma-separated linear names"),
-                of("report_to", Type.STRING, "none", "none or tensorboard"),
+                of("report_to", Type.STRING, d.reportTo(), "none or tensorboard"),
                 of("resume_from_checkpoint", Type.STRING, null, "a checkpoint-N folder, or latest"),
-                of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing run in output_dir"),
+                of(
+                        "overwrite_output_dir",
+                        Type.BOOLEAN,
+                        d.overwriteOutputDir(),
+                        "replace an existing run in output_dir"),
                 of("dataset_train_split", Type.STRING, "train", "the split read when dataset_name is a folder"),
                 of(
                         "eval_dataset_name",
@@ -122,12 +144,6 @@ final class TrainingOptions {
                 new Lora.Config(o.integer("lora_r"), o.number("lora_alpha"), o.number("lora_dropout"), targets),
                 o.longValue("seed"));
         System.err.println(command + ": LoRA on " + n + " modules " + targets);
-    }
-
-    /** The tokenizer and generation files beside the final model, so output_dir loads as a complete HF model folder. */
-    static void copyTokenizerFiles(java.nio.file.Path modelDir, java.nio.file.Path outputDir)
-            throws java.io.IOException {
-        org.align4j.trainer.TrainCheckpoints.copyTokenizerFiles(modelDir, outputDir, true);
     }
 
     /**

@@ -14,9 +14,7 @@ import java.util.function.Function;
 import org.align4j.data.Sequence;
 import org.align4j.generate.Generator;
 import org.align4j.generate.SamplingParams;
-import org.align4j.loss.ApoLoss;
 import org.align4j.loss.Calibration;
-import org.align4j.loss.DpoLoss;
 import org.align4j.loss.GrpoLoss;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.ModelConfig;
@@ -25,6 +23,7 @@ import org.align4j.model.Transformer;
 import org.align4j.reward.RewardFunction;
 import org.align4j.reward.RewardModelReward;
 import org.align4j.tokenizer.Tokenizer;
+import org.align4j.trainer.ApoConfig;
 import org.align4j.trainer.ApoLoop;
 import org.align4j.trainer.RewardConfig;
 import org.align4j.trainer.RewardTrainer;
@@ -71,7 +70,98 @@ public final class AdversarialDemo {
             double labelNoise,
             int queriesPerRound,
             double verboseShare,
-            Function<Context, RewardFunction> anchor) {}
+            Function<Context, RewardFunction> anchor) {
+
+        /** The default demo: 700 SFT, 200 reward-model and 16 alignment steps, 128 queries per round. */
+        public static Builder full(Path outputDir, long seed) {
+            return new Builder(outputDir, seed).rmSteps(200).alignSteps(16).queriesPerRound(128);
+        }
+
+        /** --quick: fewer reward-model and alignment steps and queries (120, 8, 64). */
+        public static Builder quick(Path outputDir, long seed) {
+            return new Builder(outputDir, seed).rmSteps(120).alignSteps(8).queriesPerRound(64);
+        }
+
+        /** Builds {@link Settings} by name; 400 human pairs with 20 % flipped labels, half the demonstrations chatty. */
+        public static final class Builder {
+            private final Path outputDir;
+            private final long seed;
+            private int rounds = 2,
+                    sftSteps = 700,
+                    rmSteps = 200,
+                    alignSteps = 16,
+                    humanPairs = 400,
+                    queriesPerRound = 128;
+            private double labelNoise = 0.2, verboseShare = 0.5;
+            private Function<Context, RewardFunction> anchor;
+
+            private Builder(Path outputDir, long seed) {
+                this.outputDir = outputDir;
+                this.seed = seed;
+            }
+
+            public Builder rounds(int v) {
+                rounds = v;
+                return this;
+            }
+
+            public Builder sftSteps(int v) {
+                sftSteps = v;
+                return this;
+            }
+
+            public Builder rmSteps(int v) {
+                rmSteps = v;
+                return this;
+            }
+
+            public Builder alignSteps(int v) {
+                alignSteps = v;
+                return this;
+            }
+
+            public Builder humanPairs(int v) {
+                humanPairs = v;
+                return this;
+            }
+
+            public Builder labelNoise(double v) {
+                labelNoise = v;
+                return this;
+            }
+
+            public Builder queriesPerRound(int v) {
+                queriesPerRound = v;
+                return this;
+            }
+
+            public Builder verboseShare(double v) {
+                verboseShare = v;
+                return this;
+            }
+
+            /** The AAPA anchor factory, or null to skip GRPO+AAPA. */
+            public Builder anchor(Function<Context, RewardFunction> v) {
+                anchor = v;
+                return this;
+            }
+
+            public Settings build() {
+                return new Settings(
+                        outputDir,
+                        seed,
+                        rounds,
+                        sftSteps,
+                        rmSteps,
+                        alignSteps,
+                        humanPairs,
+                        labelNoise,
+                        queriesPerRound,
+                        verboseShare,
+                        anchor);
+            }
+        }
+    }
 
     /** Tokens generated at most per answer: the longest sum (3 digits), a space, the longest chatter (7) and EOS fit. */
     static final int MAX_NEW_TOKENS = 12;
@@ -167,7 +257,7 @@ public final class AdversarialDemo {
             List<List<Rollouts.Prompt>> alignPrompts = new ArrayList<>();
             for (int round = 1; round <= s.rounds(); round++) alignPrompts.add(roundPrompts(prompts, s, round));
             for (String method : methods(anchor != null)) {
-                ApoLoop.Config c = loopConfig(method, s, anchor);
+                ApoConfig c = loopConfig(method, s, anchor);
                 ApoLoop.run(
                         out.resolve(method),
                         base,
@@ -191,7 +281,7 @@ public final class AdversarialDemo {
      * rjs-gold / grpo-gold, which align against the hidden gold reward itself (the upper bound a perfect reward model
      * would give; the base reward model is still measured beside them).
      */
-    private static ApoLoop.Config loopConfig(String method, Settings s, RewardFunction anchor) {
+    private static ApoConfig loopConfig(String method, Settings s, RewardFunction anchor) {
         String align = method.replace("apo-", "").replace("+aapa", "").replace("-gold", "");
         boolean rjs = align.equals("rjs");
         // RJS: one epoch over the kept best samples; online DPO and GRPO: alignSteps optimizer steps
@@ -209,22 +299,18 @@ public final class AdversarialDemo {
                         .warmupRatio(0.05)
                         .build())
                 .withEval(s.rmSteps(), 64);
-        return new ApoLoop.Config(
-                s.rounds(),
-                method.startsWith("apo-"),
-                true,
-                ApoLoss.Config.defaults(),
-                new SamplingParams(1.2, 0, 1.0, MAX_NEW_TOKENS, s.seed() * 13),
-                rm,
-                align,
-                a,
-                List.of(lr),
-                4,
-                new SamplingParams(1.0, 0, 1.0, MAX_NEW_TOKENS, s.seed() * 17),
-                new DpoLoss.Config(List.of("sigmoid"), List.of(1.0), 0.1, 0, "reverse_kl", 0.5, 0.05),
-                new GrpoLoss.Config("dapo", 0.2, null, null, 0.0, "token", MAX_NEW_TOKENS),
-                method.endsWith("+aapa") ? anchor : null,
-                method.endsWith("-gold") ? ArithmeticTask.goldRewardFunction() : null);
+        return ApoConfig.builder(rm, a)
+                .rounds(s.rounds())
+                .apo(method.startsWith("apo-"))
+                .apoSampling(new SamplingParams(1.2, 0, 1.0, MAX_NEW_TOKENS, s.seed() * 13))
+                .alignMethod(align)
+                .alignLearningRates(List.of(lr))
+                .alignGenerations(4)
+                .alignSampling(new SamplingParams(1.0, 0, 1.0, MAX_NEW_TOKENS, s.seed() * 17))
+                .grpoLoss(GrpoLoss.Config.defaults().withMaxCompletionLength(MAX_NEW_TOKENS))
+                .extraReward(method.endsWith("+aapa") ? anchor : null)
+                .alignReward(method.endsWith("-gold") ? ArithmeticTask.goldRewardFunction() : null)
+                .build();
     }
 
     static List<String> methods(boolean withAnchor) {
@@ -252,7 +338,7 @@ public final class AdversarialDemo {
                 Transformer rm = RewardTrainer.rewardModel(lm, pad, s.seed() + 200)) {
             RewardTrainer.train(rm, human, heldOut, cfg, pad, Map.of("stage", "rm-base"));
         }
-        ApoLoop.copyTokenizer(sftDir, dir);
+        Checkpoints.copyTokenizerFilesForClassifier(sftDir, dir);
     }
 
     /**

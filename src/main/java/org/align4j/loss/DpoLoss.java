@@ -138,6 +138,12 @@ public final class DpoLoss {
             return new Config(List.of("sigmoid"), List.of(1.0), 0.1, 0.0, "reverse_kl", 0.5, 0.05);
         }
 
+        /** The same losses with another beta. */
+        public Config withBeta(double b) {
+            return new Config(
+                    lossTypes, lossWeights, b, labelSmoothing, fDivergenceType, fAlphaDivergenceCoef, discopopTau);
+        }
+
         boolean averagesTokens() {
             return lossTypes.contains("ipo") || lossTypes.contains("sigmoid_norm");
         }

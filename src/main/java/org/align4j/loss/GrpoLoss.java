@@ -90,6 +90,11 @@ public final class GrpoLoss {
             return new Config("dapo", 0.2, null, null, 0.0, "token", 512);
         }
 
+        /** The same loss for completions of at most {@code n} tokens. */
+        public Config withMaxCompletionLength(int n) {
+            return new Config(lossType, epsilon, epsilonHigh, delta, beta, importanceSamplingLevel, n);
+        }
+
         /** ε_low = epsilon. */
         public double epsilonLow() {
             return epsilon;

@@ -136,4 +136,29 @@ public final class Checkpoints {
             default -> throw new IllegalArgumentException("no safetensors dtype for " + s);
         };
     }
+
+    private static final List<String> TOKENIZER_FILES =
+            List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja");
+
+    /**
+     * The tokenizer files and generation_config.json of {@code modelDir} beside a causal LM saved in {@code
+     * outputDir}, so that it loads as a complete Hugging Face model folder (what save_pretrained of the model and its
+     * tokenizer writes).
+     */
+    public static void copyTokenizerFiles(Path modelDir, Path outputDir) throws IOException {
+        copy(modelDir, outputDir, TOKENIZER_FILES);
+        copy(modelDir, outputDir, List.of("generation_config.json"));
+    }
+
+    /** The tokenizer files alone, for a sequence classifier (transformers saves no generation_config.json for one). */
+    public static void copyTokenizerFilesForClassifier(Path modelDir, Path outputDir) throws IOException {
+        copy(modelDir, outputDir, TOKENIZER_FILES);
+    }
+
+    private static void copy(Path from, Path to, List<String> names) throws IOException {
+        Files.createDirectories(to);
+        for (String f : names)
+            if (Files.exists(from.resolve(f)))
+                Files.copy(from.resolve(f), to.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
 }

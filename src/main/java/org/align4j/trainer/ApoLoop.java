@@ -8,9 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.align4j.generate.SamplingParams;
-import org.align4j.loss.ApoLoss;
-import org.align4j.loss.DpoLoss;
-import org.align4j.loss.GrpoLoss;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.reward.RewardFunction;
@@ -51,41 +48,6 @@ public final class ApoLoop {
         }
     }
 
-    /**
-     * @param apo true: the APO reward-model step each round; false: the baseline with the base reward model
-     * @param rmFromBase each round's APO reward model starts from the base LM (the paper's default) or continues from the previous round's
-     * @param alignMethod rjs, dpo or grpo
-     * @param alignLearningRates the policy's learning rate per round (the last one repeats)
-     * @param extraReward added to the reward model's score with weight 1 during alignment (the AAPA anchor), or null
-     * @param alignReward aligns against this function instead of the round's reward model (e.g. a hidden gold reward, for
-     *        an upper bound on what alignment can reach), or null for the reward model; the rounds' reward models are still trained and measured
-     */
-    public record Config(
-            int rounds,
-            boolean apo,
-            boolean rmFromBase,
-            ApoLoss.Config apoLoss,
-            SamplingParams apoSampling,
-            RewardConfig rm,
-            String alignMethod,
-            TrainingArgs align,
-            List<Double> alignLearningRates,
-            int alignGenerations,
-            SamplingParams alignSampling,
-            DpoLoss.Config dpoLoss,
-            GrpoLoss.Config grpoLoss,
-            RewardFunction extraReward,
-            RewardFunction alignReward) {
-        public Config {
-            if (rounds < 1) throw new IllegalArgumentException("apo_rounds must be >= 1, got " + rounds);
-            if (!List.of("rjs", "dpo", "grpo").contains(alignMethod))
-                throw new IllegalArgumentException(
-                        "align_method '" + alignMethod + "' is unknown; use rjs, dpo or grpo");
-            if (alignLearningRates.isEmpty())
-                throw new IllegalArgumentException("give at least one alignment learning rate");
-        }
-    }
-
     /** Called after each round (and once before the first, round 0, with the starting policy and the base reward model). */
     public interface Measure {
         void round(int round, Transformer policy, RewardModelReward rm) throws IOException;
@@ -106,7 +68,7 @@ public final class ApoLoop {
             List<RewardTrainer.Pair> heldOut,
             List<Gold> gold,
             List<List<Rollouts.Prompt>> alignPromptsPerRound,
-            Config c,
+            ApoConfig c,
             Measure measure)
             throws IOException {
         Files.createDirectories(outDir);
@@ -150,7 +112,7 @@ public final class ApoLoop {
                         round);
                 measure.round(round, policy, rm);
             }
-            copyTokenizer(sftDir, next);
+            Checkpoints.copyTokenizerFiles(sftDir, next);
             current = next;
         }
         return current;
@@ -158,17 +120,12 @@ public final class ApoLoop {
 
     /** D_APO: apo_sample_num samples per gold query at the APO temperature; the gold answer is preferred to each (tools/apo_data_converter.py). */
     static List<RewardTrainer.Pair> apoPairs(
-            Transformer policy, Tokenizer tok, RewardModelReward enc, List<Gold> gold, Config c, int round) {
+            Transformer policy, Tokenizer tok, RewardModelReward enc, List<Gold> gold, ApoConfig c, int round) {
         int k = c.apoLoss().apoSampleNum();
         List<Rollouts.Prompt> prompts = new ArrayList<>();
         for (Gold g : gold) prompts.add(new Rollouts.Prompt(g.ids(tok), g.prompt(), null));
         SamplingParams p = c.apoSampling();
-        List<Rollouts.Rollout> rolls = Rollouts.sample(
-                policy,
-                tok,
-                prompts,
-                k,
-                new SamplingParams(p.temperature(), p.topK(), p.topP(), p.maxNewTokens(), p.seed() + round));
+        List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, prompts, k, p.withSeed(p.seed() + round));
         List<long[]> golds = new ArrayList<>();
         List<List<long[]>> samples = new ArrayList<>();
         for (int q = 0; q < gold.size(); q++) {
@@ -189,7 +146,7 @@ public final class ApoLoop {
             List<RewardTrainer.Pair> human,
             List<RewardTrainer.Pair> apo,
             List<RewardTrainer.Pair> heldOut,
-            Config c,
+            ApoConfig c,
             long pad,
             int round)
             throws IOException {
@@ -209,7 +166,7 @@ public final class ApoLoop {
                     pad,
                     Map.of("stage", "apo reward model", "round", round));
         }
-        copyTokenizer(baseLm, dir);
+        Checkpoints.copyTokenizerFilesForClassifier(baseLm, dir);
     }
 
     /** One alignment round against {@code rm} (plus the extra reward); the policy is trained in place and saved in {@code outDir}. */
@@ -220,7 +177,7 @@ public final class ApoLoop {
             List<Rollouts.Prompt> prompts,
             Path outDir,
             Path refDir,
-            Config c,
+            ApoConfig c,
             int round)
             throws IOException {
         double lr = c.alignLearningRates()
@@ -243,7 +200,7 @@ public final class ApoLoop {
                         tok,
                         prompts,
                         rewards,
-                        new RjsTrainer.Config(a, c.alignGenerations(), s, 1, null, 64),
+                        new RjsConfig(a, c.alignGenerations(), s, 1, null, 64),
                         resolved);
             case "dpo" -> {
                 try (Transformer ref = Checkpoints.load(refDir)) {
@@ -253,7 +210,7 @@ public final class ApoLoop {
                             tok,
                             prompts,
                             rewards,
-                            new OnlineDpoTrainer.Config(
+                            new OnlineDpoConfig(
                                     DpoConfig.defaults(a).withLoss(c.dpoLoss()), c.alignGenerations(), s, null),
                             resolved);
                 }
@@ -285,13 +242,5 @@ public final class ApoLoop {
                 .overwriteOutputDir(true)
                 .resumeFromCheckpoint(null)
                 .build();
-    }
-
-    public static void copyTokenizer(Path from, Path to) throws IOException {
-        for (String f :
-                new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"
-                })
-            if (Files.exists(from.resolve(f)))
-                Files.copy(from.resolve(f), to.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 }

@@ -26,13 +26,11 @@ import org.bytedeco.pytorch.global.torch;
 public final class CpoTrainer {
     private CpoTrainer() {}
 
-    public record Config(TrainingArgs args, CpoLoss.Config loss, int evalSteps) {}
-
     public static TrainResult train(
             Transformer policy,
             List<PreferencePair> train,
             List<PreferencePair> eval,
-            Config cfg,
+            CpoConfig cfg,
             long padId,
             Map<String, Object> resolvedConfig)
             throws IOException {
@@ -53,7 +51,7 @@ public final class CpoTrainer {
     static StepSums microBatch(
             Transformer policy,
             List<PreferencePair> mb,
-            Config cfg,
+            CpoConfig cfg,
             long padId,
             TrainLoop.Window<?> window,
             boolean train) {

@@ -114,7 +114,7 @@ public final class DpoTrainer {
             Transformer policy, Transformer refModel, List<PreferencePair> eval, DpoConfig cfg, long padId) {
         Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
         return TrainLoop.evaluate(
-                items(ref, eval, false, 0, padId),
+                onTheFly(eval),
                 cfg.args().perDeviceTrainBatchSize(),
                 it -> it.pair().chosen().length,
                 (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training));
@@ -190,12 +190,21 @@ public final class DpoTrainer {
     }
 
     /** The pairs as items; with {@code precompute} (precompute_ref_log_probs) each scored once now, before any update. */
-    static List<Item> items(Reference ref, List<PreferencePair> pairs, boolean precompute, int batch, long padId) {
+    private static List<Item> items(
+            Reference ref, List<PreferencePair> pairs, boolean precompute, int batch, long padId) {
+        return precompute ? precomputed(ref, pairs, batch, padId) : onTheFly(pairs);
+    }
+
+    /** Items whose reference log-probs are taken in each micro-batch. */
+    static List<Item> onTheFly(List<PreferencePair> pairs) {
         List<Item> out = new ArrayList<>();
-        if (!precompute) {
-            for (PreferencePair p : pairs) out.add(new Item(p, Float.NaN, Float.NaN));
-            return out;
-        }
+        for (PreferencePair p : pairs) out.add(new Item(p, Float.NaN, Float.NaN));
+        return out;
+    }
+
+    /** Items scored by the reference now, {@code batch} pairs at a time (precompute_ref_log_probs). */
+    static List<Item> precomputed(Reference ref, List<PreferencePair> pairs, int batch, long padId) {
+        List<Item> out = new ArrayList<>();
         for (int from = 0; from < pairs.size(); from += batch) {
             List<PreferencePair> mb = pairs.subList(from, Math.min(pairs.size(), from + batch));
             try (PointerScope s = new PointerScope()) {

@@ -13,7 +13,6 @@ import org.align4j.loss.ChordLoss;
 import org.align4j.loss.GrpoLoss;
 import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
-import org.align4j.reward.EntropyMonitor;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
 import org.bytedeco.javacpp.PointerScope;
@@ -125,16 +124,11 @@ public final class GrpoTrainer {
                                 cfg.promptsPerStep(),
                                 a.seed(),
                                 done));
-        TrainLoop.Run run = new TrainLoop.Run(
-                "grpo",
-                policy,
-                a,
-                totalSteps,
-                cursors,
-                evaluation,
-                resolvedConfig,
-                inFlight,
-                TrainCheckpoints.Fingerprint.ofText(
+        TrainLoop.Run run = TrainLoop.Run.of("grpo", policy, a, totalSteps, cursors)
+                .withEval(evaluation)
+                .withResolvedConfig(resolvedConfig)
+                .withResumable(inFlight)
+                .withFingerprint(TrainCheckpoints.Fingerprint.ofText(
                         prompts.stream().map(Rollouts.Prompt::text).toList()));
         return TrainLoop.run(run, step);
     }

@@ -28,15 +28,12 @@ import org.bytedeco.pytorch.Tensor;
 public final class KtoTrainer {
     private KtoTrainer() {}
 
-    /** TRL's KTOConfig: learning_rate 1e-6, beta 0.1, desirable/undesirable weights 1. */
-    public record Config(TrainingArgs args, KtoLoss.Config loss, int evalSteps) {}
-
     public static TrainResult train(
             Transformer policy,
             Transformer refModel,
             List<UnpairedExample> train,
             List<UnpairedExample> eval,
-            Config cfg,
+            KtoConfig cfg,
             long padId,
             Map<String, Object> resolvedConfig)
             throws IOException {
@@ -73,7 +70,7 @@ public final class KtoTrainer {
             Transformer policy,
             Reference ref,
             List<UnpairedExample> mb,
-            Config cfg,
+            KtoConfig cfg,
             long padId,
             TrainLoop.Window<?> window,
             boolean train) {

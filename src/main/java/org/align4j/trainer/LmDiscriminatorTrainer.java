@@ -9,14 +9,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.align4j.aapa.DiscriminatorMetrics;
+import org.align4j.aapa.EncoderDiscriminator;
+import org.align4j.aapa.HeldOut;
+import org.align4j.aapa.LmDiscriminator;
 import org.align4j.loss.BalancedBce;
+import org.align4j.model.Checkpoints;
 import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
-import org.align4j.reward.Discriminator;
-import org.align4j.reward.DiscriminatorMetrics;
-import org.align4j.reward.HeldOut;
-import org.align4j.reward.LmDiscriminator;
 import org.align4j.tokenizer.Tokenizer;
 
 /**
@@ -87,8 +88,8 @@ public final class LmDiscriminatorTrainer {
      */
     public static Result train(
             Path baseModel,
-            List<Discriminator.Example> expert,
-            List<Discriminator.Example> policy,
+            List<EncoderDiscriminator.Example> expert,
+            List<EncoderDiscriminator.Example> policy,
             Settings s,
             Map<String, Object> resolvedConfig)
             throws IOException {
@@ -118,11 +119,12 @@ public final class LmDiscriminatorTrainer {
      * removed (the training loop then replaces the model files; nothing else in the folder is touched).
      */
     private static void prepareFolder(TrainingArgs a) throws IOException {
-        if (!Files.exists(a.outputDir().resolve(Discriminator.CONFIG_FILE))) return;
+        if (!Files.exists(a.outputDir().resolve(EncoderDiscriminator.CONFIG_FILE))) return;
         if (!a.overwriteOutputDir())
             throw new IOException("output_dir " + a.outputDir()
                     + " already holds a discriminator; pass --overwrite_output_dir true or choose another folder");
-        for (String f : List.of(Discriminator.CONFIG_FILE, Discriminator.HEAD_FILE, Discriminator.EXPERT_FILE))
+        for (String f : List.of(
+                EncoderDiscriminator.CONFIG_FILE, EncoderDiscriminator.HEAD_FILE, EncoderDiscriminator.EXPERT_FILE))
             Files.deleteIfExists(a.outputDir().resolve(f));
     }
 
@@ -131,15 +133,15 @@ public final class LmDiscriminatorTrainer {
             Transformer model,
             long padId,
             Path baseModel,
-            List<Discriminator.Example> expert,
-            List<Discriminator.Example> policy,
+            List<EncoderDiscriminator.Example> expert,
+            List<EncoderDiscriminator.Example> policy,
             Settings s,
             Map<String, Object> resolvedConfig)
             throws IOException {
         TrainingArgs a = s.args();
         Random split = new Random(a.seed());
-        List<List<Discriminator.Example>> expertSplit = HeldOut.split(expert, s.evalFraction(), split, "expert");
-        List<List<Discriminator.Example>> policySplit = HeldOut.split(policy, s.evalFraction(), split, "policy");
+        List<List<EncoderDiscriminator.Example>> expertSplit = HeldOut.split(expert, s.evalFraction(), split, "expert");
+        List<List<EncoderDiscriminator.Example>> policySplit = HeldOut.split(policy, s.evalFraction(), split, "policy");
         List<Row> trainAll = rows(d, expertSplit.get(0), policySplit.get(0)),
                 evalAll = rows(d, expertSplit.get(1), policySplit.get(1));
         List<Row> train = withinMaxLength(trainAll, s.maxLength(), "training"),
@@ -176,7 +178,7 @@ public final class LmDiscriminatorTrainer {
                                 : score(model, eval, padId, batch, w).metrics();
         Report report = new Report(
                 expert.size(), policy.size(), dropped, w, trainScores.loss(), trainMetrics, evalMetrics, seconds, run);
-        TrainCheckpoints.copyTokenizerFiles(baseModel, a.outputDir(), false);
+        Checkpoints.copyTokenizerFilesForClassifier(baseModel, a.outputDir());
         LmDiscriminator.writeConfig(
                 a.outputDir(),
                 model.config(),
@@ -190,10 +192,10 @@ public final class LmDiscriminatorTrainer {
 
     /** Expert rows first, then policy rows, each encoded as the discriminator reads it. */
     private static List<Row> rows(
-            LmDiscriminator d, List<Discriminator.Example> expert, List<Discriminator.Example> policy) {
+            LmDiscriminator d, List<EncoderDiscriminator.Example> expert, List<EncoderDiscriminator.Example> policy) {
         List<Row> out = new ArrayList<>(expert.size() + policy.size());
-        for (Discriminator.Example e : expert) out.add(new Row(d.encode(e.prompt(), e.response()), true));
-        for (Discriminator.Example e : policy) out.add(new Row(d.encode(e.prompt(), e.response()), false));
+        for (EncoderDiscriminator.Example e : expert) out.add(new Row(d.encode(e.prompt(), e.response()), true));
+        for (EncoderDiscriminator.Example e : policy) out.add(new Row(d.encode(e.prompt(), e.response()), false));
         return out;
     }
 

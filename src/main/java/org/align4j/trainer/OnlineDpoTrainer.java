@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.PreferencePair;
-import org.align4j.generate.SamplingParams;
 import org.align4j.model.Transformer;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
@@ -45,27 +44,6 @@ public final class OnlineDpoTrainer {
 
     private OnlineDpoTrainer() {}
 
-    /**
-     * @param dpo the loss (loss_type, beta, ...), reference_free, use_weighting and the TrainingArgs;
-     *     precompute_ref_log_probs does not apply (the pairs do not exist before training)
-     * @param numGenerations completions per prompt, >= 2
-     * @param sampling temperature, top_k, top_p, max_completion_length; its seed is replaced per micro-batch
-     * @param missingEosPenalty subtracted from the reward of completions without a stop token; null = off
-     */
-    public record Config(DpoConfig dpo, int numGenerations, SamplingParams sampling, Double missingEosPenalty) {
-        public Config {
-            if (numGenerations < 2)
-                throw new IllegalArgumentException(
-                        "online DPO pairs completions: num_generations must be >= 2, got " + numGenerations);
-            if (dpo.precomputeRefLogProbs())
-                throw new IllegalArgumentException(
-                        "precompute_ref_log_probs does not apply to online DPO: its pairs are sampled during training");
-            if (missingEosPenalty != null && !(missingEosPenalty >= 0 && Double.isFinite(missingEosPenalty)))
-                throw new IllegalArgumentException(
-                        "missing_eos_penalty must be a finite number >= 0, got " + missingEosPenalty);
-        }
-    }
-
     /** One micro-batch's preference pairs with the rewards of their two sides, and the prompts that tied. */
     record Pairing(List<PreferencePair> pairs, double[] chosenRewards, double[] rejectedRewards, int ties) {}
 
@@ -78,7 +56,7 @@ public final class OnlineDpoTrainer {
             Tokenizer tok,
             List<Rollouts.Prompt> prompts,
             WeightedRewards rewards,
-            Config cfg,
+            OnlineDpoConfig cfg,
             Map<String, Object> resolvedConfig)
             throws IOException {
         return train(policy, refModel, tok, prompts, rewards, cfg, null, resolvedConfig);
@@ -91,7 +69,7 @@ public final class OnlineDpoTrainer {
             Tokenizer tok,
             List<Rollouts.Prompt> prompts,
             WeightedRewards rewards,
-            Config cfg,
+            OnlineDpoConfig cfg,
             OnlineEval eval,
             Map<String, Object> resolvedConfig)
             throws IOException {
@@ -123,7 +101,7 @@ public final class OnlineDpoTrainer {
                 for (Batch b : batches) {
                     if (b.pairing().pairs().isEmpty()) continue;
                     List<DpoTrainer.Item> items =
-                            DpoTrainer.items(ref, b.pairing().pairs(), false, 0, padId);
+                            DpoTrainer.onTheFly(b.pairing().pairs());
                     sums = sums.plus(DpoTrainer.microBatch(policy, ref, items, dc, padId, w, true));
                 }
                 metrics.putAll(sums.metrics());
@@ -148,16 +126,10 @@ public final class OnlineDpoTrainer {
                                 a.perDeviceTrainBatchSize(),
                                 a.seed(),
                                 done));
-        TrainLoop.Run run = new TrainLoop.Run(
-                COMMAND,
-                policy,
-                a,
-                a.totalSteps(prompts.size()),
-                List.of(cursor),
-                evaluation,
-                resolvedConfig,
-                null,
-                TrainCheckpoints.Fingerprint.ofText(
+        TrainLoop.Run run = TrainLoop.Run.of(COMMAND, policy, a, a.totalSteps(prompts.size()), List.of(cursor))
+                .withEval(evaluation)
+                .withResolvedConfig(resolvedConfig)
+                .withFingerprint(TrainCheckpoints.Fingerprint.ofText(
                         prompts.stream().map(Rollouts.Prompt::text).toList()));
         return TrainLoop.run(run, step);
     }
@@ -173,7 +145,7 @@ public final class OnlineDpoTrainer {
             Tokenizer tok,
             List<Rollouts.Prompt> prompts,
             WeightedRewards rewards,
-            Config cfg,
+            OnlineDpoConfig cfg,
             long seed) {
         List<Rollouts.Rollout> rs = Rollouts.sample(
                 policy, tok, prompts, cfg.numGenerations(), cfg.sampling().withSeed(seed));

@@ -29,14 +29,11 @@ import org.bytedeco.pytorch.global.torch;
 public final class OrpoTrainer {
     private OrpoTrainer() {}
 
-    /** @param beta TRL's ORPOConfig beta, default 0.1 */
-    public record Config(TrainingArgs args, double beta, int evalSteps) {}
-
     public static TrainResult train(
             Transformer policy,
             List<PreferencePair> train,
             List<PreferencePair> eval,
-            Config cfg,
+            OrpoConfig cfg,
             long padId,
             Map<String, Object> resolvedConfig)
             throws IOException {
@@ -62,7 +59,7 @@ public final class OrpoTrainer {
     static StepSums microBatch(
             Transformer policy,
             List<PreferencePair> mb,
-            Config cfg,
+            OrpoConfig cfg,
             long padId,
             TrainLoop.Window<?> window,
             boolean train) {

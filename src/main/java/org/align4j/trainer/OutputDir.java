@@ -107,8 +107,11 @@ public final class OutputDir implements AutoCloseable {
                     throw new IOException(command + ": output_dir " + out + " already holds a run (" + names(run)
                             + "); pass --resume_from_checkpoint latest to continue it, --overwrite_output_dir true to"
                             + " replace align4j's files there (nothing else is touched), or choose another output_dir");
-                if (overwrite) for (Path p : run) AtomicFiles.deleteRecursively(p);
-                if (overwrite) for (Path p : artifacts(out)) AtomicFiles.deleteRecursively(p);
+                // only an earlier run is replaced: files put there for this run (a tokenizer) stay
+                if (overwrite && !run.isEmpty()) {
+                    for (Path p : run) AtomicFiles.deleteRecursively(p);
+                    for (Path p : artifacts(out)) AtomicFiles.deleteRecursively(p);
+                }
             }
             return claimed;
         } catch (IOException | RuntimeException e) {

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.align4j.data.Sequence;
-import org.align4j.generate.SamplingParams;
 import org.align4j.model.Transformer;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
@@ -57,33 +56,6 @@ public final class RjsTrainer {
 
     private RjsTrainer() {}
 
-    /**
-     * @param args the SFT settings of each round; output_dir is the run's folder
-     * @param numGenerations completions sampled per prompt (APO: 4)
-     * @param sampling temperature, top_k, top_p and max_completion_length; its seed is replaced per generation batch
-     * @param rounds sample-select-train rounds (APO's epochs; 1 = one best-of-n pass)
-     * @param rewardThreshold keep a prompt's best only when its reward is greater than this; null keeps every prompt's best
-     * @param generationBatchSize prompts sampled together (each with numGenerations rows)
-     */
-    public record Config(
-            TrainingArgs args,
-            int numGenerations,
-            SamplingParams sampling,
-            int rounds,
-            Double rewardThreshold,
-            int generationBatchSize) {
-        public Config {
-            if (numGenerations < 1)
-                throw new IllegalArgumentException("num_generations must be >= 1, got " + numGenerations);
-            if (rounds < 1) throw new IllegalArgumentException("rjs_rounds must be >= 1, got " + rounds);
-            if (generationBatchSize < 1)
-                throw new IllegalArgumentException(
-                        "generation batch size must be >= 1 prompt, got " + generationBatchSize);
-            if (rewardThreshold != null && !Double.isFinite(rewardThreshold))
-                throw new IllegalArgumentException("rjs_reward_threshold must be finite, got " + rewardThreshold);
-        }
-    }
-
     /** A kept sample: the prompt, the sampled completion ids and text, its total reward and its index among the prompt's samples. */
     public record Selected(
             Rollouts.Prompt prompt, long[] completion, String completionText, double reward, int sample) {}
@@ -97,7 +69,7 @@ public final class RjsTrainer {
             Tokenizer tok,
             List<Rollouts.Prompt> prompts,
             WeightedRewards rewards,
-            Config cfg,
+            RjsConfig cfg,
             Map<String, Object> resolvedConfig)
             throws IOException {
         return train(policy, tok, prompts, rewards, cfg, null, resolvedConfig);
@@ -112,7 +84,7 @@ public final class RjsTrainer {
             Tokenizer tok,
             List<Rollouts.Prompt> prompts,
             WeightedRewards rewards,
-            Config cfg,
+            RjsConfig cfg,
             OnlineEval eval,
             Map<String, Object> resolvedConfig)
             throws IOException {
@@ -141,7 +113,7 @@ public final class RjsTrainer {
             Tokenizer tok,
             List<Rollouts.Prompt> prompts,
             WeightedRewards rewards,
-            Config cfg,
+            RjsConfig cfg,
             OnlineEval eval,
             Map<String, Object> resolvedConfig)
             throws IOException {

@@ -63,7 +63,7 @@ public final class SftTrainer {
      * AAPA-anchored SFT (docs/aapa.md): beside each micro-batch's NLL, {@code rollouts} samples per
      * prompt from the current policy are scored by the fixed discriminator's anchor (told the
      * optimizer step for its schedule) and a REINFORCE term -mean((a - mean a) log pi(rollout))
-     * is back-propagated ({@link org.align4j.reward.AnchorRewardTerm}), scaled by the micro-batch's
+     * is back-propagated ({@link org.align4j.loss.AnchorRewardTerm}), scaled by the micro-batch's
      * share of the window. Prompts are each sequence's context before its first target token.
      */
     public record Anchoring(
@@ -115,16 +115,7 @@ public final class SftTrainer {
         try {
             var sp = a.sampling();
             rolls = Rollouts.sample(
-                    model,
-                    a.tok(),
-                    prompts,
-                    a.rollouts(),
-                    new org.align4j.generate.SamplingParams(
-                            sp.temperature(),
-                            sp.topK(),
-                            sp.topP(),
-                            sp.maxNewTokens(),
-                            sp.seed() * 1_000_003L + window.step()));
+                    model, a.tok(), prompts, a.rollouts(), sp.withSeed(sp.seed() * 1_000_003L + window.step()));
         } finally {
             model.requiresGrad(true);
         }
@@ -144,7 +135,7 @@ public final class SftTrainer {
             CompletionBatch.Inputs in = CompletionBatch.inputs(ps, cs, padId);
             return CompletionBatch.forwardBackward(model, in, Pass.of(true, false), hidden -> {
                 CompletionBatch.Output o = CompletionBatch.fromHidden(model, hidden, in, false);
-                return org.align4j.reward.AnchorRewardTerm.reinforce(o.logps(), rewards)
+                return org.align4j.loss.AnchorRewardTerm.reinforce(o.logps(), rewards)
                         .mul(Tensors.scalar(share));
             });
         }

@@ -364,22 +364,4 @@ public final class TrainCheckpoints {
         if (!Files.isDirectory(p)) throw new IOException("resume_from_checkpoint " + p + " is not a directory");
         return p;
     }
-
-    /**
-     * The tokenizer files of {@code modelDir} beside the final model in {@code outputDir}, so that it loads as a complete
-     * Hugging Face model folder; a sequence classifier gets no {@code generation_config.json}, as transformers saves none.
-     */
-    public static void copyTokenizerFiles(Path modelDir, Path outputDir, boolean withGenerationConfig)
-            throws IOException {
-        for (String f : new String[] {
-            "tokenizer.json",
-            "tokenizer_config.json",
-            "special_tokens_map.json",
-            "chat_template.jinja",
-            "generation_config.json"
-        })
-            if ((withGenerationConfig || !f.equals("generation_config.json")) && Files.exists(modelDir.resolve(f)))
-                Files.copy(
-                        modelDir.resolve(f), outputDir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    }
 }

@@ -62,7 +62,30 @@ public final class TrainLoop {
             Evaluation eval,
             Map<String, Object> resolvedConfig,
             TrainCheckpoints.Resumable resumable,
-            TrainCheckpoints.Fingerprint fingerprint) {}
+            TrainCheckpoints.Fingerprint fingerprint) {
+        /** A run with no evaluation, an empty resolved config, no state beyond the cursors and no data fingerprint. */
+        public static Run of(
+                String command, Transformer model, TrainingArgs args, int totalSteps, List<DataCursor> cursors) {
+            return new Run(command, model, args, totalSteps, cursors, null, Map.of(), null, null);
+        }
+
+        public Run withEval(Evaluation e) {
+            return new Run(command, model, args, totalSteps, cursors, e, resolvedConfig, resumable, fingerprint);
+        }
+
+        /** What training_args.json records (the command line's resolved keys). */
+        public Run withResolvedConfig(Map<String, Object> c) {
+            return new Run(command, model, args, totalSteps, cursors, eval, c, resumable, fingerprint);
+        }
+
+        public Run withResumable(TrainCheckpoints.Resumable r) {
+            return new Run(command, model, args, totalSteps, cursors, eval, resolvedConfig, r, fingerprint);
+        }
+
+        public Run withFingerprint(TrainCheckpoints.Fingerprint f) {
+            return new Run(command, model, args, totalSteps, cursors, eval, resolvedConfig, resumable, f);
+        }
+    }
 
     /** Evaluation every {@code everySteps} steps and after the last (0: only after the last), told the steps done. */
     public record Evaluation(int everySteps, IntFunction<Map<String, Double>> run) {
@@ -152,16 +175,10 @@ public final class TrainLoop {
         List<T> rows = data.rows();
         if (rows.isEmpty()) throw new IllegalArgumentException(command + ": the training set is empty");
         DataCursor cursor = new DataCursor(rows.size(), a.perDeviceTrainBatchSize(), a.seed());
-        Run run = new Run(
-                command,
-                model,
-                a,
-                a.totalSteps(rows.size()),
-                List.of(cursor),
-                eval,
-                resolvedConfig,
-                null,
-                TrainCheckpoints.Fingerprint.of(rows, data.inputTokens(), data.targetTokens()));
+        Run run = Run.of(command, model, a, a.totalSteps(rows.size()), List.of(cursor))
+                .withEval(eval)
+                .withResolvedConfig(resolvedConfig)
+                .withFingerprint(TrainCheckpoints.Fingerprint.of(rows, data.inputTokens(), data.targetTokens()));
         return run(run, windowed(command, data, cursor, a.gradientAccumulationSteps(), microBatch));
     }
 

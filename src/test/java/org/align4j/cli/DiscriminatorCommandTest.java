@@ -17,11 +17,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.aapa.Discriminator;
+import org.align4j.aapa.DiscriminatorTestData;
+import org.align4j.aapa.EncoderDiscriminator;
 import org.align4j.data.DatasetException;
 import org.align4j.io.HfJson;
-import org.align4j.reward.AnchorDiscriminator;
-import org.align4j.reward.Discriminator;
-import org.align4j.reward.DiscriminatorTestData;
 import org.align4j.testing.Golden;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,8 +74,8 @@ class DiscriminatorCommandTest {
         String printed = run.getValue();
         assertEquals(0, run.getKey());
         assertTrue(printed.contains("discriminator: held-out accuracy"), printed);
-        try (Discriminator d = Discriminator.open(out)) {
-            Discriminator.Report r = d.report();
+        try (EncoderDiscriminator d = EncoderDiscriminator.open(out)) {
+            EncoderDiscriminator.Report r = d.report();
             assertEquals(30, r.expertExamples());
             assertEquals(6, r.eval().expert(), "round(0.2 · 30) held out per class");
             assertTrue(
@@ -166,7 +166,7 @@ class DiscriminatorCommandTest {
                 "--seed",
                 "5");
         assertEquals(0, r.getKey());
-        JsonNode dj = HfJson.readJson(out.resolve(Discriminator.CONFIG_FILE)), ev = dj.get("eval_metrics");
+        JsonNode dj = HfJson.readJson(out.resolve(EncoderDiscriminator.CONFIG_FILE)), ev = dj.get("eval_metrics");
         assertEquals("causal_lm", dj.get("kind").asText());
         assertEquals(4, ev.get("expert").asInt(), "round(0.25 · 16) expert examples held out");
         assertTrue(ev.get("accuracy").asDouble() >= 0.8 && ev.get("roc_auc").asDouble() >= 0.9, ev.toString());
@@ -185,8 +185,8 @@ class DiscriminatorCommandTest {
         assertEquals("causal_lm", args.get("discriminator_type").asText());
         assertFalse(
                 args.has("head") || args.has("encoder_batch_size"), "the other kind's keys are not recorded: " + args);
-        try (AnchorDiscriminator d = AnchorDiscriminator.open(out)) {
-            assertEquals(AnchorDiscriminator.CAUSAL_LM, d.kind());
+        try (Discriminator d = Discriminator.open(out)) {
+            assertEquals(Discriminator.CAUSAL_LM, d.kind());
             double[] z = d.logits(
                     List.of("Q?", "Q?"),
                     List.of("#### 17", DiscriminatorTestData.policy(1, 99).get(0)));

@@ -11,10 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.align4j.aapa.DiscriminatorTestData;
+import org.align4j.aapa.EncoderDiscriminator;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
-import org.align4j.reward.Discriminator;
-import org.align4j.reward.DiscriminatorTestData;
 import org.align4j.testing.Golden;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -148,7 +148,7 @@ class GrpoCommandTest {
             "--eval_fraction",
             "0"
         });
-        byte[] headBefore = Files.readAllBytes(disc.resolve(Discriminator.HEAD_FILE));
+        byte[] headBefore = Files.readAllBytes(disc.resolve(EncoderDiscriminator.HEAD_FILE));
         Path data = Files.writeString(tmp.resolve("p.jsonl"), "{\"prompt\": \"2+2?\"}\n{\"prompt\": \"3+4?\"}\n"),
                 out = tmp.resolve("run");
         GrpoCommand.run(new String[] {
@@ -199,16 +199,16 @@ class GrpoCommandTest {
                 rows.get(0).toString());
         Path saved = out.resolve("aapa_discriminator");
         assertTrue(
-                Files.exists(saved.resolve(Discriminator.HEAD_FILE)),
+                Files.exists(saved.resolve(EncoderDiscriminator.HEAD_FILE)),
                 "the co-trained discriminator is saved with the run");
         assertEquals(
                 2,
-                JSON.readTree(saved.resolve(Discriminator.CONFIG_FILE).toFile())
+                JSON.readTree(saved.resolve(EncoderDiscriminator.CONFIG_FILE).toFile())
                         .path("co_training")
                         .path("updates")
                         .asInt());
         assertTrue(
-                java.util.Arrays.equals(headBefore, Files.readAllBytes(disc.resolve(Discriminator.HEAD_FILE))),
+                java.util.Arrays.equals(headBefore, Files.readAllBytes(disc.resolve(EncoderDiscriminator.HEAD_FILE))),
                 "the original folder is left as it was");
     }
 

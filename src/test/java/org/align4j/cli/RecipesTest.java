@@ -38,7 +38,8 @@ class RecipesTest {
             if (!m.find()) fail(r + " has no usage line './align4j <command> --config " + r + "'");
             assertEquals(r.toString(), m.group(2), r + ": the usage line names another file");
             String command = m.group(1);
-            Options o = Options.parse(command, Main.SPECS.get(command), new String[] {"--config", r.toString()});
+            Options o =
+                    Options.parse(command, Main.COMMANDS.get(command).specs(), new String[] {"--config", r.toString()});
             switch (command) {
                 case "apo" -> {
                     checkApo(o);
@@ -62,8 +63,8 @@ class RecipesTest {
                 case "sft" -> aapaSft |= o.has("aapa_discriminator_path");
                 default -> fail(r + ": no validation for command " + command);
             }
-            boolean hasData =
-                    Main.SPECS.get(command).stream().anyMatch(sp -> sp.key().equals("dataset_name"));
+            boolean hasData = Main.COMMANDS.get(command).specs().stream()
+                    .anyMatch(sp -> sp.key().equals("dataset_name"));
             if (hasData
                     && o.has("dataset_name")
                     && o.path("dataset_name").toString().startsWith("../shared"))

@@ -22,8 +22,15 @@ class AdversarialDemoTest {
     @Test
     void everyMethodRunsItsRoundsAndIsMeasuredFromTheSameSftStart(@TempDir Path tmp) throws Exception {
         // a stand-in anchor (no sentence encoder here): rewards answers that end in a digit
-        AdversarialDemo.Settings s = new AdversarialDemo.Settings(
-                tmp, 7, 1, 30, 6, 2, 40, 0.2, 8, 0.5, ctx -> new FormatReward("aapa_anchor", "\\d\\z"));
+        AdversarialDemo.Settings s = AdversarialDemo.Settings.full(tmp, 7)
+                .rounds(1)
+                .sftSteps(30)
+                .rmSteps(6)
+                .alignSteps(2)
+                .humanPairs(40)
+                .queriesPerRound(8)
+                .anchor(ctx -> new FormatReward("aapa_anchor", "\\d\\z"))
+                .build();
         List<AdversarialDemo.Row> rows = AdversarialDemo.run(s);
         Set<String> methods = rows.stream().map(AdversarialDemo.Row::method).collect(Collectors.toSet());
         assertEquals(Set.of("rjs", "apo-rjs", "dpo", "apo-dpo", "grpo", "grpo+aapa", "rjs-gold", "grpo-gold"), methods);

@@ -272,7 +272,7 @@ class DpoTrainerTest {
             // and the gradients themselves, before the update
             DpoConfig cfg = config(tmp.resolve("c"), 1, 8, 1).withLoss(rpo);
             Reference r = new Reference(policy, ref, false, "dpo");
-            List<DpoTrainer.Item> items = DpoTrainer.items(r, pairs, false, 0, PAD);
+            List<DpoTrainer.Item> items = DpoTrainer.onTheFly(pairs);
             TrainLoop.MicroBatch<DpoTrainer.Item> mb =
                     (rows, w, train) -> DpoTrainer.microBatch(policy, r, rows, cfg, PAD, w, train);
             assertSameGradients(stepGradients(policy, items, 8, 1, mb), stepGradients(policy, items, 1, 8, mb));
@@ -324,8 +324,8 @@ class DpoTrainerTest {
             TrainLoop.MicroBatch<DpoTrainer.Item> b =
                     (rows, w, train) -> DpoTrainer.microBatch(policy, r, rows, both, PAD, w, train);
             assertSameGradients(
-                    stepGradients(policy, DpoTrainer.items(r, pairs, false, 0, PAD), 4, 1, a),
-                    stepGradients(policy, DpoTrainer.items(r, pairs, true, 4, PAD), 4, 1, b));
+                    stepGradients(policy, DpoTrainer.onTheFly(pairs), 4, 1, a),
+                    stepGradients(policy, DpoTrainer.precomputed(r, pairs, 4, PAD), 4, 1, b));
         }
     }
 

@@ -14,12 +14,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.align4j.aapa.Discriminator;
+import org.align4j.aapa.DiscriminatorTestData;
+import org.align4j.aapa.EncoderDiscriminator;
 import org.align4j.io.HfJson;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
-import org.align4j.reward.AnchorDiscriminator;
-import org.align4j.reward.Discriminator;
-import org.align4j.reward.DiscriminatorTestData;
 import org.align4j.testing.Golden;
 import org.align4j.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
@@ -33,9 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
 class LmDiscriminatorTrainerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private static List<Discriminator.Example> examples(List<String> prompts, List<String> responses) {
-        List<Discriminator.Example> out = new ArrayList<>();
-        for (int i = 0; i < responses.size(); i++) out.add(new Discriminator.Example(prompts.get(i), responses.get(i)));
+    private static List<EncoderDiscriminator.Example> examples(List<String> prompts, List<String> responses) {
+        List<EncoderDiscriminator.Example> out = new ArrayList<>();
+        for (int i = 0; i < responses.size(); i++)
+            out.add(new EncoderDiscriminator.Example(prompts.get(i), responses.get(i)));
         return out;
     }
 
@@ -52,15 +53,15 @@ class LmDiscriminatorTrainerTest {
     @Test
     void learnsTheStylesSavesAFolderThatScoresAsTheTrainedModel(@TempDir Path tmp) throws Exception {
         Path base = Golden.resourceDir("golden/qwen3-tiny"), out = tmp.resolve("disc");
-        List<Discriminator.Example> expert =
+        List<EncoderDiscriminator.Example> expert =
                 examples(DiscriminatorTestData.prompts(24, 1), DiscriminatorTestData.expert(24, 2));
-        List<Discriminator.Example> policy =
+        List<EncoderDiscriminator.Example> policy =
                 examples(DiscriminatorTestData.prompts(30, 3), DiscriminatorTestData.policy(30, 4));
         int maxLength = 300, tooLong = 0;
         List<Integer> lengths = new ArrayList<>();
         try (Tokenizer tok =
                 Tokenizer.load(base)) { // prompt + response + EOS, counted apart from the trainer's encoding
-            for (Discriminator.Example e : policy) lengths.add(tok.encode(e.prompt() + e.response()).length + 1);
+            for (EncoderDiscriminator.Example e : policy) lengths.add(tok.encode(e.prompt() + e.response()).length + 1);
         }
         for (int len : lengths) if (len > maxLength) tooLong++;
         assertTrue(
@@ -117,7 +118,7 @@ class LmDiscriminatorTrainerTest {
             assertEquals(1, config.get("id2label").size());
             assertEquals(256, config.get("pad_token_id").asInt());
             assertFalse(Files.exists(out.resolve("generation_config.json")));
-            JsonNode dj = HfJson.readJson(out.resolve(Discriminator.CONFIG_FILE));
+            JsonNode dj = HfJson.readJson(out.resolve(EncoderDiscriminator.CONFIG_FILE));
             assertEquals("align4j-aapa-discriminator", dj.get("format").asText());
             assertEquals(1, dj.get("format_version").asInt());
             assertEquals("causal_lm", dj.get("kind").asText());
@@ -141,9 +142,9 @@ class LmDiscriminatorTrainerTest {
             List<String> prompts = DiscriminatorTestData.prompts(5, 11);
             List<String> responses = new ArrayList<>(DiscriminatorTestData.expert(3, 12));
             responses.addAll(DiscriminatorTestData.policy(2, 13));
-            try (AnchorDiscriminator opened = AnchorDiscriminator.open(out);
+            try (Discriminator opened = Discriminator.open(out);
                     Transformer saved = Checkpoints.load(out)) {
-                assertEquals(AnchorDiscriminator.CAUSAL_LM, opened.kind());
+                assertEquals(Discriminator.CAUSAL_LM, opened.kind());
                 double[] z = opened.logits(prompts, responses);
                 assertArrayEquals(r.discriminator().logits(prompts, responses), z, 1e-5);
                 List<LmDiscriminatorTrainer.Row> rows = new ArrayList<>();
@@ -166,10 +167,10 @@ class LmDiscriminatorTrainerTest {
             throws Exception {
         Path base = Golden.resourceDir("golden/qwen3-tiny"), out = tmp.resolve("disc");
         Files.createDirectories(out);
-        Files.writeString(out.resolve(Discriminator.CONFIG_FILE), "{}");
-        List<Discriminator.Example> expert =
+        Files.writeString(out.resolve(EncoderDiscriminator.CONFIG_FILE), "{}");
+        List<EncoderDiscriminator.Example> expert =
                 examples(DiscriminatorTestData.prompts(4, 1), DiscriminatorTestData.expert(4, 2));
-        List<Discriminator.Example> policy =
+        List<EncoderDiscriminator.Example> policy =
                 examples(DiscriminatorTestData.prompts(4, 3), DiscriminatorTestData.policy(4, 4));
         var e = assertThrows(
                 java.io.IOException.class,
@@ -180,7 +181,7 @@ class LmDiscriminatorTrainerTest {
                         new LmDiscriminatorTrainer.Settings(args(out, 1, 1e-3), 0, 64),
                         Map.of()));
         assertTrue(e.getMessage().contains("already holds a discriminator"), e.getMessage());
-        assertEquals("{}", Files.readString(out.resolve(Discriminator.CONFIG_FILE)));
+        assertEquals("{}", Files.readString(out.resolve(EncoderDiscriminator.CONFIG_FILE)));
         // every rambling policy text is longer than 100 tokens, no short expert answer is
         Path fresh = tmp.resolve("fresh");
         var e2 = assertThrows(

@@ -53,11 +53,11 @@ class OnlineDpoTrainerTest {
         return out;
     }
 
-    private static OnlineDpoTrainer.Config config(Path out, int steps, int batch, int accumulation, int saveSteps) {
+    private static OnlineDpoConfig config(Path out, int steps, int batch, int accumulation, int saveSteps) {
         DpoConfig dpo = DpoConfig.defaults(TrainingArgs.defaults(out)
                 .withSteps(steps, batch, accumulation, 1e-3)
                 .withLogging(1, saveSteps));
-        return new OnlineDpoTrainer.Config(dpo, G, SAMPLING, null);
+        return new OnlineDpoConfig(dpo, G, SAMPLING, null);
     }
 
     @Test
@@ -183,8 +183,8 @@ class OnlineDpoTrainerTest {
             assertTrue(Files.exists(resumed.resolve("checkpoint-2/" + TrainCheckpoints.STATE_FILE)));
             try (Transformer policy = Checkpoints.load(RjsTrainerTest.modelDir());
                     Transformer ref = Checkpoints.load(RjsTrainerTest.modelDir())) {
-                OnlineDpoTrainer.Config cfg = config(tmp.resolve("full"), 4, 2, 1, 2);
-                cfg = new OnlineDpoTrainer.Config(
+                OnlineDpoConfig cfg = config(tmp.resolve("full"), 4, 2, 1, 2);
+                cfg = new OnlineDpoConfig(
                         cfg.dpo().withArgs(cfg.dpo().args().withResume("latest", resumed)), G, SAMPLING, null);
                 OnlineDpoTrainer.train(policy, ref, tok, prompts, rewards(), cfg, Map.of());
                 for (var e : snapshot(policy).entrySet())
@@ -262,7 +262,6 @@ class OnlineDpoTrainerTest {
         assertArrayEquals(new double[] {0, 1}, pairing.rejectedRewards());
         assertThrows(
                 IllegalArgumentException.class,
-                () -> new OnlineDpoTrainer.Config(
-                        DpoConfig.defaults(TrainingArgs.defaults(Path.of("x"))), 1, SAMPLING, null));
+                () -> new OnlineDpoConfig(DpoConfig.defaults(TrainingArgs.defaults(Path.of("x"))), 1, SAMPLING, null));
     }
 }

@@ -115,8 +115,7 @@ class OutputDirAndResumeTest {
         Path out = tmp.resolve("run");
         TrainingArgs a = args(out, 2);
         try (Transformer m = tiny()) {
-            TrainLoop.Run run =
-                    new TrainLoop.Run("test", m, a, 2, List.of(new DataCursor(4, 4, 42)), null, Map.of(), null, null);
+            TrainLoop.Run run = TrainLoop.Run.of("test", m, a, 2, List.of(new DataCursor(4, 4, 42)));
             assertThrows(
                     IllegalStateException.class,
                     () -> TrainLoop.run(run, s -> {

@@ -109,7 +109,7 @@ class PreferenceGoldenTest {
                     yield DpoTrainer.microBatch(
                             policy,
                             r,
-                            DpoTrainer.items(r, pairs, false, 0, pad),
+                            DpoTrainer.onTheFly(pairs),
                             dc,
                             pad,
                             window(
@@ -130,7 +130,7 @@ class PreferenceGoldenTest {
                     yield CpoTrainer.microBatch(
                             policy,
                             pairs,
-                            new CpoTrainer.Config(args, lc, 0),
+                            new CpoConfig(args, lc, 0),
                             pad,
                             window(
                                     pairs.size(),
@@ -143,7 +143,7 @@ class PreferenceGoldenTest {
                     OrpoTrainer.microBatch(
                             policy,
                             pairs,
-                            new OrpoTrainer.Config(args, cfg.get("beta").asDouble(), 0),
+                            new OrpoConfig(args, cfg.get("beta").asDouble(), 0),
                             pad,
                             window(
                                     pairs.size(),
@@ -167,7 +167,7 @@ class PreferenceGoldenTest {
                             policy,
                             new Reference(policy, ref, false, "kto"),
                             ex,
-                            new KtoTrainer.Config(args, lc, 0),
+                            new KtoConfig(args, lc, 0),
                             pad,
                             window(
                                     ex.size(),

@@ -60,7 +60,7 @@ class RefFreeAndKtoTrainerTest {
                     m,
                     DpoTrainerTest.arithmeticPairs(12, 1),
                     List.of(),
-                    new CpoTrainer.Config(args(tmp, 3), CpoLoss.Config.simpo(0.1, 0.5), 0),
+                    new CpoConfig(args(tmp, 3), CpoLoss.Config.simpo(0.1, 0.5), 0),
                     PAD,
                     Map.of());
             assertTrainedAndLogged(
@@ -89,7 +89,7 @@ class RefFreeAndKtoTrainerTest {
                     m,
                     DpoTrainerTest.arithmeticPairs(12, 2),
                     List.of(),
-                    new OrpoTrainer.Config(args(tmp, 3), 0.1, 0),
+                    new OrpoConfig(args(tmp, 3), 0.1, 0),
                     PAD,
                     Map.of());
             assertTrainedAndLogged(
@@ -115,13 +115,7 @@ class RefFreeAndKtoTrainerTest {
                 Transformer ref = tiny()) {
             Map<String, float[]> before = snapshot(m), refBefore = snapshot(ref);
             KtoTrainer.train(
-                    m,
-                    ref,
-                    rows,
-                    List.of(),
-                    new KtoTrainer.Config(args(tmp, 3), KtoLoss.Config.defaults(), 0),
-                    PAD,
-                    Map.of());
+                    m, ref, rows, List.of(), new KtoConfig(args(tmp, 3), KtoLoss.Config.defaults(), 0), PAD, Map.of());
             assertTrainedAndLogged(m, before, tmp, "loss", "kl");
             // per-class means appear when the step had rows of that class (TRL divides by the class count)
             assertTrue(
@@ -143,13 +137,7 @@ class RefFreeAndKtoTrainerTest {
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
                     () -> KtoTrainer.train(
-                            m,
-                            ref,
-                            rows,
-                            List.of(),
-                            new KtoTrainer.Config(one, KtoLoss.Config.defaults(), 0),
-                            PAD,
-                            Map.of()));
+                            m, ref, rows, List.of(), new KtoConfig(one, KtoLoss.Config.defaults(), 0), PAD, Map.of()));
             assertTrue(e.getMessage().contains("per_device_train_batch_size"), e.getMessage());
         }
     }

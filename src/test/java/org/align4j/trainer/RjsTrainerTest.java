@@ -55,9 +55,9 @@ class RjsTrainerTest {
         return out;
     }
 
-    private static RjsTrainer.Config config(Path out, int steps, int rounds, Double threshold) {
+    private static RjsConfig config(Path out, int steps, int rounds, Double threshold) {
         TrainingArgs a = TrainingArgs.defaults(out).withSteps(steps, 8, 1, 1e-3).withLogging(1, 0);
-        return new RjsTrainer.Config(a, N, SAMPLING, rounds, threshold, GEN_BATCH);
+        return new RjsConfig(a, N, SAMPLING, rounds, threshold, GEN_BATCH);
     }
 
     /** What the trainer should keep, recomputed here: sample as it does (seed + batch index), best non-empty per prompt, first on ties. */
@@ -259,9 +259,9 @@ class RjsTrainerTest {
                             config(out, 1, 1, null),
                             Map.of()));
             assertTrue(again.getMessage().contains("overwrite_output_dir"), again.getMessage());
-            RjsTrainer.Config resume = config(out, 1, 1, null);
-            resume = new RjsTrainer.Config(resume.args().withResume("latest", out), N, SAMPLING, 1, null, GEN_BATCH);
-            RjsTrainer.Config r = resume;
+            RjsConfig resume = config(out, 1, 1, null);
+            resume = new RjsConfig(resume.args().withResume("latest", out), N, SAMPLING, 1, null, GEN_BATCH);
+            RjsConfig r = resume;
             assertThrows(
                     IllegalArgumentException.class,
                     () -> RjsTrainer.train(

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -9,7 +9,7 @@ import java.util.Random;
 /**
  * The stratified held-out split of AAPA's discriminator data (docs/aapa.md, held-out metrics: our choice): each class
  * is split on its own, so the held-out share has both classes in the training proportions. The causal-LM kind draws
- * it exactly as {@link Discriminator#train} does (one {@link Random} from the seed, expert class first), so both kinds
+ * it exactly as {@link EncoderDiscriminator#train} does (one {@link Random} from the seed, expert class first), so both kinds
  * hold out the same examples for the same seed and data.
  */
 public final class HeldOut {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -65,9 +65,10 @@ public final class DiscriminatorTestData {
         return out;
     }
 
-    static List<Discriminator.Example> examples(List<String> prompts, List<String> responses) {
-        List<Discriminator.Example> out = new ArrayList<>();
-        for (int i = 0; i < responses.size(); i++) out.add(new Discriminator.Example(prompts.get(i), responses.get(i)));
+    static List<EncoderDiscriminator.Example> examples(List<String> prompts, List<String> responses) {
+        List<EncoderDiscriminator.Example> out = new ArrayList<>();
+        for (int i = 0; i < responses.size(); i++)
+            out.add(new EncoderDiscriminator.Example(prompts.get(i), responses.get(i)));
         return out;
     }
 }

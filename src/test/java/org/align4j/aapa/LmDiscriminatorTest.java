@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.align4j.io.HfJson;
+import org.align4j.reward.RewardModelReward;
 import org.align4j.testing.Golden;
 import org.align4j.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The causal-LM discriminator's folder contract on the tiny golden one-label classifier (golden/qwen3-tiny-rm, byte-level
- * tokenizer, EOS 258): opened through {@link AnchorDiscriminator#open} by its kind, it scores as the reward model of
+ * tokenizer, EOS 258): opened through {@link Discriminator#open} by its kind, it scores as the reward model of
  * the same folder does, reads prompt + response + EOS, and refuses co-training.
  */
 class LmDiscriminatorTest {
@@ -30,7 +31,7 @@ class LmDiscriminatorTest {
         for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"))
             Files.copy(rm.resolve(f), dir.resolve(f));
         HfJson.writeJson(
-                dir.resolve(Discriminator.CONFIG_FILE),
+                dir.resolve(EncoderDiscriminator.CONFIG_FILE),
                 Map.of("format", format, "format_version", 1, "kind", kind),
                 false);
         return dir;
@@ -38,13 +39,13 @@ class LmDiscriminatorTest {
 
     @Test
     void opensByKindAndScoresAsTheRewardModelOfTheSameFolder(@TempDir Path tmp) throws Exception {
-        Path dir = folder(tmp, AnchorDiscriminator.CAUSAL_LM, Discriminator.FORMAT);
+        Path dir = folder(tmp, Discriminator.CAUSAL_LM, EncoderDiscriminator.FORMAT);
         List<String> prompts = List.of("Q: 2+2? ", "", "Tell me a story. ");
         List<String> responses = List.of("#### 4", "Well, it depends.", "Once upon a time<|im_end|>");
-        try (AnchorDiscriminator d = AnchorDiscriminator.open(dir);
+        try (Discriminator d = Discriminator.open(dir);
                 RewardModelReward rm = RewardModelReward.load(dir, 2)) {
             assertTrue(d instanceof LmDiscriminator, d.getClass().getName());
-            assertEquals(AnchorDiscriminator.CAUSAL_LM, d.kind());
+            assertEquals(Discriminator.CAUSAL_LM, d.kind());
             double[] z = d.logits(prompts, responses), r = rm.score(prompts, responses, null);
             assertArrayEquals(r, z, 1e-6);
             assertTrue(
@@ -65,11 +66,10 @@ class LmDiscriminatorTest {
 
     @Test
     void coTrainingIsRefusedWithTheInterfacesMessage(@TempDir Path tmp) throws Exception {
-        try (AnchorDiscriminator d =
-                AnchorDiscriminator.open(folder(tmp, AnchorDiscriminator.CAUSAL_LM, Discriminator.FORMAT))) {
+        try (Discriminator d = Discriminator.open(folder(tmp, Discriminator.CAUSAL_LM, EncoderDiscriminator.FORMAT))) {
             UnsupportedOperationException e = assertThrows(
                     UnsupportedOperationException.class,
-                    () -> d.coTrain(List.of("q"), List.of("a"), new AnchorDiscriminator.CoTraining(1e-3, 1, 1, 0)));
+                    () -> d.coTrain(List.of("q"), List.of("a"), new Discriminator.CoTraining(1e-3, 1, 1, 0)));
             assertEquals(
                     "the causal_lm discriminator cannot be co-trained; co-training is implemented for the sentence_encoder kind "
                             + "(drop aapa_cotrain or train a sentence_encoder discriminator)",
@@ -81,11 +81,11 @@ class LmDiscriminatorTest {
     void aFolderOfAnotherFormatOrKindIsRefused(@TempDir Path tmp) throws Exception {
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
-                () -> LmDiscriminator.open(folder(tmp, AnchorDiscriminator.CAUSAL_LM, "something-else")));
+                () -> LmDiscriminator.open(folder(tmp, Discriminator.CAUSAL_LM, "something-else")));
         assertTrue(e.getMessage().contains("format is 'something-else'"), e.getMessage());
         e = assertThrows(
                 IllegalArgumentException.class,
-                () -> LmDiscriminator.open(folder(tmp, AnchorDiscriminator.SENTENCE_ENCODER, Discriminator.FORMAT)));
+                () -> LmDiscriminator.open(folder(tmp, Discriminator.SENTENCE_ENCODER, EncoderDiscriminator.FORMAT)));
         assertTrue(e.getMessage().contains("kind is 'sentence_encoder'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> LmDiscriminator.open(tmp.resolve("missing")));
         assertTrue(e.getMessage().contains("has no discriminator.json"), e.getMessage());

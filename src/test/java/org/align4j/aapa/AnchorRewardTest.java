@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,6 +15,9 @@ import org.align4j.engine.Tensors;
 import org.align4j.io.HfJson;
 import org.align4j.io.SafetensorsWriter;
 import org.align4j.io.TensorBlob;
+import org.align4j.loss.AnchorRewardTerm;
+import org.align4j.reward.LengthReward;
+import org.align4j.reward.WeightedRewards;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
@@ -51,10 +54,10 @@ class AnchorRewardTest {
     static final float W0 = -0.5f, W1 = 1.25f, B = 0.75f;
 
     /** z = −0.5·len/10 + 1.25·#'s + 0.75, written as the discriminator command writes a logistic head. */
-    static Discriminator handWritten(Path dir) throws Exception {
+    static EncoderDiscriminator handWritten(Path dir) throws Exception {
         java.nio.file.Files.createDirectories(dir);
         SafetensorsWriter.write(
-                dir.resolve(Discriminator.HEAD_FILE),
+                dir.resolve(EncoderDiscriminator.HEAD_FILE),
                 List.of(
                         TensorBlob.ofFloats("out.weight", new float[] {W0, W1}, 1, 2),
                         TensorBlob.ofFloats("out.bias", new float[] {B}, 1)),
@@ -80,8 +83,8 @@ class AnchorRewardTest {
                         1,
                         "eval_fraction",
                         0.0));
-        HfJson.writeJson(dir.resolve(Discriminator.CONFIG_FILE), j, false);
-        return Discriminator.load(dir, new CountingEncoder());
+        HfJson.writeJson(dir.resolve(EncoderDiscriminator.CONFIG_FILE), j, false);
+        return EncoderDiscriminator.load(dir, new CountingEncoder());
     }
 
     static double z(String t) {
@@ -114,7 +117,7 @@ class AnchorRewardTest {
 
     @Test
     void rewardIsTheScheduledCoefficientTimesTheLogit(@TempDir Path tmp) throws Exception {
-        Discriminator d = handWritten(tmp.resolve("d"));
+        EncoderDiscriminator d = handWritten(tmp.resolve("d"));
         List<String> completions = List.of("#### 12", "a long rambling answer without any marker at all", "");
         List<String> prompts = Collections.nCopies(3, "q");
         List<JsonNode> rows = Collections.nCopies(3, null);
@@ -160,11 +163,11 @@ class AnchorRewardTest {
             }
         };
         IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> Discriminator.load(tmp.resolve("d"), other));
+                assertThrows(IllegalArgumentException.class, () -> EncoderDiscriminator.load(tmp.resolve("d"), other));
         assertEquals(true, e.getMessage().contains("test/counting"), e.getMessage());
         assertThrows(
                 IllegalArgumentException.class,
-                () -> Discriminator.load(tmp.resolve("missing"), new CountingEncoder()));
+                () -> EncoderDiscriminator.load(tmp.resolve("missing"), new CountingEncoder()));
     }
 
     /** −(1/N) Σ (aᵢ − ā) logpᵢ and its gradient −(aᵢ − ā)/N. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -11,10 +11,11 @@ import java.util.Map;
 import org.align4j.io.HfJson;
 import org.align4j.model.ModelConfig;
 import org.align4j.model.Transformer;
+import org.align4j.reward.RewardModelReward;
 import org.align4j.tokenizer.Tokenizer;
 
 /**
- * AAPA's discriminator of the {@value AnchorDiscriminator#CAUSAL_LM} kind (arXiv 2509.25148 mentions "discriminator
+ * AAPA's discriminator of the {@value Discriminator#CAUSAL_LM} kind (arXiv 2509.25148 mentions "discriminator
  * variants" without describing them, so this kind is our choice; docs/aapa.md): a small causal LM made a one-label
  * {@code *ForSequenceClassification} (backbone + {@code score.weight} (1, H)) and trained whole with the class-balanced
  * cross-entropy ({@code trainer.LmDiscriminatorTrainer}). Its logit z = log D/(1 − D) is the score at the last token
@@ -23,10 +24,10 @@ import org.align4j.tokenizer.Tokenizer;
  * <p>What it reads: always prompt + response + EOS, encoded by {@link RewardModelReward#encode} both when training and
  * when scoring, so the two agree token for token; unlike the sentence-encoder kind there is no {@code include_prompt}
  * switch. The folder is a Hugging Face sequence-classifier folder ({@code config.json}, {@code model.safetensors},
- * tokenizer files; it loads in transformers as it is) plus {@value Discriminator#CONFIG_FILE}, written last.
+ * tokenizer files; it loads in transformers as it is) plus {@value EncoderDiscriminator#CONFIG_FILE}, written last.
  * Nothing here updates the weights: {@link #coTrain} refuses (the interface's default).
  */
-public final class LmDiscriminator implements AnchorDiscriminator {
+public final class LmDiscriminator implements Discriminator {
     /** The reward-function name of the wrapped scorer (never logged: the anchor logs under its own name). */
     static final String NAME = "aapa_lm_discriminator";
     /** Sequences scored together by {@link #open}ed discriminators. */
@@ -54,20 +55,20 @@ public final class LmDiscriminator implements AnchorDiscriminator {
 
     /** Opens a folder written by {@code ./align4j discriminator --discriminator_type causal_lm}. */
     public static LmDiscriminator open(Path dir) throws IOException {
-        Path cfg = dir.resolve(Discriminator.CONFIG_FILE);
+        Path cfg = dir.resolve(EncoderDiscriminator.CONFIG_FILE);
         if (!Files.isRegularFile(cfg))
-            throw new IllegalArgumentException(dir + " has no " + Discriminator.CONFIG_FILE
+            throw new IllegalArgumentException(dir + " has no " + EncoderDiscriminator.CONFIG_FILE
                     + "; it is not a folder written by ./align4j discriminator");
         JsonNode j = HfJson.readJson(cfg);
-        if (!Discriminator.FORMAT.equals(j.path("format").asText())
-                || j.path("format_version").asInt() != Discriminator.FORMAT_VERSION)
-            throw new IllegalArgumentException(
-                    cfg + ": format is '" + j.path("format").asText() + "' version "
-                            + j.path("format_version").asText() + ", expected '" + Discriminator.FORMAT + "' version "
-                            + Discriminator.FORMAT_VERSION);
+        if (!EncoderDiscriminator.FORMAT.equals(j.path("format").asText())
+                || j.path("format_version").asInt() != EncoderDiscriminator.FORMAT_VERSION)
+            throw new IllegalArgumentException(cfg + ": format is '"
+                    + j.path("format").asText() + "' version "
+                    + j.path("format_version").asText() + ", expected '" + EncoderDiscriminator.FORMAT + "' version "
+                    + EncoderDiscriminator.FORMAT_VERSION);
         if (!CAUSAL_LM.equals(j.path("kind").asText()))
             throw new IllegalArgumentException(cfg + ": kind is '"
-                    + j.path("kind").asText() + "', not " + CAUSAL_LM + "; open it with AnchorDiscriminator.open");
+                    + j.path("kind").asText() + "', not " + CAUSAL_LM + "; open it with Discriminator.open");
         return new LmDiscriminator(RewardModelReward.load(dir, SCORE_BATCH_SIZE));
     }
 
@@ -91,7 +92,7 @@ public final class LmDiscriminator implements AnchorDiscriminator {
     }
 
     /**
-     * Writes {@value Discriminator#CONFIG_FILE} into {@code dir}, which must already hold the trained classifier and its
+     * Writes {@value EncoderDiscriminator#CONFIG_FILE} into {@code dir}, which must already hold the trained classifier and its
      * tokenizer: the file marks the folder as a complete discriminator, so it comes last (and atomically).
      *
      * @param training settings, counts, class weights and timings, as the trainer names them
@@ -116,8 +117,8 @@ public final class LmDiscriminator implements AnchorDiscriminator {
         m.put("pad_token_id", model.padTokenId());
         m.put("pooling", "score at the last token that is not pad_token_id (transformers' *ForSequenceClassification)");
         Map<String, Object> j = new LinkedHashMap<>();
-        j.put("format", Discriminator.FORMAT);
-        j.put("format_version", Discriminator.FORMAT_VERSION);
+        j.put("format", EncoderDiscriminator.FORMAT);
+        j.put("format_version", EncoderDiscriminator.FORMAT_VERSION);
         j.put("kind", CAUSAL_LM);
         j.put(
                 "method",
@@ -128,7 +129,7 @@ public final class LmDiscriminator implements AnchorDiscriminator {
         j.put("training", training);
         j.put("train_metrics", train.toJson());
         j.put("eval_metrics", eval == null ? null : eval.toJson());
-        HfJson.writeJson(dir.resolve(Discriminator.CONFIG_FILE), j, false);
+        HfJson.writeJson(dir.resolve(EncoderDiscriminator.CONFIG_FILE), j, false);
     }
 
     @Override

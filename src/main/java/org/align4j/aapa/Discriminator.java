@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -11,14 +11,14 @@ import org.align4j.io.HfJson;
 /**
  * AAPA's discriminator as the anchor sees it (arXiv 2509.25148, docs/aapa.md): one logit z = log D/(1 − D) per
  * (prompt, response), positive for "looks like the expert". Two kinds, told apart by {@code kind} in the folder's
- * {@value Discriminator#CONFIG_FILE}:
+ * {@value EncoderDiscriminator#CONFIG_FILE}:
  * <ul>
- *   <li>{@value #SENTENCE_ENCODER} (the default): a frozen sentence encoder with a small trained head ({@link Discriminator});
+ *   <li>{@value #SENTENCE_ENCODER} (the default): a frozen sentence encoder with a small trained head ({@link EncoderDiscriminator});
  *   <li>{@value #CAUSAL_LM}: a small causal LM with a one-label {@code score} head, trained whole with the same
  *       class-balanced cross-entropy ({@code LmDiscriminator}).
  * </ul>
  */
-public interface AnchorDiscriminator extends AutoCloseable {
+public interface Discriminator extends AutoCloseable {
     String SENTENCE_ENCODER = "sentence_encoder", CAUSAL_LM = "causal_lm";
 
     /** One logit per (prompt, response); {@code prompts} and {@code responses} have the same length. */
@@ -70,15 +70,15 @@ public interface AnchorDiscriminator extends AutoCloseable {
     void close();
 
     /** Opens a folder written by {@code ./align4j discriminator}, of either kind. */
-    static AnchorDiscriminator open(Path dir) throws IOException {
-        Path cfg = dir.resolve(Discriminator.CONFIG_FILE);
+    static Discriminator open(Path dir) throws IOException {
+        Path cfg = dir.resolve(EncoderDiscriminator.CONFIG_FILE);
         if (!Files.isRegularFile(cfg))
-            throw new IllegalArgumentException("discriminator folder " + dir + " has no " + Discriminator.CONFIG_FILE
-                    + "; train one with ./align4j discriminator");
+            throw new IllegalArgumentException("discriminator folder " + dir + " has no "
+                    + EncoderDiscriminator.CONFIG_FILE + "; train one with ./align4j discriminator");
         JsonNode j = HfJson.readJson(cfg);
         String kind = j.path("kind").asText(SENTENCE_ENCODER);
         return switch (kind) {
-            case SENTENCE_ENCODER -> Discriminator.open(dir);
+            case SENTENCE_ENCODER -> EncoderDiscriminator.open(dir);
             case CAUSAL_LM -> LmDiscriminator.open(dir);
             default ->
                 throw new IllegalArgumentException(

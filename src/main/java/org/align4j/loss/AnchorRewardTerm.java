@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.loss;
 
 import static org.align4j.engine.Tensors.scalar;
 
@@ -13,7 +13,7 @@ import org.bytedeco.pytorch.Tensor;
  * <pre>
  *   L_anchor = −(1/N) Σᵢ (aᵢ − ā) · log π(yᵢ | xᵢ),   ā = (1/N) Σⱼ aⱼ
  * </pre>
- * with aᵢ the anchor reward of rollout i (λ(step)·z from {@link AnchorReward}, a constant: no gradient through it) and
+ * with aᵢ the anchor reward of rollout i (λ(step)·z from {@code org.align4j.aapa.AnchorReward}, a constant: no gradient through it) and
  * log π the rollout's summed token log-probabilities. The batch mean is the baseline (our choice; it keeps the
  * gradient unbiased up to the 1/N self-term and makes the term zero for a batch of one or of equal rewards).
  */

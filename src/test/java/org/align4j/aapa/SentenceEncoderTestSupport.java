@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 /** One real MiniLM encoder for all the tests of a JVM (loading the 90 MB graph takes seconds); closed at exit. */
 final class SentenceEncoderTestSupport {

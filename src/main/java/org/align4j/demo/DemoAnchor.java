@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.cli;
+package org.align4j.demo;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.align4j.demo.AdversarialDemo;
-import org.align4j.reward.AnchorReward;
-import org.align4j.reward.AnchorSchedule;
-import org.align4j.reward.Discriminator;
-import org.align4j.reward.DiscriminatorConfig;
-import org.align4j.reward.MiniLmSentenceEncoder;
+import org.align4j.aapa.AnchorReward;
+import org.align4j.aapa.AnchorSchedule;
+import org.align4j.aapa.DiscriminatorConfig;
+import org.align4j.aapa.EncoderDiscriminator;
+import org.align4j.aapa.MiniLmSentenceEncoder;
 import org.align4j.reward.RewardFunction;
 
 /**
@@ -19,36 +18,27 @@ import org.align4j.reward.RewardFunction;
  * saved beside the run, then used with a constant coefficient as an extra GRPO reward. The
  * encoder stays open for the rest of the JVM (the demo scores with it to the end).
  */
-final class Anchor {
+public final class DemoAnchor {
     /** The anchor's weight beside the reward model's score (docs/aapa.md: the coefficient is our choice). */
     static final double COEFFICIENT = 0.5;
 
-    private Anchor() {}
+    private DemoAnchor() {}
 
-    static RewardFunction train(AdversarialDemo.Context c) {
-        List<Discriminator.Example> expert = new ArrayList<>(), policy = new ArrayList<>();
+    public static RewardFunction train(AdversarialDemo.Context c) {
+        List<EncoderDiscriminator.Example> expert = new ArrayList<>(), policy = new ArrayList<>();
         for (int i = 0; i < c.expertResponses().size(); i++)
-            expert.add(new Discriminator.Example(
+            expert.add(new EncoderDiscriminator.Example(
                     c.expertPrompts().get(i), c.expertResponses().get(i)));
         for (int i = 0; i < c.rolloutResponses().size(); i++)
-            policy.add(new Discriminator.Example(
+            policy.add(new EncoderDiscriminator.Example(
                     c.rolloutPrompts().get(i), c.rolloutResponses().get(i)));
         MiniLmSentenceEncoder encoder = new MiniLmSentenceEncoder();
         // the prompt is part of the text: whether "23+19=42" is right depends on it
-        DiscriminatorConfig cfg = DiscriminatorConfig.defaults();
-        cfg = new DiscriminatorConfig(
-                cfg.head(),
-                cfg.hiddenSize(),
-                cfg.epochs(),
-                cfg.learningRate(),
-                cfg.batchSize(),
-                cfg.weightDecay(),
-                cfg.seed(),
-                cfg.evalFraction(),
-                true);
-        Discriminator d = Discriminator.train(encoder, expert, policy, cfg);
+        DiscriminatorConfig cfg =
+                DiscriminatorConfig.builder().includePrompt(true).build();
+        EncoderDiscriminator d = EncoderDiscriminator.train(encoder, expert, policy, cfg);
         try {
-            d.save(c.dir(), true);
+            d.saveReplacing(c.dir());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

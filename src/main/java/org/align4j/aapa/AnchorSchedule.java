@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 /**
  * The AAPA anchoring coefficient λ(step) (our choice: the paper's schedule is not known, docs/aapa.md):

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,19 +18,29 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The discriminator on real all-MiniLM-L6-v2 embeddings: it separates two text styles on held-out data and round-trips. */
-class DiscriminatorTest {
+class EncoderDiscriminatorTest {
     static final SentenceEncoder ENC = SentenceEncoderTestSupport.memoMiniLm();
     static final int N = 48;
-    static final List<Discriminator.Example> EXPERT =
+    static final List<EncoderDiscriminator.Example> EXPERT =
             DiscriminatorTestData.examples(DiscriminatorTestData.prompts(N, 1), DiscriminatorTestData.expert(N, 2));
-    static final List<Discriminator.Example> POLICY =
+    static final List<EncoderDiscriminator.Example> POLICY =
             DiscriminatorTestData.examples(DiscriminatorTestData.prompts(N, 3), DiscriminatorTestData.policy(N, 4));
-    static final DiscriminatorConfig CFG = new DiscriminatorConfig("logistic", 32, 30, 1e-2, 16, 0.01, 7L, 0.25, false);
+    static final DiscriminatorConfig CFG = DiscriminatorConfig.builder()
+            .head("logistic")
+            .hiddenSize(32)
+            .epochs(30)
+            .learningRate(1e-2)
+            .batchSize(16)
+            .weightDecay(0.01)
+            .seed(7L)
+            .evalFraction(0.25)
+            .includePrompt(false)
+            .build();
 
     @Test
     void logisticHeadSeparatesTheStylesOnHeldOutData() {
-        Discriminator d = Discriminator.train(ENC, EXPERT, POLICY, CFG);
-        Discriminator.Report r = d.report();
+        EncoderDiscriminator d = EncoderDiscriminator.train(ENC, EXPERT, POLICY, CFG);
+        EncoderDiscriminator.Report r = d.report();
         System.err.printf(
                 "discriminator (logistic): held-out accuracy %.3f, ROC-AUC %.3f, train accuracy %.3f, embed %.1f s, train %.2f s%n",
                 r.eval().accuracy(), r.eval().rocAuc(), r.train().accuracy(), r.embedSeconds(), r.trainSeconds());
@@ -53,8 +63,8 @@ class DiscriminatorTest {
 
     @Test
     void mlpHeadSeparatesTheStylesToo() {
-        Discriminator d = Discriminator.train(ENC, EXPERT, POLICY, CFG.withHead("mlp", 32));
-        Discriminator.Report r = d.report();
+        EncoderDiscriminator d = EncoderDiscriminator.train(ENC, EXPERT, POLICY, CFG.withHead("mlp", 32));
+        EncoderDiscriminator.Report r = d.report();
         System.err.printf(
                 "discriminator (mlp 32): held-out accuracy %.3f, ROC-AUC %.3f%n",
                 r.eval().accuracy(), r.eval().rocAuc());
@@ -65,10 +75,10 @@ class DiscriminatorTest {
 
     @Test
     void trainingIsDeterministicFromTheSeed() {
-        float[] a = Discriminator.train(ENC, EXPERT.subList(0, 16), POLICY.subList(0, 16), CFG)
+        float[] a = EncoderDiscriminator.train(ENC, EXPERT.subList(0, 16), POLICY.subList(0, 16), CFG)
                 .head()
                 .parameters();
-        float[] b = Discriminator.train(ENC, EXPERT.subList(0, 16), POLICY.subList(0, 16), CFG)
+        float[] b = EncoderDiscriminator.train(ENC, EXPERT.subList(0, 16), POLICY.subList(0, 16), CFG)
                 .head()
                 .parameters();
         assertArrayEquals(a, b);
@@ -77,13 +87,13 @@ class DiscriminatorTest {
     @Test
     void saveLoadRoundTripGivesIdenticalLogits(@TempDir Path tmp) throws Exception {
         for (String head : List.of("logistic", "mlp")) {
-            Discriminator d =
-                    Discriminator.train(ENC, EXPERT.subList(0, 20), POLICY.subList(0, 20), CFG.withHead(head, 32));
+            EncoderDiscriminator d = EncoderDiscriminator.train(
+                    ENC, EXPERT.subList(0, 20), POLICY.subList(0, 20), CFG.withHead(head, 32));
             Path dir = tmp.resolve(head);
-            d.save(dir, false);
+            d.save(dir);
             List<String> prompts = List.of("p1", "p2", "p3"),
                     texts = List.of("#### 3", "Let me think about apples for a while.", "");
-            Discriminator back = Discriminator.load(dir, ENC);
+            EncoderDiscriminator back = EncoderDiscriminator.load(dir, ENC);
             assertArrayEquals(
                     d.logits(prompts, texts),
                     back.logits(prompts, texts),
@@ -93,7 +103,7 @@ class DiscriminatorTest {
             assertEquals(d.config(), back.config());
             assertEquals(d.report().eval(), back.report().eval(), "held-out metrics survive the round trip");
 
-            JsonNode j = HfJson.readJson(dir.resolve(Discriminator.CONFIG_FILE));
+            JsonNode j = HfJson.readJson(dir.resolve(EncoderDiscriminator.CONFIG_FILE));
             assertEquals(
                     MiniLmSentenceEncoder.NAME, j.path("encoder").path("name").asText());
             assertEquals(384, j.path("head").path("input_dim").asInt());
@@ -101,7 +111,7 @@ class DiscriminatorTest {
             assertEquals(
                     d.report().eval().rocAuc(),
                     j.path("eval_metrics").path("roc_auc").asDouble());
-            try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(Discriminator.HEAD_FILE))) {
+            try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(EncoderDiscriminator.HEAD_FILE))) {
                 Map<String, long[]> expected = head.equals("mlp")
                         ? Map.of(
                                 "hidden.weight",
@@ -117,25 +127,37 @@ class DiscriminatorTest {
                 for (var e : expected.entrySet())
                     assertArrayEquals(e.getValue(), f.info(e.getKey()).shape(), e.getKey());
             }
-            assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> d.save(dir, false));
+            assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> d.save(dir));
         }
     }
 
     @Test
     void includePromptChangesTheEncodedText() {
-        assertEquals("resp", Discriminator.text(false, "prompt", "resp"));
-        assertEquals("prompt\nresp", Discriminator.text(true, "prompt", "resp"));
+        assertEquals("resp", EncoderDiscriminator.text(false, "prompt", "resp"));
+        assertEquals("prompt\nresp", EncoderDiscriminator.text(true, "prompt", "resp"));
     }
 
     @Test
     void rejectsEmptyClassesAndTooFewToHoldOut() {
-        assertThrows(IllegalArgumentException.class, () -> Discriminator.train(ENC, List.of(), POLICY, CFG));
-        assertThrows(IllegalArgumentException.class, () -> Discriminator.train(ENC, EXPERT.subList(0, 1), POLICY, CFG));
-        assertNotNull(Discriminator.train(
+        assertThrows(IllegalArgumentException.class, () -> EncoderDiscriminator.train(ENC, List.of(), POLICY, CFG));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> EncoderDiscriminator.train(ENC, EXPERT.subList(0, 1), POLICY, CFG));
+        assertNotNull(EncoderDiscriminator.train(
                         ENC,
                         EXPERT.subList(0, 1),
                         POLICY.subList(0, 1),
-                        new DiscriminatorConfig("logistic", 1, 1, 1e-2, 4, 0, 1, 0.0, false))
+                        DiscriminatorConfig.builder()
+                                .head("logistic")
+                                .hiddenSize(1)
+                                .epochs(1)
+                                .learningRate(1e-2)
+                                .batchSize(4)
+                                .weightDecay(0)
+                                .seed(1)
+                                .evalFraction(0.0)
+                                .includePrompt(false)
+                                .build())
                 .report()
                 .train());
     }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,8 +46,21 @@ class DiscriminatorHeadTest {
         float[][] x = {{1, 0, 2}, {0.5f, -1, 0}, {2, 2, -1}, {-1, 0.25f, 3}};
         boolean[] y = {true, true, true, false};
         double lr = 0.05;
-        DiscriminatorTrainer.Fit fit =
-                DiscriminatorTrainer.fit(x, y, 3, new DiscriminatorConfig("logistic", 1, 1, lr, 4, 0.5, 1, 0, false));
+        DiscriminatorTrainer.Fit fit = DiscriminatorTrainer.fit(
+                x,
+                y,
+                3,
+                DiscriminatorConfig.builder()
+                        .head("logistic")
+                        .hiddenSize(1)
+                        .epochs(1)
+                        .learningRate(lr)
+                        .batchSize(4)
+                        .weightDecay(0.5)
+                        .seed(1)
+                        .evalFraction(0)
+                        .includePrompt(false)
+                        .build());
         assertEquals(4 / 6.0, fit.weightExpert(), 1e-15);
         assertEquals(2.0, fit.weightPolicy(), 1e-15);
         double[] g = new double[4];
@@ -73,16 +86,55 @@ class DiscriminatorHeadTest {
         float[][] x = {{1, 2}, {-1, 0.5f}};
         boolean[] y = {true, false};
         float[] noDecay = DiscriminatorTrainer.fit(
-                        x, y, 2, new DiscriminatorConfig("logistic", 1, 2, 0.1, 2, 0, 1, 0, false))
+                        x,
+                        y,
+                        2,
+                        DiscriminatorConfig.builder()
+                                .head("logistic")
+                                .hiddenSize(1)
+                                .epochs(2)
+                                .learningRate(0.1)
+                                .batchSize(2)
+                                .weightDecay(0)
+                                .seed(1)
+                                .evalFraction(0)
+                                .includePrompt(false)
+                                .build())
                 .head()
                 .parameters();
         float[] decay = DiscriminatorTrainer.fit(
-                        x, y, 2, new DiscriminatorConfig("logistic", 1, 2, 0.1, 2, 1.0, 1, 0, false))
+                        x,
+                        y,
+                        2,
+                        DiscriminatorConfig.builder()
+                                .head("logistic")
+                                .hiddenSize(1)
+                                .epochs(2)
+                                .learningRate(0.1)
+                                .batchSize(2)
+                                .weightDecay(1.0)
+                                .seed(1)
+                                .evalFraction(0)
+                                .includePrompt(false)
+                                .build())
                 .head()
                 .parameters();
         // step 1 is the same (θ₀ = 0); step 2: decay shifts each weight by −lr·λ·θ₁ = −0.1·θ₁, the bias not at all
         float[] one = DiscriminatorTrainer.fit(
-                        x, y, 2, new DiscriminatorConfig("logistic", 1, 1, 0.1, 2, 0, 1, 0, false))
+                        x,
+                        y,
+                        2,
+                        DiscriminatorConfig.builder()
+                                .head("logistic")
+                                .hiddenSize(1)
+                                .epochs(1)
+                                .learningRate(0.1)
+                                .batchSize(2)
+                                .weightDecay(0)
+                                .seed(1)
+                                .evalFraction(0)
+                                .includePrompt(false)
+                                .build())
                 .head()
                 .parameters();
         for (int k = 0; k < 2; k++) assertEquals(noDecay[k] - 0.1 * one[k], decay[k], 1e-6, "weight " + k);
@@ -100,8 +152,21 @@ class DiscriminatorHeadTest {
         }
         float[][] x = xs.toArray(new float[0][]);
         for (String type : List.of("logistic", "mlp")) {
-            DiscriminatorTrainer.Fit fit =
-                    DiscriminatorTrainer.fit(x, y, 2, new DiscriminatorConfig(type, 8, 50, 1e-2, 16, 0, 3, 0, false));
+            DiscriminatorTrainer.Fit fit = DiscriminatorTrainer.fit(
+                    x,
+                    y,
+                    2,
+                    DiscriminatorConfig.builder()
+                            .head(type)
+                            .hiddenSize(8)
+                            .epochs(50)
+                            .learningRate(1e-2)
+                            .batchSize(16)
+                            .weightDecay(0)
+                            .seed(3)
+                            .evalFraction(0)
+                            .includePrompt(false)
+                            .build());
             double[] z = new double[200];
             for (int i = 0; i < 200; i++) z[i] = fit.head().logit(x[i]);
             DiscriminatorMetrics m = DiscriminatorMetrics.of(z, y);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,13 +28,13 @@ class DiscriminatorCoTrainingTest {
     /** The hand-written discriminator of AnchorRewardTest with one expert embedding saved beside it. */
     private static final float[] EXPERT_X = {0.6f, 2f}; // "#### 1" has 6 characters and two '#'
 
-    private static Discriminator withExpert(Path dir) throws Exception {
-        Discriminator d = AnchorRewardTest.handWritten(dir);
+    private static EncoderDiscriminator withExpert(Path dir) throws Exception {
+        EncoderDiscriminator d = AnchorRewardTest.handWritten(dir);
         SafetensorsWriter.write(
-                dir.resolve(Discriminator.EXPERT_FILE),
+                dir.resolve(EncoderDiscriminator.EXPERT_FILE),
                 List.of(TensorBlob.ofFloats("embeddings", EXPERT_X, 1, 2)),
                 Map.of());
-        return Discriminator.load(dir, new AnchorRewardTest.CountingEncoder());
+        return EncoderDiscriminator.load(dir, new AnchorRewardTest.CountingEncoder());
     }
 
     private static double sigmoid(double z) {
@@ -43,12 +43,11 @@ class DiscriminatorCoTrainingTest {
 
     @Test
     void oneUpdateIsTheClosedFormFirstAdamWStep(@TempDir Path tmp) throws Exception {
-        Discriminator d = withExpert(tmp.resolve("d"));
+        EncoderDiscriminator d = withExpert(tmp.resolve("d"));
         List<String> responses = List.of("blah blah blah", "#", "a much longer rambling answer"),
                 prompts = List.of("p", "p", "p");
         double lr = 0.05;
-        AnchorDiscriminator.CoTrainStats st =
-                d.coTrain(prompts, responses, new AnchorDiscriminator.CoTraining(lr, 1, 1, 7));
+        Discriminator.CoTrainStats st = d.coTrain(prompts, responses, new Discriminator.CoTraining(lr, 1, 1, 7));
         // the batch: the one expert embedding drawn 3 times (label 1), then the 3 responses (label 0); class weights 1
         List<float[]> x = new ArrayList<>();
         for (int i = 0; i < 3; i++) x.add(EXPERT_X);
@@ -82,13 +81,13 @@ class DiscriminatorCoTrainingTest {
 
     @Test
     void coTrainingPushesDownAPolicyThatLearnedToLookLikeTheExpert(@TempDir Path tmp) throws Exception {
-        Discriminator d = withExpert(tmp.resolve("d"));
+        EncoderDiscriminator d = withExpert(tmp.resolve("d"));
         // the policy learned the expert's '#' marks but still rambles: the fixed head calls it expert-like
         List<String> drifted = List.of("## and so on and so on", "## well, let me think", "## it could be many things");
         List<String> prompts = List.of("p", "p", "p");
         double[] fixed = d.logits(prompts, drifted);
         for (double z : fixed) assertTrue(z > 0, "before co-training the drifted policy fools the discriminator: " + z);
-        AnchorDiscriminator.CoTraining c = new AnchorDiscriminator.CoTraining(0.05, 5, 1, 3);
+        Discriminator.CoTraining c = new Discriminator.CoTraining(0.05, 5, 1, 3);
         for (int k = 0; k < 20; k++) d.coTrain(prompts, drifted, c);
         for (double z : d.logits(prompts, drifted)) assertTrue(z < 0, "after co-training it is caught: " + z);
         assertTrue(d.logits(List.of("p"), List.of("#### 1"))[0] > 0, "and the expert is still recognised");
@@ -96,9 +95,9 @@ class DiscriminatorCoTrainingTest {
 
     @Test
     void anchorScoresWithTheDiscriminatorBeforeItsUpdateEveryNStepsOncePerStep(@TempDir Path tmp) throws Exception {
-        Discriminator d = withExpert(tmp.resolve("d"));
+        EncoderDiscriminator d = withExpert(tmp.resolve("d"));
         AnchorReward a = new AnchorReward(d, AnchorSchedule.constant(1.0))
-                .withCoTraining(new AnchorDiscriminator.CoTraining(0.05, 1, 2, 1));
+                .withCoTraining(new Discriminator.CoTraining(0.05, 1, 2, 1));
         List<String> prompts = List.of("p", "p"), responses = List.of("## drifted text", "plain");
         assertFalse(a.metrics().containsKey("aapa/cotrain_loss"), "no update yet");
         double[] expected = d.logits(prompts, responses);
@@ -123,48 +122,48 @@ class DiscriminatorCoTrainingTest {
 
     @Test
     void aCoTrainedDiscriminatorSavesAndReloadsWithItsExpertsAndRecordsTheUpdates(@TempDir Path tmp) throws Exception {
-        Discriminator d = withExpert(tmp.resolve("d"));
-        d.coTrain(List.of("p"), List.of("## drifted"), new AnchorDiscriminator.CoTraining(0.05, 2, 1, 1));
+        EncoderDiscriminator d = withExpert(tmp.resolve("d"));
+        d.coTrain(List.of("p"), List.of("## drifted"), new Discriminator.CoTraining(0.05, 2, 1, 1));
         Path out = tmp.resolve("saved");
-        d.save(out, false);
-        Discriminator back = Discriminator.load(out, new AnchorRewardTest.CountingEncoder());
+        d.save(out);
+        EncoderDiscriminator back = EncoderDiscriminator.load(out, new AnchorRewardTest.CountingEncoder());
         assertArrayEquals(d.head().parameters(), back.head().parameters());
-        JsonNode j = HfJson.readJson(out.resolve(Discriminator.CONFIG_FILE));
+        JsonNode j = HfJson.readJson(out.resolve(EncoderDiscriminator.CONFIG_FILE));
         assertEquals(1, j.path("co_training").path("updates").asInt());
-        assertEquals(AnchorDiscriminator.SENTENCE_ENCODER, j.path("kind").asText());
-        assertTrue(Files.exists(out.resolve(Discriminator.EXPERT_FILE)));
+        assertEquals(Discriminator.SENTENCE_ENCODER, j.path("kind").asText());
+        assertTrue(Files.exists(out.resolve(EncoderDiscriminator.EXPERT_FILE)));
         back.coTrain(
                 List.of("p"),
                 List.of("## drifted"),
-                new AnchorDiscriminator.CoTraining(0.05, 1, 1, 1)); // reads the saved experts
+                new Discriminator.CoTraining(0.05, 1, 1, 1)); // reads the saved experts
     }
 
     @Test
     void aFolderWithoutExpertEmbeddingsRefusesCoTrainingWithTheFix(@TempDir Path tmp) throws Exception {
-        Discriminator d = AnchorRewardTest.handWritten(tmp.resolve("old"));
+        EncoderDiscriminator d = AnchorRewardTest.handWritten(tmp.resolve("old"));
         var e = assertThrows(
                 IllegalArgumentException.class,
-                () -> d.coTrain(List.of("p"), List.of("x"), new AnchorDiscriminator.CoTraining(0.05, 1, 1, 1)));
+                () -> d.coTrain(List.of("p"), List.of("x"), new Discriminator.CoTraining(0.05, 1, 1, 1)));
         assertTrue(
-                e.getMessage().contains(Discriminator.EXPERT_FILE)
+                e.getMessage().contains(EncoderDiscriminator.EXPERT_FILE)
                         && e.getMessage().contains("retrain"),
                 e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new AnchorDiscriminator.CoTraining(0, 1, 1, 1));
-        assertThrows(IllegalArgumentException.class, () -> new AnchorDiscriminator.CoTraining(0.1, 0, 1, 1));
-        assertThrows(IllegalArgumentException.class, () -> new AnchorDiscriminator.CoTraining(0.1, 1, 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new Discriminator.CoTraining(0, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new Discriminator.CoTraining(0.1, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new Discriminator.CoTraining(0.1, 1, 0, 1));
     }
 
     @Test
     void trainingKeepsTheExpertEmbeddingsOfItsTrainingSplit(@TempDir Path tmp) throws Exception {
-        List<Discriminator.Example> expert = new ArrayList<>(), policy = new ArrayList<>();
+        List<EncoderDiscriminator.Example> expert = new ArrayList<>(), policy = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            expert.add(new Discriminator.Example("p", "#".repeat(1 + i % 3) + " " + i));
-            policy.add(new Discriminator.Example("p", "rambling on and on " + "x".repeat(i)));
+            expert.add(new EncoderDiscriminator.Example("p", "#".repeat(1 + i % 3) + " " + i));
+            policy.add(new EncoderDiscriminator.Example("p", "rambling on and on " + "x".repeat(i)));
         }
         DiscriminatorConfig c = DiscriminatorConfig.defaults();
-        Discriminator d = Discriminator.train(new AnchorRewardTest.CountingEncoder(), expert, policy, c);
-        d.save(tmp.resolve("d"), false);
-        try (var f = org.align4j.io.SafetensorsFile.open(tmp.resolve("d").resolve(Discriminator.EXPERT_FILE))) {
+        EncoderDiscriminator d = EncoderDiscriminator.train(new AnchorRewardTest.CountingEncoder(), expert, policy, c);
+        d.save(tmp.resolve("d"));
+        try (var f = org.align4j.io.SafetensorsFile.open(tmp.resolve("d").resolve(EncoderDiscriminator.EXPERT_FILE))) {
             assertArrayEquals(
                     new long[] {9, 2},
                     f.info("embeddings").shape(),
@@ -186,9 +185,9 @@ class DiscriminatorCoTrainingTest {
                 return super.embed(texts);
             }
         };
-        Discriminator d = Discriminator.load(tmp.resolve("d"), counting);
+        EncoderDiscriminator d = EncoderDiscriminator.load(tmp.resolve("d"), counting);
         AnchorReward a = new AnchorReward(d, AnchorSchedule.constant(1.0))
-                .withCoTraining(new AnchorDiscriminator.CoTraining(0.05, 1, 2, 1));
+                .withCoTraining(new Discriminator.CoTraining(0.05, 1, 2, 1));
         List<String> prompts = List.of("p", "p"), responses = List.of("## drifted text", "plain");
         double[] expected = d.logits(prompts, responses);
         calls[0] = 0;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 /**
  * How the AAPA discriminator's head is trained (docs/aapa.md; every value here is our choice, the paper gives none).
@@ -48,20 +48,87 @@ public record DiscriminatorConfig(
 
     /** logistic head, 30 epochs of AdamW at 1e-2 in batches of 32, weight decay 0.01, seed 42, 10 % held out, response only. */
     public static DiscriminatorConfig defaults() {
-        return new DiscriminatorConfig(LOGISTIC, 0, 30, 1e-2, 32, 0.01, 42L, 0.1, false);
+        return builder().build();
     }
 
     /** The same settings with another head ({@code newHiddenSize} is used by {@code mlp} only). */
     public DiscriminatorConfig withHead(String newHead, int newHiddenSize) {
-        return new DiscriminatorConfig(
-                newHead,
-                newHiddenSize,
-                epochs,
-                learningRate,
-                batchSize,
-                weightDecay,
-                seed,
-                evalFraction,
-                includePrompt);
+        return toBuilder().head(newHead).hiddenSize(newHiddenSize).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        return builder()
+                .head(head)
+                .hiddenSize(hiddenSize)
+                .epochs(epochs)
+                .learningRate(learningRate)
+                .batchSize(batchSize)
+                .weightDecay(weightDecay)
+                .seed(seed)
+                .evalFraction(evalFraction)
+                .includePrompt(includePrompt);
+    }
+
+    /** Builds {@link DiscriminatorConfig} by name; unset keys keep {@link #defaults()}. */
+    public static final class Builder {
+        private String head = LOGISTIC;
+        private int hiddenSize, epochs = 30, batchSize = 32;
+        private double learningRate = 1e-2, weightDecay = 0.01, evalFraction = 0.1;
+        private long seed = 42;
+        private boolean includePrompt;
+
+        public Builder head(String v) {
+            head = v;
+            return this;
+        }
+
+        public Builder hiddenSize(int v) {
+            hiddenSize = v;
+            return this;
+        }
+
+        public Builder epochs(int v) {
+            epochs = v;
+            return this;
+        }
+
+        public Builder learningRate(double v) {
+            learningRate = v;
+            return this;
+        }
+
+        public Builder batchSize(int v) {
+            batchSize = v;
+            return this;
+        }
+
+        public Builder weightDecay(double v) {
+            weightDecay = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
+
+        public Builder evalFraction(double v) {
+            evalFraction = v;
+            return this;
+        }
+
+        public Builder includePrompt(boolean v) {
+            includePrompt = v;
+            return this;
+        }
+
+        public DiscriminatorConfig build() {
+            return new DiscriminatorConfig(
+                    head, hiddenSize, epochs, learningRate, batchSize, weightDecay, seed, evalFraction, includePrompt);
+        }
     }
 }

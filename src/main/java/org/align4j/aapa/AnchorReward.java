@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.reward.RewardFunction;
+import org.align4j.reward.WeightedRewards;
 
 /**
  * AAPA's anchoring term as a reward function for GRPO and CHORD (arXiv 2509.25148, docs/aapa.md): r = λ(step)·s, where
- * s is the frozen {@link Discriminator}'s signal for the completion — its logit z = log D/(1 − D) by default, or
+ * s is the frozen {@link EncoderDiscriminator}'s signal for the completion — its logit z = log D/(1 − D) by default, or
  * log σ(z) = log D — and λ follows an {@link AnchorSchedule}. It joins the other reward functions in
  * {@link WeightedRewards} under the name {@value #NAME} (give it weight 1: λ carries the scale).
  *
@@ -16,7 +18,7 @@ import java.util.Map;
  * step is 0. By default the discriminator is never updated (the paper's fixed discriminator). With
  * {@link #withCoTraining} (an option, off by default) each scored batch, every {@code everySteps} steps, also updates the
  * discriminator on those rollouts against expert examples after they are scored, so the next batch is scored by
- * the updated discriminator ({@link AnchorDiscriminator#coTrain}).
+ * the updated discriminator ({@link Discriminator#coTrain}).
  */
 public final class AnchorReward implements RewardFunction {
     public static final String NAME = "aapa_anchor";
@@ -29,19 +31,19 @@ public final class AnchorReward implements RewardFunction {
         LOG_SIGMOID
     }
 
-    private final AnchorDiscriminator discriminator;
+    private final Discriminator discriminator;
     private final AnchorSchedule schedule;
     private final Signal signal;
     private long step;
-    private AnchorDiscriminator.CoTraining coTraining;
+    private Discriminator.CoTraining coTraining;
     private long lastCoTrainedStep = -1;
-    private AnchorDiscriminator.CoTrainStats lastCoTrain;
+    private Discriminator.CoTrainStats lastCoTrain;
 
-    public AnchorReward(AnchorDiscriminator discriminator, AnchorSchedule schedule) {
+    public AnchorReward(Discriminator discriminator, AnchorSchedule schedule) {
         this(discriminator, schedule, Signal.LOGIT);
     }
 
-    public AnchorReward(AnchorDiscriminator discriminator, AnchorSchedule schedule, Signal signal) {
+    public AnchorReward(Discriminator discriminator, AnchorSchedule schedule, Signal signal) {
         if (discriminator == null || schedule == null || signal == null)
             throw new IllegalArgumentException("AnchorReward needs a discriminator, a schedule and a signal");
         this.discriminator = discriminator;
@@ -87,12 +89,12 @@ public final class AnchorReward implements RewardFunction {
     }
 
     /** Turns co-training on (null: off, the default); a kind that cannot co-train refuses on its first update. */
-    public AnchorReward withCoTraining(AnchorDiscriminator.CoTraining c) {
+    public AnchorReward withCoTraining(Discriminator.CoTraining c) {
         this.coTraining = c;
         return this;
     }
 
-    public AnchorDiscriminator discriminator() {
+    public Discriminator discriminator() {
         return discriminator;
     }
 
@@ -102,8 +104,7 @@ public final class AnchorReward implements RewardFunction {
         double[] s;
         // co-train after scoring: this batch's rewards come from the discriminator that has not seen it
         if (coTraining != null && step % coTraining.everySteps() == 0 && step != lastCoTrainedStep) {
-            AnchorDiscriminator.ScoredAndCoTrained r =
-                    discriminator.logitsThenCoTrain(prompts, completions, coTraining);
+            Discriminator.ScoredAndCoTrained r = discriminator.logitsThenCoTrain(prompts, completions, coTraining);
             s = signalOf(r.logits());
             lastCoTrain = r.stats();
             lastCoTrainedStep = step;

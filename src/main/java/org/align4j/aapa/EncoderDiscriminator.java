@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -23,7 +23,7 @@ import org.align4j.io.SafetensorsWriter;
  * <p>A saved discriminator is a folder: {@value #CONFIG_FILE} (encoder, head shape, training settings and statistics,
  * held-out accuracy and ROC-AUC) and {@value #HEAD_FILE} (the head's float32 weights).
  */
-public final class Discriminator implements AnchorDiscriminator {
+public final class EncoderDiscriminator implements Discriminator {
     public static final String CONFIG_FILE = "discriminator.json",
             HEAD_FILE = "head.safetensors",
             EXPERT_FILE = "expert_embeddings.safetensors";
@@ -63,7 +63,7 @@ public final class Discriminator implements AnchorDiscriminator {
     private final Path folder;
     private CoTrainer coTrainer;
 
-    private Discriminator(
+    private EncoderDiscriminator(
             SentenceEncoder encoder,
             boolean ownsEncoder,
             DiscriminatorHead head,
@@ -90,7 +90,7 @@ public final class Discriminator implements AnchorDiscriminator {
      * {@link DiscriminatorConfig#evalFraction()} of each class (at least one example each when the share is above 0)
      * is held out for {@link Report#eval()}. The encoder stays the caller's.
      */
-    public static Discriminator train(
+    public static EncoderDiscriminator train(
             SentenceEncoder encoder, List<Example> expert, List<Example> policy, DiscriminatorConfig config) {
         if (expert.isEmpty() || policy.isEmpty())
             throw new IllegalArgumentException("training the discriminator needs expert and policy examples, got "
@@ -118,7 +118,7 @@ public final class Discriminator implements AnchorDiscriminator {
                 (t1 - t0) / 1e9,
                 (t2 - t1) / 1e9);
         float[][] expertX = java.util.Arrays.copyOf(train.x, expertSplit.get(0).size());
-        return new Discriminator(encoder, false, fit.head(), config, report, expertX, null);
+        return new EncoderDiscriminator(encoder, false, fit.head(), config, report, expertX, null);
     }
 
     private record Labelled(float[][] x, boolean[] isExpert) {}
@@ -294,7 +294,16 @@ public final class Discriminator implements AnchorDiscriminator {
      * config last, so a folder with a config holds a complete discriminator. With {@code overwrite} an earlier
      * discriminator's files are replaced; nothing else in the folder is touched.
      */
-    public void save(Path dir, boolean overwrite) throws IOException {
+    public void save(Path dir) throws IOException {
+        save(dir, false);
+    }
+
+    /** {@link #save} replacing an earlier discriminator's files in {@code dir}. */
+    public void saveReplacing(Path dir) throws IOException {
+        save(dir, true);
+    }
+
+    private void save(Path dir, boolean overwrite) throws IOException {
         if (!overwrite && Files.exists(dir.resolve(CONFIG_FILE)))
             throw new java.nio.file.FileAlreadyExistsException(
                     dir.toString(), null, "already holds a discriminator; choose another folder or pass overwrite");
@@ -388,12 +397,12 @@ public final class Discriminator implements AnchorDiscriminator {
      * Loads a saved discriminator onto {@code encoder}, which must be the one it was trained on (same name and
      * dimension); the encoder stays the caller's.
      */
-    public static Discriminator load(Path dir, SentenceEncoder encoder) throws IOException {
+    public static EncoderDiscriminator load(Path dir, SentenceEncoder encoder) throws IOException {
         return load(dir, encoder, false);
     }
 
     /** Loads a saved discriminator with its own all-MiniLM-L6-v2 encoder, closed by {@link #close()}. */
-    public static Discriminator open(Path dir) throws IOException {
+    public static EncoderDiscriminator open(Path dir) throws IOException {
         checkFolder(dir);
         MiniLmSentenceEncoder enc = new MiniLmSentenceEncoder();
         try {
@@ -414,7 +423,7 @@ public final class Discriminator implements AnchorDiscriminator {
                         dir + " has no " + f + "; it is not a folder written by ./align4j discriminator");
     }
 
-    private static Discriminator load(Path dir, SentenceEncoder encoder, boolean owns) throws IOException {
+    private static EncoderDiscriminator load(Path dir, SentenceEncoder encoder, boolean owns) throws IOException {
         checkFolder(dir);
         Path cfgFile = dir.resolve(CONFIG_FILE);
         JsonNode j = HfJson.readJson(cfgFile);
@@ -442,16 +451,17 @@ public final class Discriminator implements AnchorDiscriminator {
         }
         DiscriminatorConfig config;
         try {
-            config = new DiscriminatorConfig(
-                    type,
-                    hidden,
-                    tr.path("epochs").asInt(),
-                    tr.path("learning_rate").asDouble(),
-                    tr.path("batch_size").asInt(),
-                    tr.path("weight_decay").asDouble(),
-                    tr.path("seed").asLong(),
-                    tr.path("eval_fraction").asDouble(),
-                    j.path("input").path("include_prompt").asBoolean());
+            config = DiscriminatorConfig.builder()
+                    .head(type)
+                    .hiddenSize(hidden)
+                    .epochs(tr.path("epochs").asInt())
+                    .learningRate(tr.path("learning_rate").asDouble())
+                    .batchSize(tr.path("batch_size").asInt())
+                    .weightDecay(tr.path("weight_decay").asDouble())
+                    .seed(tr.path("seed").asLong())
+                    .evalFraction(tr.path("eval_fraction").asDouble())
+                    .includePrompt(j.path("input").path("include_prompt").asBoolean())
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(cfgFile + ": " + e.getMessage(), e);
         }
@@ -468,7 +478,7 @@ public final class Discriminator implements AnchorDiscriminator {
                         ev == null || ev.isNull() ? null : DiscriminatorMetrics.fromJson(ev),
                         tr.path("embed_seconds").asDouble(),
                         tr.path("train_seconds").asDouble());
-        return new Discriminator(encoder, owns, head, config, report, null, dir);
+        return new EncoderDiscriminator(encoder, owns, head, config, report, null, dir);
     }
 
     /** Closes the encoder if {@link #open} made it; a caller's encoder is left open. */

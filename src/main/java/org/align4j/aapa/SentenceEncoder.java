@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-package org.align4j.reward;
+package org.align4j.aapa;
 
 import java.util.List;
 
 /**
  * A frozen text encoder: one fixed-size vector per text, the features of the AAPA discriminator's head
- * ({@link Discriminator}). Implementations hold native resources, hence {@link AutoCloseable}.
+ * ({@link EncoderDiscriminator}). Implementations hold native resources, hence {@link AutoCloseable}.
  */
 public interface SentenceEncoder extends AutoCloseable {
 
