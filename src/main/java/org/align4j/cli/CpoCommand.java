@@ -65,12 +65,12 @@ final class CpoCommand {
             throw new CliException("cpo: " + e.getMessage());
         }
         CpoConfig cfg = new CpoConfig(targs, loss, TrainingOptions.evalSteps(o));
-        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
+        try (LoadedModel m = LoadedModel.load(o)) {
             var train = PreferenceData.pairs("cpo", o, m.tokenizer(), false);
             var eval = PreferenceData.pairs("cpo", o, m.tokenizer(), true);
-            TrainingOptions.maybeAttachLora("cpo", o, m.model());
+            TrainingOptions.maybeAttachLora("cpo", o, m);
             CpoTrainer.train(m.model(), train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
-            Checkpoints.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
             System.err.println("cpo: final model in " + targs.outputDir());
         }
     }
@@ -79,12 +79,12 @@ final class CpoCommand {
         Options o = Options.parse("orpo", ORPO_SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
         OrpoConfig cfg = new OrpoConfig(targs, o.number("beta"), TrainingOptions.evalSteps(o));
-        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
+        try (LoadedModel m = LoadedModel.load(o)) {
             var train = PreferenceData.pairs("orpo", o, m.tokenizer(), false);
             var eval = PreferenceData.pairs("orpo", o, m.tokenizer(), true);
-            TrainingOptions.maybeAttachLora("orpo", o, m.model());
+            TrainingOptions.maybeAttachLora("orpo", o, m);
             OrpoTrainer.train(m.model(), train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
-            Checkpoints.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
             System.err.println("orpo: final model in " + targs.outputDir());
         }
     }

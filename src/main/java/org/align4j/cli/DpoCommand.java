@@ -119,14 +119,14 @@ final class DpoCommand {
             throw new CliException("dpo: " + e.getMessage());
         }
         Path modelDir = o.path("model_name_or_path");
-        try (LoadedModel m = LoadedModel.load(modelDir)) {
+        try (LoadedModel m = LoadedModel.load(o)) {
             List<PreferencePair> train = PreferenceData.pairs("dpo", o, m.tokenizer(), false);
             List<PreferencePair> eval = PreferenceData.pairs("dpo", o, m.tokenizer(), true);
-            TrainingOptions.maybeAttachLora("dpo", o, m.model());
-            try (Transformer ref = TrainingOptions.loadReference("dpo", o, m.model(), cfg.referenceFree())) {
+            TrainingOptions.maybeAttachLora("dpo", o, m);
+            try (Transformer ref = TrainingOptions.loadReference("dpo", o, m, cfg.referenceFree())) {
                 DpoTrainer.train(m.model(), ref, train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
             }
-            Checkpoints.copyTokenizerFiles(modelDir, targs.outputDir());
+            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
             System.err.println("dpo: final model in " + targs.outputDir());
         }
     }

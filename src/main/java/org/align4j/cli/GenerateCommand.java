@@ -40,7 +40,7 @@ final class GenerateCommand {
                 o.number("top_p"),
                 o.integer("max_new_tokens"),
                 o.longValue("seed"));
-        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
+        try (LoadedModel m = LoadedModel.load(o)) {
             List<long[]> prompts = new ArrayList<>();
             for (Row r : rows) prompts.add(PromptEncoding.promptIds(m.tokenizer(), r));
             List<Object> out = new ArrayList<>();

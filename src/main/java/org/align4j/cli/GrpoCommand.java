@@ -92,7 +92,7 @@ final class GrpoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("grpo", SPECS, args);
         TrainingArgs targs = TrainingOptions.parse(o);
-        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"));
+        try (LoadedModel m = LoadedModel.load(o);
                 OnlineOptions.Rewards rewards = OnlineOptions.rewards("grpo", o)) {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("grpo", o, m.tokenizer());
             GrpoConfig.Chord chord = null;
@@ -144,13 +144,12 @@ final class GrpoCommand {
                         "grpo: warning: cispo clips the importance weight at epsilon_high itself (%.2f < 1 clips every on-policy token); "
                                 + "the ScaleRL paper and TRL recommend epsilon_high 5.0%n",
                         cfg.loss().epsilonHighOrDefault());
-            TrainingOptions.maybeAttachLora("grpo", o, m.model());
-            try (Transformer ref =
-                    o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m.model(), false) : null) {
+            TrainingOptions.maybeAttachLora("grpo", o, m);
+            try (Transformer ref = o.number("beta") > 0 ? TrainingOptions.loadReference("grpo", o, m, false) : null) {
                 OnlineEval eval = OnlineOptions.eval("grpo", o, m.tokenizer());
                 GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, eval, o.resolved());
             }
-            Checkpoints.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
             rewards.saveCoTrainedDiscriminator("grpo", targs.outputDir());
             System.err.println("grpo: final model in " + targs.outputDir());
         }

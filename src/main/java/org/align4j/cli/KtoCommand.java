@@ -53,14 +53,14 @@ final class KtoCommand {
             throw new CliException("kto: " + e.getMessage());
         }
         KtoConfig cfg = new KtoConfig(targs, loss, TrainingOptions.evalSteps(o));
-        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
+        try (LoadedModel m = LoadedModel.load(o)) {
             var train = PreferenceData.unpaired("kto", o, m.tokenizer(), false);
             var eval = PreferenceData.unpaired("kto", o, m.tokenizer(), true);
-            TrainingOptions.maybeAttachLora("kto", o, m.model());
-            try (Transformer ref = TrainingOptions.loadReference("kto", o, m.model(), false)) {
+            TrainingOptions.maybeAttachLora("kto", o, m);
+            try (Transformer ref = TrainingOptions.loadReference("kto", o, m, false)) {
                 KtoTrainer.train(m.model(), ref, train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
             }
-            Checkpoints.copyTokenizerFiles(o.path("model_name_or_path"), targs.outputDir());
+            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
             System.err.println("kto: final model in " + targs.outputDir());
         }
     }

@@ -2,22 +2,34 @@
 package org.align4j.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import org.align4j.model.Checkpoints;
+import org.align4j.model.ModelSource;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
 
-/** A model directory's weights and tokenizer, checked to fit each other. */
-record LoadedModel(Transformer model, Tokenizer tokenizer) implements AutoCloseable {
-    static LoadedModel load(Path dir) throws IOException {
-        if (!Files.isDirectory(dir))
-            throw new CliException("model_name_or_path " + dir
-                    + " is not a directory (a Hugging Face model folder; no hub downloads)");
-        Tokenizer tok = Tokenizer.load(dir);
+/**
+ * What model_name_or_path names (a model folder, a PEFT adapter folder on its base, or a hub id in the local cache:
+ * {@link ModelSource}) loaded with its tokenizer, the two checked to fit each other.
+ */
+record LoadedModel(Transformer model, Tokenizer tokenizer, ModelSource source) implements AutoCloseable {
+
+    /** model_name_or_path (and model_revision, where the command has it) of {@code o}. */
+    static LoadedModel load(Options o) throws IOException {
+        String revision = o.declares("model_revision") && o.has("model_revision") ? o.string("model_revision") : null;
+        return load(o.path("model_name_or_path"), revision);
+    }
+
+    static LoadedModel load(Path nameOrPath, String revision) throws IOException {
+        ModelSource source;
+        try {
+            source = ModelSource.resolve(nameOrPath.toString(), revision);
+        } catch (IOException e) {
+            throw new CliException(e.getMessage());
+        }
+        Tokenizer tok = Tokenizer.load(source.tokenizerDir());
         Transformer model;
         try {
-            model = Checkpoints.load(dir);
+            model = source.load();
         } catch (IOException | RuntimeException e) {
             tok.close();
             throw e;
@@ -27,10 +39,10 @@ record LoadedModel(Transformer model, Tokenizer tokenizer) implements AutoClosea
             model.close();
             tok.close();
             throw new CliException(
-                    dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is " + vocab
-                            + "; this tokenizer does not belong to this model");
+                    nameOrPath + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is "
+                            + vocab + "; this tokenizer does not belong to this model");
         }
-        return new LoadedModel(model, tok);
+        return new LoadedModel(model, tok, source);
     }
 
     @Override

@@ -24,7 +24,7 @@ final class LogprobsCommand {
         Options o = Options.parse("logprobs", SPECS, args);
         JsonlOutput.checkWritable(o.path("output_file"), o.flag("overwrite_output"));
         List<Row> rows = Datasets.read(o.path("dataset_name"), "train");
-        try (LoadedModel m = LoadedModel.load(o.path("model_name_or_path"))) {
+        try (LoadedModel m = LoadedModel.load(o)) {
             List<long[]> prompts = new ArrayList<>(), completions = new ArrayList<>();
             for (Row r : rows) {
                 prompts.add(PromptEncoding.promptIds(m.tokenizer(), r));

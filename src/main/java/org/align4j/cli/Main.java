@@ -35,6 +35,7 @@ public final class Main {
         COMMANDS.put("online_dpo", new Command(OnlineDpoCommand::run, OnlineDpoCommand.SPECS));
         COMMANDS.put("apo", new Command(ApoCommand::run, ApoCommand.SPECS));
         COMMANDS.put("discriminator", new Command(DiscriminatorCommand::run, DiscriminatorCommand.SPECS));
+        COMMANDS.put("merge", new Command(MergeCommand::run, MergeCommand.SPECS));
         COMMANDS.put("bench", new Command(BenchCommand::run, BenchCommand.SPECS));
     }
 

@@ -73,12 +73,12 @@ final class OnlineDpoCommand {
             throw new CliException("online_dpo: " + e.getMessage());
         }
         Path modelDir = o.path("model_name_or_path");
-        try (LoadedModel m = LoadedModel.load(modelDir);
+        try (LoadedModel m = LoadedModel.load(o);
                 OnlineOptions.Rewards rewards = OnlineOptions.rewards("online_dpo", o)) {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("online_dpo", o, m.tokenizer());
-            TrainingOptions.maybeAttachLora("online_dpo", o, m.model());
-            try (Transformer ref = TrainingOptions.loadReference(
-                    "online_dpo", o, m.model(), cfg.dpo().referenceFree())) {
+            TrainingOptions.maybeAttachLora("online_dpo", o, m);
+            try (Transformer ref =
+                    TrainingOptions.loadReference("online_dpo", o, m, cfg.dpo().referenceFree())) {
                 OnlineDpoTrainer.train(
                         m.model(),
                         ref,
@@ -89,7 +89,7 @@ final class OnlineDpoCommand {
                         OnlineOptions.eval("online_dpo", o, m.tokenizer()),
                         o.resolved());
             }
-            Checkpoints.copyTokenizerFiles(modelDir, targs.outputDir());
+            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
             rewards.saveCoTrainedDiscriminator("online_dpo", targs.outputDir());
             System.err.println("online_dpo: final model in " + targs.outputDir());
         }

@@ -57,6 +57,7 @@ public final class Options {
             specs.add(of("per_device_eval_batch_size", Type.INT, 8, "rows processed together")
                     .atLeast(1));
             specs.add(of("overwrite_output", Type.BOOLEAN, false, "replace an existing output_file"));
+            specs.add(of("model_revision", Type.STRING, null, "branch, tag or commit of a hub id in the local cache"));
             return List.copyOf(specs);
         }
     }
@@ -164,6 +165,11 @@ public final class Options {
 
     private static String fmt(double v) {
         return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
+    }
+
+    /** Whether this command accepts {@code key}. */
+    public boolean declares(String key) {
+        return specs.containsKey(key);
     }
 
     public String command() {

@@ -4,8 +4,6 @@ package org.align4j.cli;
 import static org.align4j.cli.Options.Spec.of;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +15,7 @@ import org.align4j.data.JsonRows.Row;
 import org.align4j.data.Messages;
 import org.align4j.loss.Calibration;
 import org.align4j.model.Checkpoints;
+import org.align4j.model.ModelSource;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
 import org.align4j.trainer.RewardConfig;
@@ -70,12 +69,18 @@ final class RewardCommand {
         List<Row> evalRows = o.has("eval_dataset_name")
                 ? Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split"))
                 : List.of();
-        Path modelDir = o.path("model_name_or_path");
-        if (!Files.isDirectory(modelDir))
-            throw new CliException("model_name_or_path " + modelDir
-                    + " is not a directory (a Hugging Face model folder; no hub downloads)");
-        try (Tokenizer tok = Tokenizer.load(modelDir);
-                Transformer model = RewardTrainer.loadRewardModel(modelDir, tok, o.longValue("seed"), "reward")) {
+        ModelSource source;
+        try {
+            source = ModelSource.resolve(
+                    o.path("model_name_or_path").toString(),
+                    o.has("model_revision") ? o.string("model_revision") : null);
+        } catch (java.io.IOException e) {
+            throw new CliException("reward: " + e.getMessage());
+        }
+        try (Tokenizer tok = Tokenizer.load(source.tokenizerDir());
+                Transformer base = source.loadMerged();
+                Transformer model =
+                        RewardTrainer.loadRewardModel(base, source.asGiven(), tok, o.longValue("seed"), "reward")) {
             List<RewardTrainer.Pair> train = pairs(tok, rows), eval = evalRows.isEmpty() ? null : pairs(tok, evalRows);
             System.err.printf(
                     "reward: %d pairs from %s%s%n",
@@ -84,7 +89,8 @@ final class RewardCommand {
                     eval == null ? "" : ", " + eval.size() + " eval pairs from " + o.path("eval_dataset_name"));
             RewardTrainer.train(model, train, eval, cfg, tok.padTokenId(), o.resolved());
             // what transformers' tokenizer.save_pretrained writes beside a sequence classifier (no generation_config)
-            Checkpoints.copyTokenizerFilesForClassifier(modelDir, cfg.args().outputDir());
+            Checkpoints.copyTokenizerFilesForClassifier(
+                    source.tokenizerDir(), cfg.args().outputDir());
             System.err.println("reward: final model ("
                     + model.config().raw().path("architectures").path(0).asText() + ") in "
                     + cfg.args().outputDir());

@@ -69,10 +69,10 @@ final class RjsCommand {
             throw new CliException("rjs: " + e.getMessage());
         }
         Path modelDir = o.path("model_name_or_path");
-        try (LoadedModel m = LoadedModel.load(modelDir);
+        try (LoadedModel m = LoadedModel.load(o);
                 OnlineOptions.Rewards rewards = OnlineOptions.rewards("rjs", o)) {
             List<Rollouts.Prompt> prompts = OnlineOptions.prompts("rjs", o, m.tokenizer());
-            TrainingOptions.maybeAttachLora("rjs", o, m.model());
+            TrainingOptions.maybeAttachLora("rjs", o, m);
             RjsTrainer.train(
                     m.model(),
                     m.tokenizer(),
@@ -81,7 +81,7 @@ final class RjsCommand {
                     cfg,
                     OnlineOptions.eval("rjs", o, m.tokenizer()),
                     o.resolved());
-            Checkpoints.copyTokenizerFiles(modelDir, targs.outputDir());
+            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
             rewards.saveCoTrainedDiscriminator("rjs", targs.outputDir());
             System.err.println("rjs: final model in " + targs.outputDir()
                     + " (per-round samples and models in round-K/, round metrics in rjs_rounds.jsonl)");

@@ -81,7 +81,7 @@ final class SftCommand {
                 o.flag("assistant_only_loss"));
         List<Row> rows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
         Path modelDir = o.path("model_name_or_path");
-        try (LoadedModel m = LoadedModel.load(modelDir)) {
+        try (LoadedModel m = LoadedModel.load(o)) {
             Encoder encoder = new Encoder(m.tokenizer(), truncation, loss);
             Encoded<Sequence> data = Encoder.encodeAll(rows, encoder::sft, o.flag("skip_invalid_rows"));
             System.err.printf(
@@ -92,7 +92,7 @@ final class SftCommand {
                     truncation.maxLength(),
                     truncation.truncationMode());
             if (data.skipped() > 0) System.err.println("sft: " + data.summary(3));
-            TrainingOptions.maybeAttachLora("sft", o, m.model());
+            TrainingOptions.maybeAttachLora("sft", o, m);
             if (o.flag("packing")) {
                 List<PackedSequence> packed = Packing.bestFitDecreasing(data.items(), truncation.maxLength());
                 long tokens = data.items().stream().mapToLong(Sequence::length).sum();
@@ -143,7 +143,7 @@ final class SftCommand {
                             o.resolved());
                 }
             }
-            Checkpoints.copyTokenizerFiles(modelDir, cfg.outputDir());
+            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), cfg.outputDir());
             System.err.println("sft: final model in " + cfg.outputDir());
         }
     }

@@ -4,13 +4,15 @@ package org.align4j.cli;
 import static org.align4j.cli.Options.Spec.of;
 import static org.align4j.cli.Options.Spec.required;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
+import org.align4j.model.Checkpoints;
 import org.align4j.model.Lora;
+import org.align4j.model.ModelSource;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.OutputDir;
 import org.align4j.trainer.TrainingArgs;
@@ -64,7 +66,18 @@ final class TrainingOptions {
                 of("lora_r", Type.INT, 16, "LoRA rank"),
                 of("lora_alpha", Type.DOUBLE, 32.0, "LoRA alpha (scale = alpha / r)"),
                 of("lora_dropout", Type.DOUBLE, 0.05, "dropout on the LoRA input"),
-                of("lora_target_modules", Type.STRING, "q_proj,v_proj", "comma-separated linear names"),
+                of(
+                        "lora_target_modules",
+                        Type.STRING,
+                        "q_proj,v_proj",
+                        "linear names (comma-separated or a YAML list), or all-linear"),
+                of(
+                        "adapter_mode",
+                        Type.STRING,
+                        "auto",
+                        "model_name_or_path is an adapter folder: continue it, merge it first, or auto (continue with"
+                                + " use_peft, else merge)"),
+                of("model_revision", Type.STRING, null, "branch, tag or commit of a hub id in the local cache"),
                 of("report_to", Type.STRING, d.reportTo(), "none or tensorboard"),
                 of("resume_from_checkpoint", Type.STRING, null, "a checkpoint-N folder, or latest"),
                 of(
@@ -132,13 +145,40 @@ final class TrainingOptions {
         return o.has("eval_steps") ? o.integer("eval_steps") : o.integer("logging_steps");
     }
 
-    /** Attaches LoRA adapters when use_peft is set; the base weights are then frozen. */
-    static void maybeAttachLora(String command, Options o, Transformer model) {
+    /**
+     * The trainable part of the policy. A full model: LoRA adapters when use_peft is set (the base frozen), else every
+     * weight. An adapter folder (model_name_or_path naming a PEFT adapter), by adapter_mode: {@code continue} keeps
+     * training that adapter (its r, alpha and target modules; the lora_* keys do not apply), {@code merge} folds it
+     * into the base first (PEFT's merge_and_unload) and then trains as for a full model; {@code auto} (the default)
+     * continues with use_peft and merges without it.
+     */
+    static void maybeAttachLora(String command, Options o, LoadedModel m) throws IOException {
+        Transformer model = m.model();
+        if (m.source().isAdapter()) {
+            String mode = o.string("adapter_mode");
+            if (!List.of("auto", "continue", "merge").contains(mode))
+                throw new CliException(
+                        command + ": adapter_mode '" + mode + "' is unknown; use auto, continue or merge");
+            boolean merge = mode.equals("merge") || (mode.equals("auto") && !o.flag("use_peft"));
+            if (!merge) {
+                System.err.println(command + ": continuing the LoRA adapter of "
+                        + m.source().adapterDir() + " on " + m.source().baseName() + " (adapter_mode " + mode + ")");
+                return;
+            }
+            Lora.merge(model);
+            System.err.println(
+                    command + ": merged the LoRA adapter of " + m.source().adapterDir() + " into its base; training "
+                            + (o.flag("use_peft") ? "a new LoRA adapter on it" : "all weights"));
+            if (o.flag("use_peft")) {
+                // a new adapter needs its base as a folder: the merged model, saved beside the run's outputs
+                Path base = o.path("output_dir").resolve("merged_base");
+                Checkpoints.save(model, base, String.valueOf(model.config().torchDtype()), true);
+                Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), base);
+                model.setSource(base.toString());
+            }
+        }
         if (!o.flag("use_peft")) return;
-        List<String> targets = Arrays.stream(o.string("lora_target_modules").split(","))
-                .map(String::trim)
-                .filter(s -> !s.isEmpty())
-                .toList();
+        List<String> targets = loraTargets(o, model);
         int n = Lora.attach(
                 model,
                 new Lora.Config(o.integer("lora_r"), o.number("lora_alpha"), o.number("lora_dropout"), targets),
@@ -146,21 +186,33 @@ final class TrainingOptions {
         System.err.println(command + ": LoRA on " + n + " modules " + targets);
     }
 
+    /** lora_target_modules: names ("q_proj,v_proj" or a YAML list), or PEFT's "all-linear" (every linear but lm_head). */
+    static List<String> loraTargets(Options o, Transformer model) {
+        List<String> named = o.strings("lora_target_modules");
+        if (named.size() == 1 && named.get(0).equals("all-linear")) return Lora.allLinear(model);
+        return named;
+    }
+
     /**
-     * The frozen reference of dpo and kto: ref_model_name_or_path, else a second load of the
-     * initial policy; null when there is none to load (reference_free, or LoRA without
-     * ref_model_name_or_path: the base with adapters off serves).
+     * The frozen reference of dpo, kto, online DPO and GRPO's KL: ref_model_name_or_path, else a second load of the
+     * initial policy (with an adapter folder: its base with the adapter merged); null when there is none to load
+     * (reference_free, or a fresh LoRA without ref_model_name_or_path: the base with adapters off is the initial
+     * policy).
      */
-    static Transformer loadReference(String command, Options o, Transformer policy, boolean referenceFree)
-            throws java.io.IOException {
-        if (referenceFree || (!o.has("ref_model_name_or_path") && o.flag("use_peft"))) return null;
-        Transformer ref = org.align4j.model.Checkpoints.load(
-                o.has("ref_model_name_or_path") ? o.path("ref_model_name_or_path") : o.path("model_name_or_path"));
-        if (ref.config().vocabSize() != policy.config().vocabSize()) {
+    static Transformer loadReference(String command, Options o, LoadedModel policy, boolean referenceFree)
+            throws IOException {
+        if (referenceFree) return null;
+        boolean continuedAdapter = policy.source().isAdapter() && Lora.attached(policy.model());
+        if (!o.has("ref_model_name_or_path") && o.flag("use_peft") && !continuedAdapter) return null;
+        Transformer ref = o.has("ref_model_name_or_path")
+                ? ModelSource.resolve(o.path("ref_model_name_or_path").toString(), null)
+                        .loadMerged()
+                : policy.source().loadMerged();
+        if (ref.config().vocabSize() != policy.model().config().vocabSize()) {
             ref.close();
             throw new CliException(command + ": the reference model's vocab_size "
                     + ref.config().vocabSize() + " differs from the policy's "
-                    + policy.config().vocabSize() + "; the reference must share the policy's tokenizer");
+                    + policy.model().config().vocabSize() + "; the reference must share the policy's tokenizer");
         }
         return ref;
     }

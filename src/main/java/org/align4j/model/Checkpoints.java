@@ -78,7 +78,9 @@ public final class Checkpoints {
             for (Tensor t : params.values()) t.close();
             throw ex;
         }
-        return new Transformer(config, params);
+        Transformer model = new Transformer(config, params);
+        model.setSource(dir.toString());
+        return model;
     }
 
     /**

@@ -62,6 +62,17 @@ public final class Lora {
 
     private Lora() {}
 
+    /**
+     * PEFT's "all-linear": every linear of the transformer blocks that this model has (the output head is left out, as
+     * PEFT leaves it out).
+     */
+    public static List<String> allLinear(Transformer model) {
+        List<String> present = new ArrayList<>();
+        for (String l : LINEARS)
+            if (model.parameters().keySet().stream().anyMatch(n -> n.endsWith("." + l + ".weight"))) present.add(l);
+        return present;
+    }
+
     /** Adds fresh adapters to every linear named in target_modules; returns the number of adapted modules. */
     public static int attach(Transformer model, Config cfg, long seed) {
         for (String t : cfg.targetModules())

@@ -39,6 +39,7 @@ public final class Transformer implements AutoCloseable {
     private Map<String, Lora.Pair> adapters = Map.of(); // module prefix -> (A, B)
     private boolean adaptersEnabled = true;
     private boolean training; // LoRA dropout is active only while training
+    private String source = ""; // model_name_or_path as given (what a saved adapter names as its base)
 
     /** Takes ownership of float32 parameters named as in the HF checkpoint; see {@link #expectedShapes}. */
     public Transformer(ModelConfig config, LinkedHashMap<String, Tensor> params) {
@@ -51,6 +52,16 @@ public final class Transformer implements AutoCloseable {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** Where the base weights came from, as the user named them (a folder or a hub id); "" when built in memory. */
+    public String source() {
+        return source;
+    }
+
+    /** Records where the base weights came from (for adapter_config.json's base_model_name_or_path). */
+    public void setSource(String nameOrPath) {
+        this.source = nameOrPath == null ? "" : nameOrPath;
     }
 
     /** Parameters in HF order, by HF name. The map is read-only; the tensors are live. */

@@ -147,6 +147,14 @@ public final class RewardTrainer {
     public static Transformer loadRewardModel(Path dir, org.align4j.tokenizer.Tokenizer tok, long seed, String command)
             throws IOException {
         try (Transformer source = org.align4j.model.Checkpoints.load(dir)) {
+            return loadRewardModel(source, dir.toString(), tok, seed, command);
+        }
+    }
+
+    /** {@link #loadRewardModel(Path, org.align4j.tokenizer.Tokenizer, long, String)} from a loaded model, named {@code dir}. */
+    public static Transformer loadRewardModel(
+            Transformer source, String dir, org.align4j.tokenizer.Tokenizer tok, long seed, String command) {
+        {
             if (tok.vocabSize() > source.config().vocabSize())
                 throw new IllegalArgumentException(
                         dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is "

@@ -150,7 +150,7 @@ public final class TrainCheckpoints {
                     target,
                     tmp -> {
                         if (Lora.attached(run.model()))
-                            Lora.saveAdapter(run.model(), tmp, "", true); // the base is frozen
+                            Lora.saveAdapter(run.model(), tmp, run.model().source(), true); // the base is frozen
                         else Checkpoints.save(run.model(), tmp, "float32", true);
                         opt.save(tmp.resolve("optimizer.safetensors"), false);
                         if (run.resumable() != null) run.resumable().save(tmp);
@@ -165,7 +165,7 @@ public final class TrainCheckpoints {
         void saveFinal() throws IOException {
             Transformer model = run.model();
             Path out = run.args().outputDir();
-            if (Lora.attached(model)) Lora.saveAdapter(model, out, "", true);
+            if (Lora.attached(model)) Lora.saveAdapter(model, out, model.source(), true);
             else Checkpoints.save(model, out, String.valueOf(model.config().torchDtype()), true);
             HfJson.writeJson(out.resolve("training_args.json"), run.resolvedConfig(), true);
         }

@@ -199,7 +199,7 @@ class CommandsTest {
             Files.copy(model().resolve(f), dir.resolve(f));
         for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"})
             Files.copy(Golden.shared("models/qwen3-tokenizer/" + f), dir.resolve(f));
-        CliException e = assertThrows(CliException.class, () -> LoadedModel.load(dir));
+        CliException e = assertThrows(CliException.class, () -> LoadedModel.load(dir, null));
         assertTrue(
                 e.getMessage().contains("does not belong to this model")
                         && e.getMessage().contains("vocab_size is 320"),
