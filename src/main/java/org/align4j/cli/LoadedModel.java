@@ -16,7 +16,24 @@ record LoadedModel(Transformer model, Tokenizer tokenizer, ModelSource source) i
     /** model_name_or_path (and model_revision, where the command has it) of {@code o}. */
     static LoadedModel load(Options o) throws IOException {
         String revision = o.declares("model_revision") && o.has("model_revision") ? o.string("model_revision") : null;
-        return load(o.path("model_name_or_path"), revision);
+        LoadedModel m = load(o.path("model_name_or_path"), revision);
+        try {
+            // a recipe's chat template replaces the tokenizer's (TRL: chat_template_path, the handbook: chat_template)
+            if (o.declares("chat_template") && o.has("chat_template"))
+                m.tokenizer().overrideChatTemplate(o.string("chat_template"), "the recipe's chat_template");
+            if (o.declares("chat_template_path") && o.has("chat_template_path")) {
+                Path p = o.path("chat_template_path");
+                Path file = java.nio.file.Files.isDirectory(p) ? p.resolve("chat_template.jinja") : p;
+                m.tokenizer().overrideChatTemplate(java.nio.file.Files.readString(file), file.toString());
+            }
+        } catch (IOException e) {
+            m.close();
+            throw e;
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+        return m;
     }
 
     static LoadedModel load(Path nameOrPath, String revision) throws IOException {

@@ -22,6 +22,7 @@ import org.align4j.data.Encoded;
 import org.align4j.data.Encoder;
 import org.align4j.data.Truncation;
 import org.align4j.generate.SamplingParams;
+import org.align4j.reward.AccuracyReward;
 import org.align4j.reward.FormatReward;
 import org.align4j.reward.Gsm8kAnswerReward;
 import org.align4j.reward.LengthReward;
@@ -39,8 +40,17 @@ import org.align4j.trainer.Rollouts;
  */
 final class OnlineOptions {
     /** The reward functions reward_funcs can name. */
-    static final List<String> BUILT_INS =
-            List.of("gsm8k_answer", "format", "length", RewardModelReward.NAME, AnchorReward.NAME);
+    static final List<String> BUILT_INS = List.of(
+            "gsm8k_answer",
+            "format",
+            "length",
+            RewardModelReward.NAME,
+            AnchorReward.NAME,
+            AccuracyReward.NAME,
+            "think_format_reward");
+
+    /** TRL's think_format_reward (trl/rewards/format_rewards.py): the reasoning in one leading think block. */
+    static final String THINK_FORMAT = "(?s)\\A<think>(?!.*<think>).*?</think>.*";
 
     private OnlineOptions() {}
 
@@ -137,6 +147,8 @@ final class OnlineOptions {
                 fns.add(
                         switch (name) {
                             case "gsm8k_answer" -> new Gsm8kAnswerReward();
+                            case AccuracyReward.NAME -> new AccuracyReward();
+                            case "think_format_reward" -> new FormatReward("think_format_reward", THINK_FORMAT);
                             case "format" -> new FormatReward("format", o.string("format_regex"));
                             case "length" ->
                                 new LengthReward(
@@ -285,9 +297,9 @@ final class OnlineOptions {
 
     /** eval_dataset_name's prompt rows (split dataset_test_split), scored every eval_steps (rjs: every round); null without an eval set. */
     static OnlineEval eval(String command, Options o, Tokenizer tok) {
-        if (!o.has("eval_dataset_name")) return null;
+        TrainingOptions.EvalSource source = TrainingOptions.evalSource(o);
+        if (source == null) return null;
         return new OnlineEval(
-                prompts(command, o, tok, o.path("eval_dataset_name"), o.string("dataset_test_split")),
-                TrainingOptions.evalSteps(o));
+                prompts(command, o, tok, source.fileOrDir(), source.split()), TrainingOptions.evalSteps(o));
     }
 }

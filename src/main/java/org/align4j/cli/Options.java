@@ -12,7 +12,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 
 /**
  * Command-line and recipe options with TRL's snake_case keys: {@code --config recipe.yaml} first,
@@ -65,6 +64,8 @@ public final class Options {
     private final String command;
     private final Map<String, Spec> specs = new LinkedHashMap<>();
     private final Map<String, Object> values = new LinkedHashMap<>();
+    /** Keys given that this command does not declare: {raw value, where}; sorted out by {@link TrlKeys}. */
+    private final Map<String, String[]> undeclared = new LinkedHashMap<>();
     /** Keys set by the recipe or the command line (not by a default). */
     private final java.util.Set<String> given = new java.util.HashSet<>();
 
@@ -95,6 +96,7 @@ public final class Options {
         String config = cli.remove("config");
         if (config != null) o.readConfigFile(Path.of(config));
         for (var e : cli.entrySet()) o.set(e.getKey(), e.getValue(), "command line");
+        TrlKeys.check(command, o.undeclared, o.specs.keySet());
         for (Spec s : specList) {
             if (!o.values.containsKey(s.key())) {
                 if (!s.optional())
@@ -124,9 +126,10 @@ public final class Options {
 
     private void set(String key, String raw, String where) {
         Spec s = specs.get(key);
-        if (s == null)
-            throw new CliException(command + ": unknown key '" + key + "' (from " + where + "); valid keys: "
-                    + new TreeSet<>(specs.keySet()));
+        if (s == null) {
+            undeclared.put(key, new String[] {raw, where});
+            return;
+        }
         given.add(key);
         if (raw == null) {
             values.put(key, null);

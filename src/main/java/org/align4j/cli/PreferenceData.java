@@ -47,10 +47,12 @@ final class PreferenceData {
      * a desirable chosen row and an undesirable rejected row (TRL's maybe_unpair_preference_dataset).
      */
     static List<UnpairedExample> unpaired(String command, Options o, Tokenizer tok, boolean eval) {
-        if (eval && !o.has("eval_dataset_name")) return List.of();
-        Path file = eval ? o.path("eval_dataset_name") : o.path("dataset_name");
+        TrainingOptions.EvalSource source = eval ? TrainingOptions.evalSource(o) : null;
+        if (eval && source == null) return List.of();
+        Path file = eval ? source.fileOrDir() : o.path("dataset_name");
+        String split = eval ? source.split() : o.string("dataset_train_split");
         Encoder enc = encoder(o, tok);
-        var rows = Datasets.read(file, o.string(eval ? "dataset_test_split" : "dataset_train_split"));
+        var rows = Datasets.read(file, split);
         List<UnpairedExample> out = new ArrayList<>();
         int skipped;
         if (!rows.isEmpty() && DatasetShape.detect(rows.get(0)) == DatasetShape.PREFERENCE) {
@@ -67,24 +69,25 @@ final class PreferenceData {
         }
         if (skipped > 0)
             System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows)%n", command, skipped, file);
-        System.err.printf("%s: %d rows from %s%n", command, out.size(), file);
+        System.err.printf("%s: %d %s rows from %s%n", command, out.size(), eval ? "eval" : "train", file);
         return out;
     }
 
     /** Pairs of the training split, or of eval_dataset_name when {@code eval}; reports skipped rows. */
     static List<PreferencePair> pairs(String command, Options o, Tokenizer tok, boolean eval) {
-        if (eval && !o.has("eval_dataset_name")) return List.of();
-        Path file = eval ? o.path("eval_dataset_name") : o.path("dataset_name");
+        TrainingOptions.EvalSource source = eval ? TrainingOptions.evalSource(o) : null;
+        if (eval && source == null) return List.of();
+        Path file = eval ? source.fileOrDir() : o.path("dataset_name");
+        String split = eval ? source.split() : o.string("dataset_train_split");
         Encoder enc = encoder(o, tok);
-        var encoded = Encoder.encodeAll(
-                Datasets.read(file, o.string(eval ? "dataset_test_split" : "dataset_train_split")),
-                enc::preference,
-                o.flag("skip_invalid_rows"));
+        var encoded = Encoder.encodeAll(Datasets.read(file, split), enc::preference, o.flag("skip_invalid_rows"));
         if (encoded.skipped() > 0)
             System.err.printf(
                     "%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n",
                     command, encoded.skipped(), file, encoded.errors().get(0));
-        System.err.printf("%s: %d pairs from %s%n", command, encoded.items().size(), file);
+        System.err.printf(
+                "%s: %d %s pairs from %s (split %s)%n",
+                command, encoded.items().size(), eval ? "eval" : "train", file, split);
         return encoded.items();
     }
 }

@@ -66,9 +66,8 @@ final class RewardCommand {
                 o.integer("per_device_eval_batch_size"),
                 Calibration.DEFAULT_BINS);
         List<Row> rows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
-        List<Row> evalRows = o.has("eval_dataset_name")
-                ? Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split"))
-                : List.of();
+        TrainingOptions.EvalSource evalSource = TrainingOptions.evalSource(o);
+        List<Row> evalRows = evalSource == null ? List.of() : Datasets.read(evalSource.fileOrDir(), evalSource.split());
         ModelSource source;
         try {
             source = ModelSource.resolve(
@@ -86,7 +85,7 @@ final class RewardCommand {
                     "reward: %d pairs from %s%s%n",
                     train.size(),
                     o.path("dataset_name"),
-                    eval == null ? "" : ", " + eval.size() + " eval pairs from " + o.path("eval_dataset_name"));
+                    eval == null ? "" : ", " + eval.size() + " eval pairs from " + evalSource.fileOrDir());
             RewardTrainer.train(model, train, eval, cfg, tok.padTokenId(), o.resolved());
             // what transformers' tokenizer.save_pretrained writes beside a sequence classifier (no generation_config)
             Checkpoints.copyTokenizerFilesForClassifier(

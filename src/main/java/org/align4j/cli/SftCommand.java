@@ -105,13 +105,15 @@ final class SftCommand {
                 SftTrainer.trainPacked(m.model(), packed, cfg, m.tokenizer().padTokenId(), o.resolved());
             } else {
                 List<Sequence> eval = List.of();
-                if (o.has("eval_dataset_name")) {
+                TrainingOptions.EvalSource source = TrainingOptions.evalSource(o);
+                if (source != null) {
                     eval = Encoder.encodeAll(
-                                    Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split")),
+                                    Datasets.read(source.fileOrDir(), source.split()),
                                     encoder::sft,
                                     o.flag("skip_invalid_rows"))
                             .items();
-                    System.err.printf("sft: %d eval rows from %s%n", eval.size(), o.path("eval_dataset_name"));
+                    System.err.printf(
+                            "sft: %d eval rows from %s (split %s)%n", eval.size(), source.fileOrDir(), source.split());
                 }
                 if (o.has("aapa_discriminator_path")) {
                     try (org.align4j.aapa.Discriminator d =

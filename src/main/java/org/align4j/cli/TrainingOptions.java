@@ -5,6 +5,7 @@ import static org.align4j.cli.Options.Spec.of;
 import static org.align4j.cli.Options.Spec.required;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,7 +79,9 @@ final class TrainingOptions {
                         "model_name_or_path is an adapter folder: continue it, merge it first, or auto (continue with"
                                 + " use_peft, else merge)"),
                 of("model_revision", Type.STRING, null, "branch, tag or commit of a hub id in the local cache"),
-                of("report_to", Type.STRING, d.reportTo(), "none or tensorboard"),
+                of("chat_template", Type.STRING, null, "a Jinja chat template replacing the tokenizer's"),
+                of("chat_template_path", Type.PATH, null, "a chat_template.jinja file (or a folder with one)"),
+                of("report_to", Type.STRING, d.reportTo(), "none, tensorboard, all, or a list"),
                 of("resume_from_checkpoint", Type.STRING, null, "a checkpoint-N folder, or latest"),
                 of(
                         "overwrite_output_dir",
@@ -91,8 +94,20 @@ final class TrainingOptions {
                         Type.PATH,
                         null,
                         "held-out rows (a file or folder) in the training data's shape, for eval_* metrics"),
-                of("dataset_test_split", Type.STRING, "test", "the split read when eval_dataset_name is a folder"),
-                of("eval_steps", Type.INT, null, "evaluate every N steps and at the end (default: logging_steps)"),
+                of(
+                        "dataset_test_split",
+                        Type.STRING,
+                        "test",
+                        "the evaluation split of eval_dataset_name, or of dataset_name when no eval_dataset_name"),
+                of("eval_steps", Type.INT, null, "evaluate every N steps and at the end (default: logging_steps)")
+                        .atLeast(1),
+                of(
+                        "eval_strategy",
+                        Type.STRING,
+                        null,
+                        "no, steps or epoch (default: steps when an eval set is given, else no)"),
+                of("logging_strategy", Type.STRING, d.loggingStrategy(), "no, steps or epoch"),
+                of("save_strategy", Type.STRING, d.saveStrategy(), "no, steps or epoch"),
                 of(
                         "skip_invalid_rows",
                         Type.BOOLEAN,
@@ -126,7 +141,10 @@ final class TrainingOptions {
                     .maxGradNorm(o.number("max_grad_norm"))
                     .overwriteOutputDir(o.flag("overwrite_output_dir"))
                     .resumeFromCheckpoint(o.string("resume_from_checkpoint"))
-                    .reportTo(o.string("report_to"))
+                    .reportTo(reportTo(o))
+                    .loggingStrategy(o.string("logging_strategy"))
+                    .saveStrategy(o.string("save_strategy"))
+                    .evalStrategy(evalSource(o) == null ? "no" : evalStrategy(o))
                     .gradientCheckpointing(o.flag("gradient_checkpointing"))
                     .build();
         } catch (IllegalArgumentException e) {
@@ -138,6 +156,59 @@ final class TrainingOptions {
             throw new CliException(e.getMessage());
         }
         return a;
+    }
+
+    /** Where evaluation rows come from: a file or folder and the split to read in a folder. */
+    record EvalSource(Path fileOrDir, String split) {}
+
+    /**
+     * The evaluation set, as TRL's scripts choose it: none when eval_strategy is no; eval_dataset_name (its
+     * dataset_test_split when a folder) when given; else, when evaluation is asked for (eval_strategy steps or epoch,
+     * eval_steps, or dataset_test_split given), the dataset_test_split of the dataset_name folder. Asking for
+     * evaluation with no eval set is an error, never a silent skip.
+     */
+    static EvalSource evalSource(Options o) {
+        String strategy = o.has("eval_strategy") ? o.string("eval_strategy") : null;
+        if (strategy != null && !List.of("no", "steps", "epoch").contains(strategy))
+            throw new CliException(
+                    o.command() + ": eval_strategy '" + strategy + "' is unknown; use no, steps or epoch");
+        if ("no".equals(strategy)) return null;
+        String split = o.string("dataset_test_split");
+        if (o.has("eval_dataset_name")) return new EvalSource(o.path("eval_dataset_name"), split);
+        boolean asked = strategy != null || o.given("eval_steps") || o.given("dataset_test_split");
+        if (!asked) return null;
+        Path data = o.path("dataset_name");
+        if (!Files.isDirectory(data) && !org.align4j.io.HfCache.isRepoId(data.toString()))
+            throw new CliException(o.command() + ": evaluation is asked for ("
+                    + (strategy != null
+                            ? "eval_strategy " + strategy
+                            : o.given("eval_steps") ? "eval_steps" : "dataset_test_split")
+                    + ") but there is no eval set: give eval_dataset_name, or a dataset_name folder with a '" + split
+                    + "' split (e.g. " + split + ".jsonl), or set eval_strategy no");
+        return new EvalSource(data, split);
+    }
+
+    /** eval_strategy as given, else steps (an eval set was given). */
+    private static String evalStrategy(Options o) {
+        return o.has("eval_strategy") ? o.string("eval_strategy") : "steps";
+    }
+
+    /** report_to: none, tensorboard, all, or a list; backends align4j lacks (wandb, trackio, ...) are warned about. */
+    static String reportTo(Options o) {
+        List<String> asked = o.strings("report_to");
+        boolean tb = false;
+        List<String> lacking = new ArrayList<>();
+        for (String r : asked) {
+            switch (r) {
+                case "tensorboard", "all" -> tb = true;
+                case "none" -> {}
+                default -> lacking.add(r);
+            }
+        }
+        if (!lacking.isEmpty())
+            System.err.println(o.command() + ": warning: report_to " + lacking + " is not available here (no network);"
+                    + " every metric is in output_dir/metrics.jsonl" + (tb ? " and TensorBoard" : ""));
+        return tb ? "tensorboard" : "none";
     }
 
     /** eval_steps, which defaults to logging_steps as in transformers. */

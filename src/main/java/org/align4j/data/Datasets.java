@@ -47,6 +47,13 @@ public final class Datasets {
      * @param split {@code train}, {@code test}, ...; ignored when {@code fileOrDir} is a file
      */
     public static List<Row> read(Path fileOrDir, String split) {
+        if (!Files.exists(fileOrDir) && org.align4j.io.HfCache.isRepoId(fileOrDir.toString())) {
+            try { // a hub dataset id whose plain jsonl/json/parquet files are in the local cache
+                fileOrDir = org.align4j.io.HfCache.dataset(fileOrDir.toString(), null);
+            } catch (IOException e) {
+                throw new DatasetException(e.getMessage());
+            }
+        }
         if (Files.isDirectory(fileOrDir)) {
             List<Row> rows = new ArrayList<>();
             for (Path f : splitFiles(fileOrDir, split)) rows.addAll(readFile(f));

@@ -43,8 +43,8 @@ public final class Tokenizer implements AutoCloseable {
     private final int padId;
     private final int[] stopIds;
     private final Map<String, Object> specialTokens;
-    private final Map<String, String> chatTemplates;
-    private final String chatTemplateOrigin;
+    private Map<String, String> chatTemplates;
+    private String chatTemplateOrigin;
     private final boolean cleanUpSpaces;
 
     private Tokenizer(
@@ -345,6 +345,17 @@ public final class Tokenizer implements AutoCloseable {
     /** The special tokens as transformers passes them to chat templates (special_tokens_map). */
     public Map<String, Object> specialTokens() {
         return java.util.Collections.unmodifiableMap(specialTokens);
+    }
+
+    /**
+     * Renders conversations with {@code template} instead of the tokenizer's own (a recipe's {@code chat_template},
+     * as transformers' tokenizer.chat_template = ... does); {@code origin} names it in errors.
+     */
+    public void overrideChatTemplate(String template, String origin) {
+        if (template == null || template.isBlank())
+            throw new TokenizerException(origin + ": the chat template is empty");
+        this.chatTemplates = Map.of("default", template);
+        this.chatTemplateOrigin = origin;
     }
 
     public boolean hasChatTemplate() {

@@ -70,6 +70,11 @@ final class DataCursor {
         return w;
     }
 
+    /** Whether the last batch read ended an epoch (the next read starts the next epoch). */
+    boolean atEpochEnd() {
+        return batchInEpoch >= (int) Math.ceilDiv((long) size, batch);
+    }
+
     int epoch() {
         return epoch;
     }

@@ -51,10 +51,10 @@ final class LogWindow implements AutoCloseable {
     }
 
     /**
-     * After step {@code done}: on the first step, every logging_steps and the last step, writes the
-     * row {step, epoch, loss, learning_rate, grad_norm, method metrics..., num_tokens} and resets.
+     * After step {@code done} (when logging_strategy says so): writes the row {step, epoch, loss, learning_rate,
+     * grad_norm, method metrics averaged over the steps since the last row..., num_tokens} and resets.
      */
-    void maybeLog(int done, double epoch, double lr, double gradNorm, long numTokens) throws IOException {
+    void log(int done, double epoch, double lr, double gradNorm, long numTokens) throws IOException {
         if (!(done == 1 || done % args.loggingSteps() == 0 || done == totalSteps)) return;
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", done);

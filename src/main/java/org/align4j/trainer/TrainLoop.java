@@ -113,13 +113,16 @@ public final class TrainLoop {
                     double gradNorm = r.update() ? opt.clipStepAndZero(model, a.maxGradNorm(), lr) : 0.0;
                     numTokens += r.inputTokens();
                     int done = s + 1;
+                    boolean last = done == run.totalSteps(), epochEnd = progress.atEpochEnd();
                     log.add(r.metrics(), r.inputTokens());
-                    log.maybeLog(done, progress.epochFloat(), lr, gradNorm, numTokens);
-                    if (run.eval() != null && run.eval().due(done, run.totalSteps()))
+                    if (due(a.loggingStrategy(), done == 1 || done % a.loggingSteps() == 0 || last, epochEnd || last))
+                        log.log(done, progress.epochFloat(), lr, gradNorm, numTokens);
+                    if (run.eval() != null
+                            && due(a.evalStrategy(), run.eval().due(done, run.totalSteps()), epochEnd || last))
                         log.logEval(
                                 done, progress.epochFloat(), run.eval().run().apply(done));
-                    if (a.saveSteps() > 0 && done % a.saveSteps() == 0 && done < run.totalSteps())
-                        session.save(done, numTokens);
+                    boolean everySaveSteps = a.saveSteps() > 0 && done % a.saveSteps() == 0;
+                    if (!last && due(a.saveStrategy(), everySaveSteps, epochEnd)) session.save(done, numTokens);
                 }
                 model.requiresGrad(false);
                 session.saveFinal();
@@ -128,6 +131,15 @@ public final class TrainLoop {
         } finally {
             model.requiresGrad(false);
         }
+    }
+
+    /** Whether an interval strategy ({@code no}, {@code steps}, {@code epoch}) is due after a step. */
+    private static boolean due(String strategy, boolean stepsDue, boolean epochDue) {
+        return switch (strategy) {
+            case "steps" -> stepsDue;
+            case "epoch" -> epochDue;
+            default -> false;
+        };
     }
 
     // ---- the step of the offline trainers: an accumulation window of micro-batches

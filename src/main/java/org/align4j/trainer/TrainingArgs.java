@@ -17,6 +17,11 @@ import java.nio.file.Path;
  * @param resumeFromCheckpoint a checkpoint-N folder, "latest" for the newest in output_dir, or null
  * @param reportTo "none" or "tensorboard" (event files under output_dir/runs)
  * @param gradientCheckpointing recompute activations layer by layer in backward (less memory, ~1.3x compute)
+ * @param loggingStrategy log every logging_steps ("steps", and the first step), at the end of each epoch ("epoch"),
+ *     or never ("no")
+ * @param saveStrategy checkpoint every save_steps ("steps"), at the end of each epoch ("epoch"), or never ("no")
+ * @param evalStrategy with an eval set: evaluate every eval_steps and after the last step ("steps"), at the end of
+ *     each epoch ("epoch"), or never ("no")
  */
 public record TrainingArgs(
         Path outputDir,
@@ -37,7 +42,11 @@ public record TrainingArgs(
         boolean overwriteOutputDir,
         String resumeFromCheckpoint,
         String reportTo,
-        boolean gradientCheckpointing) {
+        boolean gradientCheckpointing,
+        String loggingStrategy,
+        String saveStrategy,
+        String evalStrategy) {
+    private static final java.util.List<String> STRATEGIES = java.util.List.of("no", "steps", "epoch");
 
     public TrainingArgs {
         if (outputDir == null) throw new IllegalArgumentException("output_dir is required");
@@ -66,6 +75,11 @@ public record TrainingArgs(
             throw new IllegalArgumentException(
                     "max_grad_norm must be a number (0 or less: no clipping), got " + maxGradNorm);
         if (lrSchedulerType == null) throw new IllegalArgumentException("lr_scheduler_type is required");
+        for (String[] st : new String[][] {
+            {"logging_strategy", loggingStrategy}, {"save_strategy", saveStrategy}, {"eval_strategy", evalStrategy}
+        })
+            if (!STRATEGIES.contains(st[1]))
+                throw new IllegalArgumentException(st[0] + " '" + st[1] + "' is not supported; use no, steps or epoch");
         if (reportTo == null || !(reportTo.equals("none") || reportTo.equals("tensorboard")))
             throw new IllegalArgumentException(
                     "report_to '" + reportTo + "' is not supported; use none or tensorboard");
@@ -144,6 +158,7 @@ public record TrainingArgs(
         private String resumeFromCheckpoint;
         private String reportTo = "none";
         private boolean gradientCheckpointing;
+        private String loggingStrategy = "steps", saveStrategy = "steps", evalStrategy = "steps";
 
         private Builder(Path outputDir) {
             this.outputDir = outputDir;
@@ -169,6 +184,9 @@ public record TrainingArgs(
             resumeFromCheckpoint = a.resumeFromCheckpoint;
             reportTo = a.reportTo;
             gradientCheckpointing = a.gradientCheckpointing;
+            loggingStrategy = a.loggingStrategy;
+            saveStrategy = a.saveStrategy;
+            evalStrategy = a.evalStrategy;
         }
 
         public Builder outputDir(Path v) {
@@ -266,6 +284,21 @@ public record TrainingArgs(
             return this;
         }
 
+        public Builder loggingStrategy(String v) {
+            loggingStrategy = v;
+            return this;
+        }
+
+        public Builder saveStrategy(String v) {
+            saveStrategy = v;
+            return this;
+        }
+
+        public Builder evalStrategy(String v) {
+            evalStrategy = v;
+            return this;
+        }
+
         public TrainingArgs build() {
             return new TrainingArgs(
                     outputDir,
@@ -286,7 +319,10 @@ public record TrainingArgs(
                     overwriteOutputDir,
                     resumeFromCheckpoint,
                     reportTo,
-                    gradientCheckpointing);
+                    gradientCheckpointing,
+                    loggingStrategy,
+                    saveStrategy,
+                    evalStrategy);
         }
     }
 }
