@@ -17,7 +17,7 @@ train:    forward + mean next-token cross-entropy + backward + global grad-norm 
           weight_decay 0.0: transformers' Trainer defaults). Reports ms/step, tokens/s
           (batch*seq/step time) and MFU = 6 * params * tokens/s / peak_flops.
           --peak_flops defaults to 190e9: 2 Zen 3 cores x 2 FMA units x 8 f32 lanes x
-          2 FLOP x ~3 GHz (see research/engine.md).
+          2 FLOP x ~3 GHz (see docs/algorithms.md §13.2).
 generate: KV-cached greedy decoding of --batch random prompts of --prompt_len tokens for
           --new_tokens tokens (no eos stop). Prefill (the prompt forward that yields the
           first token) is timed apart from decode (the new_tokens - 1 cached steps);

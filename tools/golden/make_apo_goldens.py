@@ -5,7 +5,7 @@
 Writes src/test/resources/golden/apo/expected.safetensors and expected.json.
 
 APO (Cheng et al., arXiv 2311.08045), code github.com/Linear95/APO trainer.py
-RewardModelTrainer.compute_loss (shared/research/algorithms.md 1.2, 1.3):
+RewardModelTrainer.compute_loss (docs/algorithms.md §2.2, §2.3):
     total = rm_kl_coeff * BT(human pairs) + (apo_loss_coeff / apo_sample_num) * APO_term(APO pairs)
     BT       = -logsigmoid(r_chosen - r_rejected)
     APO_term = -logsigmoid(r_gold - r_sample)   (apo_loss_type "ranking", default)
@@ -77,7 +77,7 @@ def share(hc, hr, g, s, cfg, kind, win_h, win_a):
 
 
 def whole(hc, hr, g, s, cfg, kind, human_only=False):
-    """The window total written as the two means (the form of algorithms.md 1.3)."""
+    """The window total written as the two means (the form of docs/algorithms.md §2.3)."""
     rm_kl, apo_coeff, num = cfg
     total = rm_kl * (-F.logsigmoid(hc - hr)).mean()
     if not human_only:

@@ -13,7 +13,7 @@ Writes src/test/resources/golden/loss/
   expected.json          the cases (kind, input set, config in TRL's names), the meaning and
                          tolerance of every tensor.
 
-The formulas below are written from shared/research/algorithms.md section 5 and TRL's
+The formulas below are written from docs/algorithms.md §6-§9 and TRL's
 trl/trainer/dpo_trainer.py::_compute_loss (v1.x, with f-divergence "scores"), kto_trainer.py::kto_loss,
 experimental/orpo/orpo_trainer.py::odds_ratio_loss and experimental/cpo/cpo_trainer.py::cpo_loss, as
 literally as possible (TRL's plain formulas, no stabilising rewrites), but evaluated in float64 from the
@@ -137,7 +137,7 @@ def cpo_sets():
 # ---------------------------------------------------------------- reference formulas (float64)
 
 def dpo_scores(logratio, fdiv, coef):
-    # algorithms.md section 5, "f-divergence (f_divergence_type)", v1.x parametrisation
+    # docs/algorithms.md §6.1, f_divergence_type, v1.x parametrisation
     if fdiv == "reverse_kl":
         return logratio
     if fdiv == "forward_kl":

@@ -38,7 +38,7 @@ Conventions (align4j's, and TRL's):
     anything: the self-check compares batched logps with each sequence run alone.
   * lengths = number of completion tokens (eos included).
 
-Formulas (research/algorithms.md section 5, metric names research/peers.md 2.1), and where TRL's code
+Formulas (docs/algorithms.md §6-§9, metric names docs/algorithms.md §12.3), and where TRL's code
 was read to settle them (huggingface/trl, files named below):
   DPO (trl/trainer/dpo_trainer.py::_compute_loss, v1.x main):
     l_w = logp(y_w) - ref_logp(y_w), l_l likewise (token sums).  scores s = f(l):

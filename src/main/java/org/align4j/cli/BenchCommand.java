@@ -48,7 +48,7 @@ import org.bytedeco.pytorch.global.torch;
  * <p>MFU = achieved FLOP/s / {@code peak_flops}; FLOPs per token = 2N (forward) or 6N (training),
  * N = all parameters (the convention of nanoGPT's estimate_mfu without the attention term; the
  * same in both scripts). The default peak, 190 GFLOP/s, is this machine's 2 Zen 3 cores:
- * 2 FMA units x 8 float lanes x 2 FLOP x ~3 GHz x 2 cores (research/engine.md section 1).
+ * 2 FMA units x 8 float lanes x 2 FLOP x ~3 GHz x 2 cores (docs/algorithms.md §13.2).
  *
  * <p>{@code dpo} and {@code dpo_memory} run the real {@link DpoTrainer#train} on random pairs
  * (see {@link #dpo} and {@link #dpoMemory} for what is timed and measured).

@@ -13,7 +13,7 @@ import java.lang.invoke.MethodHandle;
  *
  * <p>Why: bytedeco's libtorch uses OpenMP (libgomp) for ATen and OpenBLAS' own pthread pool for
  * GEMM. With the default active wait policy the two pools spin against each other on small
- * machines and a training step runs about 3x slower (research/engine.md section 4.3). libgomp
+ * machines and a training step runs about 3x slower (docs/algorithms.md §13.1). libgomp
  * reads {@code OMP_WAIT_POLICY} once, when it initialises, so it has to be in the C environment
  * (not a Java system property) before the first torch class is touched. We set it with libc's
  * {@code setenv} through the FFM API so the program configures itself whatever launched it.

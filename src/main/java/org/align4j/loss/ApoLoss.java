@@ -10,7 +10,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * The reward-model objective of APO, Adversarial Preference Optimization (Cheng et al., arXiv
- * 2311.08045; shared/research/algorithms.md sections 1.2 and 1.3), in the form of the authors'
+ * 2311.08045; docs/algorithms.md §2.2 and §2.3), in the form of the authors'
  * code ({@code github.com/Linear95/APO}, {@code trainer.py::RewardModelTrainer.compute_loss}):
  *
  * <pre>
@@ -22,10 +22,10 @@ import org.bytedeco.pytorch.global.torch;
  * </pre>
  *
  * The first term is the Bradley-Terry loss on the human preference set D_P, which is what APO's
- * "KL[P || Q_phi] <= eta" constraint reduces to (up to a constant); the second pushes the reward of
+ * "KL[P || Q_phi] &lt;= eta" constraint reduces to (up to a constant); the second pushes the reward of
  * each golden response above that of each policy sample for the same query (D_APO).
  *
- * <p>Deviation from the original code, as algorithms.md 1.3 advises for a port: the code divides
+ * <p>Deviation from the original code, as docs/algorithms.md §2.3 advises for a port: the code divides
  * both terms by the pair count of the whole micro-batch (harmless at its recipe's micro-batch of
  * one item); here each term is averaged over ITS OWN pairs, so the weights rm_kl_coeff and
  * apo_loss_coeff / apo_sample_num mean the same whatever the mix of a batch.

@@ -10,8 +10,8 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * CHORD (Zhang et al., arXiv 2508.11408) as implemented in Trinity-RFT
- * ({@code trinity/algorithm/policy_loss_fn/chord_policy_loss.py}, {@code sft_loss.py}; shared/research/algorithms.md
- * section 3): the step loss is {@code (1 − μ(step))·L_GRPO + μ(step)·L_SFT}, with L_GRPO from {@link GrpoLoss} on the
+ * ({@code trinity/algorithm/policy_loss_fn/chord_policy_loss.py}, {@code sft_loss.py}; docs/algorithms.md
+ * §4): the step loss is {@code (1 − μ(step))·L_GRPO + μ(step)·L_SFT}, with L_GRPO from {@link GrpoLoss} on the
  * on-policy rollouts and L_SFT below on the expert demonstrations. The trainer mixes the two.
  */
 public final class ChordLoss {

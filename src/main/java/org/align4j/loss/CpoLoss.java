@@ -9,7 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * Reference-free preference losses of TRL's {@code CPOTrainer.cpo_loss} (trl/experimental/cpo;
- * shared/research/algorithms.md section 5.1): CPO (Xu et al. 2024), SimPO (Meng et al. 2024) and
+ * docs/algorithms.md §9): CPO (Xu et al. 2024), SimPO (Meng et al. 2024) and
  * AlphaPO (Gupta et al. 2025). With lp = policy log-prob of a response (token SUM for sigmoid / hinge,
  * token AVERAGE for ipo / simpo / alphapo, see {@link #averagesTokens}):
  * <pre>

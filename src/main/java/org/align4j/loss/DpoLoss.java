@@ -15,7 +15,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * The DPO family of per-pair losses, as in TRL's {@code DPOTrainer._compute_loss} (v1.x, the version
- * with f-divergence "scores"; shared/research/algorithms.md section 5). With
+ * with f-divergence "scores"; docs/algorithms.md §6). With
  * <pre>
  *   ℓ_w = logπ(y_w) − logπ_ref(y_w),  ℓ_l = logπ(y_l) − logπ_ref(y_l)     (token sums)
  *   s = f(ℓ): reverse_kl s = ℓ; forward_kl s = −exp(−ℓ); js_divergence s = logσ(ℓ);
@@ -40,11 +40,12 @@ import org.bytedeco.pytorch.global.torch;
  *   sigmoid_norm  −logσ(β(s_w/|y_w| − s_l/|y_l|))
  *   sft           token-mean NLL of y_w: NOT computed here, the trainer adds it with {@link #sftWeight}
  * </pre>
- * Choices where algorithms.md is silent or differs from TRL's code (checked against TRL's dpo_trainer.py):
+ * Choices the formulas leave open, settled as TRL's code settles them or stated as our own (docs/algorithms.md
+ * §6.1, §6.2; checked against TRL's dpo_trainer.py):
  * <ul>
  *   <li>aot / aot_unpaired / apo_zero read the plain log-ratios (ℓ or raw log-probs), never the
  *       f-divergence scores; apo_down's second term uses the score margin Δ (TRL's {@code delta_score}),
- *       which the algorithms.md table writes as ℓ_w − ℓ_l: identical under the default reverse_kl.</li>
+ *       which equals ℓ_w − ℓ_l under the default reverse_kl.</li>
  *   <li>aot / aot_unpaired return the per-position losses after sorting (position k pairs the k-th
  *       smallest policy margin with the k-th smallest reference margin), so element k no longer belongs
  *       to pair k; only their mean (the loss) is meaningful per pair.</li>
@@ -257,7 +258,7 @@ public final class DpoLoss {
         }
     }
 
-    /** The f-divergence score f(ℓ) (algorithms.md section 5, v1.x parametrisation). */
+    /** The f-divergence score f(ℓ) (docs/algorithms.md §6.1, v1.x parametrisation). */
     private static Tensor score(Tensor logratio, Config c) {
         return switch (c.fDivergenceType()) {
             case "reverse_kl" -> logratio;

@@ -11,7 +11,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * GRPO's group advantages and clipped policy loss as in TRL's {@code GRPOTrainer}
- * (shared/research/algorithms.md section 4; huggingface/trl {@code trl/trainer/grpo_trainer.py},
+ * (docs/algorithms.md §5; huggingface/trl {@code trl/trainer/grpo_trainer.py},
  * {@code _generate_and_score_completions} and {@code _compute_loss}, v1.9; RLOO baseline from
  * {@code trl/trainer/rloo_trainer.py}). With m the completion mask, A_i the advantage of completion i:
  * <pre>
@@ -161,8 +161,8 @@ public final class GrpoLoss {
     // ------------------------------------------------------------------ advantages (plain doubles)
 
     /**
-     * Group advantages (algorithms.md 4.1). {@code rewards} (N) are the per-completion total rewards, the G = groupSize
-     * completions of one prompt consecutive (TRL's {@code rewards.view(-1, num_generations)}).
+     * Group advantages (docs/algorithms.md §5.1). {@code rewards} (N) are the per-completion total rewards, the
+     * G = groupSize completions of one prompt consecutive (TRL's {@code rewards.view(-1, num_generations)}).
      * <pre>
      *   leaveOneOut = false (GRPO):  A_i = r_i − mean_g                                 scaleRewards "none"
      *                                A_i = (r_i − mean_g) / (std_g + 1e-4)              "group" (TRL default)

@@ -10,7 +10,7 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * KTO (Ethayarajh et al. 2024, eq. 7) for unpaired binary feedback, as in TRL's
- * {@code KTOTrainer.kto_loss} (shared/research/algorithms.md section 5.3):
+ * {@code KTOTrainer.kto_loss} (docs/algorithms.md §7):
  * <pre>
  *   r  = logπ(y|x) − logπ_ref(y|x)                              (token sums)
  *   z0 = max(0, mean_batch[logπ(y'|x) − logπ_ref(y'|x)])        detached; y' = mismatched completion

@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * ORPO's odds-ratio term (Hong et al. 2024, eq. 6–7), reference-free, as in TRL's
- * {@code ORPOTrainer.odds_ratio_loss} (shared/research/algorithms.md section 5.2):
+ * {@code ORPOTrainer.odds_ratio_loss} (docs/algorithms.md §8):
  * <pre>
  *   lp        = AVERAGE token log-prob of y under the policy
  *   log_odds  = (lp_w − lp_l) − (log(1 − e^{lp_w}) − log(1 − e^{lp_l}))

@@ -15,7 +15,7 @@ public final class Rope {
     private Rope() {}
 
     /**
-     * inv_freq[i] = 1 / theta^(2i/D), i < D/2, computed in float32 as transformers does, then
+     * inv_freq[i] = 1 / theta^(2i/D), i &lt; D/2, computed in float32 as transformers does, then
      * rescaled per {@code rope_scaling} (modeling_rope_utils.py: linear divides every frequency by
      * factor; llama3 divides only the low frequencies, keeps the high ones and blends in between).
      */

@@ -24,9 +24,9 @@ import org.bytedeco.pytorch.global.torch;
  * steps, written here so that its state is ours to save and restore bit for bit:
  *
  * <pre>
- * p <- p * (1 - lr * wd)                      decoupled weight decay
- * m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
- * p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+ * p &lt;- p * (1 - lr * wd)                      decoupled weight decay
+ * m &lt;- b1 m + (1 - b1) g ;  v &lt;- b2 v + (1 - b2) g^2
+ * p &lt;- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  * </pre>
  *
  * Weight decay applies to the parameters transformers' Trainer decays: not to biases and not to

@@ -16,7 +16,7 @@ import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
 
 /**
- * The APO game (Cheng et al., arXiv 2311.08045; algorithms.md 1.5) and its baseline, round by round:
+ * The APO game (Cheng et al., arXiv 2311.08045; docs/algorithms.md §2.6) and its baseline, round by round:
  * <pre>
  *   for round in 1..R:
  *     APO:      sample apo_sample_num responses per gold query from the current policy (T 1.2);

@@ -13,8 +13,8 @@ import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 
 /**
- * The reward-model step of APO (Cheng et al., arXiv 2311.08045; shared/research/algorithms.md
- * sections 1.2, 1.3 and 1.5): a sequence-classification reward model (as
+ * The reward-model step of APO (Cheng et al., arXiv 2311.08045; docs/algorithms.md
+ * §2.2, §2.3 and §2.6): a sequence-classification reward model (as
  * {@link RewardTrainer#rewardModel} builds it) learns from the human preference pairs D_P and the
  * APO pairs D_APO = {(x, y_gold preferred over y_sample)} together, with the loss of
  * {@link ApoLoss}:

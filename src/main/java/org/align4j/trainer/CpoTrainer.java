@@ -16,7 +16,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * Contrastive preference optimisation and its reference-free relatives (TRL's CPOTrainer,
- * algorithms.md 5.1): CPO (Xu et al., arXiv 2401.08417: sigmoid on summed log-probs plus
+ * docs/algorithms.md §9): CPO (Xu et al., arXiv 2401.08417: sigmoid on summed log-probs plus
  * cpo_alpha times the chosen NLL), SimPO (Meng et al., arXiv 2405.14734: length-averaged
  * log-probs and a margin gamma) and AlphaPO (alpha-transformed rewards). No reference model.
  *

@@ -3,7 +3,7 @@ package org.align4j.trainer;
 
 /**
  * Entropy-collapse diagnostics for RL with verifiable rewards, after "SFT Overtraining Predicts Rank Inversion via
- * Entropy Collapse Under RLVR" (Aphale and Liu, arXiv 2606.18487; shared/research/algorithms.md section 6.1). The
+ * Entropy Collapse Under RLVR" (Aphale and Liu, arXiv 2606.18487; docs/algorithms.md §11). The
  * paper's code was not reachable; the thresholds come from its abstract and third-party summaries, and
  * {@link #passRateThreshold} is inferred (see there). Entropy means the mean token entropy (nats) of sampled
  * completions, e.g. TRL's {@code entropy} metric.
@@ -149,7 +149,7 @@ public final class EntropyMonitor {
     /**
      * p*(g) = 1 − 2^(−1/g): the pass rate below which more than half of all groups are all-fail ((1 − p)^g = ½).
      * INFERRED, not from the paper's text: the paper's summaries give p*(8) = 0.083, which this formula reproduces;
-     * its exact definition was not reachable (algorithms.md 6.1). g = 4: 0.159, 8: 0.083, 16: 0.042.
+     * its exact definition was not reachable (docs/algorithms.md §11.2). g = 4: 0.159, 8: 0.083, 16: 0.042.
      */
     public static double passRateThreshold(int g) {
         checkG(g);

@@ -6,7 +6,7 @@ import org.align4j.data.Sequence;
 import org.align4j.loss.GrpoLoss;
 
 /**
- * Settings of {@link GrpoTrainer}: TRL's GRPOConfig (algorithms.md 4.4; learning_rate 1e-6,
+ * Settings of {@link GrpoTrainer}: TRL's GRPOConfig (docs/algorithms.md §5.8; learning_rate 1e-6,
  * num_generations 8, max_completion_length 512, temperature 1.0, top_p 1.0, scale_rewards group,
  * num_iterations 1, loss in {@link GrpoLoss.Config}) and two things TRL does not have: DAPO's
  * dynamic sampling and CHORD's expert term.
@@ -187,7 +187,7 @@ public record GrpoConfig(
     }
 
     /**
-     * CHORD (algorithms.md 3): loss = (1 - mu) GRPO + mu SFT(expert), mu on its schedule; phi = p(1-p)
+     * CHORD (docs/algorithms.md §4): loss = (1 - mu) GRPO + mu SFT(expert), mu on its schedule; phi = p(1-p)
      * token weights (detached) when {@code usePhi}; {@code expertPerStep} expert sequences per
      * optimizer step (Trinity's expert_data_ratio times the batch).
      */

@@ -21,7 +21,7 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * Group relative policy optimisation (Shao et al., arXiv 2402.03300) as TRL's GRPOTrainer runs it
- * (algorithms.md 4; losses in {@link GrpoLoss}), with DAPO's dynamic sampling and CHORD's expert
+ * (docs/algorithms.md §5; losses in {@link GrpoLoss}), with DAPO's dynamic sampling and CHORD's expert
  * term as options (see {@link GrpoConfig}).
  *
  * <p>A step: sample G completions for each of the step's prompts (seeded by the step, so a resumed

@@ -16,7 +16,7 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * Kahneman-Tversky optimisation (Ethayarajh et al., arXiv 2402.01306; TRL's KTOTrainer,
- * algorithms.md 5.3) on unpaired rows labelled desirable or not. The reference point z0 is the
+ * docs/algorithms.md §7) on unpaired rows labelled desirable or not. The reference point z0 is the
  * batch's KL estimate: policy minus reference log-probs of mismatched (prompt, completion) rows,
  * each prompt paired with the previous row's completion (TRL's KL dataset shifts completions by one
  * within the batch), computed without a graph and clamped at 0.

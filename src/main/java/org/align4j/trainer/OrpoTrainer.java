@@ -16,7 +16,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * Odds-ratio preference optimisation (Hong et al., arXiv 2403.07691; TRL's ORPOTrainer,
- * algorithms.md 5.2): the chosen NLL plus beta (the paper's lambda) times the negative
+ * docs/algorithms.md §8): the chosen NLL plus beta (the paper's lambda) times the negative
  * log-sigmoid of the log odds ratio of the length-averaged log-probs. No reference model.
  *
  * <p>As in TRL's ORPOTrainer (which notes it deliberately), the NLL term covers the prompt and the

@@ -6,13 +6,13 @@ import java.nio.file.Path;
 /**
  * TRL's RewardConfig: the shared {@link TrainingArgs} plus the reward-model keys, with TRL's names
  * and defaults (learning_rate 1e-4, max_length 1024, center_rewards_coefficient None; see
- * research/peers.md section 2). TRL's {@code disable_dropout=True} needs no field: the transformer
+ * docs/algorithms.md §10.1). TRL's {@code disable_dropout=True} needs no field: the transformer
  * has no dropout layers, and LoRA (the only dropout) is not used for reward models yet.
  *
  * @param centerRewardsCoefficient weight of mean((r_w + r_l)^2) in the loss; 0 = off (TRL's None)
  * @param maxLength pairs whose chosen or rejected sequence is longer are dropped, as TRL does
  * @param evalSteps evaluate every N optimizer steps (and at the end) when an eval set is given;
- *     <= 0 means logging_steps, transformers' default for eval_steps
+ *     &lt;= 0 means logging_steps, transformers' default for eval_steps
  * @param perDeviceEvalBatchSize pairs scored together during evaluation
  * @param eceBins equal-width confidence bins of {@code eval_ece}
  */

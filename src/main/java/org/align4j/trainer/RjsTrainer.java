@@ -21,7 +21,7 @@ import org.align4j.tokenizer.Tokenizer;
 /**
  * Rejection sampling fine-tuning (best-of-n SFT, RAFT): the LLM step of APO's RJS baseline
  * (Cheng et al., arXiv 2311.08045; {@code tools/rejection_sampling.py} in github.com/Linear95/APO,
- * research/algorithms.md 1.4). Each round:
+ * docs/algorithms.md §2.5). Each round:
  * <ol>
  *   <li>sample {@code numGenerations} completions per prompt from the current policy (APO: 4 at
  *       temperature 1.2, top_p 1.0);

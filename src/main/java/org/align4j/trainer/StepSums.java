@@ -25,7 +25,7 @@ final class StepSums {
     private final Map<String, Double> counts = new LinkedHashMap<>();
 
     /**
-     * The metrics every paired method logs under TRL's names (peers.md 2.1), from one micro-batch's
+     * The metrics every paired method logs under TRL's names (docs/algorithms.md §12.3), from one micro-batch's
      * chosen rows {@code c}, rejected rows {@code r} and the method's implicit rewards (B) (DPO:
      * beta (logp - ref logp); CPO and ORPO: beta times the policy log-prob they use).
      */

@@ -10,7 +10,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-/** ChordLoss against closed forms in plain doubles (algorithms.md section 3). */
+/** ChordLoss against closed forms in plain doubles (docs/algorithms.md §4). */
 class ChordLossTest {
     static final double[][] LOGP = {{-0.1, -1.0, -2.5}, {-0.4, -9.0, -9.0}};
     static final double[][] MASK = {{1, 1, 1}, {1, 0, 0}};

@@ -15,7 +15,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-/** CpoLoss (CPO, SimPO, AlphaPO) against closed forms in doubles (algorithms.md section 5.1). */
+/** CpoLoss (CPO, SimPO, AlphaPO) against closed forms in doubles (docs/algorithms.md §9). */
 class CpoLossTest {
     static final double[] SUM_W = {-20.5, -44.0, -9.25, -30.0}, SUM_L = {-31.0, -40.5, -9.25, -12.0};
     static final double[] AVG_W = {-1.25, -0.5, -2.75, -0.125}, AVG_L = {-1.75, -0.25, -2.75, -3.5};

@@ -21,7 +21,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-/** DpoLoss against closed forms written here in plain doubles (algorithms.md section 5). */
+/** DpoLoss against closed forms written here in plain doubles (docs/algorithms.md §6). */
 class DpoLossTest {
     // l_w = {1.5, -2.25, 0, 6}, l_l = {-1.5, 1.75, 0, -3.5}: Delta = {3, -4, 0 (zero margin), 9.5}
     static final double[] CHOSEN = {-12.5, -40.25, -7.0, -21.0}, REJECTED = {-20.0, -35.5, -9.75, -50.5};
@@ -40,7 +40,7 @@ class DpoLossTest {
         return config(type, beta, eps, "reverse_kl", 0.5, 0.05);
     }
 
-    /** f(ℓ) of algorithms.md section 5, in doubles. */
+    /** f(ℓ) of docs/algorithms.md §6.1, in doubles. */
     static double score(double l, String fdiv, double a) {
         return switch (fdiv) {
             case "reverse_kl" -> l;
@@ -51,7 +51,7 @@ class DpoLossTest {
         };
     }
 
-    /** The per-pair loss of one type, computed from the table in algorithms.md section 5. */
+    /** The per-pair loss of one type, computed from the table in docs/algorithms.md §6.2. */
     static double[] expected(String type, double beta, double eps, String fdiv, double coef, double tau) {
         int b = CHOSEN.length;
         double[] lw = new double[b], ll = new double[b], out = new double[b];

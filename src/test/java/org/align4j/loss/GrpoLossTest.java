@@ -12,7 +12,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-/** GrpoLoss against closed forms written here in plain doubles (algorithms.md section 4), and its argument checks. */
+/** GrpoLoss against closed forms written here in plain doubles (docs/algorithms.md §5), and its argument checks. */
 class GrpoLossTest {
     // N = 3 completions, T = 4; row 2 has one token, row 1 three. Ratios exp(logp − old) are chosen to land on both
     // sides

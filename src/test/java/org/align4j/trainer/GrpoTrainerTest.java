@@ -214,7 +214,7 @@ class GrpoTrainerTest {
                 full = snapshot(policy);
             }
             List<JsonNode> rows = MetricsLog.read(tmp.resolve("full"));
-            // mu: cosine from peak 0.9 at step 0 to valley 0.1 at step 2, then flat (algorithms.md 3.2)
+            // mu: cosine from peak 0.9 at step 0 to valley 0.1 at step 2, then flat (docs/algorithms.md §4.3)
             assertEquals(0.9, rows.get(0).get("chord/mu").asDouble(), 1e-12);
             assertEquals(0.5, rows.get(1).get("chord/mu").asDouble(), 1e-12);
             assertEquals(0.1, rows.get(3).get("chord/mu").asDouble(), 1e-12);
