@@ -199,7 +199,13 @@ public final class Encoder {
                     + ": a preference row needs 'chosen' and 'rejected' (and optionally 'prompt'); the row has "
                     + row.fieldNames());
         JsonNode prompt, chosen, rejected;
-        if (row.has("prompt")) {
+        // TRL's maybe_extract_prompt: a string prompt beside conversational chosen/rejected (ultrafeedback_binarized)
+        // is a copy; the prompt is the messages chosen and rejected share
+        boolean implicit = row.has("prompt")
+                && row.require("prompt").isTextual()
+                && row.require("chosen").isArray()
+                && row.require("rejected").isArray();
+        if (row.has("prompt") && !implicit) {
             prompt = row.require("prompt");
             chosen = row.require("chosen");
             rejected = row.require("rejected");

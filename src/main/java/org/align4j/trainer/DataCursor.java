@@ -63,10 +63,17 @@ final class DataCursor {
         return out;
     }
 
-    /** The micro-batches of one optimizer step: gradient_accumulation_steps consecutive batches. */
+    /**
+     * The micro-batches of one optimizer step: gradient_accumulation_steps consecutive batches, fewer at the end of an
+     * epoch (transformers steps at the last batch of an epoch whatever the accumulation count, so a window never spans
+     * two epochs).
+     */
     <T> List<List<T>> window(List<T> rows, int accumulation) {
         List<List<T>> w = new ArrayList<>();
-        for (int i = 0; i < accumulation; i++) w.add(next(rows));
+        for (int i = 0; i < accumulation; i++) {
+            w.add(next(rows));
+            if (atEpochEnd()) break;
+        }
         return w;
     }
 

@@ -156,7 +156,8 @@ public final class LmDiscriminatorTrainer {
         int batch = a.perDeviceTrainBatchSize();
         TrainLoop.MicroBatch<Row> step = (mb, window, training) ->
                 logged(model, mb, padId, w, window.size(), Pass.of(training, a.gradientCheckpointing()));
-        int stepsPerEpoch = Math.max(1, (train.size() + batch - 1) / batch / a.gradientAccumulationSteps());
+        int stepsPerEpoch = (int) Math.max(
+                1, Math.ceilDiv(Math.ceilDiv((long) train.size(), batch), a.gradientAccumulationSteps()));
         TrainLoop.Evaluation evaluation = eval.isEmpty()
                 ? null
                 : new TrainLoop.Evaluation(stepsPerEpoch, done -> evalRow(score(model, eval, padId, batch, w)));

@@ -93,7 +93,8 @@ public record TrainingArgs(
     public int totalSteps(int rows) {
         if (maxSteps > 0) return maxSteps;
         long batchesPerEpoch = Math.ceilDiv((long) rows, perDeviceTrainBatchSize);
-        long stepsPerEpoch = Math.max(1, batchesPerEpoch / gradientAccumulationSteps);
+        // transformers: ceil(batches / accumulation), the last window of an epoch being shorter
+        long stepsPerEpoch = Math.max(1, Math.ceilDiv(batchesPerEpoch, gradientAccumulationSteps));
         double steps = Math.ceil(numTrainEpochs * stepsPerEpoch);
         if (steps > Integer.MAX_VALUE)
             throw new IllegalArgumentException("num_train_epochs " + numTrainEpochs + " gives " + (long) steps
