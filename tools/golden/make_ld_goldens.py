@@ -10,8 +10,8 @@ this golden). Values and d (sum of outputs * upstream) / d token_logps in float6
 
 The "dpo" section is the DPO sigmoid loss under ld_alpha as TRL v1.x computes it (huggingface/trl
 trl/trainer/dpo_trainer.py at f2cd577): the policy's log-probs split at the shared length (:1349-1361) and the
-reference's split the same way (:1386-1393; precomputed reference :1204-1216), transcribed literally below from TRL's
-code (comp_pos = cumsum of the completion mask, shared/tail masks, token log-probs zeroed off the completion first).
+reference's split the same way (:1386-1393; precomputed reference :1204-1216), written below from TRL's
+code (positions = cumsum of the completion mask, shared/tail masks, token log-probs zeroed off the completion first).
 Two cases on pairs of unequal lengths: "equal_models" (policy token log-probs == reference token log-probs: every
 log-ratio is 0, so the loss is ln 2 per pair at step 0), and "distinct_models" (independent reference log-probs). For
 each the per-pair loss, the four desensitised log-probs, and d mean(loss) / d policy token log-probs. "checks" records
@@ -47,20 +47,19 @@ def ld_logps(token_logps, mask, public, alpha):
     return torch.stack(out)
 
 
-def trl_ld_logps(per_token_logps, shift_completion_mask, ld_alpha):
-    # trl/trainer/dpo_trainer.py:1348-1361 (policy) and :1386-1393 (reference, same masks), literally
-    per_token_logps = per_token_logps.clone()
-    per_token_logps[shift_completion_mask == 0] = 0.0
-    comp_pos = shift_completion_mask.cumsum(dim=1)
-    comp_lens = shift_completion_mask.sum(dim=1).long()
-    chosen_lens, rejected_lens = comp_lens.chunk(2, dim=0)
-    shared_lens = torch.minimum(chosen_lens, rejected_lens)
-    shared_lens = torch.cat([shared_lens, shared_lens], dim=0)
-    shared_mask = (comp_pos > 0) & (comp_pos <= shared_lens.unsqueeze(1))
-    tail_mask = comp_pos > shared_lens.unsqueeze(1)
-    shared_logps = (per_token_logps * shared_mask).sum(dim=1)
-    tail_logps = (per_token_logps * tail_mask).sum(dim=1)
-    return shared_logps + ld_alpha * tail_logps
+def trl_ld_logps(token_logps, completion_mask, alpha):
+    """TRL v1.x's split (dpo_trainer.py:1348-1361 for the policy, :1386-1393 for the reference, the same masks):
+    token log-probs are zeroed off the completion; a completion token's position is the running count of completion
+    tokens in its row; the shared length of pair i is min(len(chosen i), len(rejected i)), rows laid out chosen then
+    rejected; positions 1..shared count fully, positions past it with weight alpha."""
+    lp = torch.where(completion_mask == 0, torch.zeros_like(token_logps), token_logps)
+    position = completion_mask.cumsum(dim=1)
+    lengths = completion_mask.sum(dim=1).long()
+    half = lengths.shape[0] // 2
+    shared = torch.minimum(lengths[:half], lengths[half:]).repeat(2).unsqueeze(1)
+    in_shared = (position > 0) & (position <= shared)
+    in_tail = position > shared
+    return (lp * in_shared).sum(dim=1) + alpha * (lp * in_tail).sum(dim=1)
 
 
 def trl_sigmoid(policy_tok, ref_tok, mask, ld_alpha, beta):
