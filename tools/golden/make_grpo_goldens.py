@@ -258,14 +258,15 @@ def metrics_case():
         for i, n in enumerate(["f0", "f1"]):
             m["rewards/%s/mean" % n] = torch.nanmean(per_func[:, i]).item()
             m["rewards/%s/std" % n] = nanstd(per_func[:, i]).item()
-        m["reward"] = mean_grouped.mean().item()
-        m["reward_std"] = std_rewards.mean().item()
+        m["reward"] = torch.nanmean(rewards).item()
+        # grpo_trainer.py:2749 (TRL >= 0.28): nanstd of the whole batch's rewards, whatever scale_rewards is
+        m["reward_std"] = nanstd(rewards).item()
         m["frac_reward_zero_std"] = is_std_zero.double().mean().item()
         result["scale_rewards"][scale] = m
     # a batch whose totals all agree, for frac_reward_zero_std under "batch"
     flat = torch.full((8,), 0.75, dtype=torch.float64)
-    _, std_flat, zero_flat, _ = grpo_advantages(flat, G, "batch")
-    result["flat_batch"] = {"value": 0.75, "reward_std": std_flat.mean().item(), "frac_reward_zero_std": zero_flat.double().mean().item()}
+    _, _, zero_flat, _ = grpo_advantages(flat, G, "batch")
+    result["flat_batch"] = {"value": 0.75, "reward_std": nanstd(flat).item(), "frac_reward_zero_std": zero_flat.double().mean().item()}
     result["tolerance"] = {"atol": 1e-12, "rtol": 1e-12}
     meta["metrics"] = result
 

@@ -15,7 +15,7 @@ Writes src/test/resources/golden/preference/
                                            (listed in expected.json) of d loss / d param
 The policy is src/test/resources/golden/llama-tiny (F32, vocab 320, pad 256, eos 258).
 
-Why row subsets of the gradients: three full gradients are 205 KB per case and there are 34 cases;
+Why row subsets of the gradients: three full gradients are 205 KB per case and there are 38 cases;
 the golden is kept under 1 MB.  The rows kept cover every kind of row (for lm_head.weight:
 label tokens, tokens that only appear in prompts, never-seen tokens, pad/eos; for
 embed_tokens.weight: prompt and completion tokens, the final eos whose gradient is exactly 0 because
@@ -63,7 +63,19 @@ was read to settle them (huggingface/trl, files named below):
       sigmoid_norm -logsig(b (s_w/len_w - s_l/len_l)).
     WPO (use_weighting): each loss_k's per-pair loss is multiplied by w_w * w_l, computed without
       gradient: w = exp(mean over completion tokens of [logp_t - (logsumexp(2 z) - 2 logsumexp(z))]),
-      z = the logits at that position; v1.x does not clamp the product.
+      z = the logits at that position; v1.x does not clamp the product.  "sft" is weighted too
+      (dpo_trainer.py:1565-1576 multiplies every loss type's per-sequence tensor): its per-sequence tensor
+      is the batch NLL expanded over the pairs, so the weighted term is NLL * mean(w_w * w_l).  (TRL
+      multiplies in place, `per_sequence_loss *= ...`, which PyTorch refuses on an expanded tensor when the
+      batch has more than one pair; the golden multiplies out of place, the value TRL's code means and
+      the value v0.28 gave the RPO NLL, dpo_trainer.py@v0.28.0:1814-1818.)  TRL refuses use_weighting with
+      aot / aot_unpaired (:769-773), so no such case.
+    LD-DPO (ld_alpha a, TRL v1.x dpo_trainer.py:1349-1361 policy, :1386-1393 reference, :1204-1216
+      precomputed reference): the policy's AND the reference's summed log-probs become
+      shared + a * tail, split at the pair's shared completion length min(len_w, len_l) with positions
+      counted within the completion (comp_pos = cumsum of the completion mask); the token-averaged types
+      (ipo, sigmoid_norm) still divide by the plain lengths, WPO and sft use the plain token log-probs;
+      logps/* and rewards/* are the desensitised values.
     Legacy (TRL v0.28, case "semantics": "trl-v0.28"):
       cDPO = sigmoid with label_smoothing e: -(1-e) logsig(b d) - e logsig(-b d)  (v1.x's sigmoid
         ignores label_smoothing);
@@ -116,9 +128,12 @@ was read to settle them (huggingface/trl, files named below):
     rewards/rejected_sum, logps/rejected_sum, count/rejected (b*r and logp summed over examples);
     its log() turns them into rewards/chosen = rewards/chosen_sum / count/chosen, logps/chosen,
     (same for rejected) and rewards/margins = rewards/chosen - rewards/rejected.  Both are stored.
-  Metrics left out on purpose: logits/* of CPO, ORPO and KTO.  TRL computes them as the mean (or,
-    KTO, the sum) of ALL logits of the chosen rows, prompt and padding positions included, so they
-    depend on the padded length; align4j's trainers cannot match them meaningfully.
+    TRL v1.x's trl/trainer/kto_trainer.py (:1595-1631) also logs entropy = token mean of the next-token
+    entropy over the completion tokens of every (non-KL) row, and logits/chosen, logits/rejected = the
+    vocab-mean logit averaged over the completion tokens of the desirable, resp. undesirable, rows.
+  Metrics left out on purpose: logits/* of CPO and ORPO.  TRL computes them as the mean of ALL
+    logits of the chosen rows, prompt and padding positions included, so they depend on the padded
+    length; align4j's trainers cannot match them meaningfully.
 """
 
 import json
@@ -133,6 +148,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import hf_reference as R  # noqa: E402
+from make_ld_goldens import trl_ld_logps  # noqa: E402
 import safetensors_io as st  # noqa: E402
 
 GOLDEN = os.path.normpath(os.path.join(HERE, "..", "..", "src", "test", "resources", "golden"))
@@ -255,11 +271,17 @@ def dpo_case(cfg, pol_model, ref_model):
     beta = cfg["beta"]
     eps = cfg.get("label_smoothing", 0.0)
     legacy = cfg.get("semantics") == "trl-v0.28"
-    cl, rl = pol.logps[:n], pol.logps[n:]
+    ld_alpha = cfg.get("ld_alpha")
+    if ld_alpha is None:
+        pol_logps, ref_logps = pol.logps, ref.logps
+    else:  # LD-DPO: both sides desensitised with the same split (TRL v1.x)
+        pol_logps = trl_ld_logps(pol.tok_logp, pol.comp, ld_alpha)
+        ref_logps = trl_ld_logps(ref.tok_logp, ref.comp, ld_alpha)
+    cl, rl = pol_logps[:n], pol_logps[n:]
     if cfg.get("reference_free", False):
         rcl, rrl = torch.zeros_like(cl), torch.zeros_like(rl)
     else:
-        rcl, rrl = ref.logps[:n], ref.logps[n:]
+        rcl, rrl = ref_logps[:n], ref_logps[n:]
     lw, ll = cl - rcl, rl - rrl
     fdiv = cfg.get("f_divergence_type", "reverse_kl")
     if fdiv == "reverse_kl":
@@ -354,8 +376,12 @@ def dpo_case(cfg, pol_model, ref_model):
             gaps["aot_sort_min_gap"] = torch.minimum(min_sorted_gap(cl - rl), min_sorted_gap(rcl - rrl))
         if "aot_unpaired" in cfg["loss_type"]:
             gaps["aot_sort_min_gap"] = torch.minimum(min_sorted_gap(lw), min_sorted_gap(ll))
-    inter = {"policy_chosen_logps": cl, "policy_rejected_logps": rl, "ref_chosen_logps": ref.logps[:n],
-             "ref_rejected_logps": ref.logps[n:], "chosen_lengths": len_w, "rejected_lengths": len_l}
+        if ld_alpha is not None and cfg["loss_type"] == ["sigmoid"]:
+            # the case tells a reference-plain-sums implementation (TRL v0.28) apart
+            d_policy_only = (cl - ref.logps[:n]) - (rl - ref.logps[n:])
+            gaps["ld_policy_only_loss_gap"] = (loss - (-F.logsigmoid(beta * d_policy_only)).mean()).abs()
+    inter = {"policy_chosen_logps": cl, "policy_rejected_logps": rl, "ref_chosen_logps": ref_logps[:n],
+             "ref_rejected_logps": ref_logps[n:], "chosen_lengths": len_w, "rejected_lengths": len_l}
     if wpo is not None:
         inter["wpo_pair_weights"] = wpo
     return loss, metrics, gaps, inter
@@ -474,6 +500,7 @@ def kto_case(cfg, pol_model, ref_model):
     loss = losses.mean()
     with torch.no_grad():
         rew = beta * r
+        vocab_mean = pol.logits.mean(-1)  # (B, T') vocab-mean logit at each position
         nc, nr = int(labels.sum()), int((~labels).sum())
         metrics = {
             "kl": kl,
@@ -485,6 +512,10 @@ def kto_case(cfg, pol_model, ref_model):
             "logps/chosen": pol.logps[labels].sum() / nc, "logps/rejected": pol.logps[~labels].sum() / nr,
         }
         metrics["rewards/margins"] = metrics["rewards/chosen"] - metrics["rewards/rejected"]
+        # kto_trainer.py:1595-1606 (entropy over every row's completion tokens) and :1614-1631 (logits/*)
+        metrics["entropy"] = token_weighted_mean(entropy_per_token(pol.logits), pol.comp)
+        metrics["logits/chosen"] = token_weighted_mean(vocab_mean[labels], pol.comp[labels])
+        metrics["logits/rejected"] = token_weighted_mean(vocab_mean[~labels], pol.comp[~labels])
         gaps = {}
         if cfg["loss_type"] == "kto":
             gaps["kl_clamp_min_gap"] = kl_raw.abs()
@@ -499,7 +530,7 @@ def dpo(loss_type, **kw):
     c = {"trainer": "dpo", "semantics": "trl-v1", "loss_type": loss_type, "loss_weights": None,
          "beta": 0.1, "label_smoothing": 0.0, "f_divergence_type": "reverse_kl",
          "f_alpha_divergence_coef": 0.5, "discopop_tau": 0.05, "use_weighting": False,
-         "reference_free": False}
+         "reference_free": False, "ld_alpha": None, "precompute_ref_log_probs": False}
     c.update(kw)
     return c
 
@@ -521,6 +552,10 @@ CASES.update({
     "dpo_rpo": dpo(["sigmoid", "sft"], loss_weights=[1.0, 0.5]),
     "dpo_sigmoid_ipo_mix": dpo(["sigmoid", "ipo"], loss_weights=[0.7, 0.3]),
     "dpo_wpo": dpo(["sigmoid"], use_weighting=True),
+    "dpo_wpo_rpo": dpo(["sigmoid", "sft"], loss_weights=[1.0, 0.5], use_weighting=True),
+    "dpo_ld": dpo(["sigmoid"], ld_alpha=0.5),
+    "dpo_ld_precomputed": dpo(["sigmoid"], ld_alpha=0.5, precompute_ref_log_probs=True),
+    "dpo_ld_ipo": dpo(["ipo"], ld_alpha=0.25),
     "dpo_alpha_divergence": dpo(["sigmoid"], f_divergence_type="alpha_divergence", f_alpha_divergence_coef=0.5),
     "dpo_js_divergence": dpo(["sigmoid"], f_divergence_type="js_divergence"),
     "dpo_sigmoid_beta05": dpo(["sigmoid"], beta=0.5),
@@ -543,6 +578,10 @@ NOTES = {
     "dpo_reference_free": "legacy reference_free: reference log-probs are 0 in the loss AND the rewards",
     "dpo_rpo": "RPO == legacy rpo_alpha 0.5",
     "dpo_wpo": "WPO: per-pair loss times detached w_chosen * w_rejected (intermediates.wpo_pair_weights)",
+    "dpo_wpo_rpo": "WPO with RPO: the sft term weighted too, NLL * mean(w_chosen * w_rejected) (TRL v1.x)",
+    "dpo_ld": "LD-DPO ld_alpha 0.5: policy and reference desensitised (TRL v1.x); every pair has unequal lengths",
+    "dpo_ld_precomputed": "dpo_ld with precompute_ref_log_probs: the same numbers (TRL :1204-1216)",
+    "dpo_ld_ipo": "LD-DPO ld_alpha 0.25 with ipo: desensitised sums divided by the plain lengths",
     "dpo_sigmoid_beta05": "the one case with beta 0.5",
     "simpo": "SimPO = loss_type simpo, cpo_alpha 0 (nll_loss logged as 0.0 as TRL does)",
     "cpo_simpo": "CPO-SimPO = simpo with cpo_alpha 1",

@@ -55,7 +55,7 @@ final class DpoCommand {
                         "ld_alpha",
                         Type.DOUBLE,
                         null,
-                        "LD-DPO: weight of the policy's log-probs past the pair's shared length (0..1; default off)"),
+                        "LD-DPO: weight of the log-probs (policy and reference) past the pair's shared length, in [0, 1]; default off"),
                 of(
                         "sync_ref_model",
                         Type.BOOLEAN,

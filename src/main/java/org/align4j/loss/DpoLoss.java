@@ -55,7 +55,8 @@ import org.bytedeco.pytorch.global.torch;
  *       m·exp(−z) as exp(logσ(z/τ) − z), so a very negative z gives no inf·0.</li>
  * </ul>
  * The batch loss is {@code perPair(...).mean()} (plus the sft term); TRL's Σ_k w_k·mean(loss_k) is the
- * same number because the mean is linear. WPO ({@link #wpoWeights}) multiplies the per-pair losses.
+ * same number because the mean is linear. WPO ({@link #wpoWeights}) multiplies the per-pair losses (the trainer also
+ * scales the sft term by the weights' mean, as TRL does) and is refused with aot / aot_unpaired.
  */
 public final class DpoLoss {
     public static final List<String> LOSS_TYPES = List.of(

@@ -69,7 +69,7 @@ public final class GrpoLoss {
         public Config {
             if (lossType == null || !LOSS_TYPES.contains(lossType))
                 throw new IllegalArgumentException("GRPO loss_type '" + lossType + "' is unknown; valid: "
-                        + String.join(", ", LOSS_TYPES) + " (cispo, sapo, luspo and vespo are not implemented)");
+                        + String.join(", ", LOSS_TYPES) + " (TRL's sapo, luspo and vespo are not implemented)");
             LossOps.requireNonNegative("GRPO epsilon", epsilon);
             if (epsilonHigh != null) LossOps.requireNonNegative("GRPO epsilon_high", epsilonHigh);
             if (delta != null && !(delta > 1.0 && !delta.isInfinite()))

@@ -177,8 +177,10 @@ public final class WeightedRewards {
          *   <li>{@code rewards/<name>/mean}, {@code rewards/<name>/std}: nanmean and Bessel nanstd of each function's raw
          *       values over the completions it scored (NaN when it scored none, std NaN when it scored one);</li>
          *   <li>{@code reward}: mean of the totals;</li>
-         *   <li>{@code reward_std}: with scaleRewards "group" or "none" the mean over groups of the group std, with
-         *       "batch" the batch std (TRL logs the std it scales by);</li>
+         *   <li>{@code reward_std}: the Bessel-corrected std of the totals over the WHOLE batch, whatever scaleRewards
+         *       is (TRL >= 0.28, {@code trl/trainer/grpo_trainer.py:2749}: {@code nanstd(rewards)}; NaN for a batch of
+         *       one). It includes the spread between prompts; TRL v0.22-v0.25 logged the mean of the group stds
+         *       instead, which leaves that out;</li>
          *   <li>{@code frac_reward_zero_std}: "group"/"none": share of groups whose totals all agree; "batch": 1 when the
          *       whole batch agrees, else 0.</li>
          * </ul>
@@ -194,29 +196,18 @@ public final class WeightedRewards {
                 m.put("rewards/" + names.get(k) + "/std", nanStd(perFunction[k]));
             }
             m.put("reward", nanMean(total));
+            m.put("reward_std", nanStd(total));
             boolean[] zero = GrpoLoss.zeroStdGroups(total, groupSize); // also checks that the batch holds whole groups
             if (batch) {
-                double std = total.length > 1 ? nanStd(total) : 0.0; // TRL: a batch of one has std 0
-                m.put("reward_std", std);
+                double std = total.length > 1 ? nanStd(total) : 0.0; // TRL: a batch of one has std 0 here
                 m.put("frac_reward_zero_std", std <= GrpoLoss.ZERO_STD_ATOL ? 1.0 : 0.0);
             } else {
-                double sum = 0;
                 int zeros = 0;
-                for (int g = 0; g < zero.length; g++) {
-                    sum += groupStd(total, g * groupSize, groupSize);
-                    if (zero[g]) zeros++;
-                }
-                m.put("reward_std", sum / zero.length);
+                for (boolean z : zero) if (z) zeros++;
                 m.put("frac_reward_zero_std", (double) zeros / zero.length);
             }
             return m;
         }
-    }
-
-    private static double groupStd(double[] x, int from, int n) {
-        if (n < 2) return 0.0;
-        double[] part = java.util.Arrays.copyOfRange(x, from, from + n);
-        return nanStd(part);
     }
 
     /** Mean of the non-NaN values; NaN when there are none (torch.nanmean). */

@@ -11,11 +11,12 @@ import org.align4j.loss.DpoLoss;
  * @param loss loss types, weights, beta, label smoothing, f-divergence (rpo_alpha arrives here as
  *     an extra "sft" loss type of weight alpha, as TRL v1.x expresses RPO)
  * @param referenceFree reference log-probs taken as 0 (legacy reference_free)
- * @param useWeighting WPO: each pair's loss times the detached w_chosen * w_rejected
+ * @param useWeighting WPO: each pair's loss times the detached w_chosen * w_rejected (the "sft" term times their mean);
+ *     refused with aot / aot_unpaired, as TRL refuses it
  * @param precomputeRefLogProbs reference log-probs of every row computed once before training
  * @param evalSteps evaluate every N steps (and at the end) when an eval set is given; 0 = only at the end
- * @param ldAlpha LD-DPO (TRL's ld_alpha): the policy's log-probs count the tokens past the pair's shared length with
- *     this weight ({@link org.align4j.loss.LengthDesensitized}); null = off
+ * @param ldAlpha LD-DPO (TRL's ld_alpha, in [0, 1]): the policy's and the reference's log-probs count the tokens past
+ *     the pair's shared length with this weight ({@link org.align4j.loss.LengthDesensitized}); null = off
  * @param refSync TR-DPO (TRL's sync_ref_model): every {@code everySteps} optimizer steps the reference becomes
  *     alpha·policy + (1 − alpha)·reference (Gorbatovski et al., arXiv 2404.09656); null = off
  */
@@ -40,9 +41,16 @@ public record DpoConfig(
 
     public DpoConfig {
         if (evalSteps < 0) throw new IllegalArgumentException("eval_steps must be >= 0, got " + evalSteps);
-        if (ldAlpha != null && (!(ldAlpha >= 0) || ldAlpha.isInfinite()))
-            throw new IllegalArgumentException(
-                    "ld_alpha must be a number >= 0 (the paper uses 0..1; 1 is plain DPO), got " + ldAlpha);
+        if (ldAlpha != null) org.align4j.loss.LengthDesensitized.checkAlpha(ldAlpha);
+        if (useWeighting && loss != null)
+            for (String sorted : new String[] {"aot", "aot_unpaired"})
+                if (loss.lossTypes().contains(sorted))
+                    // TRL raises NotImplementedError here (trl/trainer/dpo_trainer.py:769-773)
+                    throw new IllegalArgumentException(
+                            "use_weighting (WPO) cannot be combined with loss_type "
+                                    + sorted
+                                    + ": it sorts the batch's margins, so its per-position losses no longer belong"
+                                    + " to the pairs the weights were computed for; drop use_weighting or use another loss_type");
     }
 
     public DpoConfig(

@@ -15,7 +15,6 @@ import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Direct preference optimisation and its family (TRL's DPOTrainer; Rafailov et al., arXiv
@@ -30,11 +29,18 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>Batch-coupled losses (aot, aot_unpaired) sort within a micro-batch, as TRL sorts within a
  * device batch.
+ *
+ * <p>WPO (use_weighting) multiplies every loss term by the pair weights, the "sft" / rpo_alpha NLL included (by the
+ * micro-batch's mean weight, as TRL v1.x's per-sequence sft tensor works out); LD-DPO (ld_alpha) desensitises the
+ * policy's and the reference's log-probs alike ({@link LengthDesensitized}).
  */
 public final class DpoTrainer {
     private DpoTrainer() {}
 
-    /** A pair and, with precompute_ref_log_probs, its reference log-probs (NaN when scored on the fly). */
+    /**
+     * A pair and, with precompute_ref_log_probs, its reference log-probs (NaN when scored on the fly), desensitised
+     * already when ld_alpha is set (TRL stores them so, trl/trainer/dpo_trainer.py:1204-1216).
+     */
     record Item(PreferencePair pair, float refChosen, float refRejected) {}
 
     public static TrainResult train(
@@ -48,8 +54,7 @@ public final class DpoTrainer {
             throws IOException {
         Reference ref = new Reference(policy, refModel, cfg.referenceFree(), "dpo");
         int batch = cfg.args().perDeviceTrainBatchSize();
-        List<Item> trainItems = items(ref, train, cfg.precomputeRefLogProbs(), batch, padId),
-                evalItems = items(ref, eval, cfg.precomputeRefLogProbs(), batch, padId);
+        List<Item> trainItems = items(ref, train, cfg, batch, padId), evalItems = items(ref, eval, cfg, batch, padId);
         TrainLoop.MicroBatch<Item> plain =
                 (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
         TrainLoop.MicroBatch<Item> step =
@@ -138,7 +143,9 @@ public final class DpoTrainer {
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in =
                     CompletionBatch.pairs(mb.stream().map(Item::pair).toList(), padId);
-            Tensor refLogps = Float.isNaN(mb.get(0).refChosen()) ? ref.logps(in) : precomputed(mb); // (2B)
+            Tensor refLogps = Float.isNaN(mb.get(0).refChosen())
+                    ? ref.pairLogps(in, cfg.ldAlpha())
+                    : precomputed(mb); // (2B), desensitised under ld_alpha
             Tensor maskC = in.completionMask().narrow(0, 0, b),
                     maskR = in.completionMask().narrow(0, b, b);
             StepSums[] sums = new StepSums[1];
@@ -146,23 +153,33 @@ public final class DpoTrainer {
                     policy, in, Pass.of(train, cfg.args().gradientCheckpointing()), hidden -> {
                         CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, cfg.useWeighting());
                         CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
-                        // LD-DPO: the policy's log-probs past the pair's shared length count with weight ld_alpha (the
-                        // NLL term keeps plain sums)
+                        // LD-DPO: log-probs past the pair's shared length count with weight ld_alpha, for the policy
+                        // here and the reference above (TRL :1349-1361, :1386-1393); the NLL term keeps plain sums
                         Tensor pc = c.logps(), pr = r.logps();
                         if (cfg.ldAlpha() != null) {
-                            Tensor shared = torch.minimum(c.lengths(), r.lengths()); // (B) l_p
-                            pc = LengthDesensitized.logps(c.tokenLogps(), maskC, shared, cfg.ldAlpha());
-                            pr = LengthDesensitized.logps(r.tokenLogps(), maskR, shared, cfg.ldAlpha());
+                            Tensor ld = LengthDesensitized.pairLogps(
+                                    all.tokenLogps(), in.completionMask(), cfg.ldAlpha()); // (2B)
+                            pc = ld.narrow(0, 0, b);
+                            pr = ld.narrow(0, b, b);
                         }
                         PairLogps lp = new PairLogps(
                                 pc, pr, refLogps.narrow(0, 0, b), refLogps.narrow(0, b, b), c.lengths(), r.lengths());
                         Tensor perPair = DpoLoss.perPair(lp, lc); // (B)
-                        if (cfg.useWeighting())
-                            perPair = perPair.mul(DpoLoss.wpoWeights(
-                                    c.tokenLogps(), c.logSumP2(), maskC, r.tokenLogps(), r.logSumP2(), maskR));
+                        // WPO: detached w_chosen·w_rejected (B), from the plain token log-probs as TRL (:1565-1576)
+                        Tensor wpo = cfg.useWeighting()
+                                ? DpoLoss.wpoWeights(
+                                        c.tokenLogps(), c.logSumP2(), maskC, r.tokenLogps(), r.logSumP2(), maskR)
+                                : null;
+                        if (wpo != null) perPair = perPair.mul(wpo);
                         Tensor l = perPair.sum().div(Tensors.scalar((double) window.size()));
-                        if (sftWeight != 0)
-                            l = l.add(c.logps().sum().neg().mul(Tensors.scalar(sftWeight / window.targetTokens())));
+                        if (sftWeight != 0) {
+                            Tensor nll = c.logps().sum().neg().mul(Tensors.scalar(sftWeight / window.targetTokens()));
+                            // TRL weighs "sft" too: its per-pair sft loss is the batch NLL repeated B times, times w_i,
+                            // then averaged, i.e. NLL·mean_i(w_i) (:1542-1549, :1565-1576; v0.28 did the same to the
+                            // RPO NLL, dpo_trainer.py@v0.28.0:1814-1818)
+                            if (wpo != null) nll = nll.mul(wpo.mean());
+                            l = l.add(nll);
+                        }
                         try (NoGradGuard g = new NoGradGuard()) {
                             sums[0] = StepSums.pairs(
                                     c,
@@ -189,10 +206,9 @@ public final class DpoTrainer {
         return Tensors.floats(v, 2 * b);
     }
 
-    /** The pairs as items; with {@code precompute} (precompute_ref_log_probs) each scored once now, before any update. */
-    private static List<Item> items(
-            Reference ref, List<PreferencePair> pairs, boolean precompute, int batch, long padId) {
-        return precompute ? precomputed(ref, pairs, batch, padId) : onTheFly(pairs);
+    /** The pairs as items; with precompute_ref_log_probs each scored once now, before any update. */
+    private static List<Item> items(Reference ref, List<PreferencePair> pairs, DpoConfig cfg, int batch, long padId) {
+        return cfg.precomputeRefLogProbs() ? precomputed(ref, pairs, batch, padId, cfg.ldAlpha()) : onTheFly(pairs);
     }
 
     /** Items whose reference log-probs are taken in each micro-batch. */
@@ -202,13 +218,17 @@ public final class DpoTrainer {
         return out;
     }
 
-    /** Items scored by the reference now, {@code batch} pairs at a time (precompute_ref_log_probs). */
-    static List<Item> precomputed(Reference ref, List<PreferencePair> pairs, int batch, long padId) {
+    /**
+     * Items scored by the reference now, {@code batch} pairs at a time (precompute_ref_log_probs); with {@code ldAlpha}
+     * desensitised as the on-the-fly reference is. The split depends only on the pair's two lengths, so precomputing it
+     * gives the values scoring on the fly gives.
+     */
+    static List<Item> precomputed(Reference ref, List<PreferencePair> pairs, int batch, long padId, Double ldAlpha) {
         List<Item> out = new ArrayList<>();
         for (int from = 0; from < pairs.size(); from += batch) {
             List<PreferencePair> mb = pairs.subList(from, Math.min(pairs.size(), from + batch));
             try (PointerScope s = new PointerScope()) {
-                float[] v = Tensors.toFloats(ref.logps(CompletionBatch.pairs(mb, padId)));
+                float[] v = Tensors.toFloats(ref.pairLogps(CompletionBatch.pairs(mb, padId), ldAlpha));
                 for (int i = 0; i < mb.size(); i++) out.add(new Item(mb.get(i), v[i], v[mb.size() + i]));
             }
         }

@@ -303,8 +303,9 @@ public final class GrpoTrainer {
 
     /**
      * The GRPO term over the generation batch, scaled by {@code weight} (1 - mu under CHORD),
-     * back-propagated micro-batch by micro-batch; adds kl, entropy, clip_ratio/* and (on a fresh
-     * generation) the sampling mismatch to {@code m}. Returns the loss value.
+     * back-propagated micro-batch by micro-batch; adds kl, entropy, clip_ratio/* (per micro-batch, combined as TRL
+     * does: {@link GrpoStepMetrics}) and (on a fresh generation) the sampling mismatch to {@code m}. Returns the loss
+     * value.
      */
     private static double policyTerm(
             Transformer policy,
@@ -321,16 +322,8 @@ public final class GrpoTrainer {
         for (Rollouts.Rollout r : gen.rollouts())
             if (!cfg.maskTruncatedCompletions() || r.terminated()) active += r.completion().length;
         final long windowTokens = Math.max(1, active);
-        double loss = 0,
-                klSum = 0,
-                tokens = 0,
-                entropySum = 0,
-                lengthSum = 0,
-                low = 0,
-                high = 0,
-                region = 0,
-                lowMin = Double.MAX_VALUE,
-                highMax = 0;
+        double loss = 0;
+        GrpoStepMetrics metrics = new GrpoStepMetrics();
         double diffSum = 0, diffMax = 0, diffCount = 0;
         for (int k = 0; k < micro; k++) {
             int from = k * batch, to = Math.min(n, from + batch);
@@ -377,16 +370,9 @@ public final class GrpoTrainer {
                             return weight == 1 ? out[0].loss() : out[0].loss().mul(Tensors.scalar(weight));
                         });
                 GrpoLoss.Output o = out[0];
-                klSum += o.klSum();
-                tokens += o.maskedTokens();
-                low += o.lowClipMean();
-                high += o.highClipMean();
-                region += o.regionClipMean();
-                lowMin = Math.min(lowMin, o.lowMin());
-                highMax = Math.max(highMax, o.highMax());
                 try (NoGradGuard g = new NoGradGuard()) {
-                    entropySum += stats[0].entropySum().sum().item_double();
-                    lengthSum += stats[0].lengths().sum().item_double();
+                    // entropy over the loss mask: truncated completions out under mask_truncated_completions
+                    metrics.add(GrpoStepMetrics.MicroBatch.of(o, Tensors.toFloats(stats[0].entropySum()), keep));
                     if (fresh) { // recorded at sampling vs recomputed now, on the completion tokens
                         Tensor diff = stats[0].tokenLogps()
                                 .detach()
@@ -400,17 +386,7 @@ public final class GrpoTrainer {
                 }
             }
         }
-        if (cfg.loss().beta() > 0) m.put("kl", tokens == 0 ? 0 : klSum / tokens);
-        m.put("entropy", entropySum / lengthSum);
-        if (cfg.loss().lossType().equals("cispo")) {
-            m.put("cispo_clip_ratio", high / micro); // TRL logs only this for cispo
-        } else {
-            m.put("clip_ratio/low_mean", low / micro);
-            m.put("clip_ratio/low_min", lowMin);
-            m.put("clip_ratio/high_mean", high / micro);
-            m.put("clip_ratio/high_max", highMax);
-            m.put("clip_ratio/region_mean", region / micro);
-        }
+        m.putAll(metrics.metrics(cfg.loss().beta() > 0, cfg.loss().lossType().equals("cispo")));
         if (fresh) {
             m.put("sampling/sampling_logp_difference/mean", diffSum / diffCount);
             m.put("sampling/sampling_logp_difference/max", diffMax);

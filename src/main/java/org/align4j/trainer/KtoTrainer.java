@@ -21,9 +21,12 @@ import org.bytedeco.pytorch.Tensor;
  * each prompt paired with the previous row's completion (TRL's KL dataset shifts completions by one
  * within the batch), computed without a graph and clamped at 0.
  *
- * <p>Logged under TRL's names: rewards/chosen and logps/chosen are means over the desirable rows,
- * rewards/rejected and logps/rejected over the undesirable ones, rewards/margins their difference,
- * kl the step's z0.
+ * <p>Logged under TRL's names (trl/trainer/kto_trainer.py:1594-1655): rewards/chosen and logps/chosen
+ * are means over the desirable rows, rewards/rejected and logps/rejected over the undesirable ones,
+ * rewards/margins their difference, kl the step's z0; logits/chosen and logits/rejected the
+ * vocab-mean logit averaged over the completion tokens of the desirable, resp. undesirable, rows,
+ * and entropy the next-token entropy averaged over the completion tokens of all rows (not the KL
+ * rows). A side without rows in the step is left out, as TRL does.
  */
 public final class KtoTrainer {
     private KtoTrainer() {}
@@ -103,15 +106,26 @@ public final class KtoTrainer {
                         Tensor l = k.perExample().sum().div(Tensors.scalar((double) window.size()));
                         try (NoGradGuard g = new NoGradGuard()) {
                             float[] lp = Tensors.toFloats(out.logps().detach()), rl = Tensors.toFloats(refLogps);
+                            float[] logits = Tensors.toFloats(out.logitsSum()),
+                                    entropy = Tensors.toFloats(out.entropySum()),
+                                    tokens = Tensors.toFloats(out.lengths()); // (B) each, completion tokens
                             StepSums s = StepSums.empty()
                                     .inputTokens(in.tokens())
                                     .add("kl", k.z0(), "micro_batches")
                                     .count("micro_batches", 1);
                             for (int i = 0; i < b; i++) {
-                                String side = label[i] == 1f ? "chosen" : "rejected", count = "count/" + side;
+                                boolean good = label[i] == 1f;
+                                String side = good ? "chosen" : "rejected", count = "count/" + side;
+                                String sideTokens = good ? StepSums.CHOSEN_TOKENS : StepSums.REJECTED_TOKENS;
                                 s.count(count, 1)
                                         .add("rewards/" + side, lc.beta() * (lp[i] - rl[i]), count)
-                                        .add("logps/" + side, lp[i], count);
+                                        .add("logps/" + side, lp[i], count)
+                                        // TRL kto_trainer.py:1614-1631: vocab-mean logit over the side's completion
+                                        // tokens; :1595-1606: entropy over every row's completion tokens
+                                        .count(sideTokens, tokens[i])
+                                        .add("logits/" + side, logits[i], sideTokens)
+                                        .count(StepSums.TOKENS, tokens[i])
+                                        .add("entropy", entropy[i], StepSums.TOKENS);
                             }
                             sums[0] = s;
                         }

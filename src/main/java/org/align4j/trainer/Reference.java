@@ -2,6 +2,7 @@
 package org.align4j.trainer;
 
 import org.align4j.engine.Tensors;
+import org.align4j.loss.LengthDesensitized;
 import org.align4j.model.Lora;
 import org.align4j.model.Transformer;
 import org.bytedeco.pytorch.Tensor;
@@ -24,6 +25,16 @@ record Reference(Transformer policy, Transformer model, boolean free, String com
     Tensor logps(CompletionBatch.Inputs in) {
         if (free) return Tensors.floats(new float[in.rows()], in.rows());
         return Tensors.sum(tokenLogps(in, 1.0).mul(in.completionMask()), 1);
+    }
+
+    /**
+     * Summed completion log-probs (2B) of a DPO pair batch (chosen rows, then rejected rows), without a graph; with
+     * {@code ldAlpha} (LD-DPO) desensitised with the same shared/tail split as the policy, as TRL v1.x does for the
+     * reference (trl/trainer/dpo_trainer.py:1386-1393, and :1204-1216 when precomputed).
+     */
+    Tensor pairLogps(CompletionBatch.Inputs in, Double ldAlpha) {
+        if (ldAlpha == null || free) return logps(in);
+        return LengthDesensitized.pairLogps(tokenLogps(in, 1.0), in.completionMask(), ldAlpha);
     }
 
     /** Per-position next-token log-probs (N, T-1) at a temperature, without a graph (GRPO's k3 KL). */

@@ -68,9 +68,13 @@ public final class Rollouts {
         return rewards.score(ptexts, ctexts, rows);
     }
 
-    /** TRL's completions/* metrics over a generation round. */
+    /**
+     * TRL's completions/* metrics over a generation round (trl/trainer/grpo_trainer.py:2232-2246): lengths of all
+     * completions, the clipped (truncated) share, and mean / min / max over the terminated ones, which are all 0 when
+     * none terminated (TRL measures a single 0 then).
+     */
     public static Map<String, Double> lengthMetrics(List<Rollouts.Rollout> rolls) {
-        double sum = 0, termSum = 0, min = Double.MAX_VALUE, max = 0;
+        double sum = 0, termSum = 0, min = Double.MAX_VALUE, max = 0, termMin = Double.MAX_VALUE, termMax = 0;
         int clipped = 0, terminated = 0;
         for (Rollouts.Rollout r : rolls) {
             int n = r.completion().length;
@@ -80,6 +84,8 @@ public final class Rollouts {
             if (r.terminated()) {
                 terminated++;
                 termSum += n;
+                termMin = Math.min(termMin, n);
+                termMax = Math.max(termMax, n);
             } else {
                 clipped++;
             }
@@ -90,6 +96,8 @@ public final class Rollouts {
         m.put("completions/max_length", max);
         m.put("completions/clipped_ratio", (double) clipped / rolls.size());
         m.put("completions/mean_terminated_length", terminated == 0 ? 0.0 : termSum / terminated);
+        m.put("completions/min_terminated_length", terminated == 0 ? 0.0 : termMin);
+        m.put("completions/max_terminated_length", terminated == 0 ? 0.0 : termMax);
         return m;
     }
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.loss;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -54,8 +56,57 @@ class LengthDesensitizedTest {
                     LengthDesensitized.logps(logps, mask, shared, 0.0),
                     1e-6);
             assertThrows(IllegalArgumentException.class, () -> LengthDesensitized.logps(logps, mask, shared, -0.1));
+            IllegalArgumentException above = assertThrows(
+                    IllegalArgumentException.class, () -> LengthDesensitized.logps(logps, mask, shared, 1.5));
+            assertTrue(above.getMessage().contains("ld_alpha")
+                    && above.getMessage().contains("[0, 1]"));
             assertThrows(
                     IllegalArgumentException.class, () -> LengthDesensitized.logps(logps, mask, shared, Double.NaN));
+        }
+    }
+
+    /**
+     * The DPO sigmoid loss under ld_alpha with the policy AND the reference desensitised (TRL v1.x,
+     * trl/trainer/dpo_trainer.py:1349-1361 and :1386-1393), pairs of unequal lengths: ln 2 per pair when π = π_ref,
+     * and TRL's values and gradients when they differ.
+     */
+    @Test
+    void dpoUnderLdAlphaMatchesTrlWithTheReferenceDesensitisedLikeThePolicy() throws Exception {
+        JsonNode d = new ObjectMapper()
+                .readTree(
+                        Golden.resourceDir("golden/ld").resolve("expected.json").toFile())
+                .get("dpo");
+        int b = d.get("pairs").asInt();
+        double alpha = d.get("ld_alpha").asDouble(), beta = d.get("beta").asDouble();
+        DpoLoss.Config sigmoid = DpoLoss.Config.defaults().withBeta(beta);
+        assertEquals(2, d.get("cases").size());
+        for (JsonNode c : d.get("cases")) {
+            String name = c.get("name").asText();
+            try (PointerScope s = new PointerScope()) {
+                Tensor x = matrix(d.get("policy_token_logps"), true), mask = matrix(d.get("mask"), false);
+                Tensor ref = matrix(c.get("ref_token_logps"), false);
+                Tensor pol = LengthDesensitized.pairLogps(x, mask, alpha),
+                        refLd = LengthDesensitized.pairLogps(ref, mask, alpha); // (2B) each
+                Closed.assertNear(name + " policy logps", vector(c.get("policy_logps")), pol, 1e-5);
+                Closed.assertNear(name + " reference logps", vector(c.get("ref_logps")), refLd, 1e-5);
+                Tensor loss = DpoLoss.perPair(
+                        new PairLogps(
+                                pol.narrow(0, 0, b), pol.narrow(0, b, b), refLd.narrow(0, 0, b), refLd.narrow(0, b, b)),
+                        sigmoid); // (B)
+                Closed.assertNear(name + " loss per pair", vector(c.get("loss_per_pair")), loss, 1e-6);
+                if (name.equals("equal_models"))
+                    for (double v : Closed.d(loss))
+                        assertEquals(Math.log(2), v, 1e-6, "π = π_ref: every log-ratio is 0 whatever the lengths");
+                loss.mean().backward();
+                double[] grad = new double[(int) (x.size(0) * x.size(1))];
+                int k = 0;
+                for (JsonNode row : c.get("grad_token_logps")) for (JsonNode v : row) grad[k++] = v.asDouble();
+                Closed.assertNear(
+                        name + " d mean(loss) / d policy token logps",
+                        grad,
+                        x.grad().reshape(-1),
+                        1e-6);
+            }
         }
     }
 

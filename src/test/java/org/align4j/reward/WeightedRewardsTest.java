@@ -90,6 +90,26 @@ class WeightedRewardsTest {
         }
     }
 
+    /**
+     * TRL >= 0.28 logs reward_std as the std of the whole batch (trl/trainer/grpo_trainer.py:2749, nanstd, Bessel), not
+     * the mean of the group stds. Groups [0, 0, 1, 1] and [1, 1, 1, 1]: mean 3/4, Σ(r − 3/4)² = 2·9/16 + 6·1/16 = 3/2,
+     * std = sqrt(3/2 / 7) = 0.46291; the mean of the group stds would be (sqrt(1/3) + 0) / 2 = 0.28868.
+     */
+    @Test
+    void rewardStdIsTheWholeBatchStdWhateverTheScaling() {
+        WeightedRewards.Result r =
+                score(new WeightedRewards(List.of(Fixed.of("r", false, 0, 0, 1, 1, 1, 1, 1, 1)), null), 8);
+        double expected = Math.sqrt(1.5 / 7);
+        assertEquals(0.4629, expected, 5e-5);
+        for (String scale : List.of("group", "batch", "none"))
+            assertEquals(expected, r.metrics(4, scale).get("reward_std"), 1e-12, scale);
+        assertEquals(0.5, r.metrics(4, "group").get("frac_reward_zero_std"), "one of the two groups is flat");
+        // a single completion: nanstd of one value is NaN (TRL logs it so)
+        assertTrue(Double.isNaN(score(new WeightedRewards(List.of(Fixed.of("r", false, 2)), null), 1)
+                .metrics(1, "group")
+                .get("reward_std")));
+    }
+
     @Test
     void weightsDefaultToOneAndNaNIsLeftOut() {
         WeightedRewards w = new WeightedRewards(

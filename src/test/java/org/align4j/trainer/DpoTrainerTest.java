@@ -325,7 +325,7 @@ class DpoTrainerTest {
                     (rows, w, train) -> DpoTrainer.microBatch(policy, r, rows, both, PAD, w, train);
             assertSameGradients(
                     stepGradients(policy, DpoTrainer.onTheFly(pairs), 4, 1, a),
-                    stepGradients(policy, DpoTrainer.precomputed(r, pairs, 4, PAD), 4, 1, b));
+                    stepGradients(policy, DpoTrainer.precomputed(r, pairs, 4, PAD, null), 4, 1, b));
         }
     }
 
@@ -443,6 +443,76 @@ class DpoTrainerTest {
                 + runs.get(2).get(0).get("logps/rejected").asDouble();
         assertTrue(ld > plain + 1e-3, "ld_alpha 0.5 must raise the logged policy log-probs: " + ld + " vs " + plain);
         assertThrows(IllegalArgumentException.class, () -> config(tmp, 1, 1, 1).withLdAlpha(-1.0));
+        // TRL documents ld_alpha in [0, 1] (trl/trainer/dpo_config.py:88-92)
+        IllegalArgumentException above = assertThrows(
+                IllegalArgumentException.class, () -> config(tmp, 1, 1, 1).withLdAlpha(1.5));
+        assertTrue(
+                above.getMessage().contains("ld_alpha") && above.getMessage().contains("[0, 1]"), above.getMessage());
+    }
+
+    /**
+     * TRL v1.x desensitises the reference like the policy (trl/trainer/dpo_trainer.py:1349-1361, :1386-1393,
+     * precomputed :1204-1216): with π = π_ref every log-ratio is 0, so at step 0 the sigmoid loss is ln 2 for every pair
+     * whatever its lengths, rewards are 0 and no pair counts as accurate. A policy-only split would give
+     * βΔ = β(α − 1)(tail_w − tail_l) ≠ 0 here, where every pair's rejected answer is 6 tokens longer.
+     */
+    @Test
+    void ldDpoWithPolicyEqualToTheReferenceGivesLn2PerPairOnTheFlyAndPrecomputed(@TempDir Path tmp) throws Exception {
+        List<PreferencePair> pairs = new ArrayList<>();
+        for (PreferencePair p : arithmeticPairs(8, 3)) {
+            long[] body = java.util.Arrays.copyOf(p.rejected(), p.rejected().length - 1), chatter = bytes(" is it");
+            long[] longer = java.util.Arrays.copyOf(body, body.length + chatter.length);
+            System.arraycopy(chatter, 0, longer, body.length, chatter.length);
+            pairs.add(new PreferencePair(p.prompt(), p.chosen(), withEos(longer)));
+        }
+        for (boolean precompute : new boolean[] {false, true}) {
+            Path out = tmp.resolve("precompute-" + precompute);
+            DpoConfig cfg = config(out, 1, 4, 2).withLdAlpha(0.5).withOptions(false, false, precompute, 0);
+            try (Transformer policy = tiny();
+                    Transformer ref = tiny()) {
+                DpoTrainer.train(policy, ref, pairs, List.of(), cfg, PAD, Map.of());
+            }
+            JsonNode row = MetricsLog.read(out).get(0);
+            String what = precompute ? "precomputed reference: " : "reference on the fly: ";
+            // policy and reference log-probs come from two forwards of equal weights (with and without a graph):
+            // float32
+            // noise of ~1e-6 nats per sum, ~1e-7 in βΔ
+            assertEquals(Math.log(2), row.get("loss").asDouble(), 1e-5, what + row);
+            assertEquals(0.0, row.get("rewards/margins").asDouble(), 1e-5, what + row);
+            assertEquals(0.0, row.get("rewards/chosen").asDouble(), 1e-5, what + row);
+            assertEquals(0.0, row.get("rewards/rejected").asDouble(), 1e-5, what + row);
+        }
+        // the same data under a policy-only split is far from ln 2: what the test tells apart
+        try (PointerScope s = new PointerScope();
+                Transformer policy = tiny()) {
+            CompletionBatch.Inputs in = CompletionBatch.pairs(pairs, PAD);
+            Tensor tok = CompletionBatch.tokenLogpsNoGrad(policy, in, 1.0);
+            Tensor ld = org.align4j.loss.LengthDesensitized.pairLogps(tok, in.completionMask(), 0.5),
+                    plain = Tensors.sum(tok.mul(in.completionMask()), 1);
+            int b = pairs.size();
+            Tensor delta = ld.sub(plain); // policy-only log-ratios
+            double betaDelta = 0.1
+                    * delta.narrow(0, 0, b)
+                            .sub(delta.narrow(0, b, b))
+                            .abs()
+                            .mean()
+                            .item_double();
+            assertTrue(betaDelta > 0.2, "a policy-only split would give |βΔ| = " + betaDelta + " at step 0");
+        }
+    }
+
+    @Test
+    void wpoIsRefusedWithTheSortingLossTypesAsTrlRefusesIt(@TempDir Path tmp) {
+        for (String sorted : new String[] {"aot", "aot_unpaired"}) {
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> config(tmp, 1, 4, 1)
+                            .withLoss(loss(List.of("sigmoid", sorted), null, 0.1))
+                            .withOptions(false, true, false, 0));
+            assertTrue(
+                    e.getMessage().contains("use_weighting") && e.getMessage().contains("loss_type " + sorted),
+                    e.getMessage());
+        }
     }
 
     @Test

@@ -105,6 +105,10 @@ class GrpoTrainerTest {
                     "clip_ratio/region_mean",
                     "completions/mean_length",
                     "completions/clipped_ratio",
+                    "completions/min_terminated_length",
+                    "completions/max_terminated_length",
+                    "clip_ratio/low_min",
+                    "clip_ratio/high_max",
                     "sampling/sampling_logp_difference/mean",
                     "sampling/sampling_logp_difference/max",
                     "num_tokens"

@@ -103,13 +103,19 @@ class PreferenceGoldenTest {
                             .withOptions(
                                     cfg.get("reference_free").asBoolean(),
                                     cfg.get("use_weighting").asBoolean(),
-                                    false,
-                                    0);
+                                    cfg.get("precompute_ref_log_probs").asBoolean(),
+                                    0)
+                            .withLdAlpha(
+                                    cfg.get("ld_alpha").isNull()
+                                            ? null
+                                            : cfg.get("ld_alpha").asDouble());
                     Reference r = new Reference(policy, ref, dc.referenceFree(), "dpo");
                     yield DpoTrainer.microBatch(
                             policy,
                             r,
-                            DpoTrainer.onTheFly(pairs),
+                            dc.precomputeRefLogProbs()
+                                    ? DpoTrainer.precomputed(r, pairs, pairs.size(), pad, dc.ldAlpha())
+                                    : DpoTrainer.onTheFly(pairs),
                             dc,
                             pad,
                             window(
