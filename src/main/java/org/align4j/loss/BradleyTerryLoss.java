@@ -19,6 +19,16 @@ import org.bytedeco.pytorch.global.torch;
  * pairs, so the loss is the mean of the per-pair terms returned by {@link #perPair}; a trainer
  * that sums them and divides by the pairs of its whole accumulation window gets the same update
  * for any split of that window into micro-batches.
+ *
+ * <p>SCPO (see {@link ScpoWeighting}) multiplies each pair's Bradley-Terry term by a constant weight w_i from a
+ * frozen global reward model and leaves the centering term as it is
+ * (github.com/minsik-ai/Steerable-Cultural-Preference our_reward_trainer.py:48-53):
+ *
+ * <pre>
+ * loss = mean_i [ -w_i * log sigmoid(r_w,i - r_l,i - m_i) ]  +  c * mean_i [ (r_w,i + r_l,i)^2 ]
+ * </pre>
+ *
+ * still a mean over pairs (not divided by sum_i w_i), so the window normalisation is unchanged.
  */
 public final class BradleyTerryLoss {
     private BradleyTerryLoss() {}
@@ -33,14 +43,33 @@ public final class BradleyTerryLoss {
      */
     public static Tensor perPair(
             Tensor chosenRewards, Tensor rejectedRewards, Tensor marginOrNull, double centerRewardsCoefficient) {
+        return perPair(chosenRewards, rejectedRewards, marginOrNull, centerRewardsCoefficient, null);
+    }
+
+    /**
+     * Per-pair losses (B,) with SCPO's weights: {@code -w * logsigmoid(r_w - r_l - margin) + c * (r_w + r_l)^2}.
+     *
+     * @param weightsOrNull w (B,) float32, constants (no gradient flows into them), or null for w = 1
+     */
+    public static Tensor perPair(
+            Tensor chosenRewards,
+            Tensor rejectedRewards,
+            Tensor marginOrNull,
+            double centerRewardsCoefficient,
+            Tensor weightsOrNull) {
         if (chosenRewards.dim() != 1
                 || !java.util.Arrays.equals(Tensors.shape(chosenRewards), Tensors.shape(rejectedRewards)))
             throw new IllegalArgumentException("chosen and rejected rewards must both be (B,), got "
                     + java.util.Arrays.toString(Tensors.shape(chosenRewards)) + " and "
                     + java.util.Arrays.toString(Tensors.shape(rejectedRewards)));
+        if (weightsOrNull != null
+                && !java.util.Arrays.equals(Tensors.shape(weightsOrNull), Tensors.shape(chosenRewards)))
+            throw new IllegalArgumentException("pair weights must be (B,) like the rewards, got "
+                    + java.util.Arrays.toString(Tensors.shape(weightsOrNull)));
         Tensor diff = chosenRewards.sub(rejectedRewards);
         if (marginOrNull != null) diff = diff.sub(marginOrNull);
         Tensor loss = torch.log_sigmoid(diff).neg(); // -log sigma(z), computed stably as softplus(-z)
+        if (weightsOrNull != null) loss = loss.mul(weightsOrNull.detach()); // the centering term stays unweighted
         if (centerRewardsCoefficient != 0) {
             Tensor sum = chosenRewards.add(rejectedRewards);
             loss = loss.add(sum.mul(sum).mul(Tensors.scalar(centerRewardsCoefficient)));

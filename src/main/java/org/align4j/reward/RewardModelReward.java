@@ -82,6 +82,11 @@ public final class RewardModelReward implements RewardFunction, AutoCloseable {
         this.eosText = e instanceof String s ? s : tok.decode(new long[] {tok.eosTokenId()}, false);
     }
 
+    /** The model's own tokenizer (owned by this object), for inputs encoded another way than {@link #encode}. */
+    public Tokenizer tokenizer() {
+        return tok;
+    }
+
     @Override
     public String name() {
         return name;

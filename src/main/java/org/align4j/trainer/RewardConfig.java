@@ -15,6 +15,7 @@ import java.nio.file.Path;
  *     &lt;= 0 means logging_steps, transformers' default for eval_steps
  * @param perDeviceEvalBatchSize pairs scored together during evaluation
  * @param eceBins equal-width confidence bins of {@code eval_ece}
+ * @param scpo SCPO's pair filter and weights from a frozen global reward model, or null for plain Bradley-Terry
  */
 public record RewardConfig(
         TrainingArgs args,
@@ -22,7 +23,8 @@ public record RewardConfig(
         int maxLength,
         int evalSteps,
         int perDeviceEvalBatchSize,
-        int eceBins) {
+        int eceBins,
+        ScpoConfig scpo) {
     public static final double DEFAULT_LEARNING_RATE = 1e-4;
 
     public RewardConfig {
@@ -38,7 +40,7 @@ public record RewardConfig(
 
     /** TRL's defaults around {@code args} (whose learning rate is kept as given). */
     public static RewardConfig of(TrainingArgs args) {
-        return new RewardConfig(args, 0.0, 1024, 0, 8, org.align4j.loss.Calibration.DEFAULT_BINS);
+        return new RewardConfig(args, 0.0, 1024, 0, 8, org.align4j.loss.Calibration.DEFAULT_BINS, null);
     }
 
     /** TrainingArguments defaults with RewardConfig's learning rate, writing to {@code outputDir}. */
@@ -49,19 +51,28 @@ public record RewardConfig(
     }
 
     public RewardConfig withArgs(TrainingArgs a) {
-        return new RewardConfig(a, centerRewardsCoefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins);
+        return new RewardConfig(
+                a, centerRewardsCoefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins, scpo);
     }
 
     public RewardConfig withCenterRewards(double coefficient) {
-        return new RewardConfig(args, coefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins);
+        return new RewardConfig(args, coefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins, scpo);
     }
 
     public RewardConfig withEval(int evalSteps, int perDeviceEvalBatchSize) {
-        return new RewardConfig(args, centerRewardsCoefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins);
+        return new RewardConfig(
+                args, centerRewardsCoefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins, scpo);
     }
 
     public RewardConfig withMaxLength(int maxLength) {
-        return new RewardConfig(args, centerRewardsCoefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins);
+        return new RewardConfig(
+                args, centerRewardsCoefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins, scpo);
+    }
+
+    /** The same settings with SCPO's filter and weights ({@code null}: off). */
+    public RewardConfig withScpo(ScpoConfig scpo) {
+        return new RewardConfig(
+                args, centerRewardsCoefficient, maxLength, evalSteps, perDeviceEvalBatchSize, eceBins, scpo);
     }
 
     /** The evaluation interval in optimizer steps. */

@@ -12,6 +12,7 @@ import java.util.Map;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.BradleyTerryLoss;
 import org.align4j.loss.Calibration;
+import org.align4j.loss.ScpoWeighting;
 import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Lora;
 import org.align4j.model.ModelConfig;
@@ -43,21 +44,46 @@ import org.bytedeco.pytorch.global.torch;
  * the micro-batches since the last log, as TRL averages them); with an eval set, a row of
  * {@code eval_loss}, {@code eval_accuracy}, {@code eval_margin}, {@code eval_*_reward} (over the
  * whole eval set) and {@code eval_ece} (see {@link Calibration}) every eval_steps and at the end.
+ *
+ * <p>With SCPO ({@link RewardConfig#scpo}, {@link ScpoConfig}) every pair carries the rewards of a frozen global reward
+ * model; training keeps only the pairs that pass SCPO's filter and multiplies each pair's Bradley-Terry term by its
+ * weight (the loss of a window is still sum_i w_i l_i / window pairs), evaluation weights {@code eval_loss} the same
+ * way (the code's eval set carries the same weights, preferences.py:475-494) and adds {@code eval_filtered_accuracy},
+ * the accuracy on the eval pairs the global model ranks wrong (the paper's filtered test set).
  */
 public final class RewardTrainer {
     /**
      * One preference pair as full token sequences (prompt + chosen, prompt + rejected, each with
-     * its EOS) and TRL's optional {@code margin} (0 when the data has none).
+     * its EOS), TRL's optional {@code margin} (0 when the data has none) and, for SCPO, the frozen
+     * global reward model's rewards of the same pair ({@code global}, null when there is none).
      */
-    public record Pair(long[] chosen, long[] rejected, float margin) {
+    public record Pair(long[] chosen, long[] rejected, float margin, Global global) {
         public Pair {
             if (chosen.length == 0 || rejected.length == 0)
                 throw new IllegalArgumentException("a preference pair needs non-empty chosen and rejected sequences");
             if (!Float.isFinite(margin)) throw new IllegalArgumentException("margin must be finite, got " + margin);
         }
 
+        public Pair(long[] chosen, long[] rejected, float margin) {
+            this(chosen, rejected, margin, null);
+        }
+
         public Pair(long[] chosen, long[] rejected) {
             this(chosen, rejected, 0f);
+        }
+
+        /** This pair with the global reward model's rewards r+ = {@code chosen}, r- = {@code rejected}. */
+        public Pair withGlobal(float chosen, float rejected) {
+            return new Pair(this.chosen, this.rejected, margin, new Global(chosen, rejected));
+        }
+    }
+
+    /** The frozen global reward model's rewards of a pair: r+ of the chosen and r- of the rejected sequence (SCPO). */
+    public record Global(float chosen, float rejected) {
+        public Global {
+            if (!Float.isFinite(chosen) || !Float.isFinite(rejected))
+                throw new IllegalArgumentException(
+                        "the global reward model's rewards must be finite, got " + chosen + " and " + rejected);
         }
     }
 
@@ -179,10 +205,17 @@ public final class RewardTrainer {
         if (Lora.attached(model)) throw new IllegalArgumentException(LORA_UNSUPPORTED);
         List<Pair> data = withinMaxLength(train, rc.maxLength(), "train");
         List<Pair> evalData = eval == null ? List.of() : withinMaxLength(eval, rc.maxLength(), "eval");
+        if (rc.scpo() != null) data = scpoTrainSet(data, evalData, rc.scpo());
         // TRL averages these over the micro-batches of the logging interval
         TrainLoop.MicroBatch<Pair> step = (mb, window, training) -> {
             Scored s = microBatch(
-                    model, mb, padId, window.size(), rc.centerRewardsCoefficient(), cfg.gradientCheckpointing());
+                    model,
+                    mb,
+                    padId,
+                    window.size(),
+                    rc.centerRewardsCoefficient(),
+                    rc.scpo(),
+                    cfg.gradientCheckpointing());
             BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
             return StepSums.empty()
                     .withLoss(s.loss())
@@ -211,13 +244,72 @@ public final class RewardTrainer {
     }
 
     /**
+     * SCPO's training pairs: those of {@code train} that pass the filter, in order; every pair of both sets must carry
+     * global rewards and a finite weight. Reports what the filter kept, the mean weight, and on the eval set the global
+     * model's accuracy and the size of the filtered test set.
+     */
+    static List<Pair> scpoTrainSet(List<Pair> train, List<Pair> eval, ScpoConfig scpo) {
+        requireGlobal(train, "train");
+        requireGlobal(eval, "eval");
+        List<Pair> kept = train.stream().filter(p -> scpo.keeps(p.global())).toList();
+        if (kept.isEmpty())
+            throw new IllegalArgumentException("scpo: the global reward model ranks every one of the " + train.size()
+                    + " train pairs with sigma(r+ - r-) >= scpo_tau " + scpo.tau()
+                    + ", so the filter keeps none; raise scpo_tau (1 keeps every pair)");
+        requireFiniteWeights(kept, "train", scpo);
+        requireFiniteWeights(eval, "eval", scpo);
+        double weights = 0;
+        for (Pair p : kept) weights += scpo.weight(p.global());
+        System.err.printf(
+                "reward: scpo kept %d of %d train pairs (sigma(r+ - r-) < %s under the global reward model), mean %s weight %.4f%n",
+                kept.size(), train.size(), scpo.tau(), scpo.weighting().key, weights / kept.size());
+        if (!eval.isEmpty()) {
+            long filtered =
+                    eval.stream().filter(RewardTrainer::inFilteredTestSet).count();
+            long right = eval.stream()
+                    .filter(p -> p.global().chosen() > p.global().rejected())
+                    .count();
+            System.err.printf(
+                    "reward: scpo eval: the global reward model's accuracy is %.4f; %d of %d eval pairs form the filtered test set (r+ < r-)%s%n",
+                    (double) right / eval.size(),
+                    filtered,
+                    eval.size(),
+                    filtered == 0 ? ", so eval_filtered_accuracy is not logged" : "");
+        }
+        return kept;
+    }
+
+    private static void requireGlobal(List<Pair> pairs, String split) {
+        for (int i = 0; i < pairs.size(); i++)
+            if (pairs.get(i).global() == null)
+                throw new IllegalArgumentException("scpo: " + split + " pair " + i
+                        + " has no global reward model rewards; score every pair with the global model first");
+    }
+
+    /** The inverse weight exp(r- - r+) passes float32's range once r- - r+ > 88.7: refused rather than an inf loss. */
+    private static void requireFiniteWeights(List<Pair> pairs, String split, ScpoConfig scpo) {
+        for (Pair p : pairs) {
+            double w = scpo.weight(p.global());
+            if (!Float.isFinite((float) w))
+                throw new IllegalArgumentException("scpo: a " + split + " pair has global rewards r+ = "
+                        + p.global().chosen() + ", r- = " + p.global().rejected() + ", whose "
+                        + scpo.weighting().key + " weight " + w + " overflows float32");
+        }
+    }
+
+    private static boolean inFilteredTestSet(Pair p) {
+        return ScpoWeighting.inFilteredTestSet(p.global().chosen(), p.global().rejected());
+    }
+
+    /**
      * Eval metrics over {@code pairs} without gradients: {@code eval_loss} (mean per-pair loss,
-     * margin and centering included), {@code eval_accuracy}, {@code eval_margin},
+     * margin, centering and SCPO's weights included), {@code eval_accuracy}, {@code eval_margin},
      * {@code eval_min_reward}, {@code eval_mean_reward}, {@code eval_max_reward} and
      * {@code eval_ece}, each over the whole set.
      */
     public static Map<String, Double> evaluate(Transformer model, List<Pair> pairs, RewardConfig rc, long padId) {
         if (pairs.isEmpty()) throw new IllegalArgumentException("the eval set is empty");
+        if (rc.scpo() != null) requireGlobal(pairs, "eval");
         int n = pairs.size();
         float[] chosen = new float[n], rejected = new float[n];
         double lossSum = 0;
@@ -225,7 +317,13 @@ public final class RewardTrainer {
             for (int i = 0; i < n; i += rc.perDeviceEvalBatchSize()) {
                 List<Pair> mb = pairs.subList(i, Math.min(n, i + rc.perDeviceEvalBatchSize()));
                 Scored s = score(
-                        model, mb, padId, 1, rc.centerRewardsCoefficient(), Pass.NO_GRAD); // window 1: the summed loss
+                        model,
+                        mb,
+                        padId,
+                        1,
+                        rc.centerRewardsCoefficient(),
+                        rc.scpo(),
+                        Pass.NO_GRAD); // window 1: the summed loss
                 lossSum += s.loss();
                 System.arraycopy(s.chosen(), 0, chosen, i, mb.size());
                 System.arraycopy(s.rejected(), 0, rejected, i, mb.size());
@@ -242,6 +340,16 @@ public final class RewardTrainer {
         row.put("eval_mean_reward", m.meanReward());
         row.put("eval_max_reward", m.maxReward());
         row.put("eval_ece", Calibration.expectedCalibrationError(diff, rc.eceBins()));
+        if (rc.scpo() != null) {
+            // the paper's filtered test set: the pairs the global model ranks wrong (absent when there are none)
+            int filtered = 0, correct = 0;
+            for (int i = 0; i < n; i++)
+                if (inFilteredTestSet(pairs.get(i))) {
+                    filtered++;
+                    if (chosen[i] > rejected[i]) correct++; // strict, as the code counts (preferences.py:576)
+                }
+            if (filtered > 0) row.put("eval_filtered_accuracy", (double) correct / filtered);
+        }
         return row;
     }
 
@@ -257,11 +365,23 @@ public final class RewardTrainer {
             int windowPairs,
             double centerRewardsCoefficient,
             boolean checkpointed) {
-        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, Pass.of(true, checkpointed));
+        return microBatch(model, mb, padId, windowPairs, centerRewardsCoefficient, null, checkpointed);
+    }
+
+    /** {@link #microBatch} with SCPO's pair weights ({@code scpo} null: none). */
+    static Scored microBatch(
+            Transformer model,
+            List<Pair> mb,
+            long padId,
+            int windowPairs,
+            double centerRewardsCoefficient,
+            ScpoConfig scpo,
+            boolean checkpointed) {
+        return score(model, mb, padId, windowPairs, centerRewardsCoefficient, scpo, Pass.of(true, checkpointed));
     }
 
     private static Scored score(
-            Transformer model, List<Pair> mb, long padId, int windowPairs, double center, Pass mode) {
+            Transformer model, List<Pair> mb, long padId, int windowPairs, double center, ScpoConfig scpo, Pass mode) {
         int b = mb.size();
         List<long[]> rows = new ArrayList<>(2 * b);
         for (Pair p : mb) rows.add(p.chosen()); // rows 0..B-1 chosen, B..2B-1 rejected (TRL's collator order)
@@ -274,15 +394,30 @@ public final class RewardTrainer {
             anyMargin |= margins[i] != 0;
             tokens += tokens(mb.get(i));
         }
+        float[] weights = scpoWeights(mb, scpo);
         try (PointerScope s = new PointerScope()) {
             Tensor marginT = anyMargin ? Tensors.floats(margins, b) : null;
+            Tensor weightT = weights == null ? null : Tensors.floats(weights, b);
             ClassifierBatch.Forward f = ClassifierBatch.forward(model, rows, padId, mode, r -> {
-                Tensor perPair = BradleyTerryLoss.perPair(r.narrow(0, 0, b), r.narrow(0, b, b), marginT, center); // (B)
+                Tensor perPair =
+                        BradleyTerryLoss.perPair(r.narrow(0, 0, b), r.narrow(0, b, b), marginT, center, weightT); // (B)
                 return perPair.sum().div(Tensors.scalar((double) windowPairs));
             });
             return new Scored(
                     Arrays.copyOfRange(f.scores(), 0, b), Arrays.copyOfRange(f.scores(), b, 2 * b), f.loss(), tokens);
         }
+    }
+
+    /** The pairs' SCPO weights (B), or null when every weight is 1 (no SCPO, or scpo_weighting none). */
+    private static float[] scpoWeights(List<Pair> mb, ScpoConfig scpo) {
+        if (scpo == null || scpo.weighting() == ScpoWeighting.Weighting.NONE) return null;
+        float[] w = new float[mb.size()];
+        for (int i = 0; i < w.length; i++) {
+            Global g = mb.get(i).global();
+            if (g == null) throw new IllegalArgumentException("scpo: a pair has no global reward model rewards");
+            w[i] = (float) scpo.weight(g);
+        }
+        return w;
     }
 
     /** A one-label classifier whose config pad_token_id is the id batches are padded with (else transformers would pool elsewhere). */
