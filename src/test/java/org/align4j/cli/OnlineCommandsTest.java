@@ -170,6 +170,42 @@ class OnlineCommandsTest {
     }
 
     @Test
+    void onlineDpoTakesTrlsKeysAndKeepsBestVsWorstAsAnOption(@TempDir Path tmp) throws Exception {
+        Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("bvw");
+        List<String> a = new ArrayList<>(List.of(args(
+                data, out, "--reward_funcs", "length", "--length_target_chars", "0", "--pairing", "best_vs_worst")));
+        a.set(a.indexOf("--num_generations") + 1, "3");
+        OnlineDpoCommand.run(a.toArray(String[]::new));
+        JsonNode first = jsonl(out.resolve("metrics.jsonl")).get(0);
+        for (String k : new String[] {
+            "objective/kl",
+            "objective/entropy",
+            "objective/non_score_reward",
+            "objective/rlhf_reward",
+            "objective/scores",
+            "objective/scores_margin",
+            "beta",
+            "rewards/chosen",
+            "logps/chosen",
+            "val/contain_eos_token"
+        }) assertTrue(first.has(k) && Double.isFinite(first.get(k).asDouble()), "missing " + k + ": " + first);
+        JsonNode saved = JSON.readTree(out.resolve("training_args.json").toFile());
+        assertEquals("best_vs_worst", saved.get("pairing").asText());
+        assertEquals(0.9, saved.get("temperature").asDouble(), 0.0, "TRL's OnlineDPOConfig temperature");
+
+        CliException both = assertThrows(
+                CliException.class,
+                () -> OnlineDpoCommand.run(
+                        args(data, tmp.resolve("b"), "--reward_funcs", "length", "--max_new_tokens", "8")));
+        assertTrue(both.getMessage().contains("max_new_tokens"), both.getMessage());
+        CliException three = assertThrows(
+                CliException.class,
+                () -> OnlineDpoCommand.run(
+                        args(data, tmp.resolve("c"), "--reward_funcs", "length", "--loss_type", "hinge")));
+        assertTrue(three.getMessage().contains("sigmoid, ipo"), three.getMessage());
+    }
+
+    @Test
     void rjsScoresHeldOutPromptsAfterEveryRound(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("run");
         RjsCommand.run(args(
