@@ -24,7 +24,11 @@ import org.align4j.trainer.TrainingArgs;
  * {@code grpo}: TRL's GRPOConfig keys (num_generations, max_completion_length, temperature,
  * top_p, top_k, beta, epsilon, epsilon_high, delta, loss_type, scale_rewards,
  * importance_sampling_level, num_iterations, mask_truncated_completions, reward_funcs,
- * reward_weights), plus rloo, dynamic_sampling (DAPO) and the chord_* keys (CHORD).
+ * reward_weights), plus leave_one_out_baseline, dynamic_sampling (DAPO) and the chord_* keys (CHORD).
+ *
+ * <p>The old {@code rloo} key is refused with a pointer to the {@code rloo} command: it meant GRPO with a
+ * leave-one-out baseline, which is not TRL's RLOOTrainer (no k1 KL reward, token-level ratio), and a silent alias
+ * would keep the two confused.
  */
 final class GrpoCommand {
     static final List<Spec> SPECS;
@@ -57,7 +61,12 @@ final class GrpoCommand {
                         Type.BOOLEAN,
                         g.maskTruncatedCompletions(),
                         "exclude completions cut by max_completion_length from the loss"),
-                of("rloo", Type.BOOLEAN, g.leaveOneOut(), "leave-one-out baseline instead of the group mean"),
+                of(
+                        "leave_one_out_baseline",
+                        Type.BOOLEAN,
+                        g.leaveOneOutBaseline(),
+                        "GRPO with the leave-one-out baseline instead of the group mean (TRL's RLOO is the rloo command)"),
+                of("rloo", Type.BOOLEAN, null, "removed: use the rloo command, or leave_one_out_baseline"),
                 of(
                         "dynamic_sampling",
                         Type.BOOLEAN,
@@ -91,6 +100,10 @@ final class GrpoCommand {
 
     static void run(String[] args) throws Exception {
         Options o = Options.parse("grpo", SPECS, args);
+        if (o.given("rloo"))
+            throw new CliException("grpo: the rloo key is gone: it was GRPO with a leave-one-out baseline, now "
+                    + "leave_one_out_baseline; for TRL's RLOOTrainer (sequence-level ratio, k1 KL in the reward, "
+                    + "beta 0.05, 2 generations) run ./align4j rloo");
         TrainingArgs targs = TrainingOptions.parse(o);
         try (LoadedModel m = LoadedModel.load(o);
                 OnlineOptions.Rewards rewards = OnlineOptions.rewards("grpo", o)) {
@@ -129,7 +142,7 @@ final class GrpoCommand {
                         .topP(o.number("top_p"))
                         .topK(o.integer("top_k"))
                         .scaleRewards(o.string("scale_rewards"))
-                        .leaveOneOut(o.flag("rloo"))
+                        .leaveOneOutBaseline(o.flag("leave_one_out_baseline"))
                         .numIterations(o.integer("num_iterations"))
                         .maskTruncatedCompletions(o.flag("mask_truncated_completions"))
                         .dynamicSampling(o.flag("dynamic_sampling"))

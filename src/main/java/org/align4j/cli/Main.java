@@ -31,6 +31,7 @@ public final class Main {
         COMMANDS.put("orpo", new Command(CpoCommand::runOrpo, CpoCommand.ORPO_SPECS));
         COMMANDS.put("kto", new Command(KtoCommand::run, KtoCommand.SPECS));
         COMMANDS.put("grpo", new Command(GrpoCommand::run, GrpoCommand.SPECS));
+        COMMANDS.put("rloo", new Command(RlooCommand::run, RlooCommand.SPECS));
         COMMANDS.put("rjs", new Command(RjsCommand::run, RjsCommand.SPECS));
         COMMANDS.put("online_dpo", new Command(OnlineDpoCommand::run, OnlineDpoCommand.SPECS));
         COMMANDS.put("apo", new Command(ApoCommand::run, ApoCommand.SPECS));

@@ -54,13 +54,20 @@ final class OnlineOptions {
 
     private OnlineOptions() {}
 
-    /** Sampling and reward keys with the command's defaults, then its own keys. */
-    static List<Spec> specs(int numGenerations, int maxCompletionLength, double temperature, int topK, List<Spec> own) {
+    /** Sampling and reward keys with the command's defaults, then its own keys (no max_completion_length default: online_dpo's alias of max_new_tokens). */
+    static List<Spec> specs(
+            int numGenerations, Integer maxCompletionLength, double temperature, int topK, List<Spec> own) {
         List<Spec> s = new ArrayList<>(List.of(
                 of("num_generations", Type.INT, numGenerations, "completions sampled per prompt"),
                 of("prompt_field", Type.STRING, "prompt", "the column holding the prompt (GSM8K: question)"),
                 of("max_prompt_length", Type.INT, null, "keep the last N prompt tokens (default: no limit)"),
-                of("max_completion_length", Type.INT, maxCompletionLength, "tokens generated at most per completion"),
+                of(
+                        "max_completion_length",
+                        Type.INT,
+                        maxCompletionLength,
+                        maxCompletionLength != null
+                                ? "tokens generated at most per completion"
+                                : "the other online commands' name for max_new_tokens"),
                 of("temperature", Type.DOUBLE, temperature, "sampling temperature (0 = greedy)"),
                 of("top_p", Type.DOUBLE, 1.0, "nucleus sampling mass (1.0 = off)"),
                 of("top_k", Type.INT, topK, "keep the k most likely tokens (0 = off)"),
@@ -106,13 +113,13 @@ final class OnlineOptions {
 
     /** The temperature, top_k, top_p and max_completion_length keys (the trainers seed each batch themselves). */
     static SamplingParams sampling(Options o) {
+        return sampling(o, o.integer("max_completion_length"));
+    }
+
+    /** The same with {@code maxNewTokens} from another key (online_dpo's max_new_tokens). */
+    static SamplingParams sampling(Options o, int maxNewTokens) {
         try {
-            return new SamplingParams(
-                    o.number("temperature"),
-                    o.integer("top_k"),
-                    o.number("top_p"),
-                    o.integer("max_completion_length"),
-                    0);
+            return new SamplingParams(o.number("temperature"), o.integer("top_k"), o.number("top_p"), maxNewTokens, 0);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage());
         }

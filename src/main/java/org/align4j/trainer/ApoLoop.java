@@ -204,15 +204,7 @@ public final class ApoLoop {
                         resolved);
             case "dpo" -> {
                 try (Transformer ref = Checkpoints.load(refDir)) {
-                    OnlineDpoTrainer.train(
-                            policy,
-                            ref,
-                            tok,
-                            prompts,
-                            rewards,
-                            new OnlineDpoConfig(
-                                    DpoConfig.defaults(a).withLoss(c.dpoLoss()), c.alignGenerations(), s, null),
-                            resolved);
+                    OnlineDpoTrainer.train(policy, ref, tok, prompts, rewards, onlineDpo(a, c, s), resolved);
                 }
             }
             case "grpo" ->
@@ -232,6 +224,24 @@ public final class ApoLoop {
                         resolved);
             default -> throw new IllegalStateException("bug: align_method " + c.alignMethod());
         }
+    }
+
+    /**
+     * align_method dpo: online DPO with the best of align_num_generations samples against the worst (tied prompts
+     * dropped), the pairing the APO loop was built on, not TRL's first-vs-second of two samples; the loss is
+     * apo's single sigmoid or ipo type with its beta.
+     */
+    static OnlineDpoConfig onlineDpo(TrainingArgs a, ApoConfig c, SamplingParams s) {
+        List<String> types = c.dpoLoss().lossTypes();
+        if (types.size() != 1)
+            throw new IllegalArgumentException("align_method dpo takes one loss type (sigmoid or ipo), got " + types);
+        return OnlineDpoConfig.builder(a)
+                .beta(c.dpoLoss().beta())
+                .lossType(types.getFirst())
+                .pairing(OnlineDpoConfig.BEST_VS_WORST)
+                .numGenerations(c.alignGenerations())
+                .sampling(s)
+                .build();
     }
 
     /** The same settings writing to {@code dir} with {@code seed}, overwriting (each round has its own fresh folder). */

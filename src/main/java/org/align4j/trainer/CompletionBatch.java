@@ -86,6 +86,16 @@ public final class CompletionBatch {
                 Tensors.longs(ids, n, t), Tensors.longs(attn, n, t), Tensors.floats(mask, n, t - 1), n, t, tokens);
     }
 
+    /** Rollouts as a padded batch: each row its prompt, then its sampled completion. */
+    static Inputs rollouts(List<Rollouts.Rollout> rolls, long padId) {
+        List<long[]> p = new java.util.ArrayList<>(), c = new java.util.ArrayList<>();
+        for (Rollouts.Rollout r : rolls) {
+            p.add(r.prompt().ids());
+            c.add(r.completion());
+        }
+        return inputs(p, c, padId);
+    }
+
     /** A micro-batch of B pairs as 2B rows, chosen completions first then rejected (TRL's concatenated forward). */
     public static Inputs pairs(List<org.align4j.data.PreferencePair> mb, long padId) {
         List<long[]> prompts = new java.util.ArrayList<>(), completions = new java.util.ArrayList<>();

@@ -16,7 +16,8 @@ import org.align4j.loss.GrpoLoss;
  * (TRL's generation batch with steps_per_generation = gradient_accumulation_steps). A generation
  * batch serves num_iterations optimizer steps, the first of which defines pi_old.
  *
- * @param leaveOneOut RLOO baseline (mean of the other G-1 rewards) instead of the group mean
+ * @param leaveOneOutBaseline leave-one-out baseline (mean of the other G-1 rewards) instead of the group mean, still
+ *     GRPO's loss and scaling (TRL's RLOOTrainer, with its own loss and k1 KL reward, is {@link RlooTrainer})
  * @param dynamicSampling DAPO (Yu et al., arXiv 2503.14476): drop groups whose rewards all agree and
  *     sample more prompts until the batch is full, at most {@code maxSamplingRounds} generation rounds
  * @param chord CHORD's expert SFT term, or null
@@ -29,7 +30,7 @@ public record GrpoConfig(
         double topP,
         int topK,
         String scaleRewards,
-        boolean leaveOneOut,
+        boolean leaveOneOutBaseline,
         int numIterations,
         boolean maskTruncatedCompletions,
         boolean dynamicSampling,
@@ -80,7 +81,7 @@ public record GrpoConfig(
                 .topP(topP)
                 .topK(topK)
                 .scaleRewards(scaleRewards)
-                .leaveOneOut(leaveOneOut)
+                .leaveOneOutBaseline(leaveOneOutBaseline)
                 .numIterations(numIterations)
                 .maskTruncatedCompletions(maskTruncatedCompletions)
                 .dynamicSampling(dynamicSampling)
@@ -95,7 +96,7 @@ public record GrpoConfig(
         private int numGenerations = 8, topK, numIterations = 1, maxSamplingRounds = 4;
         private double temperature = 1.0, topP = 1.0;
         private String scaleRewards = "group";
-        private boolean leaveOneOut, maskTruncatedCompletions, dynamicSampling;
+        private boolean leaveOneOutBaseline, maskTruncatedCompletions, dynamicSampling;
         private Chord chord;
 
         private Builder(TrainingArgs args, GrpoLoss.Config loss) {
@@ -138,8 +139,8 @@ public record GrpoConfig(
             return this;
         }
 
-        public Builder leaveOneOut(boolean v) {
-            leaveOneOut = v;
+        public Builder leaveOneOutBaseline(boolean v) {
+            leaveOneOutBaseline = v;
             return this;
         }
 
@@ -177,7 +178,7 @@ public record GrpoConfig(
                     topP,
                     topK,
                     scaleRewards,
-                    leaveOneOut,
+                    leaveOneOutBaseline,
                     numIterations,
                     maskTruncatedCompletions,
                     dynamicSampling,

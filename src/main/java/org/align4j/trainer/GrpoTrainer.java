@@ -62,10 +62,7 @@ public final class GrpoTrainer {
         if (prompts.isEmpty()) throw new IllegalArgumentException("grpo: the prompt set is empty");
         TrainingArgs a = cfg.args();
         Reference ref = cfg.loss().beta() > 0 ? new Reference(policy, refModel, false, "grpo (beta > 0)") : null;
-        int totalSteps = a.maxSteps() > 0
-                ? a.maxSteps()
-                : (int) Math.ceil(a.numTrainEpochs() * Math.max(1, prompts.size() / cfg.promptsPerStep()))
-                        * cfg.numIterations();
+        int totalSteps = totalSteps(a, prompts.size(), cfg.promptsPerStep(), cfg.numIterations());
         // the prompt cursor moves once per generation batch (more with dynamic sampling)
         DataCursor promptCursor = new DataCursor(prompts.size(), cfg.promptsPerStep(), a.seed());
         List<DataCursor> cursors = new ArrayList<>(List.of(promptCursor));
@@ -156,17 +153,7 @@ public final class GrpoTrainer {
             root.set("entropy_monitor", monitor.state());
             if (reuse && gen != null) {
                 var g = root.putObject("generation");
-                var rows = g.putArray("rollouts");
-                for (Rollouts.Rollout r : gen.rollouts()) {
-                    var o = rows.addObject();
-                    o.set("prompt_ids", JSON.valueToTree(r.prompt().ids()));
-                    o.put("prompt", r.prompt().text());
-                    o.set("row", r.prompt().row());
-                    o.set("completion_ids", JSON.valueToTree(r.completion()));
-                    o.set("sampling_logps", JSON.valueToTree(r.samplingLogps()));
-                    o.put("terminated", r.terminated());
-                    o.put("completion", r.completionText());
-                }
+                g.set("rollouts", Rollouts.toJson(gen.rollouts()));
                 g.set("advantages", JSON.valueToTree(gen.advantages()));
                 g.set("metrics", JSON.valueToTree(gen.metrics()));
                 g.set("old_logps", JSON.valueToTree(oldLogps));
@@ -183,17 +170,7 @@ public final class GrpoTrainer {
             monitor = EntropyMonitor.fromState(root.path("entropy_monitor"));
             var g = root.path("generation");
             if (!g.isObject()) return;
-            List<Rollouts.Rollout> rollouts = new ArrayList<>();
-            for (var o : g.path("rollouts"))
-                rollouts.add(new Rollouts.Rollout(
-                        new Rollouts.Prompt(
-                                JSON.treeToValue(o.get("prompt_ids"), long[].class),
-                                o.path("prompt").asText(),
-                                o.get("row")),
-                        JSON.treeToValue(o.get("completion_ids"), long[].class),
-                        JSON.treeToValue(o.get("sampling_logps"), float[].class),
-                        o.path("terminated").asBoolean(),
-                        o.path("completion").asText()));
+            List<Rollouts.Rollout> rollouts = Rollouts.fromJson(g.path("rollouts"));
             Map<String, Double> metrics = new LinkedHashMap<>();
             g.path("metrics")
                     .properties()
@@ -226,7 +203,7 @@ public final class GrpoTrainer {
         policy.requiresGrad(false); // sampling needs no graph; LoRA dropout off
         try {
             do {
-                long seed = cfg.args().seed() * 1_000_003L + step * 7_919L + rounds;
+                long seed = sampleSeed(cfg.args().seed(), step, rounds);
                 List<Rollouts.Rollout> rolls =
                         Rollouts.sample(policy, tok, cursor.next(prompts), g, samplingParams(cfg, seed));
                 rewards.setStep(step);
@@ -265,22 +242,27 @@ public final class GrpoTrainer {
             metrics.put("dynamic_sampling/rounds", (double) rounds);
             metrics.put("dynamic_sampling/kept_groups", (double) kept.size() / g);
         }
-        return new Generation(kept, GrpoLoss.advantages(r, g, cfg.scaleRewards(), cfg.leaveOneOut()), metrics);
+        return new Generation(kept, GrpoLoss.advantages(r, g, cfg.scaleRewards(), cfg.leaveOneOutBaseline()), metrics);
+    }
+
+    /** The sampling seed of generation round {@code round} of optimizer step {@code step} (0-based; grpo and rloo). */
+    static long sampleSeed(long seed, int step, int round) {
+        return seed * 1_000_003L + step * 7_919L + round;
+    }
+
+    /**
+     * Optimizer steps of an online run (grpo and rloo): max_steps, or num_train_epochs passes over the prompts at
+     * {@code promptsPerStep} prompts per generation batch, each batch serving {@code numIterations} steps.
+     */
+    static int totalSteps(TrainingArgs a, int prompts, int promptsPerStep, int numIterations) {
+        return a.maxSteps() > 0
+                ? a.maxSteps()
+                : (int) Math.ceil(a.numTrainEpochs() * Math.max(1, prompts / promptsPerStep)) * numIterations;
     }
 
     /** The training sampling settings with {@code seed}. */
     static SamplingParams samplingParams(GrpoConfig cfg, long seed) {
         return new SamplingParams(cfg.temperature(), cfg.topK(), cfg.topP(), cfg.maxCompletionLength(), seed);
-    }
-
-    /** Micro-batch {@code k} of a generation batch as a padded batch (prompt + completion rows). */
-    private static CompletionBatch.Inputs inputs(List<Rollouts.Rollout> mb, long padId) {
-        List<long[]> p = new ArrayList<>(), c = new ArrayList<>();
-        for (Rollouts.Rollout r : mb) {
-            p.add(r.prompt().ids());
-            c.add(r.completion());
-        }
-        return CompletionBatch.inputs(p, c, padId);
     }
 
     /** pi_old: each micro-batch's per-position log-probs before the first update, kept as float arrays (N_mb x (T-1)). */
@@ -291,7 +273,7 @@ public final class GrpoTrainer {
             try (PointerScope s = new PointerScope()) {
                 out.add(Tensors.toFloats(CompletionBatch.tokenLogpsNoGrad(
                         policy,
-                        inputs(
+                        CompletionBatch.rollouts(
                                 gen.rollouts()
                                         .subList(from, Math.min(gen.rollouts().size(), from + batch)),
                                 padId),
@@ -329,7 +311,7 @@ public final class GrpoTrainer {
             int from = k * batch, to = Math.min(n, from + batch);
             List<Rollouts.Rollout> mb = gen.rollouts().subList(from, to);
             try (PointerScope scope = new PointerScope()) {
-                CompletionBatch.Inputs in = inputs(mb, padId);
+                CompletionBatch.Inputs in = CompletionBatch.rollouts(mb, padId);
                 int t = in.length();
                 // completion mask, with truncated completions masked out when mask_truncated_completions
                 float[] keep = new float[mb.size()],

@@ -7,44 +7,64 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.PreferencePair;
+import org.align4j.engine.Tensors;
+import org.align4j.loss.DpoLoss;
+import org.align4j.loss.OnlineDpoLoss;
+import org.align4j.loss.PairLogps;
+import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
 
 /**
- * Online DPO (Guo et al., "Direct Language Model Alignment from Online AI Feedback", arXiv
- * 2402.04792; TRL's {@code trl/experimental/online_dpo/online_dpo_trainer.py}): DPO on pairs the
- * policy samples as it trains. Each optimizer step:
+ * Online DPO (Guo et al., "Direct Language Model Alignment from Online AI Feedback", arXiv 2402.04792) as TRL's
+ * experimental {@code OnlineDPOTrainer} runs it (huggingface/trl {@code
+ * trl/experimental/online_dpo/online_dpo_trainer.py} at f2cd577, {@code training_step} :1097-1296; settings in
+ * {@link OnlineDpoConfig}): DPO on pairs the policy samples as it trains. Each optimizer step:
  * <ol>
- *   <li>for each of the gradient_accumulation_steps micro-batches of prompts, sample
- *       {@code numGenerations} >= 2 completions per prompt from the current policy (eval mode, no
- *       graph) and score them with the reward functions; with {@code missingEosPenalty} a completion
- *       that max_completion_length cut loses that much reward (TRL's missing_eos_penalty);
- *   <li>pair each prompt's best completion (chosen) with its worst (rejected), the first sampled on
- *       ties; a prompt whose rewards are all equal gives no pair and is counted in {@code frac_ties}
- *       (TRL samples 2 and keeps ties, taking the first as chosen; a tied pair carries no preference);
- *   <li>one DPO update on those pairs through {@link DpoTrainer}'s micro-batch (any loss_type,
- *       reference = the initial policy: a second model or, with LoRA, the base with adapters off),
- *       normalised over the pairs of the whole step; then clip, AdamW, learning-rate schedule. A
- *       step whose prompts all tie updates nothing and logs no loss.
+ *   <li>for each of the gradient_accumulation_steps micro-batches of prompts, sample num_generations completions per
+ *       prompt from the current policy (eval mode, no graph) and score them with the reward functions; with
+ *       {@code missingEosPenalty} a completion that max_new_tokens cut loses that much reward (:1200-1201);
+ *   <li>pair them. {@code first_vs_second} (TRL, the default): two samples per prompt, the first is chosen when its
+ *       reward is &gt;= the second's, else the second (:1203-1209), so a tie still gives a pair (a preference of the
+ *       first sample) and is counted in {@code frac_ties}. {@code best_vs_worst} (align4j): the first sample with the
+ *       highest reward against the first with the lowest, and a prompt whose rewards all tie gives no pair;
+ *   <li>one update on the step's pairs with {@link OnlineDpoLoss} (sigmoid, or ipo on summed log-probs, :1224-1236),
+ *       reference = the initial policy (a second model or, with LoRA, the base with adapters off), the per-pair
+ *       losses divided by the step's pair count (TRL's mean per micro-batch over gradient_accumulation_steps: the same
+ *       number when every micro-batch has as many pairs, which first_vs_second guarantees). A best_vs_worst step whose
+ *       prompts all tie updates nothing and logs no loss.
  * </ol>
- * Sampling is seeded by seed + the micro-batch's index in the run, so a run resumed from a
- * checkpoint (float32 weights, optimizer, data position) samples and trains exactly as the
- * uninterrupted run. {@code num_tokens} counts the tokens the DPO forward reads (prompt twice,
- * chosen, rejected), as the dpo command does.
+ * Sampling is seeded by seed + the micro-batch's index in the run, so a run resumed from a checkpoint (float32
+ * weights, optimizer, data position) samples and trains exactly as the uninterrupted run. {@code num_tokens} counts
+ * the tokens the DPO forward reads (prompt twice, chosen, rejected), as the dpo command does.
  *
- * <p>Logged besides DPO's metrics ({@link StepSums#pairs}): {@code reward} (mean reward of all
- * samples), {@code reward_std}, {@code rewards/<name>/mean|std}, {@code reward/chosen},
- * {@code reward/rejected} (mean reward of the paired completions), {@code frac_ties},
- * {@code val/contain_eos_token} (TRL's name: share of samples that ended on a stop token) and
- * {@code completions/mean_length}.
+ * <p>Logged, with TRL's definitions (:1240-1277) over the paired completions (in TRL's pairing: every sample):
+ * {@code objective/kl} (mean over completions of Σ_t logπ − logπ_ref), {@code objective/entropy} (mean of −Σ_t logπ,
+ * the sampled-token estimate), {@code objective/non_score_reward} (−β·objective/kl), {@code objective/rlhf_reward}
+ * (mean of score − β·KL), {@code objective/scores} (mean score of all samples), {@code objective/scores_margin}
+ * (mean chosen − rejected score), {@code beta}, {@code rewards/chosen|rejected|margins|accuracies} and {@code
+ * logps/chosen|rejected} (DPO's implicit rewards and summed log-probs, {@link StepSums#pairs}), {@code
+ * val/contain_eos_token}. The sums run over completion tokens only: TRL's objective/kl and objective/entropy also add
+ * the padding positions after a short completion's EOS (it sums unmasked, :1251-1266), which we take to be an
+ * oversight. Besides: {@code reward}, {@code reward_std}, {@code rewards/<name>/mean|std}, {@code reward/chosen},
+ * {@code reward/rejected} (mean score of the paired completions), {@code frac_ties} and {@code
+ * completions/mean_length}.
  */
 public final class OnlineDpoTrainer {
     static final String COMMAND = "online_dpo";
+    /** StepSums' counter of paired completions (2 per pair): what objective/kl and objective/entropy average over. */
+    private static final String COMPLETIONS = "paired_completions";
 
     private OnlineDpoTrainer() {}
 
-    /** One micro-batch's preference pairs with the rewards of their two sides, and the prompts that tied. */
+    /**
+     * One micro-batch's preference pairs with the scores of their two sides, and how many prompts tied (kept as
+     * pairs under first_vs_second, dropped under best_vs_worst).
+     */
     record Pairing(List<PreferencePair> pairs, double[] chosenRewards, double[] rejectedRewards, int ties) {}
 
     /** One micro-batch of prompts: its rollouts, their scores (totals after the EOS penalty) and pairs. */
@@ -73,10 +93,9 @@ public final class OnlineDpoTrainer {
             OnlineEval eval,
             Map<String, Object> resolvedConfig)
             throws IOException {
-        DpoConfig dc = cfg.dpo();
-        TrainingArgs a = dc.args();
+        TrainingArgs a = cfg.args();
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
-        Reference ref = new Reference(policy, refModel, dc.referenceFree(), COMMAND);
+        Reference ref = new Reference(policy, refModel, false, COMMAND);
         long padId = tok.padTokenId();
         int acc = a.gradientAccumulationSteps();
         DataCursor cursor = new DataCursor(prompts.size(), a.perDeviceTrainBatchSize(), a.seed());
@@ -87,30 +106,23 @@ public final class OnlineDpoTrainer {
             for (int m = 0; m < window.size(); m++)
                 batches.add(generate(policy, tok, window.get(m), rewards, cfg, sampleSeed(a.seed(), s, m, acc)));
             policy.requiresGrad(true);
-            List<DpoTrainer.Item> all = new ArrayList<>();
-            for (Batch b : batches)
-                for (PreferencePair p : b.pairing().pairs()) all.add(new DpoTrainer.Item(p, Float.NaN, Float.NaN));
+            int pairs =
+                    batches.stream().mapToInt(b -> b.pairing().pairs().size()).sum();
             Map<String, Double> metrics = new LinkedHashMap<>();
-            if (all.isEmpty()) {
+            long tokens = 0;
+            if (pairs == 0) {
                 System.err.printf("%s step %d: every prompt's rewards tie; no pair, no update%n", COMMAND, s + 1);
             } else {
-                // one DPO window over the pairs of every micro-batch of the step
-                TrainLoop.Window<DpoTrainer.Item> w =
-                        TrainLoop.Window.of(all, it -> it.pair().chosen().length, s);
                 StepSums sums = StepSums.empty();
-                for (Batch b : batches) {
-                    if (b.pairing().pairs().isEmpty()) continue;
-                    List<DpoTrainer.Item> items =
-                            DpoTrainer.onTheFly(b.pairing().pairs());
-                    sums = sums.plus(DpoTrainer.microBatch(policy, ref, items, dc, padId, w, true));
-                }
+                for (Batch b : batches)
+                    if (!b.pairing().pairs().isEmpty())
+                        sums = sums.plus(pairBatch(policy, ref, b.pairing().pairs(), cfg, padId, pairs));
                 metrics.putAll(sums.metrics());
+                tokens = sums.inputTokens();
             }
             metrics.putAll(sampleMetrics(batches, rewards, cfg.numGenerations()));
-            long tokens = all.stream()
-                    .mapToLong(it -> TrainLoop.pairTokens(it.pair()))
-                    .sum();
-            return new TrainLoop.StepResult(metrics, tokens, !all.isEmpty());
+            objectives(metrics, cfg.beta());
+            return new TrainLoop.StepResult(metrics, tokens, pairs > 0);
         };
         TrainLoop.Evaluation evaluation = eval == null
                 ? null
@@ -155,14 +167,43 @@ public final class OnlineDpoTrainer {
             for (int i = 0; i < total.length; i++) if (!rs.get(i).terminated()) total[i] -= cfg.missingEosPenalty();
         WeightedRewards.Result s =
                 new WeightedRewards.Result(scored.names(), scored.weights(), scored.perFunction(), total);
-        return new Batch(rs, s, pair(rs, total, cfg.numGenerations()));
+        Pairing p = cfg.pairing().equals(OnlineDpoConfig.FIRST_VS_SECOND)
+                ? firstVsSecond(rs, total)
+                : bestVsWorst(rs, total, cfg.numGenerations());
+        return new Batch(rs, s, p);
     }
 
     /**
-     * Per prompt (groups of {@code g} consecutive rollouts): chosen = the first completion with the
-     * highest reward, rejected = the first with the lowest; a group whose rewards are all equal is a tie.
+     * TRL's pairing (online_dpo_trainer.py:1203-1209): per prompt (groups of 2 consecutive rollouts) the first
+     * completion is chosen when its reward is &gt;= the second's, else the second; ties are kept (and counted).
      */
-    static Pairing pair(List<Rollouts.Rollout> rollouts, double[] totals, int g) {
+    static Pairing firstVsSecond(List<Rollouts.Rollout> rollouts, double[] totals) {
+        if (rollouts.size() % 2 != 0)
+            throw new IllegalArgumentException(rollouts.size() + " rollouts do not form groups of 2");
+        List<PreferencePair> pairs = new ArrayList<>();
+        double[] chosen = new double[rollouts.size() / 2], rejected = new double[rollouts.size() / 2];
+        int ties = 0;
+        for (int k = 0; k < chosen.length; k++) {
+            int first = 2 * k, second = first + 1;
+            boolean firstWins = totals[first] >= totals[second];
+            if (totals[first] == totals[second]) ties++;
+            int c = firstWins ? first : second, r = firstWins ? second : first;
+            pairs.add(new PreferencePair(
+                    rollouts.get(first).prompt().ids(),
+                    rollouts.get(c).completion(),
+                    rollouts.get(r).completion()));
+            chosen[k] = totals[c];
+            rejected[k] = totals[r];
+        }
+        return new Pairing(pairs, chosen, rejected, ties);
+    }
+
+    /**
+     * align4j's pairing: per prompt (groups of {@code g} consecutive rollouts) chosen = the first completion with the
+     * highest reward, rejected = the first with the lowest; a group whose rewards are all equal is a tie and gives no
+     * pair.
+     */
+    static Pairing bestVsWorst(List<Rollouts.Rollout> rollouts, double[] totals, int g) {
         if (rollouts.size() % g != 0)
             throw new IllegalArgumentException(rollouts.size() + " rollouts do not form groups of " + g);
         List<PreferencePair> pairs = new ArrayList<>();
@@ -190,6 +231,69 @@ public final class OnlineDpoTrainer {
                 chosen.stream().mapToDouble(Double::doubleValue).toArray(),
                 rejected.stream().mapToDouble(Double::doubleValue).toArray(),
                 ties);
+    }
+
+    /**
+     * One micro-batch of B pairs in one concatenated forward (chosen rows first): the per-pair losses divided by the
+     * step's {@code stepPairs}, back-propagated; DPO's pair metrics and the summed KL and log-probs of the 2B paired
+     * completions for objective/*.
+     */
+    private static StepSums pairBatch(
+            Transformer policy,
+            Reference ref,
+            List<PreferencePair> pairs,
+            OnlineDpoConfig cfg,
+            long padId,
+            int stepPairs) {
+        int b = pairs.size();
+        try (PointerScope scope = new PointerScope()) {
+            CompletionBatch.Inputs in = CompletionBatch.pairs(pairs, padId);
+            Tensor refLogps = ref.logps(in); // (2B), no graph
+            StepSums[] sums = new StepSums[1];
+            double loss = CompletionBatch.forwardBackward(
+                    policy, in, Pass.of(true, cfg.args().gradientCheckpointing()), hidden -> {
+                        CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
+                        CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
+                        PairLogps lp =
+                                new PairLogps(c.logps(), r.logps(), refLogps.narrow(0, 0, b), refLogps.narrow(0, b, b));
+                        Tensor perPair = OnlineDpoLoss.perPair(lp, cfg.lossType(), cfg.beta()); // (B)
+                        try (NoGradGuard g = new NoGradGuard()) {
+                            Tensor logps = all.logps().detach(); // (2B)
+                            sums[0] = StepSums.pairs(
+                                            c,
+                                            r,
+                                            DpoLoss.chosenRewards(lp, cfg.beta()),
+                                            DpoLoss.rejectedRewards(lp, cfg.beta()),
+                                            c.logps(),
+                                            r.logps(),
+                                            in.tokens())
+                                    .count(COMPLETIONS, 2.0 * b)
+                                    .add(
+                                            "objective/kl",
+                                            logps.sub(refLogps).sum().item_double(),
+                                            COMPLETIONS)
+                                    .add("objective/entropy", -logps.sum().item_double(), COMPLETIONS);
+                        }
+                        return perPair.sum().div(Tensors.scalar((double) stepPairs));
+                    });
+            return sums[0].withLoss(loss);
+        }
+    }
+
+    /**
+     * TRL's objective/* metrics that follow from the others (online_dpo_trainer.py:1240-1277): non_score_reward =
+     * −β·kl; rlhf_reward = mean over the paired completions of score − β·KL; scores = mean score of all samples;
+     * scores_margin = mean chosen − rejected score; and beta.
+     */
+    private static void objectives(Map<String, Double> m, double beta) {
+        m.put("objective/scores", m.get("reward"));
+        if (m.containsKey("objective/kl")) {
+            double nonScore = -beta * m.get("objective/kl");
+            m.put("objective/non_score_reward", nonScore);
+            m.put("objective/rlhf_reward", (m.get("reward/chosen") + m.get("reward/rejected")) / 2 + nonScore);
+            m.put("objective/scores_margin", m.get("reward/chosen") - m.get("reward/rejected"));
+        }
+        m.put("beta", beta);
     }
 
     /** The step's sampling metrics over all its micro-batches (see the class comment). */

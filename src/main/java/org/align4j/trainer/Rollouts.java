@@ -95,9 +95,45 @@ public final class Rollouts {
         m.put("completions/min_length", min);
         m.put("completions/max_length", max);
         m.put("completions/clipped_ratio", (double) clipped / rolls.size());
+        // no terminated completion: TRL takes the statistics of a single 0 (rloo_trainer.py:1317-1322)
         m.put("completions/mean_terminated_length", terminated == 0 ? 0.0 : termSum / terminated);
         m.put("completions/min_terminated_length", terminated == 0 ? 0.0 : termMin);
         m.put("completions/max_terminated_length", terminated == 0 ? 0.0 : termMax);
         return m;
     }
+
+    /** Rollouts as JSON rows (a generation batch in flight, saved in a checkpoint); {@link #fromJson} reads them back. */
+    static com.fasterxml.jackson.databind.node.ArrayNode toJson(List<Rollout> rolls) {
+        var rows = JSON.createArrayNode();
+        for (Rollout r : rolls) {
+            var o = rows.addObject();
+            o.set("prompt_ids", JSON.valueToTree(r.prompt().ids()));
+            o.put("prompt", r.prompt().text());
+            o.set("row", r.prompt().row());
+            o.set("completion_ids", JSON.valueToTree(r.completion()));
+            o.set("sampling_logps", JSON.valueToTree(r.samplingLogps()));
+            o.put("terminated", r.terminated());
+            o.put("completion", r.completionText());
+        }
+        return rows;
+    }
+
+    /** The rollouts {@link #toJson} wrote. */
+    static List<Rollout> fromJson(JsonNode rows) throws java.io.IOException {
+        List<Rollout> out = new ArrayList<>();
+        for (JsonNode o : rows)
+            out.add(new Rollout(
+                    new Prompt(
+                            JSON.treeToValue(o.get("prompt_ids"), long[].class),
+                            o.path("prompt").asText(),
+                            o.get("row")),
+                    JSON.treeToValue(o.get("completion_ids"), long[].class),
+                    JSON.treeToValue(o.get("sampling_logps"), float[].class),
+                    o.path("terminated").asBoolean(),
+                    o.path("completion").asText()));
+        return out;
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
 }

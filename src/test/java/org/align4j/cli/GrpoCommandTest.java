@@ -90,6 +90,86 @@ class GrpoCommandTest {
     }
 
     @Test
+    void rlooRunsTrlsRlooAndGrpoRefusesTheOldRlooKey(@TempDir Path tmp) throws Exception {
+        Path data = Files.writeString(tmp.resolve("gsm.jsonl"), """
+                {"question": "2+2?", "answer": "#### 4"}
+                {"question": "3+4?", "answer": "#### 7"}
+                """);
+        String model = Golden.resourceDir("golden/llama-tiny").toString();
+        Path out = tmp.resolve("rloo");
+        assertEquals(0, Main.run(new String[] {
+            "rloo",
+            "--model_name_or_path",
+            model,
+            "--dataset_name",
+            data.toString(),
+            "--output_dir",
+            out.toString(),
+            "--prompt_field",
+            "question",
+            "--reward_funcs",
+            "length",
+            "--length_target_chars",
+            "0",
+            "--per_device_train_batch_size",
+            "4",
+            "--max_completion_length",
+            "6",
+            "--max_steps",
+            "2",
+            "--logging_steps",
+            "1",
+            "--learning_rate",
+            "1e-3",
+            "--normalize_advantages",
+            "true",
+            "--reward_clip_range",
+            "-1,1"
+        }));
+        List<JsonNode> rows = metrics(out);
+        assertEquals(2, rows.size());
+        for (String k : new String[] {"loss", "reward", "reward_std", "kl", "entropy", "clip_ratio/region_mean"})
+            assertTrue(rows.get(0).has(k), "no " + k + " in " + rows.get(0));
+        JsonNode saved = JSON.readTree(out.resolve("training_args.json").toFile());
+        assertEquals(2, saved.get("num_generations").asInt(), "TRL's RLOOConfig default");
+        assertEquals(0.05, saved.get("beta").asDouble(), 0.0);
+        assertEquals(1e-3, saved.get("learning_rate").asDouble(), 0.0);
+        assertTrue(Files.exists(out.resolve("model.safetensors")));
+
+        CliException old = assertThrows(
+                CliException.class,
+                () -> GrpoCommand.run(new String[] {
+                    "--model_name_or_path",
+                    model,
+                    "--dataset_name",
+                    data.toString(),
+                    "--output_dir",
+                    tmp.resolve("grpo").toString(),
+                    "--reward_funcs",
+                    "length",
+                    "--rloo"
+                }));
+        assertTrue(
+                old.getMessage().contains("./align4j rloo") && old.getMessage().contains("leave_one_out_baseline"),
+                old.getMessage());
+        CliException badClip = assertThrows(
+                CliException.class,
+                () -> RlooCommand.run(new String[] {
+                    "--model_name_or_path",
+                    model,
+                    "--dataset_name",
+                    data.toString(),
+                    "--output_dir",
+                    tmp.resolve("clip").toString(),
+                    "--reward_funcs",
+                    "length",
+                    "--reward_clip_range",
+                    "1"
+                }));
+        assertTrue(badClip.getMessage().contains("reward_clip_range"), badClip.getMessage());
+    }
+
+    @Test
     void aBatchThatDoesNotSplitIntoGroupsAndUnknownRewardsAreNamed(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("p.jsonl"), "{\"prompt\": \"hi\", \"answer\": \"#### 1\"}\n");
         String model = Golden.resourceDir("golden/llama-tiny").toString();

@@ -170,6 +170,42 @@ class OnlineCommandsTest {
     }
 
     @Test
+    void onlineDpoTakesTrlsKeysAndKeepsBestVsWorstAsAnOption(@TempDir Path tmp) throws Exception {
+        Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("bvw");
+        List<String> a = new ArrayList<>(List.of(args(
+                data, out, "--reward_funcs", "length", "--length_target_chars", "0", "--pairing", "best_vs_worst")));
+        a.set(a.indexOf("--num_generations") + 1, "3");
+        OnlineDpoCommand.run(a.toArray(String[]::new));
+        JsonNode first = jsonl(out.resolve("metrics.jsonl")).get(0);
+        for (String k : new String[] {
+            "objective/kl",
+            "objective/entropy",
+            "objective/non_score_reward",
+            "objective/rlhf_reward",
+            "objective/scores",
+            "objective/scores_margin",
+            "beta",
+            "rewards/chosen",
+            "logps/chosen",
+            "val/contain_eos_token"
+        }) assertTrue(first.has(k) && Double.isFinite(first.get(k).asDouble()), "missing " + k + ": " + first);
+        JsonNode saved = JSON.readTree(out.resolve("training_args.json").toFile());
+        assertEquals("best_vs_worst", saved.get("pairing").asText());
+        assertEquals(0.9, saved.get("temperature").asDouble(), 0.0, "TRL's OnlineDPOConfig temperature");
+
+        CliException both = assertThrows(
+                CliException.class,
+                () -> OnlineDpoCommand.run(
+                        args(data, tmp.resolve("b"), "--reward_funcs", "length", "--max_new_tokens", "8")));
+        assertTrue(both.getMessage().contains("max_new_tokens"), both.getMessage());
+        CliException three = assertThrows(
+                CliException.class,
+                () -> OnlineDpoCommand.run(
+                        args(data, tmp.resolve("c"), "--reward_funcs", "length", "--loss_type", "hinge")));
+        assertTrue(three.getMessage().contains("sigmoid, ipo"), three.getMessage());
+    }
+
+    @Test
     void rjsScoresHeldOutPromptsAfterEveryRound(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS), out = tmp.resolve("run");
         RjsCommand.run(args(
@@ -205,10 +241,10 @@ class OnlineCommandsTest {
                 "--eval_dataset_name",
                 data.toString(),
                 "--eval_steps",
-                "0"));
+                "1000"));
         List<JsonNode> rows = jsonl(out.resolve("metrics.jsonl"));
         List<JsonNode> evals = rows.stream().filter(r -> r.has("eval_reward")).toList();
-        assertEquals(1, evals.size(), "eval_steps 0: only at the end");
+        assertEquals(1, evals.size(), "eval_steps past the last step: only at the end");
         JsonNode e = evals.get(0);
         assertEquals(2, e.get("step").asInt());
         for (String k : new String[] {"eval_reward", "eval_rewards/length/mean", "eval_completions/mean_length"})

@@ -53,15 +53,19 @@ class OnlineDpoTrainerTest {
         return out;
     }
 
+    /** align4j's best-vs-worst pairing of G = 3 samples (the pairing the APO loop uses). */
     private static OnlineDpoConfig config(Path out, int steps, int batch, int accumulation, int saveSteps) {
-        DpoConfig dpo = DpoConfig.defaults(TrainingArgs.defaults(out)
-                .withSteps(steps, batch, accumulation, 1e-3)
-                .withLogging(1, saveSteps));
-        return new OnlineDpoConfig(dpo, G, SAMPLING, null);
+        return OnlineDpoConfig.builder(TrainingArgs.defaults(out)
+                        .withSteps(steps, batch, accumulation, 1e-3)
+                        .withLogging(1, saveSteps))
+                .pairing(OnlineDpoConfig.BEST_VS_WORST)
+                .numGenerations(G)
+                .sampling(SAMPLING)
+                .build();
     }
 
     @Test
-    void stepOnePairsEachPromptsBestWithItsWorstSkipsTiesAndLeavesTheReferenceUntouched(@TempDir Path tmp)
+    void bestVsWorstStepOnePairsEachPromptsBestWithItsWorstSkipsTiesAndLeavesTheReferenceUntouched(@TempDir Path tmp)
             throws Exception {
         try (Tokenizer tok = Tokenizer.load(RjsTrainerTest.modelDir());
                 Transformer policy = Checkpoints.load(RjsTrainerTest.modelDir());
@@ -160,6 +164,100 @@ class OnlineDpoTrainerTest {
         }
     }
 
+    /**
+     * TRL's default run: 2 samples per prompt, first vs second, ties kept, with a reference that differs from the
+     * policy (golden/preference/ref: llama-tiny plus noise) so the KL terms are not 0. Step 1 is recomputed here from
+     * the seeded samples and checked against TRL's definitions (online_dpo_trainer.py:1203-1277).
+     */
+    @Test
+    void firstVsSecondStepOneLogsTrlObjectivesByTheirDefinitions(@TempDir Path tmp) throws Exception {
+        double beta = 0.1;
+        SamplingParams sampling = new SamplingParams(0.9, 0, 1.0, 6, 0);
+        Path refDir = org.align4j.testing.Golden.resourceDir("golden/preference/ref");
+        try (Tokenizer tok = Tokenizer.load(RjsTrainerTest.modelDir());
+                Transformer fresh = Checkpoints.load(RjsTrainerTest.modelDir());
+                Transformer refCopy = Checkpoints.load(refDir)) {
+            List<Rollouts.Prompt> prompts = prompts(tok, false, true, false, true, false);
+            int n = prompts.size();
+            int[] order = DataCursor.permutation(n, SEED, 0);
+            List<Rollouts.Prompt> batch = new ArrayList<>();
+            for (int i = 0; i < n; i++) batch.add(prompts.get(order[i]));
+            List<Rollouts.Rollout> rs = Rollouts.sample(fresh, tok, batch, 2, sampling.withSeed(SEED));
+            double[] r = new double[2 * n];
+            for (int i = 0; i < r.length; i++)
+                r[i] = rs.get(i).prompt().row().get("tie").asBoolean()
+                        ? 0
+                        : RjsTrainerTest.alnum(rs.get(i).completionText());
+            List<long[]> ps = new ArrayList<>(), cs = new ArrayList<>();
+            for (Rollouts.Rollout x : rs) {
+                ps.add(x.prompt().ids());
+                cs.add(x.completion());
+            }
+            float[][] pol = LogProbs.completionTokenLogps(fresh, ps, cs, PAD),
+                    ref = LogProbs.completionTokenLogps(refCopy, ps, cs, PAD);
+            double kl = 0, entropy = 0, scores = 0, rlhf = 0, margin = 0, sigmoid = 0, ipo = 0, chosenLogps = 0;
+            int ties = 0;
+            for (int i = 0; i < 2 * n; i++) {
+                double k = LogProbs.sum(pol[i]) - LogProbs.sum(ref[i]);
+                kl += k / (2 * n);
+                entropy -= LogProbs.sum(pol[i]) / (2 * n);
+                scores += r[i] / (2 * n);
+                rlhf += (r[i] - beta * k) / (2 * n);
+            }
+            for (int p = 0; p < n; p++) {
+                int first = 2 * p, second = first + 1;
+                if (r[first] == r[second]) ties++;
+                int c = r[first] >= r[second] ? first : second, l = c == first ? second : first;
+                margin += (r[c] - r[l]) / n;
+                double logits =
+                        (LogProbs.sum(pol[c]) - LogProbs.sum(pol[l])) - (LogProbs.sum(ref[c]) - LogProbs.sum(ref[l]));
+                sigmoid += Math.log1p(Math.exp(-beta * logits)) / n; // -log sigmoid(beta * logits)
+                ipo += Math.pow(logits - 1 / (2 * beta), 2) / n; // on sums, not length-normalised
+                chosenLogps += LogProbs.sum(pol[c]) / n;
+            }
+            assertTrue(ties >= 2, "the fixture's tied prompts still pair: " + ties + " ties");
+
+            for (String lossType : List.of("sigmoid", "ipo")) {
+                Path out = tmp.resolve(lossType);
+                try (Transformer policy = Checkpoints.load(RjsTrainerTest.modelDir());
+                        Transformer refModel = Checkpoints.load(refDir)) {
+                    OnlineDpoConfig cfg = OnlineDpoConfig.builder(TrainingArgs.defaults(out)
+                                    .withSteps(2, n, 1, 1e-3)
+                                    .withLogging(1, 0))
+                            .lossType(lossType)
+                            .beta(beta)
+                            .sampling(sampling)
+                            .build();
+                    OnlineDpoTrainer.train(policy, refModel, tok, prompts, rewards(), cfg, Map.of());
+                }
+                List<JsonNode> rows = MetricsLog.read(out);
+                assertEquals(2, rows.size());
+                JsonNode first = rows.get(0);
+                double tol = 1e-4; // log-probs batched differently here (float32 sums of up to 7 tokens)
+                assertEquals(
+                        lossType.equals("sigmoid") ? sigmoid : ipo,
+                        first.get("loss").asDouble(),
+                        lossType.equals("sigmoid")
+                                ? 1e-5
+                                : 1e-3, // ipo: 2 |logits - 1/(2 beta)| ~ 10 times the sums' error
+                        lossType);
+                assertEquals(kl, first.get("objective/kl").asDouble(), tol, first.toString());
+                assertEquals(entropy, first.get("objective/entropy").asDouble(), tol);
+                assertEquals(-beta * kl, first.get("objective/non_score_reward").asDouble(), tol);
+                assertEquals(rlhf, first.get("objective/rlhf_reward").asDouble(), tol);
+                assertEquals(scores, first.get("objective/scores").asDouble(), 1e-9);
+                assertEquals(margin, first.get("objective/scores_margin").asDouble(), 1e-9);
+                assertEquals(beta, first.get("beta").asDouble(), 0.0);
+                assertEquals((double) ties / n, first.get("frac_ties").asDouble(), 1e-12);
+                assertEquals(chosenLogps, first.get("logps/chosen").asDouble(), tol);
+                assertTrue(Math.abs(kl) > 1e-3, "the reference differs from the policy: KL " + kl);
+                for (JsonNode row : rows)
+                    for (String k : new String[] {"rewards/chosen", "rewards/margins", "val/contain_eos_token"})
+                        assertTrue(row.has(k) && Double.isFinite(row.get(k).asDouble()), "missing " + k + ": " + row);
+            }
+        }
+    }
+
     @Test
     void resumingFromACheckpointSamplesAndTrainsAsTheUninterruptedRun(@TempDir Path tmp) throws Exception {
         Map<String, float[]> full;
@@ -184,8 +282,9 @@ class OnlineDpoTrainerTest {
             try (Transformer policy = Checkpoints.load(RjsTrainerTest.modelDir());
                     Transformer ref = Checkpoints.load(RjsTrainerTest.modelDir())) {
                 OnlineDpoConfig cfg = config(tmp.resolve("full"), 4, 2, 1, 2);
-                cfg = new OnlineDpoConfig(
-                        cfg.dpo().withArgs(cfg.dpo().args().withResume("latest", resumed)), G, SAMPLING, null);
+                cfg = cfg.toBuilder()
+                        .args(cfg.args().withResume("latest", resumed))
+                        .build();
                 OnlineDpoTrainer.train(policy, ref, tok, prompts, rewards(), cfg, Map.of());
                 for (var e : snapshot(policy).entrySet())
                     assertArrayEquals(full.get(e.getKey()), e.getValue(), e.getKey());
@@ -241,7 +340,7 @@ class OnlineDpoTrainerTest {
     }
 
     @Test
-    void pairsTakeTheFirstHighestAndFirstLowestAndCountTies() {
+    void bestVsWorstTakesTheFirstHighestAndFirstLowestAndDropsTies() {
         Rollouts.Prompt a = new Rollouts.Prompt(new long[] {1}, "a", null),
                 b = new Rollouts.Prompt(new long[] {2}, "b", null),
                 c = new Rollouts.Prompt(new long[] {3}, "c", null);
@@ -250,7 +349,7 @@ class OnlineDpoTrainerTest {
             for (int i = 0; i < 4; i++)
                 rs.add(new Rollouts.Rollout(p, new long[] {p.ids()[0] * 10 + i}, new float[] {0f}, true, "x"));
         double[] totals = {1, 3, 3, 0, /* tie */ 2, 2, 2, 2, /* */ 5, 1, 1, 5};
-        OnlineDpoTrainer.Pairing pairing = OnlineDpoTrainer.pair(rs, totals, 4);
+        OnlineDpoTrainer.Pairing pairing = OnlineDpoTrainer.bestVsWorst(rs, totals, 4);
         assertEquals(1, pairing.ties());
         assertEquals(2, pairing.pairs().size());
         assertArrayEquals(new long[] {11}, pairing.pairs().get(0).chosen());
@@ -262,6 +361,60 @@ class OnlineDpoTrainerTest {
         assertArrayEquals(new double[] {0, 1}, pairing.rejectedRewards());
         assertThrows(
                 IllegalArgumentException.class,
-                () -> new OnlineDpoConfig(DpoConfig.defaults(TrainingArgs.defaults(Path.of("x"))), 1, SAMPLING, null));
+                () -> OnlineDpoConfig.builder(TrainingArgs.defaults(Path.of("x")))
+                        .pairing(OnlineDpoConfig.BEST_VS_WORST)
+                        .numGenerations(1)
+                        .build());
+    }
+
+    @Test
+    void firstVsSecondKeepsTiesAndPrefersTheFirstOnATie() {
+        // TRL (online_dpo_trainer.py:1203-1209): mask = first >= second; chosen = first where mask, else second
+        Rollouts.Prompt a = new Rollouts.Prompt(new long[] {1}, "a", null),
+                b = new Rollouts.Prompt(new long[] {2}, "b", null),
+                c = new Rollouts.Prompt(new long[] {3}, "c", null);
+        List<Rollouts.Rollout> rs = new ArrayList<>();
+        for (Rollouts.Prompt p : List.of(a, b, c))
+            for (int i = 0; i < 2; i++)
+                rs.add(new Rollouts.Rollout(p, new long[] {p.ids()[0] * 10 + i}, new float[] {0f}, true, "x"));
+        double[] totals = {0.5, 2.0, /* tie */ 1.0, 1.0, /* */ 3.0, -1.0};
+        OnlineDpoTrainer.Pairing pairing = OnlineDpoTrainer.firstVsSecond(rs, totals);
+        assertEquals(3, pairing.pairs().size(), "every prompt gives a pair, the tied one too");
+        assertEquals(1, pairing.ties());
+        assertArrayEquals(new long[] {11}, pairing.pairs().get(0).chosen(), "second wins");
+        assertArrayEquals(new long[] {10}, pairing.pairs().get(0).rejected());
+        assertArrayEquals(new long[] {20}, pairing.pairs().get(1).chosen(), "a tie: the first is chosen");
+        assertArrayEquals(new long[] {21}, pairing.pairs().get(1).rejected());
+        assertArrayEquals(new long[] {30}, pairing.pairs().get(2).chosen(), "first wins");
+        assertArrayEquals(new long[] {2}, pairing.pairs().get(1).prompt());
+        assertArrayEquals(new double[] {2.0, 1.0, 3.0}, pairing.chosenRewards());
+        assertArrayEquals(new double[] {0.5, 1.0, -1.0}, pairing.rejectedRewards());
+    }
+
+    @Test
+    void trlDefaultsAndClearErrorsForWhatTrlDoesNotAllow() {
+        OnlineDpoConfig d =
+                OnlineDpoConfig.builder(TrainingArgs.defaults(Path.of("x"))).build();
+        // online_dpo_config.py at f2cd577: temperature 0.9, max_new_tokens 64, top_k 0, top_p 1.0, beta 0.1, sigmoid
+        assertEquals(0.9, d.sampling().temperature());
+        assertEquals(64, d.sampling().maxNewTokens());
+        assertEquals(0, d.sampling().topK());
+        assertEquals(1.0, d.sampling().topP());
+        assertEquals(0.1, d.beta());
+        assertEquals("sigmoid", d.lossType());
+        assertEquals(OnlineDpoConfig.FIRST_VS_SECOND, d.pairing());
+        assertEquals(2, d.numGenerations());
+        IllegalArgumentException three = assertThrows(
+                IllegalArgumentException.class,
+                () -> d.toBuilder().numGenerations(3).build());
+        assertTrue(three.getMessage().contains("num_generations must be 2"), three.getMessage());
+        IllegalArgumentException hinge = assertThrows(
+                IllegalArgumentException.class,
+                () -> d.toBuilder().lossType("hinge").build());
+        assertTrue(hinge.getMessage().contains("sigmoid, ipo"), hinge.getMessage());
+        IllegalArgumentException pairing = assertThrows(
+                IllegalArgumentException.class,
+                () -> d.toBuilder().pairing("all").build());
+        assertTrue(pairing.getMessage().contains("best_vs_worst"), pairing.getMessage());
     }
 }
