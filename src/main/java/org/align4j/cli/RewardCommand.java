@@ -65,7 +65,8 @@ final class RewardCommand {
                 o.integer("max_length"),
                 TrainingOptions.evalSteps(o),
                 o.integer("per_device_eval_batch_size"),
-                Calibration.DEFAULT_BINS);
+                Calibration.DEFAULT_BINS,
+                RewardConfig.DROP);
         List<Row> rows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
         List<Row> evalRows = o.has("eval_dataset_name")
                 ? Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split"))

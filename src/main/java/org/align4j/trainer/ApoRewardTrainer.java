@@ -88,7 +88,7 @@ public final class ApoRewardTrainer {
     /**
      * Trains {@code rm} in place on {@code human} (D_P) and {@code apo} (D_APO; either may be
      * empty, not both) and saves it to {@code cfg.args().outputDir()} as RewardTrainer does.
-     * Pairs longer than max_length are dropped, as TRL does. APO's objective has no margin and no
+     * Pairs longer than max_length are dropped (TRL) or left-truncated (APO) as {@code cfg.truncation()} says. APO's objective has no margin and no
      * reward centering: pairs with a non-zero margin and a non-zero center_rewards_coefficient are
      * refused rather than ignored.
      */
@@ -116,14 +116,14 @@ public final class ApoRewardTrainer {
         if (evalHuman != null) checkNoMargins(evalHuman, "eval");
         List<Item> items = new ArrayList<>();
         if (!human.isEmpty())
-            for (RewardTrainer.Pair p : RewardTrainer.withinMaxLength(human, cfg.maxLength(), "human train"))
+            for (RewardTrainer.Pair p : RewardTrainer.fitToMaxLength(human, cfg, "human train"))
                 items.add(new Item(p, false));
         if (!apo.isEmpty())
-            for (RewardTrainer.Pair p : RewardTrainer.withinMaxLength(apo, cfg.maxLength(), "APO train"))
+            for (RewardTrainer.Pair p : RewardTrainer.fitToMaxLength(apo, cfg, "APO train"))
                 items.add(new Item(p, true));
         List<RewardTrainer.Pair> evalData = evalHuman == null || evalHuman.isEmpty()
                 ? List.of()
-                : RewardTrainer.withinMaxLength(evalHuman, cfg.maxLength(), "eval");
+                : RewardTrainer.fitToMaxLength(evalHuman, cfg, "eval");
         boolean checkpointed = cfg.args().gradientCheckpointing();
         TrainLoop.MicroBatch<Item> step = (mb, window, training) -> {
             Scored s = microBatch(rm, mb, padId, window.size(), loss, checkpointed);
