@@ -4,33 +4,44 @@
 
 Writes src/test/resources/golden/apo/expected.safetensors and expected.json.
 
-APO (Cheng et al., arXiv 2311.08045), code github.com/Linear95/APO trainer.py
-RewardModelTrainer.compute_loss (docs/algorithms.md §2.2, §2.3):
-    total = rm_kl_coeff * BT(human pairs) + (apo_loss_coeff / apo_sample_num) * APO_term(APO pairs)
-    BT       = -logsigmoid(r_chosen - r_rejected)
-    APO_term = -logsigmoid(r_gold - r_sample)   (apo_loss_type "ranking", default)
-             = -(r_gold - r_sample)             (apo_loss_type "diff", WGAN form)
-Each term is averaged over ITS OWN pairs (the port's choice; the original code divides both by the
-micro-batch's pair count). A micro-batch's share of a window is
-    rm_kl_coeff * sum(BT) / window_human_pairs + (apo_loss_coeff / apo_sample_num) * sum(APO) / window_apo_pairs
-with a term of 0 when the window has no pairs of its kind.
+APO (Cheng et al., arXiv 2311.08045), code github.com/Linear95/APO at 4282775 (docs/algorithms.md
+§2.2, §2.3). The expected values are computed with the code's own formula, re-written here from it:
+    trainer.py:103-124  reward_model_loss(logits [bs, r], scores [bs, r], coeffs [bs], loss_type):
+        over all ordered pairs (i, j) of an item's responses with different scores, both not padding,
+        ranking: -coeff * logsigmoid((l_j - l_i) * sign(s_j - s_i)); diff: -coeff * (l_j - l_i) * sign(s_j - s_i);
+        summed over the batch and divided by the number of such pairs in the WHOLE batch
+    trainer.py:166-169  compute_loss, task_type apo:
+        rm_kl_coeff * reward_model_loss(coeffs = 1 - apo_data_mask, "ranking")
+        + apo_loss_coeff / apo_sample_num * reward_model_loss(coeffs = apo_data_mask, apo_loss_type)
+    items: {text: [q<sep>chosen_or_gold, q<sep>rejected_or_sample], scores: [1, 0]} (tools/apo_data_converter.py:32-35
+    for APO items, type "apo" -> apo_data_mask 1 (reward_datasets.py:53-57); a human pair the same with type hh)
+    README "APO RM Training": micro-batch 1, gradient accumulation 8, 8 GPUs; transformers' Trainer divides each
+    micro-batch loss by the accumulation steps and DDP averages the ranks, so a window's loss is the mean of its
+    micro-batch losses.
+So the window loss is ONE mean over all items, each weighted rm_kl_coeff (human) or apo_loss_coeff / apo_sample_num
+(APO). align4j's micro-batch returns its share of that mean: the code's loss of the micro-batch times its item count
+over the window's item count (its weighted sum over the window's items), so any split adds up to the same total.
 
 Section "loss": fixed reward tensors, H = 5 human pairs and A = 7 APO pairs (two APO pairs with
 |r_gold - r_sample| > 40, to check that -logsigmoid is computed stably):
     loss.human_chosen, loss.human_rejected [5], loss.gold, loss.sample [7]          inputs
     loss.<case>.loss, .grad_human_chosen, .grad_human_rejected, .grad_gold, .grad_sample
-        one micro-batch = the whole window; cases (see expected.json "cases"):
+        the window of the 12 items (interleaved) run as the README recipe runs it: 12 micro-batches of one item,
+        their code losses averaged; cases (see expected.json "cases"):
         ranking_default, diff_default (1.0, 0.1, 4), ranking_custom, diff_custom (0.5, 0.3, 2),
-        ranking_human_only (the window has no APO pairs: window (5, 0), A inputs unused)
+        ranking_human_only (the window has only the 5 human items, A inputs unused)
     loss.<type>_split.mb<k> [1]  the shares of 3 micro-batches of the same window (default config):
         mb0 = human 0..1 + APO 0..2, mb1 = human 2..4 only, mb2 = APO 3..6 only;
-        they add up to loss.<type>_default.loss (recorded under checks)
+        share = code loss of the micro-batch * its items / 12; they add up to loss.<type>_default.loss
+Self-checks (under "checks"): the same window as ONE micro-batch of 12 items gives the same total (the code's
+normaliser counts every item), and the split shares add up to it.
 Every value is evaluated in float64 from the float32 inputs with autograd and stored as float32.
 
 Section "step": one micro-batch of 3 human pairs and 4 APO pairs (2 queries x 2 samples, the gold
 sequence shared) on golden/qwen3-tiny-rm (read, not written here), token ids random bytes with EOS
 258 last, all 14 sequences scored in one right-padded batch (pad 256), reward at the last non-pad
-token; config rm_kl_coeff 0.7, apo_loss_coeff 0.5, apo_sample_num 2, window = the micro-batch:
+token; config rm_kl_coeff 0.7, apo_loss_coeff 0.5, apo_sample_num 2, window = the micro-batch, loss = the code's
+compute_loss of the 7 items:
     step.human_chosen_ids / _lens, step.human_rejected_ids / _lens, step.gold_ids / _lens,
         step.sample_ids / _lens (ragged, flat; APO pair j = (gold j, sample j))
     step.rewards_human_chosen, step.rewards_human_rejected [3], step.rewards_gold, step.rewards_sample [4]
@@ -57,32 +68,45 @@ DEFAULT = (1.0, 0.1, 4)
 CUSTOM = (0.5, 0.3, 2)
 
 
-def apo_term(gold, sample, kind):
-    d = gold - sample
-    if kind == "ranking":
-        return -F.logsigmoid(d)
-    assert kind == "diff"
-    return -d
+def code_pair_loss(logits, scores, coeffs, loss_type):
+    """trainer.py:103-124 reward_model_loss: logits, scores [bs, r], coeffs [bs]; one mean over the batch's pairs."""
+    diff = logits.unsqueeze(1) - logits.unsqueeze(2)                       # [bs, r, r]: l_j - l_i at [i, j]
+    larger = (scores.unsqueeze(1) > scores.unsqueeze(2)).to(logits.dtype)
+    smaller = (scores.unsqueeze(1) < scores.unsqueeze(2)).to(logits.dtype)
+    sign = larger - smaller
+    real = (scores >= 0).unsqueeze(1).to(logits.dtype) * (scores >= 0).unsqueeze(2).to(logits.dtype)
+    counted = (larger + smaller) * real                                   # ordered pairs with different scores
+    z = diff * sign * real                                                # r_better - r_worse on counted pairs
+    per = z if loss_type == "diff" else F.logsigmoid(z)
+    per = per * coeffs.unsqueeze(-1).unsqueeze(-1)
+    total, pairs = -(per * counted).sum(), counted.sum()
+    return total / pairs if pairs > 0 else total
 
 
-def share(hc, hr, g, s, cfg, kind, win_h, win_a):
-    """One micro-batch's share of the window: per-kind sums over the window's per-kind counts."""
+def code_compute_loss(better, worse, apo_mask, cfg, kind):
+    """trainer.py:166-169 for a micro-batch of 2-response items: better = r(chosen or gold), worse = r(rejected or sample)."""
     rm_kl, apo_coeff, num = cfg
-    total = torch.zeros((), dtype=hc.dtype)
-    if win_h > 0:
-        total = total + rm_kl * (-F.logsigmoid(hc - hr)).sum() / win_h
-    if win_a > 0:
-        total = total + apo_coeff / num * apo_term(g, s, kind).sum() / win_a
-    return total
+    logits = torch.stack([better, worse], dim=1)                          # [bs, 2]
+    scores = torch.tensor([[1.0, 0.0]] * better.shape[0], dtype=logits.dtype)
+    mask = apo_mask.to(logits.dtype)
+    return (rm_kl * code_pair_loss(logits, scores, 1.0 - mask, "ranking")
+            + apo_coeff / num * code_pair_loss(logits, scores, mask, kind))
 
 
-def whole(hc, hr, g, s, cfg, kind, human_only=False):
-    """The window total written as the two means (the form of docs/algorithms.md §2.3)."""
-    rm_kl, apo_coeff, num = cfg
-    total = rm_kl * (-F.logsigmoid(hc - hr)).mean()
-    if not human_only:
-        total = total + apo_coeff / num * apo_term(g, s, kind).mean()
-    return total
+def items_of(hc, hr, g, s):
+    """The window's items as (better, worse, apo_mask) in an interleaved order (the code shuffles D_P and D_APO together)."""
+    better = torch.cat([hc, g])
+    worse = torch.cat([hr, s])
+    apo = torch.cat([torch.zeros(hc.shape[0]), torch.ones(g.shape[0])])
+    order = torch.randperm(better.shape[0], generator=torch.Generator().manual_seed(7))
+    return better[order], worse[order], apo[order]
+
+
+def recipe_window(hc, hr, g, s, cfg, kind):
+    """The README recipe: micro-batches of one item, transformers' Trainer averages their losses over the window."""
+    b, w, m = items_of(hc, hr, g, s)
+    n = b.shape[0]
+    return sum(code_compute_loss(b[i:i + 1], w[i:i + 1], m[i:i + 1], cfg, kind) for i in range(n)) / n
 
 
 def section_loss(ex, checks, cases):
@@ -101,35 +125,37 @@ def section_loss(ex, checks, cases):
              ("ranking_human_only", "ranking", DEFAULT, True)]
     for name, kind, cfg, human_only in specs:
         leaves = [x.double().clone().requires_grad_(True) for x in (hc, hr, gold, sample)]
-        loss = whole(*leaves, cfg, kind, human_only)
-        # the same value through the per-micro-batch form with the whole window in one micro-batch
         a = 0 if human_only else 7
-        alt = share(leaves[0], leaves[1], leaves[2][:a], leaves[3][:a], cfg, kind, 5, a)
-        checks["loss_%s_mean_vs_share_abs_err" % name] = float(abs(loss - alt))
+        loss = recipe_window(leaves[0], leaves[1], leaves[2][:a], leaves[3][:a], cfg, kind)
+        # the same window as one micro-batch of all its items: the code's normaliser counts every item
+        with torch.no_grad():
+            b, w, m = items_of(leaves[0], leaves[1], leaves[2][:a], leaves[3][:a])
+            checks["loss_%s_recipe_vs_one_micro_batch_abs_err" % name] = float(abs(loss - code_compute_loss(b, w, m, cfg, kind)))
         loss.backward()
         p = "loss.%s." % name
-        desc = "apo_loss_type %s, rm_kl_coeff %s, apo_loss_coeff %s, apo_sample_num %s, window %d human / %d APO pairs" % (
-            kind, cfg[0], cfg[1], cfg[2], 5, 0 if human_only else 7)
+        desc = "apo_loss_type %s, rm_kl_coeff %s, apo_loss_coeff %s, apo_sample_num %s, window %d human + %d APO items" % (
+            kind, cfg[0], cfg[1], cfg[2], 5, a)
         ex.add(p + "loss", loss.reshape([]), "total, " + desc, TOL["loss"])
         for n, leaf in zip(("human_chosen", "human_rejected", "gold", "sample"), leaves):
             grad = leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)
             ex.add(p + "grad_" + n, grad, "d total / d r_" + n + ", " + desc, TOL["grads"])
         cases[name] = {"apo_loss_type": kind, "rm_kl_coeff": cfg[0], "apo_loss_coeff": cfg[1], "apo_sample_num": cfg[2],
-                       "window_human_pairs": 5, "window_apo_pairs": 0 if human_only else 7, "human_only": human_only}
+                       "window_human_pairs": 5, "window_apo_pairs": a, "human_only": human_only}
     # a window split into 3 micro-batches, one without APO pairs and one without human pairs
     parts = [((0, 2), (0, 3)), ((2, 5), (3, 3)), ((5, 5), (3, 7))]
     for kind in ("ranking", "diff"):
         total = 0.0
         for k, ((h0, h1), (a0, a1)) in enumerate(parts):
             x = [t.double() for t in (hc[h0:h1], hr[h0:h1], gold[a0:a1], sample[a0:a1])]
-            mb = share(*x, DEFAULT, kind, 5, 7)
+            b, w, m = items_of(*x)
+            mb = code_compute_loss(b, w, m, DEFAULT, kind) * b.shape[0] / 12
             total += float(mb)
             ex.add("loss.%s_split.mb%d" % (kind, k), mb.reshape([1]),
-                   "share of micro-batch %d (human %d..%d, APO %d..%d), window 5 / 7, default config, %s" % (k, h0, h1 - 1, a0, a1 - 1, kind), TOL["loss"])
+                   "share of micro-batch %d (human %d..%d, APO %d..%d) in a window of 12 items, default config, %s" % (k, h0, h1 - 1, a0, a1 - 1, kind), TOL["loss"])
         ref_total = float(ex.tensors["loss.%s_default.loss" % kind])
         checks["loss_%s_split_sum_vs_total_abs_err" % kind] = abs(total - ref_total)
         cases["%s_split" % kind] = {"apo_loss_type": kind, "micro_batches": [[h0, h1, a0, a1] for (h0, h1), (a0, a1) in parts],
-                                    "window_human_pairs": 5, "window_apo_pairs": 7, "config": "default"}
+                                    "window_pairs": 12, "config": "default"}
 
 
 def section_step(ex, checks, cases):
@@ -165,7 +191,9 @@ def section_step(ex, checks, cases):
             r = m.classify(ids, mask).squeeze(-1)
             hc, gr = r[:H], r[H:H + A]
             hr, sr = r[H + A:2 * H + A], r[2 * H + A:]
-            loss = whole(hc, hr, gr, sr, conf, kind)
+            better, worse = torch.cat([hc, gr]), torch.cat([hr, sr])
+            apo = torch.cat([torch.zeros(H), torch.ones(A)])
+            loss = code_compute_loss(better, worse, apo, conf, kind)
             loss.backward()
             res[(kind, dt)] = (r.detach(), loss.detach(), {n: m.params[n].grad.detach() for n in GRAD_NAMES})
     r32 = res[("ranking", torch.float32)][0]
@@ -184,7 +212,7 @@ def section_step(ex, checks, cases):
         _, loss64, grads64 = res[(kind, torch.float64)]
         checks["step_%s_loss_f32_vs_f64_abs_err" % kind] = float(abs(loss.double() - loss64))
         checks["step_%s_grads_f32_vs_f64_max_abs_err" % kind] = max(float((grads[n].double() - grads64[n]).abs().max()) for n in GRAD_NAMES)
-        desc = "0.7 * mean BT(human) + 0.5 / 2 * mean %s(gold, sample)" % kind
+        desc = "(0.7 * sum BT(human) + 0.5 / 2 * sum %s(gold, sample)) / 7 items (trainer.py compute_loss)" % kind
         ex.add("step.%s.loss" % kind, loss.reshape([]), desc, TOL["step_loss"])
         for n in GRAD_NAMES:
             ex.add("step.%s.grad.%s" % (kind, n), grads[n], "d step.%s.loss / d %s" % (kind, n), TOL["step_grads"])

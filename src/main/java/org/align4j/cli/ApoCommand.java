@@ -9,9 +9,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.align4j.aapa.AnchorReward;
 import org.align4j.aapa.AnchorSchedule;
 import org.align4j.aapa.Discriminator;
@@ -41,94 +44,159 @@ import org.align4j.trainer.TrainingArgs;
 /**
  * {@code apo}: Adversarial Preference Optimization (arXiv 2311.08045) and its baseline in one run
  * ({@link ApoLoop}). Human pairs (dataset_name, preference rows with an explicit or implicit
- * prompt, plain text or conversational as the reward command reads them) train the base reward model; golden answers (gold_dataset_name: prompt +
- * completion rows; by default the chosen responses of the human pairs stand in for the paper's
- * GPT-4 answers) play "real data" against the policy's samples. Each round: the APO reward model
- * (from the base LM, or continuing) on rm_kl_coeff * BT(human) + apo_loss_coeff / apo_sample_num *
- * APO(gold vs sample), then the policy aligned against it by align_method (rjs, dpo, grpo).
- * With baseline true (default) the same loop runs against the base reward model into
- * output_dir/baseline. Per round, rounds.jsonl gets the reward model's accuracy and ECE on
- * eval_dataset_name's pairs, its gold-minus-sample score gap, and the policy's mean score under
- * test_reward_model_name_or_path when given.
+ * prompt, plain text or conversational as the reward command reads them) train the base reward model; golden answers
+ * (gold_dataset_name: prompt + completion rows; by default the chosen responses of the human pairs stand in for the
+ * paper's GPT-4 answers) play "real data" against the policy's samples. Each round: the APO reward model (from the
+ * base LM, or continuing) on one mean of rm_kl_coeff * BT(human) and apo_loss_coeff / apo_sample_num * APO(gold vs
+ * sample) over all pairs, then the policy aligned against it by align_method (rjs, dpo, grpo), sampling 4 responses
+ * per query at temperature 1.2, top_p 1.0 as APO does. With baseline true (default) the same loop runs against the
+ * base reward model into output_dir/baseline.
+ *
+ * <p>The query sets are kept apart as in APO ({@link ApoData}): the alignment prompts are align_dataset_name's or
+ * align_query_fraction of dataset_name's queries, split off by the seed, and never a reward-model query; the reward
+ * models are measured on eval_dataset_name's pairs or on rm_eval_fraction of dataset_name's queries, held out.
+ * Reward-model sequences longer than max_length keep their last max_length tokens (rm_truncation left, APO's) unless
+ * rm_truncation is drop (TRL's). Per round, rounds.jsonl gets the reward model's held-out accuracy and ECE, its
+ * gold-minus-sample score gap, and the policy's mean score under test_reward_model_name_or_path when given.
  */
 final class ApoCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final List<Spec> SPECS = TrainingOptions.specs(
-            5e-6,
-            "human preference pairs D_P (prompt?, chosen, rejected; plain text or conversational): .jsonl/.json/.parquet or a folder",
-            OnlineOptions.withCotrain(
-                    of(
-                            "rm_model_name_or_path",
-                            Type.PATH,
-                            null,
-                            "the LM each reward model starts from (default: model_name_or_path)"),
-                    of(
-                            "base_reward_model_name_or_path",
-                            Type.PATH,
-                            null,
-                            "an already trained base reward model (default: train one on dataset_name first)"),
-                    of(
-                            "gold_dataset_name",
-                            Type.PATH,
-                            null,
-                            "golden answers D_gold as prompt + completion rows (default: the chosen responses of dataset_name)"),
-                    of("max_gold_queries", Type.INT, 512, "gold queries used per round"),
-                    of(
-                            "query_dataset_name",
-                            Type.PATH,
-                            null,
-                            "prompt rows the policy is aligned on (default: the prompts of dataset_name)"),
-                    of("max_queries", Type.INT, 512, "alignment prompts per round"),
-                    of(
-                            "test_reward_model_name_or_path",
-                            Type.PATH,
-                            null,
-                            "a separate reward model that scores the policy after each round"),
-                    of("apo_rounds", Type.INT, 3, "rounds of the game (the paper's epochs)"),
-                    of(
-                            "rm_init",
-                            Type.STRING,
-                            "base",
-                            "base (each round's reward model starts from the base LM, the paper's default) or continue"),
-                    of(
-                            "apo_loss_type",
-                            Type.STRING,
-                            ApoLoss.RANKING,
-                            "ranking (BT on gold vs sample) or diff (the WGAN form)"),
-                    of("apo_loss_coeff", Type.DOUBLE, 0.1, "weight of the APO term (divided by apo_sample_num)"),
-                    of("rm_kl_coeff", Type.DOUBLE, 1.0, "weight of the BT term on the human pairs"),
-                    of("apo_sample_num", Type.INT, 4, "policy samples per gold query"),
-                    of("apo_temperature", Type.DOUBLE, 1.2, "sampling temperature of the APO samples"),
-                    of("max_completion_length", Type.INT, 256, "tokens generated at most per sample"),
-                    of("rm_learning_rate", Type.DOUBLE, 1e-6, "reward-model learning rate"),
-                    of("rm_max_steps", Type.INT, -1, "reward-model steps per round (default: rm_num_train_epochs)"),
-                    of("rm_num_train_epochs", Type.DOUBLE, 1.0, "reward-model epochs per round"),
-                    of("rm_per_device_train_batch_size", Type.INT, 8, "reward-model pairs per micro-batch"),
-                    of("max_length", Type.INT, 512, "reward-model pairs longer than this are dropped"),
-                    of(
-                            "align_method",
-                            Type.STRING,
-                            "rjs",
-                            "rjs, dpo (online DPO on the reward model's best vs worst) or grpo"),
-                    of(
-                            "align_learning_rates",
-                            Type.STRING,
-                            "5e-6,2e-6,9e-7",
-                            "the policy's learning rate per round (the last repeats)"),
-                    of("align_num_generations", Type.INT, 4, "samples per prompt in the alignment step"),
-                    of("temperature", Type.DOUBLE, 1.0, "sampling temperature of the alignment step"),
-                    of("beta", Type.DOUBLE, 0.1, "align_method dpo: DPO beta"),
-                    of(
-                            "baseline",
-                            Type.BOOLEAN,
-                            true,
-                            "also run the loop with the base reward model (output_dir/baseline)"),
-                    of(
-                            "aapa_discriminator_path",
-                            Type.PATH,
-                            null,
-                            "add an AAPA anchor (a folder from ./align4j discriminator) to the alignment reward"),
-                    of("aapa_coef", Type.DOUBLE, 0.1, "the anchor's coefficient")));
+    static final List<Spec> SPECS;
+
+    static {
+        // the paper's settings, written once in ApoConfig's builder and ApoLoss.Config.defaults()
+        ApoConfig d = ApoConfig.builder(
+                        RewardConfig.defaults(Path.of("output")), TrainingArgs.defaults(Path.of("output")))
+                .build();
+        SPECS = TrainingOptions.specs(
+                5e-6,
+                "human preference pairs D_P (prompt?, chosen, rejected; plain text or conversational): .jsonl/.json/.parquet or a folder",
+                OnlineOptions.withCotrain(
+                        of(
+                                "rm_model_name_or_path",
+                                Type.PATH,
+                                null,
+                                "the LM each reward model starts from (default: model_name_or_path)"),
+                        of(
+                                "base_reward_model_name_or_path",
+                                Type.PATH,
+                                null,
+                                "an already trained base reward model (default: train one on dataset_name first)"),
+                        of(
+                                "gold_dataset_name",
+                                Type.PATH,
+                                null,
+                                "golden answers D_gold as prompt + completion rows (default: the chosen responses of the reward model's human pairs; APO used GPT-4 answers)"),
+                        of("max_gold_queries", Type.INT, 512, "gold queries used per round"),
+                        of(
+                                "align_dataset_name",
+                                Type.PATH,
+                                null,
+                                "prompt rows the policy is aligned on (APO's HH-LLM set; default: align_query_fraction of dataset_name's queries); rows whose prompt is also a reward-model query are left out"),
+                        of(
+                                "align_query_fraction",
+                                Type.DOUBLE,
+                                0.5,
+                                "without align_dataset_name: the share of dataset_name's distinct queries set aside, by seed, for alignment (the rest train the reward model), so no alignment query is a reward-model query (APO's HH-RM / HH-LLM split)"),
+                        of("max_queries", Type.INT, 512, "alignment prompts per round"),
+                        of(
+                                "rm_eval_fraction",
+                                Type.DOUBLE,
+                                0.0,
+                                "without eval_dataset_name: the share of dataset_name's distinct queries held out, by seed, to measure each round's reward model (accuracy and ECE in rounds.jsonl); 0 = none"),
+                        of(
+                                "test_reward_model_name_or_path",
+                                Type.PATH,
+                                null,
+                                "a separate reward model that scores the policy after each round"),
+                        of("apo_rounds", Type.INT, d.rounds(), "rounds of the game (the paper's epochs)"),
+                        of(
+                                "rm_init",
+                                Type.STRING,
+                                d.rmFromBase() ? "base" : "continue",
+                                "base (each round's reward model starts from the base LM, the paper's default) or continue"),
+                        of(
+                                "apo_loss_type",
+                                Type.STRING,
+                                d.apoLoss().apoLossType(),
+                                "ranking (BT on gold vs sample) or diff (the WGAN form)"),
+                        of(
+                                "apo_loss_coeff",
+                                Type.DOUBLE,
+                                d.apoLoss().apoLossCoeff(),
+                                "weight of the APO term (divided by apo_sample_num)"),
+                        of(
+                                "rm_kl_coeff",
+                                Type.DOUBLE,
+                                d.apoLoss().rmKlCoeff(),
+                                "weight of the BT term on the human pairs"),
+                        of("apo_sample_num", Type.INT, d.apoLoss().apoSampleNum(), "policy samples per gold query"),
+                        of(
+                                "apo_temperature",
+                                Type.DOUBLE,
+                                d.apoSampling().temperature(),
+                                "sampling temperature of the APO samples"),
+                        of(
+                                "max_completion_length",
+                                Type.INT,
+                                d.apoSampling().maxNewTokens(),
+                                "tokens generated at most per sample"),
+                        of("rm_learning_rate", Type.DOUBLE, 1e-6, "reward-model learning rate"),
+                        of("rm_max_steps", Type.INT, -1, "reward-model steps per round (default: rm_num_train_epochs)"),
+                        of("rm_num_train_epochs", Type.DOUBLE, 1.0, "reward-model epochs per round"),
+                        of("rm_per_device_train_batch_size", Type.INT, 8, "reward-model pairs per micro-batch"),
+                        of(
+                                "max_length",
+                                Type.INT,
+                                512,
+                                "the longest reward-model sequence in tokens (see rm_truncation)"),
+                        of(
+                                "rm_truncation",
+                                Type.STRING,
+                                RewardConfig.LEFT,
+                                "reward-model sequences longer than max_length: left (keep their last max_length tokens, as APO) or drop (leave the pair out, as TRL)"),
+                        of(
+                                "align_method",
+                                Type.STRING,
+                                d.alignMethod(),
+                                "rjs, dpo (online DPO on the reward model's best vs worst) or grpo"),
+                        of(
+                                "align_learning_rates",
+                                Type.STRING,
+                                String.join(
+                                        ",",
+                                        d.alignLearningRates().stream()
+                                                .map(String::valueOf)
+                                                .toList()),
+                                "the policy's learning rate per round (the last repeats)"),
+                        of(
+                                "align_num_generations",
+                                Type.INT,
+                                d.alignGenerations(),
+                                "samples per prompt in the alignment step"),
+                        of(
+                                "temperature",
+                                Type.DOUBLE,
+                                d.alignSampling().temperature(),
+                                "sampling temperature of the alignment step (APO: 1.2, as for its reward-model samples)"),
+                        of(
+                                "top_p",
+                                Type.DOUBLE,
+                                d.alignSampling().topP(),
+                                "nucleus sampling mass of the alignment step (APO: 1.0 = off)"),
+                        of("beta", Type.DOUBLE, d.dpoLoss().beta(), "align_method dpo: DPO beta"),
+                        of(
+                                "baseline",
+                                Type.BOOLEAN,
+                                true,
+                                "also run the loop with the base reward model (output_dir/baseline)"),
+                        of(
+                                "aapa_discriminator_path",
+                                Type.PATH,
+                                null,
+                                "add an AAPA anchor (a folder from ./align4j discriminator) to the alignment reward"),
+                        of("aapa_coef", Type.DOUBLE, 0.1, "the anchor's coefficient")));
+    }
 
     private ApoCommand() {}
 
@@ -141,18 +209,30 @@ final class ApoCommand {
             throw new CliException("apo: output_dir " + out
                     + " already holds an apo run; pass --overwrite_output_dir true or choose another output_dir");
         try (Tokenizer tok = Tokenizer.load(policyDir)) {
-            List<Row> humanRows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
-            List<RewardTrainer.Pair> human = RewardCommand.pairs(tok, humanRows);
-            List<RewardTrainer.Pair> heldOut = o.has("eval_dataset_name")
-                    ? RewardCommand.pairs(
-                            tok, Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split")))
-                    : List.of();
-            List<ApoLoop.Gold> gold = gold(o, tok, humanRows);
-            List<Rollouts.Prompt> queries = queries(o, tok, humanRows);
+            ApoData data = ApoData.read(o, ApoCommand::query);
+            data.writeSplit(out);
+            RewardConfig rm;
+            try {
+                rm = RewardConfig.of(rmArgs(o, out.resolve("rm-base")))
+                        .withMaxLength(o.integer("max_length"))
+                        .withTruncation(rmTruncation(o));
+            } catch (IllegalArgumentException e) {
+                throw new CliException("apo: " + e.getMessage());
+            }
+            List<RewardTrainer.Pair> human = RewardCommand.pairs(tok, data.rm());
+            // measured as the reward models are trained: fitted to max_length the same way
+            List<RewardTrainer.Pair> heldOut = data.heldOut().isEmpty()
+                    ? List.of()
+                    : RewardTrainer.fitToMaxLength(RewardCommand.pairs(tok, data.heldOut()), rm, "held-out");
+            List<ApoLoop.Gold> gold = gold(o, tok, data.rm());
+            Set<String> rmQueries = new HashSet<>();
+            Encoder enc = new Encoder(tok, Truncation.none());
+            for (Row r : data.rm()) rmQueries.add(Arrays.toString(enc.promptIds(promptAndChosen(r))));
+            for (ApoLoop.Gold g : gold) rmQueries.add(Arrays.toString(g.ids(tok)));
+            List<Rollouts.Prompt> queries = queries(o, tok, data.align(), rmQueries);
             System.err.printf(
                     "apo: %d human pairs, %d held-out pairs, %d gold queries, %d alignment prompts%n",
                     human.size(), heldOut.size(), gold.size(), queries.size());
-            RewardConfig rm = RewardConfig.of(rmArgs(o, out.resolve("rm-base"))).withMaxLength(o.integer("max_length"));
             Path rmBase = o.has("base_reward_model_name_or_path")
                     ? o.path("base_reward_model_name_or_path")
                     : out.resolve("rm-base");
@@ -208,7 +288,18 @@ final class ApoCommand {
         }
     }
 
+    /** rm_truncation, checked: left (APO) or drop (TRL). */
+    static String rmTruncation(Options o) {
+        String t = o.string("rm_truncation");
+        if (!List.of(RewardConfig.LEFT, RewardConfig.DROP).contains(t))
+            throw new CliException("apo: rm_truncation '" + t + "' is unknown; use " + RewardConfig.LEFT
+                    + " (keep the last max_length tokens, as APO) or " + RewardConfig.DROP
+                    + " (leave the pair out, as TRL)");
+        return t;
+    }
+
     static ApoConfig config(Options o, TrainingArgs align, RewardConfig rm, boolean apo, AnchorReward anchor) {
+        rmTruncation(o);
         try {
             ApoLoss.Config loss = new ApoLoss.Config(
                     o.number("rm_kl_coeff"),
@@ -228,7 +319,8 @@ final class ApoCommand {
                     .alignMethod(o.string("align_method"))
                     .alignLearningRates(o.doubles("align_learning_rates"))
                     .alignGenerations(o.integer("align_num_generations"))
-                    .alignSampling(new SamplingParams(o.number("temperature"), 0, 1.0, n, align.seed() * 17))
+                    .alignSampling(
+                            new SamplingParams(o.number("temperature"), 0, o.number("top_p"), n, align.seed() * 17))
                     .dpoLoss(DpoLoss.Config.defaults().withBeta(o.number("beta")))
                     .grpoLoss(GrpoLoss.Config.defaults().withMaxCompletionLength(n))
                     .extraReward(anchor)
@@ -266,6 +358,7 @@ final class ApoCommand {
         boolean own = o.has("gold_dataset_name");
         List<Row> rows = own ? Datasets.read(o.path("gold_dataset_name"), o.string("dataset_train_split")) : humanRows;
         Encoder enc = new Encoder(tok, Truncation.none());
+        Set<String> seen = new HashSet<>();
         for (Row r : rows) {
             if (out.size() >= o.integer("max_gold_queries")) break;
             Row pc = own ? r : promptAndChosen(r);
@@ -273,23 +366,46 @@ final class ApoCommand {
             String prompt = promptText(tok, pc, promptIds);
             JsonNode c = pc.require("completion");
             String response = c.isTextual() ? c.asText() : responseText(tok, enc.completionIds(pc));
-            out.add(new ApoLoop.Gold(prompt, response, promptIds));
+            // one gold answer per query and answer (apo_data_converter.py merges by query_id): two human pairs with
+            // the same prompt and chosen response give it once
+            if (seen.add(Arrays.toString(promptIds) + "\u0000" + response))
+                out.add(new ApoLoop.Gold(prompt, response, promptIds));
         }
         return out;
     }
 
-    static List<Rollouts.Prompt> queries(Options o, Tokenizer tok, List<Row> humanRows) {
+    /**
+     * The alignment prompts: the prompt of each row (a prompt row, or a preference row's explicit or implicit prompt),
+     * up to max_queries, leaving out any whose prompt ids are in {@code rmQueries} (the reward model's queries: APO
+     * aligns on queries the reward model did not learn from).
+     */
+    static List<Rollouts.Prompt> queries(Options o, Tokenizer tok, List<Row> rows, Set<String> rmQueries) {
         List<Rollouts.Prompt> out = new ArrayList<>();
-        boolean own = o.has("query_dataset_name");
-        List<Row> rows = own ? Datasets.read(o.path("query_dataset_name"), o.string("dataset_train_split")) : humanRows;
         Encoder enc = new Encoder(tok, Truncation.none());
+        int shared = 0;
         for (Row r : rows) {
             if (out.size() >= o.integer("max_queries")) break;
-            Row p = own ? r : promptAndChosen(r);
+            Row p = r.has("chosen") ? promptAndChosen(r) : r;
             long[] ids = enc.promptIds(p);
+            if (rmQueries.contains(Arrays.toString(ids))) {
+                shared++;
+                continue;
+            }
             out.add(new Rollouts.Prompt(ids, promptText(tok, p, ids), r.json()));
         }
+        if (shared > 0)
+            System.err.println("apo: left out " + shared
+                    + " alignment prompts that are also reward-model queries (APO keeps the two sets apart)");
+        if (out.isEmpty())
+            throw new CliException(
+                    "apo: no alignment prompt is left (every one is also a reward-model query, or the "
+                            + "alignment set is empty); give align_dataset_name with other prompts, or raise align_query_fraction");
         return out;
+    }
+
+    /** A preference row's query, the key dataset_name is split by: its explicit prompt, or the prompt TRL's extract_prompt finds. */
+    static String query(Row r) {
+        return promptAndChosen(r).require("prompt").toString();
     }
 
     /** A plain prompt as written; a conversational one as its rendered template text, special tokens kept (what reward functions see). */
@@ -363,7 +479,8 @@ final class ApoCommand {
                 tok,
                 prompts,
                 1,
-                new SamplingParams(o.number("temperature"), 0, 1.0, o.integer("max_completion_length"), 7 + round));
+                new SamplingParams(
+                        o.number("temperature"), 0, o.number("top_p"), o.integer("max_completion_length"), 7 + round));
         double[] goldScores = rm.score(
                 some.stream().map(ApoLoop.Gold::prompt).toList(),
                 some.stream().map(ApoLoop.Gold::response).toList(),

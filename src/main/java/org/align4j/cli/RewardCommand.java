@@ -105,6 +105,7 @@ final class RewardCommand {
                 TrainingOptions.evalSteps(o),
                 o.integer("per_device_eval_batch_size"),
                 Calibration.DEFAULT_BINS,
+                RewardConfig.DROP,
                 scpo(o));
         String groupColumn = o.has("scpo_group_column") ? o.string("scpo_group_column") : null;
         if (o.flag("scpo_train_global") && groupColumn == null)

@@ -10,12 +10,15 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * The reward-model objective of APO, Adversarial Preference Optimization (Cheng et al., arXiv
- * 2311.08045; docs/algorithms.md §2.2 and §2.3), in the form of the authors'
- * code ({@code github.com/Linear95/APO}, {@code trainer.py::RewardModelTrainer.compute_loss}):
+ * 2311.08045; docs/algorithms.md §2.2 and §2.3), as the authors' code computes
+ * it ({@code github.com/Linear95/APO} at 4282775, {@code trainer.py:103-124,166-169}): ONE mean
+ * over all the items of a batch, each item weighted by its kind,
  *
  * <pre>
- * total = rm_kl_coeff * mean_{human pairs} [ -log sigmoid(r_chosen - r_rejected) ]
- *       + (apo_loss_coeff / apo_sample_num) * mean_{APO pairs} [ APO_term(r_gold - r_sample) ]
+ * total = 1/N * [ rm_kl_coeff * sum_{human pairs i} -log sigmoid(r_chosen,i - r_rejected,i)
+ *               + (apo_loss_coeff / apo_sample_num) * sum_{APO pairs j} APO_term(r_gold,j - r_sample,j) ]
+ *
+ * N = human pairs + APO pairs (every item of the batch, whatever its kind)
  *
  * APO_term(d) = -log sigmoid(d)   ranking (default; the paper's Bradley-Terry approximation)
  *             = -d                diff    (the WGAN-like form)
@@ -25,10 +28,17 @@ import org.bytedeco.pytorch.global.torch;
  * "KL[P || Q_phi] &lt;= eta" constraint reduces to (up to a constant); the second pushes the reward of
  * each golden response above that of each policy sample for the same query (D_APO).
  *
- * <p>Deviation from the original code, as docs/algorithms.md §2.3 advises for a port: the code divides
- * both terms by the pair count of the whole micro-batch (harmless at its recipe's micro-batch of
- * one item); here each term is averaged over ITS OWN pairs, so the weights rm_kl_coeff and
- * apo_loss_coeff / apo_sample_num mean the same whatever the mix of a batch.
+ * <p>Why one mean: {@code reward_model_loss} (trainer.py:103-124) is called twice on the same
+ * batch, with per-item coefficients {@code 1 - apo_data_mask} and {@code apo_data_mask}, and both
+ * calls divide by {@code total_mask.sum()}, the pair count of the WHOLE batch (each 2-response
+ * item counts its two orderings, which have the same loss). So a gold-vs-sample pair always weighs
+ * (apo_loss_coeff / apo_sample_num) / rm_kl_coeff of a human pair (0.025 with the README recipe),
+ * and the APO term's share of the loss grows with the number of APO pairs: with one human pair and
+ * apo_sample_num samples per gold query, the query's samples together weigh apo_loss_coeff. The
+ * README recipe trains with micro-batches of one item over 8 GPUs x 8 accumulation steps, so
+ * transformers' Trainer averages the 64 per-item losses: one mean over the window. Here a
+ * micro-batch returns its share of that mean, its weighted sum over the window's item count, so
+ * any split of a window into micro-batches gives the same total and gradients.
  */
 public final class ApoLoss {
     /** The two APO_term forms, under the code's {@code --apo_loss_type} names. */
@@ -60,12 +70,15 @@ public final class ApoLoss {
                         + (apoLossType == null ? "null" : "\"" + apoLossType + "\""));
         }
 
-        /** rm_kl_coeff 1.0, apo_loss_coeff 0.1, apo_sample_num 4, ranking: a gold-vs-sample pair weighs 0.025 against 1.0 for a human pair. */
+        /**
+         * The README recipe: rm_kl_coeff 1.0, apo_loss_coeff 0.1, apo_sample_num 4, ranking. Each gold-vs-sample pair
+         * weighs 0.025 against 1.0 for a human pair in the one mean, whatever the mix of the batch.
+         */
         public static Config defaults() {
             return new Config(1.0, 0.1, 4, RANKING);
         }
 
-        /** The weight of the APO term's mean: apo_loss_coeff / apo_sample_num. */
+        /** The weight of one APO pair in the mean: apo_loss_coeff / apo_sample_num (a human pair weighs rm_kl_coeff). */
         public double apoWeight() {
             return apoLossCoeff / apoSampleNum;
         }
@@ -85,47 +98,43 @@ public final class ApoLoss {
     }
 
     /**
-     * One micro-batch's share of its accumulation window's total:
+     * One micro-batch's share of its accumulation window's loss:
      *
      * <pre>
-     * rm_kl_coeff * sum_i BT_i / windowHumanPairs  +  (apo_loss_coeff / apo_sample_num) * sum_j APO_j / windowApoPairs
+     * ( rm_kl_coeff * sum_i BT_i  +  (apo_loss_coeff / apo_sample_num) * sum_j APO_j ) / windowPairs
      * </pre>
      *
-     * so the shares of a window's micro-batches add up to the total over the window, for any split.
-     * A window without pairs of a kind (count 0) gets 0 for that term. Any of the four tensors may be
-     * empty (0,) when the micro-batch has no pairs of that kind.
+     * with windowPairs the pairs of both kinds in the whole window, so the shares of a window's
+     * micro-batches add up to the one weighted mean of trainer.py for any split. Any of the four
+     * tensors may be empty (0,) when the micro-batch has no pairs of that kind.
      *
      * @param humanChosen r_chosen of the micro-batch's human pairs (H,) float32
      * @param humanRejected r_rejected (H,)
      * @param gold r_gold of its APO pairs (A,)
      * @param sample r_sample (A,), pair j = (gold[j], sample[j])
-     * @param windowHumanPairs human pairs in the whole window (>= H)
-     * @param windowApoPairs APO pairs in the whole window (>= A)
+     * @param windowPairs human + APO pairs in the whole window (>= H + A)
      * @return scalar loss
      */
     public static Tensor loss(
-            Tensor humanChosen,
-            Tensor humanRejected,
-            Tensor gold,
-            Tensor sample,
-            Config c,
-            long windowHumanPairs,
-            long windowApoPairs) {
+            Tensor humanChosen, Tensor humanRejected, Tensor gold, Tensor sample, Config c, long windowPairs) {
         if (c == null) throw new IllegalArgumentException("APO loss: config is null (use ApoLoss.Config.defaults())");
         checkPairs("human chosen", humanChosen, "human rejected", humanRejected);
         checkPairs("gold", gold, "sample", sample);
-        checkWindow("human", humanChosen.size(0), windowHumanPairs);
-        checkWindow("APO", gold.size(0), windowApoPairs);
+        long local = humanChosen.size(0) + gold.size(0);
+        if (local > windowPairs)
+            throw new IllegalArgumentException("APO loss: the micro-batch has " + local
+                    + " pairs (human + APO) but its window only " + windowPairs
+                    + "; pass the pair count of the whole accumulation window");
         return Tensors.scoped(() -> {
             Tensor total = null;
             if (humanChosen.size(0) > 0) {
                 Tensor bt = BradleyTerryLoss.perPair(humanChosen, humanRejected, null, 0.0); // (H)
-                total = bt.sum().mul(scalar(c.rmKlCoeff() / windowHumanPairs));
+                total = bt.sum().mul(scalar(c.rmKlCoeff() / windowPairs));
             }
             if (gold.size(0) > 0) {
                 Tensor apo = apoTerm(gold, sample, c.apoLossType())
                         .sum()
-                        .mul(scalar(c.apoWeight() / windowApoPairs)); // (A) summed
+                        .mul(scalar(c.apoWeight() / windowPairs)); // (A) summed
                 total = total == null ? apo : total.add(apo);
             }
             // no pairs at all: a constant 0 (nothing to differentiate)
@@ -151,14 +160,5 @@ public final class ApoLoss {
 
     private static String describe(Tensor t) {
         return t == null || t.isNull() || !t.defined() ? "none" : Arrays.toString(Tensors.shape(t));
-    }
-
-    private static void checkWindow(String kind, long local, long window) {
-        if (window < 0)
-            throw new IllegalArgumentException(
-                    "APO loss: the window's " + kind + " pair count must be >= 0, got " + window);
-        if (local > window)
-            throw new IllegalArgumentException("APO loss: the micro-batch has " + local + " " + kind
-                    + " pairs but its window only " + window + "; pass the count of the whole accumulation window");
     }
 }

@@ -21,10 +21,13 @@ import org.align4j.tokenizer.Tokenizer;
  *   for round in 1..R:
  *     APO:      sample apo_sample_num responses per gold query from the current policy (T 1.2);
  *               train a reward model (from the base, or continuing) on
- *               rm_kl_coeff * BT(human pairs) + apo_loss_coeff / apo_sample_num * APO(gold vs sample)
+ *               one mean over all pairs of rm_kl_coeff * BT (human pairs) and
+ *               apo_loss_coeff / apo_sample_num * APO_term (gold vs sample), as {@link ApoRewardTrainer}
  *     baseline: keep the base reward model (human pairs only)
- *     align the policy against that reward model: rjs (best-of-n SFT), dpo (online DPO on the
- *     reward model's best vs worst of n) or grpo; the learning rate may change per round
+ *     align the policy against that reward model on its own queries (APO keeps them apart from the
+ *     reward model's; the caller chooses them): rjs (best-of-n SFT), dpo (online DPO on the reward
+ *     model's best vs worst of n) or grpo, sampling as alignSampling says (APO: 4 at T 1.2, top_p 1.0);
+ *     the learning rate may change per round
  *     measure (the caller's callback: policy and reward model of the round)
  * </pre>
  * Every round's reward model and policy are saved as Hugging Face folders under the output

@@ -17,20 +17,17 @@ import org.align4j.model.Transformer;
  * §2.2, §2.3 and §2.6): a sequence-classification reward model (as
  * {@link RewardTrainer#rewardModel} builds it) learns from the human preference pairs D_P and the
  * APO pairs D_APO = {(x, y_gold preferred over y_sample)} together, with the loss of
- * {@link ApoLoss}:
+ * {@link ApoLoss}, one weighted mean over every pair of the accumulation window:
  *
  * <pre>
- * rm_kl_coeff * mean_{D_P pairs} BT  +  (apo_loss_coeff / apo_sample_num) * mean_{D_APO pairs} APO_term
+ * 1/N * ( rm_kl_coeff * sum_{D_P pairs} BT  +  (apo_loss_coeff / apo_sample_num) * sum_{D_APO pairs} APO_term )
  * </pre>
  *
- * each mean taken over the pairs of its kind in the accumulation window, so the update does not
- * depend on how the window is split into micro-batches. As in the APO code
- * ({@code trainer.py}, {@code reward_datasets.py}), the two sets are concatenated and shuffled
- * together (by the run's seed, {@link DataCursor}), and every item is routed to its term by a
- * per-item flag (the code's {@code apo_data_mask}).
- *
- * <p>The window's pairs of each kind are counted from its rows ({@link TrainLoop.Window#rows()}): the items whose
- * flag says APO, and the rest.
+ * N the window's pairs of both kinds, as APO's {@code trainer.py:103-124,166-169} divides both
+ * terms by the pair count of the whole batch, so the update does not depend on how the window is
+ * split into micro-batches. As in the APO code ({@code trainer.py}, {@code reward_datasets.py:53-58}),
+ * the two sets are concatenated and shuffled together (by the run's seed, {@link DataCursor}),
+ * and every item is routed to its term by a per-item flag (the code's {@code apo_data_mask}).
  *
  * <p>Scoring follows RewardTrainer's: a micro-batch of B items is one right-padded batch of 2B rows
  * (chosen / gold first, rejected / sample after), the reward read at each row's last token that is
@@ -91,7 +88,7 @@ public final class ApoRewardTrainer {
     /**
      * Trains {@code rm} in place on {@code human} (D_P) and {@code apo} (D_APO; either may be
      * empty, not both) and saves it to {@code cfg.args().outputDir()} as RewardTrainer does.
-     * Pairs longer than max_length are dropped, as TRL does. APO's objective has no margin and no
+     * Pairs longer than max_length are dropped (TRL) or left-truncated (APO) as {@code cfg.truncation()} says. APO's objective has no margin and no
      * reward centering: pairs with a non-zero margin and a non-zero center_rewards_coefficient are
      * refused rather than ignored.
      */
@@ -119,18 +116,17 @@ public final class ApoRewardTrainer {
         if (evalHuman != null) checkNoMargins(evalHuman, "eval");
         List<Item> items = new ArrayList<>();
         if (!human.isEmpty())
-            for (RewardTrainer.Pair p : RewardTrainer.withinMaxLength(human, cfg.maxLength(), "human train"))
+            for (RewardTrainer.Pair p : RewardTrainer.fitToMaxLength(human, cfg, "human train"))
                 items.add(new Item(p, false));
         if (!apo.isEmpty())
-            for (RewardTrainer.Pair p : RewardTrainer.withinMaxLength(apo, cfg.maxLength(), "APO train"))
+            for (RewardTrainer.Pair p : RewardTrainer.fitToMaxLength(apo, cfg, "APO train"))
                 items.add(new Item(p, true));
         List<RewardTrainer.Pair> evalData = evalHuman == null || evalHuman.isEmpty()
                 ? List.of()
-                : RewardTrainer.withinMaxLength(evalHuman, cfg.maxLength(), "eval");
+                : RewardTrainer.fitToMaxLength(evalHuman, cfg, "eval");
         boolean checkpointed = cfg.args().gradientCheckpointing();
         TrainLoop.MicroBatch<Item> step = (mb, window, training) -> {
-            long windowApo = window.rows().stream().filter(Item::apo).count();
-            Scored s = microBatch(rm, mb, padId, window.size() - windowApo, windowApo, loss, checkpointed);
+            Scored s = microBatch(rm, mb, padId, window.size(), loss, checkpointed);
             return metrics(s, loss.apoLossType());
         };
         TrainLoop.Evaluation evaluation = evalData.isEmpty()
@@ -187,17 +183,11 @@ public final class ApoRewardTrainer {
 
     /**
      * Forward and backward of one micro-batch (items in any order): the loss is
-     * {@link ApoLoss#loss} with the window's pair counts, so the micro-batches of a window add up
-     * to the window's total. Gradients accumulate into the parameters.
+     * {@link ApoLoss#loss} over the window's pair count (both kinds), so the micro-batches of a
+     * window add up to the window's weighted mean. Gradients accumulate into the parameters.
      */
     static Scored microBatch(
-            Transformer model,
-            List<Item> mb,
-            long padId,
-            long windowHumanPairs,
-            long windowApoPairs,
-            ApoLoss.Config c,
-            boolean checkpointed) {
+            Transformer model, List<Item> mb, long padId, long windowPairs, ApoLoss.Config c, boolean checkpointed) {
         // human items first, then APO items: each kind is then one contiguous slice of the rewards
         List<Item> ordered = new ArrayList<>(mb.size());
         for (Item i : mb) if (!i.apo()) ordered.add(i);
@@ -222,8 +212,7 @@ public final class ApoRewardTrainer {
                         r.narrow(0, h, a),
                         r.narrow(0, b + h, a),
                         c,
-                        windowHumanPairs,
-                        windowApoPairs));
+                        windowPairs));
         float[] r = f.scores();
         return new Scored(
                 Arrays.copyOfRange(r, 0, h),

@@ -203,8 +203,8 @@ public final class RewardTrainer {
         TrainingArgs cfg = rc.args();
         checkRewardModel(model, padId);
         if (Lora.attached(model)) throw new IllegalArgumentException(LORA_UNSUPPORTED);
-        List<Pair> data = withinMaxLength(train, rc.maxLength(), "train");
-        List<Pair> evalData = eval == null ? List.of() : withinMaxLength(eval, rc.maxLength(), "eval");
+        List<Pair> data = fitToMaxLength(train, rc, "train");
+        List<Pair> evalData = eval == null ? List.of() : fitToMaxLength(eval, rc, "eval");
         if (rc.scpo() != null) data = scpoTrainSet(data, evalData, rc.scpo());
         // TRL averages these over the micro-batches of the logging interval
         TrainLoop.MicroBatch<Pair> step = (mb, window, training) -> {
@@ -433,6 +433,60 @@ public final class RewardTrainer {
                     "the model's config.json has pad_token_id " + c.padTokenId() + " but batches are padded with "
                             + padId
                             + "; transformers pools at the last token that is not pad_token_id, so they must agree (RewardTrainer.rewardModel sets it)");
+    }
+
+    /**
+     * The pairs fitted to {@code rc.maxLength()} as {@code rc.truncation()} says: TRL's {@link RewardConfig#DROP}
+     * ({@link #withinMaxLength}) or APO's {@link RewardConfig#LEFT} ({@link #leftTruncated}).
+     */
+    public static List<Pair> fitToMaxLength(List<Pair> pairs, RewardConfig rc, String split) {
+        return rc.truncation().equals(RewardConfig.LEFT)
+                ? leftTruncated(pairs, rc.maxLength(), split)
+                : withinMaxLength(pairs, rc.maxLength(), split);
+    }
+
+    /**
+     * APO's reward-model truncation (Linear95/APO reward_datasets.py:117-121, {@code truncation_side left} in the README
+     * recipe): a sequence longer than max_length keeps its last max_length tokens, so the response and the end of the
+     * dialogue before it stay and the start of a long multi-turn dialogue goes; shorter sequences are unchanged and no
+     * pair is left out. (A response longer than max_length itself keeps only its own end, as in APO; the count of such
+     * pairs, whose kept tokens start after the prompt that chosen and rejected share, is reported.)
+     */
+    static List<Pair> leftTruncated(List<Pair> pairs, int maxLength, String split) {
+        if (pairs.isEmpty()) throw new IllegalArgumentException("the " + split + " set is empty");
+        List<Pair> out = new ArrayList<>(pairs.size());
+        int cut = 0, promptGone = 0;
+        for (Pair p : pairs) {
+            long[] c = keepLast(p.chosen(), maxLength), r = keepLast(p.rejected(), maxLength);
+            if (c != p.chosen() || r != p.rejected()) {
+                cut++;
+                int shared = sharedPrefix(p.chosen(), p.rejected());
+                if (p.chosen().length - c.length >= shared || p.rejected().length - r.length >= shared) promptGone++;
+            }
+            out.add(c == p.chosen() && r == p.rejected() ? p : new Pair(c, r, p.margin(), p.global()));
+        }
+        if (cut > 0)
+            System.err.printf(
+                    "reward: left-truncated %d of %d %s pairs to their last %d tokens (max_length, as APO does)%s%n",
+                    cut,
+                    pairs.size(),
+                    split,
+                    maxLength,
+                    promptGone == 0
+                            ? ""
+                            : "; in " + promptGone + " of them a response alone is longer and its prompt is gone");
+        return out;
+    }
+
+    /** The last {@code n} tokens of {@code ids}, or {@code ids} itself when it is no longer. */
+    private static long[] keepLast(long[] ids, int n) {
+        return ids.length <= n ? ids : Arrays.copyOfRange(ids, ids.length - n, ids.length);
+    }
+
+    private static int sharedPrefix(long[] a, long[] b) {
+        int i = 0;
+        while (i < a.length && i < b.length && a[i] == b[i]) i++;
+        return i;
     }
 
     /** TRL drops (does not truncate) pairs whose chosen or rejected sequence exceeds max_length. */

@@ -83,9 +83,32 @@ class RecipesTest {
                 "an APO recipe and AAPA's stages: discriminator, anchored SFT, anchored GRPO");
     }
 
-    /** The apo command's own validation of its keys (loss, rounds, align method, learning rates). */
+    /**
+     * The apo command's own validation of its keys (loss, rounds, align method, learning rates, rm_truncation), and the
+     * recipe's data as the run would split it: held-out pairs to measure each round's reward model, alignment queries
+     * apart from the reward model's, no query in two parts.
+     */
     private static void checkApo(Options o) {
-        ApoCommand.config(
+        org.align4j.trainer.ApoConfig c = ApoCommand.config(
                 o, TrainingOptions.parse(o), org.align4j.trainer.RewardConfig.defaults(Path.of("unused")), true, null);
+        assertEquals(1.2, c.alignSampling().temperature(), "APO samples the alignment queries at T 1.2");
+        ApoData d = ApoData.read(o, ApoCommand::query);
+        assertFalse(d.heldOut().isEmpty(), "an APO recipe measures held-out reward-model accuracy and ECE");
+        java.util.Set<String> rm = new java.util.HashSet<>(),
+                align = new java.util.HashSet<>(),
+                heldOut = new java.util.HashSet<>();
+        d.rm().forEach(r -> rm.add(ApoCommand.query(r)));
+        d.align().forEach(r -> align.add(ApoCommand.query(r)));
+        d.heldOut().forEach(r -> heldOut.add(ApoCommand.query(r)));
+        System.err.printf(
+                "%s: %d reward-model queries (%d pairs), %d alignment queries, %d held-out queries (%d pairs)%n",
+                o.path("dataset_name"),
+                rm.size(),
+                d.rm().size(),
+                align.size(),
+                heldOut.size(),
+                d.heldOut().size());
+        for (var set : List.of(align, heldOut)) assertTrue(java.util.Collections.disjoint(rm, set), "disjoint");
+        assertTrue(java.util.Collections.disjoint(align, heldOut), "disjoint");
     }
 }

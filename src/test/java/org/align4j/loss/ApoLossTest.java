@@ -11,7 +11,10 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-/** APO's reward-model objective against PyTorch autograd (golden/apo, section loss) and its closed form in doubles. */
+/**
+ * APO's reward-model objective against PyTorch autograd of the APO code's formula (golden/apo, section loss: trainer.py's
+ * reward_model_loss and compute_loss, one mean over every item of the window) and its closed form in doubles.
+ */
 class ApoLossTest {
     private static final ApoLoss.Config CUSTOM_RANKING = new ApoLoss.Config(0.5, 0.3, 2, ApoLoss.RANKING);
 
@@ -42,7 +45,7 @@ class ApoLossTest {
                         Tensors.floats(sample, sample.length).requires_grad_(true)
                     };
                     Tensor loss = ApoLoss.loss(
-                            x[0], x[1], x[2].narrow(0, 0, a), x[3].narrow(0, 0, a), config(name), hc.length, a);
+                            x[0], x[1], x[2].narrow(0, 0, a), x[3].narrow(0, 0, a), config(name), hc.length + a);
                     loss.backward();
                     String p = "loss." + name + ".";
                     Golden.assertClose(p + "loss", g.floats(p + "loss"), Tensors.toFloats(loss), 1e-6, 1e-5);
@@ -84,8 +87,7 @@ class ApoLossTest {
                                 x[2].narrow(0, q[2], q[3] - q[2]),
                                 x[3].narrow(0, q[2], q[3] - q[2]),
                                 config(type + "_default"),
-                                5,
-                                7);
+                                12);
                         Golden.assertClose(
                                 type + " mb" + k,
                                 g.floats("loss." + type + "_split.mb" + k),
@@ -112,33 +114,33 @@ class ApoLossTest {
     }
 
     @Test
-    void closedFormEachTermAveragedOverItsOwnPairsThenWeighted() {
+    void closedFormOneMeanOverEveryPairOfTheWindowWithPerKindWeights() {
         double[] hc = {1.5, -0.25, 3.0},
                 hr = {0.5, 0.75, -2.0},
                 gold = {0.2, 45.0, -1.0, 2.5, -30.0},
                 sample = {0.9, -1.0, -1.5, 2.5, 20.0};
         for (String type : new String[] {ApoLoss.RANKING, ApoLoss.DIFF}) {
             ApoLoss.Config c = new ApoLoss.Config(0.8, 0.2, 4, type);
-            // the micro-batch holds all its pairs, but the window is larger: 6 human and 8 APO pairs
-            long wh = 6, wa = 8;
+            // the micro-batch holds 3 + 5 pairs, its window 14 (trainer.py:121-124 divides by every pair of the batch)
+            long window = 14;
             double expected = 0;
             double[] gc = new double[3], gr = new double[3], gg = new double[5], gs = new double[5];
             for (int i = 0; i < 3; i++) {
                 double d = hc[i] - hr[i];
-                expected += 0.8 * -Closed.logSig(d) / wh;
-                gc[i] = -0.8 * Closed.sig(-d) / wh; // d/dd -log sigma(d) = -sigma(-d)
+                expected += 0.8 * -Closed.logSig(d) / window;
+                gc[i] = -0.8 * Closed.sig(-d) / window; // d/dd -log sigma(d) = -sigma(-d)
                 gr[i] = -gc[i];
             }
             for (int j = 0; j < 5; j++) {
                 double d = gold[j] - sample[j];
-                double w = 0.2 / 4 / wa;
+                double w = 0.2 / 4 / window;
                 expected += w * (type.equals(ApoLoss.RANKING) ? -Closed.logSig(d) : -d);
                 gg[j] = type.equals(ApoLoss.RANKING) ? -w * Closed.sig(-d) : -w;
                 gs[j] = -gg[j];
             }
             try (PointerScope s = new PointerScope()) {
                 Tensor[] x = {Closed.leaf(hc), Closed.leaf(hr), Closed.leaf(gold), Closed.leaf(sample)};
-                Tensor loss = ApoLoss.loss(x[0], x[1], x[2], x[3], c, wh, wa);
+                Tensor loss = ApoLoss.loss(x[0], x[1], x[2], x[3], c, window);
                 loss.backward();
                 assertEquals(expected, loss.item_double(), 1e-6 * Math.max(1, Math.abs(expected)), type + " loss");
                 double[][] want = {gc, gr, gg, gs};
@@ -156,35 +158,54 @@ class ApoLossTest {
     }
 
     @Test
+    void withOneHumanPairAndFourSamplesPerGoldQueryTheApoTermWeighsATenthOfTheHumanTerm() {
+        // the README recipe (1.0, 0.1, 4): a query's 4 gold-vs-sample pairs together weigh apo_loss_coeff = 0.1 of one
+        // human pair; each term averaged over its own pairs (align4j before) gave 0.025
+        ApoLoss.Config d = ApoLoss.Config.defaults();
+        try (PointerScope s = new PointerScope()) {
+            Tensor empty = Closed.t();
+            Tensor human = Closed.t(0.0), golds = Closed.t(0, 0, 0, 0), samples = Closed.t(0, 0, 0, 0);
+            double both = ApoLoss.loss(human, human, golds, samples, d, 5).item_double();
+            double humanTerm = ApoLoss.loss(human, human, empty, empty, d, 5).item_double();
+            double apoTerm = ApoLoss.loss(empty, empty, golds, samples, d, 5).item_double();
+            // every difference is 0: each pair's term is log 2
+            assertEquals(Math.log(2) / 5, humanTerm, 1e-7);
+            assertEquals(4 * 0.025 * Math.log(2) / 5, apoTerm, 1e-8);
+            assertEquals(0.1, apoTerm / humanTerm, 1e-6, "the APO share of the loss");
+            assertEquals(humanTerm + apoTerm, both, 1e-7);
+        }
+    }
+
+    @Test
     void defaultsAreTheCodeRecipeAndAGoldSamplePairWeighsAFortiethOfAHumanPair() {
         ApoLoss.Config d = ApoLoss.Config.defaults();
         assertEquals(1.0, d.rmKlCoeff());
         assertEquals(0.1, d.apoLossCoeff());
         assertEquals(4, d.apoSampleNum());
         assertEquals(ApoLoss.RANKING, d.apoLossType());
-        // one human pair and one APO pair, each alone in its kind: total = BT + 0.025 * APO_term
+        // one human pair and one APO pair in a window of 2: total = (BT + 0.025 * APO_term) / 2
         try (PointerScope s = new PointerScope()) {
             double hd = 0.3, ad = -0.7;
-            double got = ApoLoss.loss(Closed.t(hd), Closed.t(0), Closed.t(ad), Closed.t(0), d, 1, 1)
+            double got = ApoLoss.loss(Closed.t(hd), Closed.t(0), Closed.t(ad), Closed.t(0), d, 2)
                     .item_double();
-            assertEquals(-Closed.logSig(hd) + 0.025 * -Closed.logSig(ad), got, 1e-6);
+            assertEquals((-Closed.logSig(hd) + 0.025 * -Closed.logSig(ad)) / 2, got, 1e-6);
         }
     }
 
     @Test
-    void aWindowWithoutPairsOfAKindContributesNothingForThatTerm() {
+    void aMicroBatchWithoutPairsOfAKindAddsOnlyTheOtherKindOverTheWholeWindow() {
         try (PointerScope s = new PointerScope()) {
             Tensor empty = Closed.t();
-            double humanOnly = ApoLoss.loss(Closed.t(1.0, -2.0), Closed.t(0.0, 0.5), empty, empty, CUSTOM_RANKING, 2, 0)
+            // a window of 3 pairs: this micro-batch holds its 2 human pairs, another one its APO pair
+            double humanOnly = ApoLoss.loss(Closed.t(1.0, -2.0), Closed.t(0.0, 0.5), empty, empty, CUSTOM_RANKING, 3)
                     .item_double();
-            assertEquals(0.5 * (-Closed.logSig(1.0) - Closed.logSig(-2.5)) / 2, humanOnly, 1e-6);
-            double apoOnly = ApoLoss.loss(empty, empty, Closed.t(2.0), Closed.t(3.0), CUSTOM_RANKING, 0, 1)
+            assertEquals(0.5 * (-Closed.logSig(1.0) - Closed.logSig(-2.5)) / 3, humanOnly, 1e-6);
+            double apoOnly = ApoLoss.loss(empty, empty, Closed.t(2.0), Closed.t(3.0), CUSTOM_RANKING, 3)
                     .item_double();
-            assertEquals(0.3 / 2 * -Closed.logSig(-1.0), apoOnly, 1e-6);
+            assertEquals(0.3 / 2 * -Closed.logSig(-1.0) / 3, apoOnly, 1e-6);
             assertEquals(
                     0.0,
-                    ApoLoss.loss(empty, empty, empty, empty, CUSTOM_RANKING, 3, 4)
-                            .item_double(),
+                    ApoLoss.loss(empty, empty, empty, empty, CUSTOM_RANKING, 3).item_double(),
                     0.0,
                     "a micro-batch with no pairs adds 0");
         }
@@ -208,16 +229,12 @@ class ApoLossTest {
             Tensor two = Closed.t(1, 2), one = Closed.t(1);
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
-                    () -> ApoLoss.loss(two, two, one, one, ApoLoss.Config.defaults(), 1, 1));
+                    () -> ApoLoss.loss(two, two, one, one, ApoLoss.Config.defaults(), 2));
             assertTrue(e.getMessage().contains("whole accumulation window"), e.getMessage());
             e = assertThrows(
                     IllegalArgumentException.class,
-                    () -> ApoLoss.loss(two, one, one, one, ApoLoss.Config.defaults(), 2, 1));
+                    () -> ApoLoss.loss(two, one, one, one, ApoLoss.Config.defaults(), 3));
             assertTrue(e.getMessage().contains("same length"), e.getMessage());
-            e = assertThrows(
-                    IllegalArgumentException.class,
-                    () -> ApoLoss.loss(two, two, one, one, ApoLoss.Config.defaults(), 2, 0));
-            assertTrue(e.getMessage().contains("APO pairs"), e.getMessage());
         }
     }
 }

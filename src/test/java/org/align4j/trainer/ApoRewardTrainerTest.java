@@ -126,7 +126,7 @@ class ApoRewardTrainerTest {
                     try (Transformer m = tinyRm()) {
                         m.requiresGrad(true);
                         ApoRewardTrainer.Scored s = ApoRewardTrainer.microBatch(
-                                m, mb, PAD, 3, 4, new ApoLoss.Config(0.7, 0.5, 2, type), checkpointed);
+                                m, mb, PAD, 7, new ApoLoss.Config(0.7, 0.5, 2, type), checkpointed);
                         Golden.assertClose(
                                 "human chosen" + how,
                                 g.floats("step.rewards_human_chosen"),
@@ -167,12 +167,12 @@ class ApoRewardTrainerTest {
         try (Transformer m = tinyRm()) { // the independent path: each sequence alone, unpadded, in doubles
             for (RewardTrainer.Pair p : human) {
                 double d = reward(m, p.chosen()) - reward(m, p.rejected());
-                expectedLoss += 0.8 * softplus(-d) / human.size();
+                expectedLoss += 0.8 * softplus(-d) / 11; // one mean over the 5 + 6 pairs (trainer.py:121-124)
                 if (d > 0) humanCorrect++;
             }
             for (RewardTrainer.Pair p : apo) {
                 double d = reward(m, p.chosen()) - reward(m, p.rejected());
-                expectedLoss += 0.6 / 3 * softplus(-d) / apo.size();
+                expectedLoss += 0.6 / 3 * softplus(-d) / 11;
                 if (d > 0) apoCorrect++;
                 gap += d;
             }
@@ -282,73 +282,53 @@ class ApoRewardTrainerTest {
         }
     }
 
-    /** APO's micro-batch as ApoRewardTrainer.train runs it: each kind normalised by its pairs in the window. */
+    /** APO's micro-batch as ApoRewardTrainer.train runs it: normalised by the window's pairs of both kinds. */
     private static TrainLoop.MicroBatch<ApoRewardTrainer.Item> apoStep(Transformer m, ApoLoss.Config c) {
-        return (mb, w, train) -> {
-            long apoPairs = w.rows().stream().filter(ApoRewardTrainer.Item::apo).count();
-            return StepSums.empty()
-                    .withLoss(ApoRewardTrainer.microBatch(m, mb, PAD, w.size() - apoPairs, apoPairs, c, false)
-                            .loss());
-        };
+        return (mb, w, train) -> StepSums.empty()
+                .withLoss(ApoRewardTrainer.microBatch(m, mb, PAD, w.size(), c, false)
+                        .loss());
     }
 
     @Test
-    void withApoLossCoeffZeroItTrainsLikePlainBradleyTerryOnTheHumanPairs(@TempDir Path tmp) throws Exception {
+    void withApoLossCoeffZeroTheApoItemsStillCountInTheMeanAsInTheApoCode(@TempDir Path tmp) throws Exception {
+        // trainer.py:121-124 divides by the pairs of the whole batch, APO items included: with apo_loss_coeff 0, 8
+        // human and 8 APO items give half the Bradley-Terry mean over the 8 human pairs, loss and gradients alike
         List<RewardTrainer.Pair> human = RewardTrainerTest.yesNo(8, 27, false), apo = goldVsSamples(4, 2, 28);
         try (Transformer m = tinyRm()) { // every step sees all 8 human pairs
-            RewardTrainer.train(m, human, null, config(tmp.resolve("bt"), 3, 8, 1), PAD, Map.of());
+            RewardTrainer.train(m, human, null, config(tmp.resolve("bt"), 1, 8, 1), PAD, Map.of());
         }
+        ApoLoss.Config zero = new ApoLoss.Config(1.0, 0.0, 4, ApoLoss.RANKING);
         try (Transformer m = tinyRm()) { // every step sees all 16 items; the 8 APO pairs weigh 0
-            ApoRewardTrainer.train(
-                    m,
-                    human,
-                    apo,
-                    null,
-                    new ApoLoss.Config(1.0, 0.0, 4, ApoLoss.RANKING),
-                    config(tmp.resolve("apo"), 3, 16, 1),
-                    PAD,
-                    Map.of());
+            ApoRewardTrainer.train(m, human, apo, null, zero, config(tmp.resolve("apo"), 1, 16, 1), PAD, Map.of());
         }
-        // one micro-batch's gradient: the APO items add exactly nothing
         List<ApoRewardTrainer.Item> items = new ArrayList<>();
         for (RewardTrainer.Pair p : apo) items.add(new ApoRewardTrainer.Item(p, true));
         for (RewardTrainer.Pair p : human) items.add(new ApoRewardTrainer.Item(p, false));
-        ApoLoss.Config zero = new ApoLoss.Config(1.0, 0.0, 4, ApoLoss.RANKING);
         try (Transformer m = tinyRm()) {
-            assertSameGradients(
-                    stepGradients(
-                            m,
-                            human,
-                            8,
-                            1,
-                            (mb, w, train) -> StepSums.empty()
-                                    .withLoss(RewardTrainer.microBatch(m, mb, PAD, w.size(), 0.0, false)
-                                            .loss())),
-                    stepGradients(m, items, 16, 1, apoStep(m, zero)));
+            Map<String, float[]> bt = stepGradients(
+                    m,
+                    human,
+                    8,
+                    1,
+                    (mb, w, train) -> StepSums.empty()
+                            .withLoss(RewardTrainer.microBatch(m, mb, PAD, w.size(), 0.0, false)
+                                    .loss()));
+            for (float[] g : bt.values()) for (int i = 0; i < g.length; i++) g[i] *= 0.5f; // exact in float32
+            assertSameGradients(bt, stepGradients(m, items, 16, 1, apoStep(m, zero)));
         }
-        // step 1 starts from the same weights; later steps differ by AdamW's amplified float32 noise only
-        List<JsonNode> bt = trainRows(tmp.resolve("bt")), ap = trainRows(tmp.resolve("apo"));
-        for (int i = 0; i < 1; i++) {
-            String at = " at step " + (i + 1);
-            assertEquals(bt.get(i).get("loss").asDouble(), ap.get(i).get("loss").asDouble(), 1e-6, "loss" + at);
-            double g = bt.get(i).get("grad_norm").asDouble();
-            assertEquals(g, ap.get(i).get("grad_norm").asDouble(), 1e-5 * g, "grad_norm" + at);
-            assertEquals(
-                    bt.get(i).get("accuracy").asDouble(),
-                    ap.get(i).get("human/accuracy").asDouble(),
-                    1e-12,
-                    "accuracy" + at);
-            assertEquals(
-                    bt.get(i).get("margin").asDouble(),
-                    ap.get(i).get("human/margin").asDouble(),
-                    1e-5,
-                    "margin" + at);
-            assertEquals(
-                    bt.get(i).get("loss").asDouble(),
-                    ap.get(i).get("human/loss").asDouble(),
-                    1e-5,
-                    "human/loss is the BT mean" + at);
-        }
+        // the first step, before any update: half the loss and the gradient norm, the same human metrics
+        JsonNode bt = trainRows(tmp.resolve("bt")).get(0),
+                ap = trainRows(tmp.resolve("apo")).get(0);
+        assertEquals(bt.get("loss").asDouble() / 2, ap.get("loss").asDouble(), 1e-6, "loss");
+        double g = bt.get("grad_norm").asDouble();
+        assertEquals(g / 2, ap.get("grad_norm").asDouble(), 1e-5 * g, "grad_norm");
+        assertEquals(bt.get("accuracy").asDouble(), ap.get("human/accuracy").asDouble(), 1e-12, "accuracy");
+        assertEquals(bt.get("margin").asDouble(), ap.get("human/margin").asDouble(), 1e-5, "margin");
+        assertEquals(
+                bt.get("loss").asDouble(),
+                ap.get("human/loss").asDouble(),
+                1e-5,
+                "human/loss is the unweighted BT mean");
     }
 
     @Test

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +68,10 @@ class RewardTrainerTest {
         try (Transformer stored = Checkpoints.load(Golden.resourceDir("golden/qwen3-tiny-rm"))) {
             return RewardTrainer.rewardModel(stored, PAD, 0);
         }
+    }
+
+    private static double softplus(double x) {
+        return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
     }
 
     private static RewardConfig config(Path out, int steps, int batch, int accumulation) {
@@ -463,6 +468,58 @@ class RewardTrainerTest {
                 .mapToLong(p -> p.chosen().length + p.rejected().length)
                 .sum();
         assertEquals(tokens, trainRows(tmp).get(0).get("num_tokens").asLong());
+    }
+
+    @Test
+    void withTruncationLeftLongPairsKeepTheirLastMaxLengthTokensTheResponseIncludedAsApoDoes(@TempDir Path tmp)
+            throws Exception {
+        // a 20-token dialogue, then "yes" / "no" and EOS: 24 and 23 tokens; a short pair of 6 and 5 tokens
+        long[] dialogue = new long[20];
+        for (int j = 0; j < 20; j++) dialogue[j] = 97 + j;
+        RewardTrainer.Pair longPair = new RewardTrainer.Pair(withEos(dialogue, "yes"), withEos(dialogue, "no")),
+                shortPair =
+                        new RewardTrainer.Pair(withEos(new long[] {97, 98}, "yes"), withEos(new long[] {97, 98}, "no"));
+        int maxLen = 10;
+        RewardConfig left = config(tmp, 1, 2, 1).withMaxLength(maxLen).withTruncation(RewardConfig.LEFT);
+        List<RewardTrainer.Pair> fitted = RewardTrainer.fitToMaxLength(List.of(longPair, shortPair), left, "train");
+        assertEquals(2, fitted.size(), "no pair is left out");
+        // reward_datasets.py:117-121: inp_ids[-max_length:]
+        assertArrayEquals(
+                Arrays.copyOfRange(longPair.chosen(), 14, 24), fitted.get(0).chosen());
+        assertArrayEquals(
+                Arrays.copyOfRange(longPair.rejected(), 13, 23), fitted.get(0).rejected());
+        assertArrayEquals(
+                new long[] {'y', 'e', 's', EOS},
+                Arrays.copyOfRange(fitted.get(0).chosen(), 6, 10),
+                "response kept");
+        assertArrayEquals(
+                new long[] {'n', 'o', EOS}, Arrays.copyOfRange(fitted.get(0).rejected(), 7, 10), "response kept");
+        assertEquals(97 + 14, fitted.get(0).chosen()[0], "the dialogue's last 6 tokens stay, its first 14 go");
+        assertSame(shortPair, fitted.get(1), "a pair within max_length is unchanged");
+        // TRL's default everywhere else (RewardConfig.of, the reward command): the long pair is left out
+        assertEquals(RewardConfig.DROP, config(tmp, 1, 2, 1).truncation());
+        assertEquals(
+                List.of(shortPair),
+                RewardTrainer.fitToMaxLength(
+                        List.of(longPair, shortPair), config(tmp, 1, 2, 1).withMaxLength(maxLen), "train"));
+        // training reads the truncated sequences: step 1's loss is BT of their rewards, each scored alone
+        double expected;
+        try (Transformer m = tinyRm()) {
+            double
+                    d0 =
+                            reward(m, fitted.get(0).chosen())
+                                    - reward(m, fitted.get(0).rejected()),
+                    d1 = reward(m, shortPair.chosen()) - reward(m, shortPair.rejected());
+            expected = (softplus(-d0) + softplus(-d1)) / 2; // -log sigmoid(d) = softplus(-d)
+            RewardTrainer.train(m, List.of(longPair, shortPair), null, left, PAD, Map.of());
+        }
+        JsonNode row = trainRows(tmp).get(0);
+        assertEquals(expected, row.get("loss").asDouble(), 1e-5);
+        assertEquals(10 + 10 + 6 + 5, row.get("num_tokens").asLong(), "tokens of the truncated pairs");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> config(tmp, 1, 2, 1).withTruncation("right"),
+                "only left or drop");
     }
 
     @Test
