@@ -200,11 +200,27 @@ final class ApoCommand {
 
     private ApoCommand() {}
 
+    /**
+     * The folder of a full model that {@code key} names: a folder, or a hub id in the local cache. An adapter folder is
+     * refused with the fix (the APO loop reloads its models from folders round after round).
+     */
+    private static Path fullModel(Options o, String key) throws java.io.IOException {
+        org.align4j.model.ModelSource s = org.align4j.model.ModelSource.resolve(
+                o.path(key).toString(), o.has("model_revision") ? o.string("model_revision") : null);
+        if (s.isAdapter())
+            throw new CliException("apo: " + key + " " + o.path(key) + " is a PEFT adapter folder; merge it first:"
+                    + " ./align4j merge --model_name_or_path " + o.path(key) + " --output_dir <folder>");
+        return s.modelDir();
+    }
+
     static void run(String[] args) throws Exception {
         Options o = Options.parse("apo", SPECS, args);
         TrainingArgs align = TrainingOptions.parse(o);
-        Path out = align.outputDir(), policyDir = o.path("model_name_or_path");
-        Path rmLm = o.has("rm_model_name_or_path") ? o.path("rm_model_name_or_path") : policyDir;
+        if (o.flag("use_peft"))
+            throw new CliException("apo: use_peft is not supported yet: each round's alignment trains all weights of"
+                    + " the policy; drop use_peft and the lora_* keys");
+        Path out = align.outputDir(), policyDir = fullModel(o, "model_name_or_path");
+        Path rmLm = o.has("rm_model_name_or_path") ? fullModel(o, "rm_model_name_or_path") : policyDir;
         if (Files.exists(out.resolve("apo")) && !align.overwriteOutputDir())
             throw new CliException("apo: output_dir " + out
                     + " already holds an apo run; pass --overwrite_output_dir true or choose another output_dir");

@@ -333,7 +333,10 @@ public final class GrpoTrainer {
                 Tensor old = oldLogps == null ? null : Tensors.floats(oldLogps[k], mb.size(), t - 1);
                 Tensor refLogps = ref == null ? null : ref.tokenLogps(in, cfg.temperature());
                 GrpoLoss.Output[] out = new GrpoLoss.Output[1];
-                CompletionBatch.Output[] stats = new CompletionBatch.Output[1];
+                // what the metrics need, read out inside the loss function: with gradient checkpointing its tensors
+                // are freed when the forward-backward returns
+                float[][] entropy = new float[1][];
+                double[] diff = new double[3]; // sum, max, count of |recomputed - sampled| over completion tokens
                 loss += CompletionBatch.forwardBackward(
                         policy, in, Pass.of(true, cfg.args().gradientCheckpointing()), hidden -> {
                             CompletionBatch.Output o =
@@ -348,24 +351,25 @@ public final class GrpoTrainer {
                                     cfg.loss(),
                                     windowTokens,
                                     micro);
-                            stats[0] = o;
+                            try (NoGradGuard g = new NoGradGuard()) {
+                                entropy[0] = Tensors.toFloats(o.entropySum());
+                                if (fresh) { // recorded at sampling vs recomputed now, on the completion tokens
+                                    Tensor d = logps.detach()
+                                            .sub(Tensors.floats(sampled, mb.size(), t - 1))
+                                            .abs()
+                                            .mul(in.completionMask());
+                                    diff[0] = d.sum().item_double();
+                                    diff[1] = d.max().item_double();
+                                    diff[2] = in.completionMask().sum().item_double();
+                                }
+                            }
                             return weight == 1 ? out[0].loss() : out[0].loss().mul(Tensors.scalar(weight));
                         });
-                GrpoLoss.Output o = out[0];
-                try (NoGradGuard g = new NoGradGuard()) {
-                    // entropy over the loss mask: truncated completions out under mask_truncated_completions
-                    metrics.add(GrpoStepMetrics.MicroBatch.of(o, Tensors.toFloats(stats[0].entropySum()), keep));
-                    if (fresh) { // recorded at sampling vs recomputed now, on the completion tokens
-                        Tensor diff = stats[0].tokenLogps()
-                                .detach()
-                                .sub(Tensors.floats(sampled, mb.size(), t - 1))
-                                .abs()
-                                .mul(in.completionMask());
-                        diffSum += diff.sum().item_double();
-                        diffMax = Math.max(diffMax, diff.max().item_double());
-                        diffCount += in.completionMask().sum().item_double();
-                    }
-                }
+                // entropy over the loss mask: truncated completions out under mask_truncated_completions
+                metrics.add(GrpoStepMetrics.MicroBatch.of(out[0], entropy[0], keep));
+                diffSum += diff[0];
+                diffMax = Math.max(diffMax, diff[1]);
+                diffCount += diff[2];
             }
         }
         m.putAll(metrics.metrics(cfg.loss().beta() > 0, cfg.loss().lossType().equals("cispo")));

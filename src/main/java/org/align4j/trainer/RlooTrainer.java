@@ -194,7 +194,9 @@ public final class RlooTrainer {
                 Tensor old =
                         gen.oldLogps() == null ? null : Tensors.floats(floats(gen.oldLogps(), from, to), mb.size());
                 RlooLoss.Output[] out = new RlooLoss.Output[1];
-                CompletionBatch.Output[] stats = new CompletionBatch.Output[1];
+                // this micro-batch's token-mean entropy (:1705-1708), read inside the loss function: with gradient
+                // checkpointing its tensors are freed when the forward-backward returns
+                double[] entropyAndTokens = new double[2];
                 loss += CompletionBatch.forwardBackward(
                         policy, in, Pass.of(true, cfg.args().gradientCheckpointing()), hidden -> {
                             CompletionBatch.Output o =
@@ -206,14 +208,15 @@ public final class RlooTrainer {
                                     adv,
                                     cfg.epsilon(),
                                     cfg.epsilonHighOrDefault());
-                            stats[0] = o;
+                            try (NoGradGuard ng = new NoGradGuard()) {
+                                entropyAndTokens[0] =
+                                        o.entropySum().mul(keep).sum().item_double();
+                                entropyAndTokens[1] =
+                                        o.lengths().mul(keep).sum().item_double();
+                            }
                             return out[0].loss().div(Tensors.scalar((double) micro));
                         });
-                try (NoGradGuard ng = new NoGradGuard()) { // this micro-batch's token-mean entropy (:1705-1708)
-                    double e = stats[0].entropySum().mul(keep).sum().item_double(),
-                            t = stats[0].lengths().mul(keep).sum().item_double();
-                    entropy += e / Math.max(t, 1.0);
-                }
+                entropy += entropyAndTokens[0] / Math.max(entropyAndTokens[1], 1.0);
                 low += out[0].lowClipMean();
                 lowMin += out[0].lowMin();
                 high += out[0].highClipMean();

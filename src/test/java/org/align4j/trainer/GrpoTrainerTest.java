@@ -289,6 +289,29 @@ class GrpoTrainerTest {
         }
     }
 
+    @Test
+    void gradientCheckpointingLogsTheSameStep(@TempDir Path tmp) throws Exception {
+        // the metrics are read out of tensors that a checkpointed forward-backward frees when it returns
+        try (Tokenizer tok = Tokenizer.load(dir())) {
+            List<JsonNode> rows = new ArrayList<>();
+            for (boolean checkpointed : new boolean[] {false, true}) {
+                GrpoConfig base = config(tmp.resolve("c" + checkpointed), 1, 1, 0.04, false, null);
+                GrpoConfig cfg = base.toBuilder()
+                        .args(base.args().toBuilder()
+                                .gradientCheckpointing(checkpointed)
+                                .build())
+                        .build();
+                try (Transformer policy = Checkpoints.load(dir());
+                        Transformer ref = Checkpoints.load(dir())) {
+                    GrpoTrainer.train(policy, ref, tok, prompts(tok, 8, 0), rewards(), cfg, Map.of());
+                }
+                rows.add(MetricsLog.read(tmp.resolve("c" + checkpointed)).get(0));
+            }
+            for (String k : new String[] {"loss", "entropy", "reward", "sampling/sampling_logp_difference/max"})
+                assertEquals(rows.get(0).get(k).asDouble(), rows.get(1).get(k).asDouble(), 1e-5, k);
+        }
+    }
+
     private static WeightedRewards rewards() {
         return new WeightedRewards(List.of(SPREAD), null);
     }
