@@ -291,6 +291,12 @@ class RecipeChainsTest {
                 "--apo_sample_num",
                 "2",
                 "--gradient_checkpointing",
+                "false",
+                "--dataset_name",
+                hh.toString(),
+                "--rm_eval_fraction",
+                "0.25",
+                "--baseline",
                 "false");
         assertTrue(
                 Files.exists(apo.resolve("rounds.jsonl")) || Files.exists(apo.resolve("apo/rounds.jsonl")),
