@@ -78,7 +78,8 @@ final class SftCommand {
                 o.string("dataset_text_field"),
                 !o.has("completion_only_loss") || o.flag("completion_only_loss"),
                 o.flag("assistant_only_loss"));
-        List<Row> rows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
+        List<Row> rows =
+                Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"), o.flag("skip_invalid_rows"));
         Path modelDir = o.path("model_name_or_path");
         try (LoadedModel m = LoadedModel.load(modelDir)) {
             Encoder encoder = new Encoder(m.tokenizer(), truncation, loss);
@@ -105,11 +106,15 @@ final class SftCommand {
             } else {
                 List<Sequence> eval = List.of();
                 if (o.has("eval_dataset_name")) {
-                    eval = Encoder.encodeAll(
-                                    Datasets.read(o.path("eval_dataset_name"), o.string("dataset_test_split")),
-                                    encoder::sft,
-                                    o.flag("skip_invalid_rows"))
-                            .items();
+                    Encoded<Sequence> encoded = Encoder.encodeAll(
+                            Datasets.read(
+                                    o.path("eval_dataset_name"),
+                                    o.string("dataset_test_split"),
+                                    o.flag("skip_invalid_rows")),
+                            encoder::sft,
+                            o.flag("skip_invalid_rows"));
+                    if (encoded.skipped() > 0) System.err.println("sft: eval_dataset_name: " + encoded.summary(3));
+                    eval = encoded.items();
                     System.err.printf("sft: %d eval rows from %s%n", eval.size(), o.path("eval_dataset_name"));
                 }
                 if (o.has("aapa_discriminator_path")) {
