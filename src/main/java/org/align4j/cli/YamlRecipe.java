@@ -18,8 +18,12 @@ import java.util.Set;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.AbstractConstruct;
+import org.yaml.snakeyaml.constructor.Construct;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.Tag;
 import org.yaml.snakeyaml.representer.Representer;
 import org.yaml.snakeyaml.resolver.Resolver;
@@ -51,7 +55,8 @@ final class YamlRecipe {
         Object root;
         try (InputStream in = Files.newInputStream(file)) {
             root = yaml().load(in);
-        } catch (YAMLException e) {
+        } catch (YAMLException | IllegalArgumentException e) { // SnakeYAML's Tag refuses some escapes with IAE
+            // (found by YamlRecipeFuzzTest: a tag whose %-escapes decode to a trailing space)
             String m = String.valueOf(e.getMessage());
             String hint = m.contains("expected a single document")
                     ? " (a recipe is one YAML document: remove the second '---' and what follows, or split the file)"
@@ -91,12 +96,36 @@ final class YamlRecipe {
         return new Yaml(new TextScalars(options), new Representer(dumper), dumper, options, new Resolver());
     }
 
-    /** SafeConstructor, but timestamps and !!binary stay the text written (PyYAML would make date and bytes objects). */
+    /**
+     * SafeConstructor, but timestamps and !!binary stay the text written (PyYAML would make date and
+     * bytes objects), and so does a scalar that SnakeYAML's YAML 1.1 patterns take for a number but
+     * that is none ({@code ._}, {@code 0x_}: its patterns are looser than PyYAML's, which reads these
+     * as strings; Java's parser then threw NumberFormatException, found by YamlRecipeFuzzTest).
+     */
     private static final class TextScalars extends SafeConstructor {
         TextScalars(LoaderOptions options) {
             super(options);
             yamlConstructors.put(Tag.TIMESTAMP, new ConstructYamlStr());
             yamlConstructors.put(Tag.BINARY, new ConstructYamlStr());
+            yamlConstructors.put(Tag.INT, new TextIfNotANumber(yamlConstructors.get(Tag.INT)));
+            yamlConstructors.put(Tag.FLOAT, new TextIfNotANumber(yamlConstructors.get(Tag.FLOAT)));
+        }
+
+        private final class TextIfNotANumber extends AbstractConstruct {
+            private final Construct number;
+
+            TextIfNotANumber(Construct number) {
+                this.number = number;
+            }
+
+            @Override
+            public Object construct(Node node) {
+                try {
+                    return number.construct(node);
+                } catch (NumberFormatException notANumber) {
+                    return constructScalar((ScalarNode) node);
+                }
+            }
         }
     }
 
@@ -117,6 +146,9 @@ final class YamlRecipe {
                 case null -> f.nullNode();
                 case String s -> {
                     spend(s.length(), key);
+                    // no recipe value takes a NUL ("\0" in a quoted string), and Path.of throws on one
+                    if (s.indexOf('\0') >= 0)
+                        throw new CliException("--config " + file + ": key '" + key + "' holds a NUL character (\\0)");
                     yield f.textNode(s);
                 }
                 case Boolean b -> f.booleanNode(b);

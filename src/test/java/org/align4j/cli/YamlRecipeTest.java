@@ -86,6 +86,36 @@ class YamlRecipeTest {
     }
 
     @Test
+    void scalarsThatLookLikeNumbersButAreNoneStayText() throws Exception {
+        // SnakeYAML's YAML 1.1 patterns take these for numbers; PyYAML reads them as strings (found by fuzzing)
+        Options o = parse("lr_scheduler_type: ._\nmodel_name_or_path: 0x_\n");
+        assertEquals("._", o.string("lr_scheduler_type"));
+        assertEquals(Path.of("0x_"), o.path("model_name_or_path"));
+        CliException e = refused("max_steps: ._\n");
+        assertTrue(e.getMessage().contains("--max_steps expects int, got '._'"), e.getMessage());
+    }
+
+    @Test
+    void aTagSnakeYamlCannotRepresentIsNamed() throws Exception {
+        // a %-escape decoding to a trailing space made SnakeYAML throw IllegalArgumentException (found by fuzzing)
+        CliException e = refused("max_steps: !%20 1\n");
+        assertTrue(
+                e.getMessage().contains("is not a valid recipe")
+                        && e.getMessage().contains("Tag"),
+                e.getMessage());
+    }
+
+    @Test
+    void aNulCharacterIsRefused() throws Exception {
+        // "\0" in a quoted path made Path.of throw InvalidPathException (fuzz regression input
+        // regression-nul-in-path.yaml)
+        CliException e = refused("model_name_or_path: \"models/a\\0b\"\n");
+        assertTrue(e.getMessage().contains("key 'model_name_or_path' holds a NUL character"), e.getMessage());
+        e = refused("lora_target_modules: [q_proj, \"v\\0\"]\n");
+        assertTrue(e.getMessage().contains("key 'lora_target_modules' holds a NUL character"), e.getMessage());
+    }
+
+    @Test
     void aSecondDocumentIsAnError() throws Exception {
         CliException e = refused("max_steps: 1\n---\nmax_steps: 2\n");
         assertTrue(e.getMessage().contains("expected a single document"), e.getMessage());
