@@ -160,7 +160,7 @@ final class YamlRecipe {
                     container(m, key, depth, () -> {
                         ObjectNode o = f.objectNode();
                         for (Map.Entry<?, ?> e : m.entrySet())
-                            o.set(keyText(e.getKey(), key, depth), toJson(e.getValue(), key, depth + 1));
+                            o.set(keyText(e.getKey(), key), toJson(e.getValue(), key, depth + 1));
                         return o;
                     });
                 case Collection<?> c ->
@@ -183,10 +183,17 @@ final class YamlRecipe {
             };
         }
 
-        /** A nested mapping's key as text: scalars as written, a list or mapping key as its JSON (within the budget). */
-        private String keyText(Object k, String key, int depth) {
-            JsonNode n = toJson(k, key, depth + 1);
-            return n.isValueNode() ? n.asText() : n.toString();
+        /**
+         * A nested mapping's key as text. A list or mapping as a key is an error, as in PyYAML ("found
+         * unhashable key"): as JSON text each level of such keys escaped the one inside it again, so a
+         * 1 KB recipe of nested keys took seconds (found by YamlRecipeFuzzTest as slow inputs).
+         */
+        private String keyText(Object k, String key) {
+            if (k instanceof Map<?, ?> || k instanceof Collection<?> || k instanceof Object[])
+                throw new CliException("--config " + file + ": key '" + key + "' holds a mapping whose key is "
+                        + kind(k) + "; keys must be plain values");
+            JsonNode n = toJson(k, key, 0);
+            return n.asText();
         }
 
         private JsonNode container(Object c, String key, int depth, java.util.function.Supplier<JsonNode> build) {
@@ -217,6 +224,7 @@ final class YamlRecipe {
             case null -> "null";
             case Map<?, ?> m -> "a mapping";
             case Collection<?> c -> "a list";
+            case Object[] pair -> "a pair";
             case String s -> "a string";
             case Number n -> "a number";
             case Boolean b -> "a boolean";
