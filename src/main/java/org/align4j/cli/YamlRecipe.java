@@ -72,8 +72,7 @@ final class YamlRecipe {
         Expansion budget = new Expansion(file);
         for (Map.Entry<?, ?> e : map.entrySet()) {
             if (!(e.getKey() instanceof String || e.getKey() instanceof Number || e.getKey() instanceof Boolean))
-                throw new CliException(
-                        "--config " + file + ": a key must be a name, found " + kind(e.getKey()) + " " + e.getKey());
+                throw new CliException("--config " + file + ": a key must be a name, found " + kind(e.getKey()));
             String key = String.valueOf(e.getKey());
             Object v = e.getValue();
             if (v == null)
@@ -90,6 +89,7 @@ final class YamlRecipe {
         options.setMaxAliasesForCollections(50);
         options.setAllowRecursiveKeys(false);
         options.setAllowDuplicateKeys(true); // the last wins, as in PyYAML
+        options.setWarnOnDuplicateKeys(false); // silently, as in PyYAML (SnakeYAML logs through java.util.logging)
         options.setNestingDepthLimit(50);
         options.setCodePointLimit(3 * 1024 * 1024);
         DumperOptions dumper = new DumperOptions();
