@@ -8,6 +8,7 @@ import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.Datasets;
+import org.align4j.data.Encoded;
 import org.align4j.data.Encoder;
 import org.align4j.data.Sequence;
 import org.align4j.data.Truncation;
@@ -111,11 +112,15 @@ final class GrpoCommand {
             GrpoConfig.Chord chord = null;
             if (o.has("chord_dataset_name")) {
                 Encoder expertEnc = new Encoder(m.tokenizer(), Truncation.maxLength(1 << 20, "keep_start"));
-                List<Sequence> expert = Encoder.encodeAll(
-                                Datasets.read(o.path("chord_dataset_name"), o.string("dataset_train_split")),
-                                expertEnc::sft,
-                                o.flag("skip_invalid_rows"))
-                        .items();
+                Encoded<Sequence> encoded = Encoder.encodeAll(
+                        Datasets.read(
+                                o.path("chord_dataset_name"),
+                                o.string("dataset_train_split"),
+                                o.flag("skip_invalid_rows")),
+                        expertEnc::sft,
+                        o.flag("skip_invalid_rows"));
+                if (encoded.skipped() > 0) System.err.println("grpo: chord_dataset_name: " + encoded.summary(3));
+                List<Sequence> expert = encoded.items();
                 chord = new GrpoConfig.Chord(
                         expert,
                         o.integer("chord_expert_per_step"),

@@ -277,7 +277,7 @@ final class OnlineOptions {
         int[] truncated = {0};
         String field = o.string("prompt_field");
         Encoded<Rollouts.Prompt> e = Encoder.encodeAll(
-                Datasets.read(file, split),
+                Datasets.read(file, split, o.flag("skip_invalid_rows")),
                 row -> {
                     if (!field.equals("prompt"))
                         row.json().set("prompt", row.require(field)); // the encoder reads "prompt"

@@ -1,14 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,20 +102,7 @@ public final class Options {
     }
 
     private void readConfigFile(Path file) {
-        if (!Files.isRegularFile(file)) throw new CliException("--config " + file + ": no such file");
-        JsonNode root;
-        try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
-        } catch (IOException e) {
-            throw new CliException("--config " + file + " is not valid YAML: " + e.getMessage());
-        }
-        if (root == null || root.isNull()) return;
-        if (!root.isObject()) throw new CliException("--config " + file + " must be a mapping of key: value");
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            JsonNode v = e.getValue();
-            set(e.getKey(), v.isNull() ? null : v.isValueNode() ? v.asText() : v.toString(), file.toString());
-        }
+        for (var e : YamlRecipe.read(file).entrySet()) set(e.getKey(), e.getValue(), file.toString());
     }
 
     private void set(String key, String raw, String where) {

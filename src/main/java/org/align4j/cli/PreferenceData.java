@@ -10,7 +10,9 @@ import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.DatasetShape;
 import org.align4j.data.Datasets;
+import org.align4j.data.Encoded;
 import org.align4j.data.Encoder;
+import org.align4j.data.JsonRows.Row;
 import org.align4j.data.PreferencePair;
 import org.align4j.data.Truncation;
 import org.align4j.data.UnpairedExample;
@@ -52,23 +54,27 @@ final class PreferenceData {
         Path file = eval ? source.fileOrDir() : o.path("dataset_name");
         String split = eval ? source.split() : o.string("dataset_train_split");
         Encoder enc = encoder(o, tok);
-        var rows = Datasets.read(file, split);
+        var rows = Datasets.read(file, split, o.flag("skip_invalid_rows"));
         List<UnpairedExample> out = new ArrayList<>();
-        int skipped;
-        if (!rows.isEmpty() && DatasetShape.detect(rows.get(0)) == DatasetShape.PREFERENCE) {
-            var encoded = Encoder.encodeAll(rows, enc::preference, o.flag("skip_invalid_rows"));
-            for (PreferencePair p : encoded.items()) {
+        Encoded<?> encoded;
+        // the first readable row decides the shape (skip_invalid_rows keeps unreadable lines as rows)
+        Row first = rows.stream().filter(Row::readable).findFirst().orElse(null);
+        if (first != null && DatasetShape.detect(first) == DatasetShape.PREFERENCE) {
+            var pairs = Encoder.encodeAll(rows, enc::preference, o.flag("skip_invalid_rows"));
+            for (PreferencePair p : pairs.items()) {
                 out.add(new UnpairedExample(p.prompt(), p.chosen(), true));
                 out.add(new UnpairedExample(p.prompt(), p.rejected(), false));
             }
-            skipped = encoded.skipped();
+            encoded = pairs;
         } else {
-            var encoded = Encoder.encodeAll(rows, enc::unpaired, o.flag("skip_invalid_rows"));
-            out.addAll(encoded.items());
-            skipped = encoded.skipped();
+            var unpaired = Encoder.encodeAll(rows, enc::unpaired, o.flag("skip_invalid_rows"));
+            out.addAll(unpaired.items());
+            encoded = unpaired;
         }
-        if (skipped > 0)
-            System.err.printf("%s: skipped %d invalid rows of %s (skip_invalid_rows)%n", command, skipped, file);
+        if (encoded.skipped() > 0)
+            System.err.printf(
+                    "%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n",
+                    command, encoded.skipped(), file, encoded.errors().get(0));
         System.err.printf("%s: %d %s rows from %s%n", command, out.size(), eval ? "eval" : "train", file);
         return out;
     }
@@ -80,7 +86,8 @@ final class PreferenceData {
         Path file = eval ? source.fileOrDir() : o.path("dataset_name");
         String split = eval ? source.split() : o.string("dataset_train_split");
         Encoder enc = encoder(o, tok);
-        var encoded = Encoder.encodeAll(Datasets.read(file, split), enc::preference, o.flag("skip_invalid_rows"));
+        var encoded = Encoder.encodeAll(
+                Datasets.read(file, split, o.flag("skip_invalid_rows")), enc::preference, o.flag("skip_invalid_rows"));
         if (encoded.skipped() > 0)
             System.err.printf(
                     "%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n",

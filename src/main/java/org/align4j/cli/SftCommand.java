@@ -79,7 +79,8 @@ final class SftCommand {
                 o.string("dataset_text_field"),
                 !o.has("completion_only_loss") || o.flag("completion_only_loss"),
                 o.flag("assistant_only_loss"));
-        List<Row> rows = Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"));
+        List<Row> rows =
+                Datasets.read(o.path("dataset_name"), o.string("dataset_train_split"), o.flag("skip_invalid_rows"));
         Path modelDir = o.path("model_name_or_path");
         try (LoadedModel m = LoadedModel.load(o)) {
             Encoder encoder = new Encoder(m.tokenizer(), truncation, loss);
@@ -107,11 +108,12 @@ final class SftCommand {
                 List<Sequence> eval = List.of();
                 TrainingOptions.EvalSource source = TrainingOptions.evalSource(o);
                 if (source != null) {
-                    eval = Encoder.encodeAll(
-                                    Datasets.read(source.fileOrDir(), source.split()),
-                                    encoder::sft,
-                                    o.flag("skip_invalid_rows"))
-                            .items();
+                    Encoded<Sequence> encoded = Encoder.encodeAll(
+                            Datasets.read(source.fileOrDir(), source.split(), o.flag("skip_invalid_rows")),
+                            encoder::sft,
+                            o.flag("skip_invalid_rows"));
+                    if (encoded.skipped() > 0) System.err.println("sft: eval set: " + encoded.summary(3));
+                    eval = encoded.items();
                     System.err.printf(
                             "sft: %d eval rows from %s (split %s)%n", eval.size(), source.fileOrDir(), source.split());
                 }

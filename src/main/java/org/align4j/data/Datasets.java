@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.data;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -36,7 +34,6 @@ import org.align4j.data.JsonRows.Row;
  * without {@code tool_calls} gets {@code "tool_calls": null}).
  */
 public final class Datasets {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> SUFFIXES = List.of(".jsonl", ".jsonl.gz", ".json", ".parquet");
 
     private Datasets() {}
@@ -47,6 +44,15 @@ public final class Datasets {
      * @param split {@code train}, {@code test}, ...; ignored when {@code fileOrDir} is a file
      */
     public static List<Row> read(Path fileOrDir, String split) {
+        return read(fileOrDir, split, false);
+    }
+
+    /**
+     * {@link #read(Path, String)}, but with {@code keepUnreadable} (skip_invalid_rows) a JSONL line
+     * that cannot be read comes back as an unreadable row ({@link Row#readable()} false) for
+     * {@link Encoder#encodeAll} to count and report, instead of stopping the read.
+     */
+    public static List<Row> read(Path fileOrDir, String split, boolean keepUnreadable) {
         if (!Files.exists(fileOrDir) && org.align4j.io.HfCache.isRepoId(fileOrDir.toString())) {
             try { // a hub dataset id whose plain jsonl/json/parquet files are in the local cache
                 fileOrDir = org.align4j.io.HfCache.dataset(fileOrDir.toString(), null);
@@ -56,18 +62,23 @@ public final class Datasets {
         }
         if (Files.isDirectory(fileOrDir)) {
             List<Row> rows = new ArrayList<>();
-            for (Path f : splitFiles(fileOrDir, split)) rows.addAll(readFile(f));
+            for (Path f : splitFiles(fileOrDir, split)) rows.addAll(readFile(f, keepUnreadable));
             return rows;
         }
-        return readFile(fileOrDir);
+        return readFile(fileOrDir, keepUnreadable);
     }
 
     /** One file, by its suffix. */
     public static List<Row> readFile(Path file) {
+        return readFile(file, false);
+    }
+
+    private static List<Row> readFile(Path file, boolean keepUnreadable) {
         if (!Files.isRegularFile(file)) throw new DatasetException("dataset " + file + " does not exist");
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".parquet")) return readParquet(file);
-        if (name.endsWith(".jsonl") || name.endsWith(".jsonl.gz") || name.endsWith(".json")) return JsonRows.read(file);
+        if (name.endsWith(".jsonl") || name.endsWith(".jsonl.gz") || name.endsWith(".json"))
+            return JsonRows.read(file, keepUnreadable);
         throw new DatasetException(file + ": unsupported dataset format; use .jsonl, .jsonl.gz, .json or .parquet");
     }
 
@@ -148,14 +159,7 @@ public final class Datasets {
                 int n = 0;
                 while (rs.next()) {
                     n++;
-                    String json = rs.getString(1);
-                    JsonNode node;
-                    try {
-                        node = JSON.readTree(json);
-                    } catch (JsonProcessingException e) {
-                        throw new DatasetException(file + ": row " + n + ": DuckDB produced JSON that does not parse ("
-                                + e.getOriginalMessage() + ")");
-                    }
+                    JsonNode node = JsonRows.parse(rs.getString(1), file + ": row " + n);
                     if (!(node instanceof ObjectNode obj))
                         throw new DatasetException(file + ": row " + n + " is not a record");
                     dropNullMembers(obj);

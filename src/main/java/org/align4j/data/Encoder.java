@@ -67,14 +67,16 @@ public final class Encoder {
     /**
      * Encodes every row. With {@code skipInvalidRows} false the first invalid row throws its
      * {@link DatasetException} (naming file, line and field); with true invalid rows are left out,
-     * counted and their messages kept, in row order. Only dataset errors are skipped: a missing
-     * chat template or a bug still stops the run.
+     * counted and their messages kept, in row order. Lines the reader could not read (kept by
+     * {@link Datasets#read(java.nio.file.Path, String, boolean)}) count as invalid rows. Only
+     * dataset errors are skipped: a missing chat template or a bug still stops the run.
      */
     public static <T> Encoded<T> encodeAll(List<Row> rows, Function<Row, T> encode, boolean skipInvalidRows) {
         List<T> items = new ArrayList<>(rows.size());
         List<String> errors = new ArrayList<>();
         for (Row r : rows) {
             try {
+                if (!r.readable()) throw new DatasetException(r.problem());
                 items.add(encode.apply(r));
             } catch (DatasetException e) {
                 if (!skipInvalidRows) throw e;
@@ -210,7 +212,15 @@ public final class Encoder {
             chosen = row.require("chosen");
             rejected = row.require("rejected");
         } else {
-            Messages.Split s = Messages.extractPrompt(row);
+            Messages.Split s;
+            try {
+                s = Messages.extractPrompt(row);
+            } catch (DatasetException e) {
+                if (!implicit) throw e;
+                throw new DatasetException(row.where() + ": a string 'prompt' beside conversational 'chosen' and"
+                        + " 'rejected' is read as TRL reads it (maybe_extract_prompt): the prompt is the messages"
+                        + " chosen and rejected share, and these share none; give 'prompt' as a message list too");
+            }
             prompt = s.prompt();
             chosen = s.chosen();
             rejected = s.rejected();

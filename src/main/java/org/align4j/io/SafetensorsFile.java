@@ -17,6 +17,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -80,6 +81,12 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws IOException         if the file cannot be read at all
      */
     public static SafetensorsFile open(Path file) throws IOException {
+        // a directory fails later with "No such device"; a named pipe would block open() forever
+        if (Files.exists(file) && !Files.isRegularFile(file))
+            throw new CheckpointException(
+                    file,
+                    (Files.isDirectory(file) ? "is a directory" : "is not a regular file (a device or a pipe?)")
+                            + ", not a safetensors file");
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();

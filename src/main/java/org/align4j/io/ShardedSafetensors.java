@@ -87,6 +87,14 @@ public final class ShardedSafetensors implements AutoCloseable {
                             listed.getFirst(),
                             "its shard " + shardPath + " is missing (the index puts " + listed.size()
                                     + " tensor(s) there)");
+                if (!Files.isRegularFile(shardPath))
+                    throw new CheckpointException(
+                            index,
+                            listed.getFirst(),
+                            "its shard " + shardPath + " is "
+                                    + (Files.isDirectory(shardPath) ? "a directory" : "not a regular file")
+                                    + ", not a safetensors file (the index puts " + listed.size()
+                                    + " tensor(s) there)");
                 SafetensorsFile f = SafetensorsFile.open(shardPath);
                 opened.add(f);
                 for (TensorInfo t : f.tensors().values()) {

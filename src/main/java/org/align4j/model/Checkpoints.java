@@ -38,11 +38,11 @@ public final class Checkpoints {
      */
     public static Transformer load(Path dir) throws IOException {
         ModelConfig config = ModelConfig.load(dir);
-        LinkedHashMap<String, long[]> expected = Transformer.expectedShapes(config);
         LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
         try (ShardedSafetensors st = ShardedSafetensors.open(dir);
                 PointerScope scope = new PointerScope()) {
             Map<String, TensorInfo> found = st.tensors();
+            LinkedHashMap<String, long[]> expected = expectedShapes(dir, config, found.size());
             List<String> unexpected = new ArrayList<>();
             for (String name : found.keySet())
                 if (!expected.containsKey(name) && !name.endsWith("rotary_emb.inv_freq")) unexpected.add(name);
@@ -81,6 +81,24 @@ public final class Checkpoints {
         Transformer model = new Transformer(config, params);
         model.setSource(dir.toString());
         return model;
+    }
+
+    /**
+     * The tensors the config implies. Their number is checked against the checkpoint's first: the
+     * list is built only when it is not far longer than the checkpoint's own (then the first
+     * missing tensor is named), so a config claiming 10^9 layers fails at once instead of
+     * filling the heap.
+     */
+    private static LinkedHashMap<String, long[]> expectedShapes(Path dir, ModelConfig config, int found)
+            throws CheckpointException {
+        long implied = Transformer.expectedTensorCount(config);
+        if (implied > 2L * found + 64)
+            throw new CheckpointException(
+                    dir.resolve("config.json"),
+                    "num_hidden_layers " + config.numHiddenLayers() + " implies " + implied
+                            + " tensors, but the checkpoint holds " + found
+                            + "; num_hidden_layers (or the model type) in config.json does not match the weights");
+        return Transformer.expectedShapes(config);
     }
 
     /**

@@ -64,6 +64,9 @@ public record ModelConfig(
         if (!MODEL_TYPES.contains(modelType))
             throw new IllegalArgumentException(
                     "model_type '" + modelType + "' is not supported; supported: " + MODEL_TYPES);
+        if (numAttentionHeads < 1 || numKeyValueHeads < 1)
+            throw new IllegalArgumentException("num_attention_heads " + numAttentionHeads + " and num_key_value_heads "
+                    + numKeyValueHeads + " must be at least 1");
         if (numAttentionHeads % numKeyValueHeads != 0)
             throw new IllegalArgumentException("num_attention_heads " + numAttentionHeads
                     + " is not a multiple of num_key_value_heads " + numKeyValueHeads);
@@ -104,10 +107,26 @@ public record ModelConfig(
             throw new IllegalArgumentException(where + ": hidden_act '" + act + "' is not supported (only silu)");
         if (c.path("use_sliding_window").asBoolean(false))
             throw new IllegalArgumentException(where + ": use_sliding_window=true is not supported; set it to false");
-        int hidden = integer(c, "hidden_size", where, null);
-        int heads = integer(c, "num_attention_heads", where, null);
-        int kvHeads = integer(c, "num_key_value_heads", where, heads);
-        int headDim = c.hasNonNull("head_dim") ? integer(c, "head_dim", where, null) : hidden / heads;
+        // sizes first, so no division or allocation below sees a zero, a negative or an overflowing value
+        int vocab = positive(c, "vocab_size", where, null);
+        int hidden = positive(c, "hidden_size", where, null);
+        int intermediate = positive(c, "intermediate_size", where, null);
+        int layers = positive(c, "num_hidden_layers", where, null);
+        int heads = positive(c, "num_attention_heads", where, null);
+        int kvHeads = positive(c, "num_key_value_heads", where, heads);
+        if (heads % kvHeads != 0)
+            throw new IllegalArgumentException(where + ": num_attention_heads " + heads
+                    + " is not a multiple of num_key_value_heads " + kvHeads
+                    + " (each key/value head serves the same number of query heads)");
+        boolean explicitHeadDim = c.hasNonNull("head_dim");
+        if (!explicitHeadDim && hidden % heads != 0)
+            throw new IllegalArgumentException(where + ": hidden_size " + hidden
+                    + " is not a multiple of num_attention_heads " + heads + "; set head_dim to give the head width");
+        int headDim = explicitHeadDim ? positive(c, "head_dim", where, null) : hidden / heads;
+        if (headDim % 2 != 0)
+            throw new IllegalArgumentException(where + ": head_dim " + headDim
+                    + (explicitHeadDim ? "" : " (hidden_size / num_attention_heads)")
+                    + " must be even for RoPE, which rotates pairs of channels");
         boolean attentionBias = c.path("attention_bias").asBoolean(false);
         boolean qkvBias = type.equals("qwen2") || attentionBias;
         boolean oBias = !type.equals("qwen2") && attentionBias;
@@ -115,19 +134,26 @@ public record ModelConfig(
         List<String> archs = c.has("architectures")
                 ? c.get("architectures").valueStream().map(JsonNode::asText).toList()
                 : List.of();
-        if (archs.stream().anyMatch(a -> a.endsWith("ForSequenceClassification")))
-            numLabels = c.has("num_labels")
-                    ? c.get("num_labels").asInt()
-                    : c.has("id2label") ? c.get("id2label").size() : 2;
+        if (archs.stream().anyMatch(a -> a.endsWith("ForSequenceClassification"))) {
+            String from = c.hasNonNull("num_labels") ? "num_labels" : c.hasNonNull("id2label") ? "id2label" : null;
+            numLabels = from == null
+                    ? 2
+                    : from.equals("num_labels")
+                            ? integer(c, from, where, null)
+                            : c.get(from).size();
+            if (numLabels < 1)
+                throw new IllegalArgumentException(where + ": a *ForSequenceClassification model needs at least one"
+                        + " label, but '" + from + "' gives " + numLabels);
+        }
         String dtype = c.hasNonNull("torch_dtype")
                 ? c.get("torch_dtype").asText()
                 : c.hasNonNull("dtype") ? c.get("dtype").asText() : "float32";
         return new ModelConfig(
                 type,
-                integer(c, "vocab_size", where, null),
+                vocab,
                 hidden,
-                integer(c, "intermediate_size", where, null),
-                integer(c, "num_hidden_layers", where, null),
+                intermediate,
+                layers,
                 heads,
                 kvHeads,
                 headDim,
@@ -189,9 +215,20 @@ public record ModelConfig(
             if (dflt != null) return dflt;
             throw new IllegalArgumentException(where + ": required key '" + key + "' is missing");
         }
-        if (!c.get(key).canConvertToInt() || !c.get(key).isIntegralNumber())
-            throw new IllegalArgumentException(where + ": '" + key + "' must be an integer, got " + c.get(key));
-        return c.get(key).asInt();
+        JsonNode v = c.get(key);
+        if (!v.isIntegralNumber())
+            throw new IllegalArgumentException(where + ": '" + key + "' must be an integer, got " + v);
+        if (!v.canConvertToInt())
+            throw new IllegalArgumentException(where + ": '" + key + "' is out of range: " + v
+                    + " (align4j reads sizes up to " + Integer.MAX_VALUE + ")");
+        return v.asInt();
+    }
+
+    /** An integer of at least 1: a size, a count of heads or of layers. */
+    private static int positive(ObjectNode c, String key, String where, Integer dflt) {
+        int v = integer(c, key, where, dflt);
+        if (v < 1) throw new IllegalArgumentException(where + ": '" + key + "' must be at least 1, got " + v);
+        return v;
     }
 
     private static double number(ObjectNode c, String key, String where, double dflt) {

@@ -122,6 +122,21 @@ public final class Transformer implements AutoCloseable {
     }
 
     /** Every tensor name and shape a checkpoint must hold for this config, in transformers' order. */
+    /**
+     * How many tensors {@link #expectedShapes} lists, computed without listing them, so a config
+     * claiming 10^9 layers can be checked against a checkpoint before anything is allocated.
+     */
+    public static long expectedTensorCount(ModelConfig c) {
+        int perLayer = 4 // q, k, v, o
+                + (c.qkvBias() ? 3 : 0)
+                + (c.oBias() ? 1 : 0)
+                + (c.qkNorm() ? 2 : 0)
+                + 3 * (c.mlpBias() ? 2 : 1) // gate, up, down
+                + 2; // the two layer norms
+        int head = c.isSequenceClassification() || !c.tieWordEmbeddings() ? 1 : 0;
+        return 2 + head + (long) c.numHiddenLayers() * perLayer; // + embeddings and the final norm
+    }
+
     public static LinkedHashMap<String, long[]> expectedShapes(ModelConfig c) {
         var m = new LinkedHashMap<String, long[]>();
         long h = c.hiddenSize(),

@@ -122,6 +122,39 @@ class PreferenceCommandsTest {
         assertEquals(2, metrics(tmp.resolve("c")).size());
     }
 
+    interface Run {
+        void run() throws Exception;
+    }
+
+    /** What {@code r} printed on stderr. */
+    private static String stderrOf(Run r) throws Exception {
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            r.run();
+        } finally {
+            System.setErr(old);
+        }
+        return buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aMalformedFirstLineIsSkippedAndTheShapeComesFromTheFirstReadableRow(@TempDir Path tmp) throws Exception {
+        Path bad = Files.writeString(tmp.resolve("bad.jsonl"), "{\"prompt\": \"1+1=\", \"chosen\"\n" + PAIRS);
+        DatasetException d = assertThrows(DatasetException.class, () -> KtoCommand.run(args(bad, tmp.resolve("a"))));
+        assertTrue(d.getMessage().startsWith(bad + ":1: malformed JSON"), d.getMessage());
+        // KTO reads the pairs as unpaired rows only when the first row is a preference row; the unreadable line must
+        // not decide
+        String log = stderrOf(() -> KtoCommand.run(
+                args(bad, tmp.resolve("b"), "--skip_invalid_rows", "true", "--per_device_train_batch_size", "4")));
+        assertTrue(
+                log.contains("skipped 1 invalid rows of " + bad + " (skip_invalid_rows), e.g. " + bad
+                        + ":1: malformed JSON"),
+                log);
+        assertEquals(0.5, metrics(tmp.resolve("b")).get(0).get("loss").asDouble(), 1e-6);
+    }
+
     @Test
     void cpoOrpoAndKtoTrainFromTheSamePairs(@TempDir Path tmp) throws Exception {
         Path data = Files.writeString(tmp.resolve("pairs.jsonl"), PAIRS);

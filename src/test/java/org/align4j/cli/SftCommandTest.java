@@ -156,6 +156,45 @@ class SftCommandTest {
     }
 
     @Test
+    void linesThatCannotBeReadStopTheRunOrAreSkippedAndCounted(@TempDir Path tmp) throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        bytes.writeBytes(
+                "{\"prompt\": \"1+1=\", \"completion\": \"2\"}\n{\"prompt\": \"caf".getBytes(StandardCharsets.UTF_8));
+        bytes.writeBytes(new byte[] {(byte) 0xE9, (byte) 0xFF}); // Latin-1 on line 2: never replaced by U+FFFD
+        bytes.writeBytes(("=\", \"completion\": \"x\"}\n{\"prompt\": \"2+2=\", \"completion\": \n[1, 2]\n"
+                        + "{\"prompt\": \"3+3=\", \"completion\": \"6\"}\n")
+                .getBytes(StandardCharsets.UTF_8));
+        Path data = Files.write(tmp.resolve("bad.jsonl"), bytes.toByteArray());
+        String[] base = {
+            "--model_name_or_path",
+            model(),
+            "--dataset_name",
+            data.toString(),
+            "--max_steps",
+            "1",
+            "--per_device_train_batch_size",
+            "2",
+            "--output_dir"
+        };
+        DatasetException e = assertThrows(DatasetException.class, () -> run(concat(base, tmp.resolve("a"))));
+        assertTrue(e.getMessage().startsWith(data + ":2: not valid UTF-8"), e.getMessage());
+        String log = run(concat(base, tmp.resolve("b"), "--skip_invalid_rows", "true"));
+        assertTrue(log.contains("sft: 2 rows from"), log);
+        assertTrue(
+                log.contains("3 invalid row(s) skipped; first: " + data + ":2: not valid UTF-8")
+                        && log.contains(data + ":3: malformed JSON")
+                        && log.contains(data + ":4: each line must be a JSON object"),
+                log);
+    }
+
+    private static String[] concat(String[] base, Path out, String... more) {
+        List<String> all = new ArrayList<>(List.of(base));
+        all.add(out.toString());
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
     void textFieldAndTruncationKeysAreHonouredAndCheckedForTypos(@TempDir Path tmp) throws Exception {
         Path data = tmp.resolve("lm.jsonl");
         Files.writeString(

@@ -238,7 +238,13 @@ class EncoderTest {
         DatasetException e =
                 assertThrows(DatasetException.class, () -> encoder().preference(row(tmp, """
                 {"prompt": "plain", "chosen": [{"role": "assistant", "content": "4"}], "rejected": [{"role": "assistant", "content": "5"}]}""")));
-        assertTrue(e.getMessage().contains("both be strings or both be message lists"), e.getMessage());
+        assertTrue(e.getMessage().contains("maybe_extract_prompt"), e.getMessage());
+        // the same row with the prompt inside both conversations (ultrafeedback_binarized's shape) reads as TRL reads
+        // it
+        PreferencePair implicit = encoder().preference(row(tmp, """
+                {"prompt": "2+2?", "chosen": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}], "rejected": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "5"}]}"""));
+        assertArrayEquals(p.prompt(), implicit.prompt());
+        assertArrayEquals(p.chosen(), implicit.chosen());
     }
 
     @Test

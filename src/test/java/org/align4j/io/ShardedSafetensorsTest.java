@@ -217,6 +217,20 @@ class ShardedSafetensorsTest {
     }
 
     @Test
+    void aShardThatIsADirectoryIsNamedWithTheIndex() throws IOException {
+        Path dir = folder("{\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}", "s1.safetensors", A);
+        Files.createDirectories(dir.resolve("s2.safetensors"));
+        assertFolderRejected(
+                dir,
+                dir.resolve("model.safetensors.index.json"),
+                "b",
+                "its shard " + dir.resolve("s2.safetensors") + " is a directory, not a safetensors file");
+        // the single-file layout: model.safetensors itself a directory (was "No such device")
+        Path single = Files.createDirectories(tmp.resolve("single/model.safetensors"));
+        assertFolderRejected(single.getParent(), single, null, "is a directory, not a safetensors file");
+    }
+
+    @Test
     void folderWithoutSafetensorsSaysSoAndRefusesPickles() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("m"));
         Files.write(dir.resolve("pytorch_model.bin"), new byte[] {1});
