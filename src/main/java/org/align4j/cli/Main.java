@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import org.align4j.data.DatasetException;
 import org.align4j.engine.NativeEnv;
+import org.align4j.trainer.ConsoleProgress;
+import org.align4j.trainer.TrainingListeners;
 
 /** {@code ./align4j <command> [--config recipe.yaml] [--key value ...]} */
 public final class Main {
@@ -16,6 +18,17 @@ public final class Main {
 
     interface Runner {
         void run(String[] args) throws Exception;
+    }
+
+    static {
+        // the command line's SLF4J binding is slf4j-simple (pom.xml): set up here, before any class asks for a logger.
+        // The library's notes read "INFO sft: resumed from ..." / "WARN grpo: ..." on stderr; other libraries (DJL,
+        // Jinjava) only speak on errors (DJL warns about CUDA on every start). A -D on the command line still wins.
+        setIfAbsent("org.slf4j.simpleLogger.logFile", "System.err");
+        setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", "error");
+        setIfAbsent("org.slf4j.simpleLogger.log.org.align4j", "info");
+        setIfAbsent("org.slf4j.simpleLogger.showThreadName", "false");
+        setIfAbsent("org.slf4j.simpleLogger.showLogName", "false");
     }
 
     static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
@@ -42,6 +55,10 @@ public final class Main {
 
     private Main() {}
 
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) System.setProperty(key, value);
+    }
+
     public static void main(String[] args) {
         // before any libtorch class loads: libgomp reads OMP_WAIT_POLICY once (NativeEnv)
         NativeEnv.configure();
@@ -66,7 +83,11 @@ public final class Main {
             return 0;
         }
         try {
-            c.run().run(rest);
+            // training progress on stderr: plain lines, and a live bar between them on a terminal
+            TrainingListeners.call(List.of(ConsoleProgress.toConsole()), () -> {
+                c.run().run(rest);
+                return null;
+            });
             return 0;
         } catch (CliException | DatasetException | IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());

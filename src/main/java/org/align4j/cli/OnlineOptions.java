@@ -4,7 +4,6 @@ package org.align4j.cli;
 import static org.align4j.cli.Options.Spec.of;
 import static org.align4j.cli.Options.Spec.required;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -20,7 +19,6 @@ import org.align4j.data.DatasetException;
 import org.align4j.data.Datasets;
 import org.align4j.data.Encoded;
 import org.align4j.data.Encoder;
-import org.align4j.data.Truncation;
 import org.align4j.generate.SamplingParams;
 import org.align4j.reward.AccuracyReward;
 import org.align4j.reward.FormatReward;
@@ -31,6 +29,7 @@ import org.align4j.reward.RewardModelReward;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
 import org.align4j.trainer.OnlineEval;
+import org.align4j.trainer.PromptEncoder;
 import org.align4j.trainer.Rollouts;
 
 /**
@@ -268,37 +267,22 @@ final class OnlineOptions {
 
     /** The same for another file and split (eval_dataset_name, dataset_test_split). */
     static List<Rollouts.Prompt> prompts(String command, Options o, Tokenizer tok, Path file, String split) {
-        Truncation cut = new Truncation(
-                Integer.MAX_VALUE,
-                o.has("max_prompt_length") ? o.integer("max_prompt_length") : null,
-                null,
-                "keep_start");
-        Encoder enc = new Encoder(tok, Truncation.none());
-        int[] truncated = {0};
-        String field = o.string("prompt_field");
+        PromptEncoder enc = new PromptEncoder(
+                tok, o.string("prompt_field"), o.has("max_prompt_length") ? o.integer("max_prompt_length") : null);
         Encoded<Rollouts.Prompt> e = Encoder.encodeAll(
-                Datasets.read(file, split, o.flag("skip_invalid_rows")),
-                row -> {
-                    if (!field.equals("prompt"))
-                        row.json().set("prompt", row.require(field)); // the encoder reads "prompt"
-                    JsonNode p = row.require("prompt");
-                    long[] full = enc.promptIds(row), ids = cut.prompt(full);
-                    if (ids.length == 0)
-                        throw new DatasetException(
-                                row.where() + ": the prompt encodes to no tokens; generation needs at least one");
-                    if (ids != full) truncated[0]++;
-                    return new Rollouts.Prompt(
-                            ids, p.isTextual() && ids == full ? p.asText() : tok.decode(ids, false), row.json());
-                },
-                o.flag("skip_invalid_rows"));
+                Datasets.read(file, split, o.flag("skip_invalid_rows")), enc, o.flag("skip_invalid_rows"));
         if (e.items().isEmpty()) throw new DatasetException(file + ": no prompt rows");
         if (e.skipped() > 0)
             System.err.printf(
                     "%s: skipped %d invalid rows of %s (skip_invalid_rows), e.g. %s%n",
                     command, e.skipped(), file, e.errors().get(0));
         System.err.printf(
-                "%s: %d prompts from %s (%d cut to max_prompt_length)%n",
-                command, e.items().size(), file, truncated[0]);
+                "%s: %d prompts from %s%s (%d cut to max_prompt_length)%n",
+                command,
+                e.items().size(),
+                file,
+                java.nio.file.Files.isDirectory(file) ? ", split " + split : "",
+                enc.truncatedRows());
         return e.items();
     }
 

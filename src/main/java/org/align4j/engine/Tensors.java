@@ -19,7 +19,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class Tensors {
     static {
-        NativeEnv.configure();
+        NativeEnv.onFirstUse();
     }
 
     private Tensors() {}

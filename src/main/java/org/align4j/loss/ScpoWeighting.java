@@ -7,8 +7,8 @@ package org.align4j.loss;
  * below as file:line). For a human preference pair the global model gives r+ (chosen) and r- (rejected); from them:
  *
  * <pre>
- * train filter   keep the pair iff  sigma(r+ - r-) < tau             (preferences.py:287-288,310-314, tau = REWARD_THRES 0.7)
- * test filter    keep the pair iff  r+ < r-                          (preferences.py:345-350, the "edited" test set)
+ * train filter   keep the pair iff  sigma(r+ - r-) &lt; tau             (preferences.py:287-288,310-314, tau = REWARD_THRES 0.7)
+ * test filter    keep the pair iff  r+ &lt; r-                          (preferences.py:345-350, the "edited" test set)
  * weight (SCPO)  w = min(exp((r+ - r-) / beta), 1)                   (our_reward_trainer.py:44, beta = WEIGHTING_BETA 1.10)
  * weight (inverse ablation)  w = max(exp(r-) / exp(r+), 1) = max(exp(r- - r+), 1)   (our_inverse_reward_trainer.py:41)
  * </pre>
@@ -66,12 +66,12 @@ public final class ScpoWeighting {
         };
     }
 
-    /** The train filter: sigma(r+ - r-) < tau; tau >= 1 keeps every pair (the filter off). */
+    /** The train filter: sigma(r+ - r-) &lt; tau; tau >= 1 keeps every pair (the filter off). */
     public static boolean keptForTraining(double chosen, double rejected, double tau) {
         return tau >= 1 || sigmoid(chosen - rejected) < tau;
     }
 
-    /** The test filter (the "edited" test set): the global model ranks the pair wrong, r+ < r-. */
+    /** The test filter (the "edited" test set): the global model ranks the pair wrong, r+ &lt; r-. */
     public static boolean inFilteredTestSet(double chosen, double rejected) {
         return chosen < rejected;
     }

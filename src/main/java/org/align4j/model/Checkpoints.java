@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.engine.NativeEnv;
 import org.align4j.engine.Tensors;
 import org.align4j.io.CheckpointException;
 import org.align4j.io.DType;
@@ -27,6 +28,11 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * names, so transformers' {@code from_pretrained} reads what we write unchanged.
  */
 public final class Checkpoints {
+    static {
+        // before this class touches libtorch: libgomp reads OMP_WAIT_POLICY once, when it loads (NativeEnv)
+        NativeEnv.onFirstUse();
+    }
+
     /** transformers' default {@code max_shard_size} ("5GB"). */
     public static final long MAX_SHARD_BYTES = 5_000_000_000L;
 

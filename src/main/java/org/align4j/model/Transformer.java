@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.engine.NativeEnv;
 import org.align4j.engine.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DoubleOptional;
@@ -32,6 +33,11 @@ import org.bytedeco.pytorch.global.torch;
  * {@link #forward} belong to the caller's {@code PointerScope}.
  */
 public final class Transformer implements AutoCloseable {
+    static {
+        // before this class touches libtorch: libgomp reads OMP_WAIT_POLICY once, when it loads (NativeEnv)
+        NativeEnv.onFirstUse();
+    }
+
     private final ModelConfig config;
     private final LinkedHashMap<String, Tensor> params;
     private final Tensor invFreq; // (D/2)

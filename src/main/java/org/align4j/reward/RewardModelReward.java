@@ -18,7 +18,7 @@ import org.align4j.tokenizer.Tokenizer;
  * {@code *ForSequenceClassification} folder with its tokenizer) as a reward function.
  *
  * <p>Each completion is scored as the reward model was trained on plain-string pairs
- * ({@code RewardCommand.pair}): the text prompt + completion, encoded as the tokenizer encodes it
+ * ({@link org.align4j.trainer.RewardPairs}): the text prompt + completion, encoded as the tokenizer encodes it
  * (its BOS, if any) with the EOS token appended unless the text already ends with it. Rows are
  * right-padded in batches of {@code batchSize} and the score is read at each row's last token that
  * is not {@code pad_token_id}, as transformers' *ForSequenceClassification pools and as

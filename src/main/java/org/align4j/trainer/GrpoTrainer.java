@@ -18,6 +18,8 @@ import org.align4j.tokenizer.Tokenizer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Group relative policy optimisation (Shao et al., arXiv 2402.03300) as TRL's GRPOTrainer runs it
@@ -32,6 +34,8 @@ import org.bytedeco.pytorch.Tensor;
  * with those recorded at sampling (sampling/sampling_logp_difference/*).
  */
 public final class GrpoTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(GrpoTrainer.class);
+
     private GrpoTrainer() {}
 
     /** One generation batch: the kept rollouts, their advantages and completion masks, and what was logged about them. */
@@ -101,7 +105,7 @@ public final class GrpoTrainer {
             m.put("loss", loss);
             var verdict = inFlight.monitor.observe(s + 1, m.get("entropy"));
             m.put("entropy_collapse", verdict.flagged() ? 1.0 : 0.0);
-            if (verdict.flagged() && verdict.step() == s + 1) System.err.println("grpo: " + verdict.message());
+            if (verdict.flagged() && verdict.step() == s + 1) LOG.warn("grpo: {}", verdict.message());
             long tokens = gen.rollouts().stream()
                     .mapToLong(r -> r.prompt().ids().length + r.completion().length)
                     .sum();

@@ -13,6 +13,8 @@ import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Kahneman-Tversky optimisation (Ethayarajh et al., arXiv 2402.01306; TRL's KTOTrainer,
@@ -29,6 +31,8 @@ import org.bytedeco.pytorch.Tensor;
  * rows). A side without rows in the step is left out, as TRL does.
  */
 public final class KtoTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(KtoTrainer.class);
+
     private KtoTrainer() {}
 
     public static TrainResult train(
@@ -51,10 +55,13 @@ public final class KtoTrainer {
                 / Math.max(1e-9, cfg.loss().undesirableWeight() * undesirable);
         if (ratio < 1 || ratio > 4.0 / 3.0) // TRL's warning: the paper recommends desirable_weight * n_D /
             // (undesirable_weight * n_U) in [1, 4/3]
-            System.err.printf(
+            LOG.warn(String.format(
+                    java.util.Locale.ROOT,
                     "kto: desirable_weight*n_desirable / (undesirable_weight*n_undesirable) = %.3f is outside [1, 4/3] (%d desirable, %d undesirable rows); "
-                            + "consider adjusting desirable_weight/undesirable_weight%n",
-                    ratio, desirable, undesirable);
+                            + "consider adjusting desirable_weight/undesirable_weight",
+                    ratio,
+                    desirable,
+                    undesirable));
         TrainLoop.MicroBatch<UnpairedExample> step =
                 (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
         return TrainLoop.train(

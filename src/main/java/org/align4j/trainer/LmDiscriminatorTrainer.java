@@ -19,6 +19,8 @@ import org.align4j.model.ClassifierBatch;
 import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.align4j.tokenizer.Tokenizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Trains AAPA's discriminator of the causal-LM kind once, offline (arXiv 2509.25148; docs/aapa.md; the kind itself is
@@ -42,6 +44,8 @@ import org.align4j.tokenizer.Tokenizer;
  * {@code eval_mean_logit_expert}, {@code eval_mean_logit_policy}.
  */
 public final class LmDiscriminatorTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(LmDiscriminatorTrainer.class);
+
     private LmDiscriminatorTrainer() {}
 
     /** One labelled sequence: the ids of prompt + response + EOS, and whether it is an expert response. */
@@ -204,9 +208,12 @@ public final class LmDiscriminatorTrainer {
     static List<Row> withinMaxLength(List<Row> rows, int maxLength, String split) {
         List<Row> kept = rows.stream().filter(r -> r.ids().length <= maxLength).toList();
         if (kept.size() < rows.size())
-            System.err.printf(
-                    "discriminator: dropped %d of %d %s examples longer than max_length %d tokens%n",
-                    rows.size() - kept.size(), rows.size(), split, maxLength);
+            LOG.warn(
+                    "discriminator: dropped {} of {} {} examples longer than max_length {} tokens",
+                    rows.size() - kept.size(),
+                    rows.size(),
+                    split,
+                    maxLength);
         return kept;
     }
 

@@ -1,53 +1,109 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.io.HfCache;
 
 /**
- * The logging side of a training run: per-step metrics are averaged over each logging interval
- * (as transformers' Trainer averages what it logs), then written as one row to metrics.jsonl, to
- * TensorBoard when report_to asks for it, and as a progress line on stderr (tokens/s, ETA).
+ * The logging side of a training run: per-step metrics are averaged over each logging interval (as transformers'
+ * Trainer averages what it logs), then written as one row to metrics.jsonl, to TensorBoard when report_to asks for it
+ * (under output_dir/runs/&lt;date&gt;_&lt;host&gt;/, as transformers names its runs, with the run's args as text), and handed to
+ * the run's {@link TrainingListener}s (the console progress is one of them, {@link ConsoleProgress}).
  */
 final class LogWindow implements AutoCloseable {
-    private final String command;
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final TrainingArgs args;
-    private final int totalSteps, firstStep;
+    private final int totalSteps;
     private final MetricsLog log;
     private final TensorBoardWriter tb;
+    private final List<TrainingListener> listeners;
     private final Map<String, double[]> sums = new LinkedHashMap<>(); // name -> {sum, count}
     private final List<Map<String, Object>> logged = new ArrayList<>();
-    private final long startNanos = System.nanoTime();
-    private long tokensSinceStart;
 
-    LogWindow(String command, TrainingArgs args, int resumedStep, int totalSteps) throws IOException {
-        this.command = command;
-        this.args = args;
-        this.totalSteps = totalSteps;
-        this.firstStep = resumedStep;
+    LogWindow(TrainLoop.Run run, int resumedStep, long resumedNumTokens) throws IOException {
+        this.args = run.args();
+        this.totalSteps = run.totalSteps();
         this.log = MetricsLog.open(args.outputDir(), resumedStep);
         TensorBoardWriter w = null;
         try {
-            if (args.reportTo().equals("tensorboard"))
-                w = new TensorBoardWriter(args.outputDir().resolve("runs"));
+            if (args.reportTo().equals("tensorboard")) {
+                // a new folder per start, a resumed run included, as transformers' default logging_dir
+                w = new TensorBoardWriter(
+                        TensorBoardWriter.runDir(args.outputDir().resolve("runs")));
+                w.text("args", argsText(run.resolvedConfig()));
+            }
         } catch (IOException | RuntimeException e) {
             log.close();
+            if (w != null) w.close();
             throw e;
         }
         this.tb = w;
+        var info = new TrainingListener.RunInfo(
+                run.command(),
+                resumedStep,
+                totalSteps,
+                resumedNumTokens,
+                args.outputDir(),
+                evalSetName(run.resolvedConfig()));
+        // only a listener that heard the start hears the end, even when a later one refuses to start
+        this.listeners = new ArrayList<>();
+        try {
+            for (TrainingListener l : TrainingListeners.current()) {
+                l.onTrainBegin(info);
+                listeners.add(l);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** The run's args as pretty JSON for TensorBoard's text tab (a value Jackson cannot write: as Java prints it). */
+    private static String argsText(Map<String, Object> resolved) {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(resolved);
+        } catch (JsonProcessingException e) {
+            return String.valueOf(resolved);
+        }
+    }
+
+    /**
+     * The evaluation set as the run's resolved config names it (the command line's keys): eval_dataset_name, else
+     * dataset_name, with dataset_test_split when that is a folder; null when the config does not say.
+     */
+    static String evalSetName(Map<String, Object> resolved) {
+        Object data = resolved.get("eval_dataset_name");
+        if (data == null) data = resolved.get("dataset_name");
+        if (data == null) return null;
+        Path p = Path.of(data.toString());
+        String name =
+                p.getFileName() == null ? data.toString() : p.getFileName().toString();
+        Object split = resolved.get("dataset_test_split");
+        boolean folder = Files.isDirectory(p) || HfCache.isRepoId(data.toString());
+        return folder && split != null ? "the " + split + " split of " + name : name;
     }
 
     /** One optimizer step's metrics (already averaged over that step's rows or tokens). */
-    void add(Map<String, Double> stepMetrics, long tokens) {
+    void add(Map<String, Double> stepMetrics) {
         for (var e : stepMetrics.entrySet()) {
             double[] s = sums.computeIfAbsent(e.getKey(), k -> new double[2]);
             s[0] += e.getValue();
             s[1]++;
         }
-        tokensSinceStart += tokens;
+    }
+
+    /** Tells the listeners that step {@code done} (1-based) is over. */
+    void stepDone(int done) {
+        for (TrainingListener l : listeners) l.onStep(done, totalSteps);
     }
 
     /**
@@ -67,19 +123,11 @@ final class LogWindow implements AutoCloseable {
         row.put("num_tokens", numTokens);
         write(row);
         sums.clear();
-        double secs = (System.nanoTime() - startNanos) / 1e9;
-        System.err.printf(
-                "%s: step %d/%d  loss %.4f  lr %.2e  %.0f tokens/s  ETA %.0fs%n",
-                command,
-                done,
-                totalSteps,
-                (double) row.get("loss"),
-                lr,
-                tokensSinceStart / secs,
-                secs / (done - firstStep) * (totalSteps - done));
+        Map<String, Object> view = Collections.unmodifiableMap(row);
+        for (TrainingListener l : listeners) l.onLog(view);
     }
 
-    /** An evaluation row: {step, epoch, eval_<name>...}. */
+    /** An evaluation row: {step, epoch, eval_&lt;name&gt;...}. */
     void logEval(int done, double epoch, Map<String, Double> metrics) throws IOException {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", done);
@@ -87,12 +135,8 @@ final class LogWindow implements AutoCloseable {
         for (var e : metrics.entrySet())
             row.put(e.getKey().startsWith("eval_") ? e.getKey() : "eval_" + e.getKey(), e.getValue());
         write(row);
-        if (row.containsKey("eval_loss"))
-            System.err.printf("%s: eval at step %d  loss %.4f%n", command, done, (double) row.get("eval_loss"));
-        else
-            System.err.printf(
-                    "%s: eval at step %d  reward %.4f%n",
-                    command, done, (double) row.getOrDefault("eval_reward", Double.NaN));
+        Map<String, Object> view = Collections.unmodifiableMap(row);
+        for (TrainingListener l : listeners) l.onEval(view);
     }
 
     private void write(Map<String, Object> row) throws IOException {
@@ -105,12 +149,17 @@ final class LogWindow implements AutoCloseable {
         return logged;
     }
 
+    /** Tells the listeners the run is over (whether it finished or failed), then closes the files. */
     @Override
     public void close() throws IOException {
         try {
-            log.close();
+            for (TrainingListener l : listeners) l.onTrainEnd();
         } finally {
-            if (tb != null) tb.close();
+            try {
+                log.close();
+            } finally {
+                if (tb != null) tb.close();
+            }
         }
     }
 }

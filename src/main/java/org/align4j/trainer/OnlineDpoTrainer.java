@@ -18,6 +18,8 @@ import org.align4j.tokenizer.Tokenizer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Online DPO (Guo et al., "Direct Language Model Alignment from Online AI Feedback", arXiv 2402.04792) as TRL's
@@ -55,6 +57,7 @@ import org.bytedeco.pytorch.Tensor;
  * completions/mean_length}.
  */
 public final class OnlineDpoTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(OnlineDpoTrainer.class);
     static final String COMMAND = "online_dpo";
     /** StepSums' counter of paired completions (2 per pair): what objective/kl and objective/entropy average over. */
     private static final String COMPLETIONS = "paired_completions";
@@ -111,7 +114,7 @@ public final class OnlineDpoTrainer {
             Map<String, Double> metrics = new LinkedHashMap<>();
             long tokens = 0;
             if (pairs == 0) {
-                System.err.printf("%s step %d: every prompt's rewards tie; no pair, no update%n", COMMAND, s + 1);
+                LOG.info("{} step {}: every prompt's rewards tie; no pair, no update", COMMAND, s + 1);
             } else {
                 StepSums sums = StepSums.empty();
                 for (Batch b : batches)

@@ -21,6 +21,8 @@ import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.align4j.io.AtomicFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A run's output_dir: the folder it claims, the lock that keeps a second run out while it writes, and the only files
@@ -43,6 +45,7 @@ import org.align4j.io.AtomicFiles;
  * </ul>
  */
 public final class OutputDir implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(OutputDir.class);
     public static final String LOCK_FILE = ".align4j.lock";
     private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-\\d+");
     private static final Pattern TEMPORARY =
@@ -211,7 +214,7 @@ public final class OutputDir implements AutoCloseable {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(out)) {
             for (Path p : ds)
                 if (TEMPORARY.matcher(p.getFileName().toString()).matches() && !Files.isSymbolicLink(p)) {
-                    System.err.println("align4j: removing " + p + ", left by an interrupted save");
+                    LOG.info("removing {}, left by an interrupted save", p);
                     AtomicFiles.deleteRecursively(p);
                 }
         }

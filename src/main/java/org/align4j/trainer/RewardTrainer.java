@@ -24,6 +24,8 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reward modelling (TRL's RewardTrainer, trl/trainer/reward_trainer.py): a sequence classifier
@@ -52,6 +54,7 @@ import org.bytedeco.pytorch.global.torch;
  * the accuracy on the eval pairs the global model ranks wrong (the paper's filtered test set).
  */
 public final class RewardTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(RewardTrainer.class);
     /**
      * One preference pair as full token sequences (prompt + chosen, prompt + rejected, each with
      * its EOS), TRL's optional {@code margin} (0 when the data has none) and, for SCPO, the frozen
@@ -186,8 +189,10 @@ public final class RewardTrainer {
                         dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model's vocab_size is "
                                 + source.config().vocabSize() + "; this tokenizer does not belong to this model");
             if (!source.config().isSequenceClassification())
-                System.err.println(command + ": " + dir
-                        + " is a causal LM; training a fresh score head (num_labels 1) on its backbone");
+                LOG.info(
+                        "{}: {} is a causal LM; training a fresh score head (num_labels 1) on its backbone",
+                        command,
+                        dir);
             return rewardModel(source, tok.padTokenId(), seed);
         }
     }
@@ -260,21 +265,27 @@ public final class RewardTrainer {
         requireFiniteWeights(eval, "eval", scpo);
         double weights = 0;
         for (Pair p : kept) weights += scpo.weight(p.global());
-        System.err.printf(
-                "reward: scpo kept %d of %d train pairs (sigma(r+ - r-) < %s under the global reward model), mean %s weight %.4f%n",
-                kept.size(), train.size(), scpo.tau(), scpo.weighting().key, weights / kept.size());
+        LOG.info(String.format(
+                java.util.Locale.ROOT,
+                "reward: scpo kept %d of %d train pairs (sigma(r+ - r-) < %s under the global reward model), mean %s weight %.4f",
+                kept.size(),
+                train.size(),
+                scpo.tau(),
+                scpo.weighting().key,
+                weights / kept.size()));
         if (!eval.isEmpty()) {
             long filtered =
                     eval.stream().filter(RewardTrainer::inFilteredTestSet).count();
             long right = eval.stream()
                     .filter(p -> p.global().chosen() > p.global().rejected())
                     .count();
-            System.err.printf(
-                    "reward: scpo eval: the global reward model's accuracy is %.4f; %d of %d eval pairs form the filtered test set (r+ < r-)%s%n",
+            LOG.info(String.format(
+                    java.util.Locale.ROOT,
+                    "reward: scpo eval: the global reward model's accuracy is %.4f; %d of %d eval pairs form the filtered test set (r+ < r-)%s",
                     (double) right / eval.size(),
                     filtered,
                     eval.size(),
-                    filtered == 0 ? ", so eval_filtered_accuracy is not logged" : "");
+                    filtered == 0 ? ", so eval_filtered_accuracy is not logged" : ""));
         }
         return kept;
     }
@@ -499,9 +510,12 @@ public final class RewardTrainer {
             throw new IllegalArgumentException(
                     "every " + split + " pair is longer than max_length " + maxLength + " tokens; raise max_length");
         if (kept.size() < pairs.size())
-            System.err.printf(
-                    "reward: dropped %d of %d %s pairs longer than max_length %d (as TRL does)%n",
-                    pairs.size() - kept.size(), pairs.size(), split, maxLength);
+            LOG.warn(
+                    "reward: dropped {} of {} {} pairs longer than max_length {} (as TRL does)",
+                    pairs.size() - kept.size(),
+                    pairs.size(),
+                    split,
+                    maxLength);
         return kept;
     }
 }

@@ -17,6 +17,8 @@ import org.align4j.data.Sequence;
 import org.align4j.model.Transformer;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Rejection sampling fine-tuning (best-of-n SFT, RAFT): the LLM step of APO's RJS baseline
@@ -51,6 +53,7 @@ import org.align4j.tokenizer.Tokenizer;
  * refused): restart it, or start a new run from an intermediate round's model.
  */
 public final class RjsTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(RjsTrainer.class);
     static final String COMMAND = "rjs", ROUNDS_FILE = "rjs_rounds.jsonl";
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -172,8 +175,9 @@ public final class RjsTrainer {
                                     .mapToDouble(Selected::reward)
                                     .average()
                                     .orElseThrow());
-            System.err.printf(
-                    "%s round %d/%d: mean reward %.4f over %d samples, mean best %.4f, kept %d of %d prompts (%d empty samples)%n",
+            LOG.info(String.format(
+                    java.util.Locale.ROOT,
+                    "%s round %d/%d: mean reward %.4f over %d samples, mean best %.4f, kept %d of %d prompts (%d empty samples)",
                     COMMAND,
                     r,
                     cfg.rounds(),
@@ -182,7 +186,7 @@ public final class RjsTrainer {
                     (double) m.get("best_reward"),
                     kept.size(),
                     prompts.size(),
-                    empty);
+                    empty));
             if (kept.isEmpty())
                 throw new IllegalStateException(COMMAND + " round " + r + ": no sample was kept ("
                         + (withBest == 0

@@ -7,7 +7,7 @@ import org.align4j.loss.ScpoWeighting.Weighting;
 /**
  * SCPO's settings for reward modelling (see {@link ScpoWeighting} for the formulas and their source): every pair
  * carries the rewards r+, r- of a frozen global reward model ({@link RewardTrainer.Pair#global}); training keeps the
- * pairs with sigma(r+ - r-) < tau and weights each by w(r+, r-); evaluation also reports the accuracy on the pairs the
+ * pairs with sigma(r+ - r-) &lt; tau and weights each by w(r+, r-); evaluation also reports the accuracy on the pairs the
  * global model ranks wrong ({@code eval_filtered_accuracy}).
  *
  * @param weighting {@code scpo} (the paper's min(exp((r+ - r-)/beta), 1)), {@code inverse} (the ablation's

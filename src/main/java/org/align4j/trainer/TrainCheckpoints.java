@@ -26,6 +26,8 @@ import org.align4j.model.Checkpoints;
 import org.align4j.model.Lora;
 import org.align4j.model.Transformer;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code output_dir/checkpoint-N/}: the model in Hugging Face format (float32, so that a resumed run continues from the
@@ -45,6 +47,7 @@ import org.bytedeco.pytorch.NoGradGuard;
  * older ones (only checkpoint-N folders align4j wrote).
  */
 public final class TrainCheckpoints {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainCheckpoints.class);
     private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String STATE_FILE = "trainer_state.json";
@@ -195,7 +198,7 @@ public final class TrainCheckpoints {
                         .get(i)
                         .seek(state.cursors().get(i)[0], state.cursors().get(i)[1]);
             if (run.resumable() != null) run.resumable().restore(resume);
-            System.err.println(run.command() + ": resumed from " + resume + " at step " + state.globalStep());
+            LOG.info("{}: resumed from {} at step {}", run.command(), resume, state.globalStep());
             return new Session(run, opt, dir, state.globalStep(), state.numTokens());
         } catch (IOException | RuntimeException e) {
             dir.close();

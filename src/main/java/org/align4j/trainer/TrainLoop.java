@@ -103,7 +103,7 @@ public final class TrainLoop {
                 TrainCheckpoints.Session session = TrainCheckpoints.start(run, opt)) {
             long numTokens = session.resumedNumTokens();
             DataCursor progress = run.cursors().getFirst();
-            try (LogWindow log = new LogWindow(run.command(), a, session.resumedStep(), run.totalSteps())) {
+            try (LogWindow log = new LogWindow(run, session.resumedStep(), numTokens)) {
                 for (int s = session.resumedStep(); s < run.totalSteps(); s++) {
                     StepResult r = step.run(s);
                     if (r.update() && !Double.isFinite(r.loss()))
@@ -114,7 +114,8 @@ public final class TrainLoop {
                     numTokens += r.inputTokens();
                     int done = s + 1;
                     boolean last = done == run.totalSteps(), epochEnd = progress.atEpochEnd();
-                    log.add(r.metrics(), r.inputTokens());
+                    log.add(r.metrics());
+                    log.stepDone(done);
                     if (due(a.loggingStrategy(), done == 1 || done % a.loggingSteps() == 0 || last, epochEnd || last))
                         log.log(done, progress.epochFloat(), lr, gradNorm, numTokens);
                     if (run.eval() != null

@@ -110,6 +110,37 @@ public record TrainingArgs(
                 totalSteps);
     }
 
+    /**
+     * These settings under transformers' key names (output_dir, learning_rate, ...), as training_args.json records
+     * them; unset optional keys (save_total_limit, resume_from_checkpoint) are left out.
+     */
+    public java.util.Map<String, Object> asConfig() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("output_dir", outputDir.toString());
+        m.put("learning_rate", learningRate);
+        m.put("per_device_train_batch_size", perDeviceTrainBatchSize);
+        m.put("gradient_accumulation_steps", gradientAccumulationSteps);
+        m.put("max_steps", maxSteps);
+        m.put("num_train_epochs", numTrainEpochs);
+        m.put("logging_steps", loggingSteps);
+        m.put("save_steps", saveSteps);
+        if (saveTotalLimit != null) m.put("save_total_limit", saveTotalLimit);
+        m.put("seed", seed);
+        m.put("lr_scheduler_type", lrSchedulerType);
+        m.put("warmup_ratio", warmupRatio);
+        m.put("warmup_steps", warmupSteps);
+        m.put("weight_decay", weightDecay);
+        m.put("max_grad_norm", maxGradNorm);
+        m.put("overwrite_output_dir", overwriteOutputDir);
+        if (resumeFromCheckpoint != null) m.put("resume_from_checkpoint", resumeFromCheckpoint);
+        m.put("report_to", reportTo);
+        m.put("gradient_checkpointing", gradientCheckpointing);
+        m.put("logging_strategy", loggingStrategy);
+        m.put("save_strategy", saveStrategy);
+        m.put("eval_strategy", evalStrategy);
+        return m;
+    }
+
     /** transformers' defaults with {@code outputDir}. */
     public static Builder builder(Path outputDir) {
         return new Builder(outputDir);

@@ -41,7 +41,13 @@
  *   <li>{@link AdamW}, {@link LrSchedule}: the optimizer and the learning-rate schedules, as PyTorch and transformers
  *       step them
  *   <li>{@link TrainCheckpoints}, {@link OutputDir}: checkpoints that resume exactly, and the output folder's rules
- *   <li>{@link MetricsLog}, {@link TensorBoardWriter}: {@code metrics.jsonl} and TensorBoard scalars
+ *   <li>{@link MetricsLog}, {@link TensorBoardWriter}: {@code metrics.jsonl} and TensorBoard scalars (in
+ *       {@code runs/<date>_<host>/}, with the run's args as text)
+ *   <li>{@link TrainingListener}, {@link TrainingListeners}, {@link ConsoleProgress}: what hears a run (every step and
+ *       logged row), how listeners are bound, and the console progress (lines with the method's headline, rate and
+ *       ETA; a live bar on a terminal)
+ *   <li>{@link PromptEncoder}, {@link RewardPairs}: the prompt rows of the online methods and the pairs of reward
+ *       models, encoded as TRL encodes them
  *   <li>{@link CompletionBatch}: (prompt, completion) rows scored in one padded batch
  * </ul>
  *

@@ -69,7 +69,7 @@ class SftTrainerTest {
                     config(tmp, 3, 4, 1).toBuilder().reportTo("tensorboard").build(),
                     PAD,
                     Map.of("learning_rate", 1e-3));
-            try (var events = Files.list(tmp.resolve("runs"))) {
+            try (var events = Files.walk(tmp.resolve("runs"))) { // in runs/<date>_<host>/, as transformers
                 assertTrue(
                         events.anyMatch(f -> f.getFileName().toString().startsWith("events.out.tfevents.")),
                         "report_to tensorboard writes event files");
