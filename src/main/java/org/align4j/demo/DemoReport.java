@@ -56,6 +56,12 @@ public final class DemoReport {
             .mark{stroke:#999;stroke-dasharray:4 3}.mark-label{font-size:10px;fill:#666}
             """;
 
+    /**
+     * The least y span of a per-round chart: the metrics are shares and rewards of at most 1, printed to 3 decimals,
+     * so a 0.001 difference shows as 1/20 of the axis and an unchanged metric as a flat line.
+     */
+    private static final double METRIC_MIN_SPAN = 0.02;
+
     private DemoReport() {}
 
     /** Reads {@code outputDir/results.json} (and the runs' metrics.jsonl) and writes {@code outputDir/report.html}. */
@@ -228,7 +234,7 @@ public final class DemoReport {
                     series,
                     List.of(),
                     start == null || start.n() == 0 ? null : new Svg.Pt(0, start.mean(), start.min(), start.max()),
-                    null,
+                    Svg.yRange(series, METRIC_MIN_SPAN),
                     false)));
         }
         return s.append("</div>").toString();
@@ -362,7 +368,8 @@ public final class DemoReport {
         for (TrainingCurves.Curve c : curves) {
             if (c.isEmpty()) continue;
             List<Svg.Tick> ticks = new ArrayList<>();
-            for (double t : Svg.ticks(0, c.lastStep(), 4)) ticks.add(new Svg.Tick(t, Svg.number(t, 0)));
+            for (double t : Svg.ticks(0, c.lastStep(), 4))
+                if (t == Math.rint(t)) ticks.add(new Svg.Tick(t, Svg.number(t, 0))); // steps are whole numbers
             String yTitle = c.key().equals("loss") ? "loss" : TrainingCurves.headlineTitle(method);
             s.append(Svg.render(new Svg.Chart(
                     "curve-chart",

@@ -174,8 +174,16 @@ final class Svg {
         return p.spread() ? p.hi() : p.y();
     }
 
-    /** The data's y extent (spread included) with 8 % air, and at least a small span around a flat line. */
+    /** {@link #yRange(List, double)} with a minimum span of 2 % of the largest value (at least 0.001). */
     static double[] yRange(List<Series> series) {
+        return yRange(series, 0);
+    }
+
+    /**
+     * The data's y extent (spread included) with 8 % air; a flatter line gets {@code minSpan} around it (or 2 % of
+     * its value, at least 0.001), so that it reads as flat instead of magnifying the last digit into a slope.
+     */
+    static double[] yRange(List<Series> series, double minSpan) {
         double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
         for (Series s : series)
             for (Pt p : s.pts()) {
@@ -183,7 +191,7 @@ final class Svg {
                 hi = Math.max(hi, Math.max(p.y(), spreadHi(p)));
             }
         if (!(lo <= hi)) return new double[] {0, 1};
-        double span = hi - lo, min = Math.max(1e-3, Math.abs(hi) * 0.02);
+        double span = hi - lo, min = Math.max(minSpan, Math.max(1e-3, Math.abs(hi) * 0.02));
         if (span < min) {
             double mid = (lo + hi) / 2;
             return new double[] {mid - min / 2, mid + min / 2};

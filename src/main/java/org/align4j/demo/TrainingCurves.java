@@ -76,7 +76,8 @@ final class TrainingCurves {
                 }
             }
             if (byStep.isEmpty()) continue;
-            if (round > 1 && !pts.isEmpty()) starts.add(new Svg.Mark(offset, "round " + round));
+            // halfway between the last step of the round before and this round's first (step 1)
+            if (round > 1 && !pts.isEmpty()) starts.add(new Svg.Mark(offset + 0.5, "round " + round));
             for (Map.Entry<Integer, List<Double>> e : byStep.entrySet()) {
                 DemoResults.Spread s = DemoResults.Spread.of(e.getValue());
                 pts.add(new Svg.Pt(offset + e.getKey(), s.mean(), s.min(), s.max()));

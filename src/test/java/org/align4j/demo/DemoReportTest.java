@@ -282,6 +282,16 @@ class DemoReportTest {
     }
 
     @Test
+    void runMetadataNamesTheCommitTheCpuAndTheDate() {
+        Map<String, Object> m = RunMetadata.collect(java.time.ZonedDateTime.parse("2025-06-12T16:04:31.5+02:00"));
+        assertEquals("2025-06-12T16:04:31+02:00", m.get("date"));
+        assertTrue(String.valueOf(m.get("cpu")).matches(".+, \\d+ cores?"), String.valueOf(m.get("cpu")));
+        // built in a git checkout here: its commit (best effort elsewhere: null, never a failure)
+        Object commit = m.get("git_commit");
+        assertTrue(commit == null || commit.toString().matches("[0-9a-f]{12}(\\+changes)?"), String.valueOf(commit));
+    }
+
+    @Test
     void ticksAreRoundNumbersInsideTheRange() {
         assertEquals(
                 List.of(0.65, 0.7, 0.75, 0.8, 0.85),
