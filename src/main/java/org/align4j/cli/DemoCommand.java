@@ -6,6 +6,7 @@ import static org.align4j.cli.Options.Spec.of;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,6 +17,7 @@ import org.align4j.cli.Options.Type;
 import org.align4j.demo.AdversarialDemo;
 import org.align4j.demo.DemoAnchor;
 import org.align4j.demo.DemoReport;
+import org.align4j.demo.RunMetadata;
 
 /**
  * {@code demo}: the main job on an embedded default, no files needed ({@link AdversarialDemo}):
@@ -32,7 +34,12 @@ final class DemoCommand {
             of("quick", Type.BOOLEAN, false, "a shorter run (1 round, fewer steps) to check the pipeline"),
             of("rounds", Type.INT, null, "alignment rounds per method (default 2; quick 1)"),
             of("aapa", Type.BOOLEAN, true, "include GRPO+AAPA (loads the MiniLM sentence encoder)"),
-            of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing output_dir"));
+            of("overwrite_output_dir", Type.BOOLEAN, false, "replace an existing output_dir"),
+            of(
+                    "report_only",
+                    Type.BOOLEAN,
+                    false,
+                    "train nothing: rewrite report.html from output_dir's results.json and metrics.jsonl files"));
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -41,6 +48,13 @@ final class DemoCommand {
     static void run(String[] args) throws Exception {
         Options o = Options.parse("demo", SPECS, args);
         Path out = o.path("output_dir");
+        if (o.flag("report_only")) {
+            if (!Files.isRegularFile(out.resolve("results.json")))
+                throw new IllegalArgumentException(
+                        "--report_only: no results.json in " + out + " (run the demo first)");
+            System.out.println("demo: wrote " + DemoReport.write(out));
+            return;
+        }
         // the demo's own files: results.json, report.html and one seed-N folder per seed (all written by it)
         try (var claimed = org.align4j.trainer.OutputDir.claim(
                 "demo", out, o.flag("overwrite_output_dir"), false, List.of(), DemoCommand::ownArtifact)) {
@@ -57,7 +71,9 @@ final class DemoCommand {
         boolean quick = o.flag("quick");
         int rounds = o.has("rounds") ? o.integer("rounds") : quick ? 1 : 2;
         long t0 = System.nanoTime();
+        ZonedDateTime started = ZonedDateTime.now();
         List<AdversarialDemo.Row> all = new ArrayList<>();
+        List<Long> seedOf = new ArrayList<>(); // the seed of each row in all
         for (int k = 0; k < o.integer("num_seeds"); k++) {
             long seed = o.longValue("seed") + k;
             System.out.printf(
@@ -68,7 +84,10 @@ final class DemoCommand {
                     .rounds(rounds)
                     .anchor(o.flag("aapa") ? DemoAnchor::train : null)
                     .build();
-            all.addAll(AdversarialDemo.run(s));
+            for (AdversarialDemo.Row r : AdversarialDemo.run(s)) {
+                all.add(r);
+                seedOf.add(seed);
+            }
         }
         double minutes = (System.nanoTime() - t0) / 60e9;
         Map<String, double[]> mean = means(all);
@@ -102,35 +121,20 @@ final class DemoCommand {
         results.put("rounds", rounds);
         results.put("quick", quick);
         results.put("minutes", Math.round(minutes * 10) / 10.0);
+        results.putAll(RunMetadata.collect(started));
         List<Object> rows = new ArrayList<>();
-        for (AdversarialDemo.Row r : all) rows.add(AdversarialDemo.toJson(r));
+        for (int i = 0; i < all.size(); i++) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("seed", seedOf.get(i));
+            row.putAll(AdversarialDemo.toJson(all.get(i)));
+            rows.add(row);
+        }
         results.put("rows", rows);
         Files.createDirectories(out);
         Files.writeString(
                 out.resolve("results.json"),
                 JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
-        List<DemoReport.Point> points = new ArrayList<>();
-        for (var e : mean.entrySet()) {
-            String[] key = e.getKey().split("\t");
-            int round = Integer.parseInt(key[1]);
-            String[] names = {
-                "gold reward (greedy)",
-                "accuracy (greedy)",
-                "gold reward (T=1 samples)",
-                "RM accuracy, held-out pairs",
-                "RM accuracy, policy samples"
-            };
-            for (int i = 0; i < names.length; i++)
-                points.add(new DemoReport.Point(key[0], round, names[i], e.getValue()[i]));
-        }
-        DemoReport.write(
-                out.resolve("report.html"),
-                "align4j demo: APO and AAPA against their baselines",
-                List.of(
-                        "Task: two-number addition with a hidden gold reward (correct and concise). Mean over "
-                                + o.integer("num_seeds") + " seed(s); round 0 is the SFT policy.",
-                        "Baselines align against the base reward model (noisy human pairs); APO retrains its reward model each round on human pairs plus gold-vs-sample pairs."),
-                points);
+        DemoReport.write(out);
     }
 
     /** (method, round) -> mean over seeds of {gold greedy, accuracy, gold sampled, RM held-out acc, RM acc on policy samples}. */

@@ -11,7 +11,9 @@
  *       the demo trains on is derived from it
  *   <li>{@link DemoAnchor}: the demo's AAPA discriminator, trained once on expert answers against the SFT policy's
  *       rollouts
- *   <li>{@link DemoReport}: a self-contained HTML report with one chart per metric
+ *   <li>{@link DemoReport}: the self-contained HTML report (inline SVG, no script), from {@link DemoResults}
+ *       (results.json) and the rounds' metrics.jsonl ({@code TrainingCurves}), drawn by {@code Svg} in each
+ *       method's {@link MethodStyle}; {@link RunMetadata}: date, commit, CPU of a run
  *   <li>{@link ByteLevelTokenizerFiles}: a minimal real Hugging Face tokenizer for the models the demo trains from
  *       scratch
  * </ul>
