@@ -2,11 +2,21 @@
 package org.align4j.cli;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.DatasetException;
+import org.align4j.dist.Collective;
+import org.align4j.dist.DistEnv;
+import org.align4j.dist.DistException;
+import org.align4j.dist.DistOptions;
+import org.align4j.dist.Distributed;
+import org.align4j.dist.LaunchArgs;
+import org.align4j.dist.Launcher;
+import org.align4j.dist.Worker;
 import org.align4j.engine.NativeEnv;
 import org.align4j.trainer.ConsoleProgress;
 import org.align4j.trainer.TrainingListeners;
@@ -62,7 +72,52 @@ public final class Main {
     public static void main(String[] args) {
         // before any libtorch class loads: libgomp reads OMP_WAIT_POLICY once (NativeEnv)
         NativeEnv.configure();
-        System.exit(run(args));
+        System.exit(launchOrRun(args));
+    }
+
+    /**
+     * torchrun's two roles: with --nproc_per_node / --nnodes (and no RANK set, i.e. not already a worker) start the
+     * workers, each this same command line without the launcher options, and wait for them; a worker (RANK,
+     * WORLD_SIZE, MASTER_ADDR, MASTER_PORT from our launcher, torchrun, Slurm or a PyTorchJob) joins the job's Gloo
+     * group before its command runs; anything else runs as one process.
+     */
+    static int launchOrRun(String[] args) {
+        LaunchArgs.Parsed parsed;
+        try {
+            parsed = LaunchArgs.parse(List.of(args));
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
+        DistEnv env = DistEnv.fromEnvironment();
+        if (parsed.launch().isPresent()) {
+            if (env.distributed()) {
+                System.err.println("error: --nproc_per_node in a worker that a launcher already started (RANK is set)");
+                return 2;
+            }
+            List<String> child = new ArrayList<>();
+            child.add(ProcessHandle.current().info().command().orElse("java"));
+            child.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+            child.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+            child.addAll(parsed.rest());
+            try {
+                return new Launcher(parsed.launch().get(), child).run().exitCode();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 130;
+            } catch (RuntimeException e) {
+                System.err.println("error: " + e.getMessage());
+                return 1;
+            }
+        }
+        if (!env.distributed()) return run(args);
+        try (Collective c = Worker.init(DistOptions.defaults())) {
+            Distributed.install(c);
+            return run(args);
+        } catch (DistException e) {
+            System.err.println("error: rank " + env.rank() + ": " + e.getMessage());
+            return 1;
+        }
     }
 
     static int run(String[] args) {

@@ -12,7 +12,7 @@ import java.util.function.Function;
 /**
  * A deterministic split of rows into parts by their query, so that no query lands in two parts: APO keeps the queries
  * the reward model learns from (HH-RM) apart from the queries the policy is aligned on (HH-LLM) and from the test
- * queries (Linear95/APO README, "Data & Annotation"; shared/research/algorithms.md 1.6). Rows that share a query (the
+ * queries (Linear95/APO README, "Data and Annotation"; shared/research/algorithms.md 1.6). Rows that share a query (the
  * same prompt with several response pairs) always go to the same part.
  *
  * <p>The distinct queries, in order of first appearance, are shuffled with {@code java.util.Random(seed)}; the first
@@ -24,7 +24,7 @@ public final class QuerySplit {
     private QuerySplit() {}
 
     /**
-     * {@code fractions.length + 1} parts of {@code rows}: part i (i < fractions.length) holds the rows of
+     * {@code fractions.length + 1} parts of {@code rows}: part i (i &lt; fractions.length) holds the rows of
      * round(fractions[i] * Q) of the Q distinct queries, the last part the rows of the remaining queries.
      *
      * @param key the query of a row (equal strings = the same query)

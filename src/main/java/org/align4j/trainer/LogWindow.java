@@ -30,8 +30,22 @@ final class LogWindow implements AutoCloseable {
     private final List<Map<String, Object>> logged = new ArrayList<>();
 
     LogWindow(TrainLoop.Run run, int resumedStep, long resumedNumTokens) throws IOException {
+        this(run, resumedStep, resumedNumTokens, true);
+    }
+
+    /**
+     * {@code writes} false: a data-parallel worker other than rank 0, which averages the same rows (they are reduced
+     * across ranks before they get here) but writes nothing and tells no listener.
+     */
+    LogWindow(TrainLoop.Run run, int resumedStep, long resumedNumTokens, boolean writes) throws IOException {
         this.args = run.args();
         this.totalSteps = run.totalSteps();
+        if (!writes) {
+            this.log = null;
+            this.tb = null;
+            this.listeners = List.of();
+            return;
+        }
         this.log = MetricsLog.open(args.outputDir(), resumedStep);
         TensorBoardWriter w = null;
         try {
@@ -111,7 +125,6 @@ final class LogWindow implements AutoCloseable {
      * grad_norm, method metrics averaged over the steps since the last row..., num_tokens} and resets.
      */
     void log(int done, double epoch, double lr, double gradNorm, long numTokens) throws IOException {
-        if (!(done == 1 || done % args.loggingSteps() == 0 || done == totalSteps)) return;
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", done);
         row.put("epoch", epoch);
@@ -140,7 +153,7 @@ final class LogWindow implements AutoCloseable {
     }
 
     private void write(Map<String, Object> row) throws IOException {
-        log.log(row);
+        if (log != null) log.log(row);
         if (tb != null) tb.scalars((int) row.get("step"), row);
         logged.add(row);
     }
@@ -156,7 +169,7 @@ final class LogWindow implements AutoCloseable {
             for (TrainingListener l : listeners) l.onTrainEnd();
         } finally {
             try {
-                log.close();
+                if (log != null) log.close();
             } finally {
                 if (tb != null) tb.close();
             }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -86,6 +88,12 @@ final class StepSums {
         return this;
     }
 
+    /** The same sums with {@code n} as the input tokens. */
+    StepSums withInputTokens(long n) {
+        inputTokens = n;
+        return this;
+    }
+
     StepSums inputTokens(long n) {
         inputTokens += n;
         return this;
@@ -128,5 +136,64 @@ final class StepSums {
                 && m.containsKey("rewards/rejected")) // KTO: difference of class means
         m.put("rewards/margins", m.get("rewards/chosen") - m.get("rewards/rejected"));
         return m;
+    }
+
+    /**
+     * These sums added over the data-parallel workers (every worker calls it with its own), so that the metrics divide
+     * the job's sums by the job's counts as one worker with the whole batch would. Rank 0's names are the layout (a
+     * worker whose share of a batch was empty has none of its own; rank 0 always has a share).
+     */
+    StepSums allReduce(org.align4j.dist.Collective dist) {
+        if (dist.worldSize() == 1) return this;
+        // the layout, as rank 0 writes it: sum names with their count names, then count names
+        StringBuilder layout = new StringBuilder();
+        if (dist.isMain()) {
+            sums.keySet()
+                    .forEach(k -> layout.append(k)
+                            .append('\u0001')
+                            .append(countOf.get(k))
+                            .append('\n'));
+            layout.append('\u0002');
+            counts.keySet().forEach(k -> layout.append(k).append('\n'));
+        }
+        String[] parts = broadcastText(dist, layout.toString()).split("\u0002", -1);
+        List<String[]> sumNames = new ArrayList<>();
+        for (String line : parts[0].split("\n")) if (!line.isEmpty()) sumNames.add(line.split("\u0001", -1));
+        List<String> countNames = new ArrayList<>();
+        for (String line : parts[1].split("\n")) if (!line.isEmpty()) countNames.add(line);
+        for (String k : sums.keySet())
+            if (sumNames.stream().noneMatch(n -> n[0].equals(k)))
+                throw new IllegalStateException("bug: rank " + dist.rank() + " logs " + k + ", which rank 0 does not");
+        double[] v = new double[2 + sumNames.size() + countNames.size()];
+        v[0] = loss;
+        v[1] = inputTokens;
+        for (int i = 0; i < sumNames.size(); i++) v[2 + i] = sums.getOrDefault(sumNames.get(i)[0], 0.0);
+        for (int i = 0; i < countNames.size(); i++)
+            v[2 + sumNames.size() + i] = counts.getOrDefault(countNames.get(i), 0.0);
+        dist.allReduceSum(v);
+        StepSums r = new StepSums();
+        r.loss = v[0];
+        r.inputTokens = (long) v[1];
+        for (int i = 0; i < sumNames.size(); i++) r.add(sumNames.get(i)[0], v[2 + i], sumNames.get(i)[1]);
+        for (int i = 0; i < countNames.size(); i++) r.count(countNames.get(i), v[2 + sumNames.size() + i]);
+        return r;
+    }
+
+    /** Rank 0's {@code text} on every rank (its UTF-8 bytes broadcast as a tensor, after their length). */
+    static String broadcastText(org.align4j.dist.Collective dist, String text) {
+        byte[] bytes = dist.isMain() ? text.getBytes(java.nio.charset.StandardCharsets.UTF_8) : new byte[0];
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            Tensor n = org.align4j.engine.Tensors.longs(new long[] {bytes.length}, 1);
+            dist.broadcast(List.of(n), 0);
+            int len = (int) n.item_long();
+            long[] data = new long[len];
+            for (int i = 0; i < bytes.length; i++) data[i] = bytes[i];
+            Tensor t = org.align4j.engine.Tensors.longs(data, Math.max(len, 0));
+            if (len > 0) dist.broadcast(List.of(t), 0);
+            long[] got = org.align4j.engine.Tensors.toLongs(t);
+            byte[] out = new byte[len];
+            for (int i = 0; i < len; i++) out[i] = (byte) got[i];
+            return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 }

@@ -20,6 +20,7 @@ import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.align4j.dist.Collective;
 import org.align4j.io.AtomicFiles;
 import org.align4j.io.HfJson;
 import org.align4j.model.Checkpoints;
@@ -51,6 +52,8 @@ public final class TrainCheckpoints {
     private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String STATE_FILE = "trainer_state.json";
+    /** How long the other workers wait for rank 0 to write a checkpoint or the final model. */
+    private static final java.time.Duration SAVE_WAIT = java.time.Duration.ofMinutes(30);
 
     private TrainCheckpoints() {}
 
@@ -105,17 +108,21 @@ public final class TrainCheckpoints {
             int batchSize,
             int accumulation,
             Fingerprint data,
-            boolean lora) {}
+            boolean lora,
+            int worldSize) {}
 
     /** A live run's output_dir and checkpoints: it saves, rotates, saves the final model and releases the folder. */
     static final class Session implements AutoCloseable {
         private final TrainLoop.Run run;
         private final AdamW opt;
-        private final OutputDir dir;
+        private final OutputDir dir; // null on a data-parallel worker other than rank 0
+        private final Collective dist;
         private final int resumedStep;
         private final long resumedNumTokens;
 
-        private Session(TrainLoop.Run run, AdamW opt, OutputDir dir, int resumedStep, long resumedNumTokens) {
+        private Session(
+                TrainLoop.Run run, AdamW opt, OutputDir dir, Collective dist, int resumedStep, long resumedNumTokens) {
+            this.dist = dist;
             this.run = run;
             this.opt = opt;
             this.dir = dir;
@@ -144,7 +151,13 @@ public final class TrainCheckpoints {
                     a.perDeviceTrainBatchSize(),
                     a.gradientAccumulationSteps(),
                     run.fingerprint(),
-                    Lora.attached(run.model()));
+                    Lora.attached(run.model()),
+                    dist.worldSize());
+            // rank 0 writes; the others wait for it (a save can take longer than a collective's timeout)
+            if (!dist.isMain()) {
+                dist.barrier(SAVE_WAIT);
+                return;
+            }
             Path target = a.outputDir().resolve("checkpoint-" + done);
             if (Files.exists(target) && !OutputDir.isArtifact(target))
                 throw new IOException(target + " exists and is not an align4j checkpoint; move it away to let the run"
@@ -162,20 +175,26 @@ public final class TrainCheckpoints {
                     },
                     true);
             rotate(a.outputDir(), a.saveTotalLimit(), done);
+            dist.barrier(SAVE_WAIT);
         }
 
         /** The final model in output_dir: the PEFT adapter with LoRA, else the full model in its dtype; plus training_args.json. */
         void saveFinal() throws IOException {
+            if (!dist.isMain()) {
+                dist.barrier(SAVE_WAIT);
+                return;
+            }
             Transformer model = run.model();
             Path out = run.args().outputDir();
             if (Lora.attached(model)) Lora.saveAdapter(model, out, model.source(), true);
             else Checkpoints.save(model, out, String.valueOf(model.config().torchDtype()), true);
             HfJson.writeJson(out.resolve("training_args.json"), run.resolvedConfig(), true);
+            dist.barrier(SAVE_WAIT);
         }
 
         @Override
         public void close() throws IOException {
-            dir.close();
+            if (dir != null) dir.close();
         }
     }
 
@@ -183,15 +202,18 @@ public final class TrainCheckpoints {
      * Start of a run: resume from the checkpoint resume_from_checkpoint names (weights, optimizer, cursors, the step's
      * own state), or claim a fresh output_dir.
      */
-    static Session start(TrainLoop.Run run, AdamW opt) throws IOException {
+    static Session start(TrainLoop.Run run, AdamW opt, Collective dist) throws IOException {
         TrainingArgs a = run.args();
         Path resume = resumePath(a);
-        OutputDir dir =
-                OutputDir.claim(run.command(), a.outputDir(), a.overwriteOutputDir(), resume != null, List.of());
+        // rank 0 alone claims output_dir (and writes everything there); the others read the checkpoint after it has
+        OutputDir dir = dist.isMain()
+                ? OutputDir.claim(run.command(), a.outputDir(), a.overwriteOutputDir(), resume != null, List.of())
+                : null;
         try {
-            if (resume == null) return new Session(run, opt, dir, 0, 0);
+            dist.barrier();
+            if (resume == null) return new Session(run, opt, dir, dist, 0, 0);
             State state = loadState(resume);
-            checkCompatible(run, resume, state);
+            checkCompatible(run, resume, state, dist.worldSize());
             restoreWeights(resume, run.model(), opt);
             for (int i = 0; i < run.cursors().size(); i++)
                 run.cursors()
@@ -199,18 +221,21 @@ public final class TrainCheckpoints {
                         .seek(state.cursors().get(i)[0], state.cursors().get(i)[1]);
             if (run.resumable() != null) run.resumable().restore(resume);
             LOG.info("{}: resumed from {} at step {}", run.command(), resume, state.globalStep());
-            return new Session(run, opt, dir, state.globalStep(), state.numTokens());
+            return new Session(run, opt, dir, dist, state.globalStep(), state.numTokens());
         } catch (IOException | RuntimeException e) {
-            dir.close();
+            if (dir != null) dir.close();
             throw e;
         }
     }
 
     /** Refuses a resume that would not continue the same run, naming what changed. */
-    private static void checkCompatible(TrainLoop.Run run, Path checkpoint, State s) throws IOException {
+    private static void checkCompatible(TrainLoop.Run run, Path checkpoint, State s, int worldSize) throws IOException {
         TrainingArgs a = run.args();
         String why = null;
-        if (s.globalStep() < 0 || s.globalStep() > run.totalSteps())
+        if (s.worldSize() != worldSize)
+            why = "it was saved by " + s.worldSize() + " data-parallel worker(s), this run has " + worldSize
+                    + " (the data order is sharded by worker count)";
+        else if (s.globalStep() < 0 || s.globalStep() > run.totalSteps())
             why = "it stands at step " + s.globalStep() + " of a run of " + run.totalSteps() + " steps";
         else if (s.batchSize() != a.perDeviceTrainBatchSize())
             why = "it was saved with per_device_train_batch_size " + s.batchSize() + ", this run has "
@@ -273,6 +298,7 @@ public final class TrainCheckpoints {
                     .put("rows", s.data().rows())
                     .put("hash", s.data().hash());
         own.put("use_peft", s.lora());
+        own.put("world_size", s.worldSize());
         return n;
     }
 
@@ -304,7 +330,8 @@ public final class TrainCheckpoints {
                 intField(file, own, "per_device_train_batch_size"),
                 intField(file, own, "gradient_accumulation_steps"),
                 data,
-                own.path("use_peft").asBoolean(false));
+                own.path("use_peft").asBoolean(false),
+                own.path("world_size").asInt(1));
     }
 
     private static int intField(Path file, JsonNode n, String key) throws IOException {

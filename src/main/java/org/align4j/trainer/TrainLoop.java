@@ -8,7 +8,13 @@ import java.util.Map;
 import java.util.function.IntFunction;
 import java.util.function.ToLongFunction;
 import org.align4j.data.PreferencePair;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
 import org.align4j.model.Transformer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The one optimizer loop every trainer runs. A method is a {@link Step}: the forward and backward passes of one
@@ -62,28 +68,37 @@ public final class TrainLoop {
             Evaluation eval,
             Map<String, Object> resolvedConfig,
             TrainCheckpoints.Resumable resumable,
-            TrainCheckpoints.Fingerprint fingerprint) {
+            TrainCheckpoints.Fingerprint fingerprint,
+            boolean dataParallel) {
         /** A run with no evaluation, an empty resolved config, no state beyond the cursors and no data fingerprint. */
         public static Run of(
                 String command, Transformer model, TrainingArgs args, int totalSteps, List<DataCursor> cursors) {
-            return new Run(command, model, args, totalSteps, cursors, null, Map.of(), null, null);
+            return new Run(command, model, args, totalSteps, cursors, null, Map.of(), null, null, false);
+        }
+
+        /** A run whose step shards its batch over the data-parallel workers and reduces what it logs. */
+        public Run withDataParallel() {
+            return new Run(
+                    command, model, args, totalSteps, cursors, eval, resolvedConfig, resumable, fingerprint, true);
         }
 
         public Run withEval(Evaluation e) {
-            return new Run(command, model, args, totalSteps, cursors, e, resolvedConfig, resumable, fingerprint);
+            return new Run(
+                    command, model, args, totalSteps, cursors, e, resolvedConfig, resumable, fingerprint, dataParallel);
         }
 
         /** What training_args.json records (the command line's resolved keys). */
         public Run withResolvedConfig(Map<String, Object> c) {
-            return new Run(command, model, args, totalSteps, cursors, eval, c, resumable, fingerprint);
+            return new Run(command, model, args, totalSteps, cursors, eval, c, resumable, fingerprint, dataParallel);
         }
 
         public Run withResumable(TrainCheckpoints.Resumable r) {
-            return new Run(command, model, args, totalSteps, cursors, eval, resolvedConfig, r, fingerprint);
+            return new Run(
+                    command, model, args, totalSteps, cursors, eval, resolvedConfig, r, fingerprint, dataParallel);
         }
 
         public Run withFingerprint(TrainCheckpoints.Fingerprint f) {
-            return new Run(command, model, args, totalSteps, cursors, eval, resolvedConfig, resumable, f);
+            return new Run(command, model, args, totalSteps, cursors, eval, resolvedConfig, resumable, f, dataParallel);
         }
     }
 
@@ -97,19 +112,32 @@ public final class TrainLoop {
     public static TrainResult run(Run run, Step step) throws IOException {
         TrainingArgs a = run.args();
         Transformer model = run.model();
+        Collective dist = Distributed.current();
+        if (dist.worldSize() > 1 && !run.dataParallel())
+            throw new IllegalArgumentException(run.command() + " does not run data-parallel yet (" + dist.worldSize()
+                    + " workers); run it as one process (without --nproc_per_node), or use sft, reward, dpo, kto,"
+                    + " cpo or orpo, which do");
         LrSchedule schedule = a.schedule(run.totalSteps());
         model.requiresGrad(true);
         try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), a.weightDecay());
-                TrainCheckpoints.Session session = TrainCheckpoints.start(run, opt)) {
+                TrainCheckpoints.Session session = TrainCheckpoints.start(run, opt, dist)) {
+            // every worker starts from rank 0's weights (equal by construction; DDP checks the same at start)
+            if (dist.worldSize() > 1) {
+                try (NoGradGuard g = new NoGradGuard()) { // an in-place copy into leaves that require grad
+                    dist.broadcast(List.copyOf(model.trainableParameters().values()), 0);
+                }
+            }
             long numTokens = session.resumedNumTokens();
             DataCursor progress = run.cursors().getFirst();
-            try (LogWindow log = new LogWindow(run, session.resumedStep(), numTokens)) {
+            try (LogWindow log = new LogWindow(run, session.resumedStep(), numTokens, dist.isMain())) {
                 for (int s = session.resumedStep(); s < run.totalSteps(); s++) {
                     StepResult r = step.run(s);
                     if (r.update() && !Double.isFinite(r.loss()))
                         throw new IllegalStateException(NonFinite.message(run.command(), s + 1, r.loss(), model));
                     double lr = schedule.at(s);
-                    // the step's gradients are complete here
+                    // the step's gradients are complete here: each worker holds its share of the window's normalised
+                    // loss, so their sum over the workers is the whole window's gradient (no division by the count)
+                    if (dist.worldSize() > 1) allReduceGradients(model, dist);
                     double gradNorm = r.update() ? opt.clipStepAndZero(model, a.maxGradNorm(), lr) : 0.0;
                     numTokens += r.inputTokens();
                     int done = s + 1;
@@ -131,6 +159,23 @@ public final class TrainLoop {
             }
         } finally {
             model.requiresGrad(false);
+        }
+    }
+
+    /** Sums every trainable parameter's gradient over the workers (an undefined one counts as zeros: a worker whose
+     * share of the batch was empty). */
+    private static void allReduceGradients(Transformer model, Collective dist) {
+        List<Tensor> grads = new ArrayList<>();
+        try (PointerScope scope = new PointerScope()) {
+            for (Tensor p : model.trainableParameters().values()) {
+                Tensor g = p.grad();
+                if (g == null || g.isNull() || !g.defined()) {
+                    p.mutable_grad().put(torch.zeros_like(p));
+                    g = p.grad();
+                }
+                grads.add(g);
+            }
+            dist.allReduceSum(grads);
         }
     }
 
@@ -187,17 +232,33 @@ public final class TrainLoop {
             throws IOException {
         List<T> rows = data.rows();
         if (rows.isEmpty()) throw new IllegalArgumentException(command + ": the training set is empty");
-        DataCursor cursor = new DataCursor(rows.size(), a.perDeviceTrainBatchSize(), a.seed());
-        Run run = Run.of(command, model, a, a.totalSteps(rows.size()), List.of(cursor))
+        // data parallel: the cursor reads the job's micro-batches (per_device_train_batch_size x workers rows) in the
+        // seeded order, each worker trains on its slice, so N workers x B rows is one worker x N*B rows
+        int workers = Distributed.current().worldSize();
+        TrainingArgs job = a.toBuilder()
+                .perDeviceTrainBatchSize(a.perDeviceTrainBatchSize() * workers)
+                .build();
+        DataCursor cursor = new DataCursor(rows.size(), job.perDeviceTrainBatchSize(), a.seed());
+        Run run = Run.of(command, model, a, job.totalSteps(rows.size()), List.of(cursor))
                 .withEval(eval)
                 .withResolvedConfig(resolvedConfig)
-                .withFingerprint(TrainCheckpoints.Fingerprint.of(rows, data.inputTokens(), data.targetTokens()));
-        return run(run, windowed(command, data, cursor, a.gradientAccumulationSteps(), microBatch));
+                .withFingerprint(TrainCheckpoints.Fingerprint.of(rows, data.inputTokens(), data.targetTokens()))
+                .withDataParallel();
+        return run(
+                run,
+                windowed(
+                        command, data, cursor, a.gradientAccumulationSteps(), a.perDeviceTrainBatchSize(), microBatch));
     }
 
-    /** The step that runs one accumulation window of {@code data} from {@code cursor}. */
-    static <T> Step windowed(String command, Rows<T> data, DataCursor cursor, int accumulation, MicroBatch<T> mb) {
+    /**
+     * The step that runs one accumulation window of {@code data} from {@code cursor}: the window (rows and target
+     * tokens) is the whole job's, and this worker runs the micro-batches of its slice of each job micro-batch ({@code
+     * perWorker} rows from rank x perWorker); what it logs is summed over the workers before it is divided.
+     */
+    static <T> Step windowed(
+            String command, Rows<T> data, DataCursor cursor, int accumulation, int perWorker, MicroBatch<T> mb) {
         return step -> {
+            Collective dist = Distributed.current();
             List<List<T>> microBatches = cursor.window(data.rows(), accumulation);
             List<T> all = new ArrayList<>();
             microBatches.forEach(all::addAll);
@@ -206,9 +267,16 @@ public final class TrainLoop {
                 throw new IllegalStateException(command + " step " + (step + 1)
                         + ": no target tokens in the batch (every loss mask is empty); check the data");
             StepSums sums = StepSums.empty();
-            for (List<T> rows : microBatches) sums = sums.plus(mb.run(rows, w, true));
-            return new StepResult(
-                    sums.metrics(), all.stream().mapToLong(data.inputTokens()).sum(), true);
+            long tokens = 0;
+            for (List<T> job : microBatches) {
+                int from = Math.min(job.size(), dist.rank() * perWorker), to = Math.min(job.size(), from + perWorker);
+                List<T> mine = job.subList(from, to);
+                if (mine.isEmpty()) continue;
+                sums = sums.plus(mb.run(mine, w, true));
+                tokens += mine.stream().mapToLong(data.inputTokens()).sum();
+            }
+            sums = sums.withInputTokens(tokens).allReduce(dist);
+            return new StepResult(sums.metrics(), sums.inputTokens(), true);
         };
     }
 

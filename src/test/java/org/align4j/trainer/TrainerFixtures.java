@@ -33,7 +33,7 @@ final class TrainerFixtures {
         m.requiresGrad(true);
         try {
             TrainLoop.Rows<T> data = new TrainLoop.Rows<>(rows, r -> 1, r -> 1);
-            TrainLoop.windowed("test", data, new DataCursor(rows.size(), batch, 42), accumulation, mb)
+            TrainLoop.windowed("test", data, new DataCursor(rows.size(), batch, 42), accumulation, batch, mb)
                     .run(0);
             Map<String, float[]> g = new LinkedHashMap<>();
             for (var e : m.trainableParameters().entrySet()) {

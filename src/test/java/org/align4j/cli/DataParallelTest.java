@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.align4j.engine.Tensors;
+import org.align4j.model.Checkpoints;
+import org.align4j.model.Transformer;
+import org.align4j.testing.Golden;
+import org.align4j.trainer.MetricsLog;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Data parallel as a user runs it: {@code ./align4j sft|dpo --nproc_per_node 2 --per_device_train_batch_size B}
+ * (torchrun's semantics: the launcher starts two workers on Gloo) trains as one worker with 2B rows per micro-batch.
+ *
+ * <p>The bounds: the first step's metrics are computed before any update, from the same rows; only the order of float
+ * additions differs (two partial sums added by the all-reduce instead of one), so they agree to float32 rounding
+ * (relative 1e-5); counts (num_tokens, epoch) are exact. AdamW's first update moves each element by lr·m̂/(√v̂+ε) with
+ * m̂ = g and √v̂ = |g|, i.e. by at most lr, so the weights after one step differ by at most 2·lr per element (where a
+ * gradient is float noise its sign may differ), and by far less where the gradient is not noise.
+ */
+class DataParallelTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String TINY =
+            Golden.resourceDir("golden/llama-tiny").toAbsolutePath().toString();
+    private static final double LR = 1e-3;
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static Path data(Path tmp, boolean pairs) throws Exception {
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < 16; i++)
+            rows.add(JSON.writeValueAsString(
+                    pairs
+                            ? Map.of("prompt", i + "+" + i + "=", "chosen", "" + 2 * i, "rejected", "" + (2 * i + 1))
+                            : Map.of("prompt", i + "+" + i + "=", "completion", "" + 2 * i)));
+        Path f = tmp.resolve(pairs ? "pairs.jsonl" : "pc.jsonl");
+        Files.write(f, rows);
+        return f;
+    }
+
+    private static void run(Path tmp, String command, Path data, Path out, int workers, int perDevice)
+            throws Exception {
+        List<String> args = new ArrayList<>();
+        if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
+        args.addAll(List.of(
+                command,
+                "--model_name_or_path",
+                TINY,
+                "--dataset_name",
+                data.toString(),
+                "--output_dir",
+                out.toString(),
+                "--max_steps",
+                "1",
+                "--learning_rate",
+                "" + LR,
+                "--per_device_train_batch_size",
+                "" + perDevice,
+                "--logging_steps",
+                "1",
+                "--save_steps",
+                "0"));
+        CliProcess.Result r = CliProcess.run(tmp, Map.of(), args);
+        assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
+    }
+
+    private static void assertSameRun(Path one, Path two) throws Exception {
+        List<JsonNode> a = MetricsLog.read(one), b = MetricsLog.read(two);
+        assertEquals(a.size(), b.size(), "rank 0 alone writes metrics.jsonl: " + b);
+        JsonNode x = a.get(0), y = b.get(0);
+        List<String> keys = new ArrayList<>();
+        x.fieldNames().forEachRemaining(keys::add);
+        List<String> keysB = new ArrayList<>();
+        y.fieldNames().forEachRemaining(keysB::add);
+        assertEquals(keys, keysB, "every logged metric");
+        for (String k : keys) {
+            double u = x.get(k).asDouble(), v = y.get(k).asDouble();
+            assertEquals(u, v, 1e-5 * Math.max(1, Math.abs(u)), k);
+        }
+        assertEquals(x.get("num_tokens").asLong(), y.get("num_tokens").asLong());
+        try (Transformer m1 = Checkpoints.load(one);
+                Transformer m2 = Checkpoints.load(two)) {
+            int far = 0, total = 0;
+            for (var e : m1.parameters().entrySet()) {
+                float[] p = Tensors.toFloats(e.getValue()),
+                        q = Tensors.toFloats(m2.parameters().get(e.getKey()));
+                for (int i = 0; i < p.length; i++) {
+                    double d = Math.abs(p[i] - q[i]);
+                    assertTrue(d <= 2 * LR + 1e-6, e.getKey() + "[" + i + "] differs by " + d);
+                    if (d > 1e-6) far++;
+                    total++;
+                }
+            }
+            assertTrue(far < total / 1000 + 1, far + " of " + total + " weights differ by more than 1e-6");
+        }
+    }
+
+    @Test
+    void twoWorkersOfBatchFourTrainSftAsOneWorkerOfEight(@TempDir Path tmp) throws Exception {
+        Path data = data(tmp, false);
+        run(tmp, "sft", data, tmp.resolve("one"), 1, 8);
+        run(tmp, "sft", data, tmp.resolve("two"), 2, 4);
+        assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
+    }
+
+    @Test
+    void twoWorkersOfBatchFourTrainDpoAsOneWorkerOfEight(@TempDir Path tmp) throws Exception {
+        Path data = data(tmp, true);
+        run(tmp, "dpo", data, tmp.resolve("one"), 1, 8);
+        run(tmp, "dpo", data, tmp.resolve("two"), 2, 4);
+        assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
+    }
+
+    @Test
+    void anOnlineMethodRefusesToRunDataParallelNamingWhatDoes(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.jsonl");
+        Files.writeString(q, "{\"prompt\": \"1+1=\"}\n{\"prompt\": \"2+2=\"}\n");
+        CliProcess.Result r = CliProcess.run(
+                tmp,
+                Map.of(),
+                List.of(
+                        "--nproc_per_node",
+                        "2",
+                        "--master_port",
+                        "" + freePort(),
+                        "grpo",
+                        "--model_name_or_path",
+                        TINY,
+                        "--dataset_name",
+                        q.toString(),
+                        "--output_dir",
+                        tmp.resolve("g").toString(),
+                        "--reward_funcs",
+                        "length",
+                        "--max_steps",
+                        "1",
+                        "--num_generations",
+                        "2",
+                        "--per_device_train_batch_size",
+                        "2",
+                        "--max_completion_length",
+                        "4"));
+        assertTrue(r.exitCode() != 0, r.output());
+        assertTrue(r.output().contains("does not run data-parallel yet"), r.output());
+    }
+}
