@@ -5,8 +5,12 @@ import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.InterpreterFactory;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.tree.Node;
 
-/** Prints values as Python's {@code str()} does; printing an undefined value is an error. */
+/**
+ * Prints values as Python's {@code str()} does; printing an undefined value is an error. Checks the
+ * block nesting of each parsed template against the render's limit.
+ */
 final class PyInterpreter extends JinjavaInterpreter {
 
     PyInterpreter(Jinjava application, Context context, JinjavaConfig config) {
@@ -15,6 +19,14 @@ final class PyInterpreter extends JinjavaInterpreter {
 
     PyInterpreter(JinjavaInterpreter orig) {
         super(orig);
+    }
+
+    /** Parses as Jinjava does, then refuses blocks nested deeper than the render's limit. */
+    @Override
+    public Node parse(String template) {
+        Node root = super.parse(template);
+        RenderBudget.blockDepth(root);
+        return root;
     }
 
     @Override
