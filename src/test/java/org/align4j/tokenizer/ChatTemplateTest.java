@@ -60,6 +60,16 @@ class ChatTemplateTest {
     }
 
     @Test
+    void messagesWithPercentSignsAreKept() {
+        // Jinjava ran error messages through String.format (found by ChatTemplateFuzzTest)
+        assertTrue(
+                error("{{ raise_exception('only 100% sure') }}", Map.of()).contains("TemplateError: only 100% sure"));
+        assertTrue(
+                error("{% if raise_exception('a %s b') %}{% endif %}", Map.of()).contains("TemplateError: a %s b"));
+        assertTrue(error("{{ '%d %' % 5 }}", Map.of()).contains("ValueError: incomplete format"));
+    }
+
+    @Test
     void syntaxErrorsFail() {
         assertTrue(error("{% if %}x{% endif %}", Map.of()).toLowerCase().contains("syntax"));
         assertTrue(error("{{ 'unclosed }}", Map.of()).length() > 0);

@@ -91,6 +91,11 @@ public record RenderLimits(
                 timeout, maxOutputChars, n, maxMacroDepth, maxBlockDepth, maxExpressionDepth, maxIntBits);
     }
 
+    public RenderLimits withMaxIntBits(int n) {
+        return new RenderLimits(
+                timeout, maxOutputChars, maxBuiltChars, maxMacroDepth, maxBlockDepth, maxExpressionDepth, n);
+    }
+
     /** "the limit align4j.template.NAME=VALUE": how error messages name a limit and its knob. */
     static String named(String name, Object value) {
         return "align4j's limit " + PROPERTY_PREFIX + name + "=" + value;
