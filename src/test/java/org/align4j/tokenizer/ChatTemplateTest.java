@@ -70,6 +70,16 @@ class ChatTemplateTest {
     }
 
     @Test
+    void emptyTagsAreSyntaxErrorsAsInJinja2() {
+        // Jinjava 2.8.4 failed on these with StringIndexOutOfBoundsException (found by ChatTemplateFuzzTest)
+        for (String t : List.of("a{%-%}b", "a{%%}b", "a{%--%}b", "a{{-}}b", "a{{}}b", "a{{ }}b")) {
+            String m = error(t, Map.of());
+            assertTrue(m.contains("TemplateSyntaxError: ") && m.contains("(template line 1)"), t + ": " + m);
+        }
+        assertEquals("ab", render("a{#-#}b", Map.of()), "an empty comment with a trim marker is a comment");
+    }
+
+    @Test
     void syntaxErrorsFail() {
         assertTrue(error("{% if %}x{% endif %}", Map.of()).toLowerCase().contains("syntax"));
         assertTrue(error("{{ 'unclosed }}", Map.of()).length() > 0);
