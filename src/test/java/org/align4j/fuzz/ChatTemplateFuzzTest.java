@@ -38,9 +38,12 @@ class ChatTemplateFuzzTest {
      * on many templates rather than on a few that loop or grow up to the real limits.
      */
     private static final RenderLimits LIMITS = RenderLimits.defaults()
-            .withTimeout(Duration.ofMillis(250))
+            .withTimeout(Duration.ofMillis(100))
             .withMaxOutputChars(1 << 16)
             .withMaxBuiltChars(1 << 20)
+            .withMaxMacroDepth(20)
+            .withMaxBlockDepth(30)
+            .withMaxExpressionDepth(100)
             .withMaxIntBits(1 << 16);
 
     private static final List<Map<String, Object>> MESSAGES = List.of(

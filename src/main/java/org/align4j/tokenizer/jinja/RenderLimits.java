@@ -91,6 +91,20 @@ public record RenderLimits(
                 timeout, maxOutputChars, n, maxMacroDepth, maxBlockDepth, maxExpressionDepth, maxIntBits);
     }
 
+    public RenderLimits withMaxMacroDepth(int n) {
+        return new RenderLimits(
+                timeout, maxOutputChars, maxBuiltChars, n, maxBlockDepth, maxExpressionDepth, maxIntBits);
+    }
+
+    public RenderLimits withMaxBlockDepth(int n) {
+        return new RenderLimits(
+                timeout, maxOutputChars, maxBuiltChars, maxMacroDepth, n, maxExpressionDepth, maxIntBits);
+    }
+
+    public RenderLimits withMaxExpressionDepth(int n) {
+        return new RenderLimits(timeout, maxOutputChars, maxBuiltChars, maxMacroDepth, maxBlockDepth, n, maxIntBits);
+    }
+
     public RenderLimits withMaxIntBits(int n) {
         return new RenderLimits(
                 timeout, maxOutputChars, maxBuiltChars, maxMacroDepth, maxBlockDepth, maxExpressionDepth, n);
