@@ -67,6 +67,9 @@ class ChatTemplateTest {
         assertTrue(
                 error("{% if raise_exception('a %s b') %}{% endif %}", Map.of()).contains("TemplateError: a %s b"));
         assertTrue(error("{{ '%d %' % 5 }}", Map.of()).contains("ValueError: incomplete format"));
+        // the same through a macro's body, whose Jinjava error quotes the '{%if%}' tag
+        String m = error("{%macro f()%}{%if%}{%endif%}{%endmacro%}{{f()}}", Map.of());
+        assertTrue(m.contains("TemplateSyntaxError: ") && m.contains("'{%if%}'"), m);
     }
 
     @Test

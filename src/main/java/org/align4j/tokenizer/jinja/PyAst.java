@@ -2,6 +2,7 @@ package org.align4j.tokenizer.jinja;
 
 import com.hubspot.jinjava.el.ext.NamedParameter;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.TemplateSyntaxException;
 import com.hubspot.jinjava.lib.fn.MacroFunction;
 import com.hubspot.jinjava.objects.Namespace;
 import com.hubspot.jinjava.objects.SafeString;
@@ -20,6 +21,7 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstNode;
 import jinjava.de.odysseus.el.tree.impl.ast.AstParameters;
 import jinjava.de.odysseus.el.tree.impl.ast.AstRightValue;
 import jinjava.javax.el.ELContext;
+import jinjava.javax.el.ELException;
 
 /** Expression tree nodes with jinja2's (Python's) evaluation rules. */
 final class PyAst {
@@ -566,9 +568,28 @@ final class PyAst {
         RenderBudget.enterMacro(m.getName());
         try {
             return RenderBudget.built(m.evaluate(args));
+        } catch (ELException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw asPyError(e);
         } finally {
             RenderBudget.exitMacro();
         }
+    }
+
+    /**
+     * An error from a macro's body, as a PyError: Jinjava runs the message of any other exception
+     * that leaves an expression through String.format, which fails on a '%' in it (found by
+     * ChatTemplateFuzzTest: a stray {@code {%if%}} in a macro).
+     */
+    private static PyError asPyError(RuntimeException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof PyError p) {
+                return p;
+            }
+        }
+        String type = e instanceof TemplateSyntaxException ? "TemplateSyntaxError" : "TemplateError";
+        return new PyError(type, e.getMessage() == null ? e.toString() : e.getMessage());
     }
 
     /** {@code name(args)}: a global function or a macro. */

@@ -44,8 +44,7 @@ final class RenderBudget {
     /** Runs {@code body} on this thread with a fresh budget for {@code limits}. */
     static <T> T run(RenderLimits limits, Supplier<T> body) {
         RenderBudget previous = CURRENT.get();
-        CURRENT.set(
-                new RenderBudget(limits, System.nanoTime() + limits.timeout().toNanos()));
+        CURRENT.set(new RenderBudget(limits, System.nanoTime() + limits.timeoutMillis() * 1_000_000L));
         try {
             return body.get();
         } finally {
@@ -121,7 +120,7 @@ final class RenderBudget {
     }
 
     private static String seconds(RenderLimits limits) {
-        double s = limits.timeout().toMillis() / 1000.0;
+        double s = limits.timeoutMillis() / 1000.0;
         return s == Math.rint(s) ? Long.toString((long) s) : Double.toString(s);
     }
 

@@ -110,6 +110,13 @@ public record RenderLimits(
                 timeout, maxOutputChars, maxBuiltChars, maxMacroDepth, maxBlockDepth, maxExpressionDepth, n);
     }
 
+    /** The timeout in milliseconds, at most 100 days (a larger one means no limit in practice). */
+    long timeoutMillis() {
+        return timeout.compareTo(Duration.ofDays(100)) > 0
+                ? Duration.ofDays(100).toMillis()
+                : timeout.toMillis();
+    }
+
     /** "the limit align4j.template.NAME=VALUE": how error messages name a limit and its knob. */
     static String named(String name, Object value) {
         return "align4j's limit " + PROPERTY_PREFIX + name + "=" + value;

@@ -71,8 +71,7 @@ final class RenderThreads {
                         null);
             }
         });
-        long waitMillis =
-                limits.timeout().toMillis() + Math.max(1000, limits.timeout().toMillis() / 2);
+        long waitMillis = limits.timeoutMillis() + Math.max(1000, limits.timeoutMillis() / 2);
         try {
             return result.get(waitMillis, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
