@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 import org.align4j.tokenizer.jinja.JinjaEngine;
 import org.align4j.tokenizer.jinja.JinjaException;
+import org.align4j.tokenizer.jinja.RenderLimits;
 
 /**
  * A Hugging Face chat template (jinja2), rendered exactly as transformers'
@@ -19,6 +20,10 @@ import org.align4j.tokenizer.jinja.JinjaException;
  * {@link ChatTemplateException} naming the problem; it never renders a different prompt. One
  * deliberate difference from jinja2: printing an undefined value (for example a message without
  * {@code content}) is an error instead of an empty string.
+ *
+ * <p>A render runs under {@link RenderLimits} (time, output size, nesting depth): a template that
+ * loops, recurses or grows without end fails with a {@link ChatTemplateException} that names the
+ * limit, which the data layer reports as an invalid row.
  *
  * <p>Map arguments keep their iteration order (use {@link LinkedHashMap} for the order
  * {@code tojson} prints); Java {@code null} is Python {@code None}.
@@ -37,14 +42,20 @@ public final class ChatTemplate {
 
     private final String source;
     private final String origin;
+    private final RenderLimits limits; // null: RenderLimits.defaults() at each render
 
     /**
      * @param source the jinja2 template text
      * @param origin where it came from (a file name), used in error messages
      */
     public ChatTemplate(String source, String origin) {
+        this(source, origin, null);
+    }
+
+    private ChatTemplate(String source, String origin, RenderLimits limits) {
         this.source = Objects.requireNonNull(source, "source");
         this.origin = origin == null ? "chat template" : origin;
+        this.limits = limits;
     }
 
     public ChatTemplate(String source) {
@@ -55,10 +66,15 @@ public final class ChatTemplate {
         return source;
     }
 
+    /** This template rendered under other limits than {@link RenderLimits#defaults()}. */
+    public ChatTemplate withLimits(RenderLimits renderLimits) {
+        return new ChatTemplate(source, origin, Objects.requireNonNull(renderLimits, "renderLimits"));
+    }
+
     /** Renders with exactly these template variables. */
     public String render(Map<String, ?> variables) {
         try {
-            return JinjaEngine.render(source, variables);
+            return JinjaEngine.render(source, variables, limits == null ? RenderLimits.defaults() : limits);
         } catch (JinjaException e) {
             throw new ChatTemplateException(origin + ": " + e.getMessage(), e);
         }

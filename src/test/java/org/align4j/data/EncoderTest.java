@@ -12,10 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.testing.Golden;
 import org.align4j.tokenizer.Tokenizer;
@@ -355,6 +357,35 @@ class EncoderTest {
             Encoder enc = new Encoder(plain, Truncation.none());
             TokenizerException e = assertThrows(TokenizerException.class, () -> Encoder.encodeAll(r, enc::sft, true));
             assertTrue(e.getMessage().contains("no chat template"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aTemplateThatHitsARenderLimitIsASkippableRow(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("tok"));
+        Path golden = Golden.resourceDir("golden/llama-tiny");
+        Files.copy(golden.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        // ChatML, except that a message saying 'recurse' sends the template into endless recursion
+        String template = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{% for m in messages %}"
+                + "{% if m.content == 'recurse' %}{{ f(0) }}{% endif %}"
+                + "{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}";
+        Files.writeString(
+                dir.resolve("tokenizer_config.json"),
+                new ObjectMapper().writeValueAsString(Map.of("eos_token", "<|im_end|>", "chat_template", template)));
+        try (Tokenizer hostile = Tokenizer.load(dir)) {
+            String user = "{\"messages\": [{\"role\": \"user\", \"content\": \"%s\"}, "
+                    + "{\"role\": \"assistant\", \"content\": \"a\"}]}";
+            List<Row> r = rows(tmp, user.formatted("q"), user.formatted("recurse"), user.formatted("q2"));
+            Encoder enc = new Encoder(hostile, Truncation.none());
+            DatasetException e = assertThrows(DatasetException.class, () -> Encoder.encodeAll(r, enc::sft, false));
+            assertTrue(
+                    e.getMessage().startsWith(tmp.resolve("rows.jsonl") + ":2:")
+                            && e.getMessage().contains("RecursionError")
+                            && e.getMessage().contains("align4j.template.maxMacroDepth=200"),
+                    e.getMessage());
+            Encoded<Sequence> out = Encoder.encodeAll(r, enc::sft, true);
+            assertEquals(2, out.items().size());
+            assertEquals(1, out.skipped());
         }
     }
 }

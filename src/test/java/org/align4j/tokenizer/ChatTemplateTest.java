@@ -60,6 +60,32 @@ class ChatTemplateTest {
     }
 
     @Test
+    void messagesWithPercentSignsAreKept() {
+        // Jinjava ran error messages through String.format (found by ChatTemplateFuzzTest)
+        assertTrue(
+                error("{{ raise_exception('only 100% sure') }}", Map.of()).contains("TemplateError: only 100% sure"));
+        assertTrue(
+                error("{% if raise_exception('a %s b') %}{% endif %}", Map.of()).contains("TemplateError: a %s b"));
+        assertTrue(error("{{ '%d %' % 5 }}", Map.of()).contains("ValueError: incomplete format"));
+        // the same through a macro's body, whose Jinjava error quotes the '{%if%}' tag
+        String m = error("{%macro f()%}{%if%}{%endif%}{%endmacro%}{{f()}}", Map.of());
+        assertTrue(m.contains("TemplateSyntaxError: ") && m.contains("'{%if%}'"), m);
+    }
+
+    @Test
+    void emptyTagsAreSyntaxErrorsAsInJinja2() {
+        // Jinjava 2.8.4 failed on these with StringIndexOutOfBoundsException (found by ChatTemplateFuzzTest)
+        for (String t : List.of("a{%-%}b", "a{%%}b", "a{%--%}b", "a{{-}}b", "a{{}}b", "a{{ }}b")) {
+            String m = error(t, Map.of());
+            assertTrue(m.contains("TemplateSyntaxError: ") && m.contains("(template line 1)"), t + ": " + m);
+        }
+        assertEquals("ab", render("a{#-#}b", Map.of()), "an empty comment with a trim marker is a comment");
+        // Jinjava's tokenizer reads this as an empty '{{%}' (minimized from a ChatTemplateFuzzTest finding)
+        assertTrue(error("{%call''}}{{%}", Map.of())
+                .contains("TemplateSyntaxError: the template cannot be split into tags"));
+    }
+
+    @Test
     void syntaxErrorsFail() {
         assertTrue(error("{% if %}x{% endif %}", Map.of()).toLowerCase().contains("syntax"));
         assertTrue(error("{{ 'unclosed }}", Map.of()).length() > 0);

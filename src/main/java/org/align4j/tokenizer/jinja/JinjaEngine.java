@@ -4,6 +4,7 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import java.util.HashMap;
@@ -11,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import jinjava.de.odysseus.el.ExpressionFactoryImpl;
 import jinjava.de.odysseus.el.tree.TreeStore;
 import jinjava.de.odysseus.el.tree.impl.Cache;
@@ -29,6 +31,10 @@ import jinjava.javax.el.ExpressionFactory;
  * normalization. Where the result would differ from jinja2 it raises an error rather than
  * rendering. One deliberate difference: printing an undefined value is an error (jinja2 prints
  * an empty string), so a missing message field never silently vanishes from a prompt.
+ *
+ * <p>Each render runs on a render thread ({@link RenderThreads}) under {@link RenderLimits}: time,
+ * output size, macro recursion, block and expression nesting. A template that hits one fails with
+ * a {@link JinjaException} naming the limit and the system property that changes it.
  */
 public final class JinjaEngine {
 
@@ -60,19 +66,23 @@ public final class JinjaEngine {
     private static final Set<String> DISABLED_TAGS =
             Set.of("cycle", "ifchanged", "print", "unless", "do", "include", "import", "from", "extends", "autoescape");
 
-    private static final Jinjava JINJAVA = create();
+    private static final Jinjava JINJAVA = new PyJinjava(config(0));
 
-    private static Jinjava create() {
+    /** One Jinjava configuration per output limit (Jinjava checks it in its own string builders). */
+    private static final Map<Long, JinjavaConfig> CONFIGS = new ConcurrentHashMap<>();
+
+    private static JinjavaConfig config(long maxOutputChars) {
         Map<Context.Library, Set<String>> disabled = new HashMap<>();
         disabled.put(Context.Library.TAG, DISABLED_TAGS);
-        JinjavaConfig config = JinjavaConfig.newBuilder()
+        return JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(false) // applied by JinjaLexer with jinja2's rule
                 .withKeepTrailingNewline(true) // jinja2's trailing-newline rule is applied to the source below
                 .withNestedInterpretationEnabled(false) // never re-render text that came out of a variable
                 .withFailOnUnknownTokens(false)
                 .withEnableRecursiveMacroCalls(true)
-                .withMaxMacroRecursionDepth(100)
+                .withMaxMacroRecursionDepth(0) // macro calls go through PyAst, which counts them (RenderBudget)
+                .withMaxOutputSize(maxOutputChars)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withIterateOverMapKeys(true)
                         .withUseNaturalOperatorPrecedence(true)
@@ -85,7 +95,6 @@ public final class JinjaEngine {
                 .withInterperterFactory(new PyInterpreter.Factory())
                 .withDisabled(disabled)
                 .build();
-        return new PyJinjava(config);
     }
 
     private JinjaEngine() {}
@@ -100,24 +109,43 @@ public final class JinjaEngine {
 
     /**
      * Renders {@code source} with {@code variables} (converted with {@link Py#toPython}; a Java
-     * null is Python None, an absent key is undefined).
+     * null is Python None, an absent key is undefined) under the default {@link RenderLimits}.
      *
      * @throws JinjaException naming the problem and the template line
      */
     public static String render(String source, Map<String, ?> variables) {
+        return render(source, variables, RenderLimits.defaults());
+    }
+
+    /** {@link #render(String, Map)} under {@code limits}. */
+    public static String render(String source, Map<String, ?> variables, RenderLimits limits) {
         Map<String, Object> vars = new LinkedHashMap<>();
         for (Map.Entry<String, ?> e : variables.entrySet()) {
             vars.put(e.getKey(), Py.toPython(e.getValue()));
         }
-        RenderResult result;
         String prepared = normalizeSource(source);
+        return RenderThreads.call(() -> RenderBudget.run(limits, () -> renderHere(prepared, vars, limits)), limits);
+    }
+
+    /** Renders on this thread, within the budget {@link RenderBudget#run} set up. */
+    private static String renderHere(String prepared, Map<String, Object> vars, RenderLimits limits) {
+        RenderResult result;
         try {
-            result = JINJAVA.renderForResult(prepared, vars);
+            result = JINJAVA.renderForResult(
+                    prepared, vars, CONFIGS.computeIfAbsent(limits.maxOutputChars(), JinjaEngine::config));
+        } catch (RenderBudget.Exceeded e) {
+            throw new JinjaException(e.getMessage(), e.line(), null);
         } catch (RuntimeException e) {
             throw new JinjaException(describe(e), -1, e);
         }
         List<TemplateError> errors = result.getErrors();
         if (!errors.isEmpty()) {
+            for (TemplateError err : errors) {
+                if (err.getException() instanceof OutputTooBigException) {
+                    throw new JinjaException(
+                            RenderBudget.outputLimit(limits, -1).getMessage(), -1, null);
+                }
+            }
             // the first error is the cause; later ones (e.g. printing the None a failed expression
             // left behind) are consequences. raise_exception() wins: it is the template's own message.
             TemplateError first = null;

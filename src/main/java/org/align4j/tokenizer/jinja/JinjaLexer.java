@@ -56,7 +56,13 @@ final class JinjaLexer {
                 bodyStart++; // consume the '+': jinja2 keeps the whitespace, which we did
             }
             int end = findTagEnd(s, bodyStart, kind, start);
-            out.append(s, bodyStart, end);
+            String body = s.substring(bodyStart, end - 2);
+            if (kind == '#' && body.equals("-")) {
+                out.append("- #}"); // jinja2 reads {#-#} as {#- #}; Jinjava 2.8.4 fails on it
+            } else {
+                requireBody(body, kind, lineOf(s, start));
+                out.append(s, bodyStart, end);
+            }
             if (kind == '%' && isRawStart(s, bodyStart, end)) {
                 int rawEnd = findEndRaw(s, end);
                 out.append(s, end, rawEnd);
@@ -67,6 +73,28 @@ final class JinjaLexer {
             lineStarting = pos < n && s.charAt(pos) == '\n' && kind != '{' || endsWithNewlineAfterMinus(s, pos, end);
         }
         return out.toString();
+    }
+
+    /**
+     * jinja2 refuses a tag or print statement with nothing in it ({@code {%-%}}, {@code {{ }}});
+     * Jinjava 2.8.4 fails on some of them with an index error (found by ChatTemplateFuzzTest).
+     */
+    private static void requireBody(String body, char kind, int line) {
+        if (kind == '#') {
+            return;
+        }
+        String b = body.startsWith("-") ? body.substring(1) : body;
+        if (b.endsWith("-") || b.endsWith("+")) {
+            b = b.substring(0, b.length() - 1);
+        }
+        if (b.isBlank()) {
+            throw new JinjaException(
+                    kind == '%'
+                            ? "TemplateSyntaxError: tag name expected in an empty '{%" + body + "%}'"
+                            : "TemplateSyntaxError: expected an expression in an empty '{{" + body + "}}'",
+                    line,
+                    null);
+        }
     }
 
     /** The next "{{", "{%" or "{#" at or after pos, or -1. */

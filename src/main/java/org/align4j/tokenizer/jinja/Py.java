@@ -317,6 +317,9 @@ public final class Py {
         if (depth > 100) {
             throw new PyError("RecursionError", "maximum recursion depth exceeded in repr");
         }
+        // shared sublists can make the text exponentially longer than the value
+        RenderBudget.size(sb.length(), "printing a value");
+        RenderBudget.tick();
         if (v == null) {
             throw PyError.undefined("an undefined value cannot be printed or converted to a string");
         }
@@ -434,6 +437,23 @@ public final class Py {
 
     /** Python's {@code a == b}. Two undefined values are equal (as jinja2's Undefined). */
     public static boolean eq(Object a, Object b) {
+        return eq(a, b, 0);
+    }
+
+    /** Lists nested deeper than this are not compared (Python: RecursionError near the same depth). */
+    private static final int MAX_COMPARE_DEPTH = 500;
+
+    private static void compareDepth(int depth) {
+        if (depth > MAX_COMPARE_DEPTH) {
+            throw new PyError(
+                    "RecursionError",
+                    "maximum recursion depth exceeded in comparison (values nested deeper than " + MAX_COMPARE_DEPTH
+                            + ")");
+        }
+        RenderBudget.tick();
+    }
+
+    private static boolean eq(Object a, Object b, int depth) {
         if (a == b) {
             return true;
         }
@@ -456,22 +476,24 @@ public final class Py {
             return false;
         }
         if (a instanceof Map<?, ?> ma && b instanceof Map<?, ?> mb) {
+            compareDepth(depth);
             if (ma.size() != mb.size()) {
                 return false;
             }
             for (Map.Entry<?, ?> e : ma.entrySet()) {
-                if (!mb.containsKey(e.getKey()) || !eq(e.getValue(), mb.get(e.getKey()))) {
+                if (!mb.containsKey(e.getKey()) || !eq(e.getValue(), mb.get(e.getKey()), depth + 1)) {
                     return false;
                 }
             }
             return true;
         }
         if (a instanceof List<?> la && b instanceof List<?> lb) {
+            compareDepth(depth);
             if ((a instanceof PyTuple) != (b instanceof PyTuple) || la.size() != lb.size()) {
                 return false;
             }
             for (int i = 0; i < la.size(); i++) {
-                if (!eq(la.get(i), lb.get(i))) {
+                if (!eq(la.get(i), lb.get(i), depth + 1)) {
                     return false;
                 }
             }
@@ -494,6 +516,10 @@ public final class Py {
 
     /** Python ordering ({@code <}); throws TypeError for unorderable types. Returns -1, 0, 1 or 2 (NaN). */
     public static int compare(Object a, Object b, String op) {
+        return compare(a, b, op, 0);
+    }
+
+    private static int compare(Object a, Object b, String op, int depth) {
         if (a instanceof SafeString) {
             a = a.toString();
         }
@@ -507,10 +533,11 @@ public final class Py {
             return Integer.signum(compareCodePoints(sa, sb));
         }
         if (a instanceof List<?> la && b instanceof List<?> lb) {
+            compareDepth(depth);
             int n = Math.min(la.size(), lb.size());
             for (int i = 0; i < n; i++) {
-                if (!eq(la.get(i), lb.get(i))) {
-                    return compare(la.get(i), lb.get(i), op);
+                if (!eq(la.get(i), lb.get(i), depth + 1)) {
+                    return compare(la.get(i), lb.get(i), op, depth + 1);
                 }
             }
             return Integer.compare(la.size(), lb.size());
@@ -572,7 +599,7 @@ public final class Py {
         }
         if (v instanceof String || v instanceof SafeString) {
             String s = v.toString();
-            s.codePoints().forEach(cp -> out.add(new String(Character.toChars(cp))));
+            s.codePoints().forEach(cp -> out.add(cp < LATIN1.length ? LATIN1[cp] : new String(Character.toChars(cp))));
             return out;
         }
         if (v instanceof Namespace) {
@@ -598,6 +625,15 @@ public final class Py {
             return out;
         }
         throw new PyError("TypeError", "'" + typeName(v) + "' object is not iterable");
+    }
+
+    /** One-character strings for U+0000..U+00FF, shared so that iterating a long string stays small. */
+    private static final String[] LATIN1 = new String[256];
+
+    static {
+        for (int i = 0; i < LATIN1.length; i++) {
+            LATIN1[i] = String.valueOf((char) i);
+        }
     }
 
     /** Code points of a string as an int array. */
@@ -644,6 +680,11 @@ public final class Py {
         long i;
         if (idx instanceof Boolean b) {
             i = b ? 1 : 0;
+        } else if (idx instanceof BigInteger b) {
+            if (b.bitLength() > 62) {
+                return -1; // Python: IndexError, which jinja2 turns into undefined
+            }
+            i = b.longValue();
         } else if (isInt(idx)) {
             i = ((Number) idx).longValue();
         } else if (idx instanceof String s) {
@@ -697,6 +738,9 @@ public final class Py {
         if (v instanceof Boolean b) {
             return b ? 1 : 0;
         }
+        if (v instanceof BigInteger b && b.bitLength() > 62) {
+            return b.signum() > 0 ? Long.MAX_VALUE / 2 : Long.MIN_VALUE / 2; // Python clamps slice bounds
+        }
         if (isInt(v)) {
             return ((Number) v).longValue();
         }
@@ -712,7 +756,7 @@ public final class Py {
             if (hi <= lo) {
                 return new int[0];
             }
-            int n = (int) ((hi - lo + step - 1) / step);
+            int n = (int) ((hi - lo - 1) / step + 1); // no overflow for a step near Long.MAX_VALUE
             int[] out = new int[n];
             for (int k = 0; k < n; k++) {
                 out[k] = (int) (lo + k * step);
@@ -724,7 +768,8 @@ public final class Py {
             if (lo <= hi) {
                 return new int[0];
             }
-            int n = (int) ((lo - hi + (-step) - 1) / (-step));
+            long back = step == Long.MIN_VALUE ? Long.MAX_VALUE : -step;
+            int n = (int) ((lo - hi - 1) / back + 1);
             int[] out = new int[n];
             for (int k = 0; k < n; k++) {
                 out[k] = (int) (lo + k * step);

@@ -2,6 +2,7 @@ package org.align4j.tokenizer.jinja;
 
 import com.hubspot.jinjava.el.ext.NamedParameter;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.TemplateSyntaxException;
 import com.hubspot.jinjava.lib.fn.MacroFunction;
 import com.hubspot.jinjava.objects.Namespace;
 import com.hubspot.jinjava.objects.SafeString;
@@ -20,6 +21,7 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstNode;
 import jinjava.de.odysseus.el.tree.impl.ast.AstParameters;
 import jinjava.de.odysseus.el.tree.impl.ast.AstRightValue;
 import jinjava.javax.el.ELContext;
+import jinjava.javax.el.ELException;
 
 /** Expression tree nodes with jinja2's (Python's) evaluation rules. */
 final class PyAst {
@@ -472,11 +474,11 @@ final class PyAst {
             if (base == null) {
                 throw PyError.undefined(describe(prefix) + " is undefined (slicing it)");
             }
-            return Py.slice(
+            return RenderBudget.built(Py.slice(
                     base,
                     start == null ? null : OpsUnwrap.unwrap(start.eval(b, c)),
                     stop == null ? null : OpsUnwrap.unwrap(stop.eval(b, c)),
-                    step == null ? null : OpsUnwrap.unwrap(step.eval(b, c)));
+                    step == null ? null : OpsUnwrap.unwrap(step.eval(b, c))));
         }
 
         @Override
@@ -521,7 +523,8 @@ final class PyAst {
             }
             base = OpsUnwrap.unwrap(base);
             Object[] args = evalParams(params, b, c);
-            return callMethod(base, dot.name(), args, c);
+            Object result = callMethod(base, dot.name(), args, c);
+            return result == base ? result : RenderBudget.built(result);
         }
 
         @Override
@@ -550,11 +553,43 @@ final class PyAst {
         if (base instanceof Namespace ns) {
             Object v = ns.get(name);
             if (v instanceof MacroFunction m) {
-                return m.evaluate(args);
+                return callMacro(m, args);
             }
             throw PyError.noAttribute(base, name);
         }
         throw new PyError("TypeError", "calling '" + name + "' on a " + Py.typeName(base) + " object is not supported");
+    }
+
+    /**
+     * Calls a macro, counted against the render's macro depth limit: Jinjava's own recursion limit
+     * applies only to calls its parser builds, and PyParser builds its own.
+     */
+    static Object callMacro(MacroFunction m, Object[] args) {
+        RenderBudget.enterMacro(m.getName());
+        try {
+            return RenderBudget.built(m.evaluate(args));
+        } catch (ELException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw asPyError(e);
+        } finally {
+            RenderBudget.exitMacro();
+        }
+    }
+
+    /**
+     * An error from a macro's body, as a PyError: Jinjava runs the message of any other exception
+     * that leaves an expression through String.format, which fails on a '%' in it (found by
+     * ChatTemplateFuzzTest: a stray {@code {%if%}} in a macro).
+     */
+    private static PyError asPyError(RuntimeException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof PyError p) {
+                return p;
+            }
+        }
+        String type = e instanceof TemplateSyntaxException ? "TemplateSyntaxError" : "TemplateError";
+        return new PyError(type, e.getMessage() == null ? e.toString() : e.getMessage());
     }
 
     /** {@code name(args)}: a global function or a macro. */
@@ -574,19 +609,19 @@ final class PyAst {
             Object[] args = evalParams(params, b, c);
             MacroFunction macro = interp.getContext().getGlobalMacro(name);
             if (macro != null) {
-                return macro.evaluate(args);
+                return callMacro(macro, args);
             }
             Object local = interp.getContext().get(name);
             if (local instanceof MacroFunction m) {
-                return m.evaluate(args);
+                return callMacro(m, args);
             }
             if (local instanceof BoundMethod bm) {
-                return callMethod(bm.self(), bm.name(), args, c);
+                return RenderBudget.built(callMethod(bm.self(), bm.name(), args, c));
             }
             if (local != null && !(local instanceof PyGlobals.Global)) {
                 throw new PyError("TypeError", "'" + Py.typeName(local) + "' object is not callable");
             }
-            return PyGlobals.call(name, positional(args), named(args));
+            return RenderBudget.built(PyGlobals.call(name, positional(args), named(args)));
         }
 
         @Override
@@ -626,10 +661,10 @@ final class PyAst {
             Object f = target.eval(b, c);
             Object[] args = evalParams(params, b, c);
             if (f instanceof BoundMethod bm) {
-                return callMethod(bm.self(), bm.name(), args, c);
+                return RenderBudget.built(callMethod(bm.self(), bm.name(), args, c));
             }
             if (f instanceof MacroFunction m) {
-                return m.evaluate(args);
+                return callMacro(m, args);
             }
             if (f == null) {
                 throw PyError.undefined(describe(target) + " is undefined (calling it)");
@@ -676,7 +711,8 @@ final class PyAst {
         public Object eval(Bindings b, ELContext c) {
             Object v = OpsUnwrap.unwrap(input.eval(b, c));
             Object[] args = evalParams(params, b, c);
-            return PyFilters.apply(name, v, positional(args), named(args));
+            Object result = PyFilters.apply(name, v, positional(args), named(args));
+            return result == v ? result : RenderBudget.built(result);
         }
 
         @Override
@@ -841,6 +877,69 @@ final class PyAst {
         @Override
         public String toString() {
             return left + " " + op + " " + right;
+        }
+    }
+
+    /**
+     * A chain {@code a ~ b ~ c}: one node however long, as jinja2's Concat, so that a long chain
+     * does not count against the expression depth limit. Operands are evaluated and checked left
+     * to right, as the nested {@code (a ~ b) ~ c} would be.
+     */
+    static final class Concat extends AstRightValue {
+
+        private final List<AstNode> parts;
+
+        Concat(List<AstNode> parts) {
+            this.parts = parts;
+        }
+
+        @Override
+        public Object eval(Bindings b, ELContext c) {
+            List<String> strings = new ArrayList<>(parts.size());
+            Object first = PyOps.unwrap(parts.get(0).eval(b, c));
+            long total = 0;
+            for (int i = 1; i < parts.size(); i++) {
+                Object next = PyOps.unwrap(parts.get(i).eval(b, c));
+                if (i == 1) {
+                    strings.add(operand(first, 0));
+                    total += strings.get(0).length();
+                }
+                String s = operand(next, i);
+                total = RenderBudget.size(total + s.length(), "the '~' operator");
+                strings.add(s);
+            }
+            return RenderBudget.built(String.join("", strings));
+        }
+
+        private String operand(Object v, int i) {
+            if (v == null) {
+                throw PyError.undefined(describe(parts.get(i)) + " is undefined (used with '~')");
+            }
+            return Py.str(v);
+        }
+
+        @Override
+        public void appendStructure(StringBuilder sb, Bindings bindings) {
+            sb.append(this);
+        }
+
+        @Override
+        public int getCardinality() {
+            return parts.size();
+        }
+
+        @Override
+        public AstNode getChild(int i) {
+            return parts.get(i);
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder sb = new StringBuilder();
+            for (AstNode p : parts) {
+                sb.append(sb.isEmpty() ? "" : " ~ ").append(p);
+            }
+            return sb.toString();
         }
     }
 

@@ -139,6 +139,7 @@ final class PyFilters {
                     }
                     first = false;
                     sb.append(Py.str(attr == Py.NONE ? o : attribute(o, attr)));
+                    RenderBudget.size(sb.length(), "the join filter");
                 }
                 return sb.toString();
             }
@@ -168,12 +169,7 @@ final class PyFilters {
             }
             case "escape", "e", "forceescape" -> {
                 a.max(0);
-                return Py.str(v)
-                        .replace("&", "&amp;")
-                        .replace("<", "&lt;")
-                        .replace(">", "&gt;")
-                        .replace("'", "&#39;")
-                        .replace("\"", "&#34;");
+                return escape(Py.str(v));
             }
             case "items" -> {
                 a.max(0);
@@ -218,7 +214,7 @@ final class PyFilters {
                 a.max(2, "precision", "method");
                 Object p = a.get(0, "precision", 0L);
                 String method = Py.str(a.get(1, "method", "common"));
-                return round(v, Py.bigInt(p).intValue(), method);
+                return round(v, p, method);
             }
             case "reverse" -> {
                 a.max(0);
@@ -269,6 +265,7 @@ final class PyFilters {
                     Object key = sortKey(attr == Py.NONE ? o : attribute(o, attr), cs);
                     boolean dup = false;
                     for (Object s : seen) {
+                        RenderBudget.tick(); // quadratic: jinja2 uses a set, Py.eq has no hash
                         if (Py.eq(s, key)) {
                             dup = true;
                             break;
@@ -316,14 +313,13 @@ final class PyFilters {
             case "indent" -> {
                 a.max(3, "width", "first", "blank");
                 Object w = a.get(0, "width", 4L);
-                String ind = w instanceof String s
-                        ? s
-                        : " ".repeat((int) Py.bigInt(w).longValue());
+                String ind = w instanceof String s ? s : indentOf(w);
                 boolean first = Py.truthy(a.get(1, "first", false));
                 boolean blank = Py.truthy(a.get(2, "blank", false));
                 String s = Py.str(v) + "\n";
                 @SuppressWarnings("unchecked")
                 List<Object> lines = (List<Object>) PyMethods.invoke(s, "splitlines", new Object[0]);
+                RenderBudget.size(s.length() + (long) ind.length() * lines.size(), "the indent filter");
                 String rv;
                 if (blank) {
                     rv = String.join(
@@ -413,6 +409,26 @@ final class PyFilters {
         }
     }
 
+    /** markupsafe's escape, refused before it grows a string past the render's size limit. */
+    private static String escape(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '&' -> sb.append("&amp;");
+                case '<' -> sb.append("&lt;");
+                case '>' -> sb.append("&gt;");
+                case '\'' -> sb.append("&#39;");
+                case '"' -> sb.append("&#34;");
+                default -> sb.append(c);
+            }
+            if (sb.length() - i > 4096) {
+                RenderBudget.size(sb.length() + (long) s.length() - i, "the escape filter");
+            }
+        }
+        return sb.toString();
+    }
+
     private static Object sortKey(Object v, boolean caseSensitive) {
         if (!caseSensitive && v instanceof String s) {
             return s.toLowerCase(Locale.ROOT);
@@ -430,8 +446,9 @@ final class PyFilters {
             if (cur == null) {
                 throw PyError.undefined("attribute '" + attr + "' of an undefined value");
             }
-            Object key =
-                    part.chars().allMatch(Character::isDigit) && !part.isEmpty() ? (Object) Long.parseLong(part) : part;
+            Object key = part.chars().allMatch(Character::isDigit) && !part.isEmpty()
+                    ? Py.normInt(new BigInteger(part))
+                    : (Object) part;
             cur = PyAst.getItem(cur, key, null);
         }
         return cur;
@@ -498,9 +515,25 @@ final class PyFilters {
         return sb.toString();
     }
 
+    /** jinja2's {@code " " * width}: a count that is not an int is a TypeError, a huge one refused. */
+    private static String indentOf(Object width) {
+        if (!(Py.isInt(width) || width instanceof Boolean)) {
+            throw new PyError("TypeError", "can't multiply sequence by non-int of type '" + Py.typeName(width) + "'");
+        }
+        return " ".repeat(RenderBudget.repeat(1, Py.bigInt(width), "the indent filter (width " + width + ")", false));
+    }
+
     private static Object toInt(Object v, Object dflt, Object base) {
         v = v instanceof SafeString s ? s.toString() : v;
-        int b = (int) Py.bigInt(base).longValue();
+        // int(value, base) with a base that is not an int in 0, 2..36 fails, and jinja2 then
+        // falls back to int(float(value)); -1 makes BigInteger fail the same way
+        int b = (Py.isInt(base) || base instanceof Boolean)
+                        && Py.bigInt(base).bitLength() < 31
+                        && (Py.bigInt(base).intValue() == 0
+                                || Py.bigInt(base).intValue() >= 2
+                                        && Py.bigInt(base).intValue() <= 36)
+                ? Py.bigInt(base).intValue()
+                : -1;
         try {
             if (v instanceof String s) {
                 return parsePyInt(s, b);
@@ -588,20 +621,29 @@ final class PyFilters {
         return dflt;
     }
 
-    private static Object round(Object v, int precision, String method) {
+    private static Object round(Object v, Object precisionArg, String method) {
         if (!Py.isNumeric(v)) {
             throw new PyError("TypeError", "type " + Py.typeName(v) + " doesn't define __round__ method");
         }
         if (!method.equals("common") && !method.equals("ceil") && !method.equals("floor")) {
             throw new PyError("FilterArgumentError", "method must be common, ceil or floor");
         }
+        if (!(Py.isInt(precisionArg) || precisionArg instanceof Boolean)) {
+            throw new PyError(
+                    "TypeError", "'" + Py.typeName(precisionArg) + "' object cannot be interpreted as an integer");
+        }
+        BigInteger p = Py.bigInt(precisionArg);
         if (method.equals("common") && (Py.isInt(v) || v instanceof Boolean)) {
             BigInteger i = Py.bigInt(v);
-            if (precision >= 0) {
+            if (p.signum() >= 0) {
                 return Py.normInt(i);
             }
+            // 10**-p beyond twice |i| rounds to 0 (Python would first build 10**-p, however large)
+            if (p.negate().compareTo(BigInteger.valueOf(i.abs().toString().length() + 1L)) > 0) {
+                return 0L;
+            }
             return Py.normInt(new BigDecimal(i)
-                    .setScale(precision, RoundingMode.HALF_EVEN)
+                    .setScale(p.intValueExact(), RoundingMode.HALF_EVEN)
                     .toBigInteger());
         }
         double d = Py.toDouble(v);
@@ -609,9 +651,25 @@ final class PyFilters {
             return d;
         }
         if (method.equals("common")) {
-            return new BigDecimal(d).setScale(precision, RoundingMode.HALF_EVEN).doubleValue();
+            // Python's float round: beyond 323 digits a double is exact, below -308 it is 0
+            if (p.compareTo(BigInteger.valueOf(323)) > 0) {
+                return d;
+            }
+            if (p.compareTo(BigInteger.valueOf(-308)) < 0) {
+                return 0.0 * d;
+            }
+            return new BigDecimal(d)
+                    .setScale(p.intValue(), RoundingMode.HALF_EVEN)
+                    .doubleValue();
         }
-        double scale = Math.pow(10, precision);
+        // jinja2: ceil(value * 10**precision) / 10**precision, with Python's float conversion errors
+        if (p.compareTo(BigInteger.valueOf(308)) > 0) {
+            throw new PyError("OverflowError", "int too large to convert to float");
+        }
+        if (p.compareTo(BigInteger.valueOf(-323)) < 0) {
+            throw new PyError("ZeroDivisionError", "float division by zero");
+        }
+        double scale = Math.pow(10, p.intValue());
         return (method.equals("ceil") ? Math.ceil(d * scale) : Math.floor(d * scale)) / scale;
     }
 

@@ -51,12 +51,15 @@ final class PyFormat {
                         throw new PyError("IndexError", "Replacement index " + auto + " out of range");
                     }
                     v = args.get(auto++);
-                } else if (field.chars().allMatch(Character::isDigit)) {
-                    int k = Integer.parseInt(field);
+                } else if (field.chars().allMatch(c2 -> c2 >= '0' && c2 <= '9')) {
+                    if (field.length() > 18) {
+                        throw new PyError("ValueError", "Too many decimal digits in format string");
+                    }
+                    long k = Long.parseLong(field);
                     if (k >= args.size()) {
                         throw new PyError("IndexError", "Replacement index " + k + " out of range");
                     }
-                    v = args.get(k);
+                    v = args.get((int) k);
                 } else if (kwargs.containsKey(field)) {
                     v = kwargs.get(field);
                 } else {
@@ -69,6 +72,7 @@ final class PyFormat {
                 } else {
                     throw new PyError("ValueError", "Unknown conversion specifier " + conv);
                 }
+                RenderBudget.size(out.length(), "str.format");
                 i = close + 1;
             } else if (c == '}') {
                 if (i + 1 < fmt.length() && fmt.charAt(i + 1) == '}') {
@@ -117,6 +121,7 @@ final class PyFormat {
                 v = args.get(k);
             }
             k++;
+            RenderBudget.size(out.length(), "the '%' operator");
             switch (t) {
                 case 's' -> out.append(Py.str(v));
                 case 'r' -> out.append(Py.repr(v));
@@ -138,6 +143,7 @@ final class PyFormat {
         if (k < used) {
             throw new PyError("TypeError", "not all arguments converted during string formatting");
         }
+        RenderBudget.size(out.length(), "the '%' operator");
         return out.toString();
     }
 }

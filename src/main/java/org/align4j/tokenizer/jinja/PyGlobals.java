@@ -1,6 +1,7 @@
 package org.align4j.tokenizer.jinja;
 
 import com.hubspot.jinjava.objects.Namespace;
+import java.math.BigInteger;
 import java.time.ZonedDateTime;
 import java.time.format.TextStyle;
 import java.util.ArrayList;
@@ -78,34 +79,52 @@ final class PyGlobals {
                 if (!kwargs.isEmpty() || args.isEmpty() || args.size() > 3) {
                     throw new PyError("TypeError", "range expected 1 to 3 integer arguments");
                 }
-                long[] v = new long[args.size()];
+                BigInteger[] v = new BigInteger[args.size()];
                 for (int i = 0; i < v.length; i++) {
                     Object a = args.get(i);
                     if (!(Py.isInt(a) || a instanceof Boolean)) {
                         throw new PyError(
                                 "TypeError", "'" + Py.typeName(a) + "' object cannot be interpreted as an integer");
                     }
-                    v[i] = Py.bigInt(a).longValue();
+                    v[i] = Py.bigInt(a);
                 }
-                long start = v.length == 1 ? 0 : v[0];
-                long stop = v.length == 1 ? v[0] : v[1];
-                long step = v.length == 3 ? v[2] : 1;
-                if (step == 0) {
-                    throw new PyError("ValueError", "range() arg 3 must not be zero");
-                }
-                List<Object> out = new ArrayList<>();
-                for (long i = start; step > 0 ? i < stop : i > stop; i += step) {
-                    if (out.size() >= 100_000) {
-                        throw new PyError(
-                                "OverflowError",
-                                "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
-                    }
-                    out.add(i);
-                }
-                return out;
+                return range(
+                        v.length == 1 ? BigInteger.ZERO : v[0],
+                        v.length == 1 ? v[0] : v[1],
+                        v.length == 3 ? v[2] : null);
             }
             default -> throw PyError.undefined("'" + name + "' is undefined (no function or macro by that name)");
         }
+    }
+
+    /** The sandbox's most items for one range, as jinja2's MAX_RANGE. */
+    static final int MAX_RANGE = 100_000;
+
+    /** Python's {@code range(start, stop, step)} as a list, exact for ints of any size. */
+    private static List<Object> range(BigInteger start, BigInteger stop, BigInteger stepOrNull) {
+        BigInteger step = stepOrNull == null ? BigInteger.ONE : stepOrNull;
+        if (step.signum() == 0) {
+            throw new PyError("ValueError", "range() arg 3 must not be zero");
+        }
+        // length = ceil((stop - start) / step) when positive
+        BigInteger span = stop.subtract(start);
+        BigInteger n = BigInteger.ZERO;
+        if (span.signum() == step.signum()) {
+            BigInteger[] qr = span.abs().divideAndRemainder(step.abs());
+            n = qr[1].signum() == 0 ? qr[0] : qr[0].add(BigInteger.ONE);
+        }
+        if (n.compareTo(BigInteger.valueOf(MAX_RANGE)) > 0) {
+            throw new PyError(
+                    "OverflowError",
+                    "Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + MAX_RANGE + ").");
+        }
+        List<Object> out = new ArrayList<>(n.intValue());
+        BigInteger x = start;
+        for (int i = 0; i < n.intValue(); i++) {
+            out.add(Py.normInt(x));
+            x = x.add(step);
+        }
+        return out;
     }
 
     /** Python's {@code datetime.strftime} for the C-locale directives. */
@@ -117,6 +136,7 @@ final class PyGlobals {
                 sb.append(c);
                 continue;
             }
+            RenderBudget.size(sb.length(), "strftime_now");
             char d = fmt.charAt(++i);
             switch (d) {
                 case 'a' -> sb.append(t.getDayOfWeek().getDisplayName(TextStyle.SHORT, Locale.US));

@@ -3,10 +3,16 @@ package org.align4j.tokenizer.jinja;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.InterpretException;
 import com.hubspot.jinjava.interpret.InterpreterFactory;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.tree.Node;
+import jinjava.javax.el.ELException;
 
-/** Prints values as Python's {@code str()} does; printing an undefined value is an error. */
+/**
+ * Prints values as Python's {@code str()} does; printing an undefined value is an error. Checks the
+ * block nesting of each parsed template against the render's limit.
+ */
 final class PyInterpreter extends JinjavaInterpreter {
 
     PyInterpreter(Jinjava application, Context context, JinjavaConfig config) {
@@ -15,6 +21,27 @@ final class PyInterpreter extends JinjavaInterpreter {
 
     PyInterpreter(JinjavaInterpreter orig) {
         super(orig);
+    }
+
+    /** Parses as Jinjava does, then refuses blocks nested deeper than the render's limit. */
+    @Override
+    public Node parse(String template) {
+        Node root;
+        try {
+            root = super.parse(template);
+        } catch (InterpretException | ELException e) {
+            throw e; // Jinjava's own syntax errors, with their messages
+        } catch (RuntimeException e) {
+            // Jinjava 2.8.4's tokenizer fails with an index error on some overlapping delimiters,
+            // e.g. {%call''}}{{%} (found by ChatTemplateFuzzTest); jinja2 rejects those too
+            throw new PyError(
+                    "TemplateSyntaxError",
+                    "the template cannot be split into tags (" + e.getClass().getSimpleName()
+                            + " in Jinjava's tokenizer): look for a '{{', '{%' or '{#' whose closing delimiter"
+                            + " overlaps another tag");
+        }
+        RenderBudget.blockDepth(root);
+        return root;
     }
 
     @Override

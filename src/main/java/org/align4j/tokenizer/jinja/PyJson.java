@@ -26,7 +26,8 @@ public final class PyJson {
             if (indent instanceof String s) {
                 indentUnit = s;
             } else if (Py.isInt(indent)) {
-                indentUnit = " ".repeat((int) Math.max(0, ((Number) indent).longValue()));
+                indentUnit =
+                        " ".repeat(RenderBudget.repeat(1, Py.bigInt(indent), "tojson(indent=" + indent + ")", false));
             } else {
                 throw new PyError("TypeError", "tojson indent must be an int or a string, not " + Py.typeName(indent));
             }
@@ -52,6 +53,7 @@ public final class PyJson {
             boolean ensureAscii, String indent, String itemSep, String keySep, boolean sortKeys, StringBuilder sb) {
         void newline(int level) {
             if (indent != null) {
+                RenderBudget.size(sb.length() + 1 + (long) indent.length() * level, "the tojson filter");
                 sb.append('\n');
                 sb.append(indent.repeat(level));
             }
@@ -61,6 +63,9 @@ public final class PyJson {
             if (level > 500) {
                 throw new PyError("RecursionError", "maximum recursion depth exceeded while encoding JSON");
             }
+            // shared sublists can make the text exponentially longer than the value
+            RenderBudget.size(sb.length(), "the tojson filter");
+            RenderBudget.tick();
             if (v == null) {
                 throw PyError.undefined("an undefined value cannot be serialized with tojson");
             }

@@ -145,14 +145,42 @@ final class PyMethods {
         throw new PyError("TypeError", fn + "() argument must be str, not " + Py.typeName(v));
     }
 
+    /**
+     * An optional count or width argument, which Python converts to a C ssize_t: one that does not
+     * fit is an OverflowError (never silently truncated).
+     */
     private static Long optInt(Object v, String fn) {
         if (v == MISSING || v == Py.NONE) {
             return null;
         }
+        return needInt(v, fn);
+    }
+
+    static long needInt(Object v, String fn) {
         if (Py.isInt(v) || v instanceof Boolean) {
-            return Py.bigInt(v).longValue();
+            java.math.BigInteger b = Py.bigInt(v);
+            if (b.bitLength() > 63) {
+                throw new PyError("OverflowError", fn + "(): Python int too large to convert to C ssize_t");
+            }
+            return b.longValue();
         }
-        throw new PyError("TypeError", fn + "() integer argument expected, got " + Py.typeName(v));
+        throw new PyError("TypeError", fn + "(): '" + Py.typeName(v) + "' object cannot be interpreted as an integer");
+    }
+
+    /** An optional start/end bound, which Python clamps like a slice index however large it is. */
+    private static Long optIndex(Object v, String fn) {
+        if (v == MISSING || v == Py.NONE) {
+            return null;
+        }
+        if (Py.isInt(v) || v instanceof Boolean) {
+            java.math.BigInteger b = Py.bigInt(v);
+            if (b.bitLength() > 63) {
+                return b.signum() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
+            }
+            return b.longValue();
+        }
+        throw new PyError(
+                "TypeError", "slice indices must be integers or None or have an __index__ method (" + fn + ")");
     }
 
     // ------------------------------------------------------------------ str
@@ -162,8 +190,8 @@ final class PyMethods {
             case "startswith", "endswith" -> {
                 a.max(3);
                 Object what = a.required(0, null);
-                Long start = optInt(a.get(1, null, MISSING), name);
-                Long end = optInt(a.get(2, null, MISSING), name);
+                Long start = optIndex(a.get(1, null, MISSING), name);
+                Long end = optIndex(a.get(2, null, MISSING), name);
                 int[] c = Py.cps(s);
                 String sub = (String) Py.slice(s, start == null ? null : start, end == null ? null : end, null);
                 if (start != null && start > c.length) {
@@ -276,8 +304,8 @@ final class PyMethods {
             case "find", "rfind", "index", "rindex", "count" -> {
                 a.max(3);
                 String sub = needStr(a.required(0, null), name);
-                Long start = optInt(a.get(1, null, MISSING), name);
-                Long end = optInt(a.get(2, null, MISSING), name);
+                Long start = optIndex(a.get(1, null, MISSING), name);
+                Long end = optIndex(a.get(2, null, MISSING), name);
                 int[] c = Py.cps(s);
                 int lo = (int) normBound(start, c.length, 0);
                 int hi = (int) normBound(end, c.length, c.length);
@@ -312,21 +340,23 @@ final class PyMethods {
             }
             case "join" -> {
                 a.max(1);
-                StringBuilder sb = new StringBuilder();
-                boolean first = true;
-                int i = 0;
-                for (Object o : Py.iterate(a.required(0, null))) {
-                    if (!first) {
-                        sb.append(s);
-                    }
-                    first = false;
+                List<Object> items = Py.iterate(a.required(0, null));
+                long total = (long) s.length() * Math.max(0, items.size() - 1);
+                for (int i = 0; i < items.size(); i++) {
+                    Object o = items.get(i);
                     if (!(o instanceof String || o instanceof SafeString)) {
                         throw new PyError(
                                 "TypeError",
                                 "sequence item " + i + ": expected str instance, " + Py.typeName(o) + " found");
                     }
-                    sb.append(o);
-                    i++;
+                    total += o.toString().length();
+                }
+                StringBuilder sb = new StringBuilder(RenderBudget.size(total, "str.join"));
+                for (int i = 0; i < items.size(); i++) {
+                    if (i > 0) {
+                        sb.append(s);
+                    }
+                    sb.append(items.get(i));
                 }
                 return sb.toString();
             }
@@ -344,11 +374,12 @@ final class PyMethods {
             }
             case "zfill" -> {
                 a.max(1);
-                long width = optInt(a.required(0, null), name);
+                long width = needInt(a.required(0, null), name);
                 int n = s.codePointCount(0, s.length());
                 if (width <= n) {
                     return s;
                 }
+                RenderBudget.size(width - n + s.length(), "str.zfill(" + width + ")");
                 String pad = "0".repeat((int) (width - n));
                 if (!s.isEmpty() && (s.charAt(0) == '+' || s.charAt(0) == '-')) {
                     return s.charAt(0) + pad + s.substring(1);
@@ -357,7 +388,7 @@ final class PyMethods {
             }
             case "center", "ljust", "rjust" -> {
                 a.max(2);
-                long width = optInt(a.required(0, null), name);
+                long width = needInt(a.required(0, null), name);
                 Object fillArg = a.get(1, null, " ");
                 String fill = needStr(fillArg, name);
                 if (fill.codePointCount(0, fill.length()) != 1) {
@@ -367,6 +398,8 @@ final class PyMethods {
                 if (width <= n) {
                     return s;
                 }
+                RenderBudget.size(width, "str." + name + "(" + width + ")");
+                RenderBudget.size(s.length() + (width - n) * fill.length(), "str." + name + "(" + width + ")");
                 int total = (int) (width - n);
                 int left = switch (name) {
                     case "ljust" -> 0;
@@ -490,8 +523,9 @@ final class PyMethods {
             count = Long.MAX_VALUE;
         }
         if (old.isEmpty()) {
-            StringBuilder sb = new StringBuilder();
             int[] c = Py.cps(s);
+            long inserts = Math.min(count, c.length + 1L);
+            StringBuilder sb = new StringBuilder(RenderBudget.size(s.length() + inserts * neu.length(), "str.replace"));
             long done = 0;
             for (int i = 0; i <= c.length; i++) {
                 if (done < count) {
@@ -512,6 +546,9 @@ final class PyMethods {
             sb.append(s, from, at).append(neu);
             from = at + old.length();
             done++;
+            if (neu.length() > old.length()) {
+                RenderBudget.size(sb.length() + (long) s.length() - from, "str.replace");
+            }
         }
         sb.append(s.substring(from));
         return sb.toString();

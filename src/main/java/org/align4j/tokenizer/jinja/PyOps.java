@@ -83,18 +83,21 @@ final class PyOps {
         @Override
         Object apply(Object a, Object b) {
             if (intLike(a) && intLike(b)) {
-                return Py.normInt(Py.bigInt(a).add(Py.bigInt(b)));
+                return Py.normInt(intResult(Py.bigInt(a).add(Py.bigInt(b)), "+"));
             }
             if (Py.isNumeric(a) && Py.isNumeric(b)) {
                 return Py.toDouble(a) + Py.toDouble(b);
             }
             if (a instanceof String sa && b instanceof String sb) {
-                return sa + sb;
+                RenderBudget.size((long) sa.length() + sb.length(), "the '+' operator");
+                return RenderBudget.built(sa + sb);
             }
             if (a instanceof List<?> la && b instanceof List<?> lb) {
-                List<Object> out = new ArrayList<>(la);
+                List<Object> out =
+                        new ArrayList<>(RenderBudget.items((long) la.size() + lb.size(), "the '+' operator"));
+                out.addAll(la);
                 out.addAll(lb);
-                return out;
+                return RenderBudget.built(out);
             }
             if (a instanceof String || a instanceof List) {
                 String t = Py.typeName(a);
@@ -109,7 +112,7 @@ final class PyOps {
         @Override
         Object apply(Object a, Object b) {
             if (intLike(a) && intLike(b)) {
-                return Py.normInt(Py.bigInt(a).subtract(Py.bigInt(b)));
+                return Py.normInt(intResult(Py.bigInt(a).subtract(Py.bigInt(b)), "-"));
             }
             if (Py.isNumeric(a) && Py.isNumeric(b)) {
                 return Py.toDouble(a) - Py.toDouble(b);
@@ -122,29 +125,57 @@ final class PyOps {
         @Override
         Object apply(Object a, Object b) {
             if (intLike(a) && intLike(b)) {
-                return Py.normInt(Py.bigInt(a).multiply(Py.bigInt(b)));
+                BigInteger x = Py.bigInt(a);
+                BigInteger y = Py.bigInt(b);
+                RenderBudget.intBits((long) x.bitLength() + y.bitLength(), "*");
+                return Py.normInt(x.multiply(y));
             }
             if (Py.isNumeric(a) && Py.isNumeric(b)) {
                 return Py.toDouble(a) * Py.toDouble(b);
             }
-            if (a instanceof String s && intLike(b)) {
-                return s.repeat((int) Math.max(0, Py.bigInt(b).longValue()));
+            if (a instanceof String s && intLike(b) || b instanceof String && intLike(a)) {
+                String str = a instanceof String x ? x : (String) b;
+                BigInteger count = Py.bigInt(a instanceof String ? b : a);
+                int n = RenderBudget.repeat(
+                        str.length(), count, "the '*' operator (a str repeated " + count + " times)", false);
+                return RenderBudget.built(str.repeat(n));
             }
-            if (b instanceof String s && intLike(a)) {
-                return s.repeat((int) Math.max(0, Py.bigInt(a).longValue()));
-            }
-            if (a instanceof List<?> l && intLike(b) || b instanceof List<?> && intLike(a)) {
+            if (a instanceof List<?> && intLike(b) || b instanceof List<?> && intLike(a)) {
                 List<?> list = a instanceof List<?> x ? x : (List<?>) b;
-                long n = Py.bigInt(a instanceof List<?> ? b : a).longValue();
-                List<Object> out = new ArrayList<>();
-                for (long i = 0; i < n; i++) {
+                BigInteger count = Py.bigInt(a instanceof List<?> ? b : a);
+                int n = RenderBudget.repeat(
+                        list.size(), count, "the '*' operator (a list repeated " + count + " times)", true);
+                List<Object> out = new ArrayList<>(n * list.size());
+                for (int i = 0; i < n; i++) {
                     out.addAll(list);
                 }
-                return out;
+                return RenderBudget.built(list instanceof PyTuple ? new PyTuple(out) : out);
             }
             throw unsupported(a, b);
         }
     };
+
+    /** An integer result, refused when it is larger than the render allows. */
+    private static BigInteger intResult(BigInteger r, String op) {
+        RenderBudget.intBits(r.bitLength(), op);
+        return r;
+    }
+
+    /** {@code base ** exp} for exp >= 0, refused before computing a result the render does not allow. */
+    static BigInteger power(BigInteger base, BigInteger exp) {
+        if (exp.signum() == 0) {
+            return BigInteger.ONE;
+        }
+        if (base.abs().compareTo(BigInteger.ONE) <= 0) {
+            // 0, 1 and -1 stay small whatever the exponent
+            return base.signum() < 0 && !exp.testBit(0) ? BigInteger.ONE : base;
+        }
+        // the result has between (bits - 1) * exp + 1 and bits * exp bits
+        long bits = base.abs().bitLength();
+        BigInteger low = BigInteger.valueOf(bits - 1).multiply(exp);
+        RenderBudget.intBits(low.bitLength() < 63 ? low.longValue() : Long.MAX_VALUE, "**");
+        return intResult(base.pow(exp.intValueExact()), "**");
+    }
 
     static final AstBinary.Operator DIV = new Strict("/") {
         @Override
@@ -230,19 +261,12 @@ final class PyOps {
         @Override
         Object apply(Object a, Object b) {
             if (intLike(a) && intLike(b) && Py.bigInt(b).signum() >= 0) {
-                return Py.normInt(Py.bigInt(a).pow(Py.bigInt(b).intValueExact()));
+                return Py.normInt(power(Py.bigInt(a), Py.bigInt(b)));
             }
             if (Py.isNumeric(a) && Py.isNumeric(b)) {
                 return Math.pow(Py.toDouble(a), Py.toDouble(b));
             }
             throw unsupported(a, b);
-        }
-    };
-
-    static final AstBinary.Operator CONCAT = new Strict("~") {
-        @Override
-        Object apply(Object a, Object b) {
-            return Py.str(a) + Py.str(b);
         }
     };
 

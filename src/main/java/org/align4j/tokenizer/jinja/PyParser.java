@@ -3,7 +3,9 @@ package org.align4j.tokenizer.jinja;
 import com.hubspot.jinjava.el.ext.AstNamedParameter;
 import com.hubspot.jinjava.el.ext.ExtendedParser;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import jinjava.de.odysseus.el.tree.impl.Builder;
 import jinjava.de.odysseus.el.tree.impl.Scanner;
 import jinjava.de.odysseus.el.tree.impl.Scanner.ScanException;
@@ -20,11 +22,57 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstString;
  * postfix attribute/subscript/slice/call, filters and tests. Builds {@link PyAst} nodes that
  * evaluate with Python semantics. Replaces Jinjava's EL-based grammar, whose precedence differs
  * (e.g. {@code not x in y}) and which has no slice step.
+ *
+ * <p>Refuses an expression that nests deeper than the render's limit ({@link RenderLimits}): both
+ * the recursion of this parser and the depth of the tree it builds (evaluating a tree recurses
+ * once per level, so a long chain of {@code +} or of filters is as deep as nested brackets).
  */
 final class PyParser extends ExtendedParser {
 
+    /** Nesting depth of each node built so far; nodes not in the map (names, literals) are 1. */
+    private final Map<AstNode, Integer> depths = new IdentityHashMap<>();
+
+    /** Parse functions running inside each other: brackets and unary chains recurse here. */
+    private int recursion;
+
     PyParser(Builder context, String input) {
         super(context, input);
+    }
+
+    // ------------------------------------------------------------------ nesting limits
+
+    private int depth(AstNode n) {
+        return n == null ? 0 : depths.getOrDefault(n, 1);
+    }
+
+    /** Records {@code n} one level above its deepest child, refusing what nests too deeply. */
+    private <T extends AstNode> T nested(T n, AstNode... children) {
+        List<AstNode> present = new ArrayList<>(children.length);
+        for (AstNode c : children) {
+            if (c != null) {
+                present.add(c);
+            }
+        }
+        return nested(n, present);
+    }
+
+    private <T extends AstNode> T nested(T n, List<? extends AstNode> children) {
+        int d = 0;
+        for (AstNode c : children) {
+            d = Math.max(d, depth(c));
+        }
+        RenderBudget.expressionDepth(d + 1);
+        depths.put(n, d + 1);
+        return n;
+    }
+
+    /** Enters a parse function that may recurse; pair with {@link #leave()}. */
+    private void enter() {
+        RenderBudget.expressionDepth(++recursion);
+    }
+
+    private void leave() {
+        recursion--;
     }
 
     @Override
@@ -81,21 +129,26 @@ final class PyParser extends ExtendedParser {
 
     @Override
     protected AstNode expr(boolean required) throws ScanException, ParseException {
-        AstNode v = orExpr(required);
-        if (v == null) {
-            return null;
-        }
-        while (isIf()) {
-            consumeToken();
-            AstNode cond = orExpr(true);
-            AstNode no = null;
-            if (isElse()) {
-                consumeToken();
-                no = expr(true);
+        enter();
+        try {
+            AstNode v = orExpr(required);
+            if (v == null) {
+                return null;
             }
-            v = new PyAst.Cond(cond, v, no);
+            while (isIf()) {
+                consumeToken();
+                AstNode cond = orExpr(true);
+                AstNode no = null;
+                if (isElse()) {
+                    consumeToken();
+                    no = expr(true);
+                }
+                v = nested(new PyAst.Cond(cond, v, no), cond, v, no);
+            }
+            return v;
+        } finally {
+            leave();
         }
-        return v;
     }
 
     private AstNode orExpr(boolean required) throws ScanException, ParseException {
@@ -105,7 +158,8 @@ final class PyParser extends ExtendedParser {
         }
         while (tok().getSymbol() == Symbol.OR && "or".equals(img())) {
             consumeToken();
-            v = new PyAst.Binary(v, andExpr(true), PyOps.OR);
+            AstNode r = andExpr(true);
+            v = nested(new PyAst.Binary(v, r, PyOps.OR), v, r);
         }
         return v;
     }
@@ -117,7 +171,8 @@ final class PyParser extends ExtendedParser {
         }
         while (tok().getSymbol() == Symbol.AND && "and".equals(img())) {
             consumeToken();
-            v = new PyAst.Binary(v, notExpr(true), PyOps.AND);
+            AstNode r = notExpr(true);
+            v = nested(new PyAst.Binary(v, r, PyOps.AND), v, r);
         }
         return v;
     }
@@ -125,7 +180,13 @@ final class PyParser extends ExtendedParser {
     private AstNode notExpr(boolean required) throws ScanException, ParseException {
         if (isNot()) {
             consumeToken();
-            return new PyAst.Unary("not", notExpr(true));
+            enter();
+            try {
+                AstNode operand = notExpr(true);
+                return nested(new PyAst.Unary("not", operand), operand);
+            } finally {
+                leave();
+            }
         }
         return compare(required);
     }
@@ -167,7 +228,7 @@ final class PyParser extends ExtendedParser {
             ops.add(op);
             operands.add(math1(true));
         }
-        return ops.isEmpty() ? v : new PyAst.Compare(operands, ops);
+        return ops.isEmpty() ? v : nested(new PyAst.Compare(operands, ops), operands);
     }
 
     private AstNode math1(boolean required) throws ScanException, ParseException {
@@ -178,10 +239,12 @@ final class PyParser extends ExtendedParser {
         while (true) {
             if (tok().getSymbol() == Symbol.PLUS || isExt("+")) {
                 consumeToken();
-                v = new PyAst.Binary(v, concat(true), PyOps.ADD);
+                AstNode r = concat(true);
+                v = nested(new PyAst.Binary(v, r, PyOps.ADD), v, r);
             } else if (tok().getSymbol() == Symbol.MINUS) {
                 consumeToken();
-                v = new PyAst.Binary(v, concat(true), PyOps.SUB);
+                AstNode r = concat(true);
+                v = nested(new PyAst.Binary(v, r, PyOps.SUB), v, r);
             } else {
                 return v;
             }
@@ -190,14 +253,16 @@ final class PyParser extends ExtendedParser {
 
     private AstNode concat(boolean required) throws ScanException, ParseException {
         AstNode v = math2(required);
-        if (v == null) {
-            return null;
+        if (v == null || !isExt("~")) {
+            return v;
         }
+        List<AstNode> parts = new ArrayList<>();
+        parts.add(v);
         while (isExt("~")) {
             consumeToken();
-            v = new PyAst.Binary(v, math2(true), PyOps.CONCAT);
+            parts.add(math2(true));
         }
-        return v;
+        return nested(new PyAst.Concat(parts), parts);
     }
 
     private AstNode math2(boolean required) throws ScanException, ParseException {
@@ -209,16 +274,20 @@ final class PyParser extends ExtendedParser {
             Symbol s = tok().getSymbol();
             if (s == Symbol.MUL) {
                 consumeToken();
-                v = new PyAst.Binary(v, pow(true), PyOps.MUL);
+                AstNode r = pow(true);
+                v = nested(new PyAst.Binary(v, r, PyOps.MUL), v, r);
             } else if (s == Symbol.DIV && "/".equals(img())) {
                 consumeToken();
-                v = new PyAst.Binary(v, pow(true), PyOps.DIV);
+                AstNode r = pow(true);
+                v = nested(new PyAst.Binary(v, r, PyOps.DIV), v, r);
             } else if (isExt("//")) {
                 consumeToken();
-                v = new PyAst.Binary(v, pow(true), PyOps.FLOORDIV);
+                AstNode r = pow(true);
+                v = nested(new PyAst.Binary(v, r, PyOps.FLOORDIV), v, r);
             } else if (s == Symbol.MOD && "%".equals(img())) {
                 consumeToken();
-                v = new PyAst.Binary(v, pow(true), PyOps.MOD);
+                AstNode r = pow(true);
+                v = nested(new PyAst.Binary(v, r, PyOps.MOD), v, r);
             } else {
                 return v;
             }
@@ -232,19 +301,24 @@ final class PyParser extends ExtendedParser {
         }
         while (isExt("**")) {
             consumeToken();
-            v = new PyAst.Binary(v, unaryExpr(true, true), PyOps.POW);
+            AstNode r = unaryExpr(true, true);
+            v = nested(new PyAst.Binary(v, r, PyOps.POW), v, r);
         }
         return v;
     }
 
     private AstNode unaryExpr(boolean required, boolean withFilter) throws ScanException, ParseException {
         AstNode v;
-        if (tok().getSymbol() == Symbol.MINUS) {
+        if (tok().getSymbol() == Symbol.MINUS || tok().getSymbol() == Symbol.PLUS || isExt("+")) {
+            String sign = tok().getSymbol() == Symbol.MINUS ? "-" : "+";
             consumeToken();
-            v = new PyAst.Unary("-", unaryExpr(true, false));
-        } else if (tok().getSymbol() == Symbol.PLUS || isExt("+")) {
-            consumeToken();
-            v = new PyAst.Unary("+", unaryExpr(true, false));
+            enter();
+            try {
+                AstNode operand = unaryExpr(true, false);
+                v = nested(new PyAst.Unary(sign, operand), operand);
+            } finally {
+                leave();
+            }
         } else {
             v = primary();
             if (v == null) {
@@ -305,7 +379,7 @@ final class PyParser extends ExtendedParser {
                         items.add(expr(true));
                     }
                     expect(Symbol.RPAREN);
-                    return new PyAst.ListLit(items, true);
+                    return nested(new PyAst.ListLit(items, true), items);
                 }
                 expect(Symbol.RPAREN);
                 return first;
@@ -322,7 +396,7 @@ final class PyParser extends ExtendedParser {
                     }
                 }
                 expect(Symbol.RBRACK);
-                return new PyAst.ListLit(items);
+                return nested(new PyAst.ListLit(items), items);
             }
             case EXTENSION -> {
                 if (isExt("{")) {
@@ -346,7 +420,9 @@ final class PyParser extends ExtendedParser {
                         fail("}");
                     }
                     consumeToken();
-                    return new PyAst.DictLit(keys, values);
+                    List<AstNode> all = new ArrayList<>(keys);
+                    all.addAll(values);
+                    return nested(new PyAst.DictLit(keys, values), all);
                 }
                 return null;
             }
@@ -367,7 +443,8 @@ final class PyParser extends ExtendedParser {
                     }
                     default -> {
                         if (tok().getSymbol() == Symbol.LPAREN) {
-                            return new PyAst.Call(name, callArgs());
+                            AstParameters args = callArgs();
+                            return nested(new PyAst.Call(name, args), args);
                         }
                         return identifier(name);
                     }
@@ -386,9 +463,12 @@ final class PyParser extends ExtendedParser {
                 consumeToken();
                 Scanner.Token name = consumeToken();
                 if (name.getSymbol() == Symbol.INTEGER) {
-                    v = new PyAst.Bracket(
-                            v,
-                            new PyAst.Const(Py.toPython(new java.math.BigInteger(name.getImage())), name.getImage()));
+                    v = nested(
+                            new PyAst.Bracket(
+                                    v,
+                                    new PyAst.Const(
+                                            Py.toPython(new java.math.BigInteger(name.getImage())), name.getImage())),
+                            v);
                     continue;
                 }
                 if (name.getImage() == null
@@ -396,9 +476,10 @@ final class PyParser extends ExtendedParser {
                         || !Character.isJavaIdentifierStart(name.getImage().charAt(0))) {
                     fail("an attribute name");
                 }
-                PyAst.Dot dot = new PyAst.Dot(v, name.getImage());
+                PyAst.Dot dot = nested(new PyAst.Dot(v, name.getImage()), v);
                 if (tok().getSymbol() == Symbol.LPAREN) {
-                    v = new PyAst.MethodCall(dot, callArgs());
+                    AstParameters args = callArgs();
+                    v = nested(new PyAst.MethodCall(dot, args), dot, args);
                 } else {
                     v = dot;
                 }
@@ -422,16 +503,17 @@ final class PyParser extends ExtendedParser {
                         }
                     }
                     expect(Symbol.RBRACK);
-                    v = new PyAst.Slice(v, start, stop, step);
+                    v = nested(new PyAst.Slice(v, start, stop, step), v, start, stop, step);
                 } else {
                     if (tok().getSymbol() == Symbol.COMMA) {
                         fail("']' (tuple subscripts are not supported)");
                     }
                     expect(Symbol.RBRACK);
-                    v = new PyAst.Bracket(v, start);
+                    v = nested(new PyAst.Bracket(v, start), v, start);
                 }
             } else if (s == Symbol.LPAREN) {
-                v = new PyAst.ValueCall(v, callArgs());
+                AstParameters args = callArgs();
+                v = nested(new PyAst.ValueCall(v, args), v, args);
             } else {
                 return v;
             }
@@ -444,7 +526,7 @@ final class PyParser extends ExtendedParser {
                 consumeToken();
                 String name = dottedName("a filter name");
                 AstParameters args = tok().getSymbol() == Symbol.LPAREN ? callArgs() : new AstParameters(List.of());
-                v = new PyAst.Filter(v, name, args);
+                v = nested(new PyAst.Filter(v, name, args), v, args);
             } else if (isName("is")) {
                 consumeToken();
                 boolean negated = false;
@@ -461,13 +543,14 @@ final class PyParser extends ExtendedParser {
                         fail("a test argument (tests cannot be chained with 'is')");
                     }
                     AstNode arg = postfix(primary());
-                    args = new AstParameters(List.of(arg));
+                    args = nested(new AstParameters(List.of(arg)), arg);
                 } else {
                     args = new AstParameters(List.of());
                 }
-                v = new PyAst.Test(v, name, negated, args);
+                v = nested(new PyAst.Test(v, name, negated, args), v, args);
             } else if (tok().getSymbol() == Symbol.LPAREN) {
-                v = new PyAst.ValueCall(v, callArgs());
+                AstParameters args = callArgs();
+                v = nested(new PyAst.ValueCall(v, args), v, args);
             } else {
                 return v;
             }
@@ -533,7 +616,10 @@ final class PyParser extends ExtendedParser {
                     && "=".equals(lookahead(0).getImage())) {
                 String name = consumeToken().getImage();
                 consumeToken(); // '='
-                args.add(new AstNamedParameter(new AstIdentifier(name, 0), expr(true)));
+                AstNode value = expr(true);
+                AstNamedParameter named = new AstNamedParameter(new AstIdentifier(name, 0), value);
+                depths.put(named, depth(value));
+                args.add(named);
                 sawKeyword = true;
             } else {
                 if (sawKeyword) {
@@ -548,6 +634,12 @@ final class PyParser extends ExtendedParser {
             }
         }
         expect(Symbol.RPAREN);
-        return new AstParameters(args);
+        AstParameters params = new AstParameters(args);
+        int d = 0;
+        for (AstNode a : args) {
+            d = Math.max(d, depth(a));
+        }
+        depths.put(params, d); // the call node adds the level
+        return params;
     }
 }

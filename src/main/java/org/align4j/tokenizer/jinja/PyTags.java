@@ -36,8 +36,14 @@ final class PyTags {
         private static final long serialVersionUID = 1L;
 
         @Override
-        @SuppressWarnings("try") // the scope is entered for its side effect on the context
         public String interpretUnchecked(TagNode tagNode, JinjavaInterpreter interpreter) {
+            String out = loop(tagNode, interpreter);
+            RenderBudget.outputTooBig(interpreter); // Jinjava records an over-long loop output and goes on
+            return out;
+        }
+
+        @SuppressWarnings("try") // the scope is entered for its side effect on the context
+        private String loop(TagNode tagNode, JinjavaInterpreter interpreter) {
             org.apache.commons.lang3.tuple.Pair<List<String>, String> lv =
                     getLoopVarsAndExpression((com.hubspot.jinjava.tree.parse.TagToken) tagNode.getMaster());
             List<String> loopVars = lv.getLeft();
@@ -51,6 +57,7 @@ final class PyTags {
             if (parts[1] != null) {
                 List<Object> kept = new java.util.ArrayList<>();
                 for (Object item : items) {
+                    RenderBudget.tick();
                     try (JinjavaInterpreter.InterpreterScopeClosable c = interpreter.enterScope()) {
                         bind(interpreter, loopVars, item);
                         if (Py.truthy(interpreter.resolveELExpression(parts[1], tagNode.getLineNumber()))) {
@@ -58,7 +65,7 @@ final class PyTags {
                         }
                     }
                 }
-                items = kept;
+                items = new Ticking(kept);
             }
             int elseAt = -1;
             int i = 0;
@@ -98,7 +105,31 @@ final class PyTags {
             if (c == Py.NONE || c instanceof Number || c instanceof Boolean) {
                 throw new PyError("TypeError", "'" + Py.typeName(c) + "' object is not iterable");
             }
-            return Py.iterate(c);
+            return c instanceof Ticking t ? t : new Ticking(Py.iterate(c));
+        }
+
+        /**
+         * The loop's items; each step of the loop counts against the render's time limit, so that
+         * nested loops whose bodies do nothing else still stop at the deadline.
+         */
+        private static final class Ticking extends java.util.AbstractList<Object> {
+
+            private final List<Object> items;
+
+            Ticking(List<Object> items) {
+                this.items = items;
+            }
+
+            @Override
+            public Object get(int i) {
+                RenderBudget.tick();
+                return items.get(i);
+            }
+
+            @Override
+            public int size() {
+                return items.size();
+            }
         }
 
         private static void bind(JinjavaInterpreter interpreter, List<String> vars, Object item) {
