@@ -67,6 +67,16 @@ class HostileTemplateTest {
     }
 
     @Test
+    void aNamespaceThatWouldHoldItselfIsATemplateError() {
+        // fuzz finding 5: Jinjava's map refused the cycle with an IllegalArgumentException
+        String m = assertThrows(
+                        ChatTemplate.ChatTemplateException.class,
+                        () -> render("{% set ns = namespace(a=1) %}{% set ns.a = ns %}{{ ns.a }}"))
+                .getMessage();
+        assertTrue(m.startsWith("hostile: ") && m.contains("namespace cannot hold itself"), m);
+    }
+
+    @Test
     void macroCallsThroughCallCount() {
         refused("{% macro f() %}{% call f() %}x{% endcall %}{{ caller() }}{% endmacro %}{{ f() }}", "maxMacroDepth");
     }

@@ -248,6 +248,12 @@ final class PyTags {
             if (!attr.matches("[A-Za-z_][A-Za-z0-9_]*")) {
                 throw new PyError("TemplateSyntaxError", "cannot assign to '" + target + "'");
             }
+            if (value == namespace) {
+                // jinja2 allows the cycle, but Jinjava's PyMap refuses it (fuzz finding 5); name it as a template error
+                throw new PyError(
+                        "TemplateRuntimeError",
+                        "a namespace cannot hold itself: {% set " + target + " = " + base + " %}");
+            }
             namespace.put(attr, value);
         }
 
