@@ -69,6 +69,34 @@ final class GrpoStepMetrics {
     }
 
     /**
+     * Every worker's micro-batches in the order one worker would have run them (data parallel: worker r ran
+     * micro-batches r, r + W, r + 2W, ... of {@code micro}), so the means are over the whole step as TRL's gathered
+     * metrics are.
+     */
+    GrpoStepMetrics gathered(org.align4j.dist.Collective dist, int micro) {
+        int w = dist.worldSize(), slots = (micro + w - 1) / w;
+        double[] mine = new double[slots * 7];
+        java.util.Arrays.fill(mine, Double.NaN);
+        for (int j = 0; j < this.micro.size(); j++) {
+            MicroBatch mb = this.micro.get(j);
+            System.arraycopy(
+                    new double[] {mb.kl, mb.entropy, mb.lowMean, mb.highMean, mb.regionMean, mb.lowMin, mb.highMax},
+                    0,
+                    mine,
+                    j * 7,
+                    7);
+        }
+        double[][] all = dist.allGather(mine);
+        GrpoStepMetrics out = new GrpoStepMetrics();
+        for (int k = 0; k < micro; k++) {
+            double[] v = all[k % w];
+            int o = (k / w) * 7;
+            out.add(new MicroBatch(v[o], v[o + 1], v[o + 2], v[o + 3], v[o + 4], v[o + 5], v[o + 6]));
+        }
+        return out;
+    }
+
+    /**
      * The step's values under TRL's names.
      *
      * @param withKl whether beta > 0 (TRL logs kl only then)

@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.Sequence;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
 import org.align4j.engine.Tensors;
 import org.align4j.generate.SamplingParams;
 import org.align4j.loss.ChordLoss;
@@ -65,39 +67,54 @@ public final class GrpoTrainer {
             throws IOException {
         if (prompts.isEmpty()) throw new IllegalArgumentException("grpo: the prompt set is empty");
         TrainingArgs a = cfg.args();
-        Reference ref = cfg.loss().beta() > 0 ? new Reference(policy, refModel, false, "grpo (beta > 0)") : null;
-        int totalSteps = totalSteps(a, prompts.size(), cfg.promptsPerStep(), cfg.numIterations());
+        // data parallel: the step's generation batch is per_device x gradient_accumulation_steps x workers completions
+        // (TRL's generation_batch_size); every worker samples and scores all of it (the same seed on the same weights
+        // gives the same rollouts, so group advantages are exact) and trains on its share of the micro-batches
+        int workers = Distributed.current().worldSize();
+        GrpoConfig job = workers == 1
+                ? cfg
+                : cfg.toBuilder()
+                        .args(a.toBuilder()
+                                .gradientAccumulationSteps(a.gradientAccumulationSteps() * workers)
+                                .build())
+                        .build();
+        Reference ref = job.loss().beta() > 0 ? new Reference(policy, refModel, false, "grpo (beta > 0)") : null;
+        int totalSteps = totalSteps(a, prompts.size(), job.promptsPerStep(), job.numIterations());
         // the prompt cursor moves once per generation batch (more with dynamic sampling)
-        DataCursor promptCursor = new DataCursor(prompts.size(), cfg.promptsPerStep(), a.seed());
+        DataCursor promptCursor = new DataCursor(prompts.size(), job.promptsPerStep(), a.seed());
         List<DataCursor> cursors = new ArrayList<>(List.of(promptCursor));
         DataCursor expertCursor = null;
-        if (cfg.chord() != null) {
+        if (job.chord() != null) {
             expertCursor =
-                    new DataCursor(cfg.chord().expert().size(), cfg.chord().expertPerStep(), a.seed() + 1);
+                    new DataCursor(job.chord().expert().size(), job.chord().expertPerStep(), a.seed() + 1);
             cursors.add(expertCursor);
         }
-        InFlight inFlight = new InFlight(cfg.numIterations() > 1);
+        InFlight inFlight = new InFlight(job.numIterations() > 1);
         DataCursor experts = expertCursor;
         long padId = tok.padTokenId();
         TrainLoop.Step step = s -> {
             // num_iterations > 1 reuses one generation batch (and its pi_old) for that many optimizer steps
-            int iteration = s % cfg.numIterations();
+            int iteration = s % job.numIterations();
             boolean fresh = inFlight.gen == null || iteration == 0;
             if (fresh) {
-                inFlight.gen = generate(policy, tok, prompts, promptCursor, rewards, cfg, s);
-                inFlight.oldLogps = cfg.numIterations() > 1
-                        ? tokenLogpsNoGrad(policy, inFlight.gen, padId, cfg.temperature(), a.perDeviceTrainBatchSize())
+                inFlight.gen = generate(policy, tok, prompts, promptCursor, rewards, job, s);
+                inFlight.oldLogps = job.numIterations() > 1
+                        ? tokenLogpsNoGrad(policy, inFlight.gen, padId, job.temperature(), a.perDeviceTrainBatchSize())
                         : null;
             }
             Generation gen = inFlight.gen;
             Map<String, Double> m = new LinkedHashMap<>(gen.metrics());
-            GrpoConfig.Chord chord = cfg.chord();
+            GrpoConfig.Chord chord = job.chord();
             double mu = chord == null
                     ? 0
                     : ChordLoss.mu(s, chord.muWarmupSteps(), chord.muDecaySteps(), chord.muPeak(), chord.muValley());
-            double loss = policyTerm(policy, ref, gen, inFlight.oldLogps, cfg, padId, 1 - mu, fresh, m);
+            double loss = policyTerm(policy, ref, gen, inFlight.oldLogps, job, padId, 1 - mu, fresh, m);
             if (chord != null) {
-                double sft = expertTerm(policy, experts.next(chord.expert()), cfg, padId, mu);
+                // the expert rows are one worker's share (rank 0's), counted once in the summed gradients
+                List<Sequence> expertRows = experts.next(chord.expert());
+                Collective dist = Distributed.current();
+                double sft = dist.isMain() ? expertTerm(policy, expertRows, job, padId, mu) : 0;
+                if (dist.worldSize() > 1) sft = dist.allReduceSum(new double[] {sft})[0];
                 loss += sft;
                 m.put("chord/mu", mu);
                 m.put("chord/sft_loss", mu == 0 ? 0 : sft / mu);
@@ -119,13 +136,14 @@ public final class GrpoTrainer {
                                 policy,
                                 tok,
                                 rewards,
-                                cfg.numGenerations(),
-                                samplingParams(cfg, 0),
-                                cfg.scaleRewards(),
-                                cfg.promptsPerStep(),
+                                job.numGenerations(),
+                                samplingParams(job, 0),
+                                job.scaleRewards(),
+                                job.promptsPerStep(),
                                 a.seed(),
                                 done));
         TrainLoop.Run run = TrainLoop.Run.of("grpo", policy, a, totalSteps, cursors)
+                .withDataParallel()
                 .withEval(evaluation)
                 .withResolvedConfig(resolvedConfig)
                 .withResumable(inFlight)
@@ -311,7 +329,8 @@ public final class GrpoTrainer {
         double loss = 0;
         GrpoStepMetrics metrics = new GrpoStepMetrics();
         double diffSum = 0, diffMax = 0, diffCount = 0;
-        for (int k = 0; k < micro; k++) {
+        Collective dist = Distributed.current();
+        for (int k = dist.rank(); k < micro; k += dist.worldSize()) { // this worker's micro-batches
             int from = k * batch, to = Math.min(n, from + batch);
             List<Rollouts.Rollout> mb = gen.rollouts().subList(from, to);
             try (PointerScope scope = new PointerScope()) {
@@ -375,6 +394,14 @@ public final class GrpoTrainer {
                 diffMax = Math.max(diffMax, diff[1]);
                 diffCount += diff[2];
             }
+        }
+        if (dist.worldSize() > 1) {
+            metrics = metrics.gathered(dist, micro);
+            double[] sums = dist.allReduceSum(new double[] {loss, diffSum, diffCount});
+            loss = sums[0];
+            diffSum = sums[1];
+            diffCount = sums[2];
+            for (double[] rank : dist.allGather(new double[] {diffMax})) diffMax = Math.max(diffMax, rank[0]);
         }
         m.putAll(metrics.metrics(cfg.loss().beta() > 0, cfg.loss().lossType().equals("cispo")));
         if (fresh) {

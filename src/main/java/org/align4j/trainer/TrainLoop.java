@@ -116,7 +116,7 @@ public final class TrainLoop {
         if (dist.worldSize() > 1 && !run.dataParallel())
             throw new IllegalArgumentException(run.command() + " does not run data-parallel yet (" + dist.worldSize()
                     + " workers); run it as one process (without --nproc_per_node), or use sft, reward, dpo, kto,"
-                    + " cpo or orpo, which do");
+                    + " cpo, orpo or grpo, which do");
         LrSchedule schedule = a.schedule(run.totalSteps());
         model.requiresGrad(true);
         try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), a.weightDecay());

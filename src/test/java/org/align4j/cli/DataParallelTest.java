@@ -127,8 +127,58 @@ class DataParallelTest {
         assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
     }
 
+    private static void grpo(Path tmp, Path prompts, Path out, int workers, int accumulation) throws Exception {
+        List<String> args = new ArrayList<>();
+        if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
+        args.addAll(List.of(
+                "grpo",
+                "--model_name_or_path",
+                TINY,
+                "--dataset_name",
+                prompts.toString(),
+                "--output_dir",
+                out.toString(),
+                "--reward_funcs",
+                "length",
+                "--max_steps",
+                "1",
+                "--learning_rate",
+                "" + LR,
+                "--num_generations",
+                "4",
+                "--per_device_train_batch_size",
+                "4",
+                "--gradient_accumulation_steps",
+                "" + accumulation,
+                "--max_completion_length",
+                "6",
+                "--logging_steps",
+                "1",
+                "--save_steps",
+                "0"));
+        // one thread in the single process too, as each worker has: the same kernels sample the same tokens
+        CliProcess.Result r = CliProcess.run(tmp, Map.of("OMP_NUM_THREADS", "1"), args);
+        assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
+    }
+
+    /**
+     * GRPO: every worker samples the whole generation batch (same seed, same weights) and trains on its share of the
+     * micro-batches, so 2 workers x 1 micro-batch of 4 completions is 1 worker x 2 micro-batches of 4 (the same
+     * partition, so even TRL's per-micro-batch metric means agree).
+     */
     @Test
-    void anOnlineMethodRefusesToRunDataParallelNamingWhatDoes(@TempDir Path tmp) throws Exception {
+    void twoWorkersTrainGrpoAsOneWorkerAccumulatingTwoMicroBatches(@TempDir Path tmp) throws Exception {
+        Path q = tmp.resolve("q.jsonl");
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < 8; i++) rows.add(JSON.writeValueAsString(Map.of("prompt", i + "+" + i + "=")));
+        Files.write(q, rows);
+        grpo(tmp, q, tmp.resolve("one"), 1, 2);
+        grpo(tmp, q, tmp.resolve("two"), 2, 1);
+        assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
+    }
+
+    @Test
+    void anOnlineMethodThatIsNotDataParallelRefusesNamingWhatIs(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("q.jsonl");
         Files.writeString(q, "{\"prompt\": \"1+1=\"}\n{\"prompt\": \"2+2=\"}\n");
         CliProcess.Result r = CliProcess.run(
@@ -139,7 +189,7 @@ class DataParallelTest {
                         "2",
                         "--master_port",
                         "" + freePort(),
-                        "grpo",
+                        "rloo",
                         "--model_name_or_path",
                         TINY,
                         "--dataset_name",
