@@ -110,10 +110,33 @@ public final class Main {
                 return 1;
             }
         }
-        if (!env.distributed()) return run(args);
-        try (Collective c = Worker.init(DistOptions.defaults())) {
+        // transformers' ddp_timeout (seconds, default 1800): how long a collective waits for the other workers
+        List<String> rest = new ArrayList<>(List.of(args));
+        DistOptions options = DistOptions.defaults();
+        for (int i = 0; i < rest.size(); i++) {
+            String a = rest.get(i);
+            if (!a.equals("--ddp_timeout") && !a.startsWith("--ddp_timeout=")) continue;
+            String value =
+                    a.contains("=") ? a.substring(a.indexOf('=') + 1) : i + 1 < rest.size() ? rest.get(i + 1) : "";
+            long seconds;
+            try {
+                seconds = Long.parseLong(value.strip());
+            } catch (NumberFormatException e) {
+                seconds = -1;
+            }
+            if (seconds < 1) {
+                System.err.println("error: --ddp_timeout takes whole seconds >= 1, got '" + value + "'");
+                return 2;
+            }
+            options = options.withTimeout(java.time.Duration.ofSeconds(seconds));
+            rest.subList(i, a.contains("=") ? i + 1 : i + 2).clear();
+            i--;
+        }
+        String[] commandArgs = rest.toArray(String[]::new);
+        if (!env.distributed()) return run(commandArgs);
+        try (Collective c = Worker.init(options)) {
             Distributed.install(c);
-            return run(args);
+            return run(commandArgs);
         } catch (DistException e) {
             System.err.println("error: rank " + env.rank() + ": " + e.getMessage());
             return 1;
@@ -121,9 +144,10 @@ public final class Main {
     }
 
     static int run(String[] args) {
-        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
             System.out.println("usage: ./align4j <command> [--config recipe.yaml] [--key value ...]\ncommands: "
-                    + String.join(", ", COMMANDS.keySet()) + "\n./align4j <command> --help lists a command's keys");
+                    + String.join(", ", COMMANDS.keySet())
+                    + "\n./align4j <command> --help lists a command's keys; ./align4j test runs the test suite");
             return args.length == 0 ? 2 : 0;
         }
         Command c = COMMANDS.get(args[0]);
@@ -133,7 +157,7 @@ public final class Main {
             return 2;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        if (rest.length == 1 && rest[0].equals("--help")) {
+        if (rest.length == 1 && (rest[0].equals("--help") || rest[0].equals("-h"))) {
             System.out.println(Options.usage(args[0], c.specs()));
             return 0;
         }

@@ -15,7 +15,7 @@ import java.time.Duration;
  *     default, torch/nn/parallel/distributed.py)
  */
 public record DistOptions(Duration timeout, Duration initTimeout, long bucketCapBytes) {
-    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(1800); // transformers' ddp_timeout
     public static final Duration DEFAULT_INIT_TIMEOUT = Duration.ofSeconds(300);
     public static final long DEFAULT_BUCKET_CAP_BYTES = 25L << 20;
 

@@ -21,8 +21,27 @@ final class CliProcess {
 
     private CliProcess() {}
 
+    /** A run started and not waited for: its process and the file its output goes to. */
+    record Started(Process process, Path log) {
+        String output() throws IOException {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        }
+    }
+
     static Result run(Path workDir, Map<String, String> env, List<String> args)
             throws IOException, InterruptedException {
+        Started s = start(workDir, env, args);
+        Process p = s.process();
+        if (!p.waitFor(600, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("./align4j " + args + " ran past 600 s; output:\n" + s.output());
+        }
+        String out = s.output();
+        Files.delete(s.log());
+        return new Result(p.exitValue(), out);
+    }
+
+    static Started start(Path workDir, Map<String, String> env, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED",
@@ -38,13 +57,6 @@ final class CliProcess {
         pb.redirectOutput(log.toFile());
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
         pb.environment().putAll(env);
-        Process p = pb.start();
-        if (!p.waitFor(600, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("./align4j " + args + " ran past 600 s; output:\n" + Files.readString(log));
-        }
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        Files.delete(log);
-        return new Result(p.exitValue(), out);
+        return new Started(pb.start(), log);
     }
 }

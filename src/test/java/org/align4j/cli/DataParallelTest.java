@@ -209,4 +209,86 @@ class DataParallelTest {
         assertTrue(r.exitCode() != 0, r.output());
         assertTrue(r.output().contains("does not run data-parallel yet"), r.output());
     }
+
+    /**
+     * A worker killed mid-run (SIGKILL, as the OOM killer does): the launcher stops the other worker and returns
+     * non-zero naming a rank, no worker outlives it, and the newest checkpoint on disk loads and resumes.
+     */
+    @Test
+    void aKilledWorkerStopsTheJobAndTheLastCheckpointResumes(@TempDir Path tmp) throws Exception {
+        Path data = data(tmp, false), out = tmp.resolve("out");
+        List<String> args = List.of(
+                "--nproc_per_node",
+                "2",
+                "--master_port",
+                "" + freePort(),
+                "sft",
+                "--model_name_or_path",
+                TINY,
+                "--dataset_name",
+                data.toString(),
+                "--output_dir",
+                out.toString(),
+                "--max_steps",
+                "100000",
+                "--per_device_train_batch_size",
+                "1",
+                "--save_steps",
+                "2",
+                "--logging_steps",
+                "1");
+        CliProcess.Started job = CliProcess.start(tmp, Map.of(), args);
+        try {
+            long until = System.nanoTime() + 300_000_000_000L;
+            while (!Files.isDirectory(out.resolve("checkpoint-2"))
+                    && job.process().isAlive())
+                if (System.nanoTime() > until) throw new AssertionError("no checkpoint-2 in 300 s:\n" + job.output());
+                else Thread.sleep(200);
+            assertTrue(job.process().isAlive(), "the job ended before it was killed:\n" + job.output());
+            List<ProcessHandle> workers = job.process().children().toList();
+            assertEquals(2, workers.size(), "the launcher runs two workers");
+            workers.get(1).destroyForcibly();
+            assertTrue(job.process().waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "the launcher returns");
+            String output = job.output();
+            assertTrue(job.process().exitValue() != 0, output);
+            assertTrue(output.contains("rank"), "names a rank:\n" + output);
+            for (ProcessHandle w : workers) {
+                w.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertTrue(!w.isAlive(), "a worker outlived its launcher");
+            }
+        } finally {
+            job.process().descendants().forEach(ProcessHandle::destroyForcibly);
+            job.process().destroyForcibly();
+        }
+        // the newest complete checkpoint resumes (same world size) to a finished run
+        CliProcess.Result r = CliProcess.run(
+                tmp,
+                Map.of(),
+                List.of(
+                        "--nproc_per_node",
+                        "2",
+                        "--master_port",
+                        "" + freePort(),
+                        "sft",
+                        "--model_name_or_path",
+                        TINY,
+                        "--dataset_name",
+                        data.toString(),
+                        "--output_dir",
+                        out.toString(),
+                        "--max_steps",
+                        "4",
+                        "--per_device_train_batch_size",
+                        "1",
+                        "--save_steps",
+                        "2",
+                        "--logging_steps",
+                        "1",
+                        "--resume_from_checkpoint",
+                        out.resolve("checkpoint-2").toString()));
+        assertEquals(0, r.exitCode(), r.output());
+        try (Transformer m = Checkpoints.load(out)) {
+            assertTrue(m.parameters().size() > 0);
+        }
+    }
 }
