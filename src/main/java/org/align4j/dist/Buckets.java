@@ -21,7 +21,7 @@ import org.bytedeco.pytorch.global.torch;
  * there is no small first bucket ({@code _DEFAULT_FIRST_BUCKET_BYTES}): DDP uses it to start
  * communicating while backward still runs, and our loop reduces after backward.
  *
- * <p>One more difference, measured (DIST-NOTES.md): DDP's gradients live inside its buckets
+ * <p>One more difference, measured (docs/c10d-notes.md): DDP's gradients live inside its buckets
  * ({@code gradient_as_bucket_view}) or are copied in and out, and on this CPU those copies cost
  * about 0.6 ms per MB, as much as the all-reduce itself. So a contiguous tensor of at least
  * {@link #ALONE_BYTES} (or the cap, if smaller) is reduced alone, where it lies; only the smaller

@@ -24,14 +24,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's Java example (README.md, or README-api-snippet.md until it is placed there) compiles and runs as written, in a fresh JVM whose
+ * The README's Java example compiles and runs as written, in a fresh JVM whose
  * environment has no OMP_WAIT_POLICY and that never calls NativeEnv: libgomp, which reads OMP_WAIT_POLICY once when it
  * loads, must still see PASSIVE. It says what it saw with OMP_DISPLAY_ENV=VERBOSE: GOMP_SPINCOUNT is 0 under PASSIVE
  * (300000 by default), printed as libgomp initialises.
  */
 class ReadmeSnippetTest {
-    /** Where the example lives: the README once it is placed there, else the snippet file it is written in. */
-    private static final List<Path> SOURCES = List.of(Path.of("README.md"), Path.of("README-api-snippet.md"));
+    /** Where the example lives. */
+    private static final List<Path> SOURCES = List.of(Path.of("README.md"));
 
     private static final Path MODEL = Golden.resourceDir("golden/qwen3-tiny");
 

@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Times all-reduce on Gloo over loopback (not a test; DIST-NOTES.md has its numbers). Started
+ * Times all-reduce on Gloo over loopback (not a test; docs/c10d-notes.md has its numbers). Started
  * without RANK it launches itself as {@code --nproc_per_node N} workers (default 2) through
  * {@link Launcher}; each worker times, by median over iterations:
  *

@@ -29,7 +29,7 @@ import org.align4j.tokenizer.jinja.RenderLimits;
  *
  * <pre>JAZZER_FUZZ=1 ./mvnw -B -o test -Dtest=ChatTemplateFuzzTest -Dspotless.check.skip=true</pre>
  *
- * (see FUZZ-jinja.md for the last campaign's figures).
+ * (see docs/fuzzing.md for the last campaign's figures).
  */
 class ChatTemplateFuzzTest {
 

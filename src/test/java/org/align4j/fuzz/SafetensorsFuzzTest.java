@@ -24,7 +24,7 @@ import org.align4j.io.TensorInfo;
  * a u16 header length L, then the header and the data; the harness writes the u64 length itself,
  * so mutations of the header JSON reach the JSON checks instead of failing the length check.
  *
- * <p>{@code JAZZER_FUZZ=1 ./mvnw -B -o test -Dtest=SafetensorsFuzzTest} fuzzes (see FUZZ-input.md);
+ * <p>{@code JAZZER_FUZZ=1 ./mvnw -B -o test -Dtest=SafetensorsFuzzTest} fuzzes (see docs/fuzzing.md);
  * the plain suite replays the inputs in {@code SafetensorsFuzzTestInputs/}.
  */
 class SafetensorsFuzzTest {
