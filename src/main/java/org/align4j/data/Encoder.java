@@ -120,7 +120,8 @@ public final class Encoder {
                             ? " after truncation (max_length " + truncation.maxLength() + ", truncation_mode "
                                     + truncation.truncationMode() + ")"
                             : "")
-                    + "; the row would train nothing");
+                    + "; the row would train nothing (raise max_length, fix the row, or pass --skip_invalid_rows true"
+                    + " to count and skip such rows)");
         return cut;
     }
 

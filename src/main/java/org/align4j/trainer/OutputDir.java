@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  *   <li>A folder that already holds a run (metrics.jsonl with content, a model, or checkpoint-N folders) is refused
  *       unless the run resumes from it or {@code overwrite_output_dir} is set. Overwriting removes only align4j's own
  *       artifacts ({@link #isArtifact}): checkpoint-N folders that hold a trainer_state.json, metrics.jsonl,
- *       training_args.json, the files of a saved model, adapter or tokenizer, and TensorBoard event files under runs/.
+ *       training_args.json, the files of a saved model, adapter or tokenizer, a README.md model card align4j wrote,
+ *       and TensorBoard event files under runs/.
  *       Anything else (notes, data, other folders) stays.
  *   <li>A live run holds a lock on {@code .align4j.lock} (the file stays, empty of meaning once the run ends: the lock
  *       dies with the process); a second run into the same folder is refused while the first lives.
@@ -190,6 +191,7 @@ public final class OutputDir implements AutoCloseable {
             return false;
         }
         if (name.equals("config.json")) return isModelConfig(p);
+        if (name.equals(ModelCard.FILE)) return ModelCard.isOurs(p);
         return MODEL_FILE.matcher(name).matches();
     }
 

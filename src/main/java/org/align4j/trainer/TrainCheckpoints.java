@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
@@ -179,7 +180,7 @@ public final class TrainCheckpoints {
         }
 
         /** The final model in output_dir: the PEFT adapter with LoRA, else the full model in its dtype; plus training_args.json. */
-        void saveFinal() throws IOException {
+        void saveFinal(List<Map<String, Object>> logged) throws IOException {
             if (!dist.isMain()) {
                 dist.barrier(SAVE_WAIT);
                 return;
@@ -189,6 +190,7 @@ public final class TrainCheckpoints {
             if (Lora.attached(model)) Lora.saveAdapter(model, out, model.source(), true);
             else Checkpoints.save(model, out, String.valueOf(model.config().torchDtype()), true);
             HfJson.writeJson(out.resolve("training_args.json"), run.resolvedConfig(), true);
+            ModelCard.write(out, run.command(), run.resolvedConfig(), Lora.attached(model), logged);
             dist.barrier(SAVE_WAIT);
         }
 

@@ -154,7 +154,7 @@ public final class TrainLoop {
                     if (!last && due(a.saveStrategy(), everySaveSteps, epochEnd)) session.save(done, numTokens);
                 }
                 model.requiresGrad(false);
-                session.saveFinal();
+                session.saveFinal(log.logged());
                 return new TrainResult(log.logged(), run.totalSteps());
             }
         } finally {
