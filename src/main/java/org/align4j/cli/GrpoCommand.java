@@ -90,6 +90,8 @@ final class GrpoCommand {
                 of("chord_mu_valley", Type.DOUBLE, 0.1, "CHORD: mu valley"),
                 of("chord_enable_phi_function", Type.BOOLEAN, true, "CHORD: weight expert tokens by p(1-p)"),
                 of("chord_cutoff_prob", Type.DOUBLE, 1.0, "CHORD: clamp expert log p at log(cutoff)"));
+        own = new java.util.ArrayList<>(own);
+        own.addAll(OnlineOptions.LOG_COMPLETIONS_SPECS);
         SPECS = TrainingOptions.specs(
                 1e-6,
                 "prompt rows (.jsonl/.json/.parquet or a folder), with the columns the reward functions read",
@@ -153,6 +155,7 @@ final class GrpoCommand {
                         .dynamicSampling(o.flag("dynamic_sampling"))
                         .maxSamplingRounds(o.integer("max_sampling_rounds"))
                         .chord(chord)
+                        .logCompletions(OnlineOptions.logCompletions("grpo", o))
                         .build();
             } catch (IllegalArgumentException e) {
                 throw new CliException("grpo: " + e.getMessage());

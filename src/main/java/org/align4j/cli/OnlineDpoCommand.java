@@ -51,6 +51,8 @@ final class OnlineDpoCommand {
                         Type.DOUBLE,
                         null,
                         "reward subtracted from completions that max_new_tokens cut (default: none)"));
+        own = new java.util.ArrayList<>(own);
+        own.addAll(OnlineOptions.LOG_COMPLETIONS_SPECS);
         SPECS = TrainingOptions.specs(
                 OnlineDpoConfig.LEARNING_RATE,
                 "prompt rows (prompt: a string or messages; other columns, e.g. answer, reach the reward functions)",
@@ -82,6 +84,7 @@ final class OnlineDpoCommand {
                     .numGenerations(o.integer("num_generations"))
                     .sampling(OnlineOptions.sampling(o, maxNewTokens))
                     .missingEosPenalty(o.has("missing_eos_penalty") ? o.number("missing_eos_penalty") : null)
+                    .logCompletions(OnlineOptions.logCompletions("online_dpo", o))
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CliException("online_dpo: " + e.getMessage());

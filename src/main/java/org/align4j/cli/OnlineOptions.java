@@ -28,6 +28,7 @@ import org.align4j.reward.RewardFunction;
 import org.align4j.reward.RewardModelReward;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
+import org.align4j.trainer.LogCompletions;
 import org.align4j.trainer.OnlineEval;
 import org.align4j.trainer.PromptEncoder;
 import org.align4j.trainer.Rollouts;
@@ -211,6 +212,31 @@ final class OnlineOptions {
             Path dir = outputDir.resolve("aapa_discriminator");
             d.saveReplacing(dir);
             System.err.println(command + ": co-trained AAPA discriminator in " + dir);
+        }
+    }
+
+    /** TRL's log_completions keys (GRPOConfig, RLOOConfig), for grpo, rloo and online_dpo. */
+    static final List<Spec> LOG_COMPLETIONS_SPECS = List.of(
+            of(
+                    "log_completions",
+                    Type.BOOLEAN,
+                    false,
+                    "at every logging step, append the last generation batch's prompts, completions, rewards and"
+                            + " advantages to output_dir/completions.jsonl and print them as a table"),
+            of(
+                    "num_completions_to_print",
+                    Type.INT,
+                    null,
+                    "log_completions: completions printed per logging step, a random sample (default: all)"));
+
+    /** log_completions and num_completions_to_print. */
+    static LogCompletions logCompletions(String command, Options o) {
+        try {
+            return new LogCompletions(
+                    o.flag("log_completions"),
+                    o.has("num_completions_to_print") ? o.integer("num_completions_to_print") : null);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(command + ": " + e.getMessage());
         }
     }
 

@@ -51,6 +51,8 @@ final class RlooCommand {
                         Type.BOOLEAN,
                         d.maskTruncatedCompletions(),
                         "exclude completions cut by max_completion_length from the loss"));
+        own = new java.util.ArrayList<>(own);
+        own.addAll(OnlineOptions.LOG_COMPLETIONS_SPECS);
         SPECS = TrainingOptions.specs(
                 RlooConfig.LEARNING_RATE,
                 "prompt rows (.jsonl/.json/.parquet or a folder), with the columns the reward functions read",
@@ -78,6 +80,7 @@ final class RlooCommand {
                     .normalizeAdvantages(o.flag("normalize_advantages"))
                     .rewardClipRange(clipRange(o))
                     .maskTruncatedCompletions(o.flag("mask_truncated_completions"))
+                    .logCompletions(OnlineOptions.logCompletions("rloo", o))
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CliException("rloo: " + e.getMessage());

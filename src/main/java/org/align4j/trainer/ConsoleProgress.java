@@ -135,6 +135,14 @@ public final class ConsoleProgress implements TrainingListener {
         print(r, evalLine(r.info, row));
     }
 
+    /** The completions sample as a plain table above the bar ({@link CompletionsTable}). */
+    @Override
+    public void onCompletions(int step, int total, List<Map<String, Object>> shown) {
+        Run r = runs.peek();
+        if (r == null) return;
+        print(r, CompletionsTable.render(r.info.command(), step, total, shown));
+    }
+
     @Override
     public void onTrainEnd() {
         Run r = runs.poll();

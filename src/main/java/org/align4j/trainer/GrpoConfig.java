@@ -21,6 +21,7 @@ import org.align4j.loss.GrpoLoss;
  * @param dynamicSampling DAPO (Yu et al., arXiv 2503.14476): drop groups whose rewards all agree and
  *     sample more prompts until the batch is full, at most {@code maxSamplingRounds} generation rounds
  * @param chord CHORD's expert SFT term, or null
+ * @param logCompletions TRL's log_completions and num_completions_to_print (off by default)
  */
 public record GrpoConfig(
         TrainingArgs args,
@@ -35,7 +36,8 @@ public record GrpoConfig(
         boolean maskTruncatedCompletions,
         boolean dynamicSampling,
         int maxSamplingRounds,
-        Chord chord) {
+        Chord chord,
+        LogCompletions logCompletions) {
 
     public GrpoConfig {
         if (numGenerations < 2)
@@ -57,6 +59,7 @@ public record GrpoConfig(
             throw new IllegalArgumentException("temperature must be a finite number > 0, got " + temperature);
         if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
         if (topK < 0) throw new IllegalArgumentException("top_k must be >= 0 (0: off), got " + topK);
+        if (logCompletions == null) logCompletions = LogCompletions.OFF;
     }
 
     /** Tokens sampled at most per completion (the loss config holds it: dr_grpo normalises by it). */
@@ -86,7 +89,8 @@ public record GrpoConfig(
                 .maskTruncatedCompletions(maskTruncatedCompletions)
                 .dynamicSampling(dynamicSampling)
                 .maxSamplingRounds(maxSamplingRounds)
-                .chord(chord);
+                .chord(chord)
+                .logCompletions(logCompletions);
     }
 
     /** Builds {@link GrpoConfig} by name; unset keys keep TRL's defaults. */
@@ -98,6 +102,7 @@ public record GrpoConfig(
         private String scaleRewards = "group";
         private boolean leaveOneOutBaseline, maskTruncatedCompletions, dynamicSampling;
         private Chord chord;
+        private LogCompletions logCompletions = LogCompletions.OFF;
 
         private Builder(TrainingArgs args, GrpoLoss.Config loss) {
             this.args = args;
@@ -169,6 +174,11 @@ public record GrpoConfig(
             return this;
         }
 
+        public Builder logCompletions(LogCompletions v) {
+            logCompletions = v;
+            return this;
+        }
+
         public GrpoConfig build() {
             return new GrpoConfig(
                     args,
@@ -183,7 +193,8 @@ public record GrpoConfig(
                     maskTruncatedCompletions,
                     dynamicSampling,
                     maxSamplingRounds,
-                    chord);
+                    chord,
+                    logCompletions);
         }
     }
 

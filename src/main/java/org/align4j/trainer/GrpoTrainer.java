@@ -40,8 +40,15 @@ public final class GrpoTrainer {
 
     private GrpoTrainer() {}
 
-    /** One generation batch: the kept rollouts, their advantages and completion masks, and what was logged about them. */
-    private record Generation(List<Rollouts.Rollout> rollouts, double[] advantages, Map<String, Double> metrics) {}
+    /**
+     * One generation batch: the kept rollouts, their advantages, what was logged about them, and with log_completions
+     * their completions.jsonl rows (null without).
+     */
+    private record Generation(
+            List<Rollouts.Rollout> rollouts,
+            double[] advantages,
+            Map<String, Double> metrics,
+            List<Map<String, Object>> completions) {}
 
     public static TrainResult train(
             Transformer policy,
@@ -126,7 +133,8 @@ public final class GrpoTrainer {
             long tokens = gen.rollouts().stream()
                     .mapToLong(r -> r.prompt().ids().length + r.completion().length)
                     .sum();
-            return new TrainLoop.StepResult(m, fresh ? tokens : 0, true);
+            // the batch trained on, fresh or reused (TRL logs the last generation batch at every logging step)
+            return new TrainLoop.StepResult(m, fresh ? tokens : 0, true, gen.completions());
         };
         TrainLoop.Evaluation evaluation = eval == null
                 ? null
@@ -147,6 +155,7 @@ public final class GrpoTrainer {
                 .withEval(evaluation)
                 .withResolvedConfig(resolvedConfig)
                 .withResumable(inFlight)
+                .withLogCompletions(cfg.logCompletions())
                 .withFingerprint(TrainCheckpoints.Fingerprint.ofText(
                         prompts.stream().map(Rollouts.Prompt::text).toList()));
         return TrainLoop.run(run, step);
@@ -179,6 +188,7 @@ public final class GrpoTrainer {
                 g.set("advantages", JSON.valueToTree(gen.advantages()));
                 g.set("metrics", JSON.valueToTree(gen.metrics()));
                 g.set("old_logps", JSON.valueToTree(oldLogps));
+                if (gen.completions() != null) g.set("completions", JSON.valueToTree(gen.completions()));
             }
             org.align4j.io.HfJson.writeJson(dir.resolve(FILE), root, false);
         }
@@ -197,7 +207,12 @@ public final class GrpoTrainer {
             g.path("metrics")
                     .properties()
                     .forEach(e -> metrics.put(e.getKey(), e.getValue().asDouble()));
-            gen = new Generation(rollouts, JSON.treeToValue(g.get("advantages"), double[].class), metrics);
+            List<Map<String, Object>> completions = g.path("completions").isArray()
+                    ? JSON.convertValue(
+                            g.get("completions"),
+                            new com.fasterxml.jackson.core.type.TypeReference<List<Map<String, Object>>>() {})
+                    : null;
+            gen = new Generation(rollouts, JSON.treeToValue(g.get("advantages"), double[].class), metrics, completions);
             oldLogps = JSON.treeToValue(g.get("old_logps"), float[][].class);
         }
     }
@@ -219,7 +234,9 @@ public final class GrpoTrainer {
         int g = cfg.numGenerations();
         List<Rollouts.Rollout> kept = new ArrayList<>(), firstRound = null;
         List<Double> keptRewards = new ArrayList<>();
+        List<double[]> keptScores = new ArrayList<>(); // each kept rollout's value of every reward function
         double[] firstRewards = null;
+        double[][] firstScores = null;
         Map<String, Double> metrics = null;
         int rounds = 0;
         policy.requiresGrad(false); // sampling needs no graph; LoRA dropout off
@@ -236,7 +253,9 @@ public final class GrpoTrainer {
                     metrics.putAll(Rollouts.lengthMetrics(rolls));
                     firstRound = rolls;
                     firstRewards = res.total();
+                    firstScores = Rollouts.perRollout(res);
                 }
+                double[][] scores = Rollouts.perRollout(res);
                 boolean[] flat =
                         cfg.dynamicSampling() ? GrpoLoss.zeroStdGroups(res.total(), g) : new boolean[rolls.size() / g];
                 for (int grp = 0; grp < flat.length && kept.size() < cfg.promptsPerStep() * g; grp++) {
@@ -244,6 +263,7 @@ public final class GrpoTrainer {
                     for (int i = grp * g; i < (grp + 1) * g; i++) {
                         kept.add(rolls.get(i));
                         keptRewards.add(res.total()[i]);
+                        keptScores.add(scores[i]);
                     }
                 }
                 rounds++;
@@ -254,17 +274,25 @@ public final class GrpoTrainer {
             policy.requiresGrad(true);
         }
         double[] r;
+        double[][] perFunction;
         if (kept.isEmpty()) {
             kept = firstRound;
             r = firstRewards;
+            perFunction = firstScores;
         } else {
             r = keptRewards.stream().mapToDouble(Double::doubleValue).toArray();
+            perFunction = keptScores.toArray(double[][]::new);
         }
         if (cfg.dynamicSampling()) {
             metrics.put("dynamic_sampling/rounds", (double) rounds);
             metrics.put("dynamic_sampling/kept_groups", (double) kept.size() / g);
         }
-        return new Generation(kept, GrpoLoss.advantages(r, g, cfg.scaleRewards(), cfg.leaveOneOutBaseline()), metrics);
+        double[] advantages = GrpoLoss.advantages(r, g, cfg.scaleRewards(), cfg.leaveOneOutBaseline());
+        // log_completions: the rollouts trained on (the kept groups under dynamic sampling), as TRL's table shows them
+        List<Map<String, Object>> completions = cfg.logCompletions().enabled()
+                ? Rollouts.completionRows(kept, rewards.names(), perFunction, r, advantages)
+                : null;
+        return new Generation(kept, advantages, metrics, completions);
     }
 
     /** The sampling seed of generation round {@code round} of optimizer step {@code step} (0-based; grpo and rloo). */

@@ -17,13 +17,17 @@ import org.align4j.io.HfCache;
  * The logging side of a training run: per-step metrics are averaged over each logging interval (as transformers'
  * Trainer averages what it logs), then written as one row to metrics.jsonl, to TensorBoard when report_to asks for it
  * (under output_dir/runs/&lt;date&gt;_&lt;host&gt;/, as transformers names its runs, with the run's args as text), and handed to
- * the run's {@link TrainingListener}s (the console progress is one of them, {@link ConsoleProgress}).
+ * the run's {@link TrainingListener}s (the console progress is one of them, {@link ConsoleProgress}). With
+ * log_completions ({@link LogCompletions}) the completions of each logging step's last generation batch go to
+ * completions.jsonl, and a sample of them to the listeners.
  */
 final class LogWindow implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final TrainingArgs args;
     private final int totalSteps;
     private final MetricsLog log;
+    private final MetricsLog completions; // cut on resume whether or not this run logs completions
+    private final LogCompletions logCompletions;
     private final TensorBoardWriter tb;
     private final List<TrainingListener> listeners;
     private final Map<String, double[]> sums = new LinkedHashMap<>(); // name -> {sum, count}
@@ -40,15 +44,19 @@ final class LogWindow implements AutoCloseable {
     LogWindow(TrainLoop.Run run, int resumedStep, long resumedNumTokens, boolean writes) throws IOException {
         this.args = run.args();
         this.totalSteps = run.totalSteps();
+        this.logCompletions = run.logCompletions();
         if (!writes) {
             this.log = null;
+            this.completions = null;
             this.tb = null;
             this.listeners = List.of();
             return;
         }
         this.log = MetricsLog.open(args.outputDir(), resumedStep);
+        MetricsLog c = null;
         TensorBoardWriter w = null;
         try {
+            c = MetricsLog.open(args.outputDir(), MetricsLog.COMPLETIONS, resumedStep);
             if (args.reportTo().equals("tensorboard")) {
                 // a new folder per start, a resumed run included, as transformers' default logging_dir
                 w = new TensorBoardWriter(
@@ -57,9 +65,11 @@ final class LogWindow implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             log.close();
+            if (c != null) c.close();
             if (w != null) w.close();
             throw e;
         }
+        this.completions = c;
         this.tb = w;
         var info = new TrainingListener.RunInfo(
                 run.command(),
@@ -140,6 +150,39 @@ final class LogWindow implements AutoCloseable {
         for (TrainingListener l : listeners) l.onLog(view);
     }
 
+    /**
+     * After the training row of step {@code done}, with log_completions: {@code rows} (the completions of the step's
+     * last generation batch) with {@code step} first, appended to completions.jsonl; up to num_completions_to_print of
+     * them (a sample drawn with the step as its seed, in batch order) handed to the listeners.
+     */
+    void logCompletions(int done, List<Map<String, Object>> rows) throws IOException {
+        if (!logCompletions.enabled() || completions == null || rows.isEmpty()) return;
+        List<Map<String, Object>> stamped = new ArrayList<>();
+        for (Map<String, Object> r : rows) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("step", done);
+            row.putAll(r);
+            completions.log(row);
+            stamped.add(Collections.unmodifiableMap(row));
+        }
+        List<Map<String, Object>> shown = sample(stamped, logCompletions.numCompletionsToPrint(), done);
+        if (shown.isEmpty()) return;
+        for (TrainingListener l : listeners) l.onCompletions(done, rows.size(), shown);
+    }
+
+    /** Up to {@code n} of {@code rows} (null: all), drawn at random with {@code seed}, kept in their order (TRL: random.sample). */
+    static <T> List<T> sample(List<T> rows, Integer n, long seed) {
+        if (n == null || n >= rows.size()) return List.copyOf(rows);
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) idx.add(i);
+        Collections.shuffle(idx, new java.util.Random(seed));
+        List<Integer> pick = new ArrayList<>(idx.subList(0, n));
+        Collections.sort(pick);
+        List<T> out = new ArrayList<>();
+        for (int i : pick) out.add(rows.get(i));
+        return out;
+    }
+
     /** An evaluation row: {step, epoch, eval_&lt;name&gt;...}. */
     void logEval(int done, double epoch, Map<String, Double> metrics) throws IOException {
         Map<String, Object> row = new LinkedHashMap<>();
@@ -171,7 +214,11 @@ final class LogWindow implements AutoCloseable {
             try {
                 if (log != null) log.close();
             } finally {
-                if (tb != null) tb.close();
+                try {
+                    if (completions != null) completions.close();
+                } finally {
+                    if (tb != null) tb.close();
+                }
             }
         }
     }

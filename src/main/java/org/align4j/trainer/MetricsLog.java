@@ -19,10 +19,16 @@ import org.align4j.io.AtomicFiles;
  * {@code epoch}, {@code loss}, {@code learning_rate}, {@code grad_norm} and the method's metrics
  * under TRL's names. Each line is flushed as written, so a killed run keeps what it logged. On
  * resume, lines past the checkpoint's step are dropped so the file reads as one uninterrupted run.
+ *
+ * <p>{@code output_dir/completions.jsonl} ({@link #COMPLETIONS}, written with log_completions) is the same kind of log,
+ * one row per completion, keyed by {@code step} too: it is opened, cut on resume and read by the same functions.
  */
 public final class MetricsLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     public static final String FILE = "metrics.jsonl";
+    /** The completions log of log_completions ({@link LogCompletions}). */
+    public static final String COMPLETIONS = "completions.jsonl";
+
     private final Path file;
     private BufferedWriter out; // opened at the first row: a run that fails before it leaves no file behind
 
@@ -35,7 +41,12 @@ public final class MetricsLog implements AutoCloseable {
      * rows past that step are dropped (written atomically: a kill during the cut loses nothing).
      */
     public static MetricsLog open(Path outputDir, int resumedStep) throws IOException {
-        Path file = outputDir.resolve(FILE);
+        return open(outputDir, FILE, resumedStep);
+    }
+
+    /** {@link #open(Path, int)} for another step-keyed log of output_dir ({@link #COMPLETIONS}). */
+    static MetricsLog open(Path outputDir, String name, int resumedStep) throws IOException {
+        Path file = outputDir.resolve(name);
         Files.createDirectories(outputDir);
         if (resumedStep > 0 && Files.exists(file)) {
             List<String> keep = new ArrayList<>();
@@ -68,8 +79,13 @@ public final class MetricsLog implements AutoCloseable {
     }
 
     public static List<JsonNode> read(Path outputDir) throws IOException {
+        return read(outputDir, FILE);
+    }
+
+    /** The rows of the step-keyed log {@code name} of output_dir ({@link #FILE}, {@link #COMPLETIONS}). */
+    public static List<JsonNode> read(Path outputDir, String name) throws IOException {
         List<JsonNode> rows = new ArrayList<>();
-        for (String line : Files.readAllLines(outputDir.resolve(FILE), StandardCharsets.UTF_8))
+        for (String line : Files.readAllLines(outputDir.resolve(name), StandardCharsets.UTF_8))
             if (!line.isBlank()) rows.add(JSON.readTree(line));
         return rows;
     }

@@ -18,6 +18,8 @@ import org.align4j.loss.OnlineDpoLoss;
  * @param numGenerations completions per prompt: 2 for first_vs_second, &gt;= 2 for best_vs_worst
  * @param sampling temperature, top_k, top_p, max_new_tokens; its seed is replaced per micro-batch
  * @param missingEosPenalty subtracted from the reward of completions without a stop token; null = off
+ * @param logCompletions log_completions and num_completions_to_print as GRPO's and RLOO's (TRL's OnlineDPOConfig has
+ *     neither): each row is a sampled completion with its pair and whether it was chosen
  */
 public record OnlineDpoConfig(
         TrainingArgs args,
@@ -26,7 +28,8 @@ public record OnlineDpoConfig(
         String pairing,
         int numGenerations,
         SamplingParams sampling,
-        Double missingEosPenalty) {
+        Double missingEosPenalty,
+        LogCompletions logCompletions) {
     /** OnlineDPOConfig's learning_rate (online_dpo_config.py:167-170), overriding transformers' 5e-5. */
     public static final double LEARNING_RATE = 5e-7;
 
@@ -52,6 +55,7 @@ public record OnlineDpoConfig(
         if (missingEosPenalty != null && !(missingEosPenalty >= 0 && Double.isFinite(missingEosPenalty)))
             throw new IllegalArgumentException(
                     "missing_eos_penalty must be a finite number >= 0, got " + missingEosPenalty);
+        if (logCompletions == null) logCompletions = LogCompletions.OFF;
     }
 
     /** TRL's OnlineDPOConfig defaults with {@code args}: sigmoid, beta 0.1, 2 samples at temperature 0.9, 64 new tokens. */
@@ -66,7 +70,8 @@ public record OnlineDpoConfig(
                 .pairing(pairing)
                 .numGenerations(numGenerations)
                 .sampling(sampling)
-                .missingEosPenalty(missingEosPenalty);
+                .missingEosPenalty(missingEosPenalty)
+                .logCompletions(logCompletions);
     }
 
     /** Builds {@link OnlineDpoConfig} by name; unset keys keep TRL's defaults. */
@@ -77,6 +82,7 @@ public record OnlineDpoConfig(
         private int numGenerations = 2;
         private SamplingParams sampling = new SamplingParams(0.9, 0, 1.0, 64, 0);
         private Double missingEosPenalty;
+        private LogCompletions logCompletions = LogCompletions.OFF;
 
         private Builder(TrainingArgs args) {
             this.args = args;
@@ -117,8 +123,14 @@ public record OnlineDpoConfig(
             return this;
         }
 
+        public Builder logCompletions(LogCompletions v) {
+            logCompletions = v;
+            return this;
+        }
+
         public OnlineDpoConfig build() {
-            return new OnlineDpoConfig(args, beta, lossType, pairing, numGenerations, sampling, missingEosPenalty);
+            return new OnlineDpoConfig(
+                    args, beta, lossType, pairing, numGenerations, sampling, missingEosPenalty, logCompletions);
         }
     }
 }

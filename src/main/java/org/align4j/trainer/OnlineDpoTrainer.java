@@ -65,10 +65,17 @@ public final class OnlineDpoTrainer {
     private OnlineDpoTrainer() {}
 
     /**
-     * One micro-batch's preference pairs with the scores of their two sides, and how many prompts tied (kept as
-     * pairs under first_vs_second, dropped under best_vs_worst).
+     * One micro-batch's preference pairs with the scores of their two sides, how many prompts tied (kept as pairs
+     * under first_vs_second, dropped under best_vs_worst), and which rollouts of the micro-batch each pair's chosen and
+     * rejected sides are.
      */
-    record Pairing(List<PreferencePair> pairs, double[] chosenRewards, double[] rejectedRewards, int ties) {}
+    record Pairing(
+            List<PreferencePair> pairs,
+            double[] chosenRewards,
+            double[] rejectedRewards,
+            int ties,
+            int[] chosenIndex,
+            int[] rejectedIndex) {}
 
     /** One micro-batch of prompts: its rollouts, their scores (totals after the EOS penalty) and pairs. */
     private record Batch(List<Rollouts.Rollout> rollouts, WeightedRewards.Result scores, Pairing pairing) {}
@@ -125,7 +132,8 @@ public final class OnlineDpoTrainer {
             }
             metrics.putAll(sampleMetrics(batches, rewards, cfg.numGenerations()));
             objectives(metrics, cfg.beta());
-            return new TrainLoop.StepResult(metrics, tokens, pairs > 0);
+            return new TrainLoop.StepResult(
+                    metrics, tokens, pairs > 0, cfg.logCompletions().enabled() ? completionRows(batches) : null);
         };
         TrainLoop.Evaluation evaluation = eval == null
                 ? null
@@ -144,9 +152,43 @@ public final class OnlineDpoTrainer {
         TrainLoop.Run run = TrainLoop.Run.of(COMMAND, policy, a, a.totalSteps(prompts.size()), List.of(cursor))
                 .withEval(evaluation)
                 .withResolvedConfig(resolvedConfig)
+                .withLogCompletions(cfg.logCompletions())
                 .withFingerprint(TrainCheckpoints.Fingerprint.ofText(
                         prompts.stream().map(Rollouts.Prompt::text).toList()));
         return TrainLoop.run(run, step);
+    }
+
+    /**
+     * log_completions' rows of a step: every sampled completion with its scores ({@code reward}: the total the pairing
+     * compared, after missing_eos_penalty), {@code pair} (the pair's index in the step, null when the completion is in
+     * none: a tied prompt or a middle sample under best_vs_worst) and {@code chosen} (true for the pair's chosen side,
+     * false for its rejected one, null when unpaired).
+     */
+    private static List<Map<String, Object>> completionRows(List<Batch> batches) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        int pairBase = 0;
+        for (Batch b : batches) {
+            List<Map<String, Object>> mine = Rollouts.completionRows(
+                    b.rollouts(),
+                    b.scores().names(),
+                    Rollouts.perRollout(b.scores()),
+                    b.scores().total(),
+                    null);
+            for (Map<String, Object> row : mine) {
+                row.put("pair", null);
+                row.put("chosen", null);
+            }
+            Pairing p = b.pairing();
+            for (int k = 0; k < p.pairs().size(); k++) {
+                mine.get(p.chosenIndex()[k]).put("pair", pairBase + k);
+                mine.get(p.chosenIndex()[k]).put("chosen", true);
+                mine.get(p.rejectedIndex()[k]).put("pair", pairBase + k);
+                mine.get(p.rejectedIndex()[k]).put("chosen", false);
+            }
+            pairBase += p.pairs().size();
+            rows.addAll(mine);
+        }
+        return rows;
     }
 
     /** The sampling seed of micro-batch {@code micro} of optimizer step {@code step} (0-based): seed + its index in the run. */
@@ -185,6 +227,7 @@ public final class OnlineDpoTrainer {
             throw new IllegalArgumentException(rollouts.size() + " rollouts do not form groups of 2");
         List<PreferencePair> pairs = new ArrayList<>();
         double[] chosen = new double[rollouts.size() / 2], rejected = new double[rollouts.size() / 2];
+        int[] chosenIndex = new int[chosen.length], rejectedIndex = new int[chosen.length];
         int ties = 0;
         for (int k = 0; k < chosen.length; k++) {
             int first = 2 * k, second = first + 1;
@@ -197,8 +240,10 @@ public final class OnlineDpoTrainer {
                     rollouts.get(r).completion()));
             chosen[k] = totals[c];
             rejected[k] = totals[r];
+            chosenIndex[k] = c;
+            rejectedIndex[k] = r;
         }
-        return new Pairing(pairs, chosen, rejected, ties);
+        return new Pairing(pairs, chosen, rejected, ties, chosenIndex, rejectedIndex);
     }
 
     /**
@@ -211,6 +256,7 @@ public final class OnlineDpoTrainer {
             throw new IllegalArgumentException(rollouts.size() + " rollouts do not form groups of " + g);
         List<PreferencePair> pairs = new ArrayList<>();
         List<Double> chosen = new ArrayList<>(), rejected = new ArrayList<>();
+        List<Integer> chosenIndex = new ArrayList<>(), rejectedIndex = new ArrayList<>();
         int ties = 0;
         for (int from = 0; from < rollouts.size(); from += g) {
             int hi = from, lo = from;
@@ -228,12 +274,16 @@ public final class OnlineDpoTrainer {
                     rollouts.get(lo).completion()));
             chosen.add(totals[hi]);
             rejected.add(totals[lo]);
+            chosenIndex.add(hi);
+            rejectedIndex.add(lo);
         }
         return new Pairing(
                 pairs,
                 chosen.stream().mapToDouble(Double::doubleValue).toArray(),
                 rejected.stream().mapToDouble(Double::doubleValue).toArray(),
-                ties);
+                ties,
+                chosenIndex.stream().mapToInt(Integer::intValue).toArray(),
+                rejectedIndex.stream().mapToInt(Integer::intValue).toArray());
     }
 
     /**

@@ -33,11 +33,11 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>output_dir may not be {@code /}, the home folder, the current folder, an input of the run (the model, the
  *       reference, a dataset) or a folder that contains one of them; it may not be a file.
- *   <li>A folder that already holds a run (metrics.jsonl with content, a model, or checkpoint-N folders) is refused
- *       unless the run resumes from it or {@code overwrite_output_dir} is set. Overwriting removes only align4j's own
- *       artifacts ({@link #isArtifact}): checkpoint-N folders that hold a trainer_state.json, metrics.jsonl,
- *       training_args.json, the files of a saved model, adapter or tokenizer, a README.md model card align4j wrote,
- *       and TensorBoard event files under runs/.
+ *   <li>A folder that already holds a run (metrics.jsonl or completions.jsonl with content, a model, or checkpoint-N
+ *       folders) is refused unless the run resumes from it or {@code overwrite_output_dir} is set. Overwriting removes
+ *       only align4j's own artifacts ({@link #isArtifact}): checkpoint-N folders that hold a trainer_state.json,
+ *       metrics.jsonl, completions.jsonl (log_completions), training_args.json, the files of a saved model, adapter or
+ *       tokenizer, a README.md model card align4j wrote, and TensorBoard event files under runs/.
  *       Anything else (notes, data, other folders) stays.
  *   <li>A live run holds a lock on {@code .align4j.lock} (the file stays, empty of meaning once the run ends: the lock
  *       dies with the process); a second run into the same folder is refused while the first lives.
@@ -54,7 +54,7 @@ public final class OutputDir implements AutoCloseable {
     private static final Pattern MODEL_FILE = Pattern.compile("(model|adapter_model)(-\\d{5}-of-\\d{5})?\\.safetensors"
             + "|model\\.safetensors\\.index\\.json|config\\.json|adapter_config\\.json|generation_config\\.json"
             + "|tokenizer\\.json|tokenizer_config\\.json|special_tokens_map\\.json|chat_template\\.jinja"
-            + "|training_args\\.json|metrics\\.jsonl");
+            + "|training_args\\.json|metrics\\.jsonl|completions\\.jsonl");
 
     /** Folders this process holds the lock of, with how many claims are open on each. */
     private static final Map<Path, Integer> HELD = new HashMap<>();
@@ -150,12 +150,16 @@ public final class OutputDir implements AutoCloseable {
         }
     }
 
-    /** align4j's files in {@code out} that mark a run: metrics.jsonl with content, a model, checkpoint-N folders. */
+    /**
+     * align4j's files in {@code out} that mark a run: metrics.jsonl or completions.jsonl with content, a model,
+     * checkpoint-N folders.
+     */
     static List<Path> runArtifacts(Path out) throws IOException {
         List<Path> found = new ArrayList<>();
         for (Path p : artifacts(out)) {
             String name = p.getFileName().toString();
-            if (name.equals(MetricsLog.FILE) && Files.size(p) == 0) continue; // an empty log blocks nothing
+            if ((name.equals(MetricsLog.FILE) || name.equals(MetricsLog.COMPLETIONS)) && Files.size(p) == 0)
+                continue; // an empty log blocks nothing
             if (name.equals("runs") || name.equals("training_args.json") || name.startsWith("tokenizer")) continue;
             found.add(p);
         }

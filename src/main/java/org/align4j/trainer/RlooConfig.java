@@ -16,6 +16,7 @@ import org.align4j.generate.SamplingParams;
  * @param beta weight of the k1 KL penalty subtracted from each completion's reward (0: no reference model)
  * @param epsilonHigh upper clip range of the sequence ratio; null = epsilon
  * @param rewardClipRange {min, max} the reward totals are clamped to before the KL penalty, or null
+ * @param logCompletions TRL's log_completions and num_completions_to_print (off by default)
  */
 public record RlooConfig(
         TrainingArgs args,
@@ -30,7 +31,8 @@ public record RlooConfig(
         int numIterations,
         boolean normalizeAdvantages,
         double[] rewardClipRange,
-        boolean maskTruncatedCompletions) {
+        boolean maskTruncatedCompletions,
+        LogCompletions logCompletions) {
     /** RLOOConfig's learning_rate (rloo_config.py:250-253), overriding transformers' 5e-5. */
     public static final double LEARNING_RATE = 1e-6;
 
@@ -66,6 +68,7 @@ public record RlooConfig(
                                 + java.util.Arrays.toString(rewardClipRange));
             rewardClipRange = rewardClipRange.clone();
         }
+        if (logCompletions == null) logCompletions = LogCompletions.OFF;
     }
 
     /** epsilon_high, or epsilon when unset (rloo_trainer.py:558-559). */
@@ -101,7 +104,8 @@ public record RlooConfig(
                 .numIterations(numIterations)
                 .normalizeAdvantages(normalizeAdvantages)
                 .rewardClipRange(rewardClipRange)
-                .maskTruncatedCompletions(maskTruncatedCompletions);
+                .maskTruncatedCompletions(maskTruncatedCompletions)
+                .logCompletions(logCompletions);
     }
 
     /** Builds {@link RlooConfig} by name; unset keys keep TRL's defaults. */
@@ -112,6 +116,7 @@ public record RlooConfig(
         private int numGenerations = 2, maxCompletionLength = 512, topK, numIterations = 1;
         private boolean normalizeAdvantages, maskTruncatedCompletions;
         private double[] rewardClipRange;
+        private LogCompletions logCompletions = LogCompletions.OFF;
 
         private Builder(TrainingArgs args) {
             this.args = args;
@@ -182,6 +187,11 @@ public record RlooConfig(
             return this;
         }
 
+        public Builder logCompletions(LogCompletions v) {
+            logCompletions = v;
+            return this;
+        }
+
         public RlooConfig build() {
             return new RlooConfig(
                     args,
@@ -196,7 +206,8 @@ public record RlooConfig(
                     numIterations,
                     normalizeAdvantages,
                     rewardClipRange,
-                    maskTruncatedCompletions);
+                    maskTruncatedCompletions,
+                    logCompletions);
         }
     }
 }

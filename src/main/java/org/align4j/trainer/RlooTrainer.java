@@ -43,10 +43,15 @@ public final class RlooTrainer {
 
     /**
      * One generation batch: its rollouts, advantages, pi_old's summed log-probs (null when num_iterations is 1: the
-     * ratio is then 1 by construction and the policy's own detached sums stand in) and what was logged about it.
+     * ratio is then 1 by construction and the policy's own detached sums stand in), what was logged about it, and
+     * with log_completions its completions.jsonl rows (null without).
      */
     record Generation(
-            List<Rollouts.Rollout> rollouts, double[] advantages, double[] oldLogps, Map<String, Double> metrics) {}
+            List<Rollouts.Rollout> rollouts,
+            double[] advantages,
+            double[] oldLogps,
+            Map<String, Double> metrics,
+            List<Map<String, Object>> completions) {}
 
     public static TrainResult train(
             Transformer policy,
@@ -74,7 +79,7 @@ public final class RlooTrainer {
             long tokens = gen.rollouts().stream()
                     .mapToLong(r -> r.prompt().ids().length + r.completion().length)
                     .sum();
-            return new TrainLoop.StepResult(m, fresh ? tokens : 0, true);
+            return new TrainLoop.StepResult(m, fresh ? tokens : 0, true, gen.completions());
         };
         TrainLoop.Evaluation evaluation = eval == null
                 ? null
@@ -94,6 +99,7 @@ public final class RlooTrainer {
                 .withEval(evaluation)
                 .withResolvedConfig(resolvedConfig)
                 .withResumable(inFlight)
+                .withLogCompletions(cfg.logCompletions())
                 .withFingerprint(TrainCheckpoints.Fingerprint.ofText(
                         prompts.stream().map(Rollouts.Prompt::text).toList()));
         return TrainLoop.run(run, step);
@@ -159,7 +165,13 @@ public final class RlooTrainer {
         m.put("frac_reward_zero_std", GrpoLoss.fracRewardZeroStd(penalised, g));
         m.putAll(rewards.functionMetrics());
         m.putAll(Rollouts.lengthMetrics(rolls));
-        return new Generation(rolls, advantages, cfg.numIterations() > 1 ? oldSums : null, m);
+        // log_completions: TRL's table (rloo_trainer.py:1755-1790) shows each function's raw reward and the advantage;
+        // reward is the raw total, as the reward metric averages it (before clipping and the KL penalty)
+        List<Map<String, Object>> completions = cfg.logCompletions().enabled()
+                ? Rollouts.completionRows(
+                        rolls, scores.names(), Rollouts.perRollout(scores), scores.total(), advantages)
+                : null;
+        return new Generation(rolls, advantages, cfg.numIterations() > 1 ? oldSums : null, m, completions);
     }
 
     /** The completion mask (B, T-1), with the rows of truncated completions zeroed when mask_truncated_completions (:1387-1391). */
@@ -263,6 +275,7 @@ public final class RlooTrainer {
                 g.set("advantages", JSON.valueToTree(gen.advantages()));
                 g.set("old_logps", JSON.valueToTree(gen.oldLogps()));
                 g.set("metrics", JSON.valueToTree(gen.metrics()));
+                if (gen.completions() != null) g.set("completions", JSON.valueToTree(gen.completions()));
             }
             org.align4j.io.HfJson.writeJson(dir.resolve(FILE), root, false);
         }
@@ -282,7 +295,12 @@ public final class RlooTrainer {
                     Rollouts.fromJson(g.path("rollouts")),
                     JSON.treeToValue(g.get("advantages"), double[].class),
                     JSON.treeToValue(g.get("old_logps"), double[].class),
-                    metrics);
+                    metrics,
+                    g.path("completions").isArray()
+                            ? JSON.convertValue(
+                                    g.get("completions"),
+                                    new com.fasterxml.jackson.core.type.TypeReference<List<Map<String, Object>>>() {})
+                            : null);
         }
     }
 }

@@ -102,6 +102,47 @@ public final class Rollouts {
         return m;
     }
 
+    /** The fixed columns of a completions.jsonl row; a reward function of one of these names is logged as rewards/NAME. */
+    private static final java.util.Set<String> COMPLETION_COLUMNS =
+            java.util.Set.of("step", "prompt", "completion", "reward", "advantage", "pair", "chosen");
+
+    /**
+     * log_completions' rows of a generation batch (without {@code step}, which the loop adds): {@code prompt}, {@code
+     * completion} (the text the reward functions scored: the trained tokens decoded), each function's raw value under
+     * its name ({@code perRollout[i][k]}, null where it gave no reward), the weighted total {@code reward} and, when
+     * {@code advantages} is not null, the {@code advantage}. Mutable, so a method can add its own columns.
+     */
+    static List<Map<String, Object>> completionRows(
+            List<Rollout> rolls, List<String> names, double[][] perRollout, double[] total, double[] advantages) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < rolls.size(); i++) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("prompt", rolls.get(i).prompt().text());
+            row.put("completion", rolls.get(i).completionText());
+            for (int k = 0; k < names.size(); k++) {
+                String name = names.get(k);
+                row.put(COMPLETION_COLUMNS.contains(name) ? "rewards/" + name : name, finite(perRollout[i][k]));
+            }
+            row.put("reward", finite(total[i]));
+            if (advantages != null) row.put("advantage", finite(advantages[i]));
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    /** The scores of {@code res} per rollout: {@code [i][k]}, function k's value for rollout i. */
+    static double[][] perRollout(WeightedRewards.Result res) {
+        double[][] per = new double[res.total().length][res.names().size()];
+        for (int k = 0; k < res.names().size(); k++)
+            for (int i = 0; i < per.length; i++) per[i][k] = res.perFunction()[k][i];
+        return per;
+    }
+
+    /** NaN (no reward) as JSON null. */
+    private static Double finite(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+
     /** Rollouts as JSON rows (a generation batch in flight, saved in a checkpoint); {@link #fromJson} reads them back. */
     static com.fasterxml.jackson.databind.node.ArrayNode toJson(List<Rollout> rolls) {
         var rows = JSON.createArrayNode();

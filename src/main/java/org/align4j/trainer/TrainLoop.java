@@ -39,10 +39,17 @@ public final class TrainLoop {
 
     /**
      * What one optimizer step did: its metrics (with {@code loss}, already normalised to the step), the tokens it fed
-     * the model (num_tokens), and whether it left gradients to apply (online DPO with every prompt tied leaves none,
-     * and logs no loss).
+     * the model (num_tokens), whether it left gradients to apply (online DPO with every prompt tied leaves none,
+     * and logs no loss), and, with log_completions, the completions of the generation batch it trained on (one row
+     * each, without {@code step}; null for none: {@link LogCompletions}).
      */
-    public record StepResult(Map<String, Double> metrics, long inputTokens, boolean update) {
+    public record StepResult(
+            Map<String, Double> metrics, long inputTokens, boolean update, List<Map<String, Object>> completions) {
+        /** A step with no completions to log (the offline methods, or log_completions off). */
+        public StepResult(Map<String, Double> metrics, long inputTokens, boolean update) {
+            this(metrics, inputTokens, update, null);
+        }
+
         double loss() {
             return metrics.getOrDefault("loss", Double.NaN);
         }
@@ -69,36 +76,109 @@ public final class TrainLoop {
             Map<String, Object> resolvedConfig,
             TrainCheckpoints.Resumable resumable,
             TrainCheckpoints.Fingerprint fingerprint,
-            boolean dataParallel) {
-        /** A run with no evaluation, an empty resolved config, no state beyond the cursors and no data fingerprint. */
+            boolean dataParallel,
+            LogCompletions logCompletions) {
+        /**
+         * A run with no evaluation, an empty resolved config, no state beyond the cursors, no data fingerprint and no
+         * completions log.
+         */
         public static Run of(
                 String command, Transformer model, TrainingArgs args, int totalSteps, List<DataCursor> cursors) {
-            return new Run(command, model, args, totalSteps, cursors, null, Map.of(), null, null, false);
+            return new Run(
+                    command, model, args, totalSteps, cursors, null, Map.of(), null, null, false, LogCompletions.OFF);
+        }
+
+        /** A run that logs the completions its steps return as log_completions says. */
+        public Run withLogCompletions(LogCompletions l) {
+            return new Run(
+                    command,
+                    model,
+                    args,
+                    totalSteps,
+                    cursors,
+                    eval,
+                    resolvedConfig,
+                    resumable,
+                    fingerprint,
+                    dataParallel,
+                    l);
         }
 
         /** A run whose step shards its batch over the data-parallel workers and reduces what it logs. */
         public Run withDataParallel() {
             return new Run(
-                    command, model, args, totalSteps, cursors, eval, resolvedConfig, resumable, fingerprint, true);
+                    command,
+                    model,
+                    args,
+                    totalSteps,
+                    cursors,
+                    eval,
+                    resolvedConfig,
+                    resumable,
+                    fingerprint,
+                    true,
+                    logCompletions);
         }
 
         public Run withEval(Evaluation e) {
             return new Run(
-                    command, model, args, totalSteps, cursors, e, resolvedConfig, resumable, fingerprint, dataParallel);
+                    command,
+                    model,
+                    args,
+                    totalSteps,
+                    cursors,
+                    e,
+                    resolvedConfig,
+                    resumable,
+                    fingerprint,
+                    dataParallel,
+                    logCompletions);
         }
 
         /** What training_args.json records (the command line's resolved keys). */
         public Run withResolvedConfig(Map<String, Object> c) {
-            return new Run(command, model, args, totalSteps, cursors, eval, c, resumable, fingerprint, dataParallel);
+            return new Run(
+                    command,
+                    model,
+                    args,
+                    totalSteps,
+                    cursors,
+                    eval,
+                    c,
+                    resumable,
+                    fingerprint,
+                    dataParallel,
+                    logCompletions);
         }
 
         public Run withResumable(TrainCheckpoints.Resumable r) {
             return new Run(
-                    command, model, args, totalSteps, cursors, eval, resolvedConfig, r, fingerprint, dataParallel);
+                    command,
+                    model,
+                    args,
+                    totalSteps,
+                    cursors,
+                    eval,
+                    resolvedConfig,
+                    r,
+                    fingerprint,
+                    dataParallel,
+                    logCompletions);
         }
 
         public Run withFingerprint(TrainCheckpoints.Fingerprint f) {
-            return new Run(command, model, args, totalSteps, cursors, eval, resolvedConfig, resumable, f, dataParallel);
+            return new Run(
+                    command,
+                    model,
+                    args,
+                    totalSteps,
+                    cursors,
+                    eval,
+                    resolvedConfig,
+                    resumable,
+                    f,
+                    dataParallel,
+                    logCompletions);
         }
     }
 
@@ -129,6 +209,7 @@ public final class TrainLoop {
             }
             long numTokens = session.resumedNumTokens();
             DataCursor progress = run.cursors().getFirst();
+            List<Map<String, Object>> completions = null; // the last generation batch a step returned
             try (LogWindow log = new LogWindow(run, session.resumedStep(), numTokens, dist.isMain())) {
                 for (int s = session.resumedStep(); s < run.totalSteps(); s++) {
                     StepResult r = step.run(s);
@@ -143,9 +224,12 @@ public final class TrainLoop {
                     int done = s + 1;
                     boolean last = done == run.totalSteps(), epochEnd = progress.atEpochEnd();
                     log.add(r.metrics());
+                    if (r.completions() != null) completions = r.completions();
                     log.stepDone(done);
-                    if (due(a.loggingStrategy(), done == 1 || done % a.loggingSteps() == 0 || last, epochEnd || last))
+                    if (due(a.loggingStrategy(), done == 1 || done % a.loggingSteps() == 0 || last, epochEnd || last)) {
                         log.log(done, progress.epochFloat(), lr, gradNorm, numTokens);
+                        if (completions != null) log.logCompletions(done, completions);
+                    }
                     if (run.eval() != null
                             && due(a.evalStrategy(), run.eval().due(done, run.totalSteps()), epochEnd || last))
                         log.logEval(

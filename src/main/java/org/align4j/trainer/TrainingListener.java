@@ -46,6 +46,13 @@ public interface TrainingListener {
     /** An evaluation row as written to metrics.jsonl: {@code step}, {@code epoch} and {@code eval_*} metrics (read-only). */
     default void onEval(Map<String, Object> row) {}
 
+    /**
+     * With log_completions ({@link LogCompletions}), after the training row of a logging step: {@code shown}, up to
+     * num_completions_to_print of the {@code total} completions of the step's last generation batch, each the row
+     * written to completions.jsonl ({@code step}, {@code prompt}, {@code completion}, the rewards, ...; read-only).
+     */
+    default void onCompletions(int step, int total, java.util.List<Map<String, Object>> shown) {}
+
     /** After the last step, or when the run stops with an error; always called once per {@link #onTrainBegin}. */
     default void onTrainEnd() {}
 

@@ -2,6 +2,7 @@
 package org.align4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -167,6 +168,63 @@ class OnlineCommandsTest {
         assertTrue(
                 g.has("rewards/length/mean") && Double.isFinite(g.get("loss").asDouble()),
                 "lengths differ, so prompts pair: " + g);
+    }
+
+    @Test
+    void logCompletionsWritesCompletionsJsonlAndPrintsATableForGrpoRlooAndOnlineDpo(@TempDir Path tmp)
+            throws Exception {
+        Path data = Files.writeString(tmp.resolve("gsm8k.jsonl"), ROWS);
+        for (String command : List.of("grpo", "rloo", "online_dpo")) {
+            Path out = tmp.resolve(command);
+            List<String> a = new ArrayList<>(List.of(command));
+            a.addAll(List.of(args(data, out, "--reward_funcs", "gsm8k_answer,length", "--length_target_chars", "0")));
+            a.addAll(List.of("--log_completions", "true", "--num_completions_to_print", "1"));
+            if (command.equals("online_dpo")) a.set(a.indexOf("--max_completion_length"), "--max_new_tokens");
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            java.io.PrintStream old = System.err;
+            System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+            int code;
+            try {
+                code = Main.run(a.toArray(String[]::new));
+            } finally {
+                System.setErr(old);
+            }
+            String err = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(0, code, err);
+            assertFalse(err.contains("ignored"), "log_completions is implemented, not ignored: " + err);
+            List<JsonNode> rows = jsonl(out.resolve("completions.jsonl"));
+            // grpo and rloo: 2 completions a step (1 prompt x 2); online_dpo: 2 prompts a step x 2 samples
+            int batch = command.equals("online_dpo") ? 4 : 2;
+            assertEquals(batch, rows.size(), command + ": " + rows);
+            for (JsonNode r : rows) {
+                assertEquals(1, r.get("step").asInt());
+                for (String k : new String[] {"prompt", "completion", "gsm8k_answer", "length", "reward"})
+                    assertTrue(r.has(k), command + " row lacks " + k + ": " + r);
+                assertEquals(!command.equals("online_dpo"), r.has("advantage"), r.toString());
+                assertEquals(command.equals("online_dpo"), r.has("chosen"), r.toString());
+            }
+            assertTrue(
+                    err.contains(command + ": completions at step 1 (1 of " + batch + "; all in completions.jsonl)"),
+                    "num_completions_to_print 1: " + err);
+            assertTrue(err.contains("| prompt "), err);
+            JsonNode saved = JSON.readTree(out.resolve("training_args.json").toFile());
+            assertTrue(saved.get("log_completions").asBoolean(), saved.toString());
+        }
+        // TRL's default is off: no file
+        OnlineDpoCommand.run(args(data, tmp.resolve("off"), "--reward_funcs", "length"));
+        assertFalse(Files.exists(tmp.resolve("off/completions.jsonl")));
+        CliException negative = assertThrows(
+                CliException.class,
+                () -> GrpoCommand.run(args(
+                        data,
+                        tmp.resolve("neg"),
+                        "--reward_funcs",
+                        "length",
+                        "--log_completions",
+                        "true",
+                        "--num_completions_to_print",
+                        "-1")));
+        assertTrue(negative.getMessage().contains("num_completions_to_print"), negative.getMessage());
     }
 
     @Test
