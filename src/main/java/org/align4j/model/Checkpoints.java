@@ -86,6 +86,7 @@ public final class Checkpoints {
         }
         Transformer model = new Transformer(config, params);
         model.setSource(dir.toString());
+        if (Files.isRegularFile(dir.resolve("tokenizer.json"))) model.setTokenizerDir(dir);
         return model;
     }
 

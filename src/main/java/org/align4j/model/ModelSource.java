@@ -102,6 +102,7 @@ public record ModelSource(String asGiven, Path modelDir, Path adapterDir) {
         Transformer m = Checkpoints.load(modelDir);
         try {
             m.setSource(baseName());
+            if (Files.isRegularFile(tokenizerDir().resolve("tokenizer.json"))) m.setTokenizerDir(tokenizerDir());
             if (adapterDir != null) Lora.loadAdapter(m, adapterDir);
             return m;
         } catch (IOException | RuntimeException e) {

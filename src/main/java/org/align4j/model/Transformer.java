@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.model;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -46,6 +47,7 @@ public final class Transformer implements AutoCloseable {
     private boolean adaptersEnabled = true;
     private boolean training; // LoRA dropout is active only while training
     private String source = ""; // model_name_or_path as given (what a saved adapter names as its base)
+    private Path tokenizerDir; // the folder whose tokenizer files a checkpoint of this model carries; null: none
 
     /** Takes ownership of float32 parameters named as in the HF checkpoint; see {@link #expectedShapes}. */
     public Transformer(ModelConfig config, LinkedHashMap<String, Tensor> params) {
@@ -63,6 +65,15 @@ public final class Transformer implements AutoCloseable {
     /** Where the base weights came from, as the user named them (a folder or a hub id); "" when built in memory. */
     public String source() {
         return source;
+    }
+
+    /** The folder holding the tokenizer files that go with these weights, or null (built in memory). */
+    public Path tokenizerDir() {
+        return tokenizerDir;
+    }
+
+    public void setTokenizerDir(Path dir) {
+        this.tokenizerDir = dir;
     }
 
     /** Records where the base weights came from (for adapter_config.json's base_model_name_or_path). */

@@ -170,6 +170,7 @@ public final class TrainCheckpoints {
                             Lora.saveAdapter(run.model(), tmp, run.model().source(), true); // the base is frozen
                         else Checkpoints.save(run.model(), tmp, "float32", true);
                         opt.save(tmp.resolve("optimizer.safetensors"), false);
+                        copyTokenizerFiles(run.model(), tmp); // a checkpoint is a complete model folder
                         if (run.resumable() != null) run.resumable().save(tmp);
                         HfJson.writeJson(tmp.resolve(STATE_FILE), stateJson(state, run), false);
                         HfJson.writeJson(tmp.resolve("training_args.json"), run.resolvedConfig(), false);
@@ -190,6 +191,7 @@ public final class TrainCheckpoints {
             if (Lora.attached(model)) Lora.saveAdapter(model, out, model.source(), true);
             else Checkpoints.save(model, out, String.valueOf(model.config().torchDtype()), true);
             HfJson.writeJson(out.resolve("training_args.json"), run.resolvedConfig(), true);
+            copyTokenizerFiles(model, out);
             ModelCard.write(out, run.command(), run.resolvedConfig(), Lora.attached(model), logged);
             dist.barrier(SAVE_WAIT);
         }
@@ -198,6 +200,15 @@ public final class TrainCheckpoints {
         public void close() throws IOException {
             if (dir != null) dir.close();
         }
+    }
+
+    /** The tokenizer files (and, for a causal LM, generation_config.json) of the model's source beside its weights. */
+    private static void copyTokenizerFiles(Transformer model, Path dir) throws IOException {
+        Path from = model.tokenizerDir();
+        if (from == null
+                || from.toAbsolutePath().normalize().equals(dir.toAbsolutePath().normalize())) return;
+        if (model.config().isSequenceClassification()) Checkpoints.copyTokenizerFilesForClassifier(from, dir);
+        else Checkpoints.copyTokenizerFiles(from, dir);
     }
 
     /**

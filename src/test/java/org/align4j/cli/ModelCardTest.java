@@ -74,4 +74,13 @@ class ModelCardTest {
                 "my notes\n", Files.readString(out.resolve("README.md")), "overwrite keeps what align4j did not write");
         assertFalse(r.output().contains("Exception"), r.output());
     }
+
+    @Test
+    void aCheckpointIsACompleteModelFolderWithTheTokenizer(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("out");
+        CliProcess.Result r = sft(tmp, out, "--save_steps", "1");
+        assertEquals(0, r.exitCode(), r.output());
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json", "generation_config.json", "config.json"))
+            assertTrue(Files.isRegularFile(out.resolve("checkpoint-1").resolve(f)), "checkpoint-1 has " + f);
+    }
 }
