@@ -61,7 +61,8 @@ final class BenchCommand {
                     "mode",
                     Type.STRING,
                     "all",
-                    "forward, train, generate, memory, dpo, dpo_memory or all (= forward, train, generate)"),
+                    "forward, train, generate, grpo_generate, memory, dpo, dpo_memory or all (= forward, train,"
+                            + " generate)"),
             of(
                     "batch",
                     Type.INT,
@@ -73,7 +74,9 @@ final class BenchCommand {
                     256,
                     "sequence length for forward/train; for dpo/dpo_memory prompt (seq/2) + completion (the rest)"),
             of("gen_batch", Type.INT, 8, "batch size for generate"),
-            of("prompt_len", Type.INT, 32, "prompt length for generate"),
+            of("prompt_len", Type.INT, 32, "prompt length for generate (grpo_generate: about this long, default 128)"),
+            of("grpo_prompts", Type.INT, 8, "grpo_generate: distinct prompts in the generation batch"),
+            of("num_generations", Type.INT, 8, "grpo_generate: samples per prompt (G)"),
             of("new_tokens", Type.INT, 128, "tokens generated per row"),
             of("iters", Type.INT, 5, "timed iterations"),
             of("warmup", Type.INT, 2, "untimed iterations first"),
@@ -101,12 +104,13 @@ final class BenchCommand {
                     case "forward" -> forward(model, o);
                     case "train" -> train(model, o);
                     case "generate" -> generate(model, o);
+                    case "grpo_generate" -> GrpoGenerateBench.run(model, o);
                     case "memory" -> memory(model, o);
                     case "dpo" -> dpo(model, o);
                     case "dpo_memory" -> dpoMemory(model, o);
                     default ->
                         throw new CliException("bench: unknown --mode '" + m
-                                + "'; use forward, train, generate, memory, dpo, dpo_memory or all");
+                                + "'; use forward, train, generate, grpo_generate, memory, dpo, dpo_memory or all");
                 };
                 String line = JSON.writeValueAsString(r);
                 System.out.println(line);
@@ -357,7 +361,7 @@ final class BenchCommand {
      * {this process's CPU seconds, the machine's busy CPU seconds} from /proc/self/stat (utime +
      * stime) and /proc/stat (all time but idle and iowait), in clock ticks of 1/100 s (USER_HZ).
      */
-    private static double[] cpuSeconds() throws IOException {
+    static double[] cpuSeconds() throws IOException {
         String self = Files.readString(Path.of("/proc/self/stat"));
         String[] f = self.substring(self.lastIndexOf(')') + 2).split(" "); // fields from 3 (state) on
         double own = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime: fields 14, 15

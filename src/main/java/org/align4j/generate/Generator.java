@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.generate;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.align4j.engine.Tensors;
 import org.align4j.model.KvCache;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.T_TensorTensor_T;
@@ -17,6 +19,14 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * Batched, KV-cached decoding with left-padded prompts (as transformers' {@code generate} does
  * for decoder-only models): one prefill over the padded prompts, then one token per row per step.
+ *
+ * <p>Rows that share a prompt (the G samples of a GRPO/RLOO/RJS/online-DPO group) share its
+ * prefill: each distinct prompt runs through the model once and its keys and values are copied
+ * to each of its rows ({@link KvCache#copyRows}). A row's prefill depends on that row alone, so
+ * the tokens are the ones a prefill of every row gives (GeneratorTest checks this, greedy and
+ * sampled). The cache is allocated once for prompt + max_new_tokens; each row's position and
+ * which cached keys are padding are kept here, so a step feeds (B, 1) ids and reads a view of a
+ * (B, 1, 1, total) key mask built once (no mask at all when no prompt is padded).
  *
  * <p>Each sampled token's log-prob is returned: log softmax(logits / T) at that token (T = 1 when
  * greedy), before top-k/top-p truncation. That is the quantity an RL trainer recomputes for the same
@@ -33,50 +43,69 @@ public final class Generator {
      */
     public record Result(long[][] tokens, float[][] logps, boolean[] stopped) {}
 
+    /** Generates for every row; rows with identical prompts share one prefill. */
     public static Result generate(
             Transformer model, List<long[]> prompts, SamplingParams params, int[] stopIds, long padId) {
+        return generate(model, prompts, params, stopIds, padId, true);
+    }
+
+    /**
+     * @param sharePrefixes prefill each distinct prompt once (true), or every row (false: the
+     *     same tokens, more work; kept for the tests and the benchmark that compare the two)
+     */
+    public static Result generate(
+            Transformer model,
+            List<long[]> prompts,
+            SamplingParams params,
+            int[] stopIds,
+            long padId,
+            boolean sharePrefixes) {
         int b = prompts.size();
         if (b == 0) return new Result(new long[0][], new float[0][], new boolean[0]);
-        int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
         if (prompts.stream().anyMatch(p -> p.length == 0))
             throw new IllegalArgumentException("empty prompt: every row needs at least one token");
+        int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
         int total = promptLen + params.maxNewTokens();
+        Prefill prefill = Prefill.of(prompts, sharePrefixes, promptLen, padId);
 
-        // left padding: (B, Tp) ids and the running (B, Tp + step) mask
-        long[] ids = new long[b * promptLen];
-        long[][] mask = new long[b][total];
-        for (int r = 0; r < b; r++) {
-            long[] p = prompts.get(r);
-            int off = promptLen - p.length;
-            Arrays.fill(ids, r * promptLen, r * promptLen + off, padId);
-            System.arraycopy(p, 0, ids, r * promptLen + off, p.length);
-            Arrays.fill(mask[r], off, promptLen, 1L);
-        }
         long[][] out = new long[b][params.maxNewTokens()];
         float[][] outLogps = new float[b][params.maxNewTokens()];
         int[] lengths = new int[b];
         boolean[] stopped = new boolean[b];
+        long[] next = new long[b]; // the id each row feeds the next step
+        long[] position = new long[b]; // each row's next position = its real tokens so far
+        for (int r = 0; r < b; r++) position[r] = prompts.get(r).length;
 
         org.bytedeco.pytorch.Generator rng = torch.createCPUGenerator(params.seed());
         try (NoGradGuard noGrad = new NoGradGuard();
-                KvCache cache = new KvCache(model.config(), b, total)) {
-            long[] next = null; // (B) ids fed at this step
+                KvCache cache = new KvCache(model.config(), b, total);
+                SamplingNoise noise = params.isGreedy()
+                        ? null
+                        : new SamplingNoise(rng, b, model.config().vocabSize());
+                PointerScope whole = new PointerScope()) {
+            // (B, 1, 1, total) bool: key k of row r is real when k >= r's left padding; null = no padding
+            Tensor keyMask = prefill.padded() ? keyMask(prompts, promptLen, total) : null;
             for (int step = 0; step < params.maxNewTokens(); step++) {
                 try (PointerScope scope = new PointerScope()) {
-                    Tensor input = step == 0 ? Tensors.longs(ids, b, promptLen) : Tensors.longs(next, b, 1);
-                    int seen = promptLen + step;
-                    Tensor m = Tensors.longs(flatten(mask, seen), b, seen);
-                    Tensor hidden = model.forward(input, m, cache); // (B, T, H)
-                    Tensor logits = model.logits(hidden.narrow(1, hidden.size(1) - 1, 1))
-                            .squeeze(1); // (B, V)
+                    Tensor logits; // (B, V) next-token logits
+                    if (step == 0) {
+                        logits = prefill.run(model, cache);
+                    } else {
+                        Tensor hidden = model.forwardStep(
+                                Tensors.longs(next, b, 1),
+                                Tensors.longs(position, b, 1),
+                                keyMask == null ? null : keyMask.narrow(3, 0, cache.length() + 1),
+                                cache); // (B, 1, H)
+                        logits = model.logits(hidden).squeeze(1);
+                        for (int r = 0; r < b; r++) position[r]++;
+                    }
                     long[] chosen = new long[b];
                     float[] chosenLogp = new float[b];
-                    choose(logits, params, rng, chosen, chosenLogp);
-                    next = new long[b];
+                    choose(logits, params, noise == null ? null : noise::take, chosen, chosenLogp);
                     boolean allDone = true;
                     for (int r = 0; r < b; r++) {
                         if (stopped[r]) {
-                            next[r] = padId;
+                            next[r] = padId; // a finished row keeps stepping on padding, never read
                             continue;
                         }
                         out[r][lengths[r]] = chosen[r];
@@ -86,7 +115,6 @@ public final class Generator {
                         for (int s : stopIds) if (chosen[r] == s) stopped[r] = true;
                         allDone &= stopped[r];
                     }
-                    for (int r = 0; r < b; r++) mask[r][seen] = 1L;
                     if (allDone) break;
                 }
             }
@@ -102,9 +130,93 @@ public final class Generator {
         return new Result(tokens, logps, stopped);
     }
 
-    /** Picks one token per row from (B, V) logits and the token's log-prob (see class doc). */
-    static void choose(
+    /**
+     * The prompt forward: the U distinct prompts left-padded to the longest, and for each of the B
+     * rows the distinct prompt it takes ({@code source[r]}).
+     */
+    private record Prefill(long[] ids, long[] mask, int distinct, int promptLen, int[] source, boolean padded) {
+        static Prefill of(List<long[]> prompts, boolean share, int promptLen, long padId) {
+            List<long[]> distinct = new ArrayList<>();
+            int[] source = new int[prompts.size()];
+            Map<List<Long>, Integer> index = new HashMap<>();
+            for (int r = 0; r < prompts.size(); r++) {
+                long[] p = prompts.get(r);
+                Integer u = share ? index.get(asList(p)) : null;
+                if (u == null) {
+                    u = distinct.size();
+                    distinct.add(p);
+                    if (share) index.put(asList(p), u);
+                }
+                source[r] = u;
+            }
+            int u = distinct.size();
+            long[] ids = new long[u * promptLen], mask = new long[u * promptLen];
+            boolean padded = false;
+            for (int i = 0; i < u; i++) {
+                long[] p = distinct.get(i);
+                int off = promptLen - p.length;
+                padded |= off > 0;
+                Arrays.fill(ids, i * promptLen, i * promptLen + off, padId);
+                System.arraycopy(p, 0, ids, i * promptLen + off, p.length);
+                Arrays.fill(mask, i * promptLen + off, (i + 1) * promptLen, 1L);
+            }
+            return new Prefill(ids, mask, u, promptLen, source, padded);
+        }
+
+        /** Runs the prompts into {@code cache} (B rows) and returns the (B, V) logits of each row's last prompt token. */
+        Tensor run(Transformer model, KvCache cache) {
+            int b = source.length;
+            Tensor idsT = Tensors.longs(ids, distinct, promptLen);
+            Tensor maskT = padded ? Tensors.longs(mask, distinct, promptLen) : null; // null: causal, no padding
+            if (distinct == b && isIdentity(source)) {
+                Tensor hidden = model.forward(idsT, maskT, cache); // (B, P, H)
+                return model.logits(hidden.narrow(1, promptLen - 1, 1)).squeeze(1);
+            }
+            Tensor rows = Tensors.longs(Arrays.stream(source).asLongStream().toArray(), b); // (B)
+            try (KvCache once = new KvCache(model.config(), distinct, promptLen)) {
+                Tensor hidden = model.forward(idsT, maskT, once); // (U, P, H)
+                cache.copyRows(once, rows);
+                return model.logits(hidden.narrow(1, promptLen - 1, 1))
+                        .squeeze(1)
+                        .index_select(0, rows); // (U, V) -> (B, V)
+            }
+        }
+
+        private static boolean isIdentity(int[] source) {
+            for (int r = 0; r < source.length; r++) if (source[r] != r) return false;
+            return true;
+        }
+
+        private static List<Long> asList(long[] p) {
+            return Arrays.stream(p).boxed().toList();
+        }
+    }
+
+    /** (B, 1, 1, total) bool: true where key k of row r is a real token (k >= its left padding). */
+    private static Tensor keyMask(List<long[]> prompts, int promptLen, int total) {
+        int b = prompts.size();
+        long[] m = new long[b * total];
+        for (int r = 0; r < b; r++) Arrays.fill(m, r * total + promptLen - prompts.get(r).length, (r + 1) * total, 1L);
+        return Tensors.longs(m, b, 1, 1, total).ne(Tensors.scalar(0L));
+    }
+
+    /** Picks one token per row from (B, V) logits and the token's log-prob (see class doc), drawing from {@code rng}. */
+    public static void choose(
             Tensor logits, SamplingParams p, org.bytedeco.pytorch.Generator rng, long[] chosen, float[] chosenLogp) {
+        choose(logits, p, () -> SamplingNoise.draw(rng, Tensors.shape(logits)), chosen, chosenLogp);
+    }
+
+    /**
+     * Picks one token per row from (B, V) logits and the token's log-prob. Sampling is {@code torch.multinomial(probs,
+     * 1)} spelled out (ATen: argmax(probs / q), q ~ Exp(1) of the shape of probs) so that the draws q can come from
+     * {@link SamplingNoise} ahead of time; greedy draws nothing.
+     */
+    static void choose(
+            Tensor logits,
+            SamplingParams p,
+            java.util.function.Supplier<Tensor> noise,
+            long[] chosen,
+            float[] chosenLogp) {
         Tensor scaled = p.isGreedy() ? logits : logits.div(Tensors.scalar(p.temperature()));
         Tensor logprobs = scaled.log_softmax(-1); // (B, V)
         Tensor picked;
@@ -127,17 +239,20 @@ public final class Generator {
                 Tensor remove = removeSorted.scatter(-1, sorted.get1(), removeSorted);
                 filtered = filtered.masked_fill(remove, Tensors.scalar(Double.NEGATIVE_INFINITY));
             }
-            picked = torch.multinomial(filtered.softmax(-1), 1, false, new GeneratorOptional(rng)); // (B, 1)
+            Tensor probs = filtered.softmax(-1); // (B, V)
+            // multinomial's own checks, with its message
+            if (!(probs.max().item_double() < Double.POSITIVE_INFINITY
+                    && probs.min().item_double() >= 0))
+                throw new IllegalStateException("probability tensor contains either `inf`, `nan` or element < 0");
+            if (Tensors.sum(probs, -1).eq(Tensors.scalar(0.0)).any().item_bool())
+                throw new IllegalStateException("invalid multinomial distribution (sum of probabilities <= 0)");
+            try (Tensor q = noise.get()) {
+                picked = probs.div(q).argmax(new LongOptional(-1), true); // (B, 1)
+            }
         }
         long[] ids = Tensors.toLongs(picked);
         float[] lp = Tensors.toFloats(logprobs.gather(-1, picked));
         System.arraycopy(ids, 0, chosen, 0, ids.length);
         System.arraycopy(lp, 0, chosenLogp, 0, lp.length);
-    }
-
-    private static long[] flatten(long[][] rows, int cols) {
-        long[] flat = new long[rows.length * cols];
-        for (int r = 0; r < rows.length; r++) System.arraycopy(rows[r], 0, flat, r * cols, cols);
-        return flat;
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.model;
 
+import java.util.Arrays;
 import java.util.List;
 import org.align4j.engine.Tensors;
 import org.bytedeco.javacpp.PointerScope;
@@ -47,22 +48,33 @@ public final class LogProbs {
             t = Math.max(t, prompts.get(r).length + completions.get(r).length);
         }
         long[] ids = new long[b * t], mask = new long[b * t];
-        java.util.Arrays.fill(ids, padId);
+        Arrays.fill(ids, padId);
         for (int r = 0; r < b; r++) {
             long[] p = prompts.get(r), c = completions.get(r);
             System.arraycopy(p, 0, ids, r * t, p.length);
             System.arraycopy(c, 0, ids, r * t + p.length, c.length);
-            java.util.Arrays.fill(mask, r * t, r * t + p.length + c.length, 1L);
+            Arrays.fill(mask, r * t, r * t + p.length + c.length, 1L);
         }
         float[][] result = new float[b][];
         try (NoGradGuard g = new NoGradGuard();
                 PointerScope scope = new PointerScope()) {
             Tensor idsT = Tensors.longs(ids, b, t), maskT = Tensors.longs(mask, b, t);
             Tensor hidden = model.forward(idsT, maskT, null); // (B, T, H)
-            // position i predicts token i + 1
-            Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (B, T-1, V)
-            Tensor labels = idsT.narrow(1, 1, t - 1);
-            float[] lp = Tensors.toFloats(tokenLogps(logits, labels)); // (B, T-1) flat
+            // position i predicts token i + 1; the LM head runs over chunks of the completion positions
+            float[] completion = new float[b * (t - 1)];
+            for (int r = 0; r < b; r++) {
+                int p = prompts.get(r).length;
+                Arrays.fill(completion, r * (t - 1) + p - 1, r * (t - 1) + p - 1 + completions.get(r).length, 1f);
+            }
+            float[] lp = Tensors.toFloats(ChunkedLmHead.compute(
+                            model,
+                            hidden.narrow(1, 0, t - 1),
+                            idsT.narrow(1, 1, t - 1),
+                            Tensors.floats(completion, b, t - 1),
+                            1.0,
+                            false,
+                            false)
+                    .tokenLogps()); // (B, T-1) flat
             for (int r = 0; r < b; r++) {
                 int p = prompts.get(r).length, c = completions.get(r).length;
                 result[r] = new float[c];

@@ -5,13 +5,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
 import org.align4j.engine.Tensors;
-import org.align4j.model.LogProbs;
+import org.align4j.model.ChunkedLmHead;
 import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
-import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * N (prompt, completion) rows scored in one right-padded batch: what every preference loss is built
@@ -28,11 +26,12 @@ public final class CompletionBatch {
      *
      * @param logps (N) summed completion-token log-probs, differentiable
      * @param lengths (N) completion lengths as float
-     * @param tokenLogps (N, T-1) per-position log-probs of the next token (mask before use)
+     * @param tokenLogps (N, T-1) per-position log-probs of the next token, 0 where not computed (mask before use)
      * @param logitsSum (N) detached: sum over completion tokens of the vocab-mean logit (TRL's logits/* divide by tokens)
      * @param entropySum (N) detached: summed next-token entropy over completion tokens
      * @param correct (N) detached: completion tokens whose argmax prediction is right
-     * @param logSumP2 (N, T-1) detached log(sum_v p_v^2) per position (WPO), or null when not asked for
+     * @param logSumP2 (N, T-1) detached log(sum_v p_v^2) per position (WPO; 0 where not computed), or null when not
+     *     asked for
      */
     public record Output(
             Tensor logps,
@@ -117,36 +116,30 @@ public final class CompletionBatch {
      */
     public static Output fromHidden(
             Transformer model, Tensor hidden, Inputs in, boolean withLogSumP2, double temperature) {
+        return fromHidden(model, hidden, in, withLogSumP2, temperature, in.completionMask());
+    }
+
+    /**
+     * The per-row quantities, with the per-position ones ({@code tokenLogps}, {@code logSumP2}) computed where
+     * {@code positions} (N, T-1) is nonzero and 0 elsewhere; the completion tokens by default. The logits are never
+     * held whole: {@link ChunkedLmHead} runs the LM head over chunks of positions and gives log-probs that
+     * back-propagate without them.
+     */
+    public static Output fromHidden(
+            Transformer model, Tensor hidden, Inputs in, boolean withLogSumP2, double temperature, Tensor positions) {
         int t = in.length();
-        Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (N, T-1, V)
-        if (temperature != 1.0) logits = logits.div(Tensors.scalar(temperature));
         Tensor labels = in.ids().narrow(1, 1, t - 1);
         Tensor mask = in.completionMask();
-        // log p(label) = logit[label] - logsumexp(logits) (LogProbs.tokenLogps), with the logsumexp kept for the
-        // metrics below
-        Tensor lseGrad = logits.logsumexp(new long[] {-1}, true); // (N, T-1, 1)
-        Tensor tokenLogps = logits.gather(-1, labels.unsqueeze(-1)).sub(lseGrad).squeeze(-1); // (N, T-1)
+        ChunkedLmHead.Result head = ChunkedLmHead.compute(
+                model, hidden.narrow(1, 0, t - 1), labels, positions, temperature, true, withLogSumP2);
+        Tensor tokenLogps = head.tokenLogps(); // (N, T-1)
         Tensor logps = Tensors.sum(tokenLogps.mul(mask), 1); // (N)
         Tensor lengths = Tensors.sum(mask, 1); // (N)
         try (NoGradGuard g = new NoGradGuard()) {
-            Tensor d = logits.detach(), lse = lseGrad.detach();
-            Tensor logitsSum = Tensors.sum(Tensors.mean(d, -1).mul(mask), 1);
-            // entropy = logsumexp(z) - sum_v p_v z_v with p = exp(z - logsumexp(z)): one pass, no second normalisation
-            Tensor entropy = lse.squeeze(-1).sub(Tensors.sum(d.sub(lse).exp().mul(d), -1));
-            Tensor entropySum = Tensors.sum(entropy.mul(mask), 1);
-            Tensor correct = Tensors.sum(
-                    d.argmax(new LongOptional(-1), false)
-                            .eq(labels)
-                            .to(torch.ScalarType.Float)
-                            .mul(mask),
-                    1);
-            // log sum_v p_v^2 = logsumexp(2 z) - 2 logsumexp(z)
-            Tensor logSumP2 = withLogSumP2
-                    ? d.mul(Tensors.scalar(2.0))
-                            .logsumexp(new long[] {-1}, false)
-                            .sub(lse.squeeze(-1).mul(Tensors.scalar(2.0)))
-                    : null;
-            return new Output(logps, lengths, tokenLogps, logitsSum, entropySum, correct, logSumP2);
+            Tensor logitsSum = Tensors.sum(head.meanLogit().mul(mask), 1);
+            Tensor entropySum = Tensors.sum(head.entropy().mul(mask), 1);
+            Tensor correct = Tensors.sum(head.correct().mul(mask), 1);
+            return new Output(logps, lengths, tokenLogps, logitsSum, entropySum, correct, head.logSumP2());
         }
     }
 
@@ -155,13 +148,22 @@ public final class CompletionBatch {
         return Tensors.sum(tokenLogpsNoGrad(ref, in, 1.0).mul(in.completionMask()), 1);
     }
 
-    /** Per-position next-token log-probs (N, T-1) at a temperature, without a graph (old-policy and reference log-probs). */
+    /**
+     * Per-position next-token log-probs (N, T-1) at a temperature, without a graph (old-policy and reference
+     * log-probs), at the completion tokens (0 elsewhere).
+     */
     public static Tensor tokenLogpsNoGrad(Transformer model, Inputs in, double temperature) {
         try (NoGradGuard g = new NoGradGuard()) {
             Tensor hidden = model.forward(in.ids(), in.attention(), null);
-            Tensor logits = model.logits(hidden.narrow(1, 0, in.length() - 1));
-            if (temperature != 1.0) logits = logits.div(Tensors.scalar(temperature));
-            return LogProbs.tokenLogps(logits, in.ids().narrow(1, 1, in.length() - 1));
+            return ChunkedLmHead.compute(
+                            model,
+                            hidden.narrow(1, 0, in.length() - 1),
+                            in.ids().narrow(1, 1, in.length() - 1),
+                            in.completionMask(),
+                            temperature,
+                            false,
+                            false)
+                    .tokenLogps();
         }
     }
 

@@ -69,15 +69,14 @@ public final class OrpoTrainer {
             StepSums[] sums = new StepSums[1];
             double loss = CompletionBatch.forwardBackward(
                     policy, in, Pass.of(train, cfg.args().gradientCheckpointing()), hidden -> {
-                        CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false);
+                        // the NLL term reads every real token of the chosen rows, prompt included
+                        Tensor real = in.attention().narrow(1, 1, in.length() - 1); // (2B, T-1)
+                        CompletionBatch.Output all = CompletionBatch.fromHidden(policy, hidden, in, false, 1.0, real);
                         CompletionBatch.Output c = all.rows(0, b), r = all.rows(b, b);
                         Tensor avgC = c.logps().div(c.lengths()),
                                 avgR = r.logps().div(r.lengths()); // (B)
                         OrpoLoss.Output or = OrpoLoss.compute(avgC, avgR, cfg.beta());
-                        Tensor realC = in.attention()
-                                .narrow(0, 0, b)
-                                .narrow(1, 1, in.length() - 1)
-                                .to(torch.ScalarType.Float); // (B, T-1)
+                        Tensor realC = real.narrow(0, 0, b).to(torch.ScalarType.Float); // (B, T-1)
                         Tensor nllSum = c.tokenLogps().mul(realC).sum().neg();
                         Tensor l = nllSum.div(Tensors.scalar((double) window.targetTokens()))
                                 .add(or.perPair().sum().div(Tensors.scalar((double) window.size())));

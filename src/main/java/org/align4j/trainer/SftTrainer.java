@@ -10,13 +10,12 @@ import java.util.function.Function;
 import org.align4j.data.PackedSequence;
 import org.align4j.data.Sequence;
 import org.align4j.engine.Tensors;
-import org.align4j.model.LogProbs;
+import org.align4j.model.ChunkedLmHead;
 import org.align4j.model.Pass;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Supervised fine-tuning (TRL's SFTTrainer): next-token cross-entropy on the tokens each example
@@ -255,15 +254,12 @@ public final class SftTrainer {
         Tensor labels = idsT.narrow(1, 1, t - 1);
         double[] correct = {0};
         Function<Tensor, Tensor> lossFromHidden = hidden -> {
-            Tensor logits = model.logits(hidden.narrow(1, 0, t - 1)); // (B, T-1, V)
-            Tensor lp = LogProbs.tokenLogps(logits, labels); // (B, T-1)
+            // the LM head over chunks of the target positions: the (B, T-1, V) logits never exist whole
+            ChunkedLmHead.Result head =
+                    ChunkedLmHead.compute(model, hidden.narrow(1, 0, t - 1), labels, maskT, 1.0, true, false);
+            Tensor lp = head.tokenLogps(); // (B, T-1), 0 off the targets
             try (NoGradGuard g = new NoGradGuard()) {
-                Tensor argmax = logits.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
-                correct[0] = argmax.eq(labels)
-                        .to(torch.ScalarType.Float)
-                        .mul(maskT)
-                        .sum()
-                        .item_float();
+                correct[0] = head.correct().mul(maskT).sum().item_float();
             }
             return lp.mul(maskT).sum().neg().div(Tensors.scalar((double) windowTargets));
         };

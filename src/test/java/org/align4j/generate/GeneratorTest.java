@@ -18,6 +18,8 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Sampling semantics (transformers' warpers) and the generator's contract. */
 class GeneratorTest {
@@ -85,6 +87,72 @@ class GeneratorTest {
                             "row " + r + " token " + j);
                 }
             }
+        }
+    }
+
+    /**
+     * Group rollouts: rows with the same prompt share one prefill (its KV cache copied to each row). That must give
+     * the tokens and log-probs of prefilling every row, greedy and seeded sampling, with prompts of different lengths
+     * (left padding) and duplicates that are not adjacent, on both golden architectures. The log-probs agree to float
+     * rounding, not bit for bit: BLAS may sum a (U x P)-row product in another order than a (B x P)-row one, as a
+     * different batch composition already could before sharing.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"golden/llama-tiny", "golden/qwen3-tiny"})
+    void sharedPrefixesGiveTheTokensOfOnePrefillPerRow(String dir) throws Exception {
+        long[] a = {72, 101, 108, 108, 111}, b = {49, 43, 49, 61}, c = {3, 14, 15, 92, 65, 35, 89};
+        List<long[]> groups = new java.util.ArrayList<>(); // prompt-major, as Rollouts.sample lays out G samples
+        for (long[] p : List.of(a, b, c)) for (int g = 0; g < 3; g++) groups.add(p);
+        List<long[]> shuffled = List.of(b, a, c, a, b, b, c, a);
+        List<SamplingParams> settings = List.of(
+                SamplingParams.greedy(10),
+                new SamplingParams(1.0, 0, 1.0, 10, 42),
+                new SamplingParams(0.7, 20, 0.9, 10, 43));
+        try (Transformer m = Checkpoints.load(Golden.resourceDir(dir))) {
+            for (List<long[]> prompts : List.of(groups, shuffled)) {
+                for (SamplingParams sp : settings) {
+                    Generator.Result shared = Generator.generate(m, prompts, sp, new int[0], PAD, true);
+                    Generator.Result separate = Generator.generate(m, prompts, sp, new int[0], PAD, false);
+                    for (int r = 0; r < prompts.size(); r++) {
+                        assertArrayEquals(separate.tokens()[r], shared.tokens()[r], dir + " " + sp + " row " + r);
+                        assertArrayEquals(separate.logps()[r], shared.logps()[r], 1e-5f, dir + " " + sp + " row " + r);
+                    }
+                    if (!sp.isGreedy() && prompts == groups)
+                        assertFalse(
+                                java.util.Arrays.equals(shared.tokens()[0], shared.tokens()[1])
+                                        && java.util.Arrays.equals(shared.tokens()[1], shared.tokens()[2]),
+                                "the samples of one group differ");
+                }
+            }
+        }
+    }
+
+    /** The sampler spells out torch.multinomial(probs, 1) (so its draws can be made ahead): the same tokens, seed for seed. */
+    @Test
+    void samplingPicksWhatTorchMultinomialPicksFromTheSameGenerator() {
+        org.bytedeco.pytorch.Generator ours = torch.createCPUGenerator(99), theirs = torch.createCPUGenerator(99);
+        org.bytedeco.pytorch.Generator logitsRng = torch.createCPUGenerator(5);
+        SamplingParams p = new SamplingParams(0.8, 0, 1.0, 1, 0);
+        try (PointerScope s = new PointerScope()) {
+            for (int i = 0; i < 200; i++) {
+                Tensor logits = torch.randn(
+                                new long[] {4, 50},
+                                new org.bytedeco.pytorch.GeneratorOptional(logitsRng),
+                                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float))
+                        .mul(Tensors.scalar(3.0));
+                long[] chosen = new long[4];
+                Generator.choose(logits, p, ours, chosen, new float[4]);
+                Tensor expected = torch.multinomial(
+                        logits.div(Tensors.scalar(0.8)).softmax(-1),
+                        1,
+                        false,
+                        new org.bytedeco.pytorch.GeneratorOptional(theirs));
+                assertArrayEquals(Tensors.toLongs(expected), chosen, "round " + i);
+            }
+        } finally {
+            ours.close();
+            theirs.close();
+            logitsRng.close();
         }
     }
 
