@@ -10,7 +10,6 @@ import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.PreferencePair;
 import org.align4j.loss.DpoLoss;
-import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.DpoConfig;
 import org.align4j.trainer.DpoTrainer;
@@ -126,7 +125,6 @@ final class DpoCommand {
             try (Transformer ref = TrainingOptions.loadReference("dpo", o, m, cfg.referenceFree())) {
                 DpoTrainer.train(m.model(), ref, train, eval, cfg, m.tokenizer().padTokenId(), o.resolved());
             }
-            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
             System.err.println("dpo: final model in " + targs.outputDir());
         }
     }

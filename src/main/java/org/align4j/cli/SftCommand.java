@@ -15,7 +15,6 @@ import org.align4j.data.PackedSequence;
 import org.align4j.data.Packing;
 import org.align4j.data.Sequence;
 import org.align4j.data.Truncation;
-import org.align4j.model.Checkpoints;
 import org.align4j.trainer.SftTrainer;
 import org.align4j.trainer.TrainingArgs;
 
@@ -147,7 +146,6 @@ final class SftCommand {
                             o.resolved());
                 }
             }
-            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), cfg.outputDir());
             System.err.println("sft: final model in " + cfg.outputDir());
         }
     }

@@ -90,95 +90,66 @@ public final class TrainLoop {
 
         /** A run that logs the completions its steps return as log_completions says. */
         public Run withLogCompletions(LogCompletions l) {
-            return new Run(
-                    command,
-                    model,
-                    args,
-                    totalSteps,
-                    cursors,
-                    eval,
-                    resolvedConfig,
-                    resumable,
-                    fingerprint,
-                    dataParallel,
-                    l);
+            return change(b -> b.logCompletions = l);
         }
 
         /** A run whose step shards its batch over the data-parallel workers and reduces what it logs. */
         public Run withDataParallel() {
-            return new Run(
-                    command,
-                    model,
-                    args,
-                    totalSteps,
-                    cursors,
-                    eval,
-                    resolvedConfig,
-                    resumable,
-                    fingerprint,
-                    true,
-                    logCompletions);
+            return change(b -> b.dataParallel = true);
         }
 
         public Run withEval(Evaluation e) {
-            return new Run(
-                    command,
-                    model,
-                    args,
-                    totalSteps,
-                    cursors,
-                    e,
-                    resolvedConfig,
-                    resumable,
-                    fingerprint,
-                    dataParallel,
-                    logCompletions);
+            return change(b -> b.eval = e);
         }
 
         /** What training_args.json records (the command line's resolved keys). */
         public Run withResolvedConfig(Map<String, Object> c) {
-            return new Run(
-                    command,
-                    model,
-                    args,
-                    totalSteps,
-                    cursors,
-                    eval,
-                    c,
-                    resumable,
-                    fingerprint,
-                    dataParallel,
-                    logCompletions);
+            return change(b -> b.resolvedConfig = c);
         }
 
         public Run withResumable(TrainCheckpoints.Resumable r) {
-            return new Run(
-                    command,
-                    model,
-                    args,
-                    totalSteps,
-                    cursors,
-                    eval,
-                    resolvedConfig,
-                    r,
-                    fingerprint,
-                    dataParallel,
-                    logCompletions);
+            return change(b -> b.resumable = r);
         }
 
         public Run withFingerprint(TrainCheckpoints.Fingerprint f) {
+            return change(b -> b.fingerprint = f);
+        }
+
+        /** This run with the components {@code edit} sets changed. */
+        private Run change(java.util.function.Consumer<Copy> edit) {
+            Copy c = new Copy(this);
+            edit.accept(c);
             return new Run(
                     command,
                     model,
                     args,
                     totalSteps,
                     cursors,
-                    eval,
-                    resolvedConfig,
-                    resumable,
-                    f,
-                    dataParallel,
-                    logCompletions);
+                    c.eval,
+                    c.resolvedConfig,
+                    c.resumable,
+                    c.fingerprint,
+                    c.dataParallel,
+                    c.logCompletions);
+        }
+
+        /** The components a with-method may change. */
+        private static final class Copy {
+            Evaluation eval;
+            Map<String, Object> resolvedConfig;
+            TrainCheckpoints.Resumable resumable;
+            TrainCheckpoints.Fingerprint fingerprint;
+            boolean dataParallel;
+            LogCompletions logCompletions;
+
+            Copy(Run r) {
+                eval = r.eval;
+                resolvedConfig = r.resolvedConfig;
+                resumable = r.resumable;
+                fingerprint = r.fingerprint;
+                dataParallel = r.dataParallel;
+                logCompletions = r.logCompletions;
+            }
         }
     }
 
