@@ -210,14 +210,9 @@ class DataParallelTest {
         assertTrue(r.output().contains("does not run data-parallel yet"), r.output());
     }
 
-    /**
-     * A worker killed mid-run (SIGKILL, as the OOM killer does): the launcher stops the other worker and returns
-     * non-zero naming a rank, no worker outlives it, and the newest checkpoint on disk loads and resumes.
-     */
-    @Test
-    void aKilledWorkerStopsTheJobAndTheLastCheckpointResumes(@TempDir Path tmp) throws Exception {
-        Path data = data(tmp, false), out = tmp.resolve("out");
-        List<String> args = List.of(
+    /** sft on two workers, one row each per micro-batch, saving every 2 steps. */
+    private static List<String> twoWorkerSft(Path data, Path out, int maxSteps) throws Exception {
+        return List.of(
                 "--nproc_per_node",
                 "2",
                 "--master_port",
@@ -230,13 +225,23 @@ class DataParallelTest {
                 "--output_dir",
                 out.toString(),
                 "--max_steps",
-                "100000",
+                "" + maxSteps,
                 "--per_device_train_batch_size",
                 "1",
                 "--save_steps",
                 "2",
                 "--logging_steps",
                 "1");
+    }
+
+    /**
+     * A worker killed mid-run (SIGKILL, as the OOM killer does): the launcher stops the other worker and returns
+     * non-zero naming a rank, no worker outlives it, and the newest checkpoint on disk loads and resumes.
+     */
+    @Test
+    void aKilledWorkerStopsTheJobAndTheLastCheckpointResumes(@TempDir Path tmp) throws Exception {
+        Path data = data(tmp, false), out = tmp.resolve("out");
+        List<String> args = twoWorkerSft(data, out, 100_000);
         CliProcess.Started job = CliProcess.start(tmp, Map.of(), args);
         try {
             long until = System.nanoTime() + 300_000_000_000L;
@@ -261,31 +266,10 @@ class DataParallelTest {
             job.process().destroyForcibly();
         }
         // the newest complete checkpoint resumes (same world size) to a finished run
-        CliProcess.Result r = CliProcess.run(
-                tmp,
-                Map.of(),
-                List.of(
-                        "--nproc_per_node",
-                        "2",
-                        "--master_port",
-                        "" + freePort(),
-                        "sft",
-                        "--model_name_or_path",
-                        TINY,
-                        "--dataset_name",
-                        data.toString(),
-                        "--output_dir",
-                        out.toString(),
-                        "--max_steps",
-                        "4",
-                        "--per_device_train_batch_size",
-                        "1",
-                        "--save_steps",
-                        "2",
-                        "--logging_steps",
-                        "1",
-                        "--resume_from_checkpoint",
-                        out.resolve("checkpoint-2").toString()));
+        List<String> resume = new ArrayList<>(twoWorkerSft(data, out, 4));
+        resume.addAll(
+                List.of("--resume_from_checkpoint", out.resolve("checkpoint-2").toString()));
+        CliProcess.Result r = CliProcess.run(tmp, Map.of(), resume);
         assertEquals(0, r.exitCode(), r.output());
         try (Transformer m = Checkpoints.load(out)) {
             assertTrue(m.parameters().size() > 0);
