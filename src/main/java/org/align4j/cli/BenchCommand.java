@@ -13,10 +13,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.locks.LockSupport;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
 import org.align4j.data.PreferencePair;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
+import org.align4j.engine.BlasThreads;
+import org.align4j.engine.CpuTime;
 import org.align4j.engine.Tensors;
 import org.align4j.generate.Generator;
 import org.align4j.generate.SamplingParams;
@@ -30,6 +33,8 @@ import org.align4j.trainer.DpoConfig;
 import org.align4j.trainer.DpoTrainer;
 import org.align4j.trainer.MetricsLog;
 import org.align4j.trainer.TrainingArgs;
+import org.align4j.trainer.TrainingListener;
+import org.align4j.trainer.TrainingListeners;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
@@ -112,6 +117,7 @@ final class BenchCommand {
                         throw new CliException("bench: unknown --mode '" + m
                                 + "'; use forward, train, generate, grpo_generate, memory, dpo, dpo_memory or all");
                 };
+                if (r == null) continue; // a data-parallel worker other than rank 0
                 String line = JSON.writeValueAsString(r);
                 System.out.println(line);
                 if (o.has("output_file"))
@@ -169,6 +175,7 @@ final class BenchCommand {
 
     /** Next-token cross-entropy, backward, global-norm clip at 1.0, AdamW; all native memory freed. */
     static double trainStep(Transformer model, Tensor ids, TensorVector params, AdamW opt) {
+        BlasThreads.adapt(); // as the trainers do before each step
         try (PointerScope s = new PointerScope()) {
             long b = ids.size(0), t = ids.size(1), v = model.config().vocabSize();
             Tensor logits = model.logits(model.forward(ids.narrow(1, 0, t - 1), null, null)); // (B, T-1, V)
@@ -244,41 +251,51 @@ final class BenchCommand {
      * is a second identical copy of the policy (full fine-tune, TRL's default without LoRA), so the
      * first step's loss is ln 2 exactly.
      *
-     * <p>Timing from outside the trainer: with logging_steps 1 the trainer writes and flushes one
-     * metrics.jsonl row right after each optimizer step, so the moment a row appears in the file
-     * (its size polled every 5 ms on another thread) marks the end of that step. A step's time is
-     * the gap to the previous row (step 1 counts from the train() call, set-up included); the
-     * median of the last {@code iters} steps is reported. What is timed is the whole step:
+     * <p>Timing: a {@link TrainingListener} notes the end of each optimizer step (the trainer tells
+     * it right after the update). A step's time is the gap to the previous end (step 1 counts from
+     * the train() call, set-up included); the median of the last {@code iters} steps is reported.
+     * Data parallel ({@code ./align4j --nproc_per_node N bench --mode dpo}), --batch pairs are the
+     * job's step, each worker trains batch / N of them, rank 0 reports, and {@code
+     * collective_share} is its time inside collectives over the timed steps' wall time. What is timed is the whole step:
      * batching, reference forward, policy forward + backward with TRL's metrics, clip, AdamW, log.
      * FLOPs per token: 6N for the policy + 2N for the reference forward (MFU as for train).
      */
     private static Map<String, Object> dpo(Transformer policy, Options o) throws Exception {
         int b = o.integer("batch"), t = o.integer("seq"), warmup = o.integer("warmup"), iters = o.integer("iters");
         if (iters < 1) throw new CliException("bench --mode dpo: --iters must be >= 1, got " + iters);
+        // data parallel (./align4j --nproc_per_node N bench --mode dpo): --batch is the job's pairs per step, each of
+        // the N workers trains batch / N of them, so the step is the same whatever N
+        Collective dist = Distributed.current();
+        int workers = dist.worldSize();
+        if (b % workers != 0)
+            throw new CliException("bench --mode dpo: --batch " + b + " pairs do not split over " + workers
+                    + " workers; use a multiple of " + workers);
         int steps = warmup + iters;
         List<PreferencePair> pairs = randomPairs(policy.config(), steps * b, t, o.longValue("seed"));
         Path dir = Files.createTempDirectory("align4j-bench-dpo");
-        long[] ends;
+        StepClock clock = new StepClock(dist);
         List<com.fasterxml.jackson.databind.JsonNode> rows;
         try (Transformer ref = load(o)) {
-            DpoConfig cfg = DpoConfig.defaults(
-                    TrainingArgs.defaults(dir).withSteps(steps, b, 1, 1e-6).withLogging(1, 0));
+            DpoConfig cfg = DpoConfig.defaults(TrainingArgs.defaults(dir)
+                    .withSteps(steps, b / workers, 1, 1e-6)
+                    .withLogging(1, 0));
             double[] cpu0 = cpuSeconds();
-            long start = System.nanoTime();
-            try (RowClock clock = new RowClock(dir.resolve(MetricsLog.FILE))) {
-                DpoTrainer.train(policy, ref, pairs, List.of(), cfg, 0, Map.of());
-                ends = clock.lineTimes();
-            }
+            long start = System.nanoTime(), collective0 = dist.collectiveNanos();
+            TrainingListeners.call(
+                    List.of(clock), () -> DpoTrainer.train(policy, ref, pairs, List.of(), cfg, 0, Map.of()));
             double wall = (System.nanoTime() - start) / 1e9;
             double[] cpu1 = cpuSeconds();
+            if (!dist.isMain()) return null; // rank 0 reports the job's step
             rows = MetricsLog.read(dir);
-            if (ends.length != steps || rows.size() != steps)
-                throw new IllegalStateException(
-                        "bench dpo: expected " + steps + " metrics rows (one per step), found " + rows.size());
+            if (clock.ends.size() != steps || rows.size() != steps)
+                throw new IllegalStateException("bench dpo: expected " + steps + " steps and metrics rows, found "
+                        + clock.ends.size() + " and " + rows.size());
             double[] all = new double[steps];
-            for (int i = 0; i < steps; i++) all[i] = (ends[i] - (i == 0 ? start : ends[i - 1])) / 1e6;
+            for (int i = 0; i < steps; i++)
+                all[i] = (clock.ends.get(i)[0] - (i == 0 ? start : clock.ends.get(i - 1)[0])) / 1e6;
             double[] ms = Arrays.copyOfRange(all, warmup, steps);
             Map<String, Object> r = header("dpo", policy, o);
+            r.put("workers", workers);
             r.put("pairs", b);
             r.put("rows", 2 * b);
             r.put("prompt_len", t / 2);
@@ -298,6 +315,11 @@ final class BenchCommand {
             r.put("steps_per_s", round(1000 / med));
             r.put("tokens_per_s", round(tokens / (med / 1000)));
             r.put("mfu", round(8.0 * policy.numParameters() * tokens / (med / 1000) / o.number("peak_flops")));
+            // data parallel: rank 0's time inside collectives (the gradient all-reduce, the metric sums, waiting for
+            // the other worker) over the timed steps, as a share of their wall time
+            long[] from = warmup == 0 ? new long[] {start, collective0} : clock.ends.get(warmup - 1),
+                    to = clock.ends.get(steps - 1);
+            r.put("collective_share", round((double) (to[1] - from[1]) / (to[0] - from[0])));
             r.put("first_loss", rows.get(0).get("loss").asDouble());
             r.put("last_loss", rows.get(steps - 1).get("loss").asDouble());
             // contention over the whole train() call, as torch_bench.py reports it: this process's CPU
@@ -357,19 +379,10 @@ final class BenchCommand {
         }
     }
 
-    /**
-     * {this process's CPU seconds, the machine's busy CPU seconds} from /proc/self/stat (utime +
-     * stime) and /proc/stat (all time but idle and iowait), in clock ticks of 1/100 s (USER_HZ).
-     */
+    /** {this process's CPU seconds, the machine's busy CPU seconds} ({@link CpuTime}). */
     static double[] cpuSeconds() throws IOException {
-        String self = Files.readString(Path.of("/proc/self/stat"));
-        String[] f = self.substring(self.lastIndexOf(')') + 2).split(" "); // fields from 3 (state) on
-        double own = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime: fields 14, 15
-        String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-        long busy = 0;
-        for (int i = 1; i < cpu.length && i <= 8; i++)
-            if (i != 4 && i != 5) busy += Long.parseLong(cpu[i]); // skip idle, iowait
-        return new double[] {own, busy / 100.0};
+        CpuTime t = CpuTime.now();
+        return new double[] {t.ownSeconds(), t.busySeconds()};
     }
 
     /** n pairs of random ids: prompt seq/2 tokens, chosen and rejected seq - seq/2 tokens each. */
@@ -400,62 +413,20 @@ final class BenchCommand {
     }
 
     /**
-     * When each line of a file that another thread appends to was first seen complete: the file's
-     * size is polled every 5 ms (one stat call; measured ~0.5 % of a core), and each size change
-     * recorded with System.nanoTime. So a line's time is at most ~5 ms (plus scheduling) after it
-     * was flushed: under 0.2 % of a multi-second step.
+     * The end of every optimizer step as the trainer tells its listeners (rank 0's, right after the update), with
+     * the worker's time inside collectives by then: {System.nanoTime(), Collective#collectiveNanos()} per step.
      */
-    private static final class RowClock implements AutoCloseable {
-        private final Path file;
-        private final List<long[]> samples = new ArrayList<>(); // {nanoTime, size}, one per change
-        private final Thread poller;
-        private volatile boolean stop;
+    private static final class StepClock implements TrainingListener {
+        private final Collective dist;
+        final List<long[]> ends = new ArrayList<>();
 
-        RowClock(Path file) {
-            this.file = file;
-            this.poller = Thread.ofPlatform().daemon().name("bench-row-clock").start(() -> {
-                while (!stop) {
-                    sample();
-                    LockSupport.parkNanos(5_000_000);
-                }
-            });
-        }
-
-        private synchronized void sample() {
-            long size;
-            try {
-                size = Files.size(file);
-            } catch (IOException e) {
-                return; // not created yet
-            }
-            if (samples.isEmpty() || samples.get(samples.size() - 1)[1] != size)
-                samples.add(new long[] {System.nanoTime(), size});
-        }
-
-        /** Stops polling; the nanoTime at which each complete line was first seen, in file order. */
-        long[] lineTimes() throws IOException {
-            close();
-            sample(); // a last row written less than one poll before train() returned
-            byte[] bytes = Files.readAllBytes(file);
-            List<Long> times = new ArrayList<>();
-            int s = 0;
-            for (int i = 0; i < bytes.length; i++) {
-                if (bytes[i] != '\n') continue;
-                while (samples.get(s)[1] < i + 1) s++;
-                times.add(samples.get(s)[0]);
-            }
-            return times.stream().mapToLong(Long::longValue).toArray();
+        StepClock(Collective dist) {
+            this.dist = dist;
         }
 
         @Override
-        public void close() {
-            stop = true;
-            LockSupport.unpark(poller);
-            try {
-                poller.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        public void onStep(int step, int totalSteps) {
+            ends.add(new long[] {System.nanoTime(), dist.collectiveNanos()});
         }
     }
 

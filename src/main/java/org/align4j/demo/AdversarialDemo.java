@@ -197,6 +197,7 @@ public final class AdversarialDemo {
         List<Row> rows = new ArrayList<>();
         try (Tokenizer tok = Tokenizer.load(base)) {
             long pad = tok.padTokenId();
+            long phase = System.nanoTime();
             // 1. a weak SFT policy from scratch
             ModelConfig config = ModelPresets.llama(320, 128, 384, 4, 4, 2, 64);
             try (Transformer policy = ModelPresets.randomInit(config, s.seed())) {
@@ -218,11 +219,13 @@ public final class AdversarialDemo {
                         pad,
                         Map.of("stage", "sft"));
             }
+            phase = phaseDone("sft", phase);
             // 2. the base reward model on limited, noisy human pairs
             List<RewardTrainer.Pair> human = pairs(tok, task.humanPairs(s.humanPairs(), s.labelNoise(), s.seed() + 1));
             List<RewardTrainer.Pair> heldOut = pairs(tok, task.heldOutPairs(200, s.seed() + 2));
             Path rmBase = out.resolve("rm-base");
             trainBaseRewardModel(base, rmBase, human, heldOut, s, pad);
+            phase = phaseDone("reward model", phase);
             List<Rollouts.Prompt> prompts = prompts(tok, task.train());
             // 3. the AAPA anchor, trained once on the SFT policy's rollouts vs expert answers
             RewardFunction anchor = null;
@@ -245,6 +248,7 @@ public final class AdversarialDemo {
                     }
                     anchor = s.anchor().apply(new Context(ep, er, rp, rr, out.resolve("discriminator")));
                 }
+                phase = phaseDone("aapa discriminator", phase);
             }
             // 4. the methods, side by side from the same SFT policy; APO variants retrain their reward model each round
             Random rng = new Random(s.seed() * 7);
@@ -271,9 +275,17 @@ public final class AdversarialDemo {
                         c,
                         (round, policy, rm) ->
                                 rows.add(measure(method, round, policy, rm, tok, task, heldOut, s.seed() + round)));
+                phase = phaseDone(method, phase);
             }
         }
         return rows;
+    }
+
+    /** Prints how long the phase that started at {@code since} (System.nanoTime) took; returns now. */
+    private static long phaseDone(String phase, long since) {
+        long now = System.nanoTime();
+        System.out.printf(java.util.Locale.ROOT, "demo: phase %-18s %6.1f s%n", phase, (now - since) / 1e9);
+        return now;
     }
 
     /**

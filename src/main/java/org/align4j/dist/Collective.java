@@ -56,6 +56,14 @@ public interface Collective extends AutoCloseable {
     /** A barrier with its own bound, for waits known to be long (rank 0 saving a checkpoint). */
     void barrier(Duration timeout);
 
+    /**
+     * Nanoseconds this worker has spent inside collectives so far, waiting for slower peers included: what
+     * data parallelism costs a step beyond the computation (0 with one worker).
+     */
+    default long collectiveNanos() {
+        return 0;
+    }
+
     /** Releases the process group and the store connection; idempotent. */
     @Override
     void close();

@@ -55,6 +55,7 @@ public final class GlooCollective implements Collective {
     private final List<Tensor> buffers = new ArrayList<>();
 
     private long seq;
+    private long collectiveNanos; // the sum of every collective's wall time on this worker
     private boolean layoutChecked;
     private DistException broken;
     private boolean closed;
@@ -356,6 +357,7 @@ public final class GlooCollective implements Collective {
         long t0 = System.nanoTime();
         try (PointerScope scope = new PointerScope()) {
             body.run();
+            collectiveNanos += System.nanoTime() - t0;
         } catch (RuntimeException e) {
             double waited = (System.nanoTime() - t0) / 1e9;
             monitor.failed(n);
@@ -375,6 +377,11 @@ public final class GlooCollective implements Collective {
                     e);
             throw broken;
         }
+    }
+
+    @Override
+    public long collectiveNanos() {
+        return collectiveNanos;
     }
 
     private static void await(Work w, Duration timeout) {

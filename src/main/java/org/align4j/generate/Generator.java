@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.engine.BlasThreads;
 import org.align4j.engine.Tensors;
 import org.align4j.model.KvCache;
 import org.align4j.model.Transformer;
@@ -86,6 +87,7 @@ public final class Generator {
             // (B, 1, 1, total) bool: key k of row r is real when k >= r's left padding; null = no padding
             Tensor keyMask = prefill.padded() ? keyMask(prompts, promptLen, total) : null;
             for (int step = 0; step < params.maxNewTokens(); step++) {
+                BlasThreads.adapt(); // one BLAS thread while other processes keep the cores busy
                 try (PointerScope scope = new PointerScope()) {
                     Tensor logits; // (B, V) next-token logits
                     if (step == 0) {

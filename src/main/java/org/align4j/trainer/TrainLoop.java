@@ -10,6 +10,7 @@ import java.util.function.ToLongFunction;
 import org.align4j.data.PreferencePair;
 import org.align4j.dist.Collective;
 import org.align4j.dist.Distributed;
+import org.align4j.engine.BlasThreads;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -183,6 +184,7 @@ public final class TrainLoop {
             List<Map<String, Object>> completions = null; // the last generation batch a step returned
             try (LogWindow log = new LogWindow(run, session.resumedStep(), numTokens, dist.isMain())) {
                 for (int s = session.resumedStep(); s < run.totalSteps(); s++) {
+                    BlasThreads.adapt(); // one BLAS thread while other processes keep the cores busy
                     StepResult r = step.run(s);
                     if (r.update() && !Double.isFinite(r.loss()))
                         throw new IllegalStateException(NonFinite.message(run.command(), s + 1, r.loss(), model));

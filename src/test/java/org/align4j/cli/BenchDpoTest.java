@@ -50,13 +50,9 @@ class BenchDpoTest {
         assertEquals(7, r.get("completion_len").asInt(), "completion = the rest");
         JsonNode all = r.get("ms_per_step_all");
         assertEquals(3, all.size(), "warmup + iters steps, each timed");
-        // the clock sees a row within one 5 ms poll: two fast steps may share a poll (time 0), none can go back
-        double total = 0;
-        for (JsonNode ms : all) {
-            assertTrue(ms.asDouble() >= 0, "step time " + ms);
-            total += ms.asDouble();
-        }
-        assertTrue(total > 0, "the steps took time: " + all);
+        for (JsonNode ms : all) assertTrue(ms.asDouble() > 0, "every step takes time: " + all);
+        assertEquals(1, r.get("workers").asInt());
+        assertEquals(0.0, r.get("collective_share").asDouble(), "one worker has no collectives");
         double median = (all.get(1).asDouble() + all.get(2).asDouble()) / 2; // the 2 timed steps after 1 warm-up step
         double stepsPerS = r.get("steps_per_s").asDouble();
         assertEquals(1000 / median, stepsPerS, 1e-3 * stepsPerS);

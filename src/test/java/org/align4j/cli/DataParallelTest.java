@@ -181,33 +181,75 @@ class DataParallelTest {
     void anOnlineMethodThatIsNotDataParallelRefusesNamingWhatIs(@TempDir Path tmp) throws Exception {
         Path q = tmp.resolve("q.jsonl");
         Files.writeString(q, "{\"prompt\": \"1+1=\"}\n{\"prompt\": \"2+2=\"}\n");
-        CliProcess.Result r = CliProcess.run(
+        CliProcess.Result r = onTwoWorkers(
                 tmp,
-                Map.of(),
-                List.of(
-                        "--nproc_per_node",
-                        "2",
-                        "--master_port",
-                        "" + freePort(),
-                        "rloo",
-                        "--model_name_or_path",
-                        TINY,
-                        "--dataset_name",
-                        q.toString(),
-                        "--output_dir",
-                        tmp.resolve("g").toString(),
-                        "--reward_funcs",
-                        "length",
-                        "--max_steps",
-                        "1",
-                        "--num_generations",
-                        "2",
-                        "--per_device_train_batch_size",
-                        "2",
-                        "--max_completion_length",
-                        "4"));
+                "rloo",
+                "--model_name_or_path",
+                TINY,
+                "--dataset_name",
+                q.toString(),
+                "--output_dir",
+                tmp.resolve("g").toString(),
+                "--reward_funcs",
+                "length",
+                "--max_steps",
+                "1",
+                "--num_generations",
+                "2",
+                "--per_device_train_batch_size",
+                "2",
+                "--max_completion_length",
+                "4");
         assertTrue(r.exitCode() != 0, r.output());
         assertTrue(r.output().contains("does not run data-parallel yet"), r.output());
+    }
+
+    /**
+     * {@code bench --mode dpo} on two workers (how the README's "Scaling out" figure is measured): rank 0 alone
+     * prints the job's step (4 pairs, 2 per worker), with the share of it spent in collectives; the first loss is
+     * ln 2 (reference = policy) as on one worker.
+     */
+    @Test
+    void benchDpoOnTwoWorkersReportsTheJobStepOnceWithItsCollectiveShare(@TempDir Path tmp) throws Exception {
+        CliProcess.Result r = onTwoWorkers(
+                tmp,
+                "bench",
+                "--mode",
+                "dpo",
+                "--size",
+                "llama-tiny",
+                "--batch",
+                "4",
+                "--seq",
+                "12",
+                "--iters",
+                "2",
+                "--warmup",
+                "1");
+        assertEquals(0, r.exitCode(), r.output());
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : r.output().split("\n")) {
+            int json = line.indexOf('{');
+            if (json >= 0 && line.contains("\"mode\"")) lines.add(JSON.readTree(line.substring(json)));
+        }
+        assertEquals(1, lines.size(), "rank 0 alone reports:\n" + r.output());
+        JsonNode b = lines.getFirst();
+        assertEquals(2, b.get("workers").asInt());
+        assertEquals(4, b.get("pairs").asInt());
+        assertEquals(
+                org.align4j.dist.Launcher.threadsPerWorker(2, System.getenv()),
+                b.get("threads").asInt(),
+                "the launcher gives each of 2 workers half of the cores");
+        double share = b.get("collective_share").asDouble();
+        assertTrue(share > 0 && share < 1, "collective share " + share);
+        assertEquals(Math.log(2), b.get("first_loss").asDouble(), 1e-6);
+    }
+
+    /** {@code ./align4j --nproc_per_node 2 --master_port <free> <command...>} in {@code tmp}. */
+    private static CliProcess.Result onTwoWorkers(Path tmp, String... command) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--nproc_per_node", "2", "--master_port", "" + freePort()));
+        args.addAll(List.of(command));
+        return CliProcess.run(tmp, Map.of(), args);
     }
 
     /** sft on two workers, one row each per micro-batch, saving every 2 steps. */

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.align4j.engine;
+
+import java.io.IOException;
+import org.bytedeco.openblas.global.openblas_full;
+import org.bytedeco.pytorch.global.torch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How many threads OpenBLAS' matrix products use, chosen before each training step from how busy the other
+ * processes keep the machine.
+ *
+ * <p>Why: bytedeco's OpenBLAS is the pthreads build. Its worker threads spin (sched_yield) for about 2^28 cycles
+ * after every product, beside libtorch's OpenMP pool (which sleeps: OMP_WAIT_POLICY=PASSIVE, {@link NativeEnv}). On
+ * a quiet machine that spin is what makes two BLAS threads pay (train step of the 25M llama on 2 cores: 1.33 s with
+ * two, 1.57 s with one). With another CPU-bound process on the cores the spinning threads take the cores from the
+ * threads that work: the same step took 8-13 s with two BLAS threads and 2.0 s with one. PyTorch's builds do not
+ * have the problem (OpenBLAS' OpenMP build or MKL share the one OpenMP pool). So: when other processes kept more
+ * than half a core busy on average since the last decision (/proc, {@link CpuTime}), products run on one thread;
+ * otherwise on as many as torch had when first asked ({@code torch.get_num_threads()}). Measured side by side
+ * (tools/bench/contention.sh, README): with one busy process the step slows 1.3x instead of 3.8x. A decision holds at least a second, so a
+ * run of short steps does not read /proc for every one.
+ *
+ * <p>The price: OpenBLAS' result depends on its thread count in the last bits (BlasThreadsTest), so a run whose
+ * machine got busy or quiet differs in those bits from one that did not, as PyTorch runs on different thread counts
+ * do. For bit-for-bit repeatable runs (a resumed run equal to an uninterrupted one, as the tests check) set {@code
+ * ALIGN4J_BLAS_THREADS=fixed}, or OPENBLAS_NUM_THREADS (the user's count then stands). torch's own OpenMP thread
+ * count is never changed. Where /proc cannot be read the thread count is left as it is.
+ */
+public final class BlasThreads {
+    private static final Logger LOG = LoggerFactory.getLogger(BlasThreads.class);
+
+    /** Other processes' average busy cores above which products run on one thread. */
+    static final double BUSY_CORES = 0.5;
+
+    private static final long MIN_INTERVAL_NANOS = 1_000_000_000L;
+    private static final boolean FIXED =
+            System.getenv("OPENBLAS_NUM_THREADS") != null || "fixed".equals(System.getenv("ALIGN4J_BLAS_THREADS"));
+    private static CpuTime last;
+    private static boolean unavailable;
+    private static int current = -1;
+    private static int configured = -1; // torch's thread count when first asked: what a quiet machine gets
+
+    private BlasThreads() {}
+
+    /** Before a step: sets OpenBLAS' thread count for the load seen since the last call; returns it (-1: left alone). */
+    public static synchronized int adapt() {
+        if (FIXED || unavailable) return -1;
+        CpuTime now;
+        try {
+            now = CpuTime.now();
+        } catch (IOException | RuntimeException e) {
+            unavailable = true;
+            LOG.debug("no /proc CPU times ({}): OpenBLAS' thread count stays as it is", e.getMessage());
+            return -1;
+        }
+        if (last != null && now.nanoTime() - last.nanoTime() < MIN_INTERVAL_NANOS) return current;
+        if (configured < 0) configured = torch.get_num_threads();
+        int threads = choose(last == null ? 0 : now.otherCoresSince(last), configured);
+        last = now;
+        if (threads != current) {
+            openblas_full.openblas_set_num_threads(threads);
+            current = threads;
+        }
+        return current;
+    }
+
+    /** One thread when other processes kept more than {@link #BUSY_CORES} cores busy, else {@code torchThreads}. */
+    static int choose(double otherCores, int torchThreads) {
+        return otherCores > BUSY_CORES ? 1 : Math.max(1, torchThreads);
+    }
+}
