@@ -22,6 +22,11 @@ import org.slf4j.LoggerFactory;
  * (tools/bench/contention.sh, README): with one busy process the step slows 1.3x instead of 3.8x. A decision holds at least a second, so a
  * run of short steps does not read /proc for every one.
  *
+ * <p>{@code ALIGN4J_BLAS_THREADS=N} sets the quiet-machine count apart from torch's. On 2 cores, {@code
+ * OMP_NUM_THREADS=1 ALIGN4J_BLAS_THREADS=2} (libtorch's own kernels on one thread, products on two) made the train
+ * step 1.15x and the DPO step 1.09x faster than two threads for both (docs/perf-notes.md); not the default, since
+ * it was measured on one 2-core machine only.
+ *
  * <p>The price: OpenBLAS' result depends on its thread count in the last bits (BlasThreadsTest), so a run whose
  * machine got busy or quiet differs in those bits from one that did not, as PyTorch runs on different thread counts
  * do. For bit-for-bit repeatable runs (a resumed run equal to an uninterrupted one, as the tests check) set {@code
@@ -35,12 +40,12 @@ public final class BlasThreads {
     static final double BUSY_CORES = 0.5;
 
     private static final long MIN_INTERVAL_NANOS = 1_000_000_000L;
-    private static final boolean FIXED =
-            System.getenv("OPENBLAS_NUM_THREADS") != null || "fixed".equals(System.getenv("ALIGN4J_BLAS_THREADS"));
+    private static final String SETTING = System.getenv("ALIGN4J_BLAS_THREADS");
+    private static final boolean FIXED = System.getenv("OPENBLAS_NUM_THREADS") != null || "fixed".equals(SETTING);
     private static CpuTime last;
     private static boolean unavailable;
     private static int current = -1;
-    private static int configured = -1; // torch's thread count when first asked: what a quiet machine gets
+    private static int configured = -1; // what a quiet machine gets: ALIGN4J_BLAS_THREADS=N, else torch's count
 
     private BlasThreads() {}
 
@@ -56,7 +61,7 @@ public final class BlasThreads {
             return -1;
         }
         if (last != null && now.nanoTime() - last.nanoTime() < MIN_INTERVAL_NANOS) return current;
-        if (configured < 0) configured = torch.get_num_threads();
+        if (configured < 0) configured = quietThreads(SETTING, torch.get_num_threads());
         int threads = choose(last == null ? 0 : now.otherCoresSince(last), configured);
         last = now;
         if (threads != current) {
@@ -64,6 +69,24 @@ public final class BlasThreads {
             current = threads;
         }
         return current;
+    }
+
+    /**
+     * The thread count for a quiet machine: {@code ALIGN4J_BLAS_THREADS=N} (N >= 1), else torch's thread count.
+     *
+     * @throws IllegalArgumentException for any other value, naming the variable and what it takes
+     */
+    static int quietThreads(String setting, int torchThreads) {
+        if (setting == null || setting.isBlank()) return torchThreads;
+        try {
+            int n = Integer.parseInt(setting.strip());
+            if (n >= 1) return n;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("ALIGN4J_BLAS_THREADS='" + setting + "': use a thread count >= 1 (OpenBLAS'"
+                + " threads on a quiet machine; one while other processes keep the cores busy) or 'fixed' (never"
+                + " change OpenBLAS' thread count)");
     }
 
     /** One thread when other processes kept more than {@link #BUSY_CORES} cores busy, else {@code torchThreads}. */

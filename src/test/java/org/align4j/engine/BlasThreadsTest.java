@@ -2,8 +2,10 @@
 package org.align4j.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.openblas.global.openblas_full;
 import org.bytedeco.pytorch.Tensor;
@@ -20,6 +22,19 @@ class BlasThreadsTest {
         assertEquals(1, BlasThreads.choose(BlasThreads.BUSY_CORES + 0.01, 2));
         assertEquals(1, BlasThreads.choose(1.9, 8));
         assertEquals(1, BlasThreads.choose(0.0, 0), "never fewer than one thread");
+    }
+
+    @Test
+    void theQuietCountIsTheSettingElseTorchsAndABadSettingNamesTheVariable() {
+        assertEquals(2, BlasThreads.quietThreads(null, 2));
+        assertEquals(2, BlasThreads.quietThreads(" ", 2));
+        assertEquals(4, BlasThreads.quietThreads("4", 1));
+        for (String bad : List.of("0", "-1", "two", "1.5")) {
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> BlasThreads.quietThreads(bad, 2), bad);
+            assertTrue(e.getMessage().contains("ALIGN4J_BLAS_THREADS='" + bad + "'"), e.getMessage());
+            assertTrue(e.getMessage().contains("'fixed'"), e.getMessage());
+        }
     }
 
     /**
