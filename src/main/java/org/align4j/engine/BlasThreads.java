@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
  * have the problem (OpenBLAS' OpenMP build or MKL share the one OpenMP pool). So: when other processes kept more
  * than half a core busy on average since the last decision (/proc, {@link CpuTime}), products run on one thread;
  * otherwise on as many as torch had when first asked ({@code torch.get_num_threads()}). Measured side by side
- * (tools/bench/contention.sh, README): with one busy process the step slows 1.3x instead of 3.8x. A decision holds at least a second, so a
- * run of short steps does not read /proc for every one.
+ * (tools/bench/contention.sh, README): with one busy process the train step slowed 1.25x, against 5.9x before. A
+ * decision holds at least a second, so a run of short steps (decode steps) does not read /proc for every one.
  *
  * <p>{@code ALIGN4J_BLAS_THREADS=N} sets the quiet-machine count apart from torch's. On 2 cores, {@code
  * OMP_NUM_THREADS=1 ALIGN4J_BLAS_THREADS=2} (libtorch's own kernels on one thread, products on two) made the train
@@ -52,6 +52,8 @@ public final class BlasThreads {
     /** Before a step: sets OpenBLAS' thread count for the load seen since the last call; returns it (-1: left alone). */
     public static synchronized int adapt() {
         if (FIXED || unavailable) return -1;
+        // within a second of the last decision: keep it, without reading /proc (this runs before every decode step)
+        if (last != null && System.nanoTime() - last.nanoTime() < MIN_INTERVAL_NANOS) return current;
         CpuTime now;
         try {
             now = CpuTime.now();
@@ -60,7 +62,6 @@ public final class BlasThreads {
             LOG.debug("no /proc CPU times ({}): OpenBLAS' thread count stays as it is", e.getMessage());
             return -1;
         }
-        if (last != null && now.nanoTime() - last.nanoTime() < MIN_INTERVAL_NANOS) return current;
         if (configured < 0) configured = quietThreads(SETTING, torch.get_num_threads());
         int threads = choose(last == null ? 0 : now.otherCoresSince(last), configured);
         last = now;
@@ -89,8 +90,8 @@ public final class BlasThreads {
                 + " change OpenBLAS' thread count)");
     }
 
-    /** One thread when other processes kept more than {@link #BUSY_CORES} cores busy, else {@code torchThreads}. */
-    static int choose(double otherCores, int torchThreads) {
-        return otherCores > BUSY_CORES ? 1 : Math.max(1, torchThreads);
+    /** One thread when other processes kept more than {@link #BUSY_CORES} cores busy, else {@code quietThreads}. */
+    static int choose(double otherCores, int quietThreads) {
+        return otherCores > BUSY_CORES ? 1 : Math.max(1, quietThreads);
     }
 }
