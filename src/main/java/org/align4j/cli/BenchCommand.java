@@ -279,12 +279,12 @@ final class BenchCommand {
             DpoConfig cfg = DpoConfig.defaults(TrainingArgs.defaults(dir)
                     .withSteps(steps, b / workers, 1, 1e-6)
                     .withLogging(1, 0));
-            double[] cpu0 = cpuSeconds();
+            CpuTime cpu0 = CpuTime.now();
             long start = System.nanoTime(), collective0 = dist.collectiveNanos();
             TrainingListeners.call(
                     List.of(clock), () -> DpoTrainer.train(policy, ref, pairs, List.of(), cfg, 0, Map.of()));
             double wall = (System.nanoTime() - start) / 1e9;
-            double[] cpu1 = cpuSeconds();
+            CpuTime cpu1 = CpuTime.now();
             if (!dist.isMain()) return null; // rank 0 reports the job's step
             rows = MetricsLog.read(dir);
             if (clock.ends.size() != steps || rows.size() != steps)
@@ -324,8 +324,8 @@ final class BenchCommand {
             r.put("last_loss", rows.get(steps - 1).get("loss").asDouble());
             // contention over the whole train() call, as torch_bench.py reports it: this process's CPU
             // time / (wall x threads), and the cores other processes kept busy on average
-            r.put("cpu_util", round((cpu1[0] - cpu0[0]) / (wall * torch.get_num_threads())));
-            r.put("other_cores", round(Math.max(0, (cpu1[1] - cpu0[1]) - (cpu1[0] - cpu0[0])) / wall));
+            r.put("cpu_util", round((cpu1.ownSeconds() - cpu0.ownSeconds()) / (wall * torch.get_num_threads())));
+            r.put("other_cores", round(cpu1.otherCoresSince(cpu0)));
             return r;
         } finally {
             AtomicFiles.deleteRecursively(dir);
@@ -377,12 +377,6 @@ final class BenchCommand {
         } finally {
             AtomicFiles.deleteRecursively(dir);
         }
-    }
-
-    /** {this process's CPU seconds, the machine's busy CPU seconds} ({@link CpuTime}). */
-    static double[] cpuSeconds() throws IOException {
-        CpuTime t = CpuTime.now();
-        return new double[] {t.ownSeconds(), t.busySeconds()};
     }
 
     /** n pairs of random ids: prompt seq/2 tokens, chosen and rejected seq - seq/2 tokens each. */

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.align4j.engine.CpuTime;
 import org.align4j.engine.Tensors;
 import org.align4j.generate.Generator;
 import org.align4j.generate.SamplingParams;
@@ -59,7 +60,7 @@ final class GrpoGenerateBench {
         double[][] ms = new double[k][iters];
         boolean[] sameTokens = new boolean[k];
         Arrays.fill(sameTokens, true);
-        double[] cpu0 = BenchCommand.cpuSeconds();
+        CpuTime cpu0 = CpuTime.now();
         long start = System.nanoTime();
         for (int i = -warmup; i < iters; i++) {
             Generator.Result[] res = new Generator.Result[k];
@@ -75,7 +76,7 @@ final class GrpoGenerateBench {
                     sameTokens[j] &= Arrays.equals(res[0].tokens()[r], res[j].tokens()[r]);
         }
         double wall = (System.nanoTime() - start) / 1e9;
-        double[] cpu1 = BenchCommand.cpuSeconds();
+        CpuTime cpu1 = CpuTime.now();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "align4j");
         r.put("mode", "grpo_generate");
@@ -111,8 +112,8 @@ final class GrpoGenerateBench {
         r.put("same_tokens_before", sameTokens[2]);
         r.put("iters", iters);
         r.put("warmup", warmup);
-        r.put("cpu_util", round((cpu1[0] - cpu0[0]) / (wall * torch.get_num_threads())));
-        r.put("other_cores", round(Math.max(0, (cpu1[1] - cpu0[1]) - (cpu1[0] - cpu0[0])) / wall));
+        r.put("cpu_util", round((cpu1.ownSeconds() - cpu0.ownSeconds()) / (wall * torch.get_num_threads())));
+        r.put("other_cores", round(cpu1.otherCoresSince(cpu0)));
         return r;
     }
 
