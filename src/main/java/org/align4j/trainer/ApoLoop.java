@@ -74,8 +74,7 @@ public final class ApoLoop {
             ApoConfig c,
             Measure measure)
             throws IOException {
-        if (org.align4j.dist.Distributed.current().worldSize() > 1)
-            throw new IllegalArgumentException("apo" + " does not run data-parallel yet: run it as one process");
+        TrainLoop.requireOneWorker("apo");
         Files.createDirectories(outDir);
         try (Transformer policy = Checkpoints.load(sftDir);
                 RewardModelReward rm = RewardModelReward.load(rmBase, 64)) {

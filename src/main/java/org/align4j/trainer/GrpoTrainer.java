@@ -78,13 +78,8 @@ public final class GrpoTrainer {
         // (TRL's generation_batch_size); every worker samples and scores all of it (the same seed on the same weights
         // gives the same rollouts, so group advantages are exact) and trains on its share of the micro-batches
         int workers = Distributed.current().worldSize();
-        GrpoConfig job = workers == 1
-                ? cfg
-                : cfg.toBuilder()
-                        .args(a.toBuilder()
-                                .gradientAccumulationSteps(a.gradientAccumulationSteps() * workers)
-                                .build())
-                        .build();
+        GrpoConfig job =
+                workers == 1 ? cfg : cfg.toBuilder().args(a.jobOf(workers)).build();
         Reference ref = job.loss().beta() > 0 ? new Reference(policy, refModel, false, "grpo (beta > 0)") : null;
         int totalSteps = totalSteps(a, prompts.size(), job.promptsPerStep(), job.numIterations());
         // the prompt cursor moves once per generation batch (more with dynamic sampling)

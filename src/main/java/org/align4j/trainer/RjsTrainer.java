@@ -93,8 +93,7 @@ public final class RjsTrainer {
             throws IOException {
         TrainingArgs a = cfg.args();
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
-        if (org.align4j.dist.Distributed.current().worldSize() > 1)
-            throw new IllegalArgumentException(COMMAND + " does not run data-parallel yet: run it as one process");
+        TrainLoop.requireOneWorker(COMMAND);
 
         if (a.resumeFromCheckpoint() != null
                 && !a.resumeFromCheckpoint().isBlank()

@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.GrpoLoss;
 import org.align4j.loss.RlooLoss;
@@ -65,17 +67,23 @@ public final class RlooTrainer {
             throws IOException {
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
         TrainingArgs a = cfg.args();
-        Reference ref = cfg.beta() > 0 ? new Reference(policy, refModel, false, COMMAND + " (beta > 0)") : null;
-        int totalSteps = GrpoTrainer.totalSteps(a, prompts.size(), cfg.promptsPerStep(), cfg.numIterations());
-        DataCursor cursor = new DataCursor(prompts.size(), cfg.promptsPerStep(), a.seed());
-        InFlight inFlight = new InFlight(cfg.numIterations() > 1);
+        // data parallel, as grpo: the job's generation batch is per_device x accumulation x workers completions; every
+        // worker samples and scores all of it (same seed, same weights, same rollouts: leave-one-out baselines exact),
+        // prices its share of the micro-batches (pi_old, pi_ref) and trains on that share
+        int workers = Distributed.current().worldSize();
+        RlooConfig job =
+                workers == 1 ? cfg : cfg.toBuilder().args(a.jobOf(workers)).build();
+        Reference ref = job.beta() > 0 ? new Reference(policy, refModel, false, COMMAND + " (beta > 0)") : null;
+        int totalSteps = GrpoTrainer.totalSteps(a, prompts.size(), job.promptsPerStep(), job.numIterations());
+        DataCursor cursor = new DataCursor(prompts.size(), job.promptsPerStep(), a.seed());
+        InFlight inFlight = new InFlight(job.numIterations() > 1);
         long padId = tok.padTokenId();
         TrainLoop.Step step = s -> {
-            boolean fresh = inFlight.gen == null || s % cfg.numIterations() == 0;
-            if (fresh) inFlight.gen = generate(policy, ref, tok, prompts, cursor, rewards, cfg, s);
+            boolean fresh = inFlight.gen == null || s % job.numIterations() == 0;
+            if (fresh) inFlight.gen = generate(policy, ref, tok, prompts, cursor, rewards, job, s);
             Generation gen = inFlight.gen;
             Map<String, Double> m = new LinkedHashMap<>(gen.metrics());
-            m.put("loss", policyTerm(policy, gen, cfg, padId, m));
+            m.put("loss", policyTerm(policy, gen, job, padId, m));
             long tokens = gen.rollouts().stream()
                     .mapToLong(r -> r.prompt().ids().length + r.completion().length)
                     .sum();
@@ -89,13 +97,14 @@ public final class RlooTrainer {
                                 policy,
                                 tok,
                                 rewards,
-                                cfg.numGenerations(),
-                                cfg.sampling(0),
+                                job.numGenerations(),
+                                job.sampling(0),
                                 "batch", // reward_std over the whole batch, as RLOO logs it
-                                cfg.promptsPerStep(),
+                                job.promptsPerStep(),
                                 a.seed(),
                                 done));
         TrainLoop.Run run = TrainLoop.Run.of(COMMAND, policy, a, totalSteps, List.of(cursor))
+                .withDataParallel()
                 .withEval(evaluation)
                 .withResolvedConfig(resolvedConfig)
                 .withResumable(inFlight)
@@ -121,6 +130,7 @@ public final class RlooTrainer {
         WeightedRewards.Result scores;
         double[] oldSums = null, klSums = null;
         double klTokens = 0, maskTokens = 0;
+        Collective dist = Distributed.current();
         policy.requiresGrad(false); // sampling and pi_old need no graph; LoRA dropout off
         try {
             rolls = Rollouts.sample(
@@ -134,7 +144,8 @@ public final class RlooTrainer {
             if (needOld) {
                 oldSums = new double[rolls.size()];
                 klSums = new double[rolls.size()];
-                for (int from = 0; from < rolls.size(); from += batch) {
+                // this worker's micro-batches k = rank, rank + W, ... (the others' entries stay 0 until the sum below)
+                for (int from = dist.rank() * batch; from < rolls.size(); from += dist.worldSize() * batch) {
                     List<Rollouts.Rollout> mb = rolls.subList(from, Math.min(rolls.size(), from + batch));
                     try (PointerScope scope = new PointerScope()) {
                         CompletionBatch.Inputs in = CompletionBatch.rollouts(mb, tok.padTokenId());
@@ -150,6 +161,19 @@ public final class RlooTrainer {
                         }
                         maskTokens += mask.sum().item_double();
                     }
+                }
+                if (dist.worldSize() > 1) {
+                    int n = rolls.size();
+                    double[] all = new double[2 * n + 2];
+                    System.arraycopy(oldSums, 0, all, 0, n);
+                    System.arraycopy(klSums, 0, all, n, n);
+                    all[2 * n] = klTokens;
+                    all[2 * n + 1] = maskTokens;
+                    dist.allReduceSum(all);
+                    oldSums = java.util.Arrays.copyOfRange(all, 0, n);
+                    klSums = java.util.Arrays.copyOfRange(all, n, 2 * n);
+                    klTokens = all[2 * n];
+                    maskTokens = all[2 * n + 1];
                 }
             }
         } finally {
@@ -196,7 +220,8 @@ public final class RlooTrainer {
             Transformer policy, Generation gen, RlooConfig cfg, long padId, Map<String, Double> m) {
         int batch = cfg.args().perDeviceTrainBatchSize(), n = gen.rollouts().size(), micro = (n + batch - 1) / batch;
         double loss = 0, entropy = 0, low = 0, lowMin = 0, high = 0, highMax = 0, region = 0;
-        for (int from = 0; from < n; from += batch) {
+        Collective dist = Distributed.current();
+        for (int from = dist.rank() * batch; from < n; from += dist.worldSize() * batch) { // this worker's share
             int to = Math.min(n, from + batch);
             List<Rollouts.Rollout> mb = gen.rollouts().subList(from, to);
             try (PointerScope scope = new PointerScope()) {
@@ -235,6 +260,16 @@ public final class RlooTrainer {
                 highMax += out[0].highMax();
                 region += out[0].regionClipMean();
             }
+        }
+        if (dist.worldSize() > 1) { // every term is a sum over micro-batches: add the workers' shares
+            double[] v = dist.allReduceSum(new double[] {loss, entropy, low, lowMin, high, highMax, region});
+            loss = v[0];
+            entropy = v[1];
+            low = v[2];
+            lowMin = v[3];
+            high = v[4];
+            highMax = v[5];
+            region = v[6];
         }
         m.put("entropy", entropy / micro);
         m.put("clip_ratio/low_mean", low / micro);

@@ -165,10 +165,7 @@ public final class TrainLoop {
         TrainingArgs a = run.args();
         Transformer model = run.model();
         Collective dist = Distributed.current();
-        if (dist.worldSize() > 1 && !run.dataParallel())
-            throw new IllegalArgumentException(run.command() + " does not run data-parallel yet (" + dist.worldSize()
-                    + " workers); run it as one process (without --nproc_per_node), or use sft, reward, dpo, kto,"
-                    + " cpo, orpo or grpo, which do");
+        if (!run.dataParallel()) requireOneWorker(run.command());
         LrSchedule schedule = a.schedule(run.totalSteps());
         model.requiresGrad(true);
         try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), a.weightDecay());
@@ -217,6 +214,15 @@ public final class TrainLoop {
         } finally {
             model.requiresGrad(false);
         }
+    }
+
+    /** Refuses a command that does not run data-parallel yet when the job has more than one worker, naming those that do. */
+    static void requireOneWorker(String command) {
+        int workers = Distributed.current().worldSize();
+        if (workers > 1)
+            throw new IllegalArgumentException(command + " does not run data-parallel yet (" + workers
+                    + " workers); run it as one process (without --nproc_per_node), or use sft, reward, dpo, kto,"
+                    + " cpo, orpo, grpo or rloo, which do");
     }
 
     /** Sums every trainable parameter's gradient over the workers (an undefined one counts as zeros: a worker whose

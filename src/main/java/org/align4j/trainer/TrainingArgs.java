@@ -164,6 +164,18 @@ public record TrainingArgs(
                 .build();
     }
 
+    /**
+     * The arguments of the whole job when {@code workers} data-parallel workers share it: gradient_accumulation_steps
+     * times {@code workers} micro-batches per optimizer step (TRL's generation batch: per_device x accumulation x
+     * processes), of which each worker trains every {@code workers}-th. These arguments, unchanged, for one worker.
+     */
+    public TrainingArgs jobOf(int workers) {
+        if (workers == 1) return this;
+        return toBuilder()
+                .gradientAccumulationSteps(gradientAccumulationSteps * workers)
+                .build();
+    }
+
     public TrainingArgs withLogging(int loggingSteps, int saveSteps) {
         return toBuilder().loggingSteps(loggingSteps).saveSteps(saveSteps).build();
     }

@@ -127,11 +127,14 @@ class DataParallelTest {
         assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
     }
 
-    private static void grpo(Path tmp, Path prompts, Path out, int workers, int accumulation) throws Exception {
+    /** One step of an online method ({@code grpo}, {@code rloo}, ...) on 4 completions per micro-batch. */
+    private static void online(
+            Path tmp, String command, Path prompts, Path out, int workers, int accumulation, String... extra)
+            throws Exception {
         List<String> args = new ArrayList<>();
         if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
         args.addAll(List.of(
-                "grpo",
+                command,
                 "--model_name_or_path",
                 TINY,
                 "--dataset_name",
@@ -156,6 +159,7 @@ class DataParallelTest {
                 "1",
                 "--save_steps",
                 "0"));
+        args.addAll(List.of(extra));
         // one thread in the single process too, as each worker has: the same kernels sample the same tokens
         CliProcess.Result r = CliProcess.run(tmp, Map.of("OMP_NUM_THREADS", "1"), args);
         assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
@@ -168,12 +172,30 @@ class DataParallelTest {
      */
     @Test
     void twoWorkersTrainGrpoAsOneWorkerAccumulatingTwoMicroBatches(@TempDir Path tmp) throws Exception {
+        twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(tmp, "grpo");
+    }
+
+    /**
+     * RLOO, as GRPO: every worker samples the generation batch; each prices (pi_old, pi_ref: beta is 0.05 by default)
+     * and trains its share of the micro-batches, and the per-rollout KL sums are added across workers before the
+     * leave-one-out advantages. The reference is the tiny model after one SFT step, so the KL is not 0 from the start.
+     */
+    @Test
+    void twoWorkersTrainRlooAsOneWorkerAccumulatingTwoMicroBatches(@TempDir Path tmp) throws Exception {
+        twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(tmp, "rloo");
+    }
+
+    private static void twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(Path tmp, String command)
+            throws Exception {
         Path q = tmp.resolve("q.jsonl");
         List<String> rows = new ArrayList<>();
         for (int i = 0; i < 8; i++) rows.add(JSON.writeValueAsString(Map.of("prompt", i + "+" + i + "=")));
         Files.write(q, rows);
-        grpo(tmp, q, tmp.resolve("one"), 1, 2);
-        grpo(tmp, q, tmp.resolve("two"), 2, 1);
+        Path ref = tmp.resolve("ref");
+        run(tmp, "sft", data(tmp, false), ref, 1, 8);
+        String[] withRef = {"--ref_model_name_or_path", ref.toString()};
+        online(tmp, command, q, tmp.resolve("one"), 1, 2, withRef);
+        online(tmp, command, q, tmp.resolve("two"), 2, 1, withRef);
         assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
     }
 
@@ -183,7 +205,7 @@ class DataParallelTest {
         Files.writeString(q, "{\"prompt\": \"1+1=\"}\n{\"prompt\": \"2+2=\"}\n");
         CliProcess.Result r = onTwoWorkers(
                 tmp,
-                "rloo",
+                "rjs",
                 "--model_name_or_path",
                 TINY,
                 "--dataset_name",
@@ -201,7 +223,8 @@ class DataParallelTest {
                 "--max_completion_length",
                 "4");
         assertTrue(r.exitCode() != 0, r.output());
-        assertTrue(r.output().contains("does not run data-parallel yet"), r.output());
+        assertTrue(r.output().contains("rjs does not run data-parallel yet"), r.output());
+        assertTrue(r.output().contains("grpo or rloo, which do"), r.output());
     }
 
     /**
