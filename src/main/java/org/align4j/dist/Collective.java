@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.dist;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import org.align4j.engine.Tensors;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -49,6 +53,33 @@ public interface Collective extends AutoCloseable {
 
     /** Copies {@code root}'s tensors into every other rank's, in place (bucketed like all-reduce). */
     void broadcast(List<Tensor> tensors, int root);
+
+    /** Rank {@code root}'s {@code text} on every rank (its UTF-8 bytes broadcast as a tensor, after their length). */
+    default String broadcastText(String text, int root) {
+        if (worldSize() == 1) return text;
+        byte[] bytes = rank() == root ? text.getBytes(StandardCharsets.UTF_8) : new byte[0];
+        try (PointerScope scope = new PointerScope()) {
+            Tensor n = Tensors.longs(new long[] {bytes.length}, 1);
+            broadcast(List.of(n), root);
+            int len = (int) n.item_long();
+            if (len == 0) return "";
+            long[] data = new long[len];
+            for (int i = 0; i < bytes.length; i++) data[i] = bytes[i];
+            Tensor t = Tensors.longs(data, len);
+            broadcast(List.of(t), root);
+            long[] got = Tensors.toLongs(t);
+            byte[] out = new byte[len];
+            for (int i = 0; i < len; i++) out[i] = (byte) got[i];
+            return new String(out, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Every rank's {@code text}, indexed by rank (one {@link #broadcastText} from each rank in turn). */
+    default List<String> allGatherText(String text) {
+        List<String> all = new ArrayList<>();
+        for (int r = 0; r < worldSize(); r++) all.add(broadcastText(text, r));
+        return all;
+    }
 
     /** Waits until every rank has arrived, at most {@link DistOptions#timeout()}. */
     void barrier();

@@ -6,7 +6,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.align4j.data.PreferencePair;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
 import org.align4j.engine.Tensors;
 import org.align4j.loss.DpoLoss;
 import org.align4j.loss.OnlineDpoLoss;
@@ -44,6 +47,12 @@ import org.slf4j.LoggerFactory;
  * weights, optimizer, data position) samples and trains exactly as the uninterrupted run. {@code num_tokens} counts
  * the tokens the DPO forward reads (prompt twice, chosen, rejected), as the dpo command does.
  *
+ * <p>Data parallel ({@code --nproc_per_node N}): a step is gradient_accumulation_steps x N micro-batches of prompts;
+ * worker r samples, scores, pairs and trains micro-batches r, r + N, ... (each with its own seed, so the samples do
+ * not depend on N), the pair count that normalises the loss and the sampling metrics are the whole step's, gathered
+ * from every worker, and rank 0 logs every worker's completions: N workers give the update of one worker
+ * accumulating N times as many micro-batches.
+ *
  * <p>Logged, with TRL's definitions (:1240-1277) over the paired completions (in TRL's pairing: every sample):
  * {@code objective/kl} (mean over completions of Σ_t logπ − logπ_ref), {@code objective/entropy} (mean of −Σ_t logπ,
  * the sampled-token estimate), {@code objective/non_score_reward} (−β·objective/kl), {@code objective/rlhf_reward}
@@ -58,6 +67,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class OnlineDpoTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(OnlineDpoTrainer.class);
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
     static final String COMMAND = "online_dpo";
     /** StepSums' counter of paired completions (2 per pair): what objective/kl and objective/entropy average over. */
     private static final String COMPLETIONS = "paired_completions";
@@ -107,33 +118,43 @@ public final class OnlineDpoTrainer {
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
         Reference ref = new Reference(policy, refModel, false, COMMAND);
         long padId = tok.padTokenId();
-        int acc = a.gradientAccumulationSteps();
+        // data parallel: the job's step is gradient_accumulation_steps x workers micro-batches of prompts (TRL: per
+        // device x accumulation x processes); worker r samples, scores and pairs micro-batches r, r + W, ... with the
+        // micro-batch's own seed, so N workers sample what one worker accumulating N times as many would
+        Collective dist = Distributed.current();
+        TrainingArgs job = a.jobOf(dist.worldSize());
+        int acc = job.gradientAccumulationSteps();
         DataCursor cursor = new DataCursor(prompts.size(), a.perDeviceTrainBatchSize(), a.seed());
         TrainLoop.Step step = s -> {
             List<List<Rollouts.Prompt>> window = cursor.window(prompts, acc);
             policy.requiresGrad(false); // sample in eval mode (no LoRA dropout), without a graph
-            List<Batch> batches = new ArrayList<>();
-            for (int m = 0; m < window.size(); m++)
-                batches.add(generate(policy, tok, window.get(m), rewards, cfg, sampleSeed(a.seed(), s, m, acc)));
+            Map<Integer, Batch> mine = new TreeMap<>(); // this worker's micro-batches by their index in the window
+            for (int m = dist.rank(); m < window.size(); m += dist.worldSize())
+                mine.put(m, generate(policy, tok, window.get(m), rewards, cfg, sampleSeed(a.seed(), s, m, acc)));
             policy.requiresGrad(true);
-            int pairs =
-                    batches.stream().mapToInt(b -> b.pairing().pairs().size()).sum();
+            List<Sampled> sampled = Sampled.gather(
+                    dist, window, mine, cfg.numGenerations(), rewards.names().size());
+            int pairs = sampled.stream().mapToInt(Sampled::pairs).sum(); // the job's
             Map<String, Double> metrics = new LinkedHashMap<>();
             long tokens = 0;
             if (pairs == 0) {
                 LOG.info("{} step {}: every prompt's rewards tie; no pair, no update", COMMAND, s + 1);
             } else {
                 StepSums sums = StepSums.empty();
-                for (Batch b : batches)
+                for (Batch b : mine.values())
                     if (!b.pairing().pairs().isEmpty())
                         sums = sums.plus(pairBatch(policy, ref, b.pairing().pairs(), cfg, padId, pairs));
+                sums = sums.allReduce(dist);
                 metrics.putAll(sums.metrics());
                 tokens = sums.inputTokens();
             }
-            metrics.putAll(sampleMetrics(batches, rewards, cfg.numGenerations()));
+            metrics.putAll(sampleMetrics(sampled, rewards, cfg.numGenerations()));
             objectives(metrics, cfg.beta());
             return new TrainLoop.StepResult(
-                    metrics, tokens, pairs > 0, cfg.logCompletions().enabled() ? completionRows(batches) : null);
+                    metrics,
+                    tokens,
+                    pairs > 0,
+                    cfg.logCompletions().enabled() ? completionRows(mine, sampled, dist) : null);
         };
         TrainLoop.Evaluation evaluation = eval == null
                 ? null
@@ -149,7 +170,8 @@ public final class OnlineDpoTrainer {
                                 a.perDeviceTrainBatchSize(),
                                 a.seed(),
                                 done));
-        TrainLoop.Run run = TrainLoop.Run.of(COMMAND, policy, a, a.totalSteps(prompts.size()), List.of(cursor))
+        TrainLoop.Run run = TrainLoop.Run.of(COMMAND, policy, a, job.totalSteps(prompts.size()), List.of(cursor))
+                .withDataParallel()
                 .withEval(evaluation)
                 .withResolvedConfig(resolvedConfig)
                 .withLogCompletions(cfg.logCompletions())
@@ -162,31 +184,45 @@ public final class OnlineDpoTrainer {
      * log_completions' rows of a step: every sampled completion with its scores ({@code reward}: the total the pairing
      * compared, after missing_eos_penalty), {@code pair} (the pair's index in the step, null when the completion is in
      * none: a tied prompt or a middle sample under best_vs_worst) and {@code chosen} (true for the pair's chosen side,
-     * false for its rejected one, null when unpaired).
+     * false for its rejected one, null when unpaired). Each worker writes the rows of its micro-batches; they are
+     * gathered in the window's order.
      */
-    private static List<Map<String, Object>> completionRows(List<Batch> batches) {
+    private static List<Map<String, Object>> completionRows(
+            Map<Integer, Batch> mine, List<Sampled> sampled, Collective dist) throws IOException {
+        Map<Integer, List<Map<String, Object>>> byMicroBatch = new TreeMap<>();
+        mine.forEach((m, b) -> {
+            int pairBase = 0; // the pairs of the micro-batches before, on whichever worker
+            for (int j = 0; j < m; j++) pairBase += sampled.get(j).pairs();
+            byMicroBatch.put(m, completionRows(b, pairBase));
+        });
+        if (dist.worldSize() > 1) {
+            var type = new com.fasterxml.jackson.core.type.TypeReference<Map<Integer, List<Map<String, Object>>>>() {};
+            for (String text : dist.allGatherText(JSON.writeValueAsString(byMicroBatch)))
+                byMicroBatch.putAll(JSON.readValue(text, type));
+        }
         List<Map<String, Object>> rows = new ArrayList<>();
-        int pairBase = 0;
-        for (Batch b : batches) {
-            List<Map<String, Object>> mine = Rollouts.completionRows(
-                    b.rollouts(),
-                    b.scores().names(),
-                    Rollouts.perRollout(b.scores()),
-                    b.scores().total(),
-                    null);
-            for (Map<String, Object> row : mine) {
-                row.put("pair", null);
-                row.put("chosen", null);
-            }
-            Pairing p = b.pairing();
-            for (int k = 0; k < p.pairs().size(); k++) {
-                mine.get(p.chosenIndex()[k]).put("pair", pairBase + k);
-                mine.get(p.chosenIndex()[k]).put("chosen", true);
-                mine.get(p.rejectedIndex()[k]).put("pair", pairBase + k);
-                mine.get(p.rejectedIndex()[k]).put("chosen", false);
-            }
-            pairBase += p.pairs().size();
-            rows.addAll(mine);
+        byMicroBatch.values().forEach(rows::addAll);
+        return rows;
+    }
+
+    /** The rows of one micro-batch whose first pair is the step's pair {@code pairBase}. */
+    private static List<Map<String, Object>> completionRows(Batch b, int pairBase) {
+        List<Map<String, Object>> rows = Rollouts.completionRows(
+                b.rollouts(),
+                b.scores().names(),
+                Rollouts.perRollout(b.scores()),
+                b.scores().total(),
+                null);
+        for (Map<String, Object> row : rows) {
+            row.put("pair", null);
+            row.put("chosen", null);
+        }
+        Pairing p = b.pairing();
+        for (int k = 0; k < p.pairs().size(); k++) {
+            rows.get(p.chosenIndex()[k]).put("pair", pairBase + k);
+            rows.get(p.chosenIndex()[k]).put("chosen", true);
+            rows.get(p.rejectedIndex()[k]).put("pair", pairBase + k);
+            rows.get(p.rejectedIndex()[k]).put("chosen", false);
         }
         return rows;
     }
@@ -349,37 +385,131 @@ public final class OnlineDpoTrainer {
         m.put("beta", beta);
     }
 
-    /** The step's sampling metrics over all its micro-batches (see the class comment). */
-    private static Map<String, Double> sampleMetrics(List<Batch> batches, WeightedRewards rewards, int g) {
-        List<Rollouts.Rollout> all = new ArrayList<>();
-        List<double[]> per = new ArrayList<>(), totals = new ArrayList<>();
-        double chosen = 0, rejected = 0;
-        int pairs = 0, ties = 0;
-        for (Batch b : batches) {
-            all.addAll(b.rollouts());
-            totals.add(b.scores().total());
-            per.add(java.util.stream.Stream.of(b.scores().perFunction())
-                    .flatMapToDouble(java.util.Arrays::stream)
-                    .toArray());
-            for (double v : b.pairing().chosenRewards()) chosen += v;
-            for (double v : b.pairing().rejectedRewards()) rejected += v;
-            pairs += b.pairing().pairs().size();
-            ties += b.pairing().ties();
+    /**
+     * What the step's sampling metrics need of one micro-batch: each rollout's reward total (after the EOS penalty),
+     * its value of every reward function (function-major, n per function), whether it terminated and its length, and
+     * the pairing's reward sums, pair and tie counts. Data parallel: every worker has every micro-batch's.
+     */
+    record Sampled(
+            double[] total,
+            double[] perFunction,
+            boolean[] terminated,
+            int[] lengths,
+            double chosenSum,
+            double rejectedSum,
+            int pairs,
+            int ties) {
+        static Sampled of(Batch b) {
+            int n = b.rollouts().size();
+            boolean[] terminated = new boolean[n];
+            int[] lengths = new int[n];
+            for (int i = 0; i < n; i++) {
+                terminated[i] = b.rollouts().get(i).terminated();
+                lengths[i] = b.rollouts().get(i).completion().length;
+            }
+            Pairing p = b.pairing();
+            return new Sampled(
+                    b.scores().total(),
+                    java.util.stream.Stream.of(b.scores().perFunction())
+                            .flatMapToDouble(java.util.Arrays::stream)
+                            .toArray(),
+                    terminated,
+                    lengths,
+                    java.util.Arrays.stream(p.chosenRewards()).sum(),
+                    java.util.Arrays.stream(p.rejectedRewards()).sum(),
+                    p.pairs().size(),
+                    p.ties());
         }
-        Map<String, Double> m = new LinkedHashMap<>(
-                RjsTrainer.concat(rewards, per, totals, all.size()).metrics(g, "group"));
+
+        /** The doubles of a micro-batch of {@code n} rollouts and {@code k} reward functions. */
+        static int size(int n, int k) {
+            return n * (k + 3) + 4;
+        }
+
+        void packInto(double[] v, int at) {
+            int n = total.length, k = perFunction.length / n;
+            System.arraycopy(total, 0, v, at, n);
+            System.arraycopy(perFunction, 0, v, at + n, k * n);
+            for (int i = 0; i < n; i++) {
+                v[at + (k + 1) * n + i] = terminated[i] ? 1 : 0;
+                v[at + (k + 2) * n + i] = lengths[i];
+            }
+            int end = at + (k + 3) * n;
+            v[end] = chosenSum;
+            v[end + 1] = rejectedSum;
+            v[end + 2] = pairs;
+            v[end + 3] = ties;
+        }
+
+        static Sampled unpack(double[] v, int at, int n, int k) {
+            boolean[] terminated = new boolean[n];
+            int[] lengths = new int[n];
+            for (int i = 0; i < n; i++) {
+                terminated[i] = v[at + (k + 1) * n + i] != 0;
+                lengths[i] = (int) v[at + (k + 2) * n + i];
+            }
+            int end = at + (k + 3) * n;
+            return new Sampled(
+                    java.util.Arrays.copyOfRange(v, at, at + n),
+                    java.util.Arrays.copyOfRange(v, at + n, at + (k + 1) * n),
+                    terminated,
+                    lengths,
+                    v[end],
+                    v[end + 1],
+                    (int) v[end + 2],
+                    (int) v[end + 3]);
+        }
+
+        /**
+         * Every micro-batch of the step's {@code window}, in order, on every worker: each worker packs its own into
+         * one vector of zeros elsewhere and the sum over the workers fills the rest (exact: each entry has one
+         * non-zero term).
+         */
+        static List<Sampled> gather(
+                Collective dist, List<List<Rollouts.Prompt>> window, Map<Integer, Batch> mine, int g, int k) {
+            if (dist.worldSize() == 1)
+                return mine.values().stream().map(Sampled::of).toList();
+            int[] offset = new int[window.size() + 1];
+            for (int m = 0; m < window.size(); m++)
+                offset[m + 1] = offset[m] + size(window.get(m).size() * g, k);
+            double[] v = new double[offset[window.size()]];
+            mine.forEach((m, b) -> of(b).packInto(v, offset[m]));
+            dist.allReduceSum(v);
+            List<Sampled> all = new ArrayList<>();
+            for (int m = 0; m < window.size(); m++)
+                all.add(unpack(v, offset[m], window.get(m).size() * g, k));
+            return all;
+        }
+    }
+
+    /** The step's sampling metrics over all its micro-batches (see the class comment). */
+    private static Map<String, Double> sampleMetrics(List<Sampled> sampled, WeightedRewards rewards, int g) {
+        List<double[]> per = new ArrayList<>(), totals = new ArrayList<>();
+        double chosen = 0, rejected = 0, lengths = 0;
+        int pairs = 0, ties = 0, n = 0, terminated = 0;
+        for (Sampled b : sampled) {
+            totals.add(b.total());
+            per.add(b.perFunction());
+            chosen += b.chosenSum();
+            rejected += b.rejectedSum();
+            pairs += b.pairs();
+            ties += b.ties();
+            n += b.total().length;
+            for (int i = 0; i < b.total().length; i++) {
+                if (b.terminated()[i]) terminated++;
+                lengths += b.lengths()[i];
+            }
+        }
+        Map<String, Double> m =
+                new LinkedHashMap<>(RjsTrainer.concat(rewards, per, totals, n).metrics(g, "group"));
         m.remove("frac_reward_zero_std"); // frac_ties says it for pairing (exact equality)
         if (pairs > 0) {
             m.put("reward/chosen", chosen / pairs);
             m.put("reward/rejected", rejected / pairs);
         }
-        m.put("frac_ties", (double) ties / (all.size() / g));
-        m.put(
-                "val/contain_eos_token",
-                all.stream().filter(Rollouts.Rollout::terminated).count() / (double) all.size());
-        m.put(
-                "completions/mean_length",
-                all.stream().mapToInt(r -> r.completion().length).average().orElse(0));
+        m.put("frac_ties", (double) ties / (n / g));
+        m.put("val/contain_eos_token", terminated / (double) n);
+        m.put("completions/mean_length", lengths / n);
         return m;
     }
 }

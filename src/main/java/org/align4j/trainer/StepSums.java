@@ -140,14 +140,18 @@ final class StepSums {
 
     /**
      * These sums added over the data-parallel workers (every worker calls it with its own), so that the metrics divide
-     * the job's sums by the job's counts as one worker with the whole batch would. Rank 0's names are the layout (a
-     * worker whose share of a batch was empty has none of its own; rank 0 always has a share).
+     * the job's sums by the job's counts as one worker with the whole batch would. The names of the lowest rank with
+     * the most of them are the layout (a worker whose share of a batch was empty has none of its own: an offline
+     * worker past the end of the data, an online DPO worker whose prompts all tied).
      */
     StepSums allReduce(org.align4j.dist.Collective dist) {
         if (dist.worldSize() == 1) return this;
-        // the layout, as rank 0 writes it: sum names with their count names, then count names
+        double[][] sizes = dist.allGather(new double[] {sums.size() + counts.size()});
+        int root = 0;
+        for (int r = 1; r < sizes.length; r++) if (sizes[r][0] > sizes[root][0]) root = r;
+        // the layout, as the root writes it: sum names with their count names, then count names
         StringBuilder layout = new StringBuilder();
-        if (dist.isMain()) {
+        if (dist.rank() == root) {
             sums.keySet()
                     .forEach(k -> layout.append(k)
                             .append('\u0001')
@@ -156,14 +160,15 @@ final class StepSums {
             layout.append('\u0002');
             counts.keySet().forEach(k -> layout.append(k).append('\n'));
         }
-        String[] parts = broadcastText(dist, layout.toString()).split("\u0002", -1);
+        String[] parts = dist.broadcastText(layout.toString(), root).split("\u0002", -1);
         List<String[]> sumNames = new ArrayList<>();
         for (String line : parts[0].split("\n")) if (!line.isEmpty()) sumNames.add(line.split("\u0001", -1));
         List<String> countNames = new ArrayList<>();
         for (String line : parts[1].split("\n")) if (!line.isEmpty()) countNames.add(line);
         for (String k : sums.keySet())
             if (sumNames.stream().noneMatch(n -> n[0].equals(k)))
-                throw new IllegalStateException("bug: rank " + dist.rank() + " logs " + k + ", which rank 0 does not");
+                throw new IllegalStateException(
+                        "bug: rank " + dist.rank() + " logs " + k + ", which rank " + root + " does not");
         double[] v = new double[2 + sumNames.size() + countNames.size()];
         v[0] = loss;
         v[1] = inputTokens;
@@ -177,23 +182,5 @@ final class StepSums {
         for (int i = 0; i < sumNames.size(); i++) r.add(sumNames.get(i)[0], v[2 + i], sumNames.get(i)[1]);
         for (int i = 0; i < countNames.size(); i++) r.count(countNames.get(i), v[2 + sumNames.size() + i]);
         return r;
-    }
-
-    /** Rank 0's {@code text} on every rank (its UTF-8 bytes broadcast as a tensor, after their length). */
-    static String broadcastText(org.align4j.dist.Collective dist, String text) {
-        byte[] bytes = dist.isMain() ? text.getBytes(java.nio.charset.StandardCharsets.UTF_8) : new byte[0];
-        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-            Tensor n = org.align4j.engine.Tensors.longs(new long[] {bytes.length}, 1);
-            dist.broadcast(List.of(n), 0);
-            int len = (int) n.item_long();
-            long[] data = new long[len];
-            for (int i = 0; i < bytes.length; i++) data[i] = bytes[i];
-            Tensor t = org.align4j.engine.Tensors.longs(data, Math.max(len, 0));
-            if (len > 0) dist.broadcast(List.of(t), 0);
-            long[] got = org.align4j.engine.Tensors.toLongs(t);
-            byte[] out = new byte[len];
-            for (int i = 0; i < len; i++) out[i] = (byte) got[i];
-            return new String(out, java.nio.charset.StandardCharsets.UTF_8);
-        }
     }
 }

@@ -91,7 +91,8 @@ class DataParallelTest {
         assertEquals(keys, keysB, "every logged metric");
         for (String k : keys) {
             double u = x.get(k).asDouble(), v = y.get(k).asDouble();
-            assertEquals(u, v, 1e-5 * Math.max(1, Math.abs(u)), k);
+            if (Double.isNaN(u)) assertTrue(Double.isNaN(v), k + " in " + x + " and " + y);
+            else assertEquals(u, v, 1e-5 * Math.max(1, Math.abs(u)), k + " in " + x + " and " + y);
         }
         assertEquals(x.get("num_tokens").asLong(), y.get("num_tokens").asLong());
         try (Transformer m1 = Checkpoints.load(one);
@@ -143,6 +144,11 @@ class DataParallelTest {
                 out.toString(),
                 "--reward_funcs",
                 "length",
+                // every character counts, so samples of one prompt score apart: advantages and pairs are not all 0
+                "--length_target_chars",
+                "0",
+                "--length_penalty_per_char",
+                "0.1",
                 "--max_steps",
                 "1",
                 "--learning_rate",
@@ -153,7 +159,7 @@ class DataParallelTest {
                 "4",
                 "--gradient_accumulation_steps",
                 "" + accumulation,
-                "--max_completion_length",
+                command.equals("online_dpo") ? "--max_new_tokens" : "--max_completion_length",
                 "6",
                 "--logging_steps",
                 "1",
@@ -185,7 +191,24 @@ class DataParallelTest {
         twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(tmp, "rloo");
     }
 
-    private static void twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(Path tmp, String command)
+    /**
+     * Online DPO shards the sampling: worker r samples, scores and pairs micro-batches r, r + 2, ... with each
+     * micro-batch's own seed; the pair count, the sampling metrics and the completions rows are gathered, so 2 workers
+     * x 1 micro-batch sample, log and update as 1 worker x 2 (best_vs_worst of 4 samples; the completions.jsonl rows,
+     * pair indices included, are the same).
+     */
+    @Test
+    void twoWorkersTrainOnlineDpoAsOneWorkerAccumulatingTwoMicroBatches(@TempDir Path tmp) throws Exception {
+        twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(
+                tmp, "online_dpo", "--pairing", "best_vs_worst", "--log_completions", "true");
+        List<JsonNode> one = MetricsLog.read(tmp.resolve("one"), "completions.jsonl"),
+                two = MetricsLog.read(tmp.resolve("two"), "completions.jsonl");
+        assertEquals(16 * 2, one.size(), "2 micro-batches of 4 prompts x 4 samples");
+        assertEquals(one, two);
+        assertTrue(one.stream().anyMatch(r -> r.get("pair").isInt()), "some prompt paired");
+    }
+
+    private static void twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(Path tmp, String command, String... extra)
             throws Exception {
         Path q = tmp.resolve("q.jsonl");
         List<String> rows = new ArrayList<>();
@@ -193,9 +216,10 @@ class DataParallelTest {
         Files.write(q, rows);
         Path ref = tmp.resolve("ref");
         run(tmp, "sft", data(tmp, false), ref, 1, 8);
-        String[] withRef = {"--ref_model_name_or_path", ref.toString()};
-        online(tmp, command, q, tmp.resolve("one"), 1, 2, withRef);
-        online(tmp, command, q, tmp.resolve("two"), 2, 1, withRef);
+        List<String> withRef = new ArrayList<>(List.of("--ref_model_name_or_path", ref.toString()));
+        withRef.addAll(List.of(extra));
+        online(tmp, command, q, tmp.resolve("one"), 1, 2, withRef.toArray(String[]::new));
+        online(tmp, command, q, tmp.resolve("two"), 2, 1, withRef.toArray(String[]::new));
         assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
     }
 
