@@ -39,6 +39,7 @@ import org.align4j.trainer.ApoLoop;
 import org.align4j.trainer.RewardConfig;
 import org.align4j.trainer.RewardTrainer;
 import org.align4j.trainer.Rollouts;
+import org.align4j.trainer.TrainLoop;
 import org.align4j.trainer.TrainingArgs;
 
 /**
@@ -214,6 +215,7 @@ final class ApoCommand {
     }
 
     static void run(String[] args) throws Exception {
+        TrainLoop.requireOneWorker("apo"); // before any file is written: every worker would write the data split
         Options o = Options.parse("apo", SPECS, args);
         TrainingArgs align = TrainingOptions.parse(o);
         if (o.flag("use_peft"))

@@ -13,7 +13,6 @@ import org.align4j.data.Encoder;
 import org.align4j.data.Sequence;
 import org.align4j.data.Truncation;
 import org.align4j.loss.GrpoLoss;
-import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.GrpoConfig;
 import org.align4j.trainer.GrpoTrainer;
@@ -170,8 +169,7 @@ final class GrpoCommand {
                 OnlineEval eval = OnlineOptions.eval("grpo", o, m.tokenizer());
                 GrpoTrainer.train(m.model(), ref, m.tokenizer(), prompts, rewards.weighted(), cfg, eval, o.resolved());
             }
-            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
-            rewards.saveCoTrainedDiscriminator("grpo", targs.outputDir());
+            rewards.finish("grpo", m, targs.outputDir());
             System.err.println("grpo: final model in " + targs.outputDir());
         }
     }

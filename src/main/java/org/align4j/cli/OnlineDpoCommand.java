@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
-import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.OnlineDpoConfig;
 import org.align4j.trainer.OnlineDpoTrainer;
@@ -105,8 +104,7 @@ final class OnlineDpoCommand {
                         OnlineOptions.eval("online_dpo", o, m.tokenizer()),
                         o.resolved());
             }
-            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
-            rewards.saveCoTrainedDiscriminator("online_dpo", targs.outputDir());
+            rewards.finish("online_dpo", m, targs.outputDir());
             System.err.println("online_dpo: final model in " + targs.outputDir());
         }
     }

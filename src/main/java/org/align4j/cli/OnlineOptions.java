@@ -129,7 +129,13 @@ final class OnlineOptions {
     record Rewards(WeightedRewards weighted, RewardModelReward model, Discriminator discriminator)
             implements AutoCloseable {
         /** A co-trained discriminator changed during training: saves it to output_dir/aapa_discriminator. */
-        void saveCoTrainedDiscriminator(String command, Path outputDir) throws java.io.IOException {
+        /**
+         * After training: the tokenizer files of {@code m}'s source and a co-trained AAPA discriminator beside the final
+         * model, written by rank 0 alone when the run is data-parallel (the others hold the same discriminator).
+         */
+        void finish(String command, LoadedModel m, Path outputDir) throws java.io.IOException {
+            if (org.align4j.dist.Distributed.current().isMain())
+                org.align4j.model.Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), outputDir);
             OnlineOptions.saveCoTrainedDiscriminator(command, discriminator, outputDir);
         }
 
@@ -208,6 +214,7 @@ final class OnlineOptions {
     /** A discriminator that co-training changed is saved to outputDir/aapa_discriminator (the original folder stays as it was). */
     static void saveCoTrainedDiscriminator(String command, Discriminator disc, Path outputDir)
             throws java.io.IOException {
+        if (!org.align4j.dist.Distributed.current().isMain()) return; // data parallel: rank 0 alone writes
         if (disc instanceof EncoderDiscriminator d && d.coTrained()) {
             Path dir = outputDir.resolve("aapa_discriminator");
             d.saveReplacing(dir);
@@ -271,6 +278,13 @@ final class OnlineOptions {
                     command + ": aapa_cotrain is set but the discriminator in " + o.path("aapa_discriminator_path")
                             + " is a " + disc.kind()
                             + " discriminator; co-training is implemented for sentence_encoder discriminators only (drop aapa_cotrain)");
+        // grpo and rloo score the whole generation batch on every worker, so each co-trains the same head; online_dpo
+        // and rjs score only a worker's share, and the heads would drift apart
+        if (org.align4j.dist.Distributed.current().worldSize() > 1
+                && Set.of("online_dpo", "rjs").contains(command))
+            throw new CliException(command + ": aapa_cotrain is not supported data-parallel (each worker scores only"
+                    + " its share of the samples, so the co-trained heads would differ); drop aapa_cotrain or run one"
+                    + " process (without --nproc_per_node)");
         try {
             return a.withCoTraining(new Discriminator.CoTraining(
                     o.number("aapa_cotrain_learning_rate"),

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
-import org.align4j.model.Checkpoints;
 import org.align4j.trainer.RjsConfig;
 import org.align4j.trainer.RjsTrainer;
 import org.align4j.trainer.Rollouts;
@@ -81,8 +80,7 @@ final class RjsCommand {
                     cfg,
                     OnlineOptions.eval("rjs", o, m.tokenizer()),
                     o.resolved());
-            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
-            rewards.saveCoTrainedDiscriminator("rjs", targs.outputDir());
+            rewards.finish("rjs", m, targs.outputDir());
             System.err.println("rjs: final model in " + targs.outputDir()
                     + " (per-round samples and models in round-K/, round metrics in rjs_rounds.jsonl)");
         }

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.align4j.cli.Options.Spec;
 import org.align4j.cli.Options.Type;
-import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
 import org.align4j.trainer.RlooConfig;
 import org.align4j.trainer.RlooTrainer;
@@ -100,8 +99,7 @@ final class RlooCommand {
                         OnlineOptions.eval("rloo", o, m.tokenizer()),
                         o.resolved());
             }
-            Checkpoints.copyTokenizerFiles(m.source().tokenizerDir(), targs.outputDir());
-            rewards.saveCoTrainedDiscriminator("rloo", targs.outputDir());
+            rewards.finish("rloo", m, targs.outputDir());
             System.err.println("rloo: final model in " + targs.outputDir());
         }
     }

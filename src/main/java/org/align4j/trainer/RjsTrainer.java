@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.align4j.data.Sequence;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
 import org.align4j.model.Transformer;
 import org.align4j.reward.WeightedRewards;
 import org.align4j.tokenizer.Tokenizer;
@@ -51,6 +53,10 @@ import org.slf4j.LoggerFactory;
  * <p>Sampling is seeded by the run's seed plus the index of the generation batch in the run, so a
  * rerun samples the same completions. A run does not resume mid-way (resume_from_checkpoint is
  * refused): restart it, or start a new run from an intermediate round's model.
+ *
+ * <p>Data parallel ({@code --nproc_per_node N}): worker r samples and scores generation batches r, r + N, ...; the
+ * batches are gathered on every worker, which select the same samples, and each round's SFT runs data-parallel (N
+ * workers x per_device_train_batch_size B train as one worker x N·B); rank 0 alone writes.
  */
 public final class RjsTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(RjsTrainer.class);
@@ -93,16 +99,19 @@ public final class RjsTrainer {
             throws IOException {
         TrainingArgs a = cfg.args();
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
-        TrainLoop.requireOneWorker(COMMAND);
-
         if (a.resumeFromCheckpoint() != null
                 && !a.resumeFromCheckpoint().isBlank()
                 && !a.resumeFromCheckpoint().equals("false"))
             throw new IllegalArgumentException(
                     COMMAND
                             + " cannot resume_from_checkpoint: rerun the run, or start a new one from an intermediate round's model (output_dir/round-K)");
-        try (OutputDir claimed = OutputDir.claim(
-                COMMAND, a.outputDir(), a.overwriteOutputDir(), false, List.of(), RjsTrainer::ownArtifact)) {
+        // data parallel: rank 0 alone claims output_dir and writes there; the others wait for the claim
+        Collective dist = Distributed.current();
+        try (OutputDir claimed = dist.isMain()
+                ? OutputDir.claim(
+                        COMMAND, a.outputDir(), a.overwriteOutputDir(), false, List.of(), RjsTrainer::ownArtifact)
+                : null) {
+            dist.barrier();
             return rounds(policy, tok, prompts, rewards, cfg, eval, resolvedConfig);
         }
     }
@@ -123,23 +132,31 @@ public final class RjsTrainer {
             Map<String, Object> resolvedConfig)
             throws IOException {
         TrainingArgs a = cfg.args();
+        Collective dist = Distributed.current();
         int batchesPerRound = (prompts.size() + cfg.generationBatchSize() - 1) / cfg.generationBatchSize();
         List<Round> rounds = new ArrayList<>();
         for (int r = 1; r <= cfg.rounds(); r++) {
             Path roundDir = a.outputDir().resolve("round-" + r);
-            Files.createDirectories(roundDir);
-            List<Rollouts.Rollout> samples = new ArrayList<>();
-            List<double[]> perFunction = new ArrayList<>(), totals = new ArrayList<>();
-            for (int b = 0; b < batchesPerRound; b++) {
+            if (dist.isMain()) Files.createDirectories(roundDir);
+            // data parallel: worker w samples and scores generation batches w, w + N, ... (each with its own seed, so
+            // the samples do not depend on N) and every worker gets all of them, to select and train on the same rows
+            Map<Integer, Scored> byBatch = new java.util.TreeMap<>();
+            for (int b = dist.rank(); b < batchesPerRound; b += dist.worldSize()) {
                 List<Rollouts.Prompt> batch = prompts.subList(
                         b * cfg.generationBatchSize(), Math.min(prompts.size(), (b + 1) * cfg.generationBatchSize()));
                 long seed = a.seed() + (long) (r - 1) * batchesPerRound + b;
                 List<Rollouts.Rollout> rs = Rollouts.sample(
                         policy, tok, batch, cfg.numGenerations(), cfg.sampling().withSeed(seed));
                 WeightedRewards.Result scored = Rollouts.score(rewards, rs);
-                samples.addAll(rs);
-                totals.add(scored.total());
-                perFunction.add(flatten(scored.perFunction()));
+                byBatch.put(b, new Scored(rs, scored.total(), flatten(scored.perFunction())));
+            }
+            if (dist.worldSize() > 1) byBatch = Scored.gather(dist, byBatch);
+            List<Rollouts.Rollout> samples = new ArrayList<>();
+            List<double[]> perFunction = new ArrayList<>(), totals = new ArrayList<>();
+            for (Scored sc : byBatch.values()) {
+                samples.addAll(sc.rollouts());
+                totals.add(sc.total());
+                perFunction.add(sc.perFunction());
             }
             WeightedRewards.Result all = concat(rewards, perFunction, totals, samples.size());
             List<Selected> kept = new ArrayList<>();
@@ -159,7 +176,7 @@ public final class RjsTrainer {
                 kept.add(new Selected(s.prompt(), s.completion(), s.completionText(), reward, best));
                 isKept[from + best] = true;
             }
-            writeSamples(roundDir, samples, all.total(), isKept, cfg.numGenerations(), kept);
+            if (dist.isMain()) writeSamples(roundDir, samples, all.total(), isKept, cfg.numGenerations(), kept);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("round", r);
             all.metrics(cfg.numGenerations(), "group").forEach(m::put);
@@ -222,7 +239,7 @@ public final class RjsTrainer {
                                 a.seed(),
                                 r)
                         .forEach((k, v) -> m.put("eval_" + k, v));
-            appendRow(a.outputDir().resolve(ROUNDS_FILE), m);
+            if (dist.isMain()) appendRow(a.outputDir().resolve(ROUNDS_FILE), m);
             rounds.add(new Round(r, List.copyOf(kept), m, sft));
         }
         return rounds;
@@ -242,6 +259,34 @@ public final class RjsTrainer {
     /** A completion with no text once special tokens (EOS) are dropped and whitespace is ignored. */
     public static boolean isEmpty(Rollouts.Rollout r) {
         return r.completionText().isBlank();
+    }
+
+    /** One generation batch: its rollouts, their reward totals and their per-function values (function-major). */
+    private record Scored(List<Rollouts.Rollout> rollouts, double[] total, double[] perFunction) {
+        /** Every worker's batches on every worker, by batch index (as JSON text, one broadcast from each rank). */
+        static Map<Integer, Scored> gather(Collective dist, Map<Integer, Scored> mine) throws IOException {
+            var out = JSON.createObjectNode();
+            mine.forEach((b, sc) -> {
+                var o = out.putObject(Integer.toString(b));
+                o.set("rollouts", Rollouts.toJson(sc.rollouts()));
+                o.set("total", JSON.valueToTree(sc.total()));
+                o.set("per_function", JSON.valueToTree(sc.perFunction()));
+            });
+            Map<Integer, Scored> all = new java.util.TreeMap<>();
+            for (String text : dist.allGatherText(JSON.writeValueAsString(out))) {
+                var it = JSON.readTree(text).properties().iterator();
+                while (it.hasNext()) {
+                    var e = it.next();
+                    all.put(
+                            Integer.parseInt(e.getKey()),
+                            new Scored(
+                                    Rollouts.fromJson(e.getValue().get("rollouts")),
+                                    JSON.treeToValue(e.getValue().get("total"), double[].class),
+                                    JSON.treeToValue(e.getValue().get("per_function"), double[].class)));
+                }
+            }
+            return all;
+        }
     }
 
     /** The results of several generation batches as one (function-major per-function values, batch-major samples). */

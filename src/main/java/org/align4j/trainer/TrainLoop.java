@@ -217,12 +217,12 @@ public final class TrainLoop {
     }
 
     /** Refuses a command that does not run data-parallel yet when the job has more than one worker, naming those that do. */
-    static void requireOneWorker(String command) {
+    public static void requireOneWorker(String command) {
         int workers = Distributed.current().worldSize();
         if (workers > 1)
             throw new IllegalArgumentException(command + " does not run data-parallel yet (" + workers
                     + " workers); run it as one process (without --nproc_per_node), or use sft, reward, dpo, kto,"
-                    + " cpo, orpo, grpo or rloo, which do");
+                    + " cpo, orpo, grpo, rloo, online_dpo or rjs, which do");
     }
 
     /** Sums every trainable parameter's gradient over the workers (an undefined one counts as zeros: a worker whose

@@ -208,12 +208,87 @@ class DataParallelTest {
         assertTrue(one.stream().anyMatch(r -> r.get("pair").isInt()), "some prompt paired");
     }
 
-    private static void twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(Path tmp, String command, String... extra)
-            throws Exception {
+    /**
+     * Rejection sampling: worker r samples and scores generation batches r, r + 2, ... (each with its own seed); every
+     * worker gets all of them, keeps the same best samples and fine-tunes on them data-parallel, so 2 workers x 4 rows
+     * give the samples, round metrics and SFT of 1 worker x 8 rows; rank 0 alone writes.
+     */
+    @Test
+    void twoWorkersRunRjsAsOneWorkerOfTwiceTheBatch(@TempDir Path tmp) throws Exception {
+        Path q = prompts(tmp);
+        rjs(tmp, q, tmp.resolve("one"), 1, 8);
+        rjs(tmp, q, tmp.resolve("two"), 2, 4);
+        for (String file : List.of("rjs_rounds.jsonl", "round-1/samples.jsonl", "round-1/selected.jsonl")) {
+            String one = Files.readString(tmp.resolve("one").resolve(file)),
+                    two = Files.readString(tmp.resolve("two").resolve(file));
+            if (file.equals("rjs_rounds.jsonl")) { // the SFT losses may differ in float32 rounding
+                JsonNode a = JSON.readTree(one), b = JSON.readTree(two);
+                assertEquals(
+                        a.get("sft_first_loss").asDouble(),
+                        b.get("sft_first_loss").asDouble(),
+                        1e-5,
+                        file);
+                ((com.fasterxml.jackson.databind.node.ObjectNode) a).remove(List.of("sft_first_loss", "sft_last_loss"));
+                ((com.fasterxml.jackson.databind.node.ObjectNode) b).remove(List.of("sft_first_loss", "sft_last_loss"));
+                assertEquals(a, b, file);
+            } else {
+                assertEquals(one, two, file);
+            }
+        }
+        assertEquals(
+                16, Files.readAllLines(tmp.resolve("two/round-1/samples.jsonl")).size(), "8 prompts x 2 samples");
+        assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
+    }
+
+    private static Path prompts(Path tmp) throws Exception {
         Path q = tmp.resolve("q.jsonl");
         List<String> rows = new ArrayList<>();
         for (int i = 0; i < 8; i++) rows.add(JSON.writeValueAsString(Map.of("prompt", i + "+" + i + "=")));
         Files.write(q, rows);
+        return q;
+    }
+
+    /** One rjs round on 8 prompts: 2 generation batches of 4 prompts x 2 samples, then one SFT step on the best. */
+    private static void rjs(Path tmp, Path prompts, Path out, int workers, int perDevice) throws Exception {
+        List<String> args = new ArrayList<>();
+        if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
+        args.addAll(List.of(
+                "rjs",
+                "--model_name_or_path",
+                TINY,
+                "--dataset_name",
+                prompts.toString(),
+                "--output_dir",
+                out.toString(),
+                "--reward_funcs",
+                "length",
+                "--length_target_chars",
+                "0",
+                "--length_penalty_per_char",
+                "0.1",
+                "--num_generations",
+                "2",
+                "--generation_batch_size",
+                "8",
+                "--max_completion_length",
+                "6",
+                "--per_device_train_batch_size",
+                "" + perDevice,
+                "--max_steps",
+                "1",
+                "--learning_rate",
+                "" + LR,
+                "--logging_steps",
+                "1",
+                "--save_steps",
+                "0"));
+        CliProcess.Result r = CliProcess.run(tmp, Map.of("OMP_NUM_THREADS", "1"), args);
+        assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
+    }
+
+    private static void twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(Path tmp, String command, String... extra)
+            throws Exception {
+        Path q = prompts(tmp);
         Path ref = tmp.resolve("ref");
         run(tmp, "sft", data(tmp, false), ref, 1, 8);
         List<String> withRef = new ArrayList<>(List.of("--ref_model_name_or_path", ref.toString()));
@@ -224,31 +299,19 @@ class DataParallelTest {
     }
 
     @Test
-    void anOnlineMethodThatIsNotDataParallelRefusesNamingWhatIs(@TempDir Path tmp) throws Exception {
-        Path q = tmp.resolve("q.jsonl");
-        Files.writeString(q, "{\"prompt\": \"1+1=\"}\n{\"prompt\": \"2+2=\"}\n");
+    void apoIsNotDataParallelYetAndRefusesNamingWhatIs(@TempDir Path tmp) throws Exception {
+        // apo refuses before it reads or writes anything
         CliProcess.Result r = onTwoWorkers(
                 tmp,
-                "rjs",
+                "apo",
                 "--model_name_or_path",
                 TINY,
-                "--dataset_name",
-                q.toString(),
                 "--output_dir",
-                tmp.resolve("g").toString(),
-                "--reward_funcs",
-                "length",
-                "--max_steps",
-                "1",
-                "--num_generations",
-                "2",
-                "--per_device_train_batch_size",
-                "2",
-                "--max_completion_length",
-                "4");
+                tmp.resolve("apo").toString());
         assertTrue(r.exitCode() != 0, r.output());
-        assertTrue(r.output().contains("rjs does not run data-parallel yet"), r.output());
-        assertTrue(r.output().contains("grpo or rloo, which do"), r.output());
+        assertTrue(r.output().contains("apo does not run data-parallel yet"), r.output());
+        assertTrue(r.output().contains("grpo, rloo, online_dpo or rjs, which do"), r.output());
+        assertTrue(!Files.exists(tmp.resolve("apo")), "nothing written");
     }
 
     /**
