@@ -31,14 +31,17 @@ import org.bytedeco.pytorch.global.torch;
  * before}, {@link #baseline}, the generator as it was before issue 15 (every row prefilled, each
  * step rebuilding positions and the attention mask from the whole (B, seen) mask, drawing with
  * {@code torch.multinomial}'s draws on the calling thread, decode attention through SDPA's GQA
- * path). All three draw from the same seed; the JSON says whether they gave the same tokens.
+ * path). All three draw from the same seed; the JSON says whether they gave the same tokens. A fourth,
+ * {@code grouped}, is {@code shared} with each prompt's group drawing from its own seed, as the
+ * grpo and rloo trainers sample since their sampling is sharded over data-parallel workers (other
+ * tokens, the same work but for the noise drawn in one block per group).
  * {@code other_cores} is how many cores other processes kept busy on average meanwhile.
  */
 final class GrpoGenerateBench {
     private GrpoGenerateBench() {}
 
     /** The three generators timed, in the order of the JSON fields. */
-    private static final String[] VARIANTS = {"shared", "unshared", "before"};
+    private static final String[] VARIANTS = {"shared", "unshared", "before", "grouped"};
 
     static Map<String, Object> run(Transformer model, Options o) throws java.io.IOException {
         int prompts = o.integer("grpo_prompts"), g = o.integer("num_generations");
@@ -67,12 +70,12 @@ final class GrpoGenerateBench {
             for (int j = 0; j < k; j++) {
                 int which = Math.floorMod(i + j, k); // rotate which runs first, so machine noise hits all three
                 long t0 = System.nanoTime();
-                res[which] = generate(VARIANTS[which], model, batch, sp);
+                res[which] = generate(VARIANTS[which], model, batch, sp, g);
                 double took = (System.nanoTime() - t0) / 1e6;
                 if (i >= 0) ms[which][i] = took;
             }
-            for (int j = 1; j < k; j++)
-                for (int r = 0; r < batch.size(); r++)
+            for (int j = 1; j < 3; j++) // grouped draws other noise
+            for (int r = 0; r < batch.size(); r++)
                     sameTokens[j] &= Arrays.equals(res[0].tokens()[r], res[j].tokens()[r]);
         }
         double wall = (System.nanoTime() - start) / 1e9;
@@ -108,6 +111,8 @@ final class GrpoGenerateBench {
         r.put("speedup_unshared_vs_before", round(med[2] / med[1]));
         r.put("speedup_shared_vs_unshared_per_round", ratios(ms[1], ms[0]));
         r.put("speedup_shared_vs_before_per_round", ratios(ms[2], ms[0]));
+        r.put("speedup_grouped_vs_shared", round(med[0] / med[3]));
+        r.put("speedup_grouped_vs_shared_per_round", ratios(ms[0], ms[3]));
         r.put("same_tokens_unshared", sameTokens[1]);
         r.put("same_tokens_before", sameTokens[2]);
         r.put("iters", iters);
@@ -117,9 +122,15 @@ final class GrpoGenerateBench {
         return r;
     }
 
-    private static Generator.Result generate(String variant, Transformer model, List<long[]> batch, SamplingParams sp) {
+    private static Generator.Result generate(
+            String variant, Transformer model, List<long[]> batch, SamplingParams sp, int g) {
         return switch (variant) {
             case "shared" -> Generator.generate(model, batch, sp, new int[0], 0, true);
+            case "grouped" -> {
+                long[] seeds = new long[batch.size() / g];
+                for (int i = 0; i < seeds.length; i++) seeds[i] = sp.seed() + i + 1;
+                yield Generator.generate(model, batch, sp, new int[0], 0, seeds);
+            }
             case "unshared" -> Generator.generate(model, batch, sp, new int[0], 0, false);
             case "before" -> {
                 Transformer.groupedDecodeAttention(false);

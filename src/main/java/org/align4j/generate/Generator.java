@@ -61,7 +61,36 @@ public final class Generator {
             int[] stopIds,
             long padId,
             boolean sharePrefixes) {
+        return generate(model, prompts, params, stopIds, padId, sharePrefixes, new long[] {params.seed()});
+    }
+
+    /**
+     * Generates for every row, the rows split into {@code blockSeeds.length} equal blocks of consecutive rows, each
+     * sampled from its own generator seeded with its seed ({@code params.seed()} is not used): a block's tokens then
+     * do not depend on the other blocks, so a batch split across data-parallel workers samples what the whole batch
+     * does (up to the float rounding of a smaller matrix product).
+     */
+    public static Result generate(
+            Transformer model,
+            List<long[]> prompts,
+            SamplingParams params,
+            int[] stopIds,
+            long padId,
+            long[] blockSeeds) {
+        return generate(model, prompts, params, stopIds, padId, true, blockSeeds);
+    }
+
+    private static Result generate(
+            Transformer model,
+            List<long[]> prompts,
+            SamplingParams params,
+            int[] stopIds,
+            long padId,
+            boolean sharePrefixes,
+            long[] blockSeeds) {
         int b = prompts.size();
+        if (blockSeeds.length < 1 || b % blockSeeds.length != 0)
+            throw new IllegalArgumentException(b + " rows do not split into " + blockSeeds.length + " equal blocks");
         if (b == 0) return new Result(new long[0][], new float[0][], new boolean[0]);
         if (prompts.stream().anyMatch(p -> p.length == 0))
             throw new IllegalArgumentException("empty prompt: every row needs at least one token");
@@ -77,12 +106,13 @@ public final class Generator {
         long[] position = new long[b]; // each row's next position = its real tokens so far
         for (int r = 0; r < b; r++) position[r] = prompts.get(r).length;
 
-        org.bytedeco.pytorch.Generator rng = torch.createCPUGenerator(params.seed());
+        List<org.bytedeco.pytorch.Generator> rngs = new ArrayList<>();
+        for (long seed : blockSeeds) rngs.add(torch.createCPUGenerator(seed));
         try (NoGradGuard noGrad = new NoGradGuard();
                 KvCache cache = new KvCache(model.config(), b, total);
                 SamplingNoise noise = params.isGreedy()
                         ? null
-                        : new SamplingNoise(rng, b, model.config().vocabSize());
+                        : new SamplingNoise(rngs, b, model.config().vocabSize());
                 PointerScope whole = new PointerScope()) {
             // (B, 1, 1, total) bool: key k of row r is real when k >= r's left padding; null = no padding
             Tensor keyMask = prefill.padded() ? keyMask(prompts, promptLen, total) : null;
@@ -121,7 +151,7 @@ public final class Generator {
                 }
             }
         } finally {
-            rng.close();
+            rngs.forEach(org.bytedeco.pytorch.Generator::close);
         }
         long[][] tokens = new long[b][];
         float[][] logps = new float[b][];

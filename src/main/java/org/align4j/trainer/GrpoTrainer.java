@@ -75,8 +75,10 @@ public final class GrpoTrainer {
         if (prompts.isEmpty()) throw new IllegalArgumentException("grpo: the prompt set is empty");
         TrainingArgs a = cfg.args();
         // data parallel: the step's generation batch is per_device x gradient_accumulation_steps x workers completions
-        // (TRL's generation_batch_size); every worker samples and scores all of it (the same seed on the same weights
-        // gives the same rollouts, so group advantages are exact) and trains on its share of the micro-batches
+        // (TRL's generation_batch_size); each worker samples its share of the prompts (each group from its own seed,
+        // so the samples do not depend on the number of workers), the rollouts are gathered, every worker scores all
+        // of them (group advantages exact, reward functions and a co-trained discriminator the same on every worker)
+        // and trains on its share of the micro-batches
         int workers = Distributed.current().worldSize();
         GrpoConfig job =
                 workers == 1 ? cfg : cfg.toBuilder().args(a.jobOf(workers)).build();
@@ -225,7 +227,8 @@ public final class GrpoTrainer {
             DataCursor cursor,
             WeightedRewards rewards,
             GrpoConfig cfg,
-            int step) {
+            int step)
+            throws IOException {
         int g = cfg.numGenerations();
         List<Rollouts.Rollout> kept = new ArrayList<>(), firstRound = null;
         List<Double> keptRewards = new ArrayList<>();
@@ -239,7 +242,7 @@ public final class GrpoTrainer {
             do {
                 long seed = sampleSeed(cfg.args().seed(), step, rounds);
                 List<Rollouts.Rollout> rolls =
-                        Rollouts.sample(policy, tok, cursor.next(prompts), g, samplingParams(cfg, seed));
+                        Rollouts.sampleSharded(policy, tok, cursor.next(prompts), g, samplingParams(cfg, seed));
                 rewards.setStep(step);
                 WeightedRewards.Result res = Rollouts.score(rewards, rolls);
                 if (rounds == 0) {

@@ -67,9 +67,10 @@ public final class RlooTrainer {
             throws IOException {
         if (prompts.isEmpty()) throw new IllegalArgumentException(COMMAND + ": the prompt set is empty");
         TrainingArgs a = cfg.args();
-        // data parallel, as grpo: the job's generation batch is per_device x accumulation x workers completions; every
-        // worker samples and scores all of it (same seed, same weights, same rollouts: leave-one-out baselines exact),
-        // prices its share of the micro-batches (pi_old, pi_ref) and trains on that share
+        // data parallel, as grpo: the job's generation batch is per_device x accumulation x workers completions; each
+        // worker samples its share of the prompts (group seeds: the samples do not depend on the number of workers),
+        // every worker scores all of them (leave-one-out baselines exact), prices its share of the micro-batches
+        // (pi_old, pi_ref), the sums are gathered, and it trains on that share
         int workers = Distributed.current().worldSize();
         RlooConfig job =
                 workers == 1 ? cfg : cfg.toBuilder().args(a.jobOf(workers)).build();
@@ -123,7 +124,8 @@ public final class RlooTrainer {
             DataCursor cursor,
             WeightedRewards rewards,
             RlooConfig cfg,
-            int step) {
+            int step)
+            throws IOException {
         int g = cfg.numGenerations(), batch = cfg.args().perDeviceTrainBatchSize();
         boolean needOld = cfg.beta() > 0 || cfg.numIterations() > 1;
         List<Rollouts.Rollout> rolls;
@@ -133,7 +135,7 @@ public final class RlooTrainer {
         Collective dist = Distributed.current();
         policy.requiresGrad(false); // sampling and pi_old need no graph; LoRA dropout off
         try {
-            rolls = Rollouts.sample(
+            rolls = Rollouts.sampleSharded(
                     policy,
                     tok,
                     cursor.next(prompts),

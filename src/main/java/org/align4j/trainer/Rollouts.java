@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
 import org.align4j.generate.Generator;
 import org.align4j.generate.SamplingParams;
 import org.align4j.model.Transformer;
@@ -40,11 +42,59 @@ public final class Rollouts {
      */
     public static List<Rollout> sample(
             Transformer policy, Tokenizer tok, List<Prompt> prompts, int numGenerations, SamplingParams params) {
+        return sample(policy, tok, prompts, numGenerations, params, null);
+    }
+
+    /**
+     * The same with each prompt's group sampled from its own generator, seeded by params.seed() and the prompt's index
+     * in {@code prompts}, so that a group's samples do not depend on the others; with data-parallel workers, worker r
+     * samples the r-th contiguous share of the prompts and every worker gets all the rollouts (gathered in order):
+     * what one worker samples alone, at 1/N of the decoding each (up to the float rounding of a smaller batch).
+     */
+    public static List<Rollout> sampleSharded(
+            Transformer policy, Tokenizer tok, List<Prompt> prompts, int numGenerations, SamplingParams params)
+            throws java.io.IOException {
+        Collective dist = Distributed.current();
+        int n = prompts.size(),
+                from = n * dist.rank() / dist.worldSize(),
+                to = n * (dist.rank() + 1) / dist.worldSize();
+        long[] seeds = new long[to - from];
+        for (int i = from; i < to; i++) seeds[i - from] = groupSeed(params.seed(), i);
+        List<Rollout> mine =
+                from == to ? List.of() : sample(policy, tok, prompts.subList(from, to), numGenerations, params, seeds);
+        if (dist.worldSize() == 1) return mine;
+        List<Rollout> all = new ArrayList<>();
+        for (String text : dist.allGatherText(JSON.writeValueAsString(toJson(mine))))
+            for (Rollout r : fromJson(JSON.readTree(text))) // the prompt itself, not its copy through JSON
+            all.add(new Rollout(
+                    prompts.get(all.size() / numGenerations),
+                    r.completion(),
+                    r.samplingLogps(),
+                    r.terminated(),
+                    r.completionText()));
+        return all;
+    }
+
+    /** The seed of the group of prompt {@code index} in a generation batch seeded {@code seed} (SplitMix64's step). */
+    static long groupSeed(long seed, int index) {
+        return seed + (index + 1) * 0x9E3779B97F4A7C15L;
+    }
+
+    /** {@code groupSeeds} null: one generator for the batch (params.seed()); else one per prompt's group. */
+    private static List<Rollout> sample(
+            Transformer policy,
+            Tokenizer tok,
+            List<Prompt> prompts,
+            int numGenerations,
+            SamplingParams params,
+            long[] groupSeeds) {
         if (numGenerations < 1)
             throw new IllegalArgumentException("num_generations must be >= 1, got " + numGenerations);
         List<long[]> batch = new ArrayList<>();
         for (Prompt p : prompts) for (int g = 0; g < numGenerations; g++) batch.add(p.ids());
-        Generator.Result r = Generator.generate(policy, batch, params, tok.stopTokenIds(), tok.padTokenId());
+        Generator.Result r = groupSeeds == null
+                ? Generator.generate(policy, batch, params, tok.stopTokenIds(), tok.padTokenId())
+                : Generator.generate(policy, batch, params, tok.stopTokenIds(), tok.padTokenId(), groupSeeds);
         List<Rollout> out = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++)
             out.add(new Rollout(

@@ -63,6 +63,33 @@ class GeneratorTest {
                 && java.util.Arrays.equals(r1.tokens()[1], r3.tokens()[1]));
     }
 
+    /**
+     * Block seeds (how data-parallel GRPO/RLOO shard sampling): each block of rows draws from its own generator, so a
+     * block sampled with the others gives the tokens it gives alone, and a one-block batch is the one-seed batch.
+     */
+    @Test
+    void eachBlockOfRowsSamplesAsItWouldAlone() {
+        List<long[]> first = List.of(PROMPTS.get(0), PROMPTS.get(0), PROMPTS.get(0)),
+                second = List.of(PROMPTS.get(1), PROMPTS.get(1), PROMPTS.get(1));
+        List<long[]> both = new java.util.ArrayList<>(first);
+        both.addAll(second);
+        SamplingParams p = new SamplingParams(1.5, 0, 1.0, 12, 0);
+        Generator.Result together = Generator.generate(model, both, p, new int[0], PAD, new long[] {11, 22});
+        Generator.Result a = Generator.generate(model, first, p, new int[0], PAD, new long[] {11});
+        Generator.Result b = Generator.generate(model, second, p, new int[0], PAD, new long[] {22});
+        for (int r = 0; r < 3; r++) {
+            assertArrayEquals(a.tokens()[r], together.tokens()[r], "row " + r);
+            assertArrayEquals(b.tokens()[r], together.tokens()[3 + r], "row " + (3 + r));
+            assertArrayEquals(a.logps()[r], together.logps()[r], 1e-5f);
+        }
+        Generator.Result oneSeed = Generator.generate(model, first, p.withSeed(11), new int[0], PAD);
+        for (int r = 0; r < 3; r++) assertArrayEquals(oneSeed.tokens()[r], a.tokens()[r]);
+        assertFalse(java.util.Arrays.equals(a.tokens()[0], a.tokens()[1]), "a block's rows differ");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Generator.generate(model, both, p, new int[0], PAD, new long[] {1, 2, 3, 4}));
+    }
+
     @Test
     void sampledLogprobsAreTheTemperatureScaledDistributionAtTheSampledToken() {
         // the full-recompute log-prob of each sampled token under softmax(logits / T)

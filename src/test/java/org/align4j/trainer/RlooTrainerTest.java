@@ -77,7 +77,7 @@ class RlooTrainerTest {
             List<Rollouts.Prompt> batch = new ArrayList<>();
             for (int i = 0; i < cfg.promptsPerStep(); i++) batch.add(prompts.get(order[i]));
             List<Rollouts.Rollout> rs =
-                    Rollouts.sample(fresh, tok, batch, 2, cfg.sampling(GrpoTrainer.sampleSeed(SEED, 0, 0)));
+                    Rollouts.sampleSharded(fresh, tok, batch, 2, cfg.sampling(GrpoTrainer.sampleSeed(SEED, 0, 0)));
             List<long[]> ps = new ArrayList<>(), cs = new ArrayList<>();
             for (Rollouts.Rollout r : rs) {
                 ps.add(r.prompt().ids());
