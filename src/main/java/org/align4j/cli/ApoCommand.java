@@ -25,6 +25,8 @@ import org.align4j.data.Encoder;
 import org.align4j.data.JsonRows.Row;
 import org.align4j.data.Messages;
 import org.align4j.data.Truncation;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
 import org.align4j.generate.SamplingParams;
 import org.align4j.loss.ApoLoss;
 import org.align4j.loss.Calibration;
@@ -39,7 +41,6 @@ import org.align4j.trainer.ApoLoop;
 import org.align4j.trainer.RewardConfig;
 import org.align4j.trainer.RewardTrainer;
 import org.align4j.trainer.Rollouts;
-import org.align4j.trainer.TrainLoop;
 import org.align4j.trainer.TrainingArgs;
 
 /**
@@ -215,7 +216,6 @@ final class ApoCommand {
     }
 
     static void run(String[] args) throws Exception {
-        TrainLoop.requireOneWorker("apo"); // before any file is written: every worker would write the data split
         Options o = Options.parse("apo", SPECS, args);
         TrainingArgs align = TrainingOptions.parse(o);
         if (o.flag("use_peft"))
@@ -226,9 +226,12 @@ final class ApoCommand {
         if (Files.exists(out.resolve("apo")) && !align.overwriteOutputDir())
             throw new CliException("apo: output_dir " + out
                     + " already holds an apo run; pass --overwrite_output_dir true or choose another output_dir");
+        // data parallel: every worker has checked output_dir before rank 0 writes there; rank 0 alone writes
+        Collective dist = Distributed.current();
+        dist.barrier();
         try (Tokenizer tok = Tokenizer.load(policyDir)) {
             ApoData data = ApoData.read(o, ApoCommand::query);
-            data.writeSplit(out);
+            if (dist.isMain()) data.writeSplit(out);
             RewardConfig rm;
             try {
                 rm = RewardConfig.of(rmArgs(o, out.resolve("rm-base")))
@@ -260,7 +263,8 @@ final class ApoCommand {
                     RewardTrainer.train(
                             model, human, heldOut.isEmpty() ? null : heldOut, rm, tok.padTokenId(), o.resolved());
                 }
-                Checkpoints.copyTokenizerFilesForClassifier(rmLm, rmBase);
+                if (dist.isMain()) Checkpoints.copyTokenizerFilesForClassifier(rmLm, rmBase);
+                dist.barrier(); // the base reward model is complete before any worker loads it
             }
             try (RewardModelReward test = o.has("test_reward_model_name_or_path")
                     ? RewardModelReward.load(o.path("test_reward_model_name_or_path"), 16)
@@ -290,13 +294,14 @@ final class ApoCommand {
                                 c,
                                 (round, policy, model) ->
                                         rounds.add(measure(round, policy, model, tok, heldOut, gold, test, o)));
-                        Files.writeString(
-                                dir.resolve("rounds.jsonl"),
-                                String.join(
-                                                "\n",
-                                                rounds.stream()
-                                                        .map(ApoCommand::json)
-                                                        .toList()) + "\n");
+                        if (dist.isMain())
+                            Files.writeString(
+                                    dir.resolve("rounds.jsonl"),
+                                    String.join(
+                                                    "\n",
+                                                    rounds.stream()
+                                                            .map(ApoCommand::json)
+                                                            .toList()) + "\n");
                         OnlineOptions.saveCoTrainedDiscriminator("apo", disc, dir);
                         System.err.println("apo: " + (apo ? "APO" : "baseline") + " final policy in "
                                 + dir.resolve("round-" + c.rounds()).resolve("policy"));

@@ -103,6 +103,9 @@ final class BenchCommand {
         Options o = Options.parse("bench", SPECS, args);
         try (Transformer model = load(o)) {
             String mode = o.string("mode");
+            if (!mode.equals("dpo") && Distributed.current().worldSize() > 1)
+                throw new CliException("bench --mode " + mode + " runs in one process; --mode dpo alone runs"
+                        + " data-parallel (without --nproc_per_node for the others)");
             List<String> modes = mode.equals("all") ? List.of("forward", "train", "generate") : List.of(mode);
             for (String m : modes) {
                 Map<String, Object> r = switch (m) {

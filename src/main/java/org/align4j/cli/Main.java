@@ -19,6 +19,7 @@ import org.align4j.dist.Launcher;
 import org.align4j.dist.Worker;
 import org.align4j.engine.NativeEnv;
 import org.align4j.trainer.ConsoleProgress;
+import org.align4j.trainer.TrainLoop;
 import org.align4j.trainer.TrainingListeners;
 
 /** {@code ./align4j <command> [--config recipe.yaml] [--key value ...]} */
@@ -162,6 +163,9 @@ public final class Main {
             return 0;
         }
         try {
+            // a command that does not shard its work would run N times over, each writing the same files
+            if (!args[0].equals("bench") && !TrainLoop.DATA_PARALLEL_COMMANDS.contains(args[0]))
+                TrainLoop.requireOneWorker(args[0]);
             // training progress on stderr: plain lines, and a live bar between them on a terminal
             TrainingListeners.call(List.of(ConsoleProgress.toConsole()), () -> {
                 c.run().run(rest);

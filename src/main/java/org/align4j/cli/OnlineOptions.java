@@ -279,9 +279,9 @@ final class OnlineOptions {
                             + " is a " + disc.kind()
                             + " discriminator; co-training is implemented for sentence_encoder discriminators only (drop aapa_cotrain)");
         // grpo and rloo score the whole generation batch on every worker, so each co-trains the same head; online_dpo
-        // and rjs score only a worker's share, and the heads would drift apart
+        // and rjs (and apo, which aligns with them) score only a worker's share, and the heads would drift apart
         if (org.align4j.dist.Distributed.current().worldSize() > 1
-                && Set.of("online_dpo", "rjs").contains(command))
+                && Set.of("online_dpo", "rjs", "apo").contains(command))
             throw new CliException(command + ": aapa_cotrain is not supported data-parallel (each worker scores only"
                     + " its share of the samples, so the co-trained heads would differ); drop aapa_cotrain or run one"
                     + " process (without --nproc_per_node)");

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.align4j.dist.Collective;
+import org.align4j.dist.Distributed;
 import org.align4j.generate.SamplingParams;
 import org.align4j.model.Checkpoints;
 import org.align4j.model.Transformer;
@@ -74,8 +76,11 @@ public final class ApoLoop {
             ApoConfig c,
             Measure measure)
             throws IOException {
-        TrainLoop.requireOneWorker("apo");
-        Files.createDirectories(outDir);
+        // data parallel: every stage runs data-parallel (sampling sharded, rank 0 alone writes); a worker loads what
+        // rank 0 saved (round-K/rm, round-K/policy) after a barrier, so output_dir must be one folder every worker
+        // sees (one machine, or a shared filesystem)
+        Collective dist = Distributed.current();
+        if (dist.isMain()) Files.createDirectories(outDir);
         try (Transformer policy = Checkpoints.load(sftDir);
                 RewardModelReward rm = RewardModelReward.load(rmBase, 64)) {
             measure.round(0, policy, rm);
@@ -116,7 +121,8 @@ public final class ApoLoop {
                         round);
                 measure.round(round, policy, rm);
             }
-            Checkpoints.copyTokenizerFiles(sftDir, next);
+            if (dist.isMain()) Checkpoints.copyTokenizerFiles(sftDir, next);
+            dist.barrier(); // the round's policy is complete before any worker loads it
             current = next;
         }
         return current;
@@ -124,12 +130,14 @@ public final class ApoLoop {
 
     /** D_APO: apo_sample_num samples per gold query at the APO temperature; the gold answer is preferred to each (tools/apo_data_converter.py). */
     static List<RewardTrainer.Pair> apoPairs(
-            Transformer policy, Tokenizer tok, RewardModelReward enc, List<Gold> gold, ApoConfig c, int round) {
+            Transformer policy, Tokenizer tok, RewardModelReward enc, List<Gold> gold, ApoConfig c, int round)
+            throws IOException {
         int k = c.apoLoss().apoSampleNum();
         List<Rollouts.Prompt> prompts = new ArrayList<>();
         for (Gold g : gold) prompts.add(new Rollouts.Prompt(g.ids(tok), g.prompt(), null));
         SamplingParams p = c.apoSampling();
-        List<Rollouts.Rollout> rolls = Rollouts.sample(policy, tok, prompts, k, p.withSeed(p.seed() + round));
+        // each query's samples from its own seed; data parallel: each worker samples its share, all get every sample
+        List<Rollouts.Rollout> rolls = Rollouts.sampleSharded(policy, tok, prompts, k, p.withSeed(p.seed() + round));
         List<long[]> golds = new ArrayList<>();
         List<List<long[]>> samples = new ArrayList<>();
         for (int q = 0; q < gold.size(); q++) {
@@ -170,7 +178,9 @@ public final class ApoLoop {
                     pad,
                     Map.of("stage", "apo reward model", "round", round));
         }
-        Checkpoints.copyTokenizerFilesForClassifier(baseLm, dir);
+        Collective dist = Distributed.current();
+        if (dist.isMain()) Checkpoints.copyTokenizerFilesForClassifier(baseLm, dir);
+        dist.barrier(); // the reward model is complete before any worker loads it
     }
 
     /** One alignment round against {@code rm} (plus the extra reward); the policy is trained in place and saved in {@code outDir}. */

@@ -79,6 +79,8 @@ public final class SftTrainer {
             Anchoring a,
             Map<String, Object> resolvedConfig)
             throws IOException {
+        // each worker would sample its slice of a micro-batch with the micro-batch's seed and co-train its own head
+        TrainLoop.requireOneWorker("sft with the AAPA anchor (aapa_discriminator_path)");
         TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> {
             StepSums s = sums(
                     microBatch(model, mb, padId, window.targetTokens(), cfg.gradientCheckpointing(), training),

@@ -216,13 +216,17 @@ public final class TrainLoop {
         }
     }
 
+    /** The commands that run data-parallel (and {@code bench --mode dpo}). */
+    public static final List<String> DATA_PARALLEL_COMMANDS =
+            List.of("sft", "reward", "dpo", "kto", "cpo", "orpo", "grpo", "rloo", "online_dpo", "rjs", "apo");
+
     /** Refuses a command that does not run data-parallel yet when the job has more than one worker, naming those that do. */
     public static void requireOneWorker(String command) {
         int workers = Distributed.current().worldSize();
         if (workers > 1)
             throw new IllegalArgumentException(command + " does not run data-parallel yet (" + workers
-                    + " workers); run it as one process (without --nproc_per_node), or use sft, reward, dpo, kto,"
-                    + " cpo, orpo, grpo, rloo, online_dpo or rjs, which do");
+                    + " workers); run it as one process (without --nproc_per_node), or use one of "
+                    + String.join(", ", DATA_PARALLEL_COMMANDS) + ", which do");
     }
 
     /** Sums every trainable parameter's gradient over the workers (an undefined one counts as zeros: a worker whose

@@ -240,6 +240,78 @@ class DataParallelTest {
         assertSameRun(tmp.resolve("one"), tmp.resolve("two"));
     }
 
+    /**
+     * APO end to end (base reward model, one round: the APO reward model on human + gold-vs-sample pairs, then rjs
+     * alignment against it): every stage data-parallel, rank 0 writing and the others loading what it saved after a
+     * barrier, so 2 workers x half the batches give the round metrics and the policy of 1 worker.
+     */
+    @Test
+    void twoWorkersRunApoAsOneWorkerOfTwiceTheBatch(@TempDir Path tmp) throws Exception {
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 12; i++)
+            rows.append(String.format(
+                    "{\"chosen\": \"Q: %d+1= A: %d\", \"rejected\": \"Q: %d+1= A: %d\"}%n", i, i + 1, i, i + 3));
+        Path data = Files.writeString(tmp.resolve("pairs.jsonl"), rows.toString());
+        apo(tmp, data, tmp.resolve("one"), 1, 4);
+        apo(tmp, data, tmp.resolve("two"), 2, 2);
+        List<String> one = Files.readAllLines(tmp.resolve("one/apo/rounds.jsonl")),
+                two = Files.readAllLines(tmp.resolve("two/apo/rounds.jsonl"));
+        assertEquals(2, two.size(), "round 0 and round 1, written once");
+        for (int r = 0; r < one.size(); r++) {
+            JsonNode a = JSON.readTree(one.get(r)), b = JSON.readTree(two.get(r));
+            List<String> keys = new ArrayList<>();
+            a.fieldNames().forEachRemaining(keys::add);
+            for (String k : keys)
+                assertEquals(
+                        a.get(k).asDouble(),
+                        b.get(k).asDouble(),
+                        1e-4 * Math.max(1, Math.abs(a.get(k).asDouble())),
+                        "round " + r + " " + k + ": " + a + " vs " + b);
+        }
+        assertSameRun(tmp.resolve("one/apo/round-1/policy"), tmp.resolve("two/apo/round-1/policy"));
+    }
+
+    private static void apo(Path tmp, Path data, Path out, int workers, int perDevice) throws Exception {
+        List<String> args = new ArrayList<>();
+        if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
+        args.addAll(List.of(
+                "apo",
+                "--model_name_or_path",
+                TINY,
+                "--dataset_name",
+                data.toString(),
+                "--eval_dataset_name",
+                data.toString(),
+                "--output_dir",
+                out.toString(),
+                "--baseline",
+                "false",
+                "--apo_rounds",
+                "1",
+                "--align_method",
+                "rjs",
+                "--max_completion_length",
+                "6",
+                "--rm_max_steps",
+                "2",
+                "--rm_learning_rate",
+                "" + LR,
+                "--rm_per_device_train_batch_size",
+                "" + perDevice,
+                "--align_learning_rates",
+                "" + LR,
+                "--max_steps",
+                "1",
+                "--max_gold_queries",
+                "4",
+                "--max_queries",
+                "4",
+                "--per_device_train_batch_size",
+                "" + perDevice));
+        CliProcess.Result r = CliProcess.run(tmp, Map.of("OMP_NUM_THREADS", "1"), args);
+        assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
+    }
+
     private static Path prompts(Path tmp) throws Exception {
         Path q = tmp.resolve("q.jsonl");
         List<String> rows = new ArrayList<>();
@@ -299,19 +371,21 @@ class DataParallelTest {
     }
 
     @Test
-    void apoIsNotDataParallelYetAndRefusesNamingWhatIs(@TempDir Path tmp) throws Exception {
-        // apo refuses before it reads or writes anything
+    void aCommandThatIsNotDataParallelRefusesNamingWhatIs(@TempDir Path tmp) throws Exception {
+        // generate would run twice, each writing the same file: refused before anything is read or written
         CliProcess.Result r = onTwoWorkers(
                 tmp,
-                "apo",
+                "generate",
                 "--model_name_or_path",
                 TINY,
-                "--output_dir",
-                tmp.resolve("apo").toString());
+                "--dataset_name",
+                tmp.resolve("prompts.jsonl").toString(),
+                "--output_file",
+                tmp.resolve("out.jsonl").toString());
         assertTrue(r.exitCode() != 0, r.output());
-        assertTrue(r.output().contains("apo does not run data-parallel yet"), r.output());
-        assertTrue(r.output().contains("grpo, rloo, online_dpo or rjs, which do"), r.output());
-        assertTrue(!Files.exists(tmp.resolve("apo")), "nothing written");
+        assertTrue(r.output().contains("generate does not run data-parallel yet"), r.output());
+        assertTrue(r.output().contains("online_dpo, rjs, apo, which do"), r.output());
+        assertTrue(!Files.exists(tmp.resolve("out.jsonl")), "nothing written");
     }
 
     /**
