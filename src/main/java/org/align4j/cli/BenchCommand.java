@@ -66,8 +66,8 @@ final class BenchCommand {
                     "mode",
                     Type.STRING,
                     "all",
-                    "forward, train, generate, grpo_generate, memory, dpo, dpo_memory or all (= forward, train,"
-                            + " generate)"),
+                    "forward, train, generate, grpo_generate, memory, dpo, dpo_memory, bf16 or all (= forward,"
+                            + " train, generate)"),
             of(
                     "batch",
                     Type.INT,
@@ -91,6 +91,7 @@ final class BenchCommand {
                     Type.BOOLEAN,
                     true,
                     "dpo_memory: recompute activations layer by layer in backward"),
+            of("bf16", Type.BOOLEAN, false, "dpo: train with --bf16 (bfloat16 autocast), as the trainers do"),
             of("peak_flops", Type.DOUBLE, 190e9, "peak FLOP/s for MFU"),
             of("seed", Type.LONG, 0L, "init and data seed"),
             of("output_file", Type.PATH, null, "also append the JSON lines here"));
@@ -116,9 +117,11 @@ final class BenchCommand {
                     case "memory" -> memory(model, o);
                     case "dpo" -> dpo(model, o);
                     case "dpo_memory" -> dpoMemory(model, o);
+                    case "bf16" -> Bf16Bench.run(model, o);
                     default ->
                         throw new CliException("bench: unknown --mode '" + m
-                                + "'; use forward, train, generate, grpo_generate, memory, dpo, dpo_memory or all");
+                                + "'; use forward, train, generate, grpo_generate, memory, dpo, dpo_memory, bf16 or"
+                                + " all");
                 };
                 if (r == null) continue; // a data-parallel worker other than rank 0
                 String line = JSON.writeValueAsString(r);
@@ -140,7 +143,7 @@ final class BenchCommand {
                 : ModelPresets.randomInit(ModelPresets.named(o.string("size")), o.longValue("seed"));
     }
 
-    private static Map<String, Object> header(String mode, Transformer model, Options o) {
+    static Map<String, Object> header(String mode, Transformer model, Options o) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "align4j");
         r.put("mode", mode);
@@ -181,7 +184,10 @@ final class BenchCommand {
         BlasThreads.adapt(); // as the trainers do before each step
         try (PointerScope s = new PointerScope()) {
             long b = ids.size(0), t = ids.size(1), v = model.config().vocabSize();
-            Tensor logits = model.logits(model.forward(ids.narrow(1, 0, t - 1), null, null)); // (B, T-1, V)
+            // (B, T-1, V), in float32 also when autocast ran the head in bfloat16 (bench --mode bf16): the loss's
+            // log-softmax in full precision, as autocast keeps it in PyTorch
+            Tensor logits = model.logits(model.forward(ids.narrow(1, 0, t - 1), null, null))
+                    .to(torch.ScalarType.Float);
             Tensor loss = torch.cross_entropy(
                     logits.reshape(b * (t - 1), v), ids.narrow(1, 1, t - 1).reshape(b * (t - 1)));
             opt.zero_grad();
@@ -279,9 +285,10 @@ final class BenchCommand {
         StepClock clock = new StepClock(dist);
         List<com.fasterxml.jackson.databind.JsonNode> rows;
         try (Transformer ref = load(o)) {
-            DpoConfig cfg = DpoConfig.defaults(TrainingArgs.defaults(dir)
-                    .withSteps(steps, b / workers, 1, 1e-6)
-                    .withLogging(1, 0));
+            DpoConfig cfg = DpoConfig.defaults(
+                    TrainingArgs.defaults(dir).withSteps(steps, b / workers, 1, 1e-6).withLogging(1, 0).toBuilder()
+                            .bf16(o.flag("bf16"))
+                            .build());
             CpuTime cpu0 = CpuTime.now();
             long start = System.nanoTime(), collective0 = dist.collectiveNanos();
             TrainingListeners.call(
@@ -300,6 +307,7 @@ final class BenchCommand {
             Map<String, Object> r = header("dpo", policy, o);
             r.put("workers", workers);
             r.put("pairs", b);
+            r.put("bf16", o.flag("bf16"));
             r.put("rows", 2 * b);
             r.put("prompt_len", t / 2);
             r.put("completion_len", t - t / 2);
@@ -438,7 +446,7 @@ final class BenchCommand {
         throw new IOException("/proc/self/status has no " + field + " line (bench memory modes need Linux)");
     }
 
-    private static Tensor randomIds(ModelConfig c, int b, int t, long seed) {
+    static Tensor randomIds(ModelConfig c, int b, int t, long seed) {
         org.bytedeco.pytorch.Generator g = torch.createCPUGenerator(seed);
         try (PointerScope s = new PointerScope()) {
             Tensor ids = torch.randint(
@@ -486,7 +494,7 @@ final class BenchCommand {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    private static double round(double x) {
+    static double round(double x) {
         return Math.round(x * 1000) / 1000.0;
     }
 }

@@ -63,6 +63,12 @@ final class TrainingOptions {
                         Type.BOOLEAN,
                         d.gradientCheckpointing(),
                         "recompute activations in backward to save memory"),
+                of(
+                        "bf16",
+                        Type.BOOLEAN,
+                        d.bf16(),
+                        "matrix products in bfloat16 (CPU autocast; faster where the CPU has AMX or AVX512_BF16),"
+                                + " weights, optimizer, log-probs and losses in float32"),
                 of("use_peft", Type.BOOLEAN, false, "train LoRA adapters instead of all weights"),
                 of("lora_r", Type.INT, 16, "LoRA rank"),
                 of("lora_alpha", Type.DOUBLE, 32.0, "LoRA alpha (scale = alpha / r)"),
@@ -146,6 +152,7 @@ final class TrainingOptions {
                     .saveStrategy(o.string("save_strategy"))
                     .evalStrategy(evalSource(o) == null ? "no" : evalStrategy(o))
                     .gradientCheckpointing(o.flag("gradient_checkpointing"))
+                    .bf16(o.flag("bf16"))
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CliException(o.command() + ": " + e.getMessage());

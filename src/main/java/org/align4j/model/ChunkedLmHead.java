@@ -144,7 +144,7 @@ public final class ChunkedLmHead {
     private static Tensor[] chunk(Tensor w, Tensor hc, Tensor yc, double temperature, boolean[] wanted) {
         boolean metrics = wanted[1], logSumP2 = wanted[4], jacobian = wanted[5];
         Tensor[] r = new Tensor[6];
-        Tensor z = torch.linear(hc, w); // (c, V)
+        Tensor z = torch.linear(hc, w).to(torch.ScalarType.Float); // (c, V), float32 also under bf16 autocast
         if (temperature != 1.0) z.div_(Tensors.scalar(temperature));
         Tensor lse = z.logsumexp(new long[] {-1}, true); // (c, 1)
         r[0] = z.gather(1, yc.unsqueeze(1)).sub(lse).squeeze(1);
@@ -194,7 +194,7 @@ public final class ChunkedLmHead {
                             long c = Math.min(chunkRows, k - start);
                             Tensor hc = hRows.narrow(0, start, c),
                                     gc = gRows.narrow(0, start, c).unsqueeze(1);
-                            Tensor z = torch.linear(hc, w); // (c, V)
+                            Tensor z = torch.linear(hc, w).to(torch.ScalarType.Float); // (c, V)
                             if (temperature != 1.0) z.div_(Tensors.scalar(temperature));
                             Tensor dz = z.softmax(-1).mul_(gc.neg()); // -p g
                             dz.scatter_add_(1, yRows.narrow(0, start, c).unsqueeze(1), gc); // + onehot(y) g

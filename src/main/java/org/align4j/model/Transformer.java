@@ -382,9 +382,12 @@ public final class Transformer implements AutoCloseable {
         return x.add(linear(gate.mul(linear(h, pre + "mlp.up_proj")), pre + "mlp.down_proj"));
     }
 
-    /** Next-token logits (B, T, V) from hidden states (B, T, H). */
+    /**
+     * Next-token logits (B, T, V) from hidden states (B, T, H), float32 also when bf16 autocast ran the product (what
+     * follows, a log-softmax, needs the precision).
+     */
     public Tensor logits(Tensor hidden) {
-        return torch.linear(hidden, lmHeadWeight());
+        return torch.linear(hidden, lmHeadWeight()).to(torch.ScalarType.Float);
     }
 
     /** The LM head's (V, H) weight: lm_head.weight, or embed_tokens.weight when tied. */
@@ -406,7 +409,8 @@ public final class Transformer implements AutoCloseable {
             throw new IllegalStateException(
                     "this is a causal LM; scores need a *ForSequenceClassification checkpoint (score.weight)");
         long b = hidden.size(0), t = hidden.size(1);
-        Tensor all = torch.linear(hidden, p("score.weight")); // (B, T, L)
+        Tensor all =
+                torch.linear(hidden, p("score.weight")).to(torch.ScalarType.Float); // (B, T, L), float32 under bf16
         Tensor last;
         if (attentionMask == null)
             last = torch.full(new long[] {b}, Tensors.scalar(t - 1), new TensorOptions(torch.ScalarType.Long));

@@ -10,6 +10,7 @@ import java.util.function.ToLongFunction;
 import org.align4j.data.PreferencePair;
 import org.align4j.dist.Collective;
 import org.align4j.dist.Distributed;
+import org.align4j.engine.Autocast;
 import org.align4j.engine.BlasThreads;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
@@ -182,7 +183,10 @@ public final class TrainLoop {
             try (LogWindow log = new LogWindow(run, session.resumedStep(), numTokens, dist.isMain())) {
                 for (int s = session.resumedStep(); s < run.totalSteps(); s++) {
                     BlasThreads.adapt(); // one BLAS thread while other processes keep the cores busy
-                    StepResult r = step.run(s);
+                    StepResult r;
+                    try (Autocast bf16 = Autocast.bf16(a.bf16())) { // forward and backward (and sampling)
+                        r = step.run(s);
+                    }
                     if (r.update() && !Double.isFinite(r.loss()))
                         throw new IllegalStateException(NonFinite.message(run.command(), s + 1, r.loss(), model));
                     double lr = schedule.at(s);
@@ -202,8 +206,12 @@ public final class TrainLoop {
                     }
                     if (run.eval() != null
                             && due(a.evalStrategy(), run.eval().due(done, run.totalSteps()), epochEnd || last))
-                        log.logEval(
-                                done, progress.epochFloat(), run.eval().run().apply(done));
+                        try (Autocast bf16 = Autocast.bf16(a.bf16())) {
+                            log.logEval(
+                                    done,
+                                    progress.epochFloat(),
+                                    run.eval().run().apply(done));
+                        }
                     boolean everySaveSteps = a.saveSteps() > 0 && done % a.saveSteps() == 0;
                     if (!last && due(a.saveStrategy(), everySaveSteps, epochEnd)) session.save(done, numTokens);
                 }

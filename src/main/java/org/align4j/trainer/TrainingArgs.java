@@ -22,6 +22,8 @@ import java.nio.file.Path;
  * @param saveStrategy checkpoint every save_steps ("steps"), at the end of each epoch ("epoch"), or never ("no")
  * @param evalStrategy with an eval set: evaluate every eval_steps and after the last step ("steps"), at the end of
  *     each epoch ("epoch"), or never ("no")
+ * @param bf16 the forward and backward passes under libtorch's CPU autocast to bfloat16 (matrix products in bfloat16,
+ *     log-probs and losses in float32), weights and optimizer in float32: TRL's bf16 (engine/Autocast)
  */
 public record TrainingArgs(
         Path outputDir,
@@ -45,7 +47,8 @@ public record TrainingArgs(
         boolean gradientCheckpointing,
         String loggingStrategy,
         String saveStrategy,
-        String evalStrategy) {
+        String evalStrategy,
+        boolean bf16) {
     private static final java.util.List<String> STRATEGIES = java.util.List.of("no", "steps", "epoch");
 
     public TrainingArgs {
@@ -203,6 +206,7 @@ public record TrainingArgs(
         private String reportTo = "none";
         private boolean gradientCheckpointing;
         private String loggingStrategy = "steps", saveStrategy = "steps", evalStrategy = "steps";
+        private boolean bf16;
 
         private Builder(Path outputDir) {
             this.outputDir = outputDir;
@@ -231,6 +235,7 @@ public record TrainingArgs(
             loggingStrategy = a.loggingStrategy;
             saveStrategy = a.saveStrategy;
             evalStrategy = a.evalStrategy;
+            bf16 = a.bf16;
         }
 
         public Builder outputDir(Path v) {
@@ -343,6 +348,11 @@ public record TrainingArgs(
             return this;
         }
 
+        public Builder bf16(boolean v) {
+            bf16 = v;
+            return this;
+        }
+
         public TrainingArgs build() {
             return new TrainingArgs(
                     outputDir,
@@ -366,7 +376,8 @@ public record TrainingArgs(
                     gradientCheckpointing,
                     loggingStrategy,
                     saveStrategy,
-                    evalStrategy);
+                    evalStrategy,
+                    bf16);
         }
     }
 }
