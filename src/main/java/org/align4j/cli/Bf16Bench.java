@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.cli;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -44,7 +42,7 @@ final class Bf16Bench {
         var c = model.config();
         long rows = (long) b * (t - 1);
         Map<String, Object> r = BenchCommand.header("bf16", model, o);
-        r.put("cpu_bf16", bf16Flags());
+        r.put("cpu_bf16", Autocast.cpuBf16Flags());
         r.put("batch", b);
         r.put("seq", t);
         long[][] shapes = {{rows, c.hiddenSize(), c.intermediateSize()}, {rows, c.hiddenSize(), c.vocabSize()}};
@@ -123,18 +121,5 @@ final class Bf16Bench {
                 }
         }
         return ms;
-    }
-
-    /** The CPU's bfloat16 instructions as /proc/cpuinfo names them (amx_bf16, avx512_bf16), empty when none. */
-    private static List<String> bf16Flags() throws java.io.IOException {
-        Path info = Path.of("/proc/cpuinfo");
-        if (!Files.isReadable(info)) return List.of();
-        String flags = Files.readAllLines(info).stream()
-                .filter(l -> l.startsWith("flags"))
-                .findFirst()
-                .orElse("");
-        return Arrays.stream(flags.split("\\s+"))
-                .filter(f -> f.equals("amx_bf16") || f.equals("avx512_bf16"))
-                .toList();
     }
 }

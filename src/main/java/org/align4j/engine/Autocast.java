@@ -37,6 +37,25 @@ public final class Autocast implements AutoCloseable {
         return torch.is_autocast_enabled(torch.DeviceType.CPU);
     }
 
+    /**
+     * The CPU's bfloat16 instructions as /proc/cpuinfo names them ({@code amx_bf16}, {@code avx512_bf16}); empty when
+     * it has none (libtorch then emulates bfloat16, slower than float32) or /proc/cpuinfo cannot be read.
+     */
+    public static java.util.List<String> cpuBf16Flags() {
+        java.nio.file.Path info = java.nio.file.Path.of("/proc/cpuinfo");
+        try {
+            String flags = java.nio.file.Files.readAllLines(info).stream()
+                    .filter(l -> l.startsWith("flags"))
+                    .findFirst()
+                    .orElse("");
+            return java.util.Arrays.stream(flags.split("\\s+"))
+                    .filter(f -> f.equals("amx_bf16") || f.equals("avx512_bf16"))
+                    .toList();
+        } catch (java.io.IOException e) {
+            return java.util.List.of();
+        }
+    }
+
     @Override
     public void close() {
         torch.set_autocast_enabled(torch.DeviceType.CPU, wasEnabled);

@@ -17,6 +17,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one optimizer loop every trainer runs. A method is a {@link Step}: the forward and backward passes of one
@@ -167,6 +168,12 @@ public final class TrainLoop {
         Transformer model = run.model();
         Collective dist = Distributed.current();
         if (!run.dataParallel()) requireOneWorker(run.command());
+        if (a.bf16() && Autocast.cpuBf16Flags().isEmpty())
+            LoggerFactory.getLogger(TrainLoop.class)
+                    .warn(
+                            "{}: bf16 is set but this CPU has no bfloat16 arithmetic (amx_bf16, avx512_bf16 in"
+                                    + " /proc/cpuinfo): libtorch emulates it, slower than float32; drop bf16 here",
+                            run.command());
         LrSchedule schedule = a.schedule(run.totalSteps());
         model.requiresGrad(true);
         try (AdamW opt = AdamW.withDefaults(model.trainableParameters(), a.weightDecay());
