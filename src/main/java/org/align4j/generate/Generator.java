@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.align4j.engine.Autocast;
 import org.align4j.engine.BlasThreads;
 import org.align4j.engine.Tensors;
 import org.align4j.model.KvCache;
@@ -108,7 +109,10 @@ public final class Generator {
 
         List<org.bytedeco.pytorch.Generator> rngs = new ArrayList<>();
         for (long seed : blockSeeds) rngs.add(torch.createCPUGenerator(seed));
-        try (NoGradGuard noGrad = new NoGradGuard();
+        // float32 also inside a bf16 step: autocast without a cast cache would cast every weight at every decode step,
+        // which costs more than bfloat16 products save (measured: 64 rows x 64 tokens, 5.3 s against 4.2 s)
+        try (Autocast float32 = Autocast.bf16(false);
+                NoGradGuard noGrad = new NoGradGuard();
                 KvCache cache = new KvCache(model.config(), b, total);
                 SamplingNoise noise = params.isGreedy()
                         ? null

@@ -90,6 +90,21 @@ class GeneratorTest {
                 () -> Generator.generate(model, both, p, new int[0], PAD, new long[] {1, 2, 3, 4}));
     }
 
+    /** A bf16 training step samples in float32 (no cast cache: bfloat16 decoding would be slower): the same tokens. */
+    @Test
+    void samplingInsideABf16StepIsFloat32Sampling() {
+        SamplingParams p = new SamplingParams(1.5, 0, 1.0, 12, 5);
+        Generator.Result plain = Generator.generate(model, PROMPTS, p, new int[0], PAD), inside;
+        try (org.align4j.engine.Autocast on = org.align4j.engine.Autocast.bf16(true)) {
+            inside = Generator.generate(model, PROMPTS, p, new int[0], PAD);
+            assertTrue(org.align4j.engine.Autocast.enabled(), "the step's region is back after sampling");
+        }
+        for (int r = 0; r < PROMPTS.size(); r++) {
+            assertArrayEquals(plain.tokens()[r], inside.tokens()[r]);
+            assertArrayEquals(plain.logps()[r], inside.logps()[r]);
+        }
+    }
+
     @Test
     void sampledLogprobsAreTheTemperatureScaledDistributionAtTheSampledToken() {
         // the full-recompute log-prob of each sampled token under softmax(logits / T)
