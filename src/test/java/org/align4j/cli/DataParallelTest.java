@@ -92,7 +92,12 @@ class DataParallelTest {
     private static void assertSameRun(Path one, Path two) throws Exception {
         List<JsonNode> a = MetricsLog.read(one), b = MetricsLog.read(two);
         assertEquals(a.size(), b.size(), "rank 0 alone writes metrics.jsonl: " + b);
-        JsonNode x = a.get(0), y = b.get(0);
+        assertSameRow(a.get(0), b.get(0));
+        assertSameWeights(one, two);
+    }
+
+    /** Every metric of two logged rows, to float32 rounding (relative 1e-5); num_tokens exactly. */
+    private static void assertSameRow(JsonNode x, JsonNode y) {
         List<String> keys = new ArrayList<>();
         x.fieldNames().forEachRemaining(keys::add);
         List<String> keysB = new ArrayList<>();
@@ -104,6 +109,10 @@ class DataParallelTest {
             else assertEquals(u, v, 1e-5 * Math.max(1, Math.abs(u)), k + " in " + x + " and " + y);
         }
         assertEquals(x.get("num_tokens").asLong(), y.get("num_tokens").asLong());
+    }
+
+    /** The trainable weights of two final models, within the bound in the class comment. */
+    private static void assertSameWeights(Path one, Path two) throws Exception {
         try (Transformer m1 = load(one);
                 Transformer m2 = load(two)) {
             int far = 0, total = 0;
@@ -231,6 +240,28 @@ class DataParallelTest {
         assertEquals(16 * 2, one.size(), "2 micro-batches of 4 prompts x 4 samples");
         assertEquals(one, two);
         assertTrue(one.stream().anyMatch(r -> r.get("pair").isInt()), "some prompt paired");
+    }
+
+    /**
+     * Resume under data parallelism, as a user restarts a job: grpo on 2 workers with num_iterations 2 saves
+     * checkpoint-1 between the step that samples a generation batch and the step that reuses it; a new 2-worker job
+     * resumed from that checkpoint restores the batch and its pi_old on every worker and logs step 2 and saves the
+     * model as the uninterrupted job did.
+     */
+    @Test
+    void twoWorkersResumeGrpoMidGenerationBatchAsTheUninterruptedJob(@TempDir Path tmp) throws Exception {
+        Path q = prompts(tmp);
+        String[] twoSteps = {"--max_steps", "2", "--save_steps", "1", "--num_iterations", "2"};
+        online(tmp, "grpo", q, tmp.resolve("whole"), 2, 1, twoSteps);
+        List<String> resumed = new ArrayList<>(List.of(twoSteps));
+        resumed.addAll(List.of(
+                "--resume_from_checkpoint", tmp.resolve("whole/checkpoint-1").toString()));
+        online(tmp, "grpo", q, tmp.resolve("resumed"), 2, 1, resumed.toArray(String[]::new));
+        List<JsonNode> whole = MetricsLog.read(tmp.resolve("whole")), again = MetricsLog.read(tmp.resolve("resumed"));
+        assertEquals(2, whole.get(1).get("step").asInt());
+        assertEquals(2, again.getLast().get("step").asInt(), "the resumed job logs step 2: " + again);
+        assertSameRow(whole.get(1), again.getLast());
+        assertSameWeights(tmp.resolve("whole"), tmp.resolve("resumed"));
     }
 
     /**
