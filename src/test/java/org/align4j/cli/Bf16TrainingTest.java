@@ -91,20 +91,10 @@ class Bf16TrainingTest {
                 "0",
                 "--bf16",
                 "" + bf16));
-        if (command.equals("grpo")) // samples that score apart, so the policy term is not 0; beta > 0: a KL term too
-        args.addAll(List.of(
-                "--reward_funcs",
-                "length",
-                "--length_target_chars",
-                "0",
-                "--length_penalty_per_char",
-                "0.1",
-                "--num_generations",
-                "4",
-                "--max_completion_length",
-                "6",
-                "--beta",
-                "0.04"));
+        if (command.equals("grpo")) { // samples that score apart, so the policy term is not 0; beta > 0: a KL term too
+            args.addAll(DataParallelTest.SCORED_LENGTH);
+            args.addAll(List.of("--num_generations", "4", "--max_completion_length", "6", "--beta", "0.04"));
+        }
         assertEquals(0, Main.run(args.toArray(String[]::new)), String.join(" ", args));
         return MetricsLog.read(tmp.resolve(out)).getFirst();
     }

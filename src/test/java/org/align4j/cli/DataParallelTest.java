@@ -42,6 +42,25 @@ class DataParallelTest {
         }
     }
 
+    /**
+     * The length reward scoring from the first character, so that the samples of one prompt score apart: advantages and
+     * pairs are not all 0 (the default target, 400 characters, scores every short sample 0).
+     */
+    static final List<String> SCORED_LENGTH =
+            List.of("--reward_funcs", "length", "--length_target_chars", "0", "--length_penalty_per_char", "0.1");
+
+    /**
+     * {@code ./align4j [--nproc_per_node N --master_port <free>] args...} with one thread a process in the single
+     * process too, as each of 2 workers has on 2 cores: the same kernels give the same floats; it must succeed.
+     */
+    private static void job(Path tmp, int workers, List<String> args) throws Exception {
+        List<String> all = new ArrayList<>();
+        if (workers > 1) all.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
+        all.addAll(args);
+        CliProcess.Result r = CliProcess.run(tmp, Map.of("OMP_NUM_THREADS", "1"), all);
+        assertEquals(0, r.exitCode(), String.join(" ", all) + ":\n" + r.output());
+    }
+
     private static Path data(Path tmp, boolean pairs) throws Exception {
         List<String> rows = new ArrayList<>();
         for (int i = 0; i < 16; i++)
@@ -56,9 +75,7 @@ class DataParallelTest {
 
     private static void run(Path tmp, String command, Path data, Path out, int workers, int perDevice, String... extra)
             throws Exception {
-        List<String> args = new ArrayList<>();
-        if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
-        args.addAll(List.of(
+        List<String> args = new ArrayList<>(List.of(
                 command,
                 "--model_name_or_path",
                 TINY,
@@ -77,8 +94,7 @@ class DataParallelTest {
                 "--save_steps",
                 "0"));
         args.addAll(List.of(extra));
-        CliProcess.Result r = CliProcess.run(tmp, Map.of(), args);
-        assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
+        job(tmp, workers, args);
     }
 
     /** A run's final model: the folder's weights, or the tiny base with the folder's LoRA adapter. */
@@ -166,9 +182,7 @@ class DataParallelTest {
     private static void online(
             Path tmp, String command, Path prompts, Path out, int workers, int accumulation, String... extra)
             throws Exception {
-        List<String> args = new ArrayList<>();
-        if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
-        args.addAll(List.of(
+        List<String> args = new ArrayList<>(List.of(
                 command,
                 "--model_name_or_path",
                 TINY,
@@ -176,13 +190,6 @@ class DataParallelTest {
                 prompts.toString(),
                 "--output_dir",
                 out.toString(),
-                "--reward_funcs",
-                "length",
-                // every character counts, so samples of one prompt score apart: advantages and pairs are not all 0
-                "--length_target_chars",
-                "0",
-                "--length_penalty_per_char",
-                "0.1",
                 "--max_steps",
                 "1",
                 "--learning_rate",
@@ -199,10 +206,9 @@ class DataParallelTest {
                 "1",
                 "--save_steps",
                 "0"));
+        args.addAll(SCORED_LENGTH);
         args.addAll(List.of(extra));
-        // one thread in the single process too, as each worker has: the same kernels sample the same tokens
-        CliProcess.Result r = CliProcess.run(tmp, Map.of("OMP_NUM_THREADS", "1"), args);
-        assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
+        job(tmp, workers, args);
     }
 
     /**
@@ -328,9 +334,7 @@ class DataParallelTest {
     }
 
     private static void apo(Path tmp, Path data, Path out, int workers, int perDevice) throws Exception {
-        List<String> args = new ArrayList<>();
-        if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
-        args.addAll(List.of(
+        List<String> args = new ArrayList<>(List.of(
                 "apo",
                 "--model_name_or_path",
                 TINY,
@@ -364,8 +368,7 @@ class DataParallelTest {
                 "4",
                 "--per_device_train_batch_size",
                 "" + perDevice));
-        CliProcess.Result r = CliProcess.run(tmp, Map.of("OMP_NUM_THREADS", "1"), args);
-        assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
+        job(tmp, workers, args);
     }
 
     private static Path prompts(Path tmp) throws Exception {
@@ -378,9 +381,7 @@ class DataParallelTest {
 
     /** One rjs round on 8 prompts: 2 generation batches of 4 prompts x 2 samples, then one SFT step on the best. */
     private static void rjs(Path tmp, Path prompts, Path out, int workers, int perDevice) throws Exception {
-        List<String> args = new ArrayList<>();
-        if (workers > 1) args.addAll(List.of("--nproc_per_node", "" + workers, "--master_port", "" + freePort()));
-        args.addAll(List.of(
+        List<String> args = new ArrayList<>(List.of(
                 "rjs",
                 "--model_name_or_path",
                 TINY,
@@ -388,12 +389,6 @@ class DataParallelTest {
                 prompts.toString(),
                 "--output_dir",
                 out.toString(),
-                "--reward_funcs",
-                "length",
-                "--length_target_chars",
-                "0",
-                "--length_penalty_per_char",
-                "0.1",
                 "--num_generations",
                 "2",
                 "--generation_batch_size",
@@ -410,8 +405,8 @@ class DataParallelTest {
                 "1",
                 "--save_steps",
                 "0"));
-        CliProcess.Result r = CliProcess.run(tmp, Map.of("OMP_NUM_THREADS", "1"), args);
-        assertEquals(0, r.exitCode(), String.join(" ", args) + ":\n" + r.output());
+        args.addAll(SCORED_LENGTH);
+        job(tmp, workers, args);
     }
 
     private static void twoWorkersTrainAsOneWorkerAccumulatingTwoMicroBatches(Path tmp, String command, String... extra)
