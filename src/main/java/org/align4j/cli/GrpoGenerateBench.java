@@ -29,12 +29,13 @@ import org.bytedeco.pytorch.global.torch;
  * {@link Generator#generate} as trainers call it (each distinct prompt prefilled once, its KV cache
  * copied to its G rows); {@code unshared}, the same generator prefilling every row; and {@code
  * before}, {@link #baseline}, the generator as it was before issue 15 (every row prefilled, each
- * step rebuilding positions and the attention mask from the whole (B, seen) mask, drawing with
- * {@code torch.multinomial}'s draws on the calling thread, decode attention through SDPA's GQA
- * path). All three draw from the same seed; the JSON says whether they gave the same tokens. A fourth,
- * {@code grouped}, is {@code shared} with each prompt's group drawing from its own seed, as the
- * grpo and rloo trainers sample since their sampling is sharded over data-parallel workers (other
- * tokens, the same work but for the noise drawn in one block per group).
+ * step rebuilding positions and the attention mask from the whole (B, seen) mask, sampling with
+ * {@code torch.multinomial}, one exponential draw per row and vocabulary entry, on the calling
+ * thread, decode attention through SDPA's GQA path). The first two sample by inverse CDF from the
+ * same seed; the JSON says whether they gave the same tokens ({@code before} draws other numbers).
+ * A fourth, {@code grouped}, is {@code shared} with each prompt's group drawing from its own seed,
+ * as the grpo and rloo trainers sample since their sampling is sharded over data-parallel workers
+ * (other tokens, the same work).
  * {@code other_cores} is how many cores other processes kept busy on average meanwhile.
  */
 final class GrpoGenerateBench {
@@ -61,8 +62,7 @@ final class GrpoGenerateBench {
         SamplingParams sp = new SamplingParams(1.0, 0, 1.0, n, o.longValue("seed"));
         int k = VARIANTS.length;
         double[][] ms = new double[k][iters];
-        boolean[] sameTokens = new boolean[k];
-        Arrays.fill(sameTokens, true);
+        boolean sameTokens = true; // shared and unshared
         CpuTime cpu0 = CpuTime.now();
         long start = System.nanoTime();
         for (int i = -warmup; i < iters; i++) {
@@ -74,9 +74,8 @@ final class GrpoGenerateBench {
                 double took = (System.nanoTime() - t0) / 1e6;
                 if (i >= 0) ms[which][i] = took;
             }
-            for (int j = 1; j < 3; j++) // grouped draws other noise
-            for (int r = 0; r < batch.size(); r++)
-                    sameTokens[j] &= Arrays.equals(res[0].tokens()[r], res[j].tokens()[r]);
+            for (int r = 0; r < batch.size(); r++) // before and grouped draw other numbers
+            sameTokens &= Arrays.equals(res[0].tokens()[r], res[1].tokens()[r]);
         }
         double wall = (System.nanoTime() - start) / 1e9;
         CpuTime cpu1 = CpuTime.now();
@@ -90,7 +89,7 @@ final class GrpoGenerateBench {
         r.put("rows", batch.size());
         r.put("prompt_lengths", Arrays.stream(lengths).boxed().toList());
         r.put("new_tokens", n);
-        r.put("sampling", "temperature 1, multinomial, seed " + o.longValue("seed"));
+        r.put("sampling", "temperature 1, inverse CDF (before: multinomial), seed " + o.longValue("seed"));
         double tokens = (double) batch.size() * n;
         double[] med = new double[k];
         for (int j = 0; j < k; j++) {
@@ -113,8 +112,7 @@ final class GrpoGenerateBench {
         r.put("speedup_shared_vs_before_per_round", ratios(ms[2], ms[0]));
         r.put("speedup_grouped_vs_shared", round(med[0] / med[3]));
         r.put("speedup_grouped_vs_shared_per_round", ratios(ms[0], ms[3]));
-        r.put("same_tokens_unshared", sameTokens[1]);
-        r.put("same_tokens_before", sameTokens[2]);
+        r.put("same_tokens_unshared", sameTokens);
         r.put("iters", iters);
         r.put("warmup", warmup);
         r.put("cpu_util", round((cpu1.ownSeconds() - cpu0.ownSeconds()) / (wall * torch.get_num_threads())));
@@ -186,9 +184,13 @@ final class GrpoGenerateBench {
                     Tensor hidden = model.forward(input, Tensors.longs(flat, b, seen), cache);
                     Tensor logits = model.logits(hidden.narrow(1, hidden.size(1) - 1, 1))
                             .squeeze(1);
-                    long[] chosen = new long[b];
-                    float[] chosenLogp = new float[b];
-                    Generator.choose(logits, params, rng, chosen, chosenLogp);
+                    // torch.multinomial as the generator sampled before issue 15 (temperature only: the bench's
+                    // settings)
+                    Tensor scaled = logits.div(Tensors.scalar(params.temperature()));
+                    Tensor picked = torch.multinomial(
+                            scaled.softmax(-1), 1, false, new org.bytedeco.pytorch.GeneratorOptional(rng)); // (B, 1)
+                    long[] chosen = Tensors.toLongs(picked);
+                    float[] chosenLogp = Tensors.toFloats(scaled.log_softmax(-1).gather(-1, picked));
                     next = new long[b];
                     boolean allDone = true;
                     for (int r = 0; r < b; r++) {

@@ -12,10 +12,14 @@ import org.align4j.engine.Tensors;
 import org.align4j.model.KvCache;
 import org.align4j.model.Transformer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.StringViewOptional;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -114,9 +118,6 @@ public final class Generator {
         try (Autocast float32 = Autocast.bf16(false);
                 NoGradGuard noGrad = new NoGradGuard();
                 KvCache cache = new KvCache(model.config(), b, total);
-                SamplingNoise noise = params.isGreedy()
-                        ? null
-                        : new SamplingNoise(rngs, b, model.config().vocabSize());
                 PointerScope whole = new PointerScope()) {
             // (B, 1, 1, total) bool: key k of row r is real when k >= r's left padding; null = no padding
             Tensor keyMask = prefill.padded() ? keyMask(prompts, promptLen, total) : null;
@@ -137,7 +138,7 @@ public final class Generator {
                     }
                     long[] chosen = new long[b];
                     float[] chosenLogp = new float[b];
-                    choose(logits, params, noise == null ? null : noise::take, chosen, chosenLogp);
+                    choose(logits, params, () -> uniforms(rngs, b), chosen, chosenLogp);
                     boolean allDone = true;
                     for (int r = 0; r < b; r++) {
                         if (stopped[r]) {
@@ -239,18 +240,39 @@ public final class Generator {
     /** Picks one token per row from (B, V) logits and the token's log-prob (see class doc), drawing from {@code rng}. */
     public static void choose(
             Tensor logits, SamplingParams p, org.bytedeco.pytorch.Generator rng, long[] chosen, float[] chosenLogp) {
-        choose(logits, p, () -> SamplingNoise.draw(rng, Tensors.shape(logits)), chosen, chosenLogp);
+        choose(logits, p, () -> uniforms(List.of(rng), logits.size(0)), chosen, chosenLogp);
     }
 
     /**
-     * Picks one token per row from (B, V) logits and the token's log-prob. Sampling is {@code torch.multinomial(probs,
-     * 1)} spelled out (ATen: argmax(probs / q), q ~ Exp(1) of the shape of probs) so that the draws q can come from
-     * {@link SamplingNoise} ahead of time; greedy draws nothing.
+     * (rows, 1) float64 uniforms in [0, 1), block c's rows (rows / rngs.size() of them) drawn from generator c: one
+     * number per row and step, whatever the vocabulary.
+     */
+    static Tensor uniforms(List<org.bytedeco.pytorch.Generator> rngs, long rows) {
+        long block = rows / rngs.size();
+        try (TensorOptions f64 = new TensorOptions(torch.ScalarType.Double)) {
+            Tensor u = torch.empty(new long[] {rows, 1}, f64, null);
+            for (int c = 0; c < rngs.size(); c++)
+                try (GeneratorOptional g = new GeneratorOptional(rngs.get(c));
+                        Tensor part = u.narrow(0, c * block, block)) {
+                    part.uniform_(0, 1, g); // in place: block c's rows
+                }
+            return u;
+        }
+    }
+
+    /**
+     * Picks one token per row from (B, V) logits and the token's log-prob. Sampling is by inverse CDF: with u ~ U[0, 1)
+     * for the row, the first token whose cumulative probability (float64) exceeds u times the total. That draws one
+     * number per row where torch.multinomial's exponential race draws one per row and vocabulary entry (64 rows x
+     * 16,384: 1.6 ms against 18 ms on this CPU, a third of a decode step); a token of probability 0 (cut by top-k or
+     * top-p) is never picked, its cumulative probability equalling the one before. Greedy draws nothing.
+     *
+     * @param uniforms (B, 1) float64 in [0, 1), asked for only when sampling
      */
     static void choose(
             Tensor logits,
             SamplingParams p,
-            java.util.function.Supplier<Tensor> noise,
+            java.util.function.Supplier<Tensor> uniforms,
             long[] chosen,
             float[] chosenLogp) {
         Tensor scaled = p.isGreedy() ? logits : logits.div(Tensors.scalar(p.temperature()));
@@ -282,9 +304,13 @@ public final class Generator {
                 throw new IllegalStateException("probability tensor contains either `inf`, `nan` or element < 0");
             if (Tensors.sum(probs, -1).eq(Tensors.scalar(0.0)).any().item_bool())
                 throw new IllegalStateException("invalid multinomial distribution (sum of probabilities <= 0)");
-            try (Tensor q = noise.get()) {
-                picked = probs.div(q).argmax(new LongOptional(-1), true); // (B, 1)
-            }
+            Tensor cdf = probs.to(torch.ScalarType.Double).cumsum(-1); // (B, V)
+            long v = cdf.size(1);
+            Tensor total = cdf.narrow(1, v - 1, 1); // (B, 1), 1 up to rounding
+            // u * total < total strictly (u's largest value times total may round up to it)
+            Tensor target = torch.minimum(uniforms.get().mul(total), total.mul(Tensors.scalar(1 - 1e-15)));
+            picked = torch.searchsorted(cdf, target, false, true, new StringViewOptional(), new TensorOptional())
+                    .clamp_max(Tensors.scalar(v - 1)); // (B, 1) int64
         }
         long[] ids = Tensors.toLongs(picked);
         float[] lp = Tensors.toFloats(logprobs.gather(-1, picked));

@@ -169,33 +169,38 @@ class GeneratorTest {
         }
     }
 
-    /** The sampler spells out torch.multinomial(probs, 1) (so its draws can be made ahead): the same tokens, seed for seed. */
+    /**
+     * Inverse-CDF sampling: u picks the first token whose cumulative probability exceeds u, and a token of probability
+     * 0 (here a -inf logit, as top-k and top-p leave them) is never picked, even for a u right at its (flat) step.
+     * Probabilities 0.1, 0, 0.2, 0.7: cumulative 0.1, 0.1, 0.3, 1.0.
+     */
     @Test
-    void samplingPicksWhatTorchMultinomialPicksFromTheSameGenerator() {
-        org.bytedeco.pytorch.Generator ours = torch.createCPUGenerator(99), theirs = torch.createCPUGenerator(99);
-        org.bytedeco.pytorch.Generator logitsRng = torch.createCPUGenerator(5);
-        SamplingParams p = new SamplingParams(0.8, 0, 1.0, 1, 0);
+    void aUniformPicksTheFirstTokenWhoseCumulativeProbabilityExceedsIt() {
+        float[] row = {(float) Math.log(0.1), Float.NEGATIVE_INFINITY, (float) Math.log(0.2), (float) Math.log(0.7)};
+        double[] u = {0.0, 0.0999, 0.1001, 0.2999, 0.3001, 0.999999};
+        long[] expected = {0, 0, 2, 2, 3, 3};
+        float[] logits = new float[u.length * 4];
+        for (int r = 0; r < u.length; r++) System.arraycopy(row, 0, logits, 4 * r, 4);
         try (PointerScope s = new PointerScope()) {
-            for (int i = 0; i < 200; i++) {
-                Tensor logits = torch.randn(
-                                new long[] {4, 50},
-                                new org.bytedeco.pytorch.GeneratorOptional(logitsRng),
-                                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float))
-                        .mul(Tensors.scalar(3.0));
-                long[] chosen = new long[4];
-                Generator.choose(logits, p, ours, chosen, new float[4]);
-                Tensor expected = torch.multinomial(
-                        logits.div(Tensors.scalar(0.8)).softmax(-1),
-                        1,
-                        false,
-                        new org.bytedeco.pytorch.GeneratorOptional(theirs));
-                assertArrayEquals(Tensors.toLongs(expected), chosen, "round " + i);
-            }
-        } finally {
-            ours.close();
-            theirs.close();
-            logitsRng.close();
+            long[] chosen = new long[u.length];
+            float[] logp = new float[u.length];
+            Tensor uniforms = Tensors.floats(toFloats(u), u.length, 1).to(torch.ScalarType.Double);
+            Generator.choose(
+                    Tensors.floats(logits, u.length, 4),
+                    new SamplingParams(1.0, 0, 1.0, 1, 0),
+                    () -> uniforms,
+                    chosen,
+                    logp);
+            assertArrayEquals(expected, chosen);
+            for (int r = 0; r < u.length; r++)
+                assertEquals(Math.log(new double[] {0.1, 0, 0.2, 0.7}[(int) chosen[r]]), logp[r], 1e-6, "row " + r);
         }
+    }
+
+    private static float[] toFloats(double[] x) {
+        float[] f = new float[x.length];
+        for (int i = 0; i < x.length; i++) f[i] = (float) x[i];
+        return f;
     }
 
     @Test
