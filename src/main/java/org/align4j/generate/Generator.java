@@ -297,16 +297,16 @@ public final class Generator {
                 Tensor remove = removeSorted.scatter(-1, sorted.get1(), removeSorted);
                 filtered = filtered.masked_fill(remove, Tensors.scalar(Double.NEGATIVE_INFINITY));
             }
-            Tensor probs = filtered.softmax(-1); // (B, V)
-            // multinomial's own checks, with its message
-            if (!(probs.max().item_double() < Double.POSITIVE_INFINITY
-                    && probs.min().item_double() >= 0))
-                throw new IllegalStateException("probability tensor contains either `inf`, `nan` or element < 0");
-            if (Tensors.sum(probs, -1).eq(Tensors.scalar(0.0)).any().item_bool())
-                throw new IllegalStateException("invalid multinomial distribution (sum of probabilities <= 0)");
+            // unfiltered, the probabilities are exp of the log-probs already computed: one pass, not a second softmax
+            Tensor probs = filtered == scaled ? logprobs.exp() : filtered.softmax(-1); // (B, V)
             Tensor cdf = probs.to(torch.ScalarType.Double).cumsum(-1); // (B, V)
             long v = cdf.size(1);
             Tensor total = cdf.narrow(1, v - 1, 1); // (B, 1), 1 up to rounding
+            // multinomial's check, with its message, read off the row totals: a NaN or inf logit (a diverged model)
+            // makes its row's total NaN; softmax gives no negative entry and no row of zeros
+            double least = total.min().item_double(), most = total.max().item_double();
+            if (!(least > 0) || Double.isInfinite(most))
+                throw new IllegalStateException("probability tensor contains either `inf`, `nan` or element < 0");
             // u * total < total strictly (u's largest value times total may round up to it)
             Tensor target = torch.minimum(uniforms.get().mul(total), total.mul(Tensors.scalar(1 - 1e-15)));
             picked = torch.searchsorted(cdf, target, false, true, new StringViewOptional(), new TensorOptional())

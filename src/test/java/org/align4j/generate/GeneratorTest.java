@@ -197,6 +197,26 @@ class GeneratorTest {
         }
     }
 
+    /** A NaN or inf logit (a diverged model) is refused with torch.multinomial's message, not sampled from. */
+    @Test
+    void aNonFiniteLogitIsRefusedAsMultinomialRefusesIt() {
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            try (PointerScope s = new PointerScope()) {
+                Tensor logits = Tensors.floats(new float[] {0.1f, 0.2f, 0.3f, bad, 0.1f, 0.2f}, 2, 3);
+                IllegalStateException e = assertThrows(
+                        IllegalStateException.class,
+                        () -> Generator.choose(
+                                logits,
+                                new SamplingParams(1.0, 0, 1.0, 1, 0),
+                                () -> Tensors.floats(new float[] {0.5f, 0.5f}, 2, 1)
+                                        .to(torch.ScalarType.Double),
+                                new long[2],
+                                new float[2]));
+                assertTrue(e.getMessage().contains("`inf`, `nan`"), e.getMessage());
+            }
+        }
+    }
+
     private static float[] toFloats(double[] x) {
         float[] f = new float[x.length];
         for (int i = 0; i < x.length; i++) f[i] = (float) x[i];
