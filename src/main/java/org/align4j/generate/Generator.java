@@ -15,6 +15,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.StringViewOptional;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
@@ -275,7 +276,8 @@ public final class Generator {
             java.util.function.Supplier<Tensor> uniforms,
             long[] chosen,
             float[] chosenLogp) {
-        Tensor scaled = p.isGreedy() ? logits : logits.div(Tensors.scalar(p.temperature()));
+        // x / 1 is x: temperature 1 (GRPO's default) skips a pass over the (B, V) logits
+        Tensor scaled = p.isGreedy() || p.temperature() == 1.0 ? logits : logits.div(Tensors.scalar(p.temperature()));
         Tensor logprobs = scaled.log_softmax(-1); // (B, V)
         Tensor picked;
         if (p.isGreedy()) {
@@ -299,7 +301,8 @@ public final class Generator {
             }
             // unfiltered, the probabilities are exp of the log-probs already computed: one pass, not a second softmax
             Tensor probs = filtered == scaled ? logprobs.exp() : filtered.softmax(-1); // (B, V)
-            Tensor cdf = probs.to(torch.ScalarType.Double).cumsum(-1); // (B, V)
+            // accumulating in float64 as it reads, the same numbers as a float64 copy summed (one pass fewer)
+            Tensor cdf = probs.cumsum(-1, new ScalarTypeOptional(torch.ScalarType.Double)); // (B, V)
             long v = cdf.size(1);
             Tensor total = cdf.narrow(1, v - 1, 1); // (B, 1), 1 up to rounding
             // multinomial's check, with its message, read off the row totals: a NaN or inf logit (a diverged model)
