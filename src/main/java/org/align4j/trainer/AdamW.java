@@ -32,6 +32,9 @@ import org.bytedeco.pytorch.global.torch;
  * Weight decay applies to the parameters transformers' Trainer decays: not to biases and not to
  * normalisation weights ({@code get_decay_parameter_names}: names matching bias, layernorm,
  * rmsnorm, ".norm." or "_norm"). Parameters whose {@code grad()} is undefined are skipped.
+ *
+ * <p>Float32 contiguous parameters (all of them, in practice) are updated by {@link FusedAdamW}: the same arithmetic
+ * in one pass over each element instead of eight libtorch ops; the ops remain for any other parameter.
  */
 public final class AdamW implements AutoCloseable {
     private static final Pattern NO_DECAY =
@@ -41,6 +44,7 @@ public final class AdamW implements AutoCloseable {
     private final Map<String, Tensor> expAvg = new LinkedHashMap<>(), expAvgSq = new LinkedHashMap<>();
     private final double beta1, beta2, eps, weightDecay;
     private long step;
+    private boolean fused = true;
 
     public AdamW(Map<String, Tensor> params, double beta1, double beta2, double eps, double weightDecay) {
         this.params = new LinkedHashMap<>(params);
@@ -69,22 +73,37 @@ public final class AdamW implements AutoCloseable {
         return step;
     }
 
+    /**
+     * Whether {@link #step} updates float32 contiguous parameters in one pass over their memory ({@link FusedAdamW},
+     * the default) or with libtorch's ops (the same numbers to float rounding; for tests and benchmarks).
+     */
+    void useFused(boolean on) {
+        fused = on;
+    }
+
     /** One update at learning rate {@code lr} from the gradients currently in each parameter's grad. */
     public void step(double lr) {
         step++;
         double bc1 = 1 - Math.pow(beta1, step), bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
         try (NoGradGuard g = new NoGradGuard();
                 PointerScope s = new PointerScope()) {
+            List<FusedAdamW.Slot> slots = new ArrayList<>();
             for (var e : params.entrySet()) {
                 Tensor p = e.getValue(), grad = p.grad();
                 if (grad == null || grad.isNull() || !grad.defined()) continue;
-                if (weightDecay != 0 && decays(e.getKey())) p.mul_(Tensors.scalar(1 - lr * weightDecay));
                 Tensor m = expAvg.get(e.getKey()), v = expAvgSq.get(e.getKey());
+                boolean decays = weightDecay != 0 && decays(e.getKey());
+                if (fused && FusedAdamW.fits(p, grad, m, v)) {
+                    slots.add(FusedAdamW.slot(p, grad, m, v, decays));
+                    continue;
+                }
+                if (decays) p.mul_(Tensors.scalar(1 - lr * weightDecay));
                 m.lerp_(grad, Tensors.scalar(1 - beta1)); // b1 m + (1 - b1) g
                 v.mul_(Tensors.scalar(beta2)).addcmul_(grad, grad, Tensors.scalar(1 - beta2));
                 Tensor denom = v.sqrt().div_(Tensors.scalar(bc2Sqrt)).add_(Tensors.scalar(eps));
                 p.addcdiv_(m, denom, Tensors.scalar(-lr / bc1));
             }
+            FusedAdamW.step(slots, FusedAdamW.Coefficients.of(lr, weightDecay, beta1, beta2, eps, bc1, bc2Sqrt));
         }
     }
 

@@ -77,6 +77,62 @@ class AdamWTest {
         }
     }
 
+    /**
+     * The one-pass update (FusedAdamW) against libtorch's ops on the same gradients: a decaying weight larger than
+     * one work chunk, a bias that does not decay, and a weight whose gradient is a transposed view (not contiguous,
+     * so both optimizers step it with the ops).
+     */
+    @Test
+    void theOnePassUpdateEqualsTheOpsToFloatRounding() {
+        try (PointerScope s = new PointerScope()) {
+            org.bytedeco.pytorch.global.torch.manual_seed(7);
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            shapes.put("model.layers.0.mlp.up_proj.weight", new long[] {600, 500});
+            shapes.put("model.layers.0.self_attn.q_proj.bias", new long[] {500});
+            shapes.put("model.layers.0.self_attn.o_proj.weight", new long[] {40, 30});
+            Map<String, Tensor> fusedParams = new LinkedHashMap<>(), opsParams = new LinkedHashMap<>();
+            for (var e : shapes.entrySet()) {
+                Tensor init = org.bytedeco.pytorch.global.torch.randn(e.getValue());
+                fusedParams.put(e.getKey(), init.clone().set_requires_grad(true));
+                opsParams.put(e.getKey(), init.clone().set_requires_grad(true));
+            }
+            try (AdamW fused = AdamW.withDefaults(fusedParams, 0.1);
+                    AdamW ops = AdamW.withDefaults(opsParams, 0.1)) {
+                ops.useFused(false);
+                for (int step = 0; step < 4; step++) {
+                    for (var e : shapes.entrySet()) {
+                        long[] shape = e.getValue();
+                        Tensor grad = shape.length == 2 && shape[0] == 40
+                                ? org.bytedeco
+                                        .pytorch
+                                        .global
+                                        .torch
+                                        .randn(shape[1], shape[0])
+                                        .t() // a view: not contiguous
+                                : org.bytedeco.pytorch.global.torch.randn(shape);
+                        fusedParams.get(e.getKey()).mutable_grad().put(grad);
+                        opsParams.get(e.getKey()).mutable_grad().put(grad.clone());
+                    }
+                    Tensor w = fusedParams.get("model.layers.0.mlp.up_proj.weight");
+                    assertTrue(FusedAdamW.fits(w, w.grad(), w, w), "a float32 contiguous weight takes the one pass");
+                    Tensor o = fusedParams.get("model.layers.0.self_attn.o_proj.weight");
+                    assertFalse(FusedAdamW.fits(o, o.grad(), o, o), "a transposed gradient takes the ops");
+                    fused.step(1e-2);
+                    ops.step(1e-2);
+                    fused.zeroGrad();
+                    ops.zeroGrad();
+                    for (String n : shapes.keySet())
+                        assertClose(
+                                "step " + step + " " + n,
+                                Tensors.toFloats(opsParams.get(n)),
+                                Tensors.toFloats(fusedParams.get(n)),
+                                1e-6,
+                                1e-6);
+                }
+            }
+        }
+    }
+
     @Test
     void schedulesMatchTheirClosedForms() {
         LrSchedule cos = new LrSchedule("cosine", 2.0, 10, 110);
