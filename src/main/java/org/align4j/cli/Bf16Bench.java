@@ -8,12 +8,10 @@ import java.util.Map;
 import org.align4j.engine.Autocast;
 import org.align4j.model.ModelPresets;
 import org.align4j.model.Transformer;
+import org.align4j.trainer.AdamW;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.AdamWOptions;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -64,15 +62,15 @@ final class Bf16Bench {
             }
             model.requiresGrad(true);
             copy.requiresGrad(true);
-            TensorVector pf = model.parameterVector(), pb = copy.parameterVector();
-            AdamW of = new AdamW(pf, new AdamWOptions(1e-4)), ob = new AdamW(pb, new AdamWOptions(1e-4));
+            AdamW of = AdamW.withDefaults(model.trainableParameters(), 0.0),
+                    ob = AdamW.withDefaults(copy.trainableParameters(), 0.0);
             double[] msF = new double[iters], msB = new double[iters];
             List<Double> lossF = new ArrayList<>(), lossB = new ArrayList<>();
             for (int i = -warmup; i < iters; i++) {
                 for (int j = 0; j < 2; j++) {
                     boolean bf16 = (i + j) % 2 != 0; // alternate which runs first
                     long t0 = System.nanoTime();
-                    double loss = bf16 ? autocastStep(copy, ids, pb, ob) : BenchCommand.trainStep(model, ids, pf, of);
+                    double loss = bf16 ? autocastStep(copy, ids, ob) : BenchCommand.trainStep(model, ids, of);
                     double took = (System.nanoTime() - t0) / 1e6;
                     (bf16 ? lossB : lossF).add(BenchCommand.round(loss));
                     if (i >= 0) (bf16 ? msB : msF)[i] = took;
@@ -100,9 +98,9 @@ final class Bf16Bench {
     }
 
     /** One train step with the matrix products in bfloat16 (libtorch CPU autocast, no cast cache). */
-    private static double autocastStep(Transformer m, Tensor ids, TensorVector params, AdamW opt) {
+    private static double autocastStep(Transformer m, Tensor ids, AdamW opt) {
         try (Autocast on = Autocast.bf16(true)) {
-            return BenchCommand.trainStep(m, ids, params, opt);
+            return BenchCommand.trainStep(m, ids, opt);
         }
     }
 
