@@ -3,6 +3,7 @@ package org.align4j.engine;
 
 import java.io.IOException;
 import org.bytedeco.openblas.global.openblas_full;
+import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,12 +18,14 @@ import org.slf4j.LoggerFactory;
  * threads that work: the same step took 8-13 s with two BLAS threads and 2.0 s with one. PyTorch's builds do not
  * have the problem (OpenBLAS' OpenMP build or MKL share the one OpenMP pool). So: when other processes kept more
  * than half a core busy on average since the last decision (/proc, {@link CpuTime}), products run on one thread;
- * otherwise on as many as OpenBLAS started with (OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS, else the cores). Measured side by side
+ * otherwise on as many as torch had when first asked ({@code torch.get_num_threads()}). Measured side by side
  * (tools/bench/contention.sh, README): with one busy process the train step slowed 1.25x, against 5.9x before. A
  * decision holds at least a second, so a run of short steps (decode steps) does not read /proc for every one.
  *
- * <p>{@code ALIGN4J_BLAS_THREADS=N} sets the quiet-machine count. On 2 cores align4j starts libtorch's own kernels on
- * one thread and OpenBLAS on two unless the user set either count ({@link NativeEnv#splitThreads}).
+ * <p>{@code ALIGN4J_BLAS_THREADS=N} sets the quiet-machine count apart from torch's. On 2 cores, {@code
+ * OMP_NUM_THREADS=1 ALIGN4J_BLAS_THREADS=2} (libtorch's own kernels on one thread, products on two) made the train
+ * step 1.15x and the DPO step 1.09x faster than two threads for both (docs/perf-notes.md); not the default, since
+ * it was measured on one 2-core machine only.
  *
  * <p>The price: OpenBLAS' result depends on its thread count in the last bits (BlasThreadsTest), so a run whose
  * machine got busy or quiet differs in those bits from one that did not, as PyTorch runs on different thread counts
@@ -59,9 +62,7 @@ public final class BlasThreads {
             LOG.debug("no /proc CPU times ({}): OpenBLAS' thread count stays as it is", e.getMessage());
             return -1;
         }
-        // OpenBLAS' own count as it started (OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS, else the cores): torch's
-        // count where both pools got the same, two products' threads beside one of libtorch's on 2 cores (NativeEnv)
-        if (configured < 0) configured = quietThreads(SETTING, openblas_full.openblas_get_num_threads());
+        if (configured < 0) configured = quietThreads(SETTING, torch.get_num_threads());
         int threads = choose(last == null ? 0 : now.otherCoresSince(last), configured);
         last = now;
         if (threads != current) {

@@ -31,7 +31,6 @@ import org.slf4j.LoggerFactory;
 public final class NativeEnv {
     private static final Logger LOG = LoggerFactory.getLogger(NativeEnv.class);
     private static volatile boolean configured;
-    private static volatile boolean threadsSplit;
 
     private NativeEnv() {}
 
@@ -44,39 +43,12 @@ public final class NativeEnv {
         if (configured) return;
         boolean wasSet = getenv("OMP_WAIT_POLICY") != null;
         setIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
-        if (splitThreads(
-                        getenv("OMP_NUM_THREADS"),
-                        getenv("OPENBLAS_NUM_THREADS"),
-                        Runtime.getRuntime().availableProcessors())
-                && !libgompLoaded()) {
-            setIfAbsent("OMP_NUM_THREADS", "1");
-            setIfAbsent("OPENBLAS_NUM_THREADS", "2");
-            threadsSplit = true;
-        }
         configured = true;
         // too late when libgomp is already in the process: it read its environment when it was loaded
         if (!wasSet && libgompLoaded())
             LOG.warn("libtorch was loaded before align4j could set OMP_WAIT_POLICY=PASSIVE, so training may run up to"
                     + " 3x slower on few cores; export OMP_WAIT_POLICY=PASSIVE, or touch align4j before"
                     + " org.bytedeco.pytorch");
-    }
-
-    /**
-     * Whether libtorch's own kernels run on one thread and the matrix products (OpenBLAS) on two: on a 2-core machine
-     * where the user set neither thread count. Why: OpenBLAS' pthreads pool spins on the second core after every
-     * product, where libtorch's OpenMP pool then has to run the next op's second half; with libtorch on one thread
-     * the two pools stop taking turns on that core. Measured side by side on the 2-core Xeon (docs/perf-notes.md,
-     * two days): train step 1.15x and 1.04x, DPO step 1.09x and 1.01x faster than two threads for both; the GRPO
-     * generation batch the same; with busy processes ~5 % slower. Bigger machines were not measured, so they keep
-     * libtorch's defaults; {@code OMP_NUM_THREADS=2} (any value) turns the split off here.
-     */
-    static boolean splitThreads(String ompNumThreads, String openblasNumThreads, int cores) {
-        return ompNumThreads == null && openblasNumThreads == null && cores == 2;
-    }
-
-    /** Whether {@link #configure()} set the split ({@link #splitThreads}) before libtorch loaded, in this process. */
-    public static boolean threadsSplit() {
-        return threadsSplit;
     }
 
     /**

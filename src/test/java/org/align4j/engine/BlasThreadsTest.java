@@ -25,7 +25,7 @@ class BlasThreadsTest {
     }
 
     @Test
-    void theQuietCountIsTheSettingElseOpenBlasOwnAndABadSettingNamesTheVariable() {
+    void theQuietCountIsTheSettingElseTorchsAndABadSettingNamesTheVariable() {
         assertEquals(2, BlasThreads.quietThreads(null, 2));
         assertEquals(2, BlasThreads.quietThreads(" ", 2));
         assertEquals(4, BlasThreads.quietThreads("4", 1));
