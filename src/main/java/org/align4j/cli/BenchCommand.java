@@ -147,6 +147,7 @@ final class BenchCommand {
         r.put("mode", mode);
         r.put("params", model.numParameters());
         r.put("threads", torch.get_num_threads());
+        r.put("blas_threads", org.bytedeco.openblas.global.openblas_full.openblas_get_num_threads());
         return r;
     }
 
