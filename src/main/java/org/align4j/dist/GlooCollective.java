@@ -408,13 +408,20 @@ public final class GlooCollective implements Collective {
     private Tensor buffer(int i, Buckets.Bucket b) {
         while (buffers.size() <= i) buffers.add(null);
         Tensor have = buffers.get(i);
-        if (have != null && have.numel() == b.numel && have.scalar_type() == b.dtype()) return have;
+        // by value: the bound scalar_type() returns a new enum instance on every call, so == never held and every
+        // all-reduce allocated its buckets afresh
+        if (have != null && have.numel() == b.numel && have.scalar_type().value == b.dtype().value) return have;
         if (have != null) have.close();
         try (PointerScope s = new PointerScope()) {
             Tensor fresh = Tensors.keep(s, torch.empty(new long[] {b.numel}, new TensorOptions(b.dtype()), null));
             buffers.set(i, fresh);
             return fresh;
         }
+    }
+
+    /** The kept buffer of bucket i, or null: for tests. */
+    Tensor keptBuffer(int i) {
+        return i < buffers.size() ? buffers.get(i) : null;
     }
 
     private static Tensor doubles(double[] values) {

@@ -104,6 +104,20 @@ class CollectiveTest {
         assertArrayEquals(want, sums.get(1));
     }
 
+    /** A step's small gradients go through the same kept buffers step after step, not fresh ones. */
+    @Test
+    void bucketBuffersAreKeptAcrossAllReduces() throws Exception {
+        List<Boolean> same = twoRanks(FAST, c -> {
+            Tensor[] small = new Tensor[8];
+            for (int i = 0; i < small.length; i++) small[i] = Tensors.floats(new float[64], 64);
+            c.allReduceSum(List.of(small));
+            Tensor first = ((GlooCollective) c).keptBuffer(0);
+            c.allReduceSum(List.of(small));
+            return first != null && first == ((GlooCollective) c).keptBuffer(0);
+        });
+        assertEquals(List.of(true, true), same);
+    }
+
     @Test
     void aRankThatStopsCallingCollectivesIsNamedWithinTheTimeout() throws Exception {
         int port = freePort();
