@@ -29,22 +29,27 @@ class BenchCommandTest {
         return JSON.readTree(lines.get(0));
     }
 
-    @Test
-    void dpoTimesEveryTrainerStepAndReportsTheMedianOfTheTimedOnes(@TempDir Path tmp) throws Exception {
-        JsonNode r = bench(
+    /** A timed mode on the tiny llama: batch (pairs for dpo) x seq tokens, warm-up then timed steps. */
+    private static JsonNode timed(Path tmp, String mode, int batch, int seq, int iters, int warmup) throws Exception {
+        return bench(
                 tmp,
                 "--mode",
-                "dpo",
+                mode,
                 "--size",
                 "llama-tiny",
                 "--batch",
-                "2",
+                "" + batch,
                 "--seq",
-                "13",
+                "" + seq,
                 "--iters",
-                "2",
+                "" + iters,
                 "--warmup",
-                "1");
+                "" + warmup);
+    }
+
+    @Test
+    void dpoTimesEveryTrainerStepAndReportsTheMedianOfTheTimedOnes(@TempDir Path tmp) throws Exception {
+        JsonNode r = timed(tmp, "dpo", 2, 13, 2, 1);
         assertEquals("dpo", r.get("mode").asText());
         assertEquals(6, r.get("prompt_len").asInt(), "prompt = seq / 2");
         assertEquals(7, r.get("completion_len").asInt(), "completion = the rest");
@@ -69,20 +74,7 @@ class BenchCommandTest {
     /** The train mode steps align4j's AdamW (as the trainers do) on one batch: the loss starts at ln V and falls. */
     @Test
     void trainStepsTheTrainersOptimizerOnOneBatch(@TempDir Path tmp) throws Exception {
-        JsonNode r = bench(
-                tmp,
-                "--mode",
-                "train",
-                "--size",
-                "llama-tiny",
-                "--batch",
-                "2",
-                "--seq",
-                "16",
-                "--iters",
-                "6",
-                "--warmup",
-                "1");
+        JsonNode r = timed(tmp, "train", 2, 16, 6, 1);
         assertEquals("train", r.get("mode").asText());
         assertEquals(6, r.get("iters").asInt());
         double first = r.get("first_loss").asDouble(), last = r.get("last_loss").asDouble();
