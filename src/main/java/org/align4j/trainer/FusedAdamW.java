@@ -23,9 +23,10 @@ import org.bytedeco.pytorch.global.torch;
  * </pre>
  *
  * Why: those ops are eight passes over 4-byte elements (about 2 GB of memory traffic for a 25M-parameter model),
- * the single pass about 0.7 GB; on the 2-core Xeon the update took 61 ms as ops and 32 ms fused (docs/perf-notes.md).
- * Results equal the ops' to float rounding (libtorch's vector kernels fuse some multiply-adds, and differ between
- * CPU capabilities themselves), not bit for bit.
+ * the single pass about 0.7 GB; on the 2-core Xeon the update of 25.2M parameters with weight decay took 90 ms as
+ * ops and 45 ms fused (docs/perf-notes.md). Results equal the ops' to float rounding (libtorch's vector kernels fuse
+ * some multiply-adds, differ between CPU capabilities, and lerp the other way for 1 - b1 >= 0.5), not bit for bit;
+ * Java's float arithmetic itself is the same on every CPU.
  *
  * <p>Only float32, contiguous CPU tensors of one shape qualify ({@link #fits}); {@link AdamW} steps any other
  * parameter with the ops. Work is cut into chunks spread over the common fork-join pool (on the calling thread alone
