@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
+import org.align4j.engine.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -73,7 +74,8 @@ final class FusedAdamW {
     }
 
     static Slot slot(Tensor p, Tensor g, Tensor m, Tensor v, boolean decays) {
-        return new Slot(memory(p), memory(g), memory(m), memory(v), p.numel(), decays);
+        return new Slot(
+                Tensors.segment(p), Tensors.segment(g), Tensors.segment(m), Tensors.segment(v), p.numel(), decays);
     }
 
     /** Updates every slot, chunks of all of them in parallel. */
@@ -107,9 +109,5 @@ final class FusedAdamW {
             v.set(JAVA_FLOAT_UNALIGNED, o, vi);
             p.set(JAVA_FLOAT_UNALIGNED, o, pi + c.stepSize() * mi / denom);
         }
-    }
-
-    private static MemorySegment memory(Tensor t) {
-        return MemorySegment.ofAddress(t.data_ptr().address()).reinterpret(t.numel() * 4L);
     }
 }
