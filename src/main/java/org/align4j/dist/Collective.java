@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.dist;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -8,6 +10,8 @@ import java.util.List;
 import org.align4j.engine.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The collectives a data-parallel training loop needs, on c10d's Gloo backend when the job has
@@ -63,14 +67,11 @@ public interface Collective extends AutoCloseable {
             broadcast(List.of(n), root);
             int len = (int) n.item_long();
             if (len == 0) return "";
-            long[] data = new long[len];
-            for (int i = 0; i < bytes.length; i++) data[i] = bytes[i];
-            Tensor t = Tensors.longs(data, len);
+            // one uint8 per byte (a long per byte sent 8x the data)
+            Tensor t = torch.empty(new long[] {len}, new TensorOptions(torch.ScalarType.Byte), null);
+            if (rank() == root) Tensors.segment(t).copyFrom(MemorySegment.ofArray(bytes));
             broadcast(List.of(t), root);
-            long[] got = Tensors.toLongs(t);
-            byte[] out = new byte[len];
-            for (int i = 0; i < len; i++) out[i] = (byte) got[i];
-            return new String(out, StandardCharsets.UTF_8);
+            return new String(Tensors.segment(t).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
         }
     }
 

@@ -104,6 +104,17 @@ class CollectiveTest {
         assertArrayEquals(want, sums.get(1));
     }
 
+    /** Texts (rollouts as JSON) gathered byte for byte: multi-byte UTF-8, different lengths, an empty one. */
+    @Test
+    void textsAreGatheredByteForByteFromEveryRank() throws Exception {
+        String long0 = "{\"completion\": \"é ∑ 漢字 🙂\"}".repeat(300);
+        List<List<String>> got = twoRanks(FAST, c -> c.allGatherText(c.rank() == 0 ? long0 : ""));
+        assertEquals(List.of(long0, ""), got.get(0));
+        assertEquals(List.of(long0, ""), got.get(1));
+        List<String> fromOne = twoRanks(FAST, c -> c.broadcastText(c.rank() == 1 ? "ünï" : "ignored", 1));
+        assertEquals(List.of("ünï", "ünï"), fromOne);
+    }
+
     /** A step's small gradients go through the same kept buffers step after step, not fresh ones. */
     @Test
     void bucketBuffersAreKeptAcrossAllReduces() throws Exception {
