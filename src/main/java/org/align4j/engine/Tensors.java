@@ -70,6 +70,12 @@ public final class Tensors {
         }
     }
 
+    public static double[] toDoubles(Tensor t) {
+        try (Tensor c = t.detach().to(ScalarType.Double).contiguous()) {
+            return segment(c).toArray(ValueLayout.JAVA_DOUBLE);
+        }
+    }
+
     public static long[] toLongs(Tensor t) {
         try (Tensor c = t.detach().to(ScalarType.Long).contiguous()) {
             return segment(c).toArray(ValueLayout.JAVA_LONG);

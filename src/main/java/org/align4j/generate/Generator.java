@@ -15,11 +15,8 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.ScalarTypeOptional;
-import org.bytedeco.pytorch.StringViewOptional;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
@@ -262,11 +259,14 @@ public final class Generator {
     }
 
     /**
-     * Picks one token per row from (B, V) logits and the token's log-prob. Sampling is by inverse CDF: with u ~ U[0, 1)
-     * for the row, the first token whose cumulative probability (float64) exceeds u times the total. That draws one
-     * number per row where torch.multinomial's exponential race draws one per row and vocabulary entry (64 rows x
-     * 16,384: 1.6 ms against 18 ms on this CPU, a third of a decode step); a token of probability 0 (cut by top-k or
-     * top-p) is never picked, its cumulative probability equalling the one before. Greedy draws nothing.
+     * Picks one token per row from (B, V) logits and the token's log-prob. Sampling is by inverse CDF
+     * ({@link InverseCdf}): with u ~ U[0, 1) for the row, the first token whose cumulative probability (float64)
+     * exceeds u times the total. That draws one number per row where torch.multinomial's exponential race draws one per
+     * row and vocabulary entry (64 rows x 16,384: 18 ms on this CPU, a third of a decode step). Greedy draws nothing.
+     *
+     * <p>Unfiltered (no top-k, no top-p), the picked token's log-prob is the log of the probability the sampler read:
+     * one softmax pass over (B, V) serves both, where log_softmax, exp and a float64 cumulative sum took three (4.5
+     * against 2.1 ms a decode step at 64 x 16,384, docs/perf-notes.md). Filtered, it is the unfiltered log_softmax's.
      *
      * @param uniforms (B, 1) float64 in [0, 1), asked for only when sampling
      */
@@ -278,46 +278,39 @@ public final class Generator {
             float[] chosenLogp) {
         // x / 1 is x: temperature 1 (GRPO's default) skips a pass over the (B, V) logits
         Tensor scaled = p.isGreedy() || p.temperature() == 1.0 ? logits : logits.div(Tensors.scalar(p.temperature()));
-        Tensor logprobs = scaled.log_softmax(-1); // (B, V)
-        Tensor picked;
         if (p.isGreedy()) {
-            picked = logits.argmax(new LongOptional(-1), true); // (B, 1)
-        } else {
-            Tensor filtered = scaled;
-            if (p.topK() > 0 && p.topK() < filtered.size(-1)) {
-                // transformers TopKLogitsWarper: drop everything below the k-th largest logit
-                Tensor kth = torch.topk(filtered, p.topK()).get0().narrow(-1, p.topK() - 1, 1); // (B, 1)
-                filtered = filtered.masked_fill(filtered.lt(kth), Tensors.scalar(Double.NEGATIVE_INFINITY));
-            }
-            if (p.topP() < 1.0) {
-                // transformers TopPLogitsWarper: sort ascending, drop the tokens whose cumulative
-                // probability stays <= 1 - top_p; the most likely token always survives
-                T_TensorTensor_T sorted = torch.sort(filtered, -1, false);
-                Tensor cum = sorted.get0().softmax(-1).cumsum(-1);
-                Tensor removeSorted = cum.le(Tensors.scalar(1 - p.topP()));
-                removeSorted.narrow(-1, removeSorted.size(-1) - 1, 1).fill_(Tensors.scalar(0L));
-                Tensor remove = removeSorted.scatter(-1, sorted.get1(), removeSorted);
-                filtered = filtered.masked_fill(remove, Tensors.scalar(Double.NEGATIVE_INFINITY));
-            }
-            // unfiltered, the probabilities are exp of the log-probs already computed: one pass, not a second softmax
-            Tensor probs = filtered == scaled ? logprobs.exp() : filtered.softmax(-1); // (B, V)
-            // accumulating in float64 as it reads, the same numbers as a float64 copy summed (one pass fewer)
-            Tensor cdf = probs.cumsum(-1, new ScalarTypeOptional(torch.ScalarType.Double)); // (B, V)
-            long v = cdf.size(1);
-            Tensor total = cdf.narrow(1, v - 1, 1); // (B, 1), 1 up to rounding
-            // multinomial's check, with its message, read off the row totals: a NaN or inf logit (a diverged model)
-            // makes its row's total NaN; softmax gives no negative entry and no row of zeros
-            double least = total.min().item_double(), most = total.max().item_double();
-            if (!(least > 0) || Double.isInfinite(most))
-                throw new IllegalStateException("probability tensor contains either `inf`, `nan` or element < 0");
-            // u * total < total strictly (u's largest value times total may round up to it)
-            Tensor target = torch.minimum(uniforms.get().mul(total), total.mul(Tensors.scalar(1 - 1e-15)));
-            picked = torch.searchsorted(cdf, target, false, true, new StringViewOptional(), new TensorOptional())
-                    .clamp_max(Tensors.scalar(v - 1)); // (B, 1) int64
+            Tensor picked = logits.argmax(new LongOptional(-1), true); // (B, 1)
+            System.arraycopy(Tensors.toLongs(picked), 0, chosen, 0, chosen.length);
+            System.arraycopy(
+                    Tensors.toFloats(scaled.log_softmax(-1).gather(-1, picked)), 0, chosenLogp, 0, chosen.length);
+            return;
         }
-        long[] ids = Tensors.toLongs(picked);
-        float[] lp = Tensors.toFloats(logprobs.gather(-1, picked));
+        Tensor filtered = scaled;
+        if (p.topK() > 0 && p.topK() < filtered.size(-1)) {
+            // transformers TopKLogitsWarper: drop everything below the k-th largest logit
+            Tensor kth = torch.topk(filtered, p.topK()).get0().narrow(-1, p.topK() - 1, 1); // (B, 1)
+            filtered = filtered.masked_fill(filtered.lt(kth), Tensors.scalar(Double.NEGATIVE_INFINITY));
+        }
+        if (p.topP() < 1.0) {
+            // transformers TopPLogitsWarper: sort ascending, drop the tokens whose cumulative
+            // probability stays <= 1 - top_p; the most likely token always survives
+            T_TensorTensor_T sorted = torch.sort(filtered, -1, false);
+            Tensor cum = sorted.get0().softmax(-1).cumsum(-1);
+            Tensor removeSorted = cum.le(Tensors.scalar(1 - p.topP()));
+            removeSorted.narrow(-1, removeSorted.size(-1) - 1, 1).fill_(Tensors.scalar(0L));
+            Tensor remove = removeSorted.scatter(-1, sorted.get1(), removeSorted);
+            filtered = filtered.masked_fill(remove, Tensors.scalar(Double.NEGATIVE_INFINITY));
+        }
+        Tensor probs = filtered.softmax(-1).contiguous(); // (B, V)
+        long[] ids = InverseCdf.pick(probs, Tensors.toDoubles(uniforms.get()));
         System.arraycopy(ids, 0, chosen, 0, ids.length);
-        System.arraycopy(lp, 0, chosenLogp, 0, lp.length);
+        if (filtered == scaled) {
+            float[] picked = InverseCdf.read(probs, ids);
+            for (int r = 0; r < ids.length; r++) chosenLogp[r] = (float) Math.log(picked[r]);
+        } else {
+            Tensor picked = Tensors.longs(ids, ids.length, 1); // (B, 1)
+            float[] lp = Tensors.toFloats(scaled.log_softmax(-1).gather(-1, picked));
+            System.arraycopy(lp, 0, chosenLogp, 0, lp.length);
+        }
     }
 }
