@@ -33,6 +33,7 @@ import org.align4j.trainer.AdamW;
 import org.align4j.trainer.DpoConfig;
 import org.align4j.trainer.DpoTrainer;
 import org.align4j.trainer.MetricsLog;
+import org.align4j.trainer.RowParallel;
 import org.align4j.trainer.TrainingArgs;
 import org.align4j.trainer.TrainingListener;
 import org.align4j.trainer.TrainingListeners;
@@ -176,6 +177,7 @@ final class BenchCommand {
         opt.close();
         ids.close();
         Map<String, Object> r = throughput("train", model, o, ms, 6.0);
+        r.put("row_parallel_parts", RowParallel.parts(model, b)); // ALIGN4J_ROW_PARALLEL=1: the whole batch at once
         r.put("first_loss", losses.getFirst());
         r.put("last_loss", losses.getLast());
         return r;
@@ -183,22 +185,32 @@ final class BenchCommand {
 
     /**
      * Next-token cross-entropy, backward, global-norm clip at 1.0, AdamW at lr 1e-4 (align4j's, as the trainers step:
+     * the batch's rows as parts at once on the cores as SFT runs them, {@link RowParallel}, then
      * {@link AdamW#clipStepAndZero}); all native memory freed.
      */
     static double trainStep(Transformer model, Tensor ids, AdamW opt) {
         BlasThreads.adapt(); // as the trainers do before each step
-        try (PointerScope s = new PointerScope()) {
-            long b = ids.size(0), t = ids.size(1), v = model.config().vocabSize();
-            // (B, T-1, V), in float32 also when autocast ran the head in bfloat16 (bench --mode bf16): the loss's
-            // log-softmax in full precision, as autocast keeps it in PyTorch
-            Tensor logits = model.logits(model.forward(ids.narrow(1, 0, t - 1), null, null))
-                    .to(torch.ScalarType.Float);
-            Tensor loss = torch.cross_entropy(
-                    logits.reshape(b * (t - 1), v), ids.narrow(1, 1, t - 1).reshape(b * (t - 1)));
-            loss.backward();
-            opt.clipStepAndZero(model, 1.0, 1e-4);
-            return loss.item_float();
-        }
+        long b = ids.size(0), t = ids.size(1), v = model.config().vocabSize();
+        List<Long> rows = java.util.stream.LongStream.range(0, b).boxed().toList();
+        List<Double> losses = RowParallel.run(model, rows, RowParallel.parts(model, (int) b), part -> {
+            try (PointerScope s = new PointerScope()) {
+                long n = part.size();
+                Tensor x = ids.narrow(0, part.getFirst(), n);
+                // (n, T-1, V), in float32 also when autocast ran the head in bfloat16 (bench --mode bf16): the loss's
+                // log-softmax in full precision, as autocast keeps it in PyTorch
+                Tensor logits = model.logits(model.forward(x.narrow(1, 0, t - 1), null, null))
+                        .to(torch.ScalarType.Float);
+                // the part's share of the batch mean: its own token mean times n / B
+                Tensor loss = torch.cross_entropy(
+                                logits.reshape(n * (t - 1), v),
+                                x.narrow(1, 1, t - 1).reshape(n * (t - 1)))
+                        .mul(Tensors.scalar((double) n / b));
+                loss.backward();
+                return loss.item_double();
+            }
+        });
+        opt.clipStepAndZero(model, 1.0, 1e-4);
+        return losses.stream().mapToDouble(Double::doubleValue).sum();
     }
 
     private static Map<String, Object> generate(Transformer model, Options o) {

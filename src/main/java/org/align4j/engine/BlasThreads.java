@@ -73,6 +73,26 @@ public final class BlasThreads {
     }
 
     /**
+     * OpenBLAS on one thread until {@link OneThread#close}, which restores the count before: for Java threads that run
+     * products at the same time, one per core ({@code RowParallel}), where OpenBLAS' own threads would only compete
+     * with them. Where the user set OPENBLAS_NUM_THREADS, their count stands.
+     */
+    public static OneThread oneThread() {
+        int before = openblas_full.openblas_get_num_threads();
+        boolean change = System.getenv("OPENBLAS_NUM_THREADS") == null && before != 1;
+        if (change) openblas_full.openblas_set_num_threads(1);
+        return () -> {
+            if (change) openblas_full.openblas_set_num_threads(before);
+        };
+    }
+
+    /** Restores OpenBLAS' thread count; closing never throws. */
+    public interface OneThread extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
      * The thread count for a quiet machine: {@code ALIGN4J_BLAS_THREADS=N} (N >= 1), else torch's thread count.
      *
      * @throws IllegalArgumentException for any other value, naming the variable and what it takes

@@ -189,6 +189,11 @@ public final class Lora {
         model.setAdapters(cfg, adapters);
     }
 
+    /** The dropout on the adapters' input while training (0 without adapters). */
+    public static double dropout(Transformer model) {
+        return model.loraConfig() == null ? 0 : model.loraConfig().dropout();
+    }
+
     /** True when adapters are attached. */
     public static boolean attached(Transformer model) {
         return model.loraConfig() != null;

@@ -48,6 +48,11 @@ public final class Transformer implements AutoCloseable {
     private boolean training; // LoRA dropout is active only while training
     private String source = ""; // model_name_or_path as given (what a saved adapter names as its base)
     private Path tokenizerDir; // the folder whose tokenizer files a checkpoint of this model carries; null: none
+    // this thread's own leaves over the trainable parameters' memory, while withOwnLeaves runs; null: the model's
+    private final ThreadLocal<Leaves> ownLeaves = new ThreadLocal<>();
+
+    /** The tensors a forward reads: parameters by HF name and adapters by module prefix. */
+    private record Leaves(Map<String, Tensor> params, Map<String, Lora.Pair> adapters) {}
 
     /** Takes ownership of float32 parameters named as in the HF checkpoint; see {@link #expectedShapes}. */
     public Transformer(ModelConfig config, LinkedHashMap<String, Tensor> params) {
@@ -114,6 +119,50 @@ public final class Transformer implements AutoCloseable {
             m.put(e.getKey() + ".lora_B.weight", e.getValue().b());
         }
         return Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * Runs {@code work} on this thread with each trainable parameter replaced by a new leaf over the same memory: the
+     * forward reads the same numbers, and backward puts the gradients in the new leaves' {@code grad} instead of the
+     * parameters'. Threads that each run a part of a batch this way neither race on one {@code grad} nor add into it in
+     * an order the scheduler picks ({@code RowParallel} sums the parts' gradients in a fixed order). Other threads keep
+     * reading the model's own parameters.
+     *
+     * @return the leaves, in {@link #trainableParameters} order; the caller closes them
+     */
+    public List<Tensor> withOwnLeaves(Runnable work) {
+        if (ownLeaves.get() != null) throw new IllegalStateException("withOwnLeaves does not nest");
+        List<Tensor> leaves = new ArrayList<>();
+        Map<String, Tensor> own = new LinkedHashMap<>(params);
+        Map<String, Lora.Pair> ownAdapters = new LinkedHashMap<>(adapters);
+        if (loraConfig == null) {
+            for (var e : params.entrySet()) own.put(e.getKey(), leaf(e.getValue(), leaves));
+        } else {
+            for (var e : adapters.entrySet()) {
+                Tensor a = leaf(e.getValue().a(), leaves), b = leaf(e.getValue().b(), leaves);
+                ownAdapters.put(e.getKey(), new Lora.Pair(a, b));
+            }
+        }
+        ownLeaves.set(new Leaves(own, ownAdapters));
+        try {
+            work.run();
+        } catch (RuntimeException | Error e) {
+            leaves.forEach(Tensor::close);
+            throw e;
+        } finally {
+            ownLeaves.remove();
+        }
+        return leaves;
+    }
+
+    /** A new leaf over {@code p}'s memory (no copy), requiring grad as {@code p} does; added to {@code leaves}. */
+    private static Tensor leaf(Tensor p, List<Tensor> leaves) {
+        Tensor t;
+        try (PointerScope s = new PointerScope()) { // owned by the caller of withOwnLeaves, not by an open scope
+            t = Tensors.keep(s, p.detach().requires_grad_(p.requires_grad()));
+        }
+        leaves.add(t);
+        return t;
     }
 
     /** With adapters off the model is its frozen base: the reference model of DPO-style methods, without a second copy. */
@@ -425,17 +474,24 @@ public final class Transformer implements AutoCloseable {
     // ---- pieces ----
 
     private Tensor p(String name) {
-        Tensor t = params.get(name);
+        Tensor t = param(name);
         if (t == null) throw new IllegalStateException("parameter " + name + " missing");
         return t;
     }
 
+    /** The parameter a forward reads (this thread's own leaf inside {@link #withOwnLeaves}), or null. */
+    private Tensor param(String name) {
+        Leaves own = ownLeaves.get();
+        return (own == null ? params : own.params()).get(name);
+    }
+
     private Tensor linear(Tensor x, String prefix) {
-        Tensor bias = params.get(prefix + ".bias");
+        Tensor bias = param(prefix + ".bias");
         Tensor y = bias == null
                 ? torch.linear(x, p(prefix + ".weight"))
                 : torch.linear(x, p(prefix + ".weight"), new TensorOptional(bias));
-        Lora.Pair lora = adaptersEnabled ? adapters.get(prefix) : null;
+        Leaves own = ownLeaves.get();
+        Lora.Pair lora = adaptersEnabled ? (own == null ? adapters : own.adapters()).get(prefix) : null;
         if (lora == null) return y;
         Tensor in = training && loraConfig.dropout() > 0 ? torch.dropout(x, loraConfig.dropout(), true) : x;
         return y.add(torch.linear(torch.linear(in, lora.a()), lora.b())

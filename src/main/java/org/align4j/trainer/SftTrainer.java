@@ -49,7 +49,8 @@ public final class SftTrainer {
                 cfg,
                 TrainLoop.evaluation(eval, evalSteps, cfg.perDeviceTrainBatchSize(), Sequence::targets, step),
                 resolvedConfig,
-                step);
+                step,
+                true); // a micro-batch touches only its rows and the weights: its rows may run as parts at once
     }
 
     public static TrainResult train(
@@ -82,9 +83,17 @@ public final class SftTrainer {
         // each worker would sample its slice of a micro-batch with the micro-batch's seed and co-train its own head
         TrainLoop.requireOneWorker("sft with the AAPA anchor (aapa_discriminator_path)");
         TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> {
-            StepSums s = sums(
-                    microBatch(model, mb, padId, window.targetTokens(), cfg.gradientCheckpointing(), training),
-                    mb.stream().mapToLong(Sequence::targets).sum());
+            // the NLL's rows as parts at once, as plain SFT runs them; the anchor's sampling after, on this thread
+            int parts = training ? RowParallel.parts(model, mb.size()) : 1;
+            StepSums s = StepSums.empty();
+            for (StepSums part : RowParallel.run(
+                    model,
+                    mb,
+                    parts,
+                    rows -> sums(
+                            microBatch(
+                                    model, rows, padId, window.targetTokens(), cfg.gradientCheckpointing(), training),
+                            rows.stream().mapToLong(Sequence::targets).sum()))) s = s.plus(part);
             if (!training) return s;
             double term = anchorTerm(model, mb, a, window, padId);
             return s.withLoss(s.loss() + term)
@@ -164,7 +173,8 @@ public final class SftTrainer {
                 cfg,
                 null,
                 resolvedConfig,
-                step);
+                step,
+                true);
     }
 
     /** TRL's SFT metrics from {loss, correct argmax predictions}: mean_token_accuracy over the target tokens. */

@@ -312,6 +312,24 @@ public final class TrainLoop {
             Map<String, Object> resolvedConfig,
             MicroBatch<T> microBatch)
             throws IOException {
+        return train(command, model, data, a, eval, resolvedConfig, microBatch, false);
+    }
+
+    /**
+     * {@link #train(String, Transformer, Rows, TrainingArgs, Evaluation, Map, MicroBatch)}, with each micro-batch's rows
+     * run as parts at once on the cores ({@link RowParallel}) when {@code rowParallel}: for a micro-batch function that
+     * touches nothing but its rows, the model's parameters and its own tensors (no generator draws, no adapter switch).
+     */
+    static <T> TrainResult train(
+            String command,
+            Transformer model,
+            Rows<T> data,
+            TrainingArgs a,
+            Evaluation eval,
+            Map<String, Object> resolvedConfig,
+            MicroBatch<T> microBatch,
+            boolean rowParallel)
+            throws IOException {
         List<T> rows = data.rows();
         if (rows.isEmpty()) throw new IllegalArgumentException(command + ": the training set is empty");
         // data parallel: the cursor reads the job's micro-batches (per_device_train_batch_size x workers rows) in the
@@ -329,16 +347,29 @@ public final class TrainLoop {
         return run(
                 run,
                 windowed(
-                        command, data, cursor, a.gradientAccumulationSteps(), a.perDeviceTrainBatchSize(), microBatch));
+                        command,
+                        data,
+                        cursor,
+                        a.gradientAccumulationSteps(),
+                        a.perDeviceTrainBatchSize(),
+                        microBatch,
+                        rowParallel ? model : null));
     }
 
     /**
      * The step that runs one accumulation window of {@code data} from {@code cursor}: the window (rows and target
      * tokens) is the whole job's, and this worker runs the micro-batches of its slice of each job micro-batch ({@code
-     * perWorker} rows from rank x perWorker); what it logs is summed over the workers before it is divided.
+     * perWorker} rows from rank x perWorker); what it logs is summed over the workers before it is divided. With a
+     * {@code rowParallel} model (null: off) each micro-batch's rows run as parts at once ({@link RowParallel}).
      */
     static <T> Step windowed(
-            String command, Rows<T> data, DataCursor cursor, int accumulation, int perWorker, MicroBatch<T> mb) {
+            String command,
+            Rows<T> data,
+            DataCursor cursor,
+            int accumulation,
+            int perWorker,
+            MicroBatch<T> mb,
+            Transformer rowParallel) {
         return step -> {
             Collective dist = Distributed.current();
             List<List<T>> microBatches = cursor.window(data.rows(), accumulation);
@@ -354,7 +385,9 @@ public final class TrainLoop {
                 int from = Math.min(job.size(), dist.rank() * perWorker), to = Math.min(job.size(), from + perWorker);
                 List<T> mine = job.subList(from, to);
                 if (mine.isEmpty()) continue;
-                sums = sums.plus(mb.run(mine, w, true));
+                int parts = rowParallel == null ? 1 : RowParallel.parts(rowParallel, mine.size());
+                for (StepSums part : RowParallel.run(rowParallel, mine, parts, rows -> mb.run(rows, w, true)))
+                    sums = sums.plus(part);
                 tokens += mine.stream().mapToLong(data.inputTokens()).sum();
             }
             sums = sums.withInputTokens(tokens).allReduce(dist);

@@ -30,10 +30,24 @@ final class TrainerFixtures {
      */
     static <T> Map<String, float[]> stepGradients(
             Transformer m, List<T> rows, int batch, int accumulation, TrainLoop.MicroBatch<T> mb) throws IOException {
+        return stepGradients(m, rows, batch, accumulation, mb, false);
+    }
+
+    /** {@link #stepGradients}, with the micro-batches' rows run as parts at once when {@code rowParallel}. */
+    static <T> Map<String, float[]> stepGradients(
+            Transformer m, List<T> rows, int batch, int accumulation, TrainLoop.MicroBatch<T> mb, boolean rowParallel)
+            throws IOException {
         m.requiresGrad(true);
         try {
             TrainLoop.Rows<T> data = new TrainLoop.Rows<>(rows, r -> 1, r -> 1);
-            TrainLoop.windowed("test", data, new DataCursor(rows.size(), batch, 42), accumulation, batch, mb)
+            TrainLoop.windowed(
+                            "test",
+                            data,
+                            new DataCursor(rows.size(), batch, 42),
+                            accumulation,
+                            batch,
+                            mb,
+                            rowParallel ? m : null)
                     .run(0);
             Map<String, float[]> g = new LinkedHashMap<>();
             for (var e : m.trainableParameters().entrySet()) {
