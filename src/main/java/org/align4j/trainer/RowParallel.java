@@ -62,8 +62,8 @@ public final class RowParallel {
                 cap = 0;
             }
             if (cap < 1)
-                throw new IllegalArgumentException("ALIGN4J_ROW_PARALLEL='" + setting + "': use a number of parts >= 1"
-                        + " (1: each micro-batch on one thread pool, as PyTorch runs it)");
+                throw new IllegalArgumentException("ALIGN4J_ROW_PARALLEL='" + setting + "' (environment): use a number"
+                        + " of parts >= 1, or 1 to run each micro-batch whole on torch's threads, as PyTorch does");
         }
         if (Lora.dropout(model) > 0) return 1;
         long gradientBytes = 0;
