@@ -85,15 +85,14 @@ public final class SftTrainer {
         TrainLoop.MicroBatch<Sequence> step = (mb, window, training) -> {
             // the NLL's rows as parts at once, as plain SFT runs them; the anchor's sampling after, on this thread
             int parts = training ? RowParallel.parts(model, mb.size()) : 1;
-            StepSums s = StepSums.empty();
-            for (StepSums part : RowParallel.run(
+            StepSums s = StepSums.sum(RowParallel.run(
                     model,
                     mb,
                     parts,
                     rows -> sums(
                             microBatch(
                                     model, rows, padId, window.targetTokens(), cfg.gradientCheckpointing(), training),
-                            rows.stream().mapToLong(Sequence::targets).sum()))) s = s.plus(part);
+                            rows.stream().mapToLong(Sequence::targets).sum())));
             if (!training) return s;
             double term = anchorTerm(model, mb, a, window, padId);
             return s.withLoss(s.loss() + term)

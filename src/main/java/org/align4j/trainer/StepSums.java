@@ -76,6 +76,13 @@ final class StepSums {
         return new StepSums();
     }
 
+    /** The parts' sums added in order (a micro-batch run as parts, {@link RowParallel}). */
+    static StepSums sum(java.util.List<StepSums> parts) {
+        StepSums s = empty();
+        for (StepSums part : parts) s = s.plus(part);
+        return s;
+    }
+
     /** Adds {@code sum} to metric {@code name}, which is logged divided by counter {@code count}. */
     StepSums add(String name, double sum, String count) {
         sums.merge(name, sum, Double::sum);

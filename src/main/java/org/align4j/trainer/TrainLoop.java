@@ -386,8 +386,8 @@ public final class TrainLoop {
                 List<T> mine = job.subList(from, to);
                 if (mine.isEmpty()) continue;
                 int parts = rowParallel == null ? 1 : RowParallel.parts(rowParallel, mine.size());
-                for (StepSums part : RowParallel.run(rowParallel, mine, parts, rows -> mb.run(rows, w, true)))
-                    sums = sums.plus(part);
+                sums = sums.plus(
+                        StepSums.sum(RowParallel.run(rowParallel, mine, parts, rows -> mb.run(rows, w, true))));
                 tokens += mine.stream().mapToLong(data.inputTokens()).sum();
             }
             sums = sums.withInputTokens(tokens).allReduce(dist);
