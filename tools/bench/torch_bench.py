@@ -318,9 +318,10 @@ def main():
                     "decode_tokens_per_s": round(a.batch * (a.new_tokens - 1) / dec, 1),
                     "generated_tokens_per_s": round(a.batch * a.new_tokens / tot, 1)})
     # contention check over the timed iterations: cpu_util = this process's CPU time /
-    # (wall x threads); other_cores = cores kept busy by OTHER processes on average (from
+    # (wall x threads); cpu_ms_per_step = its CPU time / iterations; other_cores = cores kept busy by OTHER processes on average (from
     # /proc/stat). other_cores above ~0.1 means the machine was shared and the numbers are low.
     out["cpu_util"] = round(CPU["cpu_s"] / (CPU["wall_s"] * a.threads), 3)
+    out["cpu_ms_per_step"] = round(CPU["cpu_s"] * 1e3 / a.iters, 1)  # the work a step, whatever the load
     if CPU["other_s"] is not None:
         out["other_cores"] = round(CPU["other_s"] / CPU["wall_s"], 3)
     print(json.dumps(out))

@@ -156,7 +156,7 @@ final class BenchCommand {
         int b = o.integer("batch"), t = o.integer("seq");
         ModelConfig c = model.config();
         Tensor ids = randomIds(c, b, t, o.longValue("seed"));
-        double[] ms = time(o, () -> {
+        Timed ms = time(o, () -> {
             try (NoGradGuard g = new NoGradGuard();
                     PointerScope s = new PointerScope()) {
                 model.logits(model.forward(ids, null, null));
@@ -172,7 +172,7 @@ final class BenchCommand {
         model.requiresGrad(true);
         AdamW opt = AdamW.withDefaults(model.trainableParameters(), 0.0);
         List<Double> losses = new ArrayList<>(); // every step's, warm-up included: the same batch, so they fall
-        double[] ms = time(o, () -> losses.add(trainStep(model, ids, opt)));
+        Timed ms = time(o, () -> losses.add(trainStep(model, ids, opt)));
         model.requiresGrad(false);
         opt.close();
         ids.close();
@@ -219,8 +219,10 @@ final class BenchCommand {
         List<long[]> prompts = new ArrayList<>();
         for (int r = 0; r < b; r++) prompts.add(Arrays.copyOfRange(flat, r * p, (r + 1) * p));
         SamplingParams greedy = SamplingParams.greedy(n);
-        double[] ms = time(o, () -> Generator.generate(model, prompts, greedy, new int[0], 0));
-        double[] prefillMs = time(o, () -> Generator.generate(model, prompts, SamplingParams.greedy(1), new int[0], 0));
+        double[] ms = time(o, () -> Generator.generate(model, prompts, greedy, new int[0], 0))
+                .ms();
+        double[] prefillMs = time(o, () -> Generator.generate(model, prompts, SamplingParams.greedy(1), new int[0], 0))
+                .ms();
         Map<String, Object> r = header("generate", model, o);
         r.put("batch", b);
         r.put("prompt_len", p);
@@ -329,6 +331,8 @@ final class BenchCommand {
             r.put("reference", "identical copy (full fine-tune)");
             r.put("loss_type", "sigmoid");
             r.put("beta", 0.1);
+            // each worker's micro-batch of pairs as parts at once on its cores (ALIGN4J_ROW_PARALLEL=1: whole)
+            r.put("row_parallel_parts", DpoTrainer.splitsPairs(cfg) ? RowParallel.parts(policy, b / workers) : 1);
             double med = median(ms), tokens = 2.0 * b * t;
             r.put("ms_median", round(med));
             r.put("ms_min", round(Arrays.stream(ms).min().orElse(med)));
@@ -474,24 +478,40 @@ final class BenchCommand {
         }
     }
 
-    private static double[] time(Options o, Runnable step) {
+    /**
+     * Each timed step's wall time, and this process's CPU time and the other processes' load over the timed steps
+     * ({@code from}/{@code to} null where /proc cannot be read).
+     */
+    private record Timed(double[] ms, CpuTime from, CpuTime to) {}
+
+    private static Timed time(Options o, Runnable step) {
         for (int i = 0; i < o.integer("warmup"); i++) step.run();
         double[] ms = new double[o.integer("iters")];
+        CpuTime from = cpuNow();
         for (int i = 0; i < ms.length; i++) {
             long t0 = System.nanoTime();
             step.run();
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
-        return ms;
+        return new Timed(ms, from, from == null ? null : cpuNow());
+    }
+
+    private static CpuTime cpuNow() {
+        try {
+            return CpuTime.now();
+        } catch (IOException | RuntimeException e) {
+            return null; // not Linux: the JSON line goes without the CPU figures
+        }
     }
 
     /** The JSON line of a batch x seq mode: timings, tokens/s and MFU at flopsPerParam FLOPs per parameter and token. */
     private static Map<String, Object> throughput(
-            String mode, Transformer model, Options o, double[] ms, double flopsPerParam) {
+            String mode, Transformer model, Options o, Timed timed, double flopsPerParam) {
         Map<String, Object> r = header(mode, model, o);
         int b = o.integer("batch"), t = o.integer("seq");
         r.put("batch", b);
         r.put("seq", t);
+        double[] ms = timed.ms();
         double tokens = (double) b * t, flopsPerToken = flopsPerParam * model.numParameters();
         double med = median(ms);
         r.put("ms_median", round(med));
@@ -499,6 +519,15 @@ final class BenchCommand {
         r.put("iters", ms.length);
         r.put("tokens_per_s", round(tokens / (med / 1000)));
         r.put("mfu", round(flopsPerToken * tokens / (med / 1000) / o.number("peak_flops")));
+        if (timed.to() != null && ms.length > 0) {
+            // over the timed steps, as torch_bench.py reports them: CPU time a step (the work, whatever the load),
+            // CPU time / (wall x threads), and the cores other processes kept busy on average
+            double cpu = timed.to().ownSeconds() - timed.from().ownSeconds();
+            double wall = (timed.to().nanoTime() - timed.from().nanoTime()) / 1e9;
+            r.put("cpu_ms_per_step", round(cpu * 1000 / ms.length));
+            r.put("cpu_util", round(cpu / (wall * torch.get_num_threads())));
+            r.put("other_cores", round(timed.to().otherCoresSince(timed.from())));
+        }
         return r;
     }
 

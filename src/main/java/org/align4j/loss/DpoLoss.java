@@ -149,6 +149,14 @@ public final class DpoLoss {
         boolean averagesTokens() {
             return lossTypes.contains("ipo") || lossTypes.contains("sigmoid_norm");
         }
+
+        /**
+         * Whether a pair's loss depends on the other pairs of its batch (aot / aot_unpaired sort the batch), so the
+         * batch cannot be split into parts whose losses add up to its own.
+         */
+        public boolean couplesPairs() {
+            return lossTypes.contains("aot") || lossTypes.contains("aot_unpaired");
+        }
     }
 
     /**

@@ -44,7 +44,8 @@ public final class Transformer implements AutoCloseable {
     private final Tensor invFreq; // (D/2)
     private Lora.Config loraConfig; // null: no adapters
     private Map<String, Lora.Pair> adapters = Map.of(); // module prefix -> (A, B)
-    private boolean adaptersEnabled = true;
+    // threads that read the frozen base (a reference pass) while withAdaptersOff runs; others keep the adapters
+    private final ThreadLocal<Boolean> adaptersOff = ThreadLocal.withInitial(() -> false);
     private boolean training; // LoRA dropout is active only while training
     private String source = ""; // model_name_or_path as given (what a saved adapter names as its base)
     private Path tokenizerDir; // the folder whose tokenizer files a checkpoint of this model carries; null: none
@@ -165,9 +166,19 @@ public final class Transformer implements AutoCloseable {
         return t;
     }
 
-    /** With adapters off the model is its frozen base: the reference model of DPO-style methods, without a second copy. */
-    public void setAdaptersEnabled(boolean on) {
-        adaptersEnabled = on;
+    /**
+     * Runs {@code work} with the adapters off on this thread only: the model is its frozen base there (the reference
+     * model of DPO-style methods, without a second copy), while other threads, such as the other parts of a batch
+     * running at the same time ({@code RowParallel}), keep the adapters. Nests.
+     */
+    public <R> R withAdaptersOff(java.util.function.Supplier<R> work) {
+        boolean before = adaptersOff.get();
+        adaptersOff.set(true);
+        try {
+            return work.get();
+        } finally {
+            adaptersOff.set(before);
+        }
     }
 
     Lora.Config loraConfig() {
@@ -491,7 +502,7 @@ public final class Transformer implements AutoCloseable {
                 ? torch.linear(x, p(prefix + ".weight"))
                 : torch.linear(x, p(prefix + ".weight"), new TensorOptional(bias));
         Leaves own = ownLeaves.get();
-        Lora.Pair lora = adaptersEnabled ? (own == null ? adapters : own.adapters()).get(prefix) : null;
+        Lora.Pair lora = adaptersOff.get() ? null : (own == null ? adapters : own.adapters()).get(prefix);
         if (lora == null) return y;
         Tensor in = training && loraConfig.dropout() > 0 ? torch.dropout(x, loraConfig.dropout(), true) : x;
         return y.add(torch.linear(torch.linear(in, lora.a()), lora.b())

@@ -44,7 +44,8 @@ public final class CpoTrainer {
                 TrainLoop.evaluation(
                         eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), p -> p.chosen().length, step),
                 resolvedConfig,
-                step);
+                step,
+                true); // a pair's loss and metrics are its own: a micro-batch's pairs may run as parts at once
     }
 
     /** loss = sum_pairs(preference loss) / window pairs + cpo_alpha * chosen NLL / window chosen tokens. */

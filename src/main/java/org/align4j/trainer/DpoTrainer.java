@@ -30,6 +30,11 @@ import org.bytedeco.pytorch.Tensor;
  * <p>Batch-coupled losses (aot, aot_unpaired) sort within a micro-batch, as TRL sorts within a
  * device batch.
  *
+ * <p>A training micro-batch's pairs run as one part per core at once ({@link RowParallel}; each part scores its own
+ * pairs against the reference and back-propagates their share of the loss), except with aot / aot_unpaired, WPO with
+ * an "sft" term, and TR-DPO, whose micro-batch does not split into independent parts. With LoRA the reference pass
+ * switches the adapters off on its own thread only ({@link Transformer#withAdaptersOff}).
+ *
  * <p>WPO (use_weighting) multiplies every loss term by the pair weights, the "sft" / rpo_alpha NLL included (by the
  * micro-batch's mean weight, as TRL v1.x's per-sequence sft tensor works out); LD-DPO (ld_alpha) desensitises the
  * policy's and the reference's log-probs alike ({@link LengthDesensitized}).
@@ -68,7 +73,19 @@ public final class DpoTrainer {
                 TrainLoop.evaluation(
                         evalItems, cfg.evalSteps(), batch, it -> it.pair().chosen().length, step),
                 resolvedConfig,
-                step);
+                step,
+                splitsPairs(cfg));
+    }
+
+    /**
+     * Whether a micro-batch's pairs may run as parts at once on the cores ({@link RowParallel}: each part's loss,
+     * reference pass and metric sums are its own pairs'): not where a pair's loss reads the other pairs (aot sorts the
+     * batch; WPO scales the NLL by the batch's mean weight) or the micro-batch function moves the reference (TR-DPO).
+     */
+    public static boolean splitsPairs(DpoConfig cfg) {
+        return !cfg.loss().couplesPairs()
+                && !(cfg.useWeighting() && DpoLoss.sftWeight(cfg.loss()) != 0)
+                && cfg.refSync() == null;
     }
 
     /**

@@ -47,7 +47,8 @@ public final class OrpoTrainer {
                 TrainLoop.evaluation(
                         eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), OrpoTrainer::nllTokens, step),
                 resolvedConfig,
-                step);
+                step,
+                true); // a pair's loss and metrics are its own: a micro-batch's pairs may run as parts at once
     }
 
     /** Predicted tokens of a chosen row (prompt and completion, the first token excepted): the NLL's denominator. */

@@ -41,11 +41,7 @@ record Reference(Transformer policy, Transformer model, boolean free, String com
     Tensor tokenLogps(CompletionBatch.Inputs in, double temperature) {
         if (free) throw new IllegalStateException("bug: a reference-free run asked for reference log-probs");
         if (model != null) return CompletionBatch.tokenLogpsNoGrad(model, in, temperature);
-        policy.setAdaptersEnabled(false);
-        try {
-            return CompletionBatch.tokenLogpsNoGrad(policy, in, temperature);
-        } finally {
-            policy.setAdaptersEnabled(true);
-        }
+        // on this thread only: the other parts of a batch may run the policy with its adapters at the same time
+        return policy.withAdaptersOff(() -> CompletionBatch.tokenLogpsNoGrad(policy, in, temperature));
     }
 }

@@ -68,8 +68,43 @@ class LoraTest {
             assertArrayEquals(base, logits(m), "B = 0 at init");
             randomizeB(m, 2);
             assertFalse(java.util.Arrays.equals(base, logits(m)));
-            m.setAdaptersEnabled(false);
-            assertArrayEquals(base, logits(m), "adapters off = the frozen base (DPO's reference)");
+            assertArrayEquals(
+                    base, m.withAdaptersOff(() -> logits(m)), "adapters off = the frozen base (DPO's reference)");
+            assertFalse(java.util.Arrays.equals(base, logits(m)), "on again after withAdaptersOff");
+        }
+    }
+
+    /** Adapters off on one thread (a part's reference pass) leaves them on for the others (the parts' policy passes). */
+    @Test
+    void adaptersOffHoldOnlyForTheThreadThatAskedAndNest() throws Exception {
+        try (Transformer m = tiny()) {
+            float[] base = logits(m);
+            Lora.attach(m, CFG, 1);
+            randomizeB(m, 2);
+            float[] adapted = logits(m);
+            assertFalse(java.util.Arrays.equals(base, adapted));
+            java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1),
+                    release = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.ExecutorService other = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                java.util.concurrent.Future<float[]> off = other.submit(() -> m.withAdaptersOff(() -> {
+                    inside.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    m.withAdaptersOff(() -> null); // nested: leaving the inner one keeps the outer one's off
+                    return logits(m);
+                }));
+                inside.await();
+                assertArrayEquals(adapted, logits(m), "this thread keeps the adapters while the other has them off");
+                release.countDown();
+                assertArrayEquals(base, off.get(), "the other thread read the base");
+            } finally {
+                other.shutdownNow();
+            }
+            assertArrayEquals(adapted, logits(m), "on again everywhere");
         }
     }
 

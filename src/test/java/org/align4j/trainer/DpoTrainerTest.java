@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.assertPartsAddUp;
 import static org.align4j.trainer.TrainerFixtures.assertResumedRowsEqual;
 import static org.align4j.trainer.TrainerFixtures.assertSameGradients;
 import static org.align4j.trainer.TrainerFixtures.snapshot;
@@ -220,6 +221,62 @@ class DpoTrainerTest {
                     Files.exists(tmp.resolve("adapter_model.safetensors")),
                     "the final LoRA model is saved in PEFT's format");
         }
+    }
+
+    /**
+     * A micro-batch's pairs run as parts at once (RowParallel) log what the whole micro-batch logs and leave its
+     * gradients: with a reference model of its own, and with LoRA, whose reference pass switches the adapters off on
+     * its own thread while the other parts run the policy with them.
+     */
+    @Test
+    void pairsAsPartsGiveTheMicroBatchsLossMetricsAndGradients(@TempDir Path tmp) throws Exception {
+        List<DpoTrainer.Item> items = DpoTrainer.onTheFly(arithmeticPairs(5, 11));
+        DpoConfig cfg = config(tmp, 1, 5, 1)
+                .withLoss(loss(List.of("sigmoid", "sft"), List.of(1.0, 0.5), 0.1)); // the NLL term splits too
+        for (boolean lora : new boolean[] {false, true}) {
+            try (Transformer policy = tiny();
+                    Transformer refModel = lora ? null : perturbed(3)) {
+                if (lora) {
+                    Lora.attach(policy, new Lora.Config(4, 8, 0.0, List.of("q_proj", "v_proj")), 3);
+                    torch.manual_seed(4); // B = 0 would make the adapters, and so the reference's switch, do nothing
+                    try (NoGradGuard g = new NoGradGuard();
+                            PointerScope s = new PointerScope()) {
+                        for (var e : policy.trainableParameters().entrySet())
+                            if (e.getKey().endsWith("lora_B.weight"))
+                                e.getValue().add_(torch.randn_like(e.getValue()).mul(Tensors.scalar(0.1)));
+                    }
+                }
+                Reference ref = new Reference(policy, refModel, false, "dpo");
+                assertPartsAddUp(
+                        policy,
+                        items,
+                        it -> it.pair().chosen().length,
+                        (rows, w, train) -> DpoTrainer.microBatch(policy, ref, rows, cfg, PAD, w, train),
+                        lora ? "LoRA" : "reference model");
+            }
+        }
+    }
+
+    /** Which DPO configurations split a micro-batch's pairs into parts: those whose pairs' losses are independent. */
+    @Test
+    void onlyLossesOfIndependentPairsRunAsParts(@TempDir Path tmp) {
+        DpoConfig sigmoid = config(tmp, 1, 4, 1);
+        assertTrue(DpoTrainer.splitsPairs(sigmoid));
+        assertTrue(DpoTrainer.splitsPairs(sigmoid.withLoss(loss(List.of("ipo", "sft"), List.of(1.0, 1.0), 0.1))));
+        assertFalse(DpoTrainer.splitsPairs(sigmoid.withLoss(loss(List.of("aot"), List.of(1.0), 0.1))), "aot sorts");
+        assertFalse(
+                DpoTrainer.splitsPairs(
+                        sigmoid.withLoss(loss(List.of("sigmoid", "aot_unpaired"), List.of(1.0, 1.0), 0.1))),
+                "aot_unpaired sorts");
+        assertFalse(
+                DpoTrainer.splitsPairs(sigmoid.withRefSync(new DpoConfig.RefSync(0.5, 2))),
+                "TR-DPO moves the reference from inside the micro-batch function");
+        DpoConfig wpo = sigmoid.withOptions(false, true, false, 0);
+        assertTrue(wpo.useWeighting(), "the fixture sets use_weighting");
+        assertTrue(DpoTrainer.splitsPairs(wpo), "WPO weighs each pair by its own weight");
+        assertFalse(
+                DpoTrainer.splitsPairs(wpo.withLoss(loss(List.of("sigmoid", "sft"), List.of(1.0, 1.0), 0.1))),
+                "WPO's NLL takes the micro-batch's mean weight");
     }
 
     @Test

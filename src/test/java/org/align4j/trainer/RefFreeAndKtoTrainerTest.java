@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.assertPartsAddUp;
 import static org.align4j.trainer.TrainerFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -78,6 +79,36 @@ class RefFreeAndKtoTrainerTest {
                     MetricsLog.read(tmp).get(0).get("nll_loss").asDouble(),
                     0.0,
                     "SimPO has no NLL term (cpo_alpha 0), logged as 0 like TRL");
+        }
+    }
+
+    /** CPO (with its NLL term), SimPO and ORPO micro-batches run as parts at once log and leave what they do whole. */
+    @Test
+    void cpoSimpoAndOrpoPairsAsPartsGiveTheMicroBatchsLossMetricsAndGradients(@TempDir Path tmp) throws Exception {
+        List<PreferencePair> pairs = DpoTrainerTest.arithmeticPairs(5, 12);
+        CpoConfig cpo = new CpoConfig(args(tmp, 1), CpoLoss.Config.defaults(), 0),
+                simpo = new CpoConfig(args(tmp, 1), CpoLoss.Config.simpo(0.1, 0.5), 0);
+        OrpoConfig orpo = new OrpoConfig(args(tmp, 1), 0.1, 0);
+        assertTrue(cpo.loss().cpoAlpha() != 0, "the defaults carry CPO's NLL term");
+        try (Transformer m = tiny()) {
+            assertPartsAddUp(
+                    m,
+                    pairs,
+                    p -> p.chosen().length,
+                    (rows, w, train) -> CpoTrainer.microBatch(m, rows, cpo, PAD, w, train),
+                    "cpo");
+            assertPartsAddUp(
+                    m,
+                    pairs,
+                    p -> p.chosen().length,
+                    (rows, w, train) -> CpoTrainer.microBatch(m, rows, simpo, PAD, w, train),
+                    "simpo");
+            assertPartsAddUp(
+                    m,
+                    pairs,
+                    OrpoTrainer::nllTokens,
+                    (rows, w, train) -> OrpoTrainer.microBatch(m, rows, orpo, PAD, w, train),
+                    "orpo");
         }
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.takeGradients;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.Sequence;
@@ -40,19 +40,6 @@ class RowParallelTest {
         return RowParallel.run(m, data, parts, rows -> sft(m, rows, data)).stream()
                 .mapToDouble(Double::doubleValue)
                 .sum();
-    }
-
-    /** The trainable parameters' gradients (absent: none), then cleared. */
-    private static Map<String, float[]> takeGradients(Transformer m) {
-        Map<String, float[]> g = new LinkedHashMap<>();
-        for (var e : m.trainableParameters().entrySet()) {
-            Tensor grad = e.getValue().grad();
-            if (grad != null && !grad.isNull() && grad.defined()) {
-                g.put(e.getKey(), Tensors.toFloats(grad));
-                e.getValue().mutable_grad().reset();
-            }
-        }
-        return g;
     }
 
     /** Each tensor within 1e-5 of its largest entry (the parts sum in another order than one product over the batch). */

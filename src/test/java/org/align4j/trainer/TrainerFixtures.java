@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 import org.align4j.engine.Tensors;
 import org.align4j.model.Transformer;
 import org.bytedeco.pytorch.Tensor;
@@ -49,14 +50,48 @@ final class TrainerFixtures {
                             mb,
                             rowParallel ? m : null)
                     .run(0);
-            Map<String, float[]> g = new LinkedHashMap<>();
-            for (var e : m.trainableParameters().entrySet()) {
-                Tensor grad = e.getValue().grad();
-                if (grad != null && !grad.isNull() && grad.defined()) g.put(e.getKey(), Tensors.toFloats(grad));
-                if (grad != null && !grad.isNull() && grad.defined())
-                    e.getValue().mutable_grad().reset();
+            return takeGradients(m);
+        } finally {
+            m.requiresGrad(false);
+        }
+    }
+
+    /** The trainable parameters' gradients (absent: none), copied out, then cleared. */
+    static Map<String, float[]> takeGradients(Transformer m) {
+        Map<String, float[]> g = new LinkedHashMap<>();
+        for (var e : m.trainableParameters().entrySet()) {
+            Tensor grad = e.getValue().grad();
+            if (grad != null && !grad.isNull() && grad.defined()) {
+                g.put(e.getKey(), Tensors.toFloats(grad));
+                e.getValue().mutable_grad().reset();
             }
-            return g;
+        }
+        return g;
+    }
+
+    /**
+     * A training micro-batch of {@code rows} run as 2, 3 and one-per-row parts at once ({@link RowParallel}) logs what
+     * it logs whole (the loss, every metric) and leaves its gradients ({@link #assertSameGradients}).
+     */
+    static <T> void assertPartsAddUp(
+            Transformer m, List<T> rows, ToLongFunction<T> targetTokens, TrainLoop.MicroBatch<T> mb, String what) {
+        TrainLoop.Window<T> w = TrainLoop.Window.of(rows, targetTokens, 0);
+        m.requiresGrad(true);
+        try {
+            StepSums whole = StepSums.sum(RowParallel.run(m, rows, 1, part -> mb.run(part, w, true)));
+            Map<String, float[]> expected = takeGradients(m);
+            for (int parts : new int[] {2, 3, rows.size()}) {
+                String at = what + ", " + parts + " parts: ";
+                StepSums split = StepSums.sum(RowParallel.run(m, rows, parts, part -> mb.run(part, w, true)));
+                org.junit.jupiter.api.Assertions.assertEquals(
+                        whole.loss(), split.loss(), 1e-6 * Math.abs(whole.loss()), at + "loss");
+                Map<String, Double> a = whole.metrics(), b = split.metrics();
+                org.junit.jupiter.api.Assertions.assertEquals(a.keySet(), b.keySet(), at + "metric names");
+                for (var e : a.entrySet())
+                    org.junit.jupiter.api.Assertions.assertEquals(
+                            e.getValue(), b.get(e.getKey()), 1e-5 * (1 + Math.abs(e.getValue())), at + e.getKey());
+                assertSameGradients(expected, takeGradients(m));
+            }
         } finally {
             m.requiresGrad(false);
         }
