@@ -13,6 +13,9 @@
 #   BENCH_ROWS=file.jsonl keeps the JSON lines in that file (appending) and summarises every line
 #   in it: rounds run at different times (when the machine is quiet) add up to one table; there the
 #   first round's order alternates with the number of align4j lines already in the file.
+#   A4J_ALSO="VAR=value ..." also runs align4j under that environment in every round, right after its own run
+#   (e.g. A4J_ALSO="ALIGN4J_ROW_PARALLEL=1": each micro-batch whole), and adds its rows and its ratio to the
+#   default align4j to the table.
 #   MAX_OTHER_CORES=0.2 leaves out of the medians every run during which other processes kept more
 #   than 0.2 cores busy on average (all runs are still listed, marked "dropped").
 set -euo pipefail
@@ -32,12 +35,17 @@ a4j="${ALIGN4J:-./align4j}"
 if [ -n "${BENCH_ROWS:-}" ]; then out="$BENCH_ROWS"; touch "$out"
 else out="$(mktemp)"; trap 'rm -f "$out"' EXIT; fi
 
-run_align4j() { "$a4j" bench --mode "$1" --iters 5 --warmup 2 | tee -a "$out"; }
+run_align4j() {
+  "$a4j" bench --mode "$1" --iters 5 --warmup 2 | tee -a "$out"
+  if [ -n "${A4J_ALSO:-}" ]; then
+    env $A4J_ALSO "$a4j" bench --mode "$1" --iters 5 --warmup 2 | grep '^{' | sed "s|^{|{\"also\":\"$A4J_ALSO\",|" | tee -a "$out"
+  fi
+}
 run_torch() {
   "$py" tools/bench/torch_bench.py "$1" --threads 2 --iters 5 --warmup 2 | tee -a "$out"
   if [ "$1" = dpo ]; then "$py" tools/bench/torch_bench.py dpo --trl_metrics --threads 2 --iters 5 --warmup 2 | tee -a "$out"; fi
 }
-start="$(grep -c '"impl":"align4j"' "$out" || true)"
+start="$(grep '"impl":"align4j"' "$out" | grep -vc '"also"' || true)"
 for r in $(seq "$rounds"); do
   for mode in "${modes[@]}"; do
     if [ $(((r + start) % 2)) = 1 ]; then run_align4j "$mode"; run_torch "$mode"
@@ -60,7 +68,8 @@ def key(r):
     return r["decode_tokens_per_s"] if m == "generate" else r["steps_per_s"] if m == "dpo" else r["tokens_per_s"]
 lines = []  # (label, metric, align4j rows, torch rows)
 for m in modes:
-    j = [r for r in rows if mode(r) == m and r.get("impl") == "align4j"]
+    j = [r for r in rows if mode(r) == m and r.get("impl") == "align4j" and not r.get("also")]
+    also = [r for r in rows if mode(r) == m and r.get("impl") == "align4j" and r.get("also")]
     p = [r for r in rows if mode(r) == m and r.get("impl") != "align4j" and not r.get("trl_metrics")]
     if m == "generate":
         lines.append(("generate (decode)", "tokens/s", j, p))
@@ -70,6 +79,8 @@ for m in modes:
         lines.append(("dpo step vs PyTorch + TRL's logged metrics", "steps/s", j, pt))
     else:
         lines.append((m, "tokens/s", j, p))
+    if also:  # the default against align4j under A4J_ALSO (that column then holds align4j's figures)
+        lines.append((f"{m}: align4j vs align4j with {also[0]['also']}", "steps/s" if m == "dpo" else "tokens/s", j, also))
 print("\n| what | metric | align4j | PyTorch eager | ratio | rounds |")
 print("|---|---|---|---|---|---|")
 for label, metric, j, p in lines:
@@ -86,7 +97,8 @@ for label, metric, j, p in lines:
 print("\n| run | impl | mode | value | other_cores |")
 print("|---|---|---|---|---|")
 for i, r in enumerate(every, 1):
-    impl = "align4j" if r.get("impl") == "align4j" else "pytorch" + (" +trl_metrics" if r.get("trl_metrics") else "")
+    impl = ("align4j" + (f" {r['also']}" if r.get("also") else "") if r.get("impl") == "align4j"
+            else "pytorch" + (" +trl_metrics" if r.get("trl_metrics") else ""))
     oc = r.get("other_cores")
     print(f"| {i} | {impl} | {mode(r)} | {key(r)} | {'-' if oc is None else oc}{'' if kept(r) else ' (dropped)'} |")
 PY

@@ -140,7 +140,8 @@ public final class ApoRewardTrainer {
                 cfg.args(),
                 evaluation,
                 resolvedConfig,
-                step);
+                step,
+                true); // each pair's loss term and logged sums are its own: a micro-batch's pairs may run as parts
     }
 
     private static long tokens(Item i) {

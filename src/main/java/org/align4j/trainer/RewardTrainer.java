@@ -93,7 +93,27 @@ public final class RewardTrainer {
     /** What a run did: the logged rows (train and eval), in order. */
 
     /** One micro-batch's rewards (chosen[i] and rejected[i] belong to pair i), its loss contribution and real tokens. */
-    record Scored(float[] chosen, float[] rejected, double loss, long tokens) {}
+    record Scored(float[] chosen, float[] rejected, double loss, long tokens) {
+        /** The parts of one micro-batch as one: their rewards in part order, their losses and tokens added. */
+        static Scored join(List<Scored> parts) {
+            float[] chosen = new float[0], rejected = new float[0];
+            double loss = 0;
+            long tokens = 0;
+            for (Scored p : parts) {
+                chosen = concat(chosen, p.chosen);
+                rejected = concat(rejected, p.rejected);
+                loss += p.loss;
+                tokens += p.tokens;
+            }
+            return new Scored(chosen, rejected, loss, tokens);
+        }
+
+        private static float[] concat(float[] a, float[] b) {
+            float[] out = Arrays.copyOf(a, a.length + b.length);
+            System.arraycopy(b, 0, out, a.length, b.length);
+            return out;
+        }
+    }
 
     static final String LORA_UNSUPPORTED =
             "use_peft (LoRA) is not supported for reward models yet: the score head must be trained and saved "
@@ -211,26 +231,8 @@ public final class RewardTrainer {
         List<Pair> data = fitToMaxLength(train, rc, "train");
         List<Pair> evalData = eval == null ? List.of() : fitToMaxLength(eval, rc, "eval");
         if (rc.scpo() != null) data = scpoTrainSet(data, evalData, rc.scpo());
-        // TRL averages these over the micro-batches of the logging interval
-        TrainLoop.MicroBatch<Pair> step = (mb, window, training) -> {
-            Scored s = microBatch(
-                    model,
-                    mb,
-                    padId,
-                    window.size(),
-                    rc.centerRewardsCoefficient(),
-                    rc.scpo(),
-                    cfg.gradientCheckpointing());
-            BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
-            return StepSums.empty()
-                    .withLoss(s.loss())
-                    .count("micro_batches", 1)
-                    .add("min_reward", m.minReward(), "micro_batches")
-                    .add("mean_reward", m.meanReward(), "micro_batches")
-                    .add("max_reward", m.maxReward(), "micro_batches")
-                    .add("accuracy", m.accuracy(), "micro_batches")
-                    .add("margin", m.margin(), "micro_batches");
-        };
+        TrainLoop.MicroBatch<Pair> step = (mb, window, training) ->
+                loggedMicroBatch(model, mb, padId, window.size(), rc, RowParallel.parts(model, mb.size()));
         TrainLoop.Evaluation evaluation = evalData.isEmpty()
                 ? null
                 : new TrainLoop.Evaluation(rc.evalInterval(), done -> evaluate(model, evalData, rc, padId));
@@ -377,6 +379,36 @@ public final class RewardTrainer {
             double centerRewardsCoefficient,
             boolean checkpointed) {
         return microBatch(model, mb, padId, windowPairs, centerRewardsCoefficient, null, checkpointed);
+    }
+
+    /**
+     * One training micro-batch as {@code parts} parts of its pairs at once on the cores ({@link RowParallel}; each
+     * part's loss is its pairs' share of the window's), logged from the whole micro-batch's rewards: TRL averages the
+     * min / mean / max reward, accuracy and margin of each micro-batch over the logging interval.
+     */
+    static StepSums loggedMicroBatch(
+            Transformer model, List<Pair> mb, long padId, int windowPairs, RewardConfig rc, int parts) {
+        Scored s = Scored.join(RowParallel.run(
+                model,
+                mb,
+                parts,
+                part -> microBatch(
+                        model,
+                        part,
+                        padId,
+                        windowPairs,
+                        rc.centerRewardsCoefficient(),
+                        rc.scpo(),
+                        rc.args().gradientCheckpointing())));
+        BradleyTerryLoss.Metrics m = BradleyTerryLoss.metrics(s.chosen(), s.rejected());
+        return StepSums.empty()
+                .withLoss(s.loss())
+                .count("micro_batches", 1)
+                .add("min_reward", m.minReward(), "micro_batches")
+                .add("mean_reward", m.meanReward(), "micro_batches")
+                .add("max_reward", m.maxReward(), "micro_batches")
+                .add("accuracy", m.accuracy(), "micro_batches")
+                .add("margin", m.margin(), "micro_batches");
     }
 
     /** {@link #microBatch} with SCPO's pair weights ({@code scpo} null: none). */

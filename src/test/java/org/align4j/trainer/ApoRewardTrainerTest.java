@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.align4j.trainer;
 
+import static org.align4j.trainer.TrainerFixtures.assertPartsAddUp;
 import static org.align4j.trainer.TrainerFixtures.assertResumedRowsEqual;
 import static org.align4j.trainer.TrainerFixtures.assertSameGradients;
 import static org.align4j.trainer.TrainerFixtures.evalRows;
@@ -279,6 +280,30 @@ class ApoRewardTrainerTest {
         try (Transformer m = tinyRm()) {
             assertSameGradients(
                     stepGradients(m, items, 8, 1, apoStep(m, c)), stepGradients(m, items, 1, 8, apoStep(m, c)));
+        }
+    }
+
+    /**
+     * A mixed micro-batch's items as parts at once (RowParallel; some parts hold one kind only) log what it logs whole
+     * (loss, human/* and apo/*) and leave its gradients.
+     */
+    @Test
+    void itemsAsPartsGiveTheMicroBatchsLossMetricsAndGradients() throws Exception {
+        List<ApoRewardTrainer.Item> items = new ArrayList<>();
+        List<RewardTrainer.Pair> human = RewardTrainerTest.yesNo(3, 31, false), apo = goldVsSamples(2, 2, 32);
+        for (int i = 0; i < 4; i++) { // interleaved: 7 items, the human pairs among the APO ones
+            items.add(new ApoRewardTrainer.Item(apo.get(i), true));
+            if (i < 3) items.add(new ApoRewardTrainer.Item(human.get(i), false));
+        }
+        ApoLoss.Config c = ApoLoss.Config.defaults();
+        try (Transformer m = tinyRm()) {
+            assertPartsAddUp(
+                    m,
+                    items,
+                    it -> 1,
+                    (mb, w, train) -> ApoRewardTrainer.metrics(
+                            ApoRewardTrainer.microBatch(m, mb, PAD, w.size(), c, false), c.apoLossType()),
+                    "apo");
         }
     }
 

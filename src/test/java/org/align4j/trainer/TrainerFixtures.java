@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 import java.util.function.ToLongFunction;
 import org.align4j.engine.Tensors;
 import org.align4j.model.Transformer;
@@ -76,13 +77,22 @@ final class TrainerFixtures {
     static <T> void assertPartsAddUp(
             Transformer m, List<T> rows, ToLongFunction<T> targetTokens, TrainLoop.MicroBatch<T> mb, String what) {
         TrainLoop.Window<T> w = TrainLoop.Window.of(rows, targetTokens, 0);
+        assertPartsAddUp(
+                m,
+                rows.size(),
+                parts -> StepSums.sum(RowParallel.run(m, rows, parts, part -> mb.run(part, w, true))),
+                what);
+    }
+
+    /** {@link #assertPartsAddUp}, for a micro-batch of {@code rows} that {@code asParts} runs as that many parts. */
+    static void assertPartsAddUp(Transformer m, int rows, IntFunction<StepSums> asParts, String what) {
         m.requiresGrad(true);
         try {
-            StepSums whole = StepSums.sum(RowParallel.run(m, rows, 1, part -> mb.run(part, w, true)));
+            StepSums whole = asParts.apply(1);
             Map<String, float[]> expected = takeGradients(m);
-            for (int parts : new int[] {2, 3, rows.size()}) {
+            for (int parts : new int[] {2, 3, rows}) {
                 String at = what + ", " + parts + " parts: ";
-                StepSums split = StepSums.sum(RowParallel.run(m, rows, parts, part -> mb.run(part, w, true)));
+                StepSums split = asParts.apply(parts);
                 org.junit.jupiter.api.Assertions.assertEquals(
                         whole.loss(), split.loss(), 1e-6 * Math.abs(whole.loss()), at + "loss");
                 Map<String, Double> a = whole.metrics(), b = split.metrics();
