@@ -94,7 +94,7 @@ public final class KtoLoss {
     }
 
     /** z0 = max(0, mean(klPolicy − klRef)), computed without gradient. */
-    static double klBaseline(Tensor klPolicy, Tensor klRef) {
+    public static double klBaseline(Tensor klPolicy, Tensor klRef) {
         try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
             return Math.max(0.0, klPolicy.detach().sub(klRef.detach()).mean().item_double());
         }

@@ -23,6 +23,9 @@ import org.slf4j.LoggerFactory;
  * each prompt paired with the previous row's completion (TRL's KL dataset shifts completions by one
  * within the batch), computed without a graph and clamped at 0.
  *
+ * <p>A training micro-batch's rows run as one part per core at once ({@link RowParallel}): the mismatched rows first,
+ * for the one z0 of the whole micro-batch, then the rows against it.
+ *
  * <p>Logged under TRL's names (trl/trainer/kto_trainer.py:1594-1655): rewards/chosen and logps/chosen
  * are means over the desirable rows, rewards/rejected and logps/rejected over the undesirable ones,
  * rewards/margins their difference, kl the step's z0; logits/chosen and logits/rejected the
@@ -62,8 +65,9 @@ public final class KtoTrainer {
                     ratio,
                     desirable,
                     undesirable));
-        TrainLoop.MicroBatch<UnpairedExample> step =
-                (mb, window, training) -> microBatch(policy, ref, mb, cfg, padId, window, training);
+        // a training micro-batch's rows run as parts at once on the cores (RowParallel), after its KL reference point
+        TrainLoop.MicroBatch<UnpairedExample> step = (mb, window, training) -> microBatch(
+                policy, ref, mb, cfg, padId, window, training, training ? RowParallel.parts(policy, mb.size()) : 1);
         return TrainLoop.train(
                 "kto",
                 policy,
@@ -84,27 +88,97 @@ public final class KtoTrainer {
             long padId,
             TrainLoop.Window<?> window,
             boolean train) {
+        return microBatch(policy, ref, mb, cfg, padId, window, train, 1);
+    }
+
+    /**
+     * {@link #microBatch} as {@code parts} parts of its rows at once ({@link RowParallel}). The reference point z0 is
+     * the whole micro-batch's: its mismatched rows (row i's prompt with row i-1's completion, across the parts) are
+     * scored first, in parts too, and every part's loss shifts by the same z0.
+     */
+    static StepSums microBatch(
+            Transformer policy,
+            Reference ref,
+            List<UnpairedExample> mb,
+            KtoConfig cfg,
+            long padId,
+            TrainLoop.Window<?> window,
+            boolean train,
+            int parts) {
+        int b = mb.size();
+        try (PointerScope scope = new PointerScope()) {
+            Tensor klPolicy, klRef; // (B) each
+            if (cfg.loss().lossType().equals("kto")) {
+                List<Integer> rows =
+                        java.util.stream.IntStream.range(0, b).boxed().toList();
+                float[] p = new float[b], r = new float[b];
+                int at = 0;
+                for (float[][] part :
+                        RowParallel.run(policy, rows, parts, part -> klLogps(policy, ref, mb, part, padId))) {
+                    System.arraycopy(part[0], 0, p, at, part[0].length);
+                    System.arraycopy(part[1], 0, r, at, part[1].length);
+                    at += part[0].length;
+                }
+                klPolicy = Tensors.floats(p, b);
+                klRef = Tensors.floats(r, b);
+            } else {
+                klPolicy = klRef = Tensors.floats(new float[b], b); // apo_zero_unpaired has no reference point
+            }
+            StepSums sums = StepSums.sum(RowParallel.run(
+                    policy, mb, parts, part -> rows(policy, ref, part, klPolicy, klRef, cfg, padId, window, train)));
+            // z0 once per micro-batch, however many parts: TRL averages it over the interval's micro-batches
+            double z0 = cfg.loss().lossType().equals("kto") ? KtoLoss.klBaseline(klPolicy, klRef) : 0.0;
+            return StepSums.empty()
+                    .add("kl", z0, "micro_batches")
+                    .count("micro_batches", 1)
+                    .plus(sums);
+        }
+    }
+
+    /**
+     * The policy's and the reference's summed log-probs ([0], [1]: one per row of {@code rows}) of the mismatched
+     * completions, without a graph (as TRL): row i's prompt with row i-1's completion, the first row with the last's
+     * (TRL's KL dataset shifts completions by one within the batch).
+     */
+    private static float[][] klLogps(
+            Transformer policy, Reference ref, List<UnpairedExample> mb, List<Integer> rows, long padId) {
+        int b = mb.size();
+        List<long[]> prompts = new ArrayList<>(), klCompletions = new ArrayList<>();
+        for (int i : rows) {
+            prompts.add(mb.get(i).prompt());
+            klCompletions.add(mb.get((i + b - 1) % b).completion());
+        }
+        try (PointerScope scope = new PointerScope()) {
+            CompletionBatch.Inputs kl = CompletionBatch.inputs(prompts, klCompletions, padId);
+            return new float[][] {
+                Tensors.toFloats(CompletionBatch.referenceLogps(policy, kl)), Tensors.toFloats(ref.logps(kl))
+            };
+        }
+    }
+
+    /** Forward and backward of {@code mb}'s rows against the micro-batch's mismatched log-probs (B each), and what they log. */
+    private static StepSums rows(
+            Transformer policy,
+            Reference ref,
+            List<UnpairedExample> mb,
+            Tensor klPolicy,
+            Tensor klRef,
+            KtoConfig cfg,
+            long padId,
+            TrainLoop.Window<?> window,
+            boolean train) {
         int b = mb.size();
         KtoLoss.Config lc = cfg.loss();
-        List<long[]> prompts = new ArrayList<>(), completions = new ArrayList<>(), klCompletions = new ArrayList<>();
+        List<long[]> prompts = new ArrayList<>(), completions = new ArrayList<>();
         float[] label = new float[b];
         for (int i = 0; i < b; i++) {
             prompts.add(mb.get(i).prompt());
             completions.add(mb.get(i).completion());
-            klCompletions.add(mb.get((i + b - 1) % b).completion()); // row i's prompt with row i-1's completion
             label[i] = mb.get(i).desirable() ? 1f : 0f;
         }
         try (PointerScope scope = new PointerScope()) {
             CompletionBatch.Inputs in = CompletionBatch.inputs(prompts, completions, padId);
             Tensor refLogps = ref.logps(in), desirable = Tensors.floats(label, b);
-            Tensor klPolicy, klRef;
-            if (lc.lossType().equals("kto")) {
-                CompletionBatch.Inputs kl = CompletionBatch.inputs(prompts, klCompletions, padId);
-                klPolicy = CompletionBatch.referenceLogps(policy, kl); // the policy's side, without a graph (as TRL)
-                klRef = ref.logps(kl);
-            } else {
-                klPolicy = klRef = Tensors.floats(new float[b], b); // apo_zero_unpaired has no reference point
-            }
             StepSums[] sums = new StepSums[1];
             double loss = CompletionBatch.forwardBackward(
                     policy, in, Pass.of(train, cfg.args().gradientCheckpointing()), hidden -> {
@@ -116,10 +190,7 @@ public final class KtoTrainer {
                             float[] logits = Tensors.toFloats(out.logitsSum()),
                                     entropy = Tensors.toFloats(out.entropySum()),
                                     tokens = Tensors.toFloats(out.lengths()); // (B) each, completion tokens
-                            StepSums s = StepSums.empty()
-                                    .inputTokens(in.tokens())
-                                    .add("kl", k.z0(), "micro_batches")
-                                    .count("micro_batches", 1);
+                            StepSums s = StepSums.empty().inputTokens(in.tokens()); // kl: microBatch's
                             for (int i = 0; i < b; i++) {
                                 boolean good = label[i] == 1f;
                                 String side = good ? "chosen" : "rejected", count = "count/" + side;

@@ -135,6 +135,65 @@ class RefFreeAndKtoTrainerTest {
         }
     }
 
+    /**
+     * A KTO micro-batch as parts at once: z0 stays the whole micro-batch's (its mismatched rows cross the parts'
+     * borders), so the loss, every metric (kl included) and the gradients are the whole micro-batch's; with a reference
+     * model, and with LoRA's adapters-off reference.
+     */
+    @Test
+    void ktoRowsAsPartsKeepTheMicroBatchsReferencePointLossMetricsAndGradients(@TempDir Path tmp) throws Exception {
+        List<UnpairedExample> rows = new ArrayList<>();
+        List<PreferencePair> pairs = DpoTrainerTest.arithmeticPairs(3, 13);
+        for (int i = 0; i < 3; i++) {
+            rows.add(new UnpairedExample(pairs.get(i).prompt(), pairs.get(i).chosen(), true));
+            if (i < 2)
+                rows.add(new UnpairedExample(pairs.get(i).prompt(), pairs.get(i).rejected(), false));
+        }
+        KtoConfig cfg = new KtoConfig(args(tmp, 1), KtoLoss.Config.defaults(), 0);
+        TrainLoop.Window<UnpairedExample> w = TrainLoop.Window.of(rows, e -> e.completion().length, 0);
+        for (boolean lora : new boolean[] {false, true}) {
+            try (Transformer m = tiny();
+                    Transformer refModel = lora ? null : tiny()) {
+                // the policy away from its reference. With a reference model of its own: the reference's logits 3x as
+                // sharp (its final norm scaled), which lowers its log-probs of the mismatched rows' tokens below the
+                // policy's (E log softmax(3z) < E log softmax(z) for near-uniform logits), so z0 > 0 and the point
+                // matters. With LoRA: random adapters (z0 may clamp to 0: that case checks the per-part adapter switch)
+                org.bytedeco.pytorch.global.torch.manual_seed(5);
+                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
+                        org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+                    if (lora) {
+                        org.align4j.model.Lora.attach(
+                                m, new org.align4j.model.Lora.Config(4, 8, 0.0, List.of("q_proj", "v_proj")), 3);
+                        for (var e : m.trainableParameters().entrySet())
+                            if (e.getKey().endsWith("lora_B.weight"))
+                                e.getValue()
+                                        .add_(org.bytedeco
+                                                .pytorch
+                                                .global
+                                                .torch
+                                                .randn_like(e.getValue())
+                                                .mul(Tensors.scalar(0.3)));
+                    } else refModel.parameters().get("model.norm.weight").mul_(Tensors.scalar(3.0));
+                }
+                Reference ref = new Reference(m, refModel, false, "kto");
+                double z0 = KtoTrainer.microBatch(m, ref, rows, cfg, PAD, w, false)
+                        .metrics()
+                        .get("kl");
+                if (!lora)
+                    assertTrue(
+                            z0 > 0,
+                            "z0 = 0 would leave the reference point untested: "
+                                    + KtoTrainer.microBatch(m, ref, rows, cfg, PAD, w, false)
+                                            .metrics());
+                assertPartsAddUp(
+                        m,
+                        rows.size(),
+                        parts -> KtoTrainer.microBatch(m, ref, rows, cfg, PAD, w, true, parts),
+                        lora ? "kto, LoRA" : "kto, reference model");
+            }
+        }
+    }
+
     @Test
     void ktoLeavesTheReferenceUntouchedAndNeedsTwoRowsPerBatch(@TempDir Path tmp) throws Exception {
         List<UnpairedExample> rows = new ArrayList<>();
