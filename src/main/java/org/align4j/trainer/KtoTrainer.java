@@ -79,20 +79,9 @@ public final class KtoTrainer {
                 step);
     }
 
-    /** loss = sum of per-row KTO losses / window rows (TRL: mean over the batch's desirable and undesirable rows). */
-    static StepSums microBatch(
-            Transformer policy,
-            Reference ref,
-            List<UnpairedExample> mb,
-            KtoConfig cfg,
-            long padId,
-            TrainLoop.Window<?> window,
-            boolean train) {
-        return microBatch(policy, ref, mb, cfg, padId, window, train, 1);
-    }
-
     /**
-     * {@link #microBatch} as {@code parts} parts of its rows at once ({@link RowParallel}). The reference point z0 is
+     * loss = sum of per-row KTO losses / window rows (TRL: mean over the batch's desirable and undesirable rows), the
+     * micro-batch run as {@code parts} parts of its rows at once ({@link RowParallel}; 1: whole). The reference point z0 is
      * the whole micro-batch's: its mismatched rows (row i's prompt with row i-1's completion, across the parts) are
      * scored first, in parts too, and every part's loss shifts by the same z0.
      */

@@ -180,7 +180,8 @@ class PreferenceGoldenTest {
                                     ex.stream()
                                             .mapToLong(e -> e.completion().length)
                                             .sum()),
-                            true);
+                            true,
+                            1);
                 }
                 default -> throw new AssertionError("unknown trainer in golden: " + c.get("trainer"));
             };

@@ -176,14 +176,14 @@ class RefFreeAndKtoTrainerTest {
                     } else refModel.parameters().get("model.norm.weight").mul_(Tensors.scalar(3.0));
                 }
                 Reference ref = new Reference(m, refModel, false, "kto");
-                double z0 = KtoTrainer.microBatch(m, ref, rows, cfg, PAD, w, false)
+                double z0 = KtoTrainer.microBatch(m, ref, rows, cfg, PAD, w, false, 1)
                         .metrics()
                         .get("kl");
                 if (!lora)
                     assertTrue(
                             z0 > 0,
                             "z0 = 0 would leave the reference point untested: "
-                                    + KtoTrainer.microBatch(m, ref, rows, cfg, PAD, w, false)
+                                    + KtoTrainer.microBatch(m, ref, rows, cfg, PAD, w, false, 1)
                                             .metrics());
                 assertPartsAddUp(
                         m,
