@@ -76,7 +76,8 @@ public final class KtoTrainer {
                 TrainLoop.evaluation(
                         eval, cfg.evalSteps(), cfg.args().perDeviceTrainBatchSize(), e -> e.completion().length, step),
                 resolvedConfig,
-                step);
+                step,
+                false); // the step splits itself, after the micro-batch's z0
     }
 
     /**

@@ -173,7 +173,8 @@ public final class LmDiscriminatorTrainer {
                 a,
                 evaluation,
                 resolvedConfig,
-                step);
+                step,
+                false); // not split into parts (yet)
         double seconds = (System.nanoTime() - t0) / 1e9;
         Scored trainScores = score(model, train, padId, batch, w);
         DiscriminatorMetrics trainMetrics = trainScores.metrics(),

@@ -243,7 +243,8 @@ public final class RewardTrainer {
                 cfg,
                 evaluation,
                 resolvedConfig,
-                step);
+                step,
+                false); // the step splits itself and logs the joined scores
     }
 
     private static long tokens(Pair p) {

@@ -107,7 +107,8 @@ public final class SftTrainer {
                 cfg,
                 null,
                 resolvedConfig,
-                step);
+                step,
+                false); // the anchored step splits its NLL part itself; the anchor term samples
     }
 
     /** The anchor's REINFORCE term for one micro-batch's prompts, back-propagated; returns its (window-scaled) value. */

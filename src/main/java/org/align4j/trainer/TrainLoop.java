@@ -301,24 +301,10 @@ public final class TrainLoop {
      * The offline trainers' run (SFT, reward, DPO, CPO, ORPO, KTO, the APO reward model, the LM discriminator): each
      * step reads gradient_accumulation_steps micro-batches in the seeded order and runs each with its loss scaled to
      * the whole window (per-row losses summed and divided by the window's rows, token terms by its target tokens), so
-     * 1 micro-batch of 8 gives the update of 8 micro-batches of 1.
-     */
-    static <T> TrainResult train(
-            String command,
-            Transformer model,
-            Rows<T> data,
-            TrainingArgs a,
-            Evaluation eval,
-            Map<String, Object> resolvedConfig,
-            MicroBatch<T> microBatch)
-            throws IOException {
-        return train(command, model, data, a, eval, resolvedConfig, microBatch, false);
-    }
-
-    /**
-     * {@link #train(String, Transformer, Rows, TrainingArgs, Evaluation, Map, MicroBatch)}, with each micro-batch's rows
-     * run as parts at once on the cores ({@link RowParallel}) when {@code rowParallel}: for a micro-batch function that
-     * touches nothing but its rows, the model's parameters and its own tensors (no generator draws, no adapter switch).
+     * 1 micro-batch of 8 gives the update of 8 micro-batches of 1. With {@code rowParallel} each micro-batch's rows run as
+     * parts at once on the cores ({@link RowParallel}): for a micro-batch function that touches nothing but its rows,
+     * the model's parameters and its own tensors (no generator draws, no shared state); false where the function splits
+     * its micro-batch itself (reward, KTO) or must not be split.
      */
     static <T> TrainResult train(
             String command,
