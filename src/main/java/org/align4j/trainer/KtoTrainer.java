@@ -98,6 +98,7 @@ public final class KtoTrainer {
         int b = mb.size();
         try (PointerScope scope = new PointerScope()) {
             Tensor klPolicy, klRef; // (B) each
+            double z0 = 0.0; // apo_zero_unpaired has no reference point
             if (cfg.loss().lossType().equals("kto")) {
                 List<Integer> rows =
                         java.util.stream.IntStream.range(0, b).boxed().toList();
@@ -111,13 +112,13 @@ public final class KtoTrainer {
                 }
                 klPolicy = Tensors.floats(p, b);
                 klRef = Tensors.floats(r, b);
+                // once per micro-batch, however many parts: TRL averages it over the interval's micro-batches
+                z0 = KtoLoss.klBaseline(klPolicy, klRef);
             } else {
-                klPolicy = klRef = Tensors.floats(new float[b], b); // apo_zero_unpaired has no reference point
+                klPolicy = klRef = Tensors.floats(new float[b], b); // unused by its loss
             }
             StepSums sums = StepSums.sum(RowParallel.run(
                     policy, mb, parts, part -> rows(policy, ref, part, klPolicy, klRef, cfg, padId, window, train)));
-            // z0 once per micro-batch, however many parts: TRL averages it over the interval's micro-batches
-            double z0 = cfg.loss().lossType().equals("kto") ? KtoLoss.klBaseline(klPolicy, klRef) : 0.0;
             return StepSums.empty()
                     .add("kl", z0, "micro_batches")
                     .count("micro_batches", 1)
